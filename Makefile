@@ -1,0 +1,90 @@
+# Candid — every target sets up what it needs, so each works as the first command on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+SERVE ?= 1
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE ?= config.settings.local
+
+.PHONY: help setup demo serve test test-sqlite test-postgres lint bench load faults browser lock clean
+
+help:
+	@echo "make demo     set up, load the shipped study and serve it on http://$(HOST):$(PORT) (SERVE=0: set up only)"
+	@echo "make test     the whole test suite on SQLite and on PostgreSQL, browser tests included"
+	@echo "make lint     ruff, Django's deployment checks and a dependency audit"
+	@echo "make serve    serve the site with the production-style server"
+	@echo "make bench    the benchmarks in bench/ (not part of make test)"
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Candid needs Python 3.12 or newer; found " + sys.version.split()[0])'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.lock
+	@rm -f $(VENV)/.installed-*
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# Playwright cannot download its own browser here: use Debian's Chromium.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+demo: $(STAMP)
+	@start=$$(date +%s); \
+	$(PY) manage.py migrate --noinput -v0 && \
+	echo "Demo staff accounts (demo only; new passwords every run):" && \
+	$(PY) manage.py demo_accounts && \
+	$(PY) manage.py load_study --owner demo-admin && \
+	echo "Demo set-up took $$(( $$(date +%s) - start )) s."
+	@echo
+	@echo "  Admin (researchers, analysts): http://$(HOST):$(PORT)/admin/"
+	@echo "  Questionnaire preview:         http://$(HOST):$(PORT)/admin/survey/questionnaireversion/"
+	@if [ "$(SERVE)" = "1" ]; then $(MAKE) --no-print-directory serve; fi
+
+serve: $(STAMP)
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py collectstatic --noinput -v0
+	$(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile - --access-logformat '%(m)s %(U)s %(s)s'
+
+test: $(STAMP) browser test-sqlite test-postgres
+
+test-sqlite: $(STAMP)
+	@echo "=== Test suite on SQLite ==="
+	env -u DATABASE_URL $(PY) -m pytest -p no:cacheprovider
+
+test-postgres: $(STAMP)
+	@echo "=== Test suite on PostgreSQL ($(PG_URL)) ==="
+	@if ! $(PY) bin/pg_ready.py "$(PG_URL)"; then \
+		if [ -n "$$CI" ]; then echo "PostgreSQL is not answering and CI must not skip it." >&2; exit 1; fi; \
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+		echo "!!! SKIPPING the PostgreSQL run: no server answers at $(PG_URL)"; \
+		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
+	else \
+		DATABASE_URL="$(PG_URL)" $(PY) -m pytest -p no:cacheprovider -m "not browser"; \
+	fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KEY="lint-$$(head -c 48 /dev/urandom | base64 | tr -d '/+=')" \
+		CANDID_RECEIPT_KEY=lint-receipt-key $(PY) manage.py check --deploy --fail-level WARNING
+	$(VENV)/bin/pip-audit --progress-spinner off -r requirements.lock --disable-pip --no-deps
+
+bench: $(STAMP)
+	@for script in bench/bench_*.py; do echo "=== $$script"; $(PY) $$script || exit 1; done
+
+lock: $(STAMP)
+	@(echo "# Pinned versions of every dependency (runtime and development), generated with pip freeze from"; \
+	  echo "# the ranges in pyproject.toml. Regenerate: make lock"; \
+	  $(PY) -m pip freeze | grep -v '^-e') > requirements.lock
+
+clean:
+	rm -rf $(VENV) var test-output .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,118 @@
+"""Admin for studies, their samples, members and consent texts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from ..models import ConsentText, Sample, Study, StudyMembership
+from .base import StudyScopedMixin, TranslatedForm, translated_fieldnames, translated_form
+
+
+class SampleInline(admin.TabularInline):
+    model = Sample
+    extra = 0
+    fields = (
+        "slug",
+        "name",
+        "default_language",
+        "is_default",
+        "target_size",
+        "completion_redirect_url",
+        "completion_code",
+    )
+
+
+class MembershipInline(admin.TabularInline):
+    model = StudyMembership
+    extra = 0
+    fields = ("user", "role", "may_export_raw")
+    autocomplete_fields = ()
+
+
+@admin.register(Study)
+class StudyAdmin(StudyScopedMixin, admin.ModelAdmin):
+    study_path = "pk"
+    list_display = ("title", "slug", "owner", "opens_on", "closes_on", "target_size")
+    search_fields = ("title", "slug")
+    prepopulated_fields = {"slug": ("title",)}
+    fields = (
+        "title",
+        "slug",
+        "languages",
+        "opens_on",
+        "closes_on",
+        "target_size",
+        "data_freeze_on",
+    )
+    inlines = (SampleInline, MembershipInline)
+
+    def get_queryset(self, request: HttpRequest):
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return queryset
+        from ..selectors import studies_visible_to
+
+        return queryset.filter(pk__in=studies_visible_to(request.user).values("pk"))
+
+    def study_of(self, obj: Study) -> Study:
+        return obj
+
+    def save_model(self, request: HttpRequest, obj: Study, form: Any, change: bool) -> None:
+        if not change:
+            obj.owner = request.user
+        super().save_model(request, obj, form, change)
+
+
+class ConsentForm(TranslatedForm):
+    translated_fields = ("texts",)
+    required_translations = ("texts",)
+    long_text = True
+
+    class Meta:
+        model = ConsentText
+        fields = ("study", "version")
+
+
+@admin.register(ConsentText)
+class ConsentTextAdmin(StudyScopedMixin, admin.ModelAdmin):
+    list_display = ("study", "version", "created_at")
+    list_filter = ("study",)
+
+    def languages_for(self, obj: ConsentText | None, request: HttpRequest) -> list[str]:
+        if obj is not None:
+            return obj.study.languages
+        study_id = request.GET.get("study") or request.POST.get("study")
+        study = Study.objects.filter(pk=study_id).first() if study_id and str(study_id).isdigit() else None
+        return study.languages if study else ["en", "zh"]
+
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: ConsentText | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ):
+        kwargs["form"] = translated_form(ConsentForm, self.languages_for(obj, request))
+        kwargs["fields"] = ["study", "version"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: ConsentText | None = None) -> list[str]:
+        return [
+            "study",
+            "version",
+            *translated_fieldnames(ConsentForm, self.languages_for(obj, request)),
+        ]
+
+    def has_change_permission(self, request: HttpRequest, obj: ConsentText | None = None) -> bool:
+        # A consent text that participants agreed to is evidence; it is never edited, only superseded.
+        if obj is not None and obj.is_in_use():
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: ConsentText | None = None) -> bool:
+        if obj is not None and obj.is_in_use():
+            return False
+        return super().has_delete_permission(request, obj)

@@ -1,0 +1,209 @@
+"""Participant page forms, built from the questionnaire spec for one page in one language.
+
+Every question type maps to native inputs (radios, checkboxes, number, date, text); rankings
+are one select per option so that they work from the keyboard and without JavaScript; a
+slider is a number input (a range control is only a progressive enhancement).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+MAX_SHORT_TEXT = 500
+MAX_LONG_TEXT = 5000
+E_RANKING_PERMUTATION = _("Give each option a different rank.")
+E_RANKING_INCOMPLETE = _("Rank every option.")
+
+
+def text_in(texts: dict[str, str], language: str, fallback: str) -> str:
+    """The text in ``language``; a complete translation is required to publish, so the fallback is for drafts."""
+    return texts.get(language) or texts.get(fallback) or next(iter(texts.values()), "")
+
+
+@dataclass(frozen=True)
+class RenderedQuestion:
+    """What a template needs to show one question."""
+
+    spec: dict[str, Any]
+    label: str
+    hint: str
+    field_names: tuple[str, ...]
+    items: tuple[RenderedQuestion, ...] = ()
+    item_texts: tuple[str, ...] = ()
+
+
+class PageForm(forms.Form):
+    """The fields of one page. ``questions`` are specs in display order, ``options`` the per-question
+    option order (already randomised and possibly reversed)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        questions: list[dict[str, Any]],
+        choice_lists: dict[str, list[dict[str, Any]]],
+        language: str,
+        fallback_language: str,
+        options: dict[str, list[str]] | None = None,
+        list_items: dict[str, list[dict[str, Any]]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.language = language
+        self.fallback = fallback_language
+        self.questions = questions
+        self.rankings: dict[str, list[str]] = {}
+        options = options or {}
+        list_items = list_items or {}
+        self.rendered: list[RenderedQuestion] = []
+        for question in questions:
+            self.rendered.append(self._add(question, choice_lists, options, list_items))
+
+    def t(self, texts: dict[str, str]) -> str:
+        return text_in(texts or {}, self.language, self.fallback)
+
+    def _choices(self, question: dict[str, Any], choice_lists, options) -> list[tuple[str, str]]:
+        choices = {c["code"]: self.t(c["label"]) for c in choice_lists.get(question["choice_list"], [])}
+        order = options.get(question["code"]) or list(choices)
+        return [(code, choices[code]) for code in order if code in choices]
+
+    def _field(self, question: dict[str, Any], choice_lists, options) -> forms.Field | None:
+        label, required = self.t(question["label"]), question["required"]
+        match question["type"]:
+            case "single_choice" | "likert":
+                return forms.ChoiceField(
+                    label=label,
+                    required=required,
+                    choices=self._choices(question, choice_lists, options),
+                    widget=forms.RadioSelect,
+                )
+            case "multiple_choice":
+                return forms.MultipleChoiceField(
+                    label=label,
+                    required=required,
+                    choices=self._choices(question, choice_lists, options),
+                    widget=forms.CheckboxSelectMultiple,
+                )
+            case "integer":
+                return forms.IntegerField(
+                    label=label, required=required, min_value=-(10**12), max_value=10**12
+                )
+            case "decimal":
+                return forms.DecimalField(label=label, required=required, max_digits=20, decimal_places=6)
+            case "text":
+                return forms.CharField(label=label, required=required, max_length=MAX_SHORT_TEXT)
+            case "long_text":
+                return forms.CharField(
+                    label=label,
+                    required=required,
+                    max_length=MAX_LONG_TEXT,
+                    widget=forms.Textarea(attrs={"rows": 5}),
+                )
+            case "date":
+                return forms.DateField(
+                    label=label, required=required, widget=forms.DateInput(attrs={"type": "date"})
+                )
+            case "slider":
+                params = question["parameters"]
+                start, end, step = (
+                    float(params["start"]),
+                    float(params["end"]),
+                    float(params.get("step", 1)),
+                )
+                return forms.DecimalField(
+                    label=label,
+                    required=required,
+                    min_value=start,
+                    max_value=end,
+                    step_size=step if step != 1 else None,
+                    widget=forms.NumberInput(
+                        attrs={
+                            "min": params["start"],
+                            "max": params["end"],
+                            "step": params.get("step", "1"),
+                            "data-slider": "1",
+                        }
+                    ),
+                )
+        return None
+
+    def _add(self, question, choice_lists, options, list_items) -> RenderedQuestion:
+        code, qtype = question["code"], question["type"]
+        label, hint = self.t(question["label"]), self.t(question["hint"])
+        if qtype == "note":
+            return RenderedQuestion(question, label, hint, ())
+        if qtype == "matrix":
+            scale = options.get(code)
+            item_options = (
+                {**options, **{item["code"]: scale for item in question["items"]}} if scale else options
+            )
+            items = tuple(
+                self._add(
+                    {**item, "choice_list": question["choice_list"]},
+                    choice_lists,
+                    item_options,
+                    list_items,
+                )
+                for item in question["items"]
+            )
+            return RenderedQuestion(
+                question, label, hint, tuple(n for item in items for n in item.field_names), items
+            )
+        if qtype == "list_experiment":
+            shown = list_items.get(code) or [
+                item for item in question["items"] if item["parameters"].get("role") == "control"
+            ]
+            self.fields[code] = forms.IntegerField(
+                label=label, required=question["required"], min_value=0, max_value=len(shown)
+            )
+            return RenderedQuestion(
+                question,
+                label,
+                hint,
+                (code,),
+                item_texts=tuple(self.t(item["label"]) for item in shown),
+            )
+        if qtype == "ranking":
+            choices = self._choices(question, choice_lists, options)
+            ranks = [("", "—")] + [(str(i), str(i)) for i in range(1, len(choices) + 1)]
+            names = []
+            for choice_code, choice_label in choices:
+                name = f"{code}__{choice_code}"
+                self.fields[name] = forms.ChoiceField(label=choice_label, required=False, choices=ranks)
+                names.append(name)
+            self.rankings[code] = [choice for choice, _ in choices]
+            return RenderedQuestion(question, label, hint, tuple(names))
+        self.fields[code] = self._field(question, choice_lists, options)
+        return RenderedQuestion(question, label, hint, (code,))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for question in self.questions:
+            if question["type"] != "ranking":
+                continue
+            code = question["code"]
+            ranks = {choice: cleaned.get(f"{code}__{choice}") for choice in self.rankings[code]}
+            given = [rank for rank in ranks.values() if rank]
+            if not given:
+                if question["required"]:
+                    self.add_error(
+                        f"{code}__{self.rankings[code][0]}",
+                        forms.ValidationError(E_RANKING_INCOMPLETE, code="ranking_incomplete"),
+                    )
+                cleaned[code] = []
+            elif len(given) != len(ranks):
+                self.add_error(
+                    f"{code}__{self.rankings[code][0]}",
+                    forms.ValidationError(E_RANKING_INCOMPLETE, code="ranking_incomplete"),
+                )
+            elif len(set(given)) != len(given):
+                self.add_error(
+                    f"{code}__{self.rankings[code][0]}",
+                    forms.ValidationError(E_RANKING_PERMUTATION, code="ranking_permutation"),
+                )
+            else:
+                cleaned[code] = sorted(ranks, key=lambda choice: int(ranks[choice]))
+        return cleaned

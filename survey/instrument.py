@@ -1,0 +1,621 @@
+"""The questionnaire as plain data (the "spec"), and the checks every questionnaire must pass.
+
+XLSForm, JSON and the database all convert to and from this one shape, so import, export,
+preview and publish share a single validator. A spec is a dict::
+
+    {"format": "candid/questionnaire@1", "form_id": str, "title": {lang: str},
+     "languages": [code, ...], "language_names": {code: name}, "default_language": code,
+     "sections": [{"code", "label", "relevance", "randomize", "shuffle", "questions": [Q, ...]}],
+     "choice_lists": [{"name", "choices": [{"code", "label"}]}]}
+
+and a question ``Q`` has every key of :data:`QUESTION_DEFAULTS`; matrices and list experiments
+carry their items in ``items``. Problems are reported with a location that the caller supplies
+(sheet/row/column for XLSForm, a JSON path for JSON, the question code in the admin).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .logic import ExpressionError, parse, piped_codes
+
+FORMAT = "candid/questionnaire@1"
+CODE_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,31}$")
+
+QUESTION_TYPES = (
+    "single_choice",
+    "multiple_choice",
+    "likert",
+    "matrix",
+    "integer",
+    "decimal",
+    "text",
+    "long_text",
+    "date",
+    "ranking",
+    "slider",
+    "note",
+    "list_experiment",
+)
+CHOICE_TYPES = frozenset({"single_choice", "multiple_choice", "likert", "ranking", "matrix"})
+GROUP_TYPES = frozenset({"matrix", "list_experiment"})
+# Types whose value a relevance expression can read.
+ANSWERED_TYPES = frozenset(QUESTION_TYPES) - {"note", "matrix"}
+TRANSLATED_FIELDS = ("label", "hint", "constraint_message")
+LIST_EXPERIMENT_ROLES = ("control", "sensitive")
+
+QUESTION_DEFAULTS: dict[str, Any] = {
+    "code": "",
+    "type": "",
+    "label": {},
+    "hint": {},
+    "required": False,
+    "relevance": "",
+    "constraint": "",
+    "constraint_message": {},
+    "appearance": "",
+    "parameters": {},
+    "choice_list": None,
+    "randomize": False,
+    "reverse_scale": False,
+    "source": "",
+    "items": [],
+}
+SECTION_DEFAULTS: dict[str, Any] = {
+    "code": "",
+    "label": {},
+    "relevance": "",
+    "randomize": False,
+    "shuffle": False,
+    "questions": [],
+}
+
+# Messages as constants so tests assert them and translators find them in one place.
+E_CODE_FORMAT = (
+    "name {code!r} is not a valid variable name (a letter or _, then letters, digits or _, at most 32)"
+)
+E_DUPLICATE_CODE = "name {code!r} is used twice (also at {other})"
+E_DUPLICATE_CHOICE = "choice {code!r} appears twice in list {list_name!r}"
+E_UNKNOWN_LIST = "choice list {list_name!r} is not defined in the choices sheet"
+E_MISSING_LABEL = "no {field} in {language} ({code})"
+E_EMPTY_LIST = "choice list {list_name!r} has no choices"
+E_BAD_EXPRESSION = "{field} of {code!r}: {error}"
+E_UNKNOWN_REF = (
+    "{field} of {code!r} refers to ${{{ref}}}, which is not a question of this form (at character {position})"
+)
+E_LATER_REF = (
+    "{field} of {code!r} refers to ${{{ref}}}, which comes later in the form (at character {position})"
+)
+E_SELF_REF = "relevance of {code!r} refers to itself (at character {position})"
+E_NOT_ANSWERED_REF = (
+    "{field} of {code!r} refers to ${{{ref}}}, a {type} that holds no answer (at character {position})"
+)
+E_CURRENT_IN_RELEVANCE = "relevance of {code!r} uses '.', which only a constraint may use"
+E_SLIDER_PARAMETERS = "slider {code!r} needs numeric parameters start and end with start < end and step > 0"
+E_MATRIX_ITEMS = "matrix {code!r} must contain single-choice or Likert items that all use list {list_name!r}"
+E_LIST_EXPERIMENT = (
+    "list experiment {code!r} needs at least two notes with role=control and exactly one with role=sensitive"
+)
+E_NESTED_GROUP = "{code!r}: a {type} cannot contain another group"
+E_NO_SECTIONS = "the form has no questions"
+E_NO_LANGUAGES = "the form declares no language"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a questionnaire, where it is, and a stable code for tests."""
+
+    location: str
+    message: str
+    code: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class QuestionnaireInvalid(ValueError):
+    """Raised with every problem found; nothing has been written when it is raised."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(problem) for problem in problems))
+
+
+# Locator: (kind, key, field) -> human-readable location. kind is "question", "section",
+# "choice", "list" or "form"; key is the code, (list, code) for a choice, or the list name.
+Locator = Callable[[str, Any, str], str]
+
+
+def no_location(kind: str, key: Any, field: str) -> str:
+    return f"{kind} {key}" + (f", {field}" if field else "") if key else ""
+
+
+# XLSForm expresses these types through an appearance word; the spec always carries it.
+TYPE_APPEARANCE = {
+    "likert": "likert",
+    "matrix": "table-list",
+    "list_experiment": "list_experiment",
+    "long_text": "multiline",
+}
+
+
+def normalize_question(question: dict[str, Any]) -> dict[str, Any]:
+    normalized = {**copy.deepcopy(QUESTION_DEFAULTS), **copy.deepcopy(question)}
+    token = TYPE_APPEARANCE.get(normalized["type"])
+    if token and token not in normalized["appearance"].split():
+        normalized["appearance"] = f"{token} {normalized['appearance']}".strip()
+    normalized["items"] = [normalize_question(item) for item in normalized["items"]]
+    return normalized
+
+
+def normalize(spec: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``spec`` with every optional key filled in, so that equal forms compare equal."""
+    sections = []
+    for section in spec.get("sections", []):
+        merged = {**copy.deepcopy(SECTION_DEFAULTS), **copy.deepcopy(section)}
+        merged["questions"] = [normalize_question(question) for question in merged["questions"]]
+        sections.append(merged)
+    languages = list(spec.get("languages", []))
+    return {
+        "format": FORMAT,
+        "form_id": spec.get("form_id", ""),
+        "title": dict(spec.get("title", {})),
+        "languages": languages,
+        "language_names": {code: spec.get("language_names", {}).get(code, code) for code in languages},
+        "default_language": spec.get("default_language") or (languages[0] if languages else ""),
+        "sections": sections,
+        "choice_lists": [
+            {
+                "name": cl["name"],
+                "choices": [{"code": c["code"], "label": dict(c["label"])} for c in cl["choices"]],
+            }
+            for cl in spec.get("choice_lists", [])
+        ],
+    }
+
+
+def iter_questions(spec: dict[str, Any]) -> Iterator[tuple[dict, dict, dict | None]]:
+    """(section, question, parent) in document order; items follow their group."""
+    for section in spec["sections"]:
+        for question in section["questions"]:
+            yield section, question, None
+            for item in question["items"]:
+                yield section, item, question
+
+
+def validate(spec: dict[str, Any], locate: Locator = no_location) -> list[Problem]:
+    """Every problem in a normalised spec; an empty list means the questionnaire is sound."""
+    problems: list[Problem] = []
+
+    def add(kind: str, key: Any, field: str, message: str, code: str) -> None:
+        problems.append(Problem(locate(kind, key, field), message, code))
+
+    languages = spec["languages"]
+    if not languages:
+        add("form", None, "", E_NO_LANGUAGES, "no_languages")
+    if not any(section["questions"] for section in spec["sections"]):
+        add("form", None, "", E_NO_SECTIONS, "no_questions")
+    lists = _validate_choice_lists(spec, languages, add)
+    order = _validate_names(spec, add)
+    for section in spec["sections"]:
+        _validate_texts("section", section["code"], section, languages, add, required_label=False)
+        _validate_section_relevance(section, order, add)
+    for _section, question, parent in iter_questions(spec):
+        _validate_question(question, parent, lists, languages, order, add)
+    return problems
+
+
+def _validate_choice_lists(spec, languages, add) -> dict[str, dict]:
+    lists: dict[str, dict] = {}
+    for choice_list in spec["choice_lists"]:
+        name = choice_list["name"]
+        lists[name] = choice_list
+        if not choice_list["choices"]:
+            add("list", name, "", E_EMPTY_LIST.format(list_name=name), "empty_list")
+        seen: set[str] = set()
+        for choice in choice_list["choices"]:
+            key = (name, choice["code"])
+            if choice["code"] in seen:
+                add(
+                    "choice",
+                    key,
+                    "name",
+                    E_DUPLICATE_CHOICE.format(code=choice["code"], list_name=name),
+                    "duplicate_choice",
+                )
+            seen.add(choice["code"])
+            if not re.match(r"^[^\s]+$", str(choice["code"])):
+                add(
+                    "choice",
+                    key,
+                    "name",
+                    f"choice name {choice['code']!r} must be one word without spaces",
+                    "choice_code_format",
+                )
+            for language in languages:
+                if not str(choice["label"].get(language, "")).strip():
+                    add(
+                        "choice",
+                        key,
+                        f"label::{language}",
+                        E_MISSING_LABEL.format(field="label", language=language, code=choice["code"]),
+                        "missing_label",
+                    )
+    return lists
+
+
+def _validate_names(spec, add) -> dict[str, tuple[int, str]]:
+    """Map of code -> (document position, type); reports bad and duplicate names."""
+    order: dict[str, tuple[int, str]] = {}
+    first_seen: dict[str, str] = {}
+    position = 0
+    for section in spec["sections"]:
+        _check_name("section", section["code"], first_seen, add)
+        order.setdefault(section["code"], (position, "section"))
+        for question in section["questions"]:
+            for node in [question, *question["items"]]:
+                position += 1
+                _check_name("question", node["code"], first_seen, add)
+                order.setdefault(node["code"], (position, node["type"]))
+    return order
+
+
+def _check_name(kind: str, code: str, first_seen: dict[str, str], add) -> None:
+    if not CODE_PATTERN.match(str(code)):
+        add(kind, code, "name", E_CODE_FORMAT.format(code=code), "code_format")
+    if code in first_seen:
+        add(
+            kind,
+            code,
+            "name",
+            E_DUPLICATE_CODE.format(code=code, other=first_seen[code]),
+            "duplicate_code",
+        )
+    else:
+        first_seen[code] = f"{kind} {code}"
+
+
+def _validate_texts(kind, code, node, languages, add, *, required_label: bool) -> None:
+    for field in TRANSLATED_FIELDS:
+        texts = node.get(field) or {}
+        given = [lang for lang in languages if str(texts.get(lang, "")).strip()]
+        must = required_label if field == "label" else False
+        if must or given:
+            for language in languages:
+                if language not in given:
+                    add(
+                        kind,
+                        code,
+                        f"{field}::{language}",
+                        E_MISSING_LABEL.format(field=field.replace("_", " "), language=language, code=code),
+                        "missing_label",
+                    )
+
+
+def _validate_section_relevance(section, order, add) -> None:
+    if not section["relevance"]:
+        return
+    first = next((order[q["code"]][0] for q in section["questions"] if q["code"] in order), None)
+    limit = first if first is not None else 10**9
+    _check_expression(
+        "section",
+        section["code"],
+        "relevance",
+        section["relevance"],
+        limit,
+        order,
+        add,
+        allow_self=False,
+    )
+
+
+def _validate_question(question, _parent, lists, languages, order, add) -> None:
+    code, qtype = question["code"], question["type"]
+    if qtype not in QUESTION_TYPES:
+        add("question", code, "type", f"unknown type {qtype!r}", "unknown_type")
+        return
+    _validate_texts("question", code, question, languages, add, required_label=True)
+    position = order.get(code, (10**9, qtype))[0]
+    if question["relevance"]:
+        _check_expression(
+            "question",
+            code,
+            "relevance",
+            question["relevance"],
+            position,
+            order,
+            add,
+            allow_self=False,
+        )
+    if question["constraint"]:
+        _check_expression(
+            "question",
+            code,
+            "constraint",
+            question["constraint"],
+            position + 1,
+            order,
+            add,
+            allow_self=True,
+        )
+    for field in ("label", "hint"):
+        for language, text in (question[field] or {}).items():
+            for ref, pos in piped_codes(str(text)):
+                _check_ref("question", code, f"{field}::{language}", ref, pos, position, order, add)
+    if qtype in CHOICE_TYPES:
+        name = question["choice_list"]
+        if not name:
+            add(
+                "question",
+                code,
+                "type",
+                f"{qtype.replace('_', ' ')} {code!r} needs a choice list",
+                "missing_list",
+            )
+        elif name not in lists:
+            add("question", code, "type", E_UNKNOWN_LIST.format(list_name=name), "unknown_list")
+    if qtype == "slider" and not _slider_ok(question["parameters"]):
+        add(
+            "question",
+            code,
+            "parameters",
+            E_SLIDER_PARAMETERS.format(code=code),
+            "slider_parameters",
+        )
+    if qtype in GROUP_TYPES:
+        _validate_group(question, add)
+    elif question["items"]:
+        add(
+            "question",
+            code,
+            "type",
+            f"{code!r} is a {qtype} and cannot contain items",
+            "items_not_allowed",
+        )
+
+
+def _validate_group(question, add) -> None:
+    code, items = question["code"], question["items"]
+    if any(item["type"] in GROUP_TYPES for item in items):
+        add(
+            "question",
+            code,
+            "type",
+            E_NESTED_GROUP.format(code=code, type=question["type"]),
+            "nested_group",
+        )
+    if question["type"] == "matrix":
+        ok = bool(items) and all(
+            item["type"] in {"single_choice", "likert"} and item["choice_list"] == question["choice_list"]
+            for item in items
+        )
+        if not ok:
+            add(
+                "question",
+                code,
+                "type",
+                E_MATRIX_ITEMS.format(code=code, list_name=question["choice_list"]),
+                "matrix_items",
+            )
+    else:
+        roles = [item["parameters"].get("role") for item in items if item["type"] == "note"]
+        if (
+            len(roles) != len(items)
+            or roles.count("sensitive") != 1
+            or roles.count("control") < 2
+            or not set(roles) <= set(LIST_EXPERIMENT_ROLES)
+        ):
+            add(
+                "question",
+                code,
+                "type",
+                E_LIST_EXPERIMENT.format(code=code),
+                "list_experiment_items",
+            )
+
+
+def _slider_ok(parameters: dict[str, Any]) -> bool:
+    try:
+        start, end = float(parameters["start"]), float(parameters["end"])
+        step = float(parameters.get("step", 1))
+    except (KeyError, TypeError, ValueError):
+        return False
+    return start < end and step > 0
+
+
+def _check_expression(kind, code, field, source, limit, order, add, *, allow_self: bool) -> None:
+    try:
+        expression = parse(source)
+    except ExpressionError as error:
+        add(
+            kind,
+            code,
+            field,
+            E_BAD_EXPRESSION.format(field=field, code=code, error=error),
+            "bad_expression",
+        )
+        return
+    if field == "relevance" and expression.uses_current:
+        add(kind, code, field, E_CURRENT_IN_RELEVANCE.format(code=code), "current_in_relevance")
+    for ref, position in expression.references:
+        if ref == code and not allow_self:
+            add(
+                kind,
+                code,
+                field,
+                E_SELF_REF.format(code=code, position=position + 1),
+                "self_reference",
+            )
+            continue
+        _check_ref(kind, code, field, ref, position, limit, order, add, allow_self=allow_self)
+
+
+def _check_ref(kind, code, field, ref, position, limit, order, add, *, allow_self: bool = False) -> None:
+    if ref not in order or order[ref][1] == "section":
+        add(
+            kind,
+            code,
+            field,
+            E_UNKNOWN_REF.format(field=field, code=code, ref=ref, position=position + 1),
+            "unknown_reference",
+        )
+        return
+    ref_position, ref_type = order[ref]
+    if ref_type not in ANSWERED_TYPES:
+        add(
+            kind,
+            code,
+            field,
+            E_NOT_ANSWERED_REF.format(
+                field=field,
+                code=code,
+                ref=ref,
+                type=ref_type.replace("_", " "),
+                position=position + 1,
+            ),
+            "unanswered_reference",
+        )
+    elif ref_position >= limit and not (allow_self and ref == code):
+        add(
+            kind,
+            code,
+            field,
+            E_LATER_REF.format(field=field, code=code, ref=ref, position=position + 1),
+            "later_reference",
+        )
+
+
+# --- JSON --------------------------------------------------------------------------------------
+
+_TEXTS = "texts"  # {language: text}
+_QUESTION_SHAPE: dict[str, Any] = {
+    "code": str,
+    "type": str,
+    "label": _TEXTS,
+    "hint": _TEXTS,
+    "required": bool,
+    "relevance": str,
+    "constraint": str,
+    "constraint_message": _TEXTS,
+    "appearance": str,
+    "parameters": "params",
+    "choice_list": (str, type(None)),
+    "randomize": bool,
+    "reverse_scale": bool,
+    "source": str,
+    "items": "questions",
+}
+_SECTION_SHAPE: dict[str, Any] = {
+    "code": str,
+    "label": _TEXTS,
+    "relevance": str,
+    "randomize": bool,
+    "shuffle": bool,
+    "questions": "questions",
+}
+
+
+def _shape_problems(value: Any, shape: Any, path: str) -> list[Problem]:
+    def bad(expected: str) -> list[Problem]:
+        return [Problem(path, f"expected {expected}, found {type(value).__name__}", "json_shape")]
+
+    if shape == _TEXTS or shape == "params":
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            return bad("an object of strings")
+        return []
+    if shape == "questions":
+        if not isinstance(value, list):
+            return bad("a list")
+        return [p for i, q in enumerate(value) for p in _shape_problems(q, _QUESTION_SHAPE, f"{path}[{i}]")]
+    if isinstance(shape, dict):
+        if not isinstance(value, dict):
+            return bad("an object")
+        problems = [
+            Problem(f"{path}.{key}", "unknown field", "json_unknown_field")
+            for key in value
+            if key not in shape
+        ]
+        for key, sub in shape.items():
+            if key in value:
+                problems += _shape_problems(value[key], sub, f"{path}.{key}")
+            elif key in ("code", "type"):
+                problems.append(Problem(f"{path}.{key}", "missing", "json_missing"))
+        return problems
+    types = shape if isinstance(shape, tuple) else (shape,)
+    if bool in types and not isinstance(value, bool):
+        return bad("true or false")
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        return bad(" or ".join("null" if t is type(None) else t.__name__ for t in types))
+    return []
+
+
+def spec_from_json(data: Any) -> dict[str, Any]:
+    """A validated, normalised spec from parsed JSON; problems are located by JSON path."""
+    shape = {
+        "format": str,
+        "form_id": str,
+        "title": _TEXTS,
+        "languages": list,
+        "language_names": _TEXTS,
+        "default_language": str,
+        "sections": list,
+        "choice_lists": list,
+    }
+    problems = _shape_problems(data, shape, "$")
+    if not problems:
+        if data.get("format", FORMAT) != FORMAT:
+            problems.append(
+                Problem(
+                    "$.format",
+                    f"unsupported format {data['format']!r}; expected {FORMAT!r}",
+                    "json_format",
+                )
+            )
+        for i, section in enumerate(data.get("sections", [])):
+            problems += _shape_problems(section, _SECTION_SHAPE, f"$.sections[{i}]")
+        for i, choice_list in enumerate(data.get("choice_lists", [])):
+            problems += _shape_problems(choice_list, {"name": str, "choices": list}, f"$.choice_lists[{i}]")
+            for j, choice in enumerate(
+                choice_list.get("choices", []) if isinstance(choice_list, dict) else []
+            ):
+                problems += _shape_problems(
+                    choice, {"code": str, "label": _TEXTS}, f"$.choice_lists[{i}].choices[{j}]"
+                )
+        if not all(isinstance(code, str) for code in data.get("languages", [])):
+            problems.append(Problem("$.languages", "expected a list of language codes", "json_shape"))
+    if problems:
+        raise QuestionnaireInvalid(problems)
+    spec = normalize(data)
+    problems = validate(spec, _json_locator(spec))
+    if problems:
+        raise QuestionnaireInvalid(problems)
+    return spec
+
+
+def _json_locator(spec: dict[str, Any]) -> Locator:
+    paths: dict[tuple[str, Any], str] = {}
+    for i, section in enumerate(spec["sections"]):
+        paths[("section", section["code"])] = f"$.sections[{i}]"
+        for j, question in enumerate(section["questions"]):
+            paths.setdefault(("question", question["code"]), f"$.sections[{i}].questions[{j}]")
+            for k, item in enumerate(question["items"]):
+                paths.setdefault(("question", item["code"]), f"$.sections[{i}].questions[{j}].items[{k}]")
+    for i, choice_list in enumerate(spec["choice_lists"]):
+        paths[("list", choice_list["name"])] = f"$.choice_lists[{i}]"
+        for j, choice in enumerate(choice_list["choices"]):
+            paths.setdefault(
+                ("choice", (choice_list["name"], choice["code"])),
+                f"$.choice_lists[{i}].choices[{j}]",
+            )
+
+    def locate(kind: str, key: Any, field: str) -> str:
+        base = paths.get((kind, key), "$")
+        return f"{base}.{field}" if field else base
+
+    return locate

@@ -1,0 +1,140 @@
+"""Studies, the samples they are fielded to, who may work on them, and their consent texts."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+
+def validate_languages(value: object) -> None:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise ValidationError("Languages must be a non-empty list of language codes.", code="languages")
+    if len(set(value)) != len(value):
+        raise ValidationError("A language is listed twice.", code="languages_duplicate")
+
+
+class Study(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_studies"
+    )
+    slug = models.SlugField(max_length=64, unique=True)
+    title = models.CharField(max_length=200)
+    languages = models.JSONField(
+        default=list,
+        validators=[validate_languages],
+        help_text='Language codes, e.g. ["en", "zh"].',
+    )
+    opens_on = models.DateField(null=True, blank=True)
+    closes_on = models.DateField(null=True, blank=True)
+    target_size = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Completed responses that close the study."
+    )
+    data_freeze_on = models.DateField(
+        null=True, blank=True, help_text="After this date answers can no longer be withdrawn."
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="StudyMembership", related_name="studies", blank=True
+    )
+
+    class Meta:
+        verbose_name_plural = "studies"
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_on__isnull=True)
+                | Q(opens_on__isnull=True)
+                | Q(closes_on__gte=models.F("opens_on")),
+                name="study_closes_after_opening",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def natural_key(self) -> tuple[str]:
+        return (self.slug,)
+
+    def clean(self) -> None:
+        validate_languages(self.languages)
+
+
+class StudyRole(models.TextChoices):
+    RESEARCHER = "researcher", "Researcher"
+    ANALYST = "analyst", "Analyst"
+
+
+class StudyMembership(models.Model):
+    """A researcher added to a study, or an analyst assigned to it."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=StudyRole.choices)
+    may_export_raw = models.BooleanField(
+        default=False, help_text="Analysts see aggregates only unless this is set."
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "user"], name="membership_unique_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.get_role_display()} on {self.study.slug}"
+
+
+class Sample(models.Model):
+    """One fielding of the study's questionnaire to a group (country, wave, panel) with its own link."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="samples")
+    slug = models.SlugField(max_length=64)
+    name = models.CharField(max_length=200)
+    default_language = models.CharField(max_length=16)
+    target_size = models.PositiveIntegerField(null=True, blank=True)
+    is_default = models.BooleanField(default=False, help_text="The sample behind the study's plain link.")
+    completion_redirect_url = models.URLField(
+        blank=True, help_text="Panel completion URL; {code} is replaced by the completion code."
+    )
+    completion_code = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["study", "slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "slug"], name="sample_unique_slug"),
+            models.UniqueConstraint(
+                fields=["study"], condition=Q(is_default=True), name="sample_one_default_per_study"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}/{self.slug}"
+
+    def clean(self) -> None:
+        if self.study_id and self.default_language not in self.study.languages:
+            raise ValidationError(
+                {
+                    "default_language": f"Must be one of the study's languages: {', '.join(self.study.languages)}."
+                },
+                code="sample_language",
+            )
+
+
+class ConsentText(models.Model):
+    """A consent text in every language of the study; versions are kept, never edited in use."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="consent_texts")
+    version = models.PositiveIntegerField()
+    texts = models.JSONField(default=dict, help_text="{language code: consent text}")
+    created_at = models.DateField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "-version"]
+        constraints = [models.UniqueConstraint(fields=["study", "version"], name="consent_unique_version")]
+
+    def __str__(self) -> str:
+        return f"Consent v{self.version} of {self.study.slug}"
+
+    def missing_languages(self) -> list[str]:
+        return [lang for lang in self.study.languages if not (self.texts or {}).get(lang, "").strip()]
+
+    def is_in_use(self) -> bool:
+        return self.versions.filter(status="published").exists()

@@ -1,0 +1,106 @@
+"""Reads. Each selector makes a bounded number of queries, whatever the size of the study."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Prefetch, Q, QuerySet
+
+from .instrument import FORMAT, normalize
+from .models import Choice, ChoiceList, Question, QuestionnaireVersion, Section, Study, StudyRole
+
+
+def version_to_spec(version: QuestionnaireVersion) -> dict[str, Any]:
+    """The version as a normalised spec (four queries: sections, questions, lists, choices)."""
+    sections = list(Section.objects.filter(version=version).order_by("position"))
+    questions = list(
+        Question.objects.filter(version=version).select_related("choice_list").order_by("position", "pk")
+    )
+    lists = list(
+        ChoiceList.objects.filter(version=version)
+        .prefetch_related(Prefetch("choices", queryset=Choice.objects.order_by("position")))
+        .order_by("pk")
+    )
+    items_by_parent: dict[int, list[Question]] = {}
+    top_by_section: dict[int, list[Question]] = {}
+    for question in questions:
+        if question.parent_id:
+            items_by_parent.setdefault(question.parent_id, []).append(question)
+        else:
+            top_by_section.setdefault(question.section_id, []).append(question)
+
+    def question_spec(question: Question) -> dict[str, Any]:
+        return {
+            "code": question.code,
+            "type": question.type,
+            "label": question.label,
+            "hint": question.hint,
+            "required": question.required,
+            "relevance": question.relevance,
+            "constraint": question.constraint,
+            "constraint_message": question.constraint_message,
+            "appearance": question.appearance,
+            "parameters": question.parameters,
+            "choice_list": question.choice_list.name if question.choice_list else None,
+            "randomize": question.randomize,
+            "reverse_scale": question.reverse_scale,
+            "source": question.source,
+            "items": [question_spec(item) for item in items_by_parent.get(question.pk, [])],
+        }
+
+    return normalize(
+        {
+            "format": FORMAT,
+            "form_id": version.form_id,
+            "title": version.title,
+            "languages": version.languages,
+            "language_names": version.language_names,
+            "default_language": version.default_language,
+            "sections": [
+                {
+                    "code": section.code,
+                    "label": section.label,
+                    "relevance": section.relevance,
+                    "randomize": section.randomize,
+                    "shuffle": section.shuffle,
+                    "questions": [question_spec(q) for q in top_by_section.get(section.pk, [])],
+                }
+                for section in sections
+            ],
+            "choice_lists": [
+                {
+                    "name": cl.name,
+                    "choices": [{"code": c.code, "label": c.label} for c in cl.choices.all()],
+                }
+                for cl in lists
+            ],
+        }
+    )
+
+
+def studies_visible_to(user: AbstractBaseUser) -> QuerySet[Study]:
+    """Admins see every study; researchers and analysts those they own or are members of."""
+    if not user.is_active:
+        return Study.objects.none()
+    if user.is_superuser:
+        return Study.objects.all()
+    return Study.objects.filter(Q(owner=user) | Q(memberships__user=user)).distinct()
+
+
+def studies_editable_by(user: AbstractBaseUser) -> QuerySet[Study]:
+    if not user.is_active:
+        return Study.objects.none()
+    if user.is_superuser:
+        return Study.objects.all()
+    return Study.objects.filter(
+        Q(owner=user) | Q(memberships__user=user, memberships__role=StudyRole.RESEARCHER)
+    ).distinct()
+
+
+def latest_published_version(study: Study) -> QuestionnaireVersion | None:
+    return study.versions.filter(status="published").order_by("-number").first()
+
+
+def current_draft(study: Study) -> QuestionnaireVersion | None:
+    return study.versions.filter(status="draft").first()

@@ -1,0 +1,1 @@
+"""Writes. Each function owns its transaction, validates before saving and is named <entity>_<action>."""

@@ -1,0 +1,298 @@
+"""Writing questionnaires: import a spec as a draft, publish it, copy it into a new draft."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.text import slugify
+
+from ..instrument import Problem, QuestionnaireInvalid, iter_questions, normalize, validate
+from ..models import (
+    Choice,
+    ChoiceList,
+    ConsentText,
+    Question,
+    QuestionnaireVersion,
+    Sample,
+    Section,
+    Study,
+    VersionStatus,
+)
+from ..selectors import version_to_spec
+
+E_DRAFT_EXISTS = "study {study!r} already has a draft (version {number}); publish or delete it first"
+E_LANGUAGES_MISSING = "the questionnaire has no texts in {languages}, which the study is published in"
+E_NO_CONSENT = "a consent text must be chosen before publishing"
+E_CONSENT_INCOMPLETE = "consent text version {version} has no text in {languages}"
+E_CONSENT_OTHER_STUDY = "consent text version {version} belongs to another study"
+E_NOT_DRAFT = "version {number} is not a draft"
+
+
+def _write_parts(version: QuestionnaireVersion, spec: dict[str, Any]) -> None:
+    """Insert the sections, lists, choices and questions of ``spec`` into an empty draft.
+
+    Five bulk inserts whatever the size of the questionnaire (parents before their items).
+    """
+    sections = Section.objects.bulk_create(
+        [
+            Section(
+                version=version,
+                code=s["code"],
+                position=i,
+                label=s["label"],
+                relevance=s["relevance"],
+                randomize=s["randomize"],
+                shuffle=s["shuffle"],
+            )
+            for i, s in enumerate(spec["sections"])
+        ]
+    )
+    lists = ChoiceList.objects.bulk_create(
+        [ChoiceList(version=version, name=cl["name"]) for cl in spec["choice_lists"]]
+    )
+    list_by_name = {cl.name: cl for cl in lists}
+    Choice.objects.bulk_create(
+        [
+            Choice(choice_list=list_by_name[cl["name"]], code=c["code"], position=i, label=c["label"])
+            for cl in spec["choice_lists"]
+            for i, c in enumerate(cl["choices"])
+        ]
+    )
+    section_by_code = {s.code: s for s in sections}
+
+    def build(q: dict[str, Any], section: Section, position: int, parent: Question | None = None) -> Question:
+        return Question(
+            version=version,
+            section=section,
+            parent=parent,
+            position=position,
+            code=q["code"],
+            type=q["type"],
+            label=q["label"],
+            hint=q["hint"],
+            required=q["required"],
+            relevance=q["relevance"],
+            constraint=q["constraint"],
+            constraint_message=q["constraint_message"],
+            appearance=q["appearance"],
+            parameters=q["parameters"],
+            choice_list=list_by_name.get(q["choice_list"]) if q["choice_list"] else None,
+            randomize=q["randomize"],
+            reverse_scale=q["reverse_scale"],
+            source=q["source"],
+        )
+
+    tops: list[tuple[dict[str, Any], Question]] = []
+    position = 0
+    for s in spec["sections"]:
+        for q in s["questions"]:
+            tops.append((q, build(q, section_by_code[s["code"]], position)))
+            position += 1 + len(q["items"])
+    Question.objects.bulk_create([question for _, question in tops])
+    items = []
+    for q, parent in tops:
+        items += [
+            build(item, parent.section, parent.position + 1 + i, parent) for i, item in enumerate(q["items"])
+        ]
+    Question.objects.bulk_create(items)
+
+
+@transaction.atomic
+def questionnaire_import(
+    *,
+    spec: dict[str, Any],
+    owner: AbstractBaseUser,
+    study: Study | None = None,
+    study_slug: str = "",
+) -> QuestionnaireVersion:
+    """Store ``spec`` as a new draft version, creating the study (with one sample) when needed.
+
+    Raises :class:`QuestionnaireInvalid` and writes nothing when the spec has any problem.
+    """
+    spec = normalize(spec)
+    problems = validate(spec)
+    if problems:
+        raise QuestionnaireInvalid(problems)
+    if study is None:
+        slug = slugify(study_slug or spec["form_id"] or "study")[:64]
+        study = Study.objects.filter(slug=slug).first()
+    if study is None:
+        default = spec["default_language"]
+        study = Study(
+            owner=owner,
+            slug=slug,
+            title=spec["title"].get(default) or slug,
+            languages=spec["languages"],
+        )
+        study.full_clean()
+        study.save()
+        sample = Sample(
+            study=study, slug="main", name="Main sample", default_language=default, is_default=True
+        )
+        sample.full_clean()
+        sample.save()
+    draft = study.versions.select_for_update().filter(status=VersionStatus.DRAFT).first()
+    if draft is not None:
+        raise QuestionnaireInvalid(
+            [Problem("", E_DRAFT_EXISTS.format(study=study.slug, number=draft.number), "draft_exists")]
+        )
+    number = (study.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    version = QuestionnaireVersion(
+        study=study,
+        number=number,
+        form_id=spec["form_id"],
+        title=spec["title"],
+        languages=spec["languages"],
+        language_names=spec["language_names"],
+        default_language=spec["default_language"],
+    )
+    version.full_clean()
+    version.save()
+    _write_parts(version, spec)
+    return version
+
+
+def publish_problems(version: QuestionnaireVersion, consent: ConsentText | None) -> list[Problem]:
+    """Why ``version`` cannot be published with ``consent``; empty when it can."""
+    problems = validate(version_to_spec(version), lambda kind, key, field: f"{kind} {key}" if key else "")
+    missing = [lang for lang in version.study.languages if lang not in version.languages]
+    if missing:
+        problems.append(
+            Problem("", E_LANGUAGES_MISSING.format(languages=", ".join(missing)), "languages_missing")
+        )
+    if consent is None:
+        problems.append(Problem("", E_NO_CONSENT, "no_consent"))
+    elif consent.study_id != version.study_id:
+        problems.append(
+            Problem("", E_CONSENT_OTHER_STUDY.format(version=consent.version), "consent_other_study")
+        )
+    else:
+        absent = [lang for lang in version.languages if not (consent.texts or {}).get(lang, "").strip()]
+        if absent:
+            problems.append(
+                Problem(
+                    "",
+                    E_CONSENT_INCOMPLETE.format(version=consent.version, languages=", ".join(absent)),
+                    "consent_incomplete",
+                )
+            )
+    return problems
+
+
+@transaction.atomic
+def questionnaire_publish(
+    *, version: QuestionnaireVersion, consent: ConsentText | None = None
+) -> QuestionnaireVersion:
+    """Publish a draft with a consent text; refuses with every reason when it is not ready."""
+    version = QuestionnaireVersion.objects.select_for_update().get(pk=version.pk)
+    if version.status != VersionStatus.DRAFT:
+        raise QuestionnaireInvalid([Problem("", E_NOT_DRAFT.format(number=version.number), "not_draft")])
+    consent = consent or version.consent
+    problems = publish_problems(version, consent)
+    if problems:
+        raise QuestionnaireInvalid(problems)
+    version.consent = consent
+    version.status = VersionStatus.PUBLISHED
+    version.published_on = timezone.localdate()
+    version.save()
+    return version
+
+
+@transaction.atomic
+def questionnaire_new_draft(*, version: QuestionnaireVersion) -> QuestionnaireVersion:
+    """A new draft that copies ``version`` (codes stay stable, so data of both versions line up)."""
+    study = Study.objects.select_for_update().get(pk=version.study_id)
+    if study.versions.filter(status=VersionStatus.DRAFT).exists():
+        draft = study.versions.get(status=VersionStatus.DRAFT)
+        raise QuestionnaireInvalid(
+            [Problem("", E_DRAFT_EXISTS.format(study=study.slug, number=draft.number), "draft_exists")]
+        )
+    spec = version_to_spec(version)
+    number = (study.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    draft = QuestionnaireVersion(
+        study=study,
+        number=number,
+        form_id=version.form_id,
+        title=version.title,
+        languages=version.languages,
+        language_names=version.language_names,
+        default_language=version.default_language,
+        consent=version.consent,
+    )
+    draft.save()
+    _write_parts(draft, spec)
+    return draft
+
+
+@transaction.atomic
+def consent_create(*, study: Study, texts: dict[str, str]) -> ConsentText:
+    """A new consent version for ``study`` (earlier versions stay as agreed to)."""
+    number = (study.consent_texts.aggregate(n=Max("version"))["n"] or 0) + 1
+    consent = ConsentText(study=study, version=number, texts=texts)
+    consent.full_clean()
+    consent.save()
+    return consent
+
+
+def question_problems(
+    *, version: QuestionnaireVersion, question: Question, data: dict[str, Any]
+) -> list[Problem]:
+    """Problems the questionnaire would have with ``question`` saved as ``data`` (admin form check).
+
+    The whole version is re-validated with the edited question in its place, so references to
+    unknown or later questions are caught at save time, not only at publish time.
+    """
+    spec = version_to_spec(version)
+    edited = {
+        "code": data.get("code") or question.code,
+        "type": data.get("type") or question.type,
+        "label": question.label,
+        "hint": question.hint,
+        "constraint_message": question.constraint_message,
+        "required": bool(data.get("required")),
+        "relevance": data.get("relevance") or "",
+        "constraint": data.get("constraint") or "",
+        "appearance": data.get("appearance") or "",
+        "parameters": data.get("parameters") or {},
+        "choice_list": data["choice_list"].name if data.get("choice_list") else None,
+        "randomize": bool(data.get("randomize")),
+        "reverse_scale": bool(data.get("reverse_scale")),
+        "source": data.get("source") or "",
+    }
+    original = question.code if question.pk else None
+    section_code = data["section"].code if data.get("section") else None
+    placed = False
+    for section in spec["sections"]:
+        for holder in [section["questions"], *[q["items"] for q in section["questions"]]]:
+            for index, existing in enumerate(holder):
+                if original and existing["code"] == original:
+                    holder[index] = {**existing, **edited}
+                    placed = True
+    if not placed:
+        target = next((s for s in spec["sections"] if s["code"] == section_code), None)
+        if target is not None:
+            target["questions"].append(edited)
+    spec = normalize(spec)
+    code = edited["code"]
+    return [
+        p
+        for p in validate(spec, lambda kind, key, field: f"{kind}:{key}")
+        if p.location == f"question:{code}"
+    ]
+
+
+def version_changes(old: QuestionnaireVersion, new: QuestionnaireVersion) -> list[str]:
+    """Human-readable differences between two versions, by stable code."""
+    before = {q["code"]: q for _, q, _ in iter_questions(version_to_spec(old))}
+    after = {q["code"]: q for _, q, _ in iter_questions(version_to_spec(new))}
+    changes = [f"added {code}" for code in after if code not in before]
+    changes += [f"removed {code}" for code in before if code not in after]
+    for code in after.keys() & before.keys():
+        fields = [f for f in after[code] if f != "items" and after[code][f] != before[code][f]]
+        if fields:
+            changes.append(f"changed {code}: {', '.join(sorted(fields))}")
+    return sorted(changes)

@@ -1,0 +1,56 @@
+"""Fixtures shared by the whole suite: users in each role, and the shipped study loaded and published."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SHIPPED_STUDY = Path(__file__).resolve().parents[1] / "survey" / "fixtures" / "trust_and_rating_systems"
+
+
+@pytest.fixture
+def make_user(django_user_model):
+    def make(username: str, role: str | None = None, *, superuser: bool = False):
+        user = django_user_model.objects.create_user(
+            username=username, password="pw-" + username, is_staff=True, is_superuser=superuser
+        )
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def admin_user_(make_user):
+    return make_user("boss", superuser=True)
+
+
+@pytest.fixture
+def shipped_study(admin_user_):
+    from survey.services.studies import study_load_bundle
+
+    study, _ = study_load_bundle(directory=SHIPPED_STUDY, owner=admin_user_)
+    return study
+
+
+@pytest.fixture
+def call_command_capture(admin_user_):
+    """Run a management command; return what it printed, including a CommandError's message."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    def run(*args: str) -> str:
+        out = StringIO()
+        try:
+            call_command(*args, stdout=out, stderr=out)
+        except CommandError as error:
+            out.write(str(error))
+        return out.getvalue()
+
+    return run
