@@ -132,6 +132,7 @@ LANGUAGE_CODES = {
     "korean": ("ko", "Korean"),
 }
 LANGUAGE_WITH_CODE = re.compile(r"^(?P<name>.+?)\s*\((?P<code>[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]+)*)\)$")
+MAX_BLANK_RUN = 500
 SPEC_TO_COLUMN = {"relevance": "relevant", "code": "name"}
 TRUE_WORDS = frozenset({"yes", "true", "true()", "1", "y"})
 FALSE_WORDS = frozenset({"", "no", "false", "false()", "0", "n"})
@@ -258,7 +259,15 @@ def _read_sheet(worksheet, problems: list[Problem]) -> Sheet:
         seen[key] = column.letter
         columns.append(column)
     data: list[tuple[int, dict[str, Any]]] = []
+    blank_run = 0
     for number, values in enumerate(rows, start=2):
+        if not any(value not in (None, "") for value in values):
+            # Spreadsheets formatted down to row 1,048,576 would otherwise be read to the end.
+            blank_run += 1
+            if blank_run >= MAX_BLANK_RUN:
+                break
+            continue
+        blank_run = 0
         record = {
             c.header: _cell_text(values[c.index - 1]) if c.index - 1 < len(values) else "" for c in columns
         }

@@ -127,10 +127,10 @@ class QuestionInline(VersionInlineMixin, admin.TabularInline):
 
     def get_formset(self, request: HttpRequest, obj: QuestionnaireVersion | None = None, **kwargs: Any):
         formset = super().get_formset(request, obj, **kwargs)
-        if obj is not None:
-            form = formset.form
-            form.base_fields["section"].queryset = Section.objects.filter(version=obj)
-            form.base_fields["choice_list"].queryset = ChoiceList.objects.filter(version=obj)
+        fields = formset.form.base_fields
+        if obj is not None and "section" in fields:
+            fields["section"].queryset = Section.objects.filter(version=obj)
+            fields["choice_list"].queryset = ChoiceList.objects.filter(version=obj)
         return formset
 
 
@@ -301,12 +301,16 @@ class QuestionAdmin(VersionPartAdmin):
         kwargs["form"] = translated_form(QuestionForm, obj.version.languages if obj else [])
         kwargs["fields"] = list(QuestionForm.Meta.fields)
         form = super().get_form(request, obj, change=change, **kwargs)
-        if obj is not None:
-            form.base_fields["section"].queryset = Section.objects.filter(version=obj.version)
-            form.base_fields["choice_list"].queryset = ChoiceList.objects.filter(version=obj.version)
-            form.base_fields["parent"].queryset = Question.objects.filter(
-                version=obj.version, type__in=["matrix", "list_experiment"]
-            )
+        scoped = {
+            "section": Section.objects.filter(version=obj.version) if obj else None,
+            "choice_list": ChoiceList.objects.filter(version=obj.version) if obj else None,
+            "parent": Question.objects.filter(version=obj.version, type__in=["matrix", "list_experiment"])
+            if obj
+            else None,
+        }
+        for name, queryset in scoped.items():
+            if queryset is not None and name in form.base_fields:  # read-only users get no inputs
+                form.base_fields[name].queryset = queryset
         return form
 
     def get_fields(self, request: HttpRequest, obj: Question | None = None) -> list[str]:

@@ -227,7 +227,7 @@ class Question(VersionPart):
     appearance = models.CharField(max_length=100, blank=True)
     parameters = models.JSONField(default=dict, blank=True)
     choice_list = models.ForeignKey(
-        ChoiceList, null=True, blank=True, on_delete=models.PROTECT, related_name="questions"
+        ChoiceList, null=True, blank=True, on_delete=models.RESTRICT, related_name="questions"
     )
     randomize = models.BooleanField(default=False, help_text="Random option (or item) order.")
     reverse_scale = models.BooleanField(default=False, help_text="Show the scale reversed to half.")

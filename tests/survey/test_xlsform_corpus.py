@@ -1,0 +1,70 @@
+"""pyxform's public test spreadsheets: each imports (keeping every language) or is refused with sheet and row."""
+
+import warnings
+
+import pytest
+
+from survey.instrument import QuestionnaireInvalid
+from survey.xlsform import read_xlsform
+from tests.conftest import SHARED
+
+CORPUS = SHARED / "xlsform-corpus"
+
+IMPORTS = {
+    "text_and_integer.xlsx": {"languages": ["en"], "codes": ["your_name", "your_age"]},
+    "yes_or_no_question.xlsx": {"languages": ["en"], "codes": ["good_day"]},
+}
+REFUSED = {
+    "UCL_Biomass_Plot_Form.xlsx": ("sheet survey, row 1, column L (choice_filter)", "not supported"),
+    "bad_calc.xlsx": ("sheet survey", "'calculate' is not supported; supported types:"),
+    "case_insensitivity.xlsx": ("sheet SURVEY", "'select_one_external c1' is not supported"),
+    "choice_filter_test.xlsx": (
+        "sheet settings, row 2",
+        "setting 'allow_choice_duplicates' is not supported",
+    ),
+    "duplicate_columns.xlsx": ("sheet survey, row 1, column E", "column header 'label' appears twice"),
+    "field-list.xlsx": ("sheet survey, row 3", "no label in zh (table_list_question)"),
+    "group.xlsx": ("sheet survey, row 4, column A (type)", "'phone number' is not supported"),
+    "or_other.xlsx": ("sheet choices, row 1, column D (pastel)", "not supported"),
+    "specify_other.xlsx": ("sheet survey, row 2, column A (type)", "'or specify other' is not supported"),
+    "xl_date_ambiguous.xlsx": ("sheet survey, row 1, column L (choice_filter)", "not supported"),
+}
+
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the shared XLSForm corpus is not at {CORPUS}")
+
+
+def read(name: str):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # openpyxl: unknown Excel extensions
+        return read_xlsform((CORPUS / name).read_bytes())
+
+
+def test_every_file_is_classified():
+    assert {path.name for path in CORPUS.glob("*.xlsx")} == set(IMPORTS) | set(REFUSED)
+
+
+@pytest.mark.parametrize("name", sorted(IMPORTS))
+def test_importable_files_keep_everything(name):
+    spec = read(name)
+    assert spec["languages"] == IMPORTS[name]["languages"]
+    codes = [q["code"] for s in spec["sections"] for q in s["questions"]]
+    assert codes == IMPORTS[name]["codes"]
+    assert all(q["label"]["en"] for s in spec["sections"] for q in s["questions"])
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_unsupported_files_are_refused_with_location(name):
+    location, message = REFUSED[name]
+    with pytest.raises(QuestionnaireInvalid) as caught:
+        read(name)
+    assert any(p.location.startswith(location) and message in p.message for p in caught.value.problems), (
+        caught.value
+    )
+
+
+def test_bilingual_real_form_reports_its_languages():
+    with pytest.raises(QuestionnaireInvalid) as caught:
+        read("UCL_Biomass_Plot_Form.xlsx")
+    messages = " ".join(p.message for p in caught.value.problems)
+    assert "records device or time metadata" in messages  # start / end
+    assert "use straight quotes" not in messages or "‘" in messages

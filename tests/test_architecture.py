@@ -1,0 +1,27 @@
+"""Layout promises: analysis/ never imports Django or the app, so it runs in any notebook."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def test_analysis_never_imports_django_or_the_app():
+    files = list((ROOT / "analysis").rglob("*.py"))
+    assert files, "analysis/ has no modules"
+    for path in files:
+        offending = {
+            name for name in imported_modules(path) if name.split(".")[0] in {"django", "survey", "config"}
+        }
+        assert not offending, f"{path.relative_to(ROOT)} imports {sorted(offending)}"
