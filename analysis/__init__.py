@@ -1,1 +1,42 @@
-"""Candid's analysis package: design-based survey estimation on pandas. It never imports Django."""
+"""Candid's analysis package: design-based survey estimation on pandas, in the manner of R's ``survey``.
+
+It never imports Django: it works on a DataFrame (from the app's bridge or an exported file).
+"""
+
+from .compare import cronbach_alpha, difference
+from .crosstab import Crosstab, crosstab
+from .design import SurveyDesign, with_weights
+from .estimates import mean, proportion, quantile, ratio, total
+from .sensitive import (
+    compare_list_with_direct,
+    list_experiment,
+    list_experiment_design_test,
+    randomized_response,
+)
+from .suppression import Suppressed, suppress, suppress_estimates
+from .weighting import RakeReport, poststratify, rake, read_margins
+
+__all__ = [
+    "Crosstab",
+    "RakeReport",
+    "Suppressed",
+    "SurveyDesign",
+    "compare_list_with_direct",
+    "cronbach_alpha",
+    "crosstab",
+    "difference",
+    "list_experiment",
+    "list_experiment_design_test",
+    "mean",
+    "poststratify",
+    "proportion",
+    "quantile",
+    "rake",
+    "randomized_response",
+    "ratio",
+    "read_margins",
+    "suppress",
+    "suppress_estimates",
+    "total",
+    "with_weights",
+]

@@ -1,0 +1,201 @@
+"""Weighting to population figures: raking (iterative proportional fitting) and post-stratification.
+
+Raking follows Deming & Stephan (1940) with optional trimming of weight ratios (Kalton & Flores-
+Cervantes 2003, *J. Official Statistics* 19(2)); post-stratification is R's ``postStratify``.
+The returned designs carry their calibration, so standard errors remove what the weights fixed,
+as R's ``svyrecvar`` does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .design import Calibration, SurveyDesign, with_weights
+
+SHARE_TOLERANCE = 1e-6
+E_MARGIN_COLUMNS = "margins need columns variable, category and share or count; found {columns}"
+E_NOT_IN_SAMPLE = "margin {variable}={category} has no respondent in the sample; collapse it with a neighbour"
+E_NOT_IN_MARGINS = "{variable}={category} occurs in the sample but has no population figure"
+E_SHARES_SUM = "the shares of {variable} sum to {total:.6f}, not 1"
+E_COUNTS_SUM = "the counts of {variable} sum to {total:g}, but {other} sums to {expected:g}; all margins must describe one population"
+E_NO_CONVERGENCE = "raking did not converge in {iterations} iterations: {variable}={category} is still off by {deviation:.3g}"
+E_UNKNOWN_VARIABLE = "margin variable {variable!r} is not a column of the data"
+E_MISSING_VALUES = "{variable} has {count} missing values; impute or drop them before weighting"
+
+
+@dataclass(frozen=True)
+class RakeReport:
+    """How raking went: iterations, the largest remaining margin deviation, and the weights' cost."""
+
+    iterations: int
+    max_deviation: float
+    converged: bool
+    weight_min: float
+    weight_max: float
+    deff_weighting: float  # Kish: 1 + CV^2 of the weights
+    n_effective: float  # Kish: (sum w)^2 / sum w^2
+    trimmed: int
+
+
+def read_margins(path: str | Path) -> pd.DataFrame:
+    """A margins CSV (``variable, category, share`` or ``..., count``); categories are read as text."""
+    return pd.read_csv(path, dtype={"variable": str, "category": str}, comment="#")
+
+
+def _targets(margins: pd.DataFrame, data: pd.DataFrame, total: float) -> dict[str, pd.Series]:
+    """{variable: Series(category -> population total)}, checked against the sample."""
+    value_column = "share" if "share" in margins.columns else "count" if "count" in margins.columns else None
+    if value_column is None or not {"variable", "category"} <= set(margins.columns):
+        raise ValueError(E_MARGIN_COLUMNS.format(columns=", ".join(margins.columns)))
+    targets: dict[str, pd.Series] = {}
+    reference: tuple[str, float] | None = None
+    for variable, rows in margins.groupby("variable", sort=False):
+        if variable not in data.columns:
+            raise ValueError(E_UNKNOWN_VARIABLE.format(variable=variable))
+        sample = data[variable]
+        if sample.isna().any():
+            raise ValueError(E_MISSING_VALUES.format(variable=variable, count=int(sample.isna().sum())))
+        values = pd.Series(rows[value_column].to_numpy(dtype=float), index=rows["category"].astype(str))
+        present = set(sample.astype(str).unique())
+        for category in values.index:
+            if category not in present:
+                raise ValueError(E_NOT_IN_SAMPLE.format(variable=variable, category=category))
+        for category in sorted(present - set(values.index)):
+            raise ValueError(E_NOT_IN_MARGINS.format(variable=variable, category=category))
+        if value_column == "share":
+            if abs(values.sum() - 1) > SHARE_TOLERANCE:
+                raise ValueError(E_SHARES_SUM.format(variable=variable, total=values.sum()))
+            values = values * total
+        elif reference is None:
+            reference = (str(variable), float(values.sum()))
+        elif abs(values.sum() - reference[1]) > SHARE_TOLERANCE * reference[1]:
+            raise ValueError(
+                E_COUNTS_SUM.format(
+                    variable=variable, total=values.sum(), other=reference[0], expected=reference[1]
+                )
+            )
+        targets[str(variable)] = values
+    return targets
+
+
+def rake(
+    design: SurveyDesign,
+    margins: pd.DataFrame,
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-10,
+    trim: tuple[float, float] | None = None,
+) -> tuple[SurveyDesign, RakeReport]:
+    """Rake the design's weights to population ``margins`` by iterative proportional fitting.
+
+    Parameters
+    ----------
+    margins : DataFrame
+        Columns ``variable, category`` and ``share`` (each variable's shares sum to 1; totals are
+        kept at the current sum of weights) or ``count`` (population totals).
+    max_iter, tol
+        At most ``max_iter`` full cycles; converged when every weighted margin share is within
+        ``tol`` of its target.
+    trim : (low, high), optional
+        Bounds on each weight's ratio to its starting weight, applied after every cycle.
+
+    Returns
+    -------
+    (SurveyDesign, RakeReport)
+        The reweighted design (its variances account for the raking, as R's ``rake``) and a report.
+        Raises ``ValueError`` naming the variable and category for margins that cannot be met.
+    """
+    base = design.w
+    targets = _targets(margins, design.data, float(base.sum()))
+    codes = {
+        v: pd.Categorical(design.data[v].astype(str), categories=list(t.index)).codes
+        for v, t in targets.items()
+    }
+    goals = {v: t.to_numpy() for v, t in targets.items()}
+    weights, trimmed, deviation, iterations = base.copy(), 0, np.inf, 0
+    for iterations in range(1, max_iter + 1):  # noqa: B007 — the count is reported
+        for variable, code in codes.items():
+            current = np.bincount(code, weights=weights, minlength=len(goals[variable]))
+            weights = weights * (goals[variable] / current)[code]
+        if trim is not None:
+            ratio = np.clip(weights / base, *trim)
+            trimmed = int(np.sum(ratio != weights / base))
+            weights = base * ratio
+        deviation = max(
+            float(
+                np.max(
+                    np.abs(np.bincount(code, weights=weights, minlength=len(goals[v])) - goals[v])
+                    / goals[v].sum()
+                )
+            )
+            for v, code in codes.items()
+        )
+        if deviation < tol:
+            break
+    if deviation >= tol and trim is None:
+        variable, category, off = _worst(codes, goals, weights)
+        raise ValueError(
+            E_NO_CONVERGENCE.format(iterations=max_iter, variable=variable, category=category, deviation=off)
+        )
+    calibration = Calibration("rake", tuple(codes.values()), base)
+    return with_weights(design, weights, calibration), _report(weights, iterations, deviation, tol, trimmed)
+
+
+def _worst(codes, goals, weights) -> tuple[str, str, float]:
+    worst = ("", "", -1.0)
+    for variable, code in codes.items():
+        share = np.bincount(code, weights=weights, minlength=len(goals[variable])) / weights.sum()
+        target = goals[variable] / goals[variable].sum()
+        i = int(np.argmax(np.abs(share - target)))
+        if abs(share[i] - target[i]) > worst[2]:
+            worst = (variable, str(i), float(abs(share[i] - target[i])))
+    return worst
+
+
+def _report(weights: np.ndarray, iterations: int, deviation: float, tol: float, trimmed: int) -> RakeReport:
+    n_eff = weights.sum() ** 2 / np.sum(weights**2)
+    return RakeReport(
+        iterations=iterations,
+        max_deviation=deviation,
+        converged=deviation < tol,
+        weight_min=float(weights.min()),
+        weight_max=float(weights.max()),
+        deff_weighting=float(len(weights) / n_eff),
+        n_effective=float(n_eff),
+        trimmed=trimmed,
+    )
+
+
+def poststratify(design: SurveyDesign, table: pd.DataFrame) -> SurveyDesign:
+    """Post-stratify to population counts, as R's ``postStratify(design, ~vars, population)``.
+
+    ``table`` has one column per post-stratification variable and a ``count`` (or ``Freq``) column.
+    Each cell's weights are scaled by ``N_g / sum(w in g)``; the variance uses residuals from the
+    post-stratum means (Lumley 2010, §7.2).
+    """
+    count_column = "count" if "count" in table.columns else "Freq"
+    variables = [c for c in table.columns if c != count_column]
+    keys = pd.MultiIndex.from_frame(design.data[variables].astype(str))
+    population = pd.Series(
+        table[count_column].to_numpy(dtype=float),
+        index=pd.MultiIndex.from_frame(table[variables].astype(str)),
+    )
+    missing = keys.difference(population.index)
+    if len(missing):
+        raise ValueError(
+            E_NOT_IN_MARGINS.format(variable="/".join(variables), category="/".join(map(str, missing[0])))
+        )
+    absent = population.index.difference(keys.unique())
+    if len(absent):
+        raise ValueError(
+            E_NOT_IN_SAMPLE.format(variable="/".join(variables), category="/".join(map(str, absent[0])))
+        )
+    codes = population.index.get_indexer(keys)
+    base = design.w
+    sample_totals = np.bincount(codes, weights=base, minlength=len(population))
+    weights = base * (population.to_numpy() / sample_totals)[codes]
+    return with_weights(design, weights, Calibration("poststratify", (codes,), base))
