@@ -7,6 +7,7 @@ slider is a number input (a range control is only a progressive enhancement).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,9 +50,11 @@ class PageForm(forms.Form):
         fallback_language: str,
         options: dict[str, list[str]] | None = None,
         list_items: dict[str, list[dict[str, Any]]] | None = None,
+        pipe: Callable[[str], str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.pipe = pipe or (lambda text: text)
         self.language = language
         self.fallback = fallback_language
         self.questions = questions
@@ -63,7 +66,8 @@ class PageForm(forms.Form):
             self.rendered.append(self._add(question, choice_lists, options, list_items))
 
     def t(self, texts: dict[str, str]) -> str:
-        return text_in(texts or {}, self.language, self.fallback)
+        """A text in the page's language, with ``${code}`` piped from earlier answers."""
+        return self.pipe(text_in(texts or {}, self.language, self.fallback))
 
     def _choices(self, question: dict[str, Any], choice_lists, options) -> list[tuple[str, str]]:
         choices = {c["code"]: self.t(c["label"]) for c in choice_lists.get(question["choice_list"], [])}
@@ -207,3 +211,72 @@ class PageForm(forms.Form):
             else:
                 cleaned[code] = sorted(ranks, key=lambda choice: int(ranks[choice]))
         return cleaned
+
+
+E_CONSTRAINT_DEFAULT = _("This answer is not allowed here.")
+E_UNEXPECTED_FIELDS = "unexpected fields"
+CONTROL_FIELDS = frozenset({"csrfmiddlewaretoken", "action", "receipt", "page_key"})
+
+
+def expected_field_names(form: PageForm) -> set[str]:
+    return set(form.fields) | CONTROL_FIELDS
+
+
+def _cleaned_answers(form: PageForm) -> dict[str, Any]:
+    """The stored form of a page's cleaned values: rankings as ordered lists, rank fields dropped."""
+    ranking_fields = {f"{code}__{choice}" for code, choices in form.rankings.items() for choice in choices}
+    return {name: value for name, value in form.cleaned_data.items() if name not in ranking_fields}
+
+
+@dataclass
+class PageResult:
+    form: PageForm
+    answers: dict[str, Any] | None  # None when the page must be shown again
+    codes: list[str]  # every variable this page can hold
+
+
+def submit_page(
+    *,
+    data: Any,
+    page_questions: list[dict[str, Any]],
+    stored: dict[str, Any],
+    form_kwargs: dict[str, Any],
+) -> PageResult:
+    """Validate a posted page: relevance is judged in display order with the answers before each
+    question (this page's included), irrelevant questions are neither required nor kept, and
+    constraints are checked with their messages. The caller saves ``answers`` when it is not None.
+    """
+    from . import flow
+
+    codes = [code for question in page_questions for code in flow.answer_codes(question)]
+    provisional = PageForm(data, questions=[{**q, "required": False} for q in page_questions], **form_kwargs)
+    provisional.is_valid()
+    answers = {k: v for k, v in stored.items() if k not in codes}
+    relevant = []
+    for question in page_questions:
+        if flow.is_true(question["relevance"], {**answers}):
+            relevant.append(question)
+            for code in flow.answer_codes(question):
+                value = provisional.cleaned_data.get(code)
+                if value not in (None, "", []):
+                    answers[code] = flow.to_json(value)
+    form = PageForm(data, questions=relevant, **form_kwargs)
+    if not form.is_valid():
+        return PageResult(form, None, codes)
+    cleaned = {k: flow.to_json(v) for k, v in _cleaned_answers(form).items() if v not in (None, "", [])}
+    context = {**answers, **cleaned}
+    for question in relevant:
+        targets = question["items"] if question["type"] == "matrix" else [question]
+        for target in targets:
+            constraint = target.get("constraint") or question.get("constraint")
+            value = cleaned.get(target["code"])
+            if constraint and value is not None and not flow.is_true(constraint, context, value):
+                message = (
+                    form.t(target.get("constraint_message") or question.get("constraint_message") or {})
+                    or E_CONSTRAINT_DEFAULT
+                )
+                field = target["code"] if target["code"] in form.fields else next(iter(form.fields), None)
+                form.add_error(field, forms.ValidationError(message, code="constraint"))
+    if form.errors:
+        return PageResult(form, None, codes)
+    return PageResult(form, cleaned, codes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -77,6 +78,13 @@ def version_to_spec(version: QuestionnaireVersion) -> dict[str, Any]:
             ],
         }
     )
+
+
+@lru_cache(maxsize=64)
+def cached_spec(version_id: int) -> dict[str, Any]:
+    """The spec of a published version, read once per process: published versions never change."""
+    version = QuestionnaireVersion.objects.get(pk=version_id, status="published")
+    return version_to_spec(version)
 
 
 def studies_visible_to(user: AbstractBaseUser) -> QuerySet[Study]:

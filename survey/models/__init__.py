@@ -9,18 +9,25 @@ from .questionnaires import (
     Section,
     VersionStatus,
 )
+from .responses import ArmSequence, CounterKind, RateBucket, Response, ResponseStatus, StudyCounter
 from .studies import ConsentText, Sample, Study, StudyMembership, StudyRole
 
 __all__ = [
+    "ArmSequence",
     "Choice",
     "ChoiceList",
     "ConsentText",
+    "CounterKind",
     "Question",
     "QuestionType",
     "QuestionnaireVersion",
+    "RateBucket",
+    "Response",
+    "ResponseStatus",
     "Sample",
     "Section",
     "Study",
+    "StudyCounter",
     "StudyMembership",
     "StudyRole",
     "VersionStatus",

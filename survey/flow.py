@@ -1,0 +1,203 @@
+"""The questionnaire as one participant walks it: their randomised display plan, the pages that apply
+to them, which questions are relevant, and which stored answers a change has made stale.
+
+Everything here is pure (spec and answers in, plain data out) so the views, the simulator and the
+tests share one implementation of the rules.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from .instrument import iter_questions
+from .logic import Expression, parse, pipe
+
+ARM_CONTROL, ARM_TREATMENT = "control", "treatment"
+
+
+@lru_cache(maxsize=4096)
+def _expression(source: str) -> Expression:
+    return parse(source)
+
+
+def is_true(source: str, answers: dict[str, Any], current: Any = "") -> bool:
+    """Evaluate a relevance or constraint; an empty expression is true."""
+    return True if not source else _expression(source).is_true(answers, current)
+
+
+def make_plan(spec: dict[str, Any], seed: int, arms: dict[str, str]) -> dict[str, Any]:
+    """The order this participant sees, from ``seed``: stored with the response for order-effect analysis.
+
+    - pages flagged ``shuffle`` swap places among themselves; the others stay put;
+    - a page with ``randomize`` shows its questions in random order; a matrix with it, its rows;
+    - a question with ``randomize`` shows its options in random order;
+    - a question or matrix with ``reverse_scale`` shows its scale reversed (a coin flip);
+    - list experiments get the arm assigned by the caller (balanced across participants).
+    """
+    rng = random.Random(seed)
+    sections = [s["code"] for s in spec["sections"]]
+    movable = [i for i, s in enumerate(spec["sections"]) if s["shuffle"]]
+    moved = [sections[i] for i in movable]
+    rng.shuffle(moved)
+    for i, code in zip(movable, moved, strict=True):
+        sections[i] = code
+    items: dict[str, list[str]] = {}
+    options: dict[str, list[str]] = {}
+    reversed_codes: list[str] = []
+    lists = {cl["name"]: [c["code"] for c in cl["choices"]] for cl in spec["choice_lists"]}
+    for section in spec["sections"]:
+        order = [q["code"] for q in section["questions"]]
+        if section["randomize"]:
+            rng.shuffle(order)
+        items[section["code"]] = order
+        for question in section["questions"]:
+            if question["type"] == "matrix" and question["randomize"]:
+                rows = [item["code"] for item in question["items"]]
+                rng.shuffle(rows)
+                items[question["code"]] = rows
+            if question["choice_list"]:
+                choice_order = list(lists[question["choice_list"]])
+                if question["randomize"] and question["type"] != "matrix":
+                    rng.shuffle(choice_order)
+                if question["reverse_scale"] and rng.random() < 0.5:
+                    choice_order.reverse()
+                    reversed_codes.append(question["code"])
+                options[question["code"]] = choice_order
+    return {
+        "seed": seed,
+        "sections": sections,
+        "items": items,
+        "options": options,
+        "reversed": reversed_codes,
+        "arms": arms,
+    }
+
+
+@dataclass(frozen=True)
+class Page:
+    index: int
+    section: dict[str, Any]
+    questions: list[dict[str, Any]]  # in display order
+
+
+def _by_code(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {q["code"]: q for _, q, _ in iter_questions(spec)}
+
+
+def pages(spec: dict[str, Any], plan: dict[str, Any]) -> list[Page]:
+    """Every page in display order, with its questions ordered as planned (matrix rows too)."""
+    sections = {s["code"]: s for s in spec["sections"]}
+    result = []
+    for index, code in enumerate(plan["sections"]):
+        section = sections[code]
+        by_code = {q["code"]: q for q in section["questions"]}
+        ordered = []
+        for question_code in plan["items"].get(code, list(by_code)):
+            question = by_code[question_code]
+            if question["type"] == "matrix" and question_code in plan["items"]:
+                rows = {item["code"]: item for item in question["items"]}
+                question = {**question, "items": [rows[c] for c in plan["items"][question_code]]}
+            ordered.append(question)
+        result.append(Page(index, section, ordered))
+    return result
+
+
+def page_applies(page: Page, answers: dict[str, Any]) -> bool:
+    """A page is shown when its relevance holds and at least one of its questions is relevant."""
+    return is_true(page.section["relevance"], answers) and any(
+        is_true(q["relevance"], answers) for q in page.questions
+    )
+
+
+def next_page(all_pages: list[Page], after: int, answers: dict[str, Any]) -> int | None:
+    """The index of the next page that applies after ``after``; None at the end."""
+    return next((p.index for p in all_pages[after + 1 :] if page_applies(p, answers)), None)
+
+
+def previous_page(all_pages: list[Page], before: int, answers: dict[str, Any]) -> int | None:
+    return next((p.index for p in reversed(all_pages[:before]) if page_applies(p, answers)), None)
+
+
+def first_page(all_pages: list[Page], answers: dict[str, Any]) -> int | None:
+    return next_page(all_pages, -1, answers)
+
+
+def first_incomplete_page(spec: dict[str, Any], plan: dict[str, Any], answers: dict[str, Any]) -> int | None:
+    """The first page that applies and has a relevant required question without an answer."""
+    for page in pages(spec, plan):
+        if not page_applies(page, answers):
+            continue
+        for question in relevant_questions(page, answers):
+            if question["required"] and any(code not in answers for code in answer_codes(question)):
+                return page.index
+    return None
+
+
+def answer_codes(question: dict[str, Any]) -> list[str]:
+    """The variables a question stores: its own code, or its rows for a matrix; none for a note."""
+    if question["type"] == "matrix":
+        return [item["code"] for item in question["items"]]
+    if question["type"] == "note":
+        return []
+    return [question["code"]]
+
+
+def clear_stale(spec: dict[str, Any], plan: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """Drop answers to questions (or whole pages) that an earlier answer has made irrelevant.
+
+    Relevance only looks backwards, so one pass in display order settles every question.
+    """
+    kept = dict(answers)
+    for page in pages(spec, plan):
+        page_on = is_true(page.section["relevance"], kept)
+        for question in page.questions:
+            if not (page_on and is_true(question["relevance"], kept)):
+                for code in answer_codes(question):
+                    kept.pop(code, None)
+    return kept
+
+
+def relevant_questions(page: Page, answers: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The page's questions that apply, judging each with the answers before it (same page included)."""
+    for question in page.questions:
+        if is_true(question["relevance"], answers):
+            yield question
+
+
+def to_json(value: Any) -> Any:
+    """A cleaned form value as stored in ``Response.answers``."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def display_value(spec: dict[str, Any], code: str, value: Any, language: str) -> str:
+    """An answer as text for piping: choice labels in the participant's language."""
+    question = _by_code(spec).get(code)
+    if question is None or value in ("", None):
+        return ""
+    if question["choice_list"]:
+        labels = {
+            c["code"]: c["label"].get(language, "")
+            for cl in spec["choice_lists"]
+            if cl["name"] == question["choice_list"]
+            for c in cl["choices"]
+        }
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(labels.get(str(v), str(v)) for v in values)
+    return str(value)
+
+
+def piped(text: str, spec: dict[str, Any], answers: dict[str, Any], language: str) -> str:
+    return (
+        pipe(text, answers, lambda code, value: display_value(spec, code, value, language))
+        if "${" in text
+        else text
+    )

@@ -1,0 +1,299 @@
+"""Writing responses: consent, page saves, completion, withdrawal. Nothing here sees a request.
+
+Each function owns its transaction and locks the response row, so a double click, a resubmitted
+page or two tabs are applied once and in order.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import math
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from .. import flow
+from ..models import (
+    ArmSequence,
+    ConsentText,
+    CounterKind,
+    QuestionnaireVersion,
+    RateBucket,
+    Response,
+    ResponseStatus,
+    Sample,
+    StudyCounter,
+)
+from ..selectors import cached_spec
+
+RECEIPT_BYTES = 17  # 136 bits, shown as 27 base32 characters
+DURATION_ROUNDING = 30
+WITHDRAW_ATTEMPTS_PER_MINUTE = 60
+
+
+class FlowError(Exception):
+    """A request that cannot be applied (out of order, finished response); nothing was changed."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def keyed_hash(value: str, purpose: str) -> str:
+    """HMAC-SHA256 of ``value`` under the receipt key; tokens and codes are stored only like this."""
+    key = (settings.CANDID_RECEIPT_KEY or settings.SECRET_KEY).encode()
+    return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def new_seed() -> int:
+    return secrets.randbits(31)
+
+
+def new_receipt_code(study_id: int) -> str:
+    """``<study>-XXXXX-XXXXX-…``: the prefix lets the withdrawal page check the freeze date first."""
+    body = base64.b32encode(secrets.token_bytes(RECEIPT_BYTES)).decode().rstrip("=")
+    return f"{study_id}-" + "-".join(body[i : i + 5] for i in range(0, len(body), 5))
+
+
+def normalise_receipt_code(code: str) -> str:
+    return "".join(code.split()).upper()
+
+
+def _assign_arm(version: QuestionnaireVersion, code: str) -> str:
+    """Balanced assignment in randomly permuted blocks of four (two control, two treatment)."""
+    sequence, _ = ArmSequence.objects.select_for_update().get_or_create(version=version, question_code=code)
+    number = sequence.assigned
+    ArmSequence.objects.filter(pk=sequence.pk).update(assigned=F("assigned") + 1)
+    block = number // 4
+    digest = keyed_hash(f"{version.pk}:{code}:{block}", "arm-block")
+    permutations = [
+        (flow.ARM_CONTROL, flow.ARM_CONTROL, flow.ARM_TREATMENT, flow.ARM_TREATMENT),
+        (flow.ARM_CONTROL, flow.ARM_TREATMENT, flow.ARM_CONTROL, flow.ARM_TREATMENT),
+        (flow.ARM_CONTROL, flow.ARM_TREATMENT, flow.ARM_TREATMENT, flow.ARM_CONTROL),
+        (flow.ARM_TREATMENT, flow.ARM_CONTROL, flow.ARM_CONTROL, flow.ARM_TREATMENT),
+        (flow.ARM_TREATMENT, flow.ARM_CONTROL, flow.ARM_TREATMENT, flow.ARM_CONTROL),
+        (flow.ARM_TREATMENT, flow.ARM_TREATMENT, flow.ARM_CONTROL, flow.ARM_CONTROL),
+    ]
+    return permutations[int(digest, 16) % len(permutations)][number % 4]
+
+
+@dataclass(frozen=True)
+class Started:
+    response: Response
+    resume_token: str
+
+
+@transaction.atomic
+def response_start(
+    *,
+    sample: Sample,
+    version: QuestionnaireVersion,
+    consent: ConsentText,
+    language: str,
+    creation_key: str,
+    seed: int | None = None,
+    synthetic: bool = False,
+) -> Started:
+    """Record an agreed consent and open a response; the same ``creation_key`` never opens two."""
+    existing = Response.objects.filter(creation_key=creation_key).first()
+    if existing is not None:
+        return Started(existing, _rotate_resume_token(existing))
+    spec = cached_spec(version.pk)
+    arms = {q["code"]: _assign_arm(version, q["code"]) for _, q, _ in _list_experiments(spec)}
+    plan = flow.make_plan(spec, new_seed() if seed is None else seed, arms)
+    token = new_token()
+    all_pages = flow.pages(spec, plan)
+    first = flow.first_page(all_pages, {}) or 0
+    response = Response(
+        study_id=sample.study_id,
+        sample=sample,
+        version=version,
+        consent=consent,
+        language=language,
+        display=plan,
+        position=first,
+        furthest=first,
+        creation_key=creation_key,
+        resume_hash=keyed_hash(token, "resume"),
+        started_on=timezone.localdate(),
+        is_synthetic=synthetic,
+    )
+    try:
+        with transaction.atomic():
+            response.save(force_insert=True)
+    except IntegrityError:
+        # Two submissions of one consent form raced: the other one created the response.
+        existing = Response.objects.get(creation_key=creation_key)
+        return Started(existing, _rotate_resume_token(existing))
+    return Started(response, token)
+
+
+def _rotate_resume_token(response: Response) -> str:
+    token = new_token()
+    Response.objects.filter(pk=response.pk).update(resume_hash=keyed_hash(token, "resume"))
+    return token
+
+
+def _list_experiments(spec: dict[str, Any]):
+    return ((s, q, p) for s, q, p in flow.iter_questions(spec) if q["type"] == "list_experiment")
+
+
+@transaction.atomic
+def consent_decline(*, sample: Sample) -> None:
+    """A declined consent: one counter increment, nothing else."""
+    counter, _ = StudyCounter.objects.select_for_update().get_or_create(
+        sample=sample, kind=CounterKind.DECLINED
+    )
+    StudyCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
+
+
+def response_for_token(*, study_id: int, token: str | None) -> Response | None:
+    if not token:
+        return None
+    return (
+        Response.objects.filter(study_id=study_id, resume_hash=keyed_hash(token, "resume"))
+        .select_related("version", "sample")
+        .first()
+    )
+
+
+@transaction.atomic
+def response_save_page(
+    *, response_id: Any, page_index: int, answers: dict[str, Any], codes: list[str]
+) -> int | None:
+    """Store one validated page and move on; returns the next page index, or None at the end.
+
+    ``codes`` are every variable the page can hold: answers of this page not in ``answers`` are
+    removed (the participant cleared them, or they became irrelevant), and so are later answers
+    an earlier change made stale.
+    """
+    response = Response.objects.select_for_update().get(pk=response_id)
+    if response.status != ResponseStatus.IN_PROGRESS:
+        raise FlowError("This response is already complete.", "complete")
+    if page_index > response.furthest:
+        raise FlowError("That page is not open yet.", "out_of_order")
+    spec = cached_spec(response.version_id)
+    merged = {k: v for k, v in response.answers.items() if k not in codes}
+    merged.update({k: flow.to_json(v) for k, v in answers.items() if k in codes and v not in (None, "", [])})
+    merged = flow.clear_stale(spec, response.display, merged)
+    all_pages = flow.pages(spec, response.display)
+    following = flow.next_page(all_pages, page_index, merged)
+    response.answers = merged
+    if following is not None:
+        response.position = following
+        response.furthest = max(response.furthest, following)
+    response.save(update_fields=["answers", "position", "furthest"])
+    return following
+
+
+@transaction.atomic
+def response_move(*, response_id: Any, page_index: int) -> None:
+    """Go back (or forward again) to a page already reached; nothing is saved."""
+    response = Response.objects.select_for_update().get(pk=response_id)
+    if response.status != ResponseStatus.IN_PROGRESS:
+        raise FlowError("This response is already complete.", "complete")
+    if page_index > response.furthest:
+        raise FlowError("That page is not open yet.", "out_of_order")
+    Response.objects.filter(pk=response.pk).update(position=page_index)
+
+
+@dataclass(frozen=True)
+class Completed:
+    response: Response
+    receipt_code: str
+    newly_completed: bool
+
+
+@transaction.atomic
+def response_complete(*, response_id: Any, receipt_code: str, started_at: float | None) -> Completed:
+    """Close the response once. The receipt code was issued with the last page, so a repeated
+    submission of that page returns the same code instead of a second completion."""
+    response = Response.objects.select_for_update().get(pk=response_id)
+    receipt_hash = keyed_hash(normalise_receipt_code(receipt_code), "receipt")
+    if response.status == ResponseStatus.COMPLETE:
+        if response.receipt_hash != receipt_hash:
+            raise FlowError("This response is already complete.", "complete")
+        return Completed(response, receipt_code, newly_completed=False)
+    gap = flow.first_incomplete_page(cached_spec(response.version_id), response.display, response.answers)
+    if gap is not None:
+        Response.objects.filter(pk=response.pk).update(position=gap)
+        raise FlowError("Some questions still need an answer.", "incomplete")
+    elapsed = max(0.0, time.time() - started_at) if started_at else None
+    response.status = ResponseStatus.COMPLETE
+    response.completed_on = timezone.localdate()
+    response.duration_seconds = (
+        None if elapsed is None else int(DURATION_ROUNDING * math.floor(elapsed / DURATION_ROUNDING + 0.5))
+    )
+    response.receipt_hash = receipt_hash
+    response.resume_hash = None
+    response.position = response.furthest
+    response.save(
+        update_fields=[
+            "status",
+            "completed_on",
+            "duration_seconds",
+            "receipt_hash",
+            "resume_hash",
+            "position",
+        ]
+    )
+    return Completed(response, receipt_code, newly_completed=True)
+
+
+class WithdrawalOutcome:
+    PROCESSED = "processed"  # the same for a right and a wrong code
+    FROZEN = "frozen"
+    RATE_LIMITED = "rate_limited"
+    MALFORMED = "malformed"
+
+
+def _rate_allows(name: str, limit: int) -> bool:
+    minute = int(time.time() // 60)
+    bucket, _ = RateBucket.objects.get_or_create(name=name, minute=minute)
+    RateBucket.objects.filter(pk=bucket.pk).update(count=F("count") + 1)
+    RateBucket.objects.filter(name=name, minute__lt=minute - 60).delete()
+    bucket.refresh_from_db(fields=["count"])
+    return bucket.count <= limit
+
+
+@transaction.atomic
+def response_withdraw(*, code: str) -> str:
+    """Delete the answers of the response with this receipt code, until its study's freeze date.
+
+    A wrong code takes the same path (hash, one indexed lookup) and gets the same outcome as a
+    right one, so the page cannot be used to test codes; attempts are limited per minute for the
+    whole site, keyed by nothing about the person.
+    """
+    normalised = normalise_receipt_code(code)
+    prefix, _, _ = normalised.partition("-")
+    if not prefix.isdigit() or len(normalised) < 20:
+        return WithdrawalOutcome.MALFORMED
+    if not _rate_allows("withdraw", WITHDRAW_ATTEMPTS_PER_MINUTE):
+        return WithdrawalOutcome.RATE_LIMITED
+    from ..models import Study
+
+    study = Study.objects.filter(pk=int(prefix)).only("data_freeze_on").first()
+    if study is not None and study.data_freeze_on is not None and timezone.localdate() > study.data_freeze_on:
+        return WithdrawalOutcome.FROZEN
+    response = (
+        Response.objects.select_for_update().filter(receipt_hash=keyed_hash(normalised, "receipt")).first()
+    )
+    if response is not None and response.study_id == int(prefix):
+        counter, _ = StudyCounter.objects.select_for_update().get_or_create(
+            sample_id=response.sample_id, kind=CounterKind.WITHDRAWN
+        )
+        StudyCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
+        response.delete()
+    return WithdrawalOutcome.PROCESSED

@@ -1,0 +1,334 @@
+"""Synthetic respondents who answer through the real participant pages.
+
+A :class:`Respondent` is drawn from a seeded model whose parameters are stated below; the
+:func:`walk` driver then does what a browser does — reads each page's HTML form, fills it in from
+the respondent's attitudes, submits it (through Django's test client, so every view, validation
+and service runs) and follows the redirects until the thank-you page. Nothing is written to the
+database except by the participant flow itself. Every response made this way is marked synthetic.
+
+The model (per sample; ``china`` and ``west``):
+
+- demographics: age band, gender, education, urban/rural and region drawn from the shares in
+  ``DEMOGRAPHICS`` (an online sample: younger, more urban and better educated than the census);
+- a latent *trust* (standard normal, + 0.3 for urban, + 0.2 per age band above the youngest) and a
+  latent *approval* of rating systems (mean ``APPROVAL_MEAN[sample]``, + 0.25 urban, + 0.2 college,
+  + 0.1 per age band), mapped to ordered answers by fixed cut points;
+- the sensitive item of the list experiment is held with probability ``TRUE_PREVALENCE[sample]``;
+  asked directly, a further ``SOCIAL_DESIRABILITY[sample]`` of those who do not hold it say they do;
+- a respondent fails the attention check with probability 0.05.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+DEMOGRAPHICS: dict[str, dict[str, dict[str, float]]] = {
+    "china": {
+        "age_band": {"18_29": 0.34, "30_39": 0.28, "40_49": 0.19, "50_59": 0.12, "60_plus": 0.07},
+        "gender": {"female": 0.47, "male": 0.52, "other": 0.01},
+        "education": {"primary": 0.10, "secondary": 0.45, "college": 0.45},
+        "urban": {"urban": 0.78, "rural": 0.22},
+        "region": {"east": 0.45, "central": 0.25, "west": 0.22, "northeast": 0.08, "outside_china": 0.0},
+    },
+    "west": {
+        "age_band": {"18_29": 0.22, "30_39": 0.20, "40_49": 0.19, "50_59": 0.19, "60_plus": 0.20},
+        "gender": {"female": 0.50, "male": 0.48, "other": 0.02},
+        "education": {"primary": 0.05, "secondary": 0.50, "college": 0.45},
+        "urban": {"urban": 0.77, "rural": 0.23},
+        "region": {"east": 0.0, "central": 0.0, "west": 0.0, "northeast": 0.0, "outside_china": 1.0},
+    },
+}
+APPROVAL_MEAN = {"china": 0.9, "west": -0.9}
+TRUST_MEAN = {"china": 0.3, "west": -0.2}
+TRUE_PREVALENCE = {"china": 0.55, "west": 0.15}
+SOCIAL_DESIRABILITY = {"china": 0.45, "west": 0.05}
+ATTENTION_FAILURE = 0.05
+AGE_ORDER = ["18_29", "30_39", "40_49", "50_59", "60_plus"]
+
+
+def _draw(rng: random.Random, shares: dict[str, float]) -> str:
+    return rng.choices(list(shares), weights=list(shares.values()))[0]
+
+
+def _ordered(value: float, options: list[str], cuts: list[float]) -> str:
+    """Map a latent value to an ordered option (``options[0]`` is the most positive)."""
+    for option, cut in zip(options, cuts, strict=False):
+        if value > cut:
+            return option
+    return options[-1]
+
+
+@dataclass
+class Respondent:
+    """One synthetic participant: demographics, latent attitudes and a private random stream."""
+
+    seed: int
+    sample: str
+    rng: random.Random = field(init=False)
+    traits: dict[str, str] = field(init=False)
+    trust: float = field(init=False)
+    approval: float = field(init=False)
+    holds_sensitive: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        shares = DEMOGRAPHICS.get(self.sample, DEMOGRAPHICS["west"])
+        self.traits = {name: _draw(self.rng, dist) for name, dist in shares.items()}
+        age_step = AGE_ORDER.index(self.traits["age_band"])
+        urban = self.traits["urban"] == "urban"
+        self.trust = self.rng.gauss(TRUST_MEAN.get(self.sample, 0.0), 1) + 0.3 * urban + 0.2 * age_step
+        self.approval = (
+            self.rng.gauss(APPROVAL_MEAN.get(self.sample, 0.0), 1)
+            + 0.25 * urban
+            + 0.2 * (self.traits["education"] == "college")
+            + 0.1 * age_step
+        )
+        self.holds_sensitive = self.rng.random() < TRUE_PREVALENCE.get(self.sample, 0.3)
+
+    # --- answers by variable ------------------------------------------------------------------
+
+    def single(self, code: str, options: list[str]) -> str | None:
+        """The option this respondent picks for ``code`` (None: leave unanswered)."""
+        if code in self.traits and self.traits[code] in options:
+            return self.traits[code]
+        noise = self.rng.gauss(0, 0.7)
+        if code == "attention":
+            return "somewhat_disagree" if self.rng.random() > ATTENTION_FAILURE else self.rng.choice(options)
+        if code == "gen_trust":
+            return (
+                "most_trusted"
+                if self.trust + noise > 0.2
+                else "dont_know"
+                if self.rng.random() < 0.04
+                else "be_careful"
+            )
+        if code.startswith("trust_"):
+            shift = {
+                "trust_family": 2.0,
+                "trust_neighbours": 0.7,
+                "trust_strangers": -0.9,
+                "trust_online_sellers": -0.5,
+            }.get(code, 0)
+            return _ordered(self.trust + shift + noise, options, [1.2, 0.0, -1.2])
+        if code.startswith("conf_"):
+            shift = {
+                "conf_government": 1.2,
+                "conf_courts": 0.7,
+                "conf_police": 0.6,
+                "conf_local_gov": 0.3,
+                "conf_press": 0.2,
+            }.get(code, 0)
+            return _ordered(
+                0.5 * self.trust + 0.5 * self.approval + shift + noise,
+                self._natural(options, "great_deal"),
+                [1.0, 0.0, -1.0],
+            )
+        if code in {"approve_scs", "approve_commercial", "rate_companies", "rate_local_gov", "travel_ban"}:
+            shift = {"rate_companies": 0.5, "approve_commercial": 0.2, "travel_ban": 0.3}.get(code, 0)
+            return _ordered(
+                self.approval + shift + noise,
+                self._natural(options, "strongly_approve"),
+                [1.2, 0.3, -0.3, -1.2],
+            )
+        if code == "scs_honest":
+            return _ordered(
+                self.approval + noise, self._natural(options, "strongly_agree"), [1.2, 0.3, -0.3, -1.2]
+            )
+        if code == "scam_12m":
+            return self.rng.choices(["victim", "attempt", "no"], weights=[0.12, 0.38, 0.5])[0]
+        if code == "scam_worry":
+            return _ordered(-self.trust + noise, self._natural(options, "very"), [1.0, 0.3, -0.3, -1.0])
+        if code in {"use_commercial", "aware_blacklist"}:
+            chance = 0.8 if self.sample == "china" else 0.15
+            return "yes" if self.rng.random() < chance else self.rng.choice(["no", "dont_know"])
+        return self.rng.choice(options)
+
+    @staticmethod
+    def _natural(shown: list[str], first: str) -> list[str]:
+        """Options from most to least positive, whatever order (or reversal) the page shows."""
+        return (
+            shown
+            if not shown or shown[0] == first
+            else list(reversed(shown))
+            if shown[-1] == first
+            else shown
+        )
+
+    def multiple(self, code: str, options: list[str]) -> list[str]:
+        if code == "aware_scores":
+            if self.sample == "west" and self.rng.random() < 0.6:
+                return ["none"]
+            picked = [o for o in options if o != "none" and self.rng.random() < 0.6]
+            return picked or ["none"]
+        if code == "turn_to":
+            picked = [o for o in options if o != "nobody" and self.rng.random() < 0.35]
+            return picked or ["nobody"]
+        return [o for o in options if self.rng.random() < 0.4] or options[:1]
+
+    def count(self, code: str, items: int, treatment: bool) -> int:
+        """Items agreed with in a list experiment: control items at 0.5, 0.3, 0.6, plus the sensitive one."""
+        base = [0.5, 0.3, 0.6] + [0.4] * max(0, items - 3)
+        agreed = sum(self.rng.random() < p for p in base[: items - (1 if treatment else 0)])
+        return agreed + int(treatment and self.holds_sensitive)
+
+    def direct_overclaim(self) -> bool:
+        """Asked directly, someone who does not hold the view says they approve anyway."""
+        return self.rng.random() < SOCIAL_DESIRABILITY.get(self.sample, 0.0)
+
+    def number(self, code: str, low: float, high: float) -> float:
+        if code == "scs_comfort":
+            return max(low, min(high, round(5 + 2 * self.approval + self.rng.gauss(0, 1.5))))
+        return round(self.rng.uniform(low, high))
+
+    def ranking(self, options: list[str]) -> list[str]:
+        order = list(options)
+        self.rng.shuffle(order)
+        if "ratings" in order and self.approval > 0.8:
+            order.remove("ratings")
+            order.insert(0, "ratings")
+        return order
+
+
+# --- reading a page like a browser ------------------------------------------------------------
+
+
+@dataclass
+class Field:
+    name: str
+    kind: str  # radio, checkbox, text, number, date, select, textarea, hidden
+    options: list[str] = field(default_factory=list)
+    attrs: dict[str, str] = field(default_factory=dict)
+
+
+class FormReader(HTMLParser):
+    """Collects the fields of the page's form in document order, and the list-experiment items."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fields: dict[str, Field] = {}
+        self._select: Field | None = None
+        self.list_items: dict[str, int] = {}
+        self._fieldset: list[str] = []
+        self._in_le_items = False
+
+    def handle_starttag(self, tag: str, attrs_list: list[tuple[str, str | None]]) -> None:
+        attrs = {k: v or "" for k, v in attrs_list}
+        if tag == "fieldset":
+            self._fieldset.append(
+                attrs.get("id", "")[2:] if "list-experiment" in attrs.get("class", "") else ""
+            )
+        elif tag == "ul" and "le-items" in attrs.get("class", ""):
+            self._in_le_items = True
+        elif tag == "li" and self._in_le_items and self._fieldset:
+            self.list_items[self._fieldset[-1]] = self.list_items.get(self._fieldset[-1], 0) + 1
+        elif tag == "input" and attrs.get("name"):
+            kind = attrs.get("type", "text")
+            entry = self.fields.setdefault(attrs["name"], Field(attrs["name"], kind, attrs=attrs))
+            if kind in {"radio", "checkbox"}:
+                entry.options.append(attrs.get("value", ""))
+        elif tag == "select" and attrs.get("name"):
+            self._select = self.fields.setdefault(attrs["name"], Field(attrs["name"], "select", attrs=attrs))
+        elif tag == "option" and self._select is not None:
+            self._select.options.append(attrs.get("value", ""))
+        elif tag == "textarea" and attrs.get("name"):
+            self.fields.setdefault(attrs["name"], Field(attrs["name"], "textarea", attrs=attrs))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "ul":
+            self._in_le_items = False
+        elif tag == "fieldset" and self._fieldset:
+            self._fieldset.pop()
+
+
+def read_form(html: str) -> FormReader:
+    reader = FormReader()
+    reader.feed(html)
+    return reader
+
+
+def fill(reader: FormReader, respondent: Respondent, arms_hint: dict[str, bool]) -> dict[str, Any]:
+    """POST data for the page, as this respondent would fill it in."""
+    data: dict[str, Any] = {}
+    rankings: dict[str, list[str]] = {}
+    for name, entry in reader.fields.items():
+        if entry.kind == "hidden" or name == "csrfmiddlewaretoken":
+            data[name] = entry.attrs.get("value", "")
+        elif "__" in name and entry.kind == "select":
+            code, choice = name.split("__", 1)
+            rankings.setdefault(code, []).append(choice)
+        elif entry.kind == "radio":
+            value = respondent.single(name, entry.options)
+            if name == "approve_scs" and respondent.holds_sensitive:
+                value = respondent._natural(entry.options, "strongly_approve")[
+                    respondent.rng.choice([0, 0, 1])
+                ]
+            elif name == "approve_scs" and respondent.direct_overclaim():
+                value = respondent._natural(entry.options, "strongly_approve")[1]
+            if value is not None:
+                data[name] = value
+        elif entry.kind == "checkbox":
+            data[name] = respondent.multiple(name, entry.options)
+        elif entry.kind == "number" and name in reader.list_items:
+            shown = reader.list_items[name]
+            data[name] = respondent.count(name, shown, treatment=shown > 3)
+        elif entry.kind == "number":
+            low = float(entry.attrs.get("min") or 0)
+            high = float(entry.attrs.get("max") or 100)
+            data[name] = int(respondent.number(name, low, high))
+        elif entry.kind == "date":
+            data[name] = "2020-01-01"
+    for code, choices in rankings.items():
+        for rank, choice in enumerate(respondent.ranking(choices), start=1):
+            data[f"{code}__{choice}"] = str(rank)
+    return data
+
+
+RECEIPT = re.compile(r'id="receipt-code">([^<]+)<')
+CONSENT_KEY = re.compile(r'name="consent_key" value="([^"]+)"')
+
+
+@dataclass
+class Outcome:
+    completed: bool
+    receipt_code: str | None
+    pages: int
+
+
+def walk(client: Any, entry_url: str, respondent: Respondent, *, max_pages: int = 60) -> Outcome:
+    """Take ``respondent`` through consent and every page to the thank-you page."""
+    page = client.get(entry_url)
+    key = CONSENT_KEY.search(page.content.decode())
+    if key is None:
+        return Outcome(False, None, 0)
+    page = client.post(
+        entry_url, {"consent_key": key.group(1), "agree": "yes", "action": "agree"}, follow=True
+    )
+    for count in range(1, max_pages + 1):
+        html = page.content.decode()
+        receipt = RECEIPT.search(html)
+        if receipt:
+            return Outcome(True, receipt.group(1).strip(), count)
+        reader = read_form(html)
+        if not reader.fields:
+            return Outcome(False, None, count)
+        data = fill(reader, respondent, {})
+        data["action"] = "next"
+        page = client.post(page.wsgi_request.path, data, follow=True)
+    return Outcome(False, None, max_pages)
+
+
+def seeds(base_seed: int, n: int) -> list[int]:
+    """Independent per-respondent seeds from one study-level seed."""
+    stream = random.Random(base_seed)
+    return [stream.randrange(2**31) for _ in range(n)]
+
+
+def logistic(x: float) -> float:
+    return 1 / (1 + math.exp(-x))

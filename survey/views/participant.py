@@ -1,0 +1,437 @@
+"""The participant's pages: consent, one page per section, thank-you, withdrawal.
+
+Views parse the request, call one service and render. Nothing about the person is read from the
+request but the form fields, the resume cookie and Accept-Language; query parameters other than
+``lang`` (a panel's participant id, say) are never read, stored or logged.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core import signing
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation.trans_real import parse_accept_lang_header
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from .. import flow
+from ..forms import PageForm, expected_field_names, submit_page, text_in
+from ..models import Response, ResponseStatus, Sample, Study
+from ..participant_text import DJANGO_LANGUAGE, LANGUAGE_NAMES, text, texts
+from ..selectors import cached_spec, latest_published_version
+from ..services.responses import (
+    FlowError,
+    WithdrawalOutcome,
+    consent_decline,
+    new_receipt_code,
+    response_complete,
+    response_for_token,
+    response_move,
+    response_save_page,
+    response_start,
+    response_withdraw,
+)
+
+COOKIE_SALT = "candid-resume"
+CONSENT_SALT = "candid-consent"
+RECEIPT_SALT = "candid-receipt"
+LANGUAGE_COOKIE = "candid_lang"
+
+
+def cookie_name(study: Study) -> str:
+    return f"candid_{study.pk}"
+
+
+def choose_language(request: HttpRequest, languages: list[str], default: str) -> str:
+    """``?lang=`` if offered, else the language kept for the visit, else Accept-Language, else the default."""
+    for candidate in (request.GET.get("lang"), request.COOKIES.get(LANGUAGE_COOKIE)):
+        if candidate in languages:
+            return candidate
+    for tag, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
+        primary = tag.lower().split("-")[0]
+        if primary in languages:
+            return primary
+    return default
+
+
+def render_participant(
+    request: HttpRequest,
+    template: str,
+    language: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    languages: list[str] | None = None,
+) -> HttpResponse:
+    with translation.override(DJANGO_LANGUAGE.get(language, language)):
+        response = render(
+            request,
+            template,
+            {
+                "language": language,
+                "t": texts(language),
+                "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in (languages or [])],
+                **context,
+            },
+            status=status,
+        )
+    response["Cache-Control"] = "no-store"
+    response.set_cookie(
+        LANGUAGE_COOKIE, language, samesite="Lax", secure=settings.SESSION_COOKIE_SECURE, httponly=True
+    )
+    return response
+
+
+def message_page(
+    request: HttpRequest,
+    language: str,
+    title_key: str,
+    body_key: str,
+    *,
+    status: int = 200,
+    link: str | None = None,
+) -> HttpResponse:
+    return render_participant(
+        request,
+        "survey/participant/message.html",
+        language,
+        {
+            "title": text(title_key, language),
+            "body": text(body_key, language),
+            "link": link,
+        },
+        status=status,
+    )
+
+
+def _availability(study: Study, sample: Sample) -> str | None:
+    today = timezone.localdate()
+    if study.opens_on and today < study.opens_on:
+        return "not_open_body"
+    if study.closes_on and today > study.closes_on:
+        return "closed_body"
+    for target, responses in ((study.target_size, study.responses), (sample.target_size, sample.responses)):
+        if target and responses.filter(status=ResponseStatus.COMPLETE).count() >= target:
+            return "closed_body"
+    return None
+
+
+def _resume(request: HttpRequest, study: Study) -> tuple[Response | None, float | None]:
+    value = request.get_signed_cookie(cookie_name(study), default=None, salt=COOKIE_SALT)
+    if not value:
+        return None, None
+    token, _, started = value.partition("|")
+    response = response_for_token(study_id=study.pk, token=token)
+    return response, float(started) if started.isdigit() else None
+
+
+def _set_resume_cookie(http_response: HttpResponse, study: Study, token: str) -> None:
+    http_response.set_signed_cookie(
+        cookie_name(study),
+        f"{token}|{int(time.time())}",
+        salt=COOKIE_SALT,
+        max_age=60 * 60 * 24 * 90,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+        path=f"/s/{study.slug}/",
+    )
+
+
+def _page_url(study: Study, index: int) -> str:
+    return reverse("survey:page", args=[study.slug, index])
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def entry(request: HttpRequest, study_slug: str, sample_slug: str | None = None) -> HttpResponse:
+    """The study's link: the consent page, or where this browser left off."""
+    study = get_object_or_404(Study, slug=study_slug)
+    sample = get_object_or_404(
+        Sample, study=study, **({"slug": sample_slug} if sample_slug else {"is_default": True})
+    )
+    version = latest_published_version(study)
+    language = choose_language(request, study.languages, sample.default_language)
+    if version is None:
+        return message_page(request, language, "closed_title", "not_open_body")
+    existing, _ = _resume(request, study)
+    if existing is not None and existing.status == ResponseStatus.IN_PROGRESS:
+        return HttpResponseRedirect(_page_url(study, existing.position))
+    unavailable = _availability(study, sample)
+    if unavailable:
+        return message_page(request, language, "closed_title", unavailable)
+    consent = version.consent
+    if request.method == "POST":
+        return _consent_post(request, study, sample, version, consent, language)
+    return _consent_page(request, study, sample, consent, language)
+
+
+def _consent_page(
+    request, study, sample, consent, language, *, error: bool = False, status: int = 200
+) -> HttpResponse:
+    return render_participant(
+        request,
+        "survey/participant/consent.html",
+        language,
+        {
+            "study": study,
+            "title": study.title,
+            "consent_text": text_in(consent.texts, language, sample.default_language),
+            "consent_version": consent.version,
+            "consent_key": signing.dumps(secrets.token_urlsafe(24), salt=CONSENT_SALT),
+            "error": error,
+        },
+        status=status,
+        languages=study.languages,
+    )
+
+
+def _consent_post(request, study, sample, version, consent, language) -> HttpResponse:
+    if request.POST.get("action") == "decline":
+        consent_decline(sample=sample)
+        response = message_page(request, language, "declined_title", "declined_body")
+        response.delete_cookie(cookie_name(study), path=f"/s/{study.slug}/")
+        return response
+    try:
+        key = signing.loads(request.POST.get("consent_key", ""), salt=CONSENT_SALT, max_age=60 * 60 * 24)
+    except signing.BadSignature:
+        return message_page(request, language, "trouble_title", "bad_request", status=400)
+    if request.POST.get("agree") != "yes":
+        return _consent_page(request, study, sample, consent, language, error=True)
+    started = response_start(
+        sample=sample, version=version, consent=consent, language=language, creation_key=key
+    )
+    http_response = HttpResponseRedirect(_page_url(study, started.response.position))
+    _set_resume_cookie(http_response, study, started.resume_token)
+    return http_response
+
+
+def _form_kwargs(spec: dict[str, Any], response: Response) -> dict[str, Any]:
+    language = response.language
+    list_items = {
+        q["code"]: [
+            i
+            for i in q["items"]
+            if i["parameters"].get("role") == "control"
+            or response.display["arms"].get(q["code"]) == flow.ARM_TREATMENT
+        ]
+        for _, q, _ in flow.iter_questions(spec)
+        if q["type"] == "list_experiment"
+    }
+    return {
+        "choice_lists": {cl["name"]: cl["choices"] for cl in spec["choice_lists"]},
+        "language": language,
+        "fallback_language": spec["default_language"],
+        "options": response.display.get("options", {}),
+        "list_items": list_items,
+        "pipe": lambda label: flow.piped(label, spec, response.answers, language),
+    }
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def page(request: HttpRequest, study_slug: str, index: int) -> HttpResponse:
+    study = get_object_or_404(Study, slug=study_slug)
+    response, started_at = _resume(request, study)
+    language = choose_language(
+        request,
+        study.languages,
+        study.samples.filter(is_default=True).values_list("default_language", flat=True).first()
+        or study.languages[0],
+    )
+    if response is None:
+        if request.method == "POST":
+            return message_page(request, language, "trouble_title", "session_invalid", status=403)
+        return HttpResponseRedirect(reverse("survey:entry", args=[study.slug]))
+    if request.GET.get("lang") in study.languages and request.GET["lang"] != response.language:
+        Response.objects.filter(pk=response.pk).update(language=request.GET["lang"])
+        return HttpResponseRedirect(request.path)
+    language = response.language
+    spec = cached_spec(response.version_id)
+    all_pages = flow.pages(spec, response.display)
+    if (
+        index >= len(all_pages)
+        or index > response.furthest
+        or not flow.page_applies(all_pages[index], response.answers)
+    ):
+        if request.method == "POST":
+            return message_page(
+                request,
+                language,
+                "trouble_title",
+                "out_of_order",
+                status=409,
+                link=_page_url(study, response.position),
+            )
+        return HttpResponseRedirect(_page_url(study, response.position))
+    current = all_pages[index]
+    if request.method == "POST":
+        return _page_post(request, study, response, spec, all_pages, current, started_at)
+    return _render_page(request, study, response, spec, all_pages, current)
+
+
+def _render_page(
+    request, study, response, spec, all_pages, current, *, form: PageForm | None = None, status: int = 200
+) -> HttpResponse:
+    answers = response.answers
+    questions = list(flow.relevant_questions(current, answers))
+    if form is None:
+        initial = _initial(questions, answers)
+        form = PageForm(initial=initial, questions=questions, **_form_kwargs(spec, response))
+    applying = [p.index for p in all_pages if flow.page_applies(p, answers) or p.index == current.index]
+    is_last = flow.next_page(all_pages, current.index, answers) is None
+    receipt = (
+        signing.dumps({"r": str(response.pk), "c": new_receipt_code(study.pk)}, salt=RECEIPT_SALT)
+        if is_last
+        else ""
+    )
+    has_previous = flow.previous_page(all_pages, current.index, answers) is not None
+    return render_participant(
+        request,
+        "survey/participant/page.html",
+        response.language,
+        {
+            "study": study,
+            "title": text_in(spec["title"], response.language, spec["default_language"]),
+            "section_label": text_in(current.section["label"], response.language, spec["default_language"]),
+            "form": form,
+            "page_index": current.index,
+            "is_last": is_last,
+            "receipt": receipt,
+            "has_previous": has_previous,
+            "progress_current": applying.index(current.index) + 1,
+            "progress_total": len(applying),
+            "synthetic": response.is_synthetic,
+        },
+        status=status,
+        languages=study.languages,
+    )
+
+
+def _initial(questions: list[dict[str, Any]], answers: dict[str, Any]) -> dict[str, Any]:
+    initial: dict[str, Any] = {}
+    for question in questions:
+        for code in flow.answer_codes(question):
+            if code in answers:
+                initial[code] = answers[code]
+        if question["type"] == "ranking" and question["code"] in answers:
+            for rank, choice in enumerate(answers[question["code"]], start=1):
+                initial[f"{question['code']}__{choice}"] = str(rank)
+    return initial
+
+
+def _page_post(request, study, response, spec, all_pages, current, started_at) -> HttpResponse:
+    language = response.language
+    if request.POST.get("action") == "back":
+        previous = flow.previous_page(all_pages, current.index, response.answers)
+        if previous is not None:
+            response_move(response_id=response.pk, page_index=previous)
+        return HttpResponseRedirect(_page_url(study, previous if previous is not None else current.index))
+    kwargs = _form_kwargs(spec, response)
+    everything = PageForm(questions=current.questions, **kwargs)
+    if not set(request.POST) <= expected_field_names(everything):
+        return message_page(
+            request,
+            language,
+            "trouble_title",
+            "bad_request",
+            status=400,
+            link=_page_url(study, current.index),
+        )
+    with translation.override(DJANGO_LANGUAGE.get(language, language)):
+        result = submit_page(
+            data=request.POST, page_questions=current.questions, stored=response.answers, form_kwargs=kwargs
+        )
+    if result.answers is None:
+        return _render_page(request, study, response, spec, all_pages, current, form=result.form, status=200)
+    try:
+        following = response_save_page(
+            response_id=response.pk, page_index=current.index, answers=result.answers, codes=result.codes
+        )
+    except FlowError:
+        return message_page(
+            request,
+            language,
+            "trouble_title",
+            "out_of_order",
+            status=409,
+            link=_page_url(study, response.position),
+        )
+    if following is not None:
+        return HttpResponseRedirect(_page_url(study, following))
+    return _finish(request, study, response, started_at)
+
+
+def _finish(request, study, response, started_at) -> HttpResponse:
+    language = response.language
+    try:
+        receipt = signing.loads(request.POST.get("receipt", ""), salt=RECEIPT_SALT, max_age=60 * 60 * 24 * 7)
+        code = receipt["c"] if receipt.get("r") == str(response.pk) else new_receipt_code(study.pk)
+    except signing.BadSignature:
+        code = new_receipt_code(study.pk)
+    try:
+        completed = response_complete(response_id=response.pk, receipt_code=code, started_at=started_at)
+    except FlowError as error:
+        if error.code == "incomplete":
+            fresh = Response.objects.get(pk=response.pk)
+            return HttpResponseRedirect(_page_url(study, fresh.position))
+        return message_page(request, language, "thanks_title", "done_body")
+    sample = completed.response.sample
+    panel_link = (
+        sample.completion_redirect_url.replace("{code}", sample.completion_code)
+        if sample.completion_redirect_url
+        else None
+    )
+    freeze = study.data_freeze_on
+    http_response = render_participant(
+        request,
+        "survey/participant/thanks.html",
+        language,
+        {
+            "study": study,
+            "receipt_code": completed.receipt_code,
+            "panel_link": panel_link,
+            "receipt_warning": text(
+                "receipt_warning",
+                language,
+                date=freeze.isoformat() if freeze else text("receipt_no_date", language),
+            ),
+            "synthetic": completed.response.is_synthetic,
+        },
+    )
+    http_response.delete_cookie(cookie_name(study), path=f"/s/{study.slug}/")
+    return http_response
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def withdraw(request: HttpRequest) -> HttpResponse:
+    language = choose_language(request, ["en", "zh"], "en")
+    outcome = None
+    if request.method == "POST":
+        outcome = response_withdraw(code=request.POST.get("code", "")[:200])
+    messages = {
+        WithdrawalOutcome.PROCESSED: "withdraw_processed",
+        WithdrawalOutcome.FROZEN: "withdraw_frozen",
+        WithdrawalOutcome.RATE_LIMITED: "withdraw_rate",
+        WithdrawalOutcome.MALFORMED: "withdraw_malformed",
+    }
+    status = 429 if outcome == WithdrawalOutcome.RATE_LIMITED else 200
+    return render_participant(
+        request,
+        "survey/participant/withdraw.html",
+        language,
+        {
+            "outcome": text(messages[outcome], language) if outcome else None,
+            "title": text("withdraw_title", language),
+        },
+        status=status,
+        languages=["en", "zh"],
+    )
