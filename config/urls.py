@@ -7,3 +7,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("survey.urls")),
 ]
+
+handler400 = "survey.views.errors.bad_request"
+handler403 = "survey.views.errors.permission_denied"
+handler404 = "survey.views.errors.page_not_found"
+handler500 = "survey.views.errors.server_error"

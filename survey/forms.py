@@ -222,6 +222,17 @@ def expected_field_names(form: PageForm) -> set[str]:
     return set(form.fields) | CONTROL_FIELDS
 
 
+def is_well_formed(form: PageForm, data: Any) -> bool:
+    """Only this page's fields, and one value for every field that takes one (a tampered post fails)."""
+    if not set(data) <= expected_field_names(form):
+        return False
+    return all(
+        len(data.getlist(name)) <= 1
+        for name in data
+        if not isinstance(form.fields.get(name), forms.MultipleChoiceField)
+    )
+
+
 def _cleaned_answers(form: PageForm) -> dict[str, Any]:
     """The stored form of a page's cleaned values: rankings as ordered lists, rank fields dropped."""
     ranking_fields = {f"{code}__{choice}" for code, choices in form.rankings.items() for choice in choices}

@@ -80,11 +80,23 @@ def version_to_spec(version: QuestionnaireVersion) -> dict[str, Any]:
     )
 
 
-@lru_cache(maxsize=64)
 def cached_spec(version_id: int) -> dict[str, Any]:
-    """The spec of a published version, read once per process: published versions never change."""
-    version = QuestionnaireVersion.objects.get(pk=version_id, status="published")
-    return version_to_spec(version)
+    """The spec of a published version, read once per process: published versions never change.
+
+    The cache key carries the study, number and creation date besides the primary key, so a key
+    reused after a deletion can never serve another version's questionnaire.
+    """
+    identity = (
+        QuestionnaireVersion.objects.filter(pk=version_id, status="published")
+        .values_list("study_id", "number", "created_on")
+        .get()
+    )
+    return _published_spec(version_id, *identity)
+
+
+@lru_cache(maxsize=64)
+def _published_spec(version_id: int, study_id: int, number: int, created_on: Any) -> dict[str, Any]:
+    return version_to_spec(QuestionnaireVersion.objects.get(pk=version_id))
 
 
 def studies_visible_to(user: AbstractBaseUser) -> QuerySet[Study]:

@@ -11,6 +11,16 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SHIPPED_STUDY = Path(__file__).resolve().parents[1] / "survey" / "fixtures" / "trust_and_rating_systems"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_spec_cache():
+    """Test databases reuse primary keys; the per-process spec cache must not outlive a test."""
+    from survey.selectors import _published_spec
+
+    _published_spec.cache_clear()
+    yield
+    _published_spec.cache_clear()
+
+
 @pytest.fixture
 def make_user(django_user_model):
     def make(username: str, role: str | None = None, *, superuser: bool = False):
@@ -52,5 +62,28 @@ def call_command_capture(admin_user_):
         except CommandError as error:
             out.write(str(error))
         return out.getvalue()
+
+    return run
+
+
+@pytest.fixture
+def participant(shipped_study):
+    """A browser (Django test client) in Chinese, and a helper to walk it through the shipped study."""
+    from django.test import Client
+
+    from survey.simulation import Respondent, walk
+
+    def run(
+        *,
+        language: str = "zh-CN,zh;q=0.9",
+        sample: str = "china",
+        seed: int = 1,
+        url: str | None = None,
+        client=None,
+        **extra,
+    ):
+        browser = client or Client(HTTP_ACCEPT_LANGUAGE=language, **extra)
+        outcome = walk(browser, url or f"/s/{shipped_study.slug}/", Respondent(seed, sample))
+        return browser, outcome
 
     return run

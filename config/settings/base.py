@@ -74,7 +74,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "survey.views.errors.DatabaseTroubleMiddleware",
 ]
+CSRF_FAILURE_VIEW = "survey.views.errors.csrf_failure"
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -148,9 +150,13 @@ CANDID_RECEIPT_KEY = os.environ.get("CANDID_RECEIPT_KEY", "")
 
 LOGIN_URL = "admin:login"
 
+# Logs never carry who a participant is: no IP, user agent, referrer or query string is logged by
+# Candid; Django's request logger names only the path, and the serve command's access log prints
+# method, path and status alone (see the Makefile).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {"django.server": {"handlers": ["console"], "level": "ERROR", "propagate": False}},
 }

@@ -237,18 +237,10 @@ def response_complete(*, response_id: Any, receipt_code: str, started_at: float 
         None if elapsed is None else int(DURATION_ROUNDING * math.floor(elapsed / DURATION_ROUNDING + 0.5))
     )
     response.receipt_hash = receipt_hash
-    response.resume_hash = None
+    # The resume hash stays: a double click sends its second request with the same cookie, and
+    # must be answered with the same thank-you page (the browser shows the last response).
     response.position = response.furthest
-    response.save(
-        update_fields=[
-            "status",
-            "completed_on",
-            "duration_seconds",
-            "receipt_hash",
-            "resume_hash",
-            "position",
-        ]
-    )
+    response.save(update_fields=["status", "completed_on", "duration_seconds", "receipt_hash", "position"])
     return Completed(response, receipt_code, newly_completed=True)
 
 

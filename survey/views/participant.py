@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from .. import flow
-from ..forms import PageForm, expected_field_names, submit_page, text_in
+from ..forms import PageForm, is_well_formed, submit_page, text_in
 from ..models import Response, ResponseStatus, Sample, Study
 from ..participant_text import DJANGO_LANGUAGE, LANGUAGE_NAMES, text, texts
 from ..selectors import cached_spec, latest_published_version
@@ -254,6 +254,10 @@ def page(request: HttpRequest, study_slug: str, index: int) -> HttpResponse:
         Response.objects.filter(pk=response.pk).update(language=request.GET["lang"])
         return HttpResponseRedirect(request.path)
     language = response.language
+    if response.status == ResponseStatus.COMPLETE:
+        if request.method == "POST":
+            return _finish(request, study, response, started_at)
+        return message_page(request, language, "thanks_title", "done_body")
     spec = cached_spec(response.version_id)
     all_pages = flow.pages(spec, response.display)
     if (
@@ -336,7 +340,7 @@ def _page_post(request, study, response, spec, all_pages, current, started_at) -
         return HttpResponseRedirect(_page_url(study, previous if previous is not None else current.index))
     kwargs = _form_kwargs(spec, response)
     everything = PageForm(questions=current.questions, **kwargs)
-    if not set(request.POST) <= expected_field_names(everything):
+    if not is_well_formed(everything, request.POST):
         return message_page(
             request,
             language,

@@ -1,0 +1,79 @@
+"""Error pages a participant may meet: plain words, no stack trace, nothing lost."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+logger = logging.getLogger("candid.errors")
+
+MESSAGES = {
+    400: ("The request could not be read", "Please go back, reload the page and try again."),
+    403: (
+        "This action is not allowed",
+        "Your session may have expired. Reload the page and try again; nothing you already answered is lost.",
+    ),
+    404: ("Page not found", "Please check the link you were given."),
+    500: (
+        "Something went wrong",
+        "We could not complete that step. Nothing you already answered is lost. Please try again in a moment.",
+    ),
+    503: (
+        "Please try again",
+        "The survey is briefly unavailable. Nothing you already answered is lost. Please try again in a moment.",
+    ),
+}
+
+
+def error_page(request: HttpRequest, status: int) -> HttpResponse:
+    title, body = MESSAGES[status]
+    response = render(
+        request, "survey/error.html", {"title": title, "body": body, "status": status}, status=status
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_page(request, 400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_page(request, 403)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return error_page(request, 404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return error_page(request, 500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return error_page(request, 403)
+
+
+class DatabaseTroubleMiddleware:
+    """A database that is restarting or locked gives a friendly "try again" page (503), not a 500.
+
+    Every write is one transaction, so a failed request changed nothing and retrying is safe.
+    Only the exception's class is logged — never the request (it could carry a panel id).
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DatabaseError):
+            logger.warning("database unavailable: %s", type(exception).__name__)
+            response = error_page(request, 503)
+            response["Retry-After"] = "5"
+            return response
+        return None

@@ -1,0 +1,197 @@
+"""Bad input at the participant pages: a clear message or a 4xx, never a 5xx, and nothing changed."""
+
+import re
+import threading
+
+import pytest
+from django.db import connection
+from django.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from survey.models import Response
+
+pytestmark = pytest.mark.django_db
+
+CONSENT_KEY = re.compile(r'name="consent_key" value="([^"]+)"')
+
+
+def started(study, language="en"):
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    url = f"/s/{study.slug}/"
+    key = CONSENT_KEY.search(client.get(url).content.decode()).group(1)
+    first = client.post(url, {"consent_key": key, "agree": "yes", "action": "agree"})
+    return client, first["Location"]
+
+
+def snapshot():
+    return [(str(r.pk), r.answers, r.position, r.status) for r in Response.objects.order_by("pk")]
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "message"),
+    [
+        ({"gen_trust": "most_trusted", "no_such_question": "x"}, 400, "not one this page expects"),
+        ({"gen_trust": "definitely", "trust_family": "somewhat"}, 200, "Select a valid choice"),
+        ({"gen_trust": ["most_trusted", "be_careful"]}, 400, "not one this page expects"),
+    ],
+)
+def test_tampered_page_posts_change_nothing(shipped_study, data, status, message):
+    client, page_url = started(shipped_study)
+    before = snapshot()
+    page = client.post(page_url, data)
+    assert page.status_code == status and message in page.content.decode()
+    assert snapshot() == before
+
+
+def test_oversized_and_mistyped_answers_are_errors(shipped_study):
+    from survey.simulation import Respondent, fill, read_form
+
+    client, page_url = started(shipped_study)
+    respondent = Respondent(5, "west")
+    # Walk to the last page, then tamper with its text and number fields.
+    for _ in range(10):
+        html = client.get(page_url).content.decode()
+        if 'name="comments"' in html:
+            break
+        data = fill(read_form(html), respondent, {})
+        page_url = client.post(page_url, data)["Location"]
+    data = fill(read_form(html), respondent, {})
+    before = snapshot()
+    too_long = client.post(page_url, {**data, "comments": "x" * 6000}).content.decode()
+    assert "Ensure this value has at most 5000 characters" in too_long
+    assert snapshot() == before
+
+
+def test_page_out_of_order_is_refused(shipped_study):
+    client, _page_url = started(shipped_study)
+    before = snapshot()
+    page = client.post(f"/s/{shipped_study.slug}/p/5/", {"approve_scs": "neutral"})
+    assert page.status_code == 409 and "not available yet" in page.content.decode()
+    assert client.get(f"/s/{shipped_study.slug}/p/5/").status_code == 302
+    assert snapshot() == before
+
+
+def test_missing_csrf_token_is_a_friendly_403(shipped_study):
+    client = Client(enforce_csrf_checks=True, HTTP_ACCEPT_LANGUAGE="en")
+    page = client.post(f"/s/{shipped_study.slug}/", {"action": "agree", "agree": "yes"})
+    assert page.status_code == 403 and "Reload the page" in page.content.decode()
+    assert Response.objects.count() == 0
+
+
+def test_forged_consent_key_is_refused(shipped_study):
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    page = client.post(
+        f"/s/{shipped_study.slug}/", {"consent_key": "forged", "agree": "yes", "action": "agree"}
+    )
+    assert page.status_code == 400 and Response.objects.count() == 0
+
+
+def test_resume_token_of_another_study_is_refused(shipped_study, admin_user_):
+    from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
+    from tests.specs import tiny_spec
+
+    other = questionnaire_import(spec=tiny_spec(), owner=admin_user_, study_slug="other")
+    questionnaire_publish(
+        version=other, consent=consent_create(study=other.study, texts={"en": "C", "zh": "C"})
+    )
+    client, _ = started(shipped_study)
+    stolen = client.cookies[f"candid_{shipped_study.pk}"].value
+    intruder = Client(HTTP_ACCEPT_LANGUAGE="en")
+    intruder.cookies[f"candid_{other.study.pk}"] = stolen
+    before = snapshot()
+    page = intruder.post("/s/other/p/0/", {"q1": "yes"})
+    assert page.status_code == 403 and snapshot() == before
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    page=st.integers(0, 8),
+    data=st.dictionaries(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "gen_trust",
+                    "trust_family",
+                    "le_scs",
+                    "turn_to",
+                    "scs_comfort",
+                    "trust_priorities__laws",
+                    "action",
+                    "receipt",
+                    "comments",
+                    "age_band",
+                ]
+            ),
+            st.text(max_size=12),
+        ),
+        st.one_of(
+            st.text(max_size=40),
+            st.integers(-(10**12), 10**12).map(str),
+            st.lists(st.text(max_size=8), max_size=3),
+        ),
+        max_size=6,
+    ),
+)
+def test_generated_garbage_never_causes_a_server_error(shipped_study, page, data):
+    client, _ = started(shipped_study)
+    before = snapshot()
+    response = client.post(f"/s/{shipped_study.slug}/p/{page}/", data)
+    assert response.status_code < 500
+    if response.status_code != 302:  # anything not accepted as a valid page changed nothing
+        assert snapshot() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_double_submission_of_consent_creates_one_response(shipped_study):
+    if connection.vendor == "sqlite" and connection.settings_dict["NAME"].startswith(
+        ("file:memorydb", ":memory:")
+    ):
+        pytest.skip("concurrent writers need a file or server database; this runs in the PostgreSQL pass")
+    url = f"/s/{shipped_study.slug}/"
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    key = CONSENT_KEY.search(client.get(url).content.decode()).group(1)
+    statuses = []
+
+    def submit():
+        statuses.append(
+            Client(HTTP_ACCEPT_LANGUAGE="en")
+            .post(url, {"consent_key": key, "agree": "yes", "action": "agree"})
+            .status_code
+        )
+        connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302] * 6
+    assert Response.objects.count() == 1
+
+
+def test_double_submit_of_the_last_page_completes_once_and_repeats_the_code(shipped_study):
+    from survey.simulation import Respondent, fill, read_form
+
+    client, page_url = started(shipped_study)
+    respondent = Respondent(9, "china")
+    while True:
+        html = client.get(page_url).content.decode()
+        data = fill(read_form(html), respondent, {})
+        cookies_before = {key: morsel.value for key, morsel in client.cookies.items()}
+        result = client.post(page_url, data)
+        if result.status_code == 200:
+            break
+        page_url = result["Location"]
+    first = re.search(r'id="receipt-code">([^<]+)<', result.content.decode()).group(1)
+    # The second click of a double click: sent with the cookies the browser had before the first answer.
+    second_click = Client(HTTP_ACCEPT_LANGUAGE="en")
+    for key, value in cookies_before.items():
+        second_click.cookies[key] = value
+    repeat = second_click.post(page_url, data)
+    assert repeat.status_code == 200 and first in repeat.content.decode()
+    assert Response.objects.count() == 1 and Response.objects.get().status == "complete"
