@@ -21,7 +21,7 @@ def agree(client: Client, url: str):
 
 @pytest.mark.parametrize(("accept", "expected"), [("zh-CN,zh;q=0.9", "zh"), ("en-GB,en;q=0.8", "en")])
 def test_complete_the_shipped_study(participant, accept, expected):
-    client, outcome = participant(language=accept)
+    _client, outcome = participant(language=accept)
     assert outcome.completed and len(outcome.receipt_code.replace("-", "")) >= 27  # >= 128 bits in base32
     response = Response.objects.get()
     assert response.status == "complete" and response.language == expected
