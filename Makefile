@@ -31,11 +31,12 @@ setup: $(STAMP)
 
 # Playwright cannot download its own browser here: use Debian's Chromium.
 browser:
-	@if ! command -v chromium >/dev/null 2>&1; then \
-		echo "Installing Debian's chromium for the browser tests..."; \
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto.*cjk"; then \
+		echo "Installing Debian's chromium (and a CJK font for legible screenshots) for the browser tests..."; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
 	fi
+
 
 demo: $(STAMP)
 	@start=$$(date +%s); \
