@@ -38,21 +38,32 @@ browser:
 	fi
 
 
+DEMO_N ?= 1000
+DEMO_OUT ?= demo-output
+
 demo: $(STAMP)
-	@start=$$(date +%s); \
-	$(PY) manage.py migrate --noinput -v0 && \
-	echo "Demo staff accounts (demo only; new passwords every run):" && \
-	$(PY) manage.py demo_accounts && \
-	$(PY) manage.py load_study --owner demo-admin && \
-	echo "Demo set-up took $$(( $$(date +%s) - start )) s."
+	@start=$$(date +%s); set -e; \
+	$(PY) manage.py migrate --noinput -v0; \
+	echo "Demo staff accounts (demo only; new passwords every run):"; \
+	$(PY) manage.py demo_accounts; \
+	$(PY) manage.py load_study --owner demo-admin; \
+	$(PY) manage.py simulate_respondents trust-and-rating-systems -n $(DEMO_N) --seed 2017 --top-up; \
+	$(PY) manage.py claims_report trust-and-rating-systems -o $(DEMO_OUT) --weights analysis/claims/margins_china_2020.csv; \
+	echo "Demo set-up took $$(( $$(date +%s) - start )) s (after dependencies were installed)."
 	@echo
-	@echo "  Admin (researchers, analysts): http://$(HOST):$(PORT)/admin/"
-	@echo "  Questionnaire preview:         http://$(HOST):$(PORT)/admin/survey/questionnaireversion/"
+	@echo "  Participant link (mainland sample, Chinese):  http://$(HOST):$(PORT)/s/trust-and-rating-systems/"
+	@echo "  Participant link (Western sample, English):   http://$(HOST):$(PORT)/s/trust-and-rating-systems/west/"
+	@echo "  Admin (sign in with an account above):        http://$(HOST):$(PORT)/admin/"
+	@echo "  Monitoring, report and exports:               http://$(HOST):$(PORT)/studies/trust-and-rating-systems/"
+	@echo "  Claims report as files (SYNTHETIC data):      $(CURDIR)/$(DEMO_OUT)/claims.html and claims.json"
 	@if [ "$(SERVE)" = "1" ]; then $(MAKE) --no-print-directory serve; fi
 
 serve: $(STAMP)
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
+	@# The background worker for long exports runs beside the web server and stops with it.
+	@$(PY) manage.py db_worker --no-startup-delay > var/worker.log 2>&1 & worker=$$!; \
+	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	$(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile - --access-logformat '%(m)s %(U)s %(s)s'
 
 test: $(STAMP) browser test-sqlite test-postgres
@@ -88,4 +99,4 @@ lock: $(STAMP)
 	  $(PY) -m pip freeze | grep -v '^-e') > requirements.lock
 
 clean:
-	rm -rf $(VENV) var test-output .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var test-output demo-output .pytest_cache .ruff_cache .hypothesis

@@ -147,7 +147,7 @@ class Calibration:
         if self.kind == "poststratify":
             codes = self.groups[0]
             size = codes.max() + 1
-            weight_sums = np.bincount(codes, weights=self.old_weights, minlength=size)
+            weight_sums = np.maximum(np.bincount(codes, weights=self.old_weights, minlength=size), 1e-300)
             for j in range(u.shape[1]):
                 means = np.bincount(codes, weights=self.old_weights * u[:, j], minlength=size) / weight_sums
                 u[:, j] -= means[codes]
@@ -155,10 +155,20 @@ class Calibration:
         for _sweep in range(10):
             for codes in self.groups:
                 size = codes.max() + 1
-                counts = np.bincount(codes, minlength=size)
+                counts = np.maximum(
+                    np.bincount(codes, minlength=size), 1
+                )  # empty groups have no rows to adjust
                 for j in range(u.shape[1]):
                     u[:, j] -= (np.bincount(codes, weights=u[:, j], minlength=size) / counts)[codes]
+
         return u
+
+
+def with_data(design: SurveyDesign, data: pd.DataFrame) -> SurveyDesign:
+    """The same design over ``data`` (same rows in the same order, extra columns allowed)."""
+    if len(data) != design.n:
+        raise ValueError("with_data needs the same rows as the design")
+    return replace(design, data=data)
 
 
 def with_weights(

@@ -17,6 +17,8 @@ import pandas as pd
 from .design import Calibration, SurveyDesign, with_weights
 
 SHARE_TOLERANCE = 1e-6
+GROUP_SEPARATOR = "|"
+
 E_MARGIN_COLUMNS = "margins need columns variable, category and share or count; found {columns}"
 E_NOT_IN_SAMPLE = "margin {variable}={category} has no respondent in the sample; collapse it with a neighbour"
 E_NOT_IN_MARGINS = "{variable}={category} occurs in the sample but has no population figure"
@@ -42,7 +44,9 @@ class RakeReport:
 
 
 def read_margins(path: str | Path) -> pd.DataFrame:
-    """A margins CSV (``variable, category, share`` or ``..., count``); categories are read as text."""
+    """A margins CSV (``variable, category, share`` or ``..., count``, optionally ``sample``); lines
+    starting with ``#`` are comments (source and derivation); ``a|b`` groups sample categories."""
+
     return pd.read_csv(path, dtype={"variable": str, "category": str}, comment="#")
 
 
@@ -61,10 +65,11 @@ def _targets(margins: pd.DataFrame, data: pd.DataFrame, total: float) -> dict[st
             raise ValueError(E_MISSING_VALUES.format(variable=variable, count=int(sample.isna().sum())))
         values = pd.Series(rows[value_column].to_numpy(dtype=float), index=rows["category"].astype(str))
         present = set(sample.astype(str).unique())
+        covered = {part for category in values.index for part in category.split(GROUP_SEPARATOR)}
         for category in values.index:
-            if category not in present:
+            if not set(category.split(GROUP_SEPARATOR)) & present:
                 raise ValueError(E_NOT_IN_SAMPLE.format(variable=variable, category=category))
-        for category in sorted(present - set(values.index)):
+        for category in sorted(present - covered):
             raise ValueError(E_NOT_IN_MARGINS.format(variable=variable, category=category))
         if value_column == "share":
             if abs(values.sum() - 1) > SHARE_TOLERANCE:
@@ -111,10 +116,7 @@ def rake(
     """
     base = design.w
     targets = _targets(margins, design.data, float(base.sum()))
-    codes = {
-        v: pd.Categorical(design.data[v].astype(str), categories=list(t.index)).codes
-        for v, t in targets.items()
-    }
+    codes = {v: _group_codes(design.data[v], list(t.index)) for v, t in targets.items()}
     goals = {v: t.to_numpy() for v, t in targets.items()}
     weights, trimmed, deviation, iterations = base.copy(), 0, np.inf, 0
     for iterations in range(1, max_iter + 1):  # noqa: B007 — the count is reported
@@ -143,6 +145,14 @@ def rake(
         )
     calibration = Calibration("rake", tuple(codes.values()), base)
     return with_weights(design, weights, calibration), _report(weights, iterations, deviation, tol, trimmed)
+
+
+def _group_codes(values: pd.Series, categories: list[str]) -> np.ndarray:
+    """Row -> index of its margin category; a category may group several sample values ("a|b")."""
+    lookup = {
+        part: index for index, category in enumerate(categories) for part in category.split(GROUP_SEPARATOR)
+    }
+    return values.astype(str).map(lookup).to_numpy(dtype=np.int64)
 
 
 def _worst(codes, goals, weights) -> tuple[str, str, float]:

@@ -80,6 +80,13 @@ def version_to_spec(version: QuestionnaireVersion) -> dict[str, Any]:
     )
 
 
+def spec_for(version: QuestionnaireVersion) -> dict[str, Any]:
+    """``cached_spec`` for a version already loaded (no query when it is cached)."""
+    if version.status != "published":
+        raise QuestionnaireVersion.DoesNotExist("only published versions are cached")
+    return _published_spec(version.pk, version.study_id, version.number, version.created_on)
+
+
 def cached_spec(version_id: int) -> dict[str, Any]:
     """The spec of a published version, read once per process: published versions never change.
 
@@ -124,3 +131,48 @@ def latest_published_version(study: Study) -> QuestionnaireVersion | None:
 
 def current_draft(study: Study) -> QuestionnaireVersion | None:
     return study.versions.filter(status="draft").first()
+
+
+def may_see_results(user: AbstractBaseUser, study: Study) -> bool:
+    """Aggregates and reports: admins, the owner, and every researcher or analyst of the study."""
+    return bool(user.is_active and user.is_staff) and studies_visible_to(user).filter(pk=study.pk).exists()
+
+
+def may_export_raw(user: AbstractBaseUser, study: Study) -> bool:
+    """Microdata: admins, the owner, researchers of the study, and analysts given the permission."""
+    if not (user.is_active and user.is_staff):
+        return False
+    if user.is_superuser or study.owner_id == user.pk:
+        return True
+    return (
+        study.memberships.filter(user=user)
+        .filter(Q(role=StudyRole.RESEARCHER) | Q(may_export_raw=True))
+        .exists()
+    )
+
+
+def study_monitoring(study: Study) -> dict[str, Any]:
+    """Started, completed, declined and withdrawn counts per sample, and the median duration."""
+    from .models import CounterKind, Response, StudyCounter
+
+    rows = []
+    for sample in study.samples.all():
+        responses = Response.objects.filter(sample=sample)
+        completed = responses.filter(status="complete")
+        durations = sorted(d for d in completed.values_list("duration_seconds", flat=True) if d is not None)
+        counters = dict(StudyCounter.objects.filter(sample=sample).values_list("kind", "count"))
+        started = responses.count()
+        done = completed.count()
+        rows.append(
+            {
+                "sample": sample,
+                "started": started,
+                "completed": done,
+                "declined": counters.get(CounterKind.DECLINED, 0),
+                "withdrawn": counters.get(CounterKind.WITHDRAWN, 0),
+                "completion_rate": done / started if started else None,
+                "median_minutes": durations[len(durations) // 2] / 60 if durations else None,
+                "synthetic": completed.filter(is_synthetic=True).count(),
+            }
+        )
+    return {"samples": rows, "completed": sum(r["completed"] for r in rows)}

@@ -87,3 +87,22 @@ def participant(shipped_study):
         return browser, outcome
 
     return run
+
+
+@pytest.fixture
+def answered_study(shipped_study):
+    """The shipped study with 15 synthetic respondents per sample, sent through the real pages."""
+    from django.core.management import call_command
+
+    call_command(
+        "simulate_respondents",
+        shipped_study.slug,
+        "-n",
+        "15",
+        "--seed",
+        "7",
+        "--workers",
+        "1",
+        stdout=__import__("io").StringIO(),
+    )
+    return shipped_study

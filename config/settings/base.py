@@ -60,8 +60,15 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "import_export",
+    "django_tasks_db",
     "survey",
 ]
+
+# Long exports run as background tasks: Django's tasks framework with a database-backed queue,
+# worked by `manage.py db_worker` (started by `make serve`).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+CANDID_EXPORT_INLINE_MAX = 5000  # responses; larger exports go to the background worker
+
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

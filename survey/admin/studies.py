@@ -6,8 +6,10 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
-from ..models import ConsentText, Sample, Study, StudyMembership
+from ..models import AuditEvent, ConsentText, Sample, Study, StudyMembership
 from .base import StudyScopedMixin, TranslatedForm, translated_fieldnames, translated_form
 
 
@@ -32,10 +34,34 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ()
 
 
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit log, for admins only; nothing in it can be edited."""
+
+    list_display = ("at", "user", "action", "study")
+    list_filter = ("action", "study")
+    readonly_fields = ("at", "user", "action", "study", "detail")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Study)
 class StudyAdmin(StudyScopedMixin, admin.ModelAdmin):
     study_path = "pk"
-    list_display = ("title", "slug", "owner", "opens_on", "closes_on", "target_size")
+    list_display = ("title", "slug", "owner", "opens_on", "closes_on", "target_size", "results_link")
     search_fields = ("title", "slug")
     prepopulated_fields = {"slug": ("title",)}
     fields = (
@@ -59,6 +85,27 @@ class StudyAdmin(StudyScopedMixin, admin.ModelAdmin):
 
     def study_of(self, obj: Study) -> Study:
         return obj
+
+    @admin.display(description="Results")
+    def results_link(self, obj: Study) -> str:
+        return format_html(
+            '<a href="{}">Monitoring, report, exports</a>', reverse("survey:results", args=[obj.slug])
+        )
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.model is StudyMembership and formset.has_changed():
+            from ..services.exports import audit_record
+
+            audit_record(
+                user=request.user,
+                action="permissions_changed",
+                study=form.instance,
+                members=[
+                    f"{m.user.username}:{m.role}:{'raw' if m.may_export_raw else 'aggregates'}"
+                    for m in form.instance.memberships.select_related("user")
+                ],
+            )
 
     def save_model(self, request: HttpRequest, obj: Study, form: Any, change: bool) -> None:
         if not change:

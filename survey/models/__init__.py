@@ -10,14 +10,18 @@ from .questionnaires import (
     VersionStatus,
 )
 from .responses import ArmSequence, CounterKind, RateBucket, Response, ResponseStatus, StudyCounter
+from .staff import AuditEvent, ExportJob, ExportStatus
 from .studies import ConsentText, Sample, Study, StudyMembership, StudyRole
 
 __all__ = [
     "ArmSequence",
+    "AuditEvent",
     "Choice",
     "ChoiceList",
     "ConsentText",
     "CounterKind",
+    "ExportJob",
+    "ExportStatus",
     "Question",
     "QuestionType",
     "QuestionnaireVersion",

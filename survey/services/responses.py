@@ -32,7 +32,7 @@ from ..models import (
     Sample,
     StudyCounter,
 )
-from ..selectors import cached_spec
+from ..selectors import cached_spec, spec_for
 
 RECEIPT_BYTES = 17  # 136 bits, shown as 27 base32 characters
 DURATION_ROUNDING = 30
@@ -179,12 +179,12 @@ def response_save_page(
     removed (the participant cleared them, or they became irrelevant), and so are later answers
     an earlier change made stale.
     """
-    response = Response.objects.select_for_update().get(pk=response_id)
+    response = Response.objects.select_for_update(of=("self",)).select_related("version").get(pk=response_id)
     if response.status != ResponseStatus.IN_PROGRESS:
         raise FlowError("This response is already complete.", "complete")
     if page_index > response.furthest:
         raise FlowError("That page is not open yet.", "out_of_order")
-    spec = cached_spec(response.version_id)
+    spec = spec_for(response.version)
     merged = {k: v for k, v in response.answers.items() if k not in codes}
     merged.update({k: flow.to_json(v) for k, v in answers.items() if k in codes and v not in (None, "", [])})
     merged = flow.clear_stale(spec, response.display, merged)
@@ -289,3 +289,11 @@ def response_withdraw(*, code: str) -> str:
         StudyCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
         response.delete()
     return WithdrawalOutcome.PROCESSED
+
+
+def response_mark_synthetic(*, receipt_code: str) -> bool:
+    """Label a response made by ``simulate_respondents`` (found by the receipt it was shown)."""
+    updated = Response.objects.filter(
+        receipt_hash=keyed_hash(normalise_receipt_code(receipt_code), "receipt")
+    ).update(is_synthetic=True)
+    return updated == 1

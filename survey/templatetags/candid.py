@@ -1,4 +1,6 @@
-from django import template
+from typing import Any
+
+from django import forms, template
 from django.forms import BoundField, Form
 
 register = template.Library()
@@ -8,3 +10,29 @@ register = template.Library()
 def field_named(form: Form, name: str) -> BoundField | None:
     """``form[name]`` for a name held in a variable (templates cannot index by variable)."""
     return form[name] if name in form.fields else None
+
+
+def _is_choice_group(field: BoundField) -> bool:
+    return isinstance(field.field.widget, forms.RadioSelect | forms.CheckboxSelectMultiple)
+
+
+@register.filter
+def anchor_id(field: BoundField) -> str:
+    """The id the error summary links to: the first option of a radio or checkbox group."""
+    return f"{field.auto_id}_0" if _is_choice_group(field) else field.auto_id
+
+
+@register.filter
+def options(field: BoundField) -> list[dict[str, Any]]:
+    """Radio or checkbox options with their ids and checked state, rendered directly by the template
+    (Django's per-option widget templates cost most of a page's rendering time)."""
+    value = field.value()
+    chosen = (
+        {str(v) for v in value}
+        if isinstance(value, list | tuple)
+        else ({str(value)} if value not in (None, "") else set())
+    )
+    return [
+        {"id": f"{field.auto_id}_{index}", "value": code, "label": label, "checked": str(code) in chosen}
+        for index, (code, label) in enumerate(field.field.choices)
+    ]

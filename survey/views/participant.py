@@ -25,7 +25,7 @@ from .. import flow
 from ..forms import PageForm, is_well_formed, submit_page, text_in
 from ..models import Response, ResponseStatus, Sample, Study
 from ..participant_text import DJANGO_LANGUAGE, LANGUAGE_NAMES, text, texts
-from ..selectors import cached_spec, latest_published_version
+from ..selectors import latest_published_version, spec_for
 from ..services.responses import (
     FlowError,
     WithdrawalOutcome,
@@ -240,13 +240,8 @@ def _form_kwargs(spec: dict[str, Any], response: Response) -> dict[str, Any]:
 def page(request: HttpRequest, study_slug: str, index: int) -> HttpResponse:
     study = get_object_or_404(Study, slug=study_slug)
     response, started_at = _resume(request, study)
-    language = choose_language(
-        request,
-        study.languages,
-        study.samples.filter(is_default=True).values_list("default_language", flat=True).first()
-        or study.languages[0],
-    )
     if response is None:
+        language = choose_language(request, study.languages, study.languages[0])
         if request.method == "POST":
             return message_page(request, language, "trouble_title", "session_invalid", status=403)
         return HttpResponseRedirect(reverse("survey:entry", args=[study.slug]))
@@ -258,7 +253,7 @@ def page(request: HttpRequest, study_slug: str, index: int) -> HttpResponse:
         if request.method == "POST":
             return _finish(request, study, response, started_at)
         return message_page(request, language, "thanks_title", "done_body")
-    spec = cached_spec(response.version_id)
+    spec = spec_for(response.version)
     all_pages = flow.pages(spec, response.display)
     if (
         index >= len(all_pages)

@@ -1,0 +1,149 @@
+"""The one bridge from the database to pandas: a study's complete responses as a wide DataFrame.
+
+Column names come from ``analysis.schema``; the codebook from ``analysis.codebook``. Responses
+are streamed in chunks (``iterator(chunk_size=...)``: a server-side cursor on PostgreSQL), so memory
+stays flat in the number of responses, and the number of queries does not depend on it either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+
+from analysis import schema
+from analysis.codebook import Codebook, codebook_from_specs
+
+from .models import QuestionnaireVersion, Response, ResponseStatus, Study
+from .selectors import cached_spec
+
+DEFAULT_CHUNK = 5000
+FIELDS = (
+    "id",
+    "sample__slug",
+    "language",
+    "version__number",
+    "consent__version",
+    "completed_on",
+    "duration_seconds",
+    "is_synthetic",
+    "answers",
+    "display",
+)
+
+
+def _specs(study: Study) -> list[tuple[int, dict[str, Any]]]:
+    versions = QuestionnaireVersion.objects.filter(study=study, status="published").values_list(
+        "pk", "number"
+    )
+    return [(number, cached_spec(pk)) for pk, number in versions]
+
+
+def _complete(study: Study, include_synthetic: bool):
+    queryset = Response.objects.filter(study=study, status=ResponseStatus.COMPLETE)
+    return queryset if include_synthetic else queryset.filter(is_synthetic=False)
+
+
+def study_codebook(study: Study, *, include_synthetic: bool = True) -> Codebook:
+    synthetic = include_synthetic and _complete(study, True).filter(is_synthetic=True).exists()
+    return codebook_from_specs(
+        study=study.slug,
+        title=study.title,
+        languages=study.languages,
+        specs=_specs(study),
+        synthetic=synthetic,
+    )
+
+
+def _row(
+    values: tuple, codebook: Codebook, multi: dict[str, list[str]], ranks: dict[str, int], arms: list[str]
+) -> dict[str, Any]:
+    rid, sample, language, version, consent, completed, duration, synthetic, answers, display = values
+    row: dict[str, Any] = {
+        schema.RESPONSE_ID: str(rid),
+        schema.SAMPLE: sample,
+        schema.LANGUAGE: language,
+        schema.QUESTIONNAIRE_VERSION: version,
+        schema.CONSENT_VERSION: consent,
+        schema.COMPLETED_ON: completed.isoformat() if completed else None,
+        schema.DURATION: duration,
+        schema.SYNTHETIC: int(synthetic),
+        schema.SEED: display.get("seed"),
+        schema.PAGE_ORDER: " ".join(display.get("sections", [])),
+    }
+    for code, value in answers.items():
+        if code in multi:
+            chosen = set(value)
+            for choice in multi[code]:
+                row[schema.choice_column(code, choice)] = int(choice in chosen)
+        elif code in ranks:
+            for rank, choice in enumerate(value, start=1):
+                row[schema.rank_column(code, rank)] = choice
+        else:
+            row[code] = value
+    for code in arms:
+        arm = display.get("arms", {}).get(code)
+        if arm is not None and code in answers:
+            row[schema.arm_column(code)] = arm
+    for code, order in {**display.get("options", {}), **display.get("items", {})}.items():
+        name = schema.order_column(code)
+        if name in codebook.order_names:
+            row[name] = " ".join(order)
+    for code in display.get("reversed", []):
+        row[schema.reversed_column(code)] = 1
+    return row
+
+
+def iter_response_frames(
+    study: Study,
+    *,
+    chunk_size: int = DEFAULT_CHUNK,
+    include_synthetic: bool = True,
+    codebook: Codebook | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The study's complete responses, ``chunk_size`` rows at a time, every chunk with all columns."""
+    codebook = codebook or study_codebook(study, include_synthetic=include_synthetic)
+    codebook.order_names = {v.name for v in codebook.variables if v.kind == "order"}
+    multi: dict[str, list[str]] = {}
+    ranks: dict[str, int] = {}
+    arms: list[str] = []
+    for variable in codebook.variables:
+        base, _, suffix = variable.name.partition(schema.CHOICE_SEPARATOR)
+        if variable.kind == "binary" and suffix and variable.question == base:
+            multi.setdefault(base, []).append(suffix)
+        elif variable.kind == "rank":
+            ranks[base] = ranks.get(base, 0) + 1
+        elif variable.kind == "arm":
+            arms.append(base)
+    reversed_names = [v.name for v in codebook.variables if v.kind == "flag"]
+
+    rows: list[dict[str, Any]] = []
+    columns = codebook.names
+    for values in (
+        _complete(study, include_synthetic)
+        .order_by("pk")
+        .values_list(*FIELDS)
+        .iterator(chunk_size=chunk_size)
+    ):
+        rows.append(_row(values, codebook, multi, ranks, arms))
+        if len(rows) >= chunk_size:
+            yield _frame(rows, columns, reversed_names)
+            rows = []
+    if rows:
+        yield _frame(rows, columns, reversed_names)
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str], reversed_names: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(rows).reindex(columns=columns)
+    for name in reversed_names:
+        frame[name] = frame[name].fillna(0).astype(int)
+    return frame
+
+
+def responses_frame(study: Study, *, include_synthetic: bool = True) -> tuple[pd.DataFrame, Codebook]:
+    """Every complete response of ``study`` in one DataFrame, with its codebook."""
+    codebook = study_codebook(study, include_synthetic=include_synthetic)
+    frames = list(iter_response_frames(study, include_synthetic=include_synthetic, codebook=codebook))
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=codebook.names)
+    return frame, codebook

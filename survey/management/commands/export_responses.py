@@ -1,0 +1,62 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from analysis.exports import FORMATS, export
+from survey.bridge import iter_response_frames, study_codebook
+from survey.models import Study
+
+
+class Command(BaseCommand):
+    help = "Export a study's complete responses (with a codebook beside the file: .codebook.json and .codebook.html)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("study")
+        parser.add_argument("--format", choices=FORMATS, required=True)
+        parser.add_argument("-o", "--output", required=True)
+        parser.add_argument(
+            "--language", default=None, help="language of labels (default: the study's first)"
+        )
+        parser.add_argument(
+            "--values",
+            choices=["codes", "labels"],
+            default="codes",
+            help="CSV/XLSX cells: choice codes or labels",
+        )
+        parser.add_argument(
+            "--bom", action="store_true", help="CSV: start with a byte-order mark (for Excel)"
+        )
+        parser.add_argument("--exclude-synthetic", action="store_true")
+
+    def handle(
+        self,
+        *args,
+        study: str,
+        format: str,
+        output: str,
+        language: str | None,
+        values: str,
+        bom: bool,
+        exclude_synthetic: bool,
+        **options,
+    ):
+        target = Study.objects.filter(slug=study).first()
+        if target is None:
+            raise CommandError(f"No study {study!r}.")
+        language = language or target.languages[0]
+        if language not in target.languages:
+            raise CommandError(
+                f"Study {study!r} has no language {language!r}; it has {', '.join(target.languages)}."
+            )
+        codebook = study_codebook(target, include_synthetic=not exclude_synthetic)
+        frames = iter_response_frames(target, include_synthetic=not exclude_synthetic, codebook=codebook)
+        extra = {
+            k: v
+            for k, v in {"values": values, "bom": bom}.items()
+            if (k == "bom" and format == "csv") or (k == "values" and format in {"csv", "xlsx"})
+        }
+        rows = export(frames, codebook, Path(output), format, language=language, **extra)
+        label = " (SYNTHETIC data)" if codebook.synthetic else ""
+        self.stdout.write(
+            self.style.SUCCESS(f"Wrote {rows} responses to {output}{label}, codebook beside it.")
+        )

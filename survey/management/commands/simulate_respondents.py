@@ -1,0 +1,97 @@
+"""Synthetic participants through the real participant pages (see ``survey.simulation`` for the model)."""
+
+import multiprocessing
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connections
+
+from survey.models import Study
+
+
+def _run(args: tuple[str, str, list[int], str, str]) -> tuple[int, int]:
+    slug, sample, seeds, host, language = args
+    import random
+
+    from django.test import Client
+
+    from survey import simulation
+    from survey.services import responses
+
+    # The server's own randomisation (page and option order) replays from the same seeds too.
+    server = random.Random(seeds[0] if seeds else 0)
+    responses.new_seed = lambda: server.randrange(2**31)
+    connection = connections["default"]
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        # Synthetic data only: commit without waiting for the disk (WAL keeps the file consistent).
+        # Real participants' commits stay synchronous=FULL, as configured in settings.
+        connection.ensure_connection()
+        connection.cursor().execute("PRAGMA synchronous=NORMAL")
+
+    completed = failed = 0
+    for seed in seeds:
+        client = Client(HTTP_HOST=host, HTTP_ACCEPT_LANGUAGE=language)
+        outcome = simulation.walk(client, f"/s/{slug}/{sample}/", simulation.Respondent(seed, sample))
+        if outcome.completed and responses.response_mark_synthetic(receipt_code=outcome.receipt_code):
+            completed += 1
+        else:
+            failed += 1
+    connections.close_all()
+    return completed, failed
+
+
+class Command(BaseCommand):
+    help = "Send N synthetic respondents through the real participant flow; their responses are labelled synthetic."
+
+    def add_arguments(self, parser):
+        parser.add_argument("study")
+        parser.add_argument("--sample", help="sample slug (default: every sample of the study)")
+        parser.add_argument("-n", type=int, required=True, help="respondents per sample")
+        parser.add_argument("--seed", type=int, default=2017)
+        parser.add_argument("--workers", type=int, default=2, help="processes (one per core)")
+        parser.add_argument(
+            "--top-up",
+            action="store_true",
+            help="only add what each sample lacks to reach N synthetic responses",
+        )
+
+    def handle(
+        self, *args, study: str, sample: str | None, n: int, seed: int, workers: int, top_up: bool, **options
+    ):
+        target = Study.objects.filter(slug=study).first()
+        if target is None:
+            raise CommandError(f"No study {study!r}.")
+        samples = list(target.samples.filter(**({"slug": sample} if sample else {})))
+        if not samples:
+            raise CommandError(f"Study {study!r} has no sample {sample!r}.")
+        from survey.simulation import seeds as make_seeds
+
+        jobs = []
+        for offset, each in enumerate(samples):
+            have = each.responses.filter(status="complete", is_synthetic=True).count() if top_up else 0
+            seeds = make_seeds(seed + 1000 * offset, n)[have:]
+
+            language = {"zh": "zh-CN,zh;q=0.9", "en": "en-GB,en;q=0.9"}.get(
+                each.default_language, each.default_language
+            )
+            jobs += [
+                (target.slug, each.slug, seeds[i::workers], "127.0.0.1", language) for i in range(workers)
+            ]
+        started = time.monotonic()
+        connections.close_all()  # the workers open their own
+        if workers > 1:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                results = pool.map(_run, jobs)
+        else:
+            results = [_run(job) for job in jobs]
+        completed = sum(r[0] for r in results)
+        failed = sum(r[1] for r in results)
+        seconds = time.monotonic() - started
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"{completed} synthetic respondents completed {target.slug} ({', '.join(s.slug for s in samples)}) in {seconds:.1f} s"
+                + (f"; {failed} did not finish" if failed else "")
+            )
+        )
+        if failed:
+            raise CommandError(f"{failed} synthetic respondents did not finish the questionnaire.")

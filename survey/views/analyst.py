@@ -1,0 +1,164 @@
+"""Pages for researchers and analysts: monitoring, the claims report, exports and their downloads.
+
+Every view checks the user's rights on the study (``selectors.may_see_results``/``may_export_raw``)
+and answers 404 for studies the user may not see, so their existence is not revealed.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from analysis.exports import FORMATS
+from analysis.report import build_report, render_html
+from analysis.weighting import read_margins
+
+from ..bridge import responses_frame
+from ..models import ExportJob, ExportStatus, Study
+from ..selectors import may_export_raw, may_see_results, study_monitoring
+from ..services.exports import audit_record, export_folder, export_job_create, export_job_run
+from ..tasks import run_export
+
+SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
+
+
+def _study(request: HttpRequest, slug: str, *, export: bool = False) -> Study:
+    study = get_object_or_404(Study, slug=slug)
+    allowed = may_export_raw(request.user, study) if export else may_see_results(request.user, study)
+    if not allowed:
+        if export and may_see_results(request.user, study):
+            raise Http404("You may see this study's reports, not its raw data.")
+        raise Http404("No such study.")
+    return study
+
+
+def _context(request: HttpRequest, title: str, **extra) -> dict:
+    return {**admin.site.each_context(request), "title": title, **extra}
+
+
+@staff_member_required
+def results(request: HttpRequest, slug: str) -> HttpResponse:
+    study = _study(request, slug)
+    return render(
+        request,
+        "survey/analyst/results.html",
+        _context(
+            request,
+            f"Results: {study.title}",
+            study=study,
+            monitoring=study_monitoring(study),
+            may_export=may_export_raw(request.user, study),
+            jobs=ExportJob.objects.filter(study=study, user=request.user)[:10],
+            participant_links=[
+                (s, request.build_absolute_uri(reverse("survey:entry_sample", args=[study.slug, s.slug])))
+                for s in study.samples.all()
+            ],
+        ),
+    )
+
+
+@staff_member_required
+def report(request: HttpRequest, slug: str) -> HttpResponse:
+    """The claims report as a page (the same HTML the command writes), weighted with the shipped
+    margins when ``?weights=census`` and the study has a mainland sample."""
+    study = _study(request, slug)
+    frame, codebook = responses_frame(study)
+    if frame.empty:
+        return render(
+            request,
+            "survey/analyst/empty.html",
+            _context(request, f"Claims report: {study.title}", study=study),
+        )
+    weighted = request.GET.get("weights") == "census" and study.samples.filter(slug="china").exists()
+    try:
+        built = build_report(frame, codebook, margins=read_margins(SHIPPED_MARGINS) if weighted else None)
+    except ValueError as error:  # margins the sample cannot meet: say why, offer the unweighted report
+        return render(
+            request,
+            "survey/analyst/empty.html",
+            _context(
+                request,
+                f"Claims report: {study.title}",
+                study=study,
+                problem=f"The responses cannot be weighted to the census margins: {error}.",
+            ),
+        )
+
+    audit_record(
+        user=request.user, action="report_viewed", study=study, weighted=weighted, responses=len(frame)
+    )
+    response = HttpResponse(render_html(built))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def export_start(request: HttpRequest, slug: str) -> HttpResponse:
+    study = _study(request, slug, export=True)
+    if request.method == "POST":
+        fmt, language = request.POST.get("format", ""), request.POST.get("language", "")
+        if fmt not in FORMATS or language not in study.languages:
+            return render(
+                request,
+                "survey/analyst/export.html",
+                _context(
+                    request,
+                    f"Export: {study.title}",
+                    study=study,
+                    formats=FORMATS,
+                    error="Choose a format and a language.",
+                ),
+                status=400,
+            )
+        job = export_job_create(user=request.user, study=study, fmt=fmt, language=language)
+        if job.rows_total <= settings.CANDID_EXPORT_INLINE_MAX:
+            export_job_run(job_id=str(job.pk))
+        else:
+            run_export.enqueue(str(job.pk))
+        return HttpResponseRedirect(reverse("survey:export_status", args=[job.pk]))
+    return render(
+        request,
+        "survey/analyst/export.html",
+        _context(request, f"Export: {study.title}", study=study, formats=FORMATS),
+    )
+
+
+def _job(request: HttpRequest, job_id) -> ExportJob:
+    job = get_object_or_404(ExportJob.objects.select_related("study"), pk=job_id)
+    if job.user_id != request.user.pk or not may_export_raw(request.user, job.study):
+        raise Http404("No such export.")
+    return job
+
+
+@staff_member_required
+def export_status(request: HttpRequest, job_id) -> HttpResponse:
+    job = _job(request, job_id)
+    return render(
+        request,
+        "survey/analyst/export_status.html",
+        _context(
+            request,
+            f"Export: {job.study.title}",
+            job=job,
+            refresh=job.status in {ExportStatus.QUEUED, ExportStatus.RUNNING},
+        ),
+    )
+
+
+@staff_member_required
+def export_download(request: HttpRequest, job_id) -> HttpResponse:
+    job = _job(request, job_id)
+    if job.status != ExportStatus.DONE:
+        raise Http404("The export is not ready.")
+    name = request.GET.get("file", job.file_name)
+    allowed = {job.file_name, f"{job.file_name}.codebook.html", f"{job.file_name}.codebook.json"}
+    if name not in allowed:
+        raise Http404("No such file.")
+    audit_record(user=request.user, action="export_downloaded", study=job.study, file=name, job=str(job.pk))
+    return FileResponse(open(export_folder(job) / name, "rb"), as_attachment=True, filename=name)

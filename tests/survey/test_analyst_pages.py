@@ -1,0 +1,128 @@
+"""Report and export pages: who may see what, background exports with progress, the audit log."""
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+
+from survey.models import AuditEvent, ExportJob, StudyMembership
+from survey.roles import ANALYST, RESEARCHER
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def people(make_user, answered_study):
+    users = {
+        name: make_user(name, role)
+        for name, role in [("analyst_in", ANALYST), ("analyst_raw", ANALYST), ("researcher_out", RESEARCHER)]
+    }
+    StudyMembership.objects.create(study=answered_study, user=users["analyst_in"], role="analyst")
+    StudyMembership.objects.create(
+        study=answered_study, user=users["analyst_raw"], role="analyst", may_export_raw=True
+    )
+    return users
+
+
+def test_report_page_for_study_members_only(client, people, answered_study):
+    url = reverse("survey:report", args=[answered_study.slug])
+    client.force_login(people["analyst_in"])
+    page = client.get(url)
+    assert (
+        page.status_code == 200
+        and "SYNTHETIC DATA" in page.content.decode()
+        and "welcome-scs" in page.content.decode()
+    )
+    weighted = client.get(url + "?weights=census")  # 30 respondents cannot meet every census margin
+    assert (
+        weighted.status_code == 200
+        and "cannot be weighted to the census margins" in weighted.content.decode()
+    )
+
+    client.force_login(people["researcher_out"])
+    assert client.get(url).status_code == 404
+    assert client.get(reverse("survey:results", args=[answered_study.slug])).status_code == 404
+    assert (
+        AuditEvent.objects.filter(action="report_viewed").count() == 1
+    )  # the refused weighting showed no report
+
+
+def test_raw_exports_need_the_permission(client, people, answered_study):
+    url = reverse("survey:export", args=[answered_study.slug])
+    client.force_login(people["analyst_in"])
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"format": "csv", "language": "en"}).status_code == 404
+    client.force_login(people["analyst_raw"])
+    response = client.post(url, {"format": "csv", "language": "en"})
+    job = ExportJob.objects.get()
+    assert response["Location"] == reverse("survey:export_status", args=[job.pk]) and job.status == "done"
+    download = client.get(reverse("survey:export_download", args=[job.pk]))
+    assert download.status_code == 200 and b"response_id" in b"".join(download.streaming_content)
+    assert (
+        client.get(reverse("survey:export_download", args=[job.pk]) + "?file=../../etc/passwd").status_code
+        == 404
+    )
+    client.force_login(people["analyst_in"])  # someone else's job
+    assert client.get(reverse("survey:export_status", args=[job.pk])).status_code == 404
+    assert set(AuditEvent.objects.values_list("action", flat=True)) >= {
+        "export_requested",
+        "export_downloaded",
+    }
+
+
+def test_large_exports_run_as_background_tasks_with_progress(client, people, answered_study, settings):
+    settings.CANDID_EXPORT_INLINE_MAX = 0
+    client.force_login(people["analyst_raw"])
+    client.post(reverse("survey:export", args=[answered_study.slug]), {"format": "parquet", "language": "zh"})
+    job = ExportJob.objects.get()
+    assert job.status == "queued"
+    page = client.get(reverse("survey:export_status", args=[job.pk])).content.decode()
+    assert "Queued" in page and 'http-equiv="refresh"' in page
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    job.refresh_from_db()
+    assert job.status == "done" and job.rows_done == job.rows_total == 30
+    assert "Ready" in client.get(reverse("survey:export_status", args=[job.pk])).content.decode()
+
+
+def test_permission_changes_are_audited(client, admin_user_, people, answered_study):
+    client.force_login(admin_user_)
+    url = reverse("admin:survey_study_change", args=[answered_study.pk])
+    form = client.get(url).context["adminform"].form
+    memberships = list(answered_study.memberships.all())
+    data = {
+        "title": answered_study.title,
+        "slug": answered_study.slug,
+        "languages": '["en", "zh"]',
+        "data_freeze_on": answered_study.data_freeze_on.isoformat() if answered_study.data_freeze_on else "",
+        "samples-TOTAL_FORMS": "0",
+        "samples-INITIAL_FORMS": "0",
+        "memberships-TOTAL_FORMS": str(len(memberships)),
+        "memberships-INITIAL_FORMS": str(len(memberships)),
+    }
+    samples = list(answered_study.samples.all())
+    data.update({"samples-TOTAL_FORMS": str(len(samples)), "samples-INITIAL_FORMS": str(len(samples))})
+    for i, sample in enumerate(samples):
+        data.update(
+            {
+                f"samples-{i}-id": sample.pk,
+                f"samples-{i}-study": answered_study.pk,
+                f"samples-{i}-slug": sample.slug,
+                f"samples-{i}-name": sample.name,
+                f"samples-{i}-default_language": sample.default_language,
+                f"samples-{i}-is_default": "on" if sample.is_default else "",
+            }
+        )
+    for i, membership in enumerate(memberships):
+        data.update(
+            {
+                f"memberships-{i}-id": membership.pk,
+                f"memberships-{i}-study": answered_study.pk,
+                f"memberships-{i}-user": membership.user_id,
+                f"memberships-{i}-role": membership.role,
+                f"memberships-{i}-may_export_raw": "on",
+            }
+        )
+    assert form is not None
+    response = client.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    event = AuditEvent.objects.get(action="permissions_changed")
+    assert event.user == admin_user_ and "analyst_in:analyst:raw" in event.detail["members"]

@@ -1,0 +1,128 @@
+"""The bridge to pandas and every export format, read back and compared with the source."""
+
+import json
+
+import openpyxl
+import pandas as pd
+import pyreadstat
+import pytest
+
+from analysis import schema
+from analysis.exports import FORMATS, export, neutralise, write_csv, write_xlsx
+from survey.bridge import iter_response_frames, responses_frame, study_codebook
+from survey.models import Response
+
+pytestmark = pytest.mark.django_db
+
+
+def test_one_row_per_complete_response_with_fixed_columns(answered_study):
+    frame, codebook = responses_frame(answered_study)
+    assert len(frame) == Response.objects.filter(status="complete").count() == 30
+    assert list(frame.columns) == codebook.names
+    assert set(schema.META_COLUMNS) <= set(frame.columns)
+    assert frame[schema.SYNTHETIC].eq(1).all()
+    # multiple choice: 0/1 per choice; ranking: a choice code per rank; list experiment: count and arm
+    assert set(frame[schema.choice_column("turn_to", "police")].dropna().unique()) <= {0, 1}
+    ranked = frame[[schema.rank_column("trust_priorities", r) for r in range(1, 5)]].dropna()
+    assert all(sorted(row) == ["community", "laws", "press", "ratings"] for row in ranked.to_numpy().tolist())
+    assert set(frame[schema.arm_column("le_scs")]) == {"control", "treatment"}
+    stored = Response.objects.get(pk=frame.loc[0, schema.RESPONSE_ID])
+    assert frame.loc[0, "gen_trust"] == stored.answers["gen_trust"]
+    assert frame.loc[0, schema.SEED] == stored.display["seed"]
+
+
+def test_query_count_does_not_grow_with_responses(answered_study, django_assert_max_num_queries):
+    with django_assert_max_num_queries(12):
+        frames = list(iter_response_frames(answered_study, chunk_size=7))
+    assert sum(len(f) for f in frames) == 30 and len(frames) == 5
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_format_reads_back_with_values_and_labels(answered_study, tmp_path, fmt):
+    frame, codebook = responses_frame(answered_study)
+    path = tmp_path / f"out.{fmt}"
+    rows = export(iter_response_frames(answered_study, codebook=codebook), codebook, path, fmt, language="zh")
+    assert rows == 30
+    assert (tmp_path / f"out.{fmt}.codebook.json").exists() and (
+        tmp_path / f"out.{fmt}.codebook.html"
+    ).exists()
+    if fmt in {"sav", "dta"}:
+        reader = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+        data, meta = reader(str(path), apply_value_formats=True)
+        assert list(meta.column_names)[: len(schema.META_COLUMNS)] == list(schema.META_COLUMNS)
+        assert meta.column_names_to_labels["approve_scs"] == codebook.variable("approve_scs").label["zh"]
+        expected = frame["approve_scs"].map(
+            lambda code: codebook.variable("approve_scs").value_label_in(code, "zh")
+        )
+        assert data["approve_scs"].tolist() == expected.tolist()
+        assert (SYNTHETIC := "SYNTHETIC") in (meta.file_label or "") or (
+            fmt == "dta" and SYNTHETIC in meta.file_label
+        )
+    elif fmt == "parquet":
+        data = pd.read_parquet(path)
+        assert data["approve_scs"].tolist() == frame["approve_scs"].tolist()
+        import pyarrow.parquet as pq
+
+        assert pq.read_schema(path).metadata[b"candid.data"] == b"synthetic"
+    elif fmt == "csv":
+        data = pd.read_csv(path)
+        assert data["gen_trust"].tolist() == frame["gen_trust"].tolist()
+        assert data["le_scs"].tolist() == frame["le_scs"].tolist()
+    elif fmt == "xlsx":
+        data = pd.read_excel(path, sheet_name="responses")
+        assert data["gen_trust"].tolist() == frame["gen_trust"].tolist()
+        variables = pd.read_excel(path, sheet_name="variables")
+        assert (
+            variables.set_index("variable").loc["approve_scs", "label"]
+            == codebook.variable("approve_scs").label["zh"]
+        )
+        assert "SYNTHETIC" in openpyxl.load_workbook(path).sheetnames
+    else:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        assert data["data"] == "synthetic" and len(data["responses"]) == 30
+        assert [r["gen_trust"] for r in data["responses"]] == frame["gen_trust"].tolist()
+
+
+def test_spreadsheet_formulas_are_neutralised_in_cells_and_headers(answered_study, tmp_path):
+    payloads = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+    response = Response.objects.filter(status="complete").first()
+    frame, codebook = responses_frame(answered_study)
+    frame = pd.concat([frame] * 1, ignore_index=True)
+    frame["comments"] = (payloads * 20)[: len(frame)]
+    frame = frame.rename(columns={"comments": "=evil_header"})
+    codebook.variables[codebook.names.index("comments")].name = "=evil_header"
+    assert neutralise(-3) == -3  # numbers stay numbers
+    csv_path, xlsx_path = tmp_path / "x.csv", tmp_path / "x.xlsx"
+    write_csv([frame], codebook, csv_path)
+    write_xlsx([frame], codebook, xlsx_path)
+    read_back = pd.read_csv(csv_path, keep_default_na=False)
+    assert "'=evil_header" in read_back.columns
+    assert read_back["'=evil_header"].tolist() == ["'" + p for p in (payloads * 20)[: len(frame)]]
+
+    sheet = openpyxl.load_workbook(xlsx_path)["responses"]
+    values = [cell.value for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
+    assert all(not v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in values)
+    assert response is not None
+
+
+def test_csv_with_byte_order_mark_for_excel(answered_study, tmp_path):
+    codebook = study_codebook(answered_study)
+    write_csv(
+        iter_response_frames(answered_study, codebook=codebook), codebook, tmp_path / "bom.csv", bom=True
+    )
+    assert (tmp_path / "bom.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+
+
+def test_export_command_writes_file_and_codebook(answered_study, tmp_path, call_command_capture):
+    output = call_command_capture(
+        "export_responses",
+        answered_study.slug,
+        "--format",
+        "sav",
+        "-o",
+        str(tmp_path / "s.sav"),
+        "--language",
+        "en",
+    )
+    assert "Wrote 30 responses" in output and "SYNTHETIC" in output
+    assert (tmp_path / "s.sav.codebook.html").read_text(encoding="utf-8").count("Synthetic data") == 1
