@@ -83,6 +83,14 @@ class SurveyDesign:
     def n(self) -> int:
         return len(self.data)
 
+    def factorize(self, column: str) -> tuple[np.ndarray, list]:
+        """Integer codes (-1 for missing) and sorted labels of a column, computed once per design."""
+        cache = self.__dict__.setdefault("_factorized", {})
+        if column not in cache:
+            codes, labels = pd.factorize(self.data[column], sort=True)
+            cache[column] = (np.asarray(codes), list(labels))
+        return cache[column]
+
     @property
     def is_simple_random_sample(self) -> bool:
         """Unweighted, unstratified, unclustered: the textbook SRS case."""

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from . import linearisation
 from .design import SurveyDesign
 
 CHUNK_COLUMNS = 8
@@ -31,7 +32,7 @@ class _Domains:
 def _domains(design: SurveyDesign, by: str | None, valid: np.ndarray) -> _Domains:
     if by is None:
         return _Domains(np.where(valid, 0, -1), [None])
-    codes, labels = pd.factorize(design.data[by], sort=True)
+    codes, labels = design.factorize(by)
     codes = np.where(valid & (codes >= 0), codes, -1)
     return _Domains(codes, list(labels))
 
@@ -45,7 +46,7 @@ class _RatioFit:
     vsrs: np.ndarray
     n: np.ndarray
     df: np.ndarray
-    psu_scores: np.ndarray  # (PSUs, columns): what joint covariances with other estimates are built from
+    psu_scores: np.ndarray | None  # (PSUs, columns) for joint covariances; None from the group-sum path
 
 
 def _column_sums(
@@ -169,7 +170,10 @@ def mean(design: SurveyDesign, var: str, by: str | None = None, *, level: float 
     """
     values, valid = _numeric(design, var)
     domains = _domains(design, by, valid)
-    fit = _ratio_fit(design, domains.codes, values, np.ones(design.n), len(domains.labels))
+    if linearisation.applies(design) and (domains.codes >= 0).any():
+        fit = _from_groups(linearisation.means(design, domains.codes, values, len(domains.labels)), design)
+    else:
+        fit = _ratio_fit(design, domains.codes, values, np.ones(design.n), len(domains.labels))
     return _frame(fit, level=level, index=_index(by, domains, var))
 
 
@@ -205,7 +209,7 @@ def proportion(
     """
     series = design.data[var]
     valid = series.notna().to_numpy()
-    level_codes, levels = pd.factorize(series, sort=True)
+    level_codes, levels = design.factorize(var)
     domains = _domains(design, by, valid)
     g, k = len(domains.labels), len(levels)
     indicator_fit = _proportion_fit(design, domains.codes, level_codes, g, k)
@@ -217,10 +221,23 @@ def proportion(
     return _proportion_intervals(frame, indicator_fit, level=level, wilson=use_wilson)
 
 
+def _from_groups(fit: linearisation.GroupFit, design: SurveyDesign) -> _RatioFit:
+    p = len(fit.estimate)
+    return _RatioFit(fit.estimate, fit.cov, fit.vsrs, fit.n, np.full(p, float(max(design.df, 1))), None)
+
+
 def _proportion_fit(
-    design: SurveyDesign, domain: np.ndarray, level_codes: np.ndarray, g: int, k: int
+    design: SurveyDesign, domain: np.ndarray, level_codes: np.ndarray, g: int, k: int, *, scores: bool = False
 ) -> _RatioFit:
-    """Shares of k levels in g domains: column ``d*k + l`` is ``sum(w [level = l] [domain = d]) / sum(w [domain = d])``."""
+    """Shares of k levels in g domains: column ``d*k + l`` is ``sum(w [level = l] [domain = d]) / sum(w [domain = d])``.
+
+    Unclustered designs take the group-sum path (``linearisation.shares``) unless PSU scores are
+    needed for a joint covariance with another estimate (``scores=True``).
+    """
+    if not scores and linearisation.applies(design) and (domain >= 0).any():
+        return _from_groups(
+            linearisation.shares(design, domain, np.where(domain >= 0, level_codes, 0), g, k), design
+        )
     w = design.w
     p = g * k
     column = np.where(domain >= 0, domain * k + level_codes, -1)

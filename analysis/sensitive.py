@@ -151,7 +151,7 @@ def compare_list_with_direct(
     arms = _ratio_fit(design, column, values, np.ones(design.n), 2)
     answered = design.data[direct].notna().to_numpy()
     hit = design.data[direct].isin(direct_levels).to_numpy().astype(int)
-    direct_fit = _proportion_fit(design, np.where(answered, 0, -1), hit, 1, 2)
+    direct_fit = _proportion_fit(design, np.where(answered, 0, -1), hit, 1, 2, scores=True)
     scores = np.column_stack([arms.psu_scores[:, 1] - arms.psu_scores[:, 0], direct_fit.psu_scores[:, 1]])
     cov = design._structure.variance_of_totals(scores)
     list_estimate = arms.estimate[1] - arms.estimate[0]

@@ -64,7 +64,7 @@ def _targets(margins: pd.DataFrame, data: pd.DataFrame, total: float) -> dict[st
         if sample.isna().any():
             raise ValueError(E_MISSING_VALUES.format(variable=variable, count=int(sample.isna().sum())))
         values = pd.Series(rows[value_column].to_numpy(dtype=float), index=rows["category"].astype(str))
-        present = set(sample.astype(str).unique())
+        present = {str(value) for value in sample.unique()}
         covered = {part for category in values.index for part in category.split(GROUP_SEPARATOR)}
         for category in values.index:
             if not set(category.split(GROUP_SEPARATOR)) & present:
@@ -152,7 +152,8 @@ def _group_codes(values: pd.Series, categories: list[str]) -> np.ndarray:
     lookup = {
         part: index for index, category in enumerate(categories) for part in category.split(GROUP_SEPARATOR)
     }
-    return values.astype(str).map(lookup).to_numpy(dtype=np.int64)
+    codes, uniques = pd.factorize(values)  # map the few distinct values, not every row's string
+    return np.array([lookup[str(value)] for value in uniques], dtype=np.int64)[codes]
 
 
 def _worst(codes, goals, weights) -> tuple[str, str, float]:
