@@ -39,10 +39,15 @@ def neutralise(value: Any) -> Any:
 
 
 def _neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``neutralise`` applied to every text cell and header, column by column (vectorised)."""
     frame = frame.copy()
     for column in frame.columns:
-        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
-            frame[column] = frame[column].map(neutralise)
+        values = frame[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            texts = values.where(values.map(type) == str) if values.dtype == object else values
+            risky = texts.str.startswith(DANGEROUS_START).fillna(False).astype(bool)
+            if risky.any():
+                frame[column] = values.where(~risky, "'" + texts)
     frame.columns = [neutralise(str(c)) for c in frame.columns]
     return frame
 

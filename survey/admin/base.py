@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
+from ..auth import ThrottledAdminAuthenticationForm
 from ..models import Study
 from ..selectors import studies_editable_by, studies_visible_to
 
@@ -133,6 +134,7 @@ class ReadOnlyWhenPublishedMixin:
             return super().has_add_permission(request)  # type: ignore[misc]
 
 
+admin.site.login_form = ThrottledAdminAuthenticationForm
 admin.site.site_header = "Candid"
 admin.site.site_title = "Candid"
 admin.site.index_title = "Studies, questionnaires and results"

@@ -1,0 +1,190 @@
+"""Export speed and memory: Candid's exports beside PostgreSQL's own COPY of the same rows (the floor).
+
+A scratch database ``candid_bench`` is created on the PostgreSQL server, migrated, given the shipped
+study, and bulk-loaded (COPY) with N synthetic responses of the shipped questionnaire (random valid
+answers; labelled synthetic). Each export then runs in a fresh process (``manage.py
+export_responses``) so its peak resident memory can be read; beside it, in the same run,
+``COPY (SELECT id, answers FROM survey_response) TO STDOUT (FORMAT csv)`` writes the same rows.
+
+Run: ``.venv/bin/python bench/bench_export.py [--sizes 100000 1000000] [--formats csv parquet sav]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER = os.environ.get("PG_SERVER", "postgres://postgres@127.0.0.1:5432")
+BENCH_DB = "candid_bench"
+STUDY = "trust-and-rating-systems"
+
+CHILD = """
+import json, resource, sys, time, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+import django
+django.setup()
+from django.core.management import call_command
+from io import StringIO
+start = time.perf_counter()
+call_command("export_responses", sys.argv[1], "--format", sys.argv[2], "-o", sys.argv[3], stdout=StringIO())
+print(json.dumps({"seconds": time.perf_counter() - start, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def env(url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DJANGO_DEBUG": "0",
+    }
+
+
+def prepare(n: int) -> str:
+    url = f"{SERVER}/{BENCH_DB}"
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+        admin.execute(f"CREATE DATABASE {BENCH_DB}")
+    manage = [sys.executable, str(ROOT / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env(url), check=True, cwd=ROOT)
+    subprocess.run(
+        [
+            *manage,
+            "shell",
+            "-c",
+            "from django.contrib.auth import get_user_model; get_user_model().objects.create_superuser('bench', password=None)",
+        ],
+        env=env(url),
+        check=True,
+        cwd=ROOT,
+    )
+    subprocess.run(
+        [*manage, "load_study", "--owner", "bench"],
+        env=env(url),
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    load(url, n)
+    return url
+
+
+def load(url: str, n: int) -> None:
+    with psycopg.connect(url) as db:
+        study_id, version_id, consent_id = db.execute(
+            "SELECT s.id, v.id, v.consent_id FROM survey_study s JOIN survey_questionnaireversion v ON v.study_id = s.id WHERE s.slug = %s",
+            (STUDY,),
+        ).fetchone()
+        samples = db.execute("SELECT id, slug FROM survey_sample WHERE study_id = %s", (study_id,)).fetchall()
+        questions = db.execute(
+            "SELECT q.code, q.type, array_agg(c.code ORDER BY c.position) FROM survey_question q LEFT JOIN survey_choice c ON c.choice_list_id = q.choice_list_id "
+            "WHERE q.version_id = %s AND q.type NOT IN ('note', 'matrix') GROUP BY q.code, q.type, q.position ORDER BY q.position",
+            (version_id,),
+        ).fetchall()
+        rng = random.Random(5)
+        today = date.today()
+        with db.cursor().copy(
+            "COPY survey_response (id, study_id, sample_id, version_id, consent_id, language, status, answers, display, position, furthest, "
+            "creation_key, started_on, completed_on, duration_seconds, is_synthetic) FROM STDIN"
+        ) as copy:
+            for _ in range(n):
+                answers = {}
+                for code, qtype, choices in questions:
+                    if qtype in {"single_choice", "likert"}:
+                        answers[code] = rng.choice(choices)
+                    elif qtype == "multiple_choice":
+                        answers[code] = rng.sample(choices, rng.randint(1, 3))
+                    elif qtype == "ranking":
+                        answers[code] = rng.sample(choices, len(choices))
+                    elif qtype in {"integer", "slider", "list_experiment"}:
+                        answers[code] = rng.randint(0, 4)
+                display = {
+                    "seed": rng.randrange(2**31),
+                    "sections": [],
+                    "items": {},
+                    "options": {},
+                    "reversed": [],
+                    "arms": {"le_scs": rng.choice(["control", "treatment"])},
+                }
+                sample_id, sample_slug = rng.choice(samples)
+                copy.write_row(
+                    (
+                        uuid.uuid4(),
+                        study_id,
+                        sample_id,
+                        version_id,
+                        consent_id,
+                        "zh" if sample_slug == "china" else "en",
+                        "complete",
+                        json.dumps(answers),
+                        json.dumps(display),
+                        6,
+                        6,
+                        uuid.uuid4().hex,
+                        today,
+                        today,
+                        480,
+                        True,
+                    )
+                )
+        db.commit()
+
+
+def copy_floor(url: str, path: Path) -> float:
+    start = time.perf_counter()
+    with psycopg.connect(url) as db, open(path, "wb") as handle:
+        with db.cursor().copy(
+            "COPY (SELECT id, answers FROM survey_response WHERE status = 'complete') TO STDOUT (FORMAT csv)"
+        ) as copy:
+            for block in copy:
+                handle.write(block)
+    return time.perf_counter() - start
+
+
+def run_export(url: str, fmt: str, path: Path) -> dict[str, float]:
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, STUDY, fmt, str(path)],
+        env=env(url),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--formats", nargs="+", default=["csv", "parquet", "sav"])
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for n in args.sizes:
+            url = prepare(n)
+            floor = copy_floor(url, Path(folder) / "copy.csv")
+            for fmt in args.formats:
+                measured = run_export(url, fmt, Path(folder) / f"export.{fmt}")
+                rows.append((n, fmt, measured["seconds"], floor, measured["peak_mb"]))
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+    print("\nExports of the shipped study (63 columns) from PostgreSQL; each export in a fresh process")
+    print(f"{'responses':>10} {'format':>8} {'export':>10} {'COPY floor':>11} {'ratio':>6} {'peak RSS':>10}")
+    for n, fmt, seconds, floor, peak in rows:
+        print(f"{n:>10,} {fmt:>8} {seconds:>8.2f} s {floor:>9.2f} s {seconds / floor:>6.1f} {peak:>7.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
