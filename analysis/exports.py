@@ -44,7 +44,10 @@ def _neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for column in frame.columns:
         values = frame[column]
         if values.dtype == object or pd.api.types.is_string_dtype(values):
-            texts = values.where(values.map(type) == str) if values.dtype == object else values
+            texts = (
+                values.where(values.map(lambda v: isinstance(v, str))) if values.dtype == object else values
+            )
+
             risky = texts.str.startswith(DANGEROUS_START).fillna(False).astype(bool)
             if risky.any():
                 frame[column] = values.where(~risky, "'" + texts)

@@ -144,12 +144,10 @@ def load(url: str, n: int) -> None:
 
 def copy_floor(url: str, path: Path) -> float:
     start = time.perf_counter()
-    with psycopg.connect(url) as db, open(path, "wb") as handle:
-        with db.cursor().copy(
-            "COPY (SELECT id, answers FROM survey_response WHERE status = 'complete') TO STDOUT (FORMAT csv)"
-        ) as copy:
-            for block in copy:
-                handle.write(block)
+    query = "COPY (SELECT id, answers FROM survey_response WHERE status = 'complete') TO STDOUT (FORMAT csv)"
+    with psycopg.connect(url) as db, open(path, "wb") as handle, db.cursor().copy(query) as copy:
+        for block in copy:
+            handle.write(block)
     return time.perf_counter() - start
 
 
