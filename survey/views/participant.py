@@ -132,12 +132,21 @@ def _resume(request: HttpRequest, study: Study) -> tuple[Response | None, float 
     return response, float(started) if started.isdigit() else None
 
 
+def _resume_lifetime(study: Study) -> int:
+    """Seconds the resume cookie lives: until the study closes (at most 90 days)."""
+    longest = 60 * 60 * 24 * 90
+    if study.closes_on is None:
+        return longest
+    days_left = (study.closes_on - timezone.localdate()).days + 1
+    return max(60, min(longest, days_left * 24 * 60 * 60))
+
+
 def _set_resume_cookie(http_response: HttpResponse, study: Study, token: str) -> None:
     http_response.set_signed_cookie(
         cookie_name(study),
         f"{token}|{int(time.time())}",
         salt=COOKIE_SALT,
-        max_age=60 * 60 * 24 * 90,
+        max_age=_resume_lifetime(study),
         httponly=True,
         samesite="Lax",
         secure=settings.SESSION_COOKIE_SECURE,

@@ -53,7 +53,22 @@ def test_consent_must_be_ticked_not_pre_ticked(shipped_study):
     assert Response.objects.count() == 0
 
 
+def test_resume_cookie_expires_with_the_study(shipped_study):
+    from datetime import date, timedelta
+
+    shipped_study.closes_on = date.today() + timedelta(days=2)
+    shipped_study.save()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    agree(client, f"/s/{shipped_study.slug}/")
+    cookie = client.cookies[f"candid_{shipped_study.pk}"]
+    assert int(cookie["max-age"]) == 3 * 24 * 60 * 60
+    assert (
+        cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == f"/s/{shipped_study.slug}/"
+    )
+
+
 def test_stop_and_resume_in_the_same_browser(shipped_study):
+
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     first = agree(client, f"/s/{shipped_study.slug}/")
     page_one = first["Location"]
