@@ -286,16 +286,8 @@ def evaluate_statistic(
         "rule": statistic.rule,
     }
     if not measured(statistic, codebook):
-        return {
-            **base,
-            "measured": False,
-            "estimate": None,
-            "se": None,
-            "ci_low": None,
-            "ci_high": None,
-            "n": 0,
-            "references": [_compare(float("nan"), 0.0, r, z) for r in statistic.references],
-        }
+        return _unmeasured(base, [_compare(float("nan"), 0.0, r, z) for r in statistic.references])
+
     if statistic.kind == "difference":
         try:
             result = difference(
@@ -307,16 +299,7 @@ def evaluate_statistic(
                 levels=list(statistic.levels),
             )
         except ValueError:
-            return {
-                **base,
-                "measured": False,
-                "estimate": None,
-                "se": None,
-                "ci_low": None,
-                "ci_high": None,
-                "n": 0,
-                "references": [],
-            }
+            return _unmeasured(base)
         n_small = min(result["n_first"], result["n_second"]) < k
         row = {
             "estimate": result["estimate"],
@@ -350,16 +333,7 @@ def evaluate_statistic(
     else:
         frame = suppress_estimates(estimate_share(design, statistic), k=k)
         if frame.empty:
-            return {
-                **base,
-                "measured": False,
-                "estimate": None,
-                "se": None,
-                "ci_low": None,
-                "ci_high": None,
-                "n": 0,
-                "references": [],
-            }
+            return _unmeasured(base)
         values = {**_row_result(frame.iloc[0]), SUPPRESSED: bool(frame.iloc[0]["suppressed"])}
     estimate = values["estimate"] if values["estimate"] is not None else float("nan")
     return {
@@ -367,6 +341,20 @@ def evaluate_statistic(
         "measured": True,
         **values,
         "references": [_compare(estimate, values["se"] or 0.0, r, z) for r in statistic.references],
+    }
+
+
+def _unmeasured(base: dict[str, Any], references: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A statistic the data cannot give (the variable is absent, or nobody is in the population)."""
+    return {
+        **base,
+        "measured": False,
+        "estimate": None,
+        "se": None,
+        "ci_low": None,
+        "ci_high": None,
+        "n": 0,
+        "references": references or [],
     }
 
 

@@ -154,6 +154,18 @@ def _set_resume_cookie(http_response: HttpResponse, study: Study, token: str) ->
     )
 
 
+def _out_of_order(request: HttpRequest, study: Study, response: Response) -> HttpResponse:
+    """A page not open yet (or a finished one): nothing changes; the link leads back to where they are."""
+    return message_page(
+        request,
+        response.language,
+        "trouble_title",
+        "out_of_order",
+        status=409,
+        link=_page_url(study, response.position),
+    )
+
+
 def _page_url(study: Study, index: int) -> str:
     return reverse("survey:page", args=[study.slug, index])
 
@@ -270,14 +282,7 @@ def page(request: HttpRequest, study_slug: str, index: int) -> HttpResponse:
         or not flow.page_applies(all_pages[index], response.answers)
     ):
         if request.method == "POST":
-            return message_page(
-                request,
-                language,
-                "trouble_title",
-                "out_of_order",
-                status=409,
-                link=_page_url(study, response.position),
-            )
+            return _out_of_order(request, study, response)
         return HttpResponseRedirect(_page_url(study, response.position))
     current = all_pages[index]
     if request.method == "POST":
@@ -364,14 +369,7 @@ def _page_post(request, study, response, spec, all_pages, current, started_at) -
             response_id=response.pk, page_index=current.index, answers=result.answers, codes=result.codes
         )
     except FlowError:
-        return message_page(
-            request,
-            language,
-            "trouble_title",
-            "out_of_order",
-            status=409,
-            link=_page_url(study, response.position),
-        )
+        return _out_of_order(request, study, response)
     if following is not None:
         return HttpResponseRedirect(_page_url(study, following))
     return _finish(request, study, response, started_at)
