@@ -69,7 +69,9 @@ def test_raw_exports_need_the_permission(client, people, answered_study):
     }
 
 
+@pytest.mark.django_db(transaction=True)  # the worker closes its connection when done, as a real one does
 def test_large_exports_run_as_background_tasks_with_progress(client, people, answered_study, settings):
+
     settings.CANDID_EXPORT_INLINE_MAX = 0
     client.force_login(people["analyst_raw"])
     client.post(reverse("survey:export", args=[answered_study.slug]), {"format": "parquet", "language": "zh"})

@@ -36,8 +36,15 @@ def _run(args: tuple[str, str, list[int], str, str]) -> tuple[int, int]:
             completed += 1
         else:
             failed += 1
-    connections.close_all()
     return completed, failed
+
+
+def _run_in_worker(args: tuple[str, str, list[int], str, str]) -> tuple[int, int]:
+    """``_run`` in a forked process, which opens and closes its own database connection."""
+    try:
+        return _run(args)
+    finally:
+        connections.close_all()
 
 
 class Command(BaseCommand):
@@ -78,10 +85,10 @@ class Command(BaseCommand):
                 (target.slug, each.slug, seeds[i::workers], "127.0.0.1", language) for i in range(workers)
             ]
         started = time.monotonic()
-        connections.close_all()  # the workers open their own
         if workers > 1:
+            connections.close_all()  # forked workers must not share this process's connection
             with multiprocessing.get_context("fork").Pool(workers) as pool:
-                results = pool.map(_run, jobs)
+                results = pool.map(_run_in_worker, jobs)
         else:
             results = [_run(job) for job in jobs]
         completed = sum(r[0] for r in results)
