@@ -215,7 +215,10 @@ class PageForm(forms.Form):
 
 E_CONSTRAINT_DEFAULT = _("This answer is not allowed here.")
 E_UNEXPECTED_FIELDS = "unexpected fields"
-CONTROL_FIELDS = frozenset({"csrfmiddlewaretoken", "action", "receipt", "page_key"})
+CONTROL_FIELDS = frozenset({"csrfmiddlewaretoken", "action", "receipt", "page_key", "shown"})
+E_NEW_QUESTIONS = _(
+    "Your answers make more questions apply on this page. Please look at them, then continue."
+)
 
 
 def expected_field_names(form: PageForm) -> set[str]:
@@ -274,6 +277,13 @@ def submit_page(
     form = PageForm(data, questions=relevant, **form_kwargs)
     if not form.is_valid():
         return PageResult(form, None, codes)
+    shown = set(str(data.get("shown", "")).split()) if "shown" in data else None
+    if shown is not None and any(question["code"] not in shown for question in relevant):
+        # Without JavaScript a question made relevant by an answer on this very page was not on
+        # screen: show the page again with it rather than skip it.
+        form.add_error(None, forms.ValidationError(E_NEW_QUESTIONS, code="new_questions"))
+        return PageResult(form, None, codes)
+
     cleaned = {k: flow.to_json(v) for k, v in _cleaned_answers(form).items() if v not in (None, "", [])}
     context = {**answers, **cleaned}
     for question in relevant:

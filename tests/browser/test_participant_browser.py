@@ -20,6 +20,8 @@ def answer_page(page, respondent: Respondent) -> None:
             continue
         field = page.locator(f'[name="{name}"]').first
         kind = field.get_attribute("type") or field.evaluate("e => e.tagName.toLowerCase()")
+        if kind == "hidden":  # the browser sends hidden fields by itself
+            continue
         if kind == "radio":
             page.locator(f'input[name="{name}"][value="{value}"]').check()
         elif kind == "checkbox":

@@ -1,0 +1,96 @@
+"""Cross-site scripting: researcher-authored texts and free-text answers are shown as text everywhere."""
+
+from __future__ import annotations
+
+import pytest
+
+from survey.models import Response, Study
+from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
+from tests.specs import tiny_spec
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PAYLOAD = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>"><svg onload="window.__xss=3">'
+
+
+def hostile_study(owner) -> Study:
+    spec = tiny_spec()
+    spec["title"] = {"en": "Title " + PAYLOAD, "zh": "标题 " + PAYLOAD}
+    first = spec["sections"][0]
+    first["label"] = {"en": "Page " + PAYLOAD, "zh": "页 " + PAYLOAD}
+    q1, q2 = first["questions"]
+    q1["label"] = {"en": "Q1 " + PAYLOAD, "zh": "问1 " + PAYLOAD}
+    q1["hint"] = {"en": "Hint " + PAYLOAD, "zh": "提示 " + PAYLOAD}
+    q2["constraint_message"] = {"en": "Message " + PAYLOAD, "zh": "信息 " + PAYLOAD}
+    spec["choice_lists"][0]["choices"][0]["label"] = {"en": "Yes " + PAYLOAD, "zh": "是 " + PAYLOAD}
+    first["questions"].append(
+        {
+            **q2,
+            "code": "note_text",
+            "type": "long_text",
+            "relevance": "",
+            "constraint": "",
+            "constraint_message": {},
+            "appearance": "multiline",
+            "label": {"en": "Say ${q1}", "zh": "说 ${q1}"},
+        }
+    )
+    version = questionnaire_import(spec=spec, owner=owner, study_slug="hostile")
+    study = version.study
+    study.title = "Study " + PAYLOAD
+    study.save()
+    questionnaire_publish(
+        version=version,
+        consent=consent_create(study=study, texts={"en": "Consent " + PAYLOAD, "zh": "同意 " + PAYLOAD}),
+    )
+    return study
+
+
+def test_payloads_never_execute_in_participant_pages(live_server, admin_user_, context):
+    hostile_study(admin_user_)
+    page = context.new_page()
+    page.add_init_script("window.__xss = 0")
+    page.goto(f"{live_server.url}/s/hostile/")
+    assert PAYLOAD in page.inner_text("main")  # shown as text
+    page.get_by_role("checkbox").check()
+    page.locator('button[value="agree"]').click()
+    assert "Q1 " + PAYLOAD in page.inner_text("main") and "Yes " + PAYLOAD in page.inner_text("main")
+    page.locator('input[name="q1"][value="yes"]').check()
+    page.locator('textarea[name="note_text"]').fill(PAYLOAD)
+    page.locator('button[value="next"]').click()  # q2 now applies (relevance judged on the server)
+    assert "more questions apply" in page.inner_text("#error-summary")
+
+    page.locator('input[name="q2"]').fill("-5")  # violates the constraint: its message is shown
+    page.locator('button[value="next"]').click()
+
+    assert "Message " + PAYLOAD in page.inner_text("main")
+    assert page.evaluate("window.__xss") == 0
+    page.locator('input[name="q2"]').fill("5")
+    page.locator('button[value="next"]').click()
+    assert page.locator("#receipt-code").count() == 1 and page.evaluate("window.__xss") == 0
+    assert Response.objects.get().answers["note_text"] == PAYLOAD
+
+
+def test_payloads_are_escaped_in_admin_report_and_codebook(client, admin_user_, tmp_path):
+    from django.test import Client
+
+    from analysis.report import build_report, render_html
+    from survey.bridge import responses_frame
+    from survey.simulation import Respondent, walk
+
+    study = hostile_study(admin_user_)
+    walk(Client(HTTP_ACCEPT_LANGUAGE="en"), "/s/hostile/", Respondent(1, "west"))
+    client.force_login(admin_user_)
+    version = study.versions.get()
+    pages = [
+        f"/admin/survey/questionnaireversion/{version.pk}/change/",
+        f"/admin/survey/study/{study.pk}/change/",
+        f"/admin/survey/questionnaireversion/{version.pk}/preview/en/",
+        f"/studies/{study.slug}/",
+    ]
+    for url in pages:
+        html = client.get(url).content.decode()
+        assert "<script>window.__xss" not in html and 'onerror="window.__xss' not in html, url
+    frame, codebook = responses_frame(study)
+    assert "<script>window.__xss" not in codebook.to_html("en")
+    assert "<script>window.__xss" not in render_html(build_report(frame, codebook, claims=[]))
