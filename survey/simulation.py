@@ -307,9 +307,14 @@ def walk(client: Any, entry_url: str, respondent: Respondent, *, max_pages: int 
     key = CONSENT_KEY.search(page.content.decode())
     if key is None:
         return Outcome(False, None, 0)
-    page = client.post(
-        entry_url, {"consent_key": key.group(1), "agree": "yes", "action": "agree"}, follow=True
-    )
+    # Like a browser, send every hidden field of the consent form (the CSRF token among them).
+    hidden = {
+        name: f.attrs.get("value", "")
+        for name, f in read_form(page.content.decode()).fields.items()
+        if f.kind == "hidden"
+    }
+    page = client.post(entry_url, {**hidden, "agree": "yes", "action": "agree"}, follow=True)
+
     for count in range(1, max_pages + 1):
         html = page.content.decode()
         receipt = RECEIPT.search(html)
@@ -320,8 +325,57 @@ def walk(client: Any, entry_url: str, respondent: Respondent, *, max_pages: int 
             return Outcome(False, None, count)
         data = fill(reader, respondent, {})
         data["action"] = "next"
-        page = client.post(page.wsgi_request.path, data, follow=True)
+        page = client.post(_path_of(page), data, follow=True)
     return Outcome(False, None, max_pages)
+
+
+def _path_of(page: Any) -> str:
+    """The path of the page a client ended on (Django's test client, or :class:`HttpClient`)."""
+    return page.path if hasattr(page, "path") else page.wsgi_request.path
+
+
+@dataclass
+class HttpPage:
+    status_code: int
+    content: bytes
+    path: str
+
+
+class HttpClient:
+    """The two calls :func:`walk` makes, over real HTTP (cookies kept, redirects followed), so the
+    same synthetic respondents can load a running server (``make serve``) or a test's live server."""
+
+    def __init__(self, base_url: str, *, language: str = "en", timeout: float = 30) -> None:
+        import http.cookiejar
+        import urllib.request
+
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        self.opener.addheaders = [("Accept-Language", language)]
+
+    def _open(self, path: str, data: dict[str, Any] | None) -> HttpPage:
+        import urllib.error
+        import urllib.parse
+
+        body = None
+        if data is not None:
+            pairs = [(k, str(item)) for k, v in data.items() for item in (v if isinstance(v, list) else [v])]
+            body = urllib.parse.urlencode(pairs).encode()
+        url = path if path.startswith("http") else self.base_url + path
+        try:
+            with self.opener.open(url, data=body, timeout=self.timeout) as reply:
+                return HttpPage(reply.status, reply.read(), urllib.parse.urlsplit(reply.geturl()).path)
+        except urllib.error.HTTPError as error:
+            return HttpPage(error.code, error.read(), urllib.parse.urlsplit(url).path)
+
+    def get(self, path: str, **_: Any) -> HttpPage:
+        return self._open(path, None)
+
+    def post(self, path: str, data: dict[str, Any], **_: Any) -> HttpPage:
+        return self._open(path, data)
 
 
 def seeds(base_seed: int, n: int) -> list[int]:
