@@ -20,7 +20,6 @@ from . import linearisation
 from .design import SurveyDesign
 
 CHUNK_COLUMNS = 8
-RESULT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "deff", "n", "n_eff"]
 
 
 @dataclass(frozen=True)

@@ -129,10 +129,6 @@ def latest_published_version(study: Study) -> QuestionnaireVersion | None:
     return study.versions.filter(status="published").order_by("-number").first()
 
 
-def current_draft(study: Study) -> QuestionnaireVersion | None:
-    return study.versions.filter(status="draft").first()
-
-
 def may_see_results(user: AbstractBaseUser, study: Study) -> bool:
     """Aggregates and reports: admins, the owner, and every researcher or analyst of the study."""
     return bool(user.is_active and user.is_staff) and studies_visible_to(user).filter(pk=study.pk).exists()

@@ -20,7 +20,6 @@ The model (per sample; ``china`` and ``west``):
 
 from __future__ import annotations
 
-import math
 import random
 import re
 from dataclasses import dataclass, field
@@ -382,7 +381,3 @@ def seeds(base_seed: int, n: int) -> list[int]:
     """Independent per-respondent seeds from one study-level seed."""
     stream = random.Random(base_seed)
     return [stream.randrange(2**31) for _ in range(n)]
-
-
-def logistic(x: float) -> float:
-    return 1 / (1 + math.exp(-x))

@@ -39,7 +39,6 @@ class QuestionType(models.TextChoices):
 
 CHOICE_TYPES = frozenset({"single_choice", "multiple_choice", "likert", "ranking", "matrix"})
 GROUP_TYPES = frozenset({"matrix", "list_experiment"})
-ANSWERLESS_TYPES = frozenset({"note", "matrix"})
 
 
 class PublishedGuardQuerySet(models.QuerySet):

@@ -9,13 +9,67 @@ from hypothesis import strategies as st
 from survey.instrument import QuestionnaireInvalid
 from survey.xlsform import read_xlsform
 
-HEADERS = ["type", "name", "label", "label::English (en)", "label::Chinese (zh)", "hint", "required", "relevant",
-           "constraint", "constraint_message", "appearance", "parameters", "randomize", "calculation", "label:fr", "NAME"]
-TYPES = ["text", "integer", "decimal", "date", "note", "range", "select_one yn", "select_multiple yn", "rank yn",
-         "select_one nolist", "begin_group", "end_group", "begin group", "end group", "geopoint", "start", "calculate",
-         "select one from yn", "select_one yn or_other", "", "acknowledge"]
-CELL = st.one_of(st.none(), st.sampled_from(TYPES), st.text(alphabet=st.characters(exclude_categories=("Cc", "Cs")), max_size=15), st.integers(-5, 5), st.floats(allow_nan=False, width=32),
-                 st.sampled_from(["yes", "no", "${q1}", "${a} > 1 and", "selected(${m}, 'x')", ". > 2", "start=1 end=5", "table-list", "likert"]))
+HEADERS = [
+    "type",
+    "name",
+    "label",
+    "label::English (en)",
+    "label::Chinese (zh)",
+    "hint",
+    "required",
+    "relevant",
+    "constraint",
+    "constraint_message",
+    "appearance",
+    "parameters",
+    "randomize",
+    "calculation",
+    "label:fr",
+    "NAME",
+]
+TYPES = [
+    "text",
+    "integer",
+    "decimal",
+    "date",
+    "note",
+    "range",
+    "select_one yn",
+    "select_multiple yn",
+    "rank yn",
+    "select_one nolist",
+    "begin_group",
+    "end_group",
+    "begin group",
+    "end group",
+    "geopoint",
+    "start",
+    "calculate",
+    "select one from yn",
+    "select_one yn or_other",
+    "",
+    "acknowledge",
+]
+CELL = st.one_of(
+    st.none(),
+    st.sampled_from(TYPES),
+    st.text(alphabet=st.characters(exclude_categories=("Cc", "Cs")), max_size=15),
+    st.integers(-5, 5),
+    st.floats(allow_nan=False, width=32),
+    st.sampled_from(
+        [
+            "yes",
+            "no",
+            "${q1}",
+            "${a} > 1 and",
+            "selected(${m}, 'x')",
+            ". > 2",
+            "start=1 end=5",
+            "table-list",
+            "likert",
+        ]
+    ),
+)
 
 
 @st.composite
