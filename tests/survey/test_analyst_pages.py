@@ -23,7 +23,26 @@ def people(make_user, answered_study):
     return users
 
 
+def test_signed_out_visitors_are_sent_to_sign_in(client, answered_study):
+    from survey.models import ExportJob as Job
+
+    urls = [
+        reverse(name, args=[answered_study.slug])
+        for name in ("survey:results", "survey:report", "survey:export")
+    ]
+    urls += [
+        reverse("survey:export_status", args=["00000000-0000-4000-8000-000000000000"]),
+        reverse("survey:export_download", args=["00000000-0000-4000-8000-000000000000"]),
+        "/admin/survey/study/",
+    ]
+    for url in urls:
+        response = client.get(url)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"], url
+    assert Job.objects.count() == 0
+
+
 def test_report_page_for_study_members_only(client, people, answered_study):
+
     url = reverse("survey:report", args=[answered_study.slug])
     client.force_login(people["analyst_in"])
     page = client.get(url)
