@@ -1,33 +1,22 @@
 """SQLite mode: two writer processes through the real participant flow never fail with "database is locked"."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import run_manage
 
 
 @pytest.mark.skipif(os.environ.get("DATABASE_URL", "").startswith("postgres"), reason="an SQLite-mode check")
 def test_two_concurrent_writers_on_an_sqlite_file(tmp_path):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "DATABASE_URL"))}
-    environment |= {
+    settings = {
         "DATABASE_URL": f"sqlite:///{tmp_path / 'candid.sqlite3'}",
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
         "CANDID_VAR_DIR": str(tmp_path),
     }
 
-    def manage(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+    def manage(*args: str):
+        return run_manage(*args, **settings)
 
     assert manage("migrate", "-v0").returncode == 0
     assert manage("demo_accounts").returncode == 0
