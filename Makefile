@@ -18,6 +18,8 @@ help:
 	@echo "make lint     ruff, Django's deployment checks and a dependency audit"
 	@echo "make serve    serve the site with the production-style server"
 	@echo "make bench    the benchmarks in bench/ (not part of make test)"
+	@echo "make load     200 participants for 2 minutes on PostgreSQL, then consistency and anonymity checks"
+	@echo "make faults   the same with a PostgreSQL restart and a killed web worker halfway"
 
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Candid needs Python 3.12 or newer; found " + sys.version.split()[0])'
@@ -92,6 +94,14 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "=== $$script"; $(PY) $$script || exit 1; done
+
+# By hand, not in make test: 200 participants for 2 minutes against gunicorn on PostgreSQL, then checks.
+load: $(STAMP)
+	$(PY) bench/load.py --participants 200 --seconds 120
+
+# The same, restarting PostgreSQL and killing a gunicorn worker halfway through.
+faults: $(STAMP)
+	$(PY) bench/load.py --participants 200 --seconds 120 --faults
 
 lock: $(STAMP)
 	@(echo "# Pinned versions of every dependency (runtime and development), generated with pip freeze from"; \
