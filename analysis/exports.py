@@ -84,11 +84,15 @@ def write_csv(
                 frame = _labelled(frame, codebook, language)
             frame = _neutralise_frame(frame)
             frame.to_csv(
-                handle, header=index == 0, index=False, quoting=csv.QUOTE_MINIMAL, lineterminator="\n"
+                handle,
+                header=index == 0,
+                index=False,
+                quoting=csv.QUOTE_MINIMAL,
+                lineterminator="\r\n",  # RFC 4180; also makes every version quote a \r inside a field
             )
             rows += len(frame)
         if rows == 0:
-            handle.write(",".join(neutralise(n) for n in codebook.names) + "\n")
+            handle.write(",".join(neutralise(n) for n in codebook.names) + "\r\n")
     return rows
 
 
