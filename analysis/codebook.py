@@ -57,7 +57,6 @@ class Codebook:
     languages: list[str]
     variables: list[Variable]
     synthetic: bool = False
-    order_names: set[str] = field(default_factory=set, repr=False)
 
     @property
     def names(self) -> list[str]:
@@ -260,41 +259,43 @@ def codebook_from_specs(
 def _order_variables(specs: list[tuple[int, dict[str, Any]]]) -> list[Variable]:
     """Columns recording what was randomised, so order effects can be tested."""
     seen: dict[str, Variable] = {}
+
+    def note(number: int, variable: Variable) -> None:
+        kept = seen.setdefault(variable.name, variable)
+        kept.versions = sorted({*kept.versions, number})
+
+    reversal = {"0": {"en": "as written"}, "1": {"en": "reversed"}}
     for number, spec in specs:
         for section in spec["sections"]:
+            code = section["code"]
             if section["randomize"]:
-                name = schema.order_column(section["code"])
-                seen.setdefault(
-                    name,
+                note(
+                    number,
                     Variable(
-                        name,
+                        schema.order_column(code),
                         "order",
-                        section["code"],
-                        label={"en": f"question order shown on page {section['code']}"},
+                        code,
+                        label={"en": f"question order shown on page {code}"},
                     ),
                 )
-                seen[name].versions = sorted({*seen[name].versions, number})
             for question in section["questions"]:
+                code = question["code"]
                 if question["randomize"] and question["type"] != "note":
-                    name = schema.order_column(question["code"])
-                    seen.setdefault(
-                        name,
+                    note(
+                        number,
                         Variable(
-                            name, "order", question["code"], label={"en": f"order shown: {question['code']}"}
+                            schema.order_column(code), "order", code, label={"en": f"order shown: {code}"}
                         ),
                     )
-                    seen[name].versions = sorted({*seen[name].versions, number})
                 if question["reverse_scale"]:
-                    name = schema.reversed_column(question["code"])
-                    seen.setdefault(
-                        name,
+                    note(
+                        number,
                         Variable(
-                            name,
+                            schema.reversed_column(code),
                             "flag",
-                            question["code"],
-                            label={"en": f"scale reversed: {question['code']}"},
-                            value_labels={"0": {"en": "as written"}, "1": {"en": "reversed"}},
+                            code,
+                            label={"en": f"scale reversed: {code}"},
+                            value_labels=reversal,
                         ),
                     )
-                    seen[name].versions = sorted({*seen[name].versions, number})
     return list(seen.values())

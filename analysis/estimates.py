@@ -104,29 +104,22 @@ def _ratio_fit(
             psu_scores = (a_psu - estimate * b_psu) / B
     centred = a if b is None else a - estimate[np.clip(column, 0, None)] * b
     cov = design._structure.variance_of_totals(np.nan_to_num(psu_scores))
-    vsrs = _srs_variance(design, column, centred, b, n, p)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a one-respondent domain has no SRS variance
+        vsrs = _srs_variance(design, column, centred, b, n, p)
     df = np.full(p, float(max(design.df, 1)))
     return _RatioFit(estimate, cov, vsrs, n, df, np.nan_to_num(psu_scores))
 
 
 def _srs_variance(design, column, centred, b, n, p) -> np.ndarray:
     """Variance under simple random sampling with replacement of the same size (R's ``deff="replace"``)."""
-    with np.errstate(divide="ignore", invalid="ignore"):  # a one-respondent domain has no SRS variance
-        return _srs_variance_unchecked(design, column, centred, b, n, p)
-
-
-def _srs_variance_unchecked(design, column, centred, b, n, p) -> np.ndarray:
     w = design.w
+    W = _column_sums(design, column, w, p, by_psu=False)
     if b is None:  # a total: svyvar(y) * N^2 / n
-        W = _column_sums(design, column, w, p, by_psu=False)
         mean = _column_sums(design, column, w * centred, p, by_psu=False) / W
         dev = centred - mean[np.clip(column, 0, None)]
         var = _column_sums(design, column, w * dev**2, p, by_psu=False) / W * n / (n - 1)
         return var * W**2 / n
-    denominator = _column_sums(design, column, w * b, p, by_psu=False) / _column_sums(
-        design, column, w, p, by_psu=False
-    )
-    W = _column_sums(design, column, w, p, by_psu=False)
+    denominator = _column_sums(design, column, w * b, p, by_psu=False) / W
     var = _column_sums(design, column, w * centred**2, p, by_psu=False) / W * n / (n - 1)
     return var / n / denominator**2
 

@@ -57,7 +57,7 @@ def study_codebook(study: Study, *, include_synthetic: bool = True) -> Codebook:
 
 
 def _row(
-    values: tuple, codebook: Codebook, multi: dict[str, list[str]], ranks: dict[str, int], arms: list[str]
+    values: tuple, order_names: set[str], multi: dict[str, list[str]], ranks: dict[str, int], arms: list[str]
 ) -> dict[str, Any]:
     rid, sample, language, version, consent, completed, duration, synthetic, answers, display = values
     row: dict[str, Any] = {
@@ -88,7 +88,7 @@ def _row(
             row[schema.arm_column(code)] = arm
     for code, order in {**display.get("options", {}), **display.get("items", {})}.items():
         name = schema.order_column(code)
-        if name in codebook.order_names:
+        if name in order_names:
             row[name] = " ".join(order)
     for code in display.get("reversed", []):
         row[schema.reversed_column(code)] = 1
@@ -104,7 +104,7 @@ def iter_response_frames(
 ) -> Iterator[pd.DataFrame]:
     """The study's complete responses, ``chunk_size`` rows at a time, every chunk with all columns."""
     codebook = codebook or study_codebook(study, include_synthetic=include_synthetic)
-    codebook.order_names = {v.name for v in codebook.variables if v.kind == "order"}
+    order_names = {v.name for v in codebook.variables if v.kind == "order"}
     multi: dict[str, list[str]] = {}
     ranks: dict[str, int] = {}
     arms: list[str] = []
@@ -126,7 +126,7 @@ def iter_response_frames(
         .values_list(*FIELDS)
         .iterator(chunk_size=chunk_size)
     ):
-        rows.append(_row(values, codebook, multi, ranks, arms))
+        rows.append(_row(values, order_names, multi, ranks, arms))
         if len(rows) >= chunk_size:
             yield _frame(rows, columns, reversed_names)
             rows = []

@@ -14,8 +14,6 @@ from analysis.exports import FORMATS, export
 from ..bridge import iter_response_frames, study_codebook
 from ..models import AuditEvent, ExportJob, ExportStatus, Response, Study
 
-EXTENSIONS = {fmt: fmt for fmt in FORMATS}
-
 
 def audit_record(
     *, user: AbstractBaseUser | None, action: str, study: Study | None = None, **detail: Any
@@ -54,7 +52,7 @@ def export_job_run(*, job_id: str) -> ExportJob:
     ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.RUNNING)
     folder = export_folder(job)
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{job.study.slug}-responses.{EXTENSIONS[job.format]}"
+    name = f"{job.study.slug}-responses.{job.format}"
     codebook = study_codebook(job.study)
 
     def with_progress():

@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from .. import flow
+from ..instrument import iter_questions
 from ..models import (
     ArmSequence,
     ConsentText,
@@ -147,7 +148,7 @@ def _rotate_resume_token(response: Response) -> str:
 
 
 def _list_experiments(spec: dict[str, Any]):
-    return ((s, q, p) for s, q, p in flow.iter_questions(spec) if q["type"] == "list_experiment")
+    return ((s, q, p) for s, q, p in iter_questions(spec) if q["type"] == "list_experiment")
 
 
 @transaction.atomic
@@ -196,6 +197,11 @@ def response_save_page(
         response.furthest = max(response.furthest, following)
     response.save(update_fields=["answers", "position", "furthest"])
     return following
+
+
+def response_set_language(*, response_id: Any, language: str) -> None:
+    """The participant switched language; the rest of the visit follows it."""
+    Response.objects.filter(pk=response_id).update(language=language)
 
 
 @transaction.atomic

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from .. import flow
 from ..forms import PageForm, is_well_formed, submit_page, text_in
+from ..instrument import iter_questions
 from ..models import Response, ResponseStatus, Sample, Study
 from ..participant_text import DJANGO_LANGUAGE, LANGUAGE_NAMES, text, texts
 from ..selectors import latest_published_version, spec_for
@@ -35,6 +36,7 @@ from ..services.responses import (
     response_for_token,
     response_move,
     response_save_page,
+    response_set_language,
     response_start,
     response_withdraw,
 )
@@ -243,7 +245,7 @@ def _form_kwargs(spec: dict[str, Any], response: Response) -> dict[str, Any]:
             if i["parameters"].get("role") == "control"
             or response.display["arms"].get(q["code"]) == flow.ARM_TREATMENT
         ]
-        for _, q, _ in flow.iter_questions(spec)
+        for _, q, _ in iter_questions(spec)
         if q["type"] == "list_experiment"
     }
     return {
@@ -267,7 +269,7 @@ def page(request: HttpRequest, study_slug: str, index: int) -> HttpResponse:
             return message_page(request, language, "trouble_title", "session_invalid", status=403)
         return HttpResponseRedirect(reverse("survey:entry", args=[study.slug]))
     if request.GET.get("lang") in study.languages and request.GET["lang"] != response.language:
-        Response.objects.filter(pk=response.pk).update(language=request.GET["lang"])
+        response_set_language(response_id=response.pk, language=request.GET["lang"])
         return HttpResponseRedirect(request.path)
     language = response.language
     if response.status == ResponseStatus.COMPLETE:

@@ -147,3 +147,16 @@ def test_permission_changes_are_audited(client, admin_user_, people, answered_st
     assert response.status_code == 302, response.content.decode()[:3000]
     event = AuditEvent.objects.get(action="permissions_changed")
     assert event.user == admin_user_ and "analyst_in:analyst:raw" in event.detail["members"]
+
+
+def test_monitoring_counts_per_sample_in_a_fixed_number_of_queries(answered_study, django_assert_num_queries):
+    from survey.models import CounterKind, StudyCounter
+    from survey.selectors import study_monitoring
+
+    StudyCounter.objects.create(sample=answered_study.samples.get(slug="west"), kind=CounterKind.DECLINED, count=3)
+    with django_assert_num_queries(4):  # grouped counts, counters, durations, the samples themselves
+        monitoring = study_monitoring(answered_study)
+    rows = {row["sample"].slug: row for row in monitoring["samples"]}
+    assert rows["china"]["completed"] == rows["china"]["started"] == rows["china"]["synthetic"] == 15
+    assert rows["west"]["declined"] == 3 and rows["china"]["declined"] == 0
+    assert rows["west"]["completion_rate"] == 1.0 and monitoring["completed"] == 30
