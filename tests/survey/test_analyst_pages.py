@@ -153,7 +153,9 @@ def test_monitoring_counts_per_sample_in_a_fixed_number_of_queries(answered_stud
     from survey.models import CounterKind, StudyCounter
     from survey.selectors import study_monitoring
 
-    StudyCounter.objects.create(sample=answered_study.samples.get(slug="west"), kind=CounterKind.DECLINED, count=3)
+    StudyCounter.objects.create(
+        sample=answered_study.samples.get(slug="west"), kind=CounterKind.DECLINED, count=3
+    )
     with django_assert_num_queries(4):  # grouped counts, counters, durations, the samples themselves
         monitoring = study_monitoring(answered_study)
     rows = {row["sample"].slug: row for row in monitoring["samples"]}
