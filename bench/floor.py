@@ -19,7 +19,6 @@ from django.views.decorators.csrf import csrf_exempt
 from config.urls import handler400, handler403, handler404, handler500, urlpatterns  # noqa: F401
 from survey.models import QuestionnaireVersion, Response, ResponseStatus
 
-
 _TARGETS: dict[str, tuple[int, int, int, int]] = {}
 
 
