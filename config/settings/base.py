@@ -69,6 +69,11 @@ INSTALLED_APPS = [
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 CANDID_EXPORT_INLINE_MAX = 5000  # responses; larger exports go to the background worker
 
+# Spreadsheet import of questions and choices only for those who may change them (researchers);
+# export for those who may view them. Rows are still checked against the user's studies one by one.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -161,7 +162,7 @@ class PublishForm(forms.Form):
 @admin.register(QuestionnaireVersion)
 class QuestionnaireVersionAdmin(StudyScopedMixin, ReadOnlyWhenPublishedMixin, admin.ModelAdmin):
     list_display = ("study", "number", "status", "created_on", "published_on", "actions_column")
-    list_filter = ("status", "study")
+    list_filter = ("status", ("study", RelatedOnlyFieldListFilter))
     fields = (
         "study",
         "number",
@@ -289,7 +290,11 @@ class QuestionAdmin(VersionPartAdmin):
     study_path = "version__study"
     resource_classes = [QuestionResource]
     list_display = ("code", "type", "version", "section", "position", "required")
-    list_filter = ("version__study", "version", "type")
+    list_filter = (
+        ("version__study", RelatedOnlyFieldListFilter),
+        ("version", RelatedOnlyFieldListFilter),
+        "type",
+    )
     search_fields = ("code",)
 
     def version_of(self, obj: Question) -> QuestionnaireVersion:
@@ -347,7 +352,7 @@ class ChoiceInline(ReadOnlyWhenPublishedMixin, admin.TabularInline):
 class ChoiceListAdmin(StudyScopedMixin, ReadOnlyWhenPublishedMixin, admin.ModelAdmin):
     study_path = "version__study"
     list_display = ("name", "version")
-    list_filter = ("version__study",)
+    list_filter = (("version__study", RelatedOnlyFieldListFilter),)
     fields = ("version", "name")
     inlines = (ChoiceInline,)
 
@@ -363,7 +368,7 @@ class ChoiceAdmin(VersionPartAdmin):
     study_path = "choice_list__version__study"
     resource_classes = [ChoiceResource]
     list_display = ("code", "choice_list", "position")
-    list_filter = ("choice_list__version__study",)
+    list_filter = (("choice_list__version__study", RelatedOnlyFieldListFilter),)
 
     def version_of(self, obj: Choice) -> QuestionnaireVersion:
         return obj.choice_list.version

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -126,7 +127,7 @@ class ConsentForm(TranslatedForm):
 @admin.register(ConsentText)
 class ConsentTextAdmin(StudyScopedMixin, admin.ModelAdmin):
     list_display = ("study", "version", "created_at")
-    list_filter = ("study",)
+    list_filter = (("study", RelatedOnlyFieldListFilter),)
 
     def languages_for(self, obj: ConsentText | None, request: HttpRequest) -> list[str]:
         if obj is not None:
