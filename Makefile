@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: help setup demo serve test test-sqlite test-postgres lint bench load faults browser lock clean
+.PHONY: help setup demo serve test test-sqlite test-postgres lint bench fuzz load faults browser lock clean
 
 help:
 	@echo "make demo     set up, load the shipped study and serve it on http://$(HOST):$(PORT) (SERVE=0: set up only)"
@@ -18,6 +18,7 @@ help:
 	@echo "make lint     ruff, Django's deployment checks and a dependency audit"
 	@echo "make serve    serve the site with the production-style server"
 	@echo "make bench    the benchmarks in bench/ (not part of make test)"
+	@echo "make fuzz     every fuzz test with 10,000 generated cases each (make test runs 500)"
 	@echo "make load     200 participants for 2 minutes on PostgreSQL, then consistency and anonymity checks"
 	@echo "make faults   the same with a PostgreSQL restart and a killed web worker halfway"
 
@@ -94,6 +95,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@for script in bench/bench_*.py; do echo "=== $$script"; $(PY) $$script || exit 1; done
+
+fuzz: $(STAMP)
+	$(PY) bench/fuzz.py --examples 10000
 
 # By hand, not in make test: 200 participants for 2 minutes against gunicorn on PostgreSQL, then checks.
 load: $(STAMP)

@@ -3,11 +3,13 @@
 import io
 
 import openpyxl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from survey.instrument import QuestionnaireInvalid
 from survey.xlsform import read_xlsform
+from tests.helpers import FUZZ_EXAMPLES
 
 HEADERS = [
     "type",
@@ -94,7 +96,8 @@ def workbooks(draw) -> bytes:
     return buffer.getvalue()
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.fuzz
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(workbooks())
 def test_any_workbook_imports_or_is_refused_with_locations(data):
     try:
@@ -105,7 +108,8 @@ def test_any_workbook_imports_or_is_refused_with_locations(data):
         assert spec["sections"] and spec["languages"]
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.fuzz
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
 @given(st.binary(max_size=2000))
 def test_any_bytes_are_refused_cleanly(data):
     try:

@@ -2,6 +2,7 @@
 
 import re
 import threading
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
@@ -10,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from survey.models import Response
+from tests.helpers import FUZZ_EXAMPLES
 
 pytestmark = pytest.mark.django_db
 
@@ -104,32 +106,51 @@ def test_resume_token_of_another_study_is_refused(shipped_study, admin_user_):
     assert page.status_code == 403 and snapshot() == before
 
 
+ENDPOINTS = (
+    "entry GET",
+    "entry POST",
+    "sample entry POST",
+    "page GET",
+    "page POST",
+    "withdraw GET",
+    "withdraw POST",
+)
+FIELDS = [
+    "gen_trust",
+    "trust_family",
+    "le_scs",
+    "turn_to",
+    "scs_comfort",
+    "trust_priorities__laws",
+    "action",
+    "agree",
+    "consent_key",
+    "code",
+    "shown",
+    "comments",
+    "age_band",
+]
+
+
+@pytest.mark.fuzz
 @settings(
-    max_examples=150,
+    max_examples=FUZZ_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    page=st.integers(0, 8),
+    endpoint=st.sampled_from(ENDPOINTS),
+    begun=st.booleans(),
+    page=st.integers(0, 60),
+    sample=st.sampled_from(["china", "west", "nowhere"]),
+    accept_language=st.text(max_size=30),
+    query=st.dictionaries(
+        st.sampled_from(["lang", "PROLIFIC_PID", "s", "page"]), st.text(max_size=20), max_size=3
+    ),
     data=st.dictionaries(
+        st.one_of(st.sampled_from(FIELDS), st.text(max_size=12)),
         st.one_of(
-            st.sampled_from(
-                [
-                    "gen_trust",
-                    "trust_family",
-                    "le_scs",
-                    "turn_to",
-                    "scs_comfort",
-                    "trust_priorities__laws",
-                    "action",
-                    "receipt",
-                    "comments",
-                    "age_band",
-                ]
-            ),
-            st.text(max_size=12),
-        ),
-        st.one_of(
+            st.sampled_from(["agree", "decline", "next", "back", "yes", "en", "zh"]),
             st.text(max_size=40),
             st.integers(-(10**12), 10**12).map(str),
             st.lists(st.text(max_size=8), max_size=3),
@@ -137,12 +158,28 @@ def test_resume_token_of_another_study_is_refused(shipped_study, admin_user_):
         max_size=6,
     ),
 )
-def test_generated_garbage_never_causes_a_server_error(shipped_study, page, data):
-    client, _ = started(shipped_study)
+def test_every_participant_endpoint_survives_generated_garbage(
+    shipped_study, endpoint, begun, page, sample, accept_language, query, data
+):
+    """Consent, pages, language switch and withdrawal, with or without a response under way."""
+    if begun:
+        client, _ = started(shipped_study)
+    else:
+        client = Client()
+    headers = {"HTTP_ACCEPT_LANGUAGE": accept_language}
+    path = {
+        "entry": f"/s/{shipped_study.slug}/",
+        "sample entry": f"/s/{shipped_study.slug}/{sample}/",
+        "page": f"/s/{shipped_study.slug}/p/{page}/",
+        "withdraw": "/withdraw/",
+    }[endpoint.rsplit(" ", 1)[0]]
     before = snapshot()
-    response = client.post(f"/s/{shipped_study.slug}/p/{page}/", data)
-    assert response.status_code < 500
-    if response.status_code != 302:  # anything not accepted as a valid page changed nothing
+    if endpoint.endswith("GET"):
+        response = client.get(path, query, **headers)
+    else:
+        response = client.post(path + "?" + urlencode(query), data, **headers)
+    assert response.status_code < 500, (endpoint, response.status_code)
+    if response.status_code != 302:  # anything not accepted as a valid step changed nothing
         assert snapshot() == before
 
 
