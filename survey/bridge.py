@@ -8,6 +8,7 @@ stays flat in the number of responses, and the number of queries does not depend
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -40,13 +41,13 @@ def _specs(study: Study) -> list[tuple[int, dict[str, Any]]]:
     return [(number, cached_spec(pk)) for pk, number in versions]
 
 
-def _complete(study: Study, include_synthetic: bool):
+def complete_responses(study: Study, include_synthetic: bool):
     queryset = Response.objects.filter(study=study, status=ResponseStatus.COMPLETE)
     return queryset if include_synthetic else queryset.filter(is_synthetic=False)
 
 
 def study_codebook(study: Study, *, include_synthetic: bool = True) -> Codebook:
-    synthetic = include_synthetic and _complete(study, True).filter(is_synthetic=True).exists()
+    synthetic = include_synthetic and complete_responses(study, True).filter(is_synthetic=True).exists()
     return codebook_from_specs(
         study=study.slug,
         title=study.title,
@@ -56,9 +57,39 @@ def study_codebook(study: Study, *, include_synthetic: bool = True) -> Codebook:
     )
 
 
-def _row(
-    values: tuple, order_names: set[str], multi: dict[str, list[str]], ranks: dict[str, int], arms: list[str]
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Layout:
+    """How a codebook's columns come from a response's answers and display record."""
+
+    multi: dict[str, list[str]]  # multiple-choice question -> its choices (one 0/1 column each)
+    ranks: dict[str, int]  # ranking question -> number of rank columns
+    arms: list[str]  # list experiments (which list the participant saw)
+    order_names: set[str]  # columns recording a randomised order
+    reversed_names: list[str]  # 0/1 columns: the scale was shown reversed
+
+
+def column_layout(codebook: Codebook) -> Layout:
+    multi: dict[str, list[str]] = {}
+    ranks: dict[str, int] = {}
+    arms: list[str] = []
+    for variable in codebook.variables:
+        base, _, suffix = variable.name.partition(schema.CHOICE_SEPARATOR)
+        if variable.kind == "binary" and suffix and variable.question == base:
+            multi.setdefault(base, []).append(suffix)
+        elif variable.kind == "rank":
+            ranks[base] = ranks.get(base, 0) + 1
+        elif variable.kind == "arm":
+            arms.append(base)
+    return Layout(
+        multi=multi,
+        ranks=ranks,
+        arms=arms,
+        order_names={v.name for v in codebook.variables if v.kind == "order"},
+        reversed_names=[v.name for v in codebook.variables if v.kind == "flag"],
+    )
+
+
+def _row(values: tuple, layout: Layout) -> dict[str, Any]:
     rid, sample, language, version, consent, completed, duration, synthetic, answers, display = values
     row: dict[str, Any] = {
         schema.RESPONSE_ID: str(rid),
@@ -73,22 +104,22 @@ def _row(
         schema.PAGE_ORDER: " ".join(display.get("sections", [])),
     }
     for code, value in answers.items():
-        if code in multi:
+        if code in layout.multi:
             chosen = set(value)
-            for choice in multi[code]:
+            for choice in layout.multi[code]:
                 row[schema.choice_column(code, choice)] = int(choice in chosen)
-        elif code in ranks:
+        elif code in layout.ranks:
             for rank, choice in enumerate(value, start=1):
                 row[schema.rank_column(code, rank)] = choice
         else:
             row[code] = value
-    for code in arms:
+    for code in layout.arms:
         arm = display.get("arms", {}).get(code)
         if arm is not None and code in answers:
             row[schema.arm_column(code)] = arm
     for code, order in {**display.get("options", {}), **display.get("items", {})}.items():
         name = schema.order_column(code)
-        if name in order_names:
+        if name in layout.order_names:
             row[name] = " ".join(order)
     for code in display.get("reversed", []):
         row[schema.reversed_column(code)] = 1
@@ -104,34 +135,21 @@ def iter_response_frames(
 ) -> Iterator[pd.DataFrame]:
     """The study's complete responses, ``chunk_size`` rows at a time, every chunk with all columns."""
     codebook = codebook or study_codebook(study, include_synthetic=include_synthetic)
-    order_names = {v.name for v in codebook.variables if v.kind == "order"}
-    multi: dict[str, list[str]] = {}
-    ranks: dict[str, int] = {}
-    arms: list[str] = []
-    for variable in codebook.variables:
-        base, _, suffix = variable.name.partition(schema.CHOICE_SEPARATOR)
-        if variable.kind == "binary" and suffix and variable.question == base:
-            multi.setdefault(base, []).append(suffix)
-        elif variable.kind == "rank":
-            ranks[base] = ranks.get(base, 0) + 1
-        elif variable.kind == "arm":
-            arms.append(base)
-    reversed_names = [v.name for v in codebook.variables if v.kind == "flag"]
-
+    layout = column_layout(codebook)
     rows: list[dict[str, Any]] = []
     columns = codebook.names
     for values in (
-        _complete(study, include_synthetic)
+        complete_responses(study, include_synthetic)
         .order_by("pk")
         .values_list(*FIELDS)
         .iterator(chunk_size=chunk_size)
     ):
-        rows.append(_row(values, order_names, multi, ranks, arms))
+        rows.append(_row(values, layout))
         if len(rows) >= chunk_size:
-            yield _frame(rows, columns, reversed_names)
+            yield _frame(rows, columns, layout.reversed_names)
             rows = []
     if rows:
-        yield _frame(rows, columns, reversed_names)
+        yield _frame(rows, columns, layout.reversed_names)
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str], reversed_names: list[str]) -> pd.DataFrame:

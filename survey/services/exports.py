@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -9,8 +10,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from analysis.exports import FORMATS, export
+from analysis.codebook import Codebook
+from analysis.exports import FORMATS, export, write_codebook
 
+from .. import csv_copy
 from ..bridge import iter_response_frames, study_codebook
 from ..models import AuditEvent, ExportJob, ExportStatus, Response, Study
 
@@ -46,6 +49,48 @@ def export_job_create(*, user: AbstractBaseUser, study: Study, fmt: str, languag
     return job
 
 
+def export_write(
+    study: Study,
+    codebook: Codebook,
+    path: Path,
+    fmt: str,
+    *,
+    language: str,
+    include_synthetic: bool = True,
+    progress: Callable[[int], None] | None = None,
+    chunk_size: int = 2000,
+    **options: Any,
+) -> int:
+    """Write the study's complete responses in ``fmt`` with the codebook beside; returns the rows.
+
+    CSV of codes on PostgreSQL is written by the database itself (``survey.csv_copy``); every other
+    case goes through the bridge's DataFrames and ``analysis.exports``.
+    """
+    if csv_copy.available(fmt, options.get("values", "codes")):
+        rows = csv_copy.copy_csv(
+            study,
+            codebook,
+            path,
+            include_synthetic=include_synthetic,
+            bom=options.get("bom", False),
+            progress=progress,
+        )
+        write_codebook(codebook, path, language=language)
+        return rows
+
+    def frames():
+        done = 0
+        for frame in iter_response_frames(
+            study, include_synthetic=include_synthetic, codebook=codebook, chunk_size=chunk_size
+        ):
+            yield frame
+            done += len(frame)
+            if progress:
+                progress(done)
+
+    return export(frames(), codebook, path, fmt, language=language, **options)
+
+
 def export_job_run(*, job_id: str) -> ExportJob:
     """Write the export file, updating progress chunk by chunk."""
     job = ExportJob.objects.select_related("study").get(pk=job_id)
@@ -55,18 +100,16 @@ def export_job_run(*, job_id: str) -> ExportJob:
     name = f"{job.study.slug}-responses.{job.format}"
     codebook = study_codebook(job.study)
 
-    def with_progress():
-        done = 0
-        for frame in iter_response_frames(job.study, codebook=codebook, chunk_size=2000):
-            yield frame
-            done += len(frame)
-            ExportJob.objects.filter(pk=job.pk).update(rows_done=done)
+    def progress(done: int) -> None:
+        ExportJob.objects.filter(pk=job.pk).update(rows_done=done)
 
     try:
-        export(with_progress(), codebook, folder / name, job.format, language=job.language)
+        rows = export_write(
+            job.study, codebook, folder / name, job.format, language=job.language, progress=progress
+        )
     except Exception as error:
         ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.FAILED, error=type(error).__name__)
         raise
-    ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.DONE, file_name=name)
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.DONE, file_name=name, rows_done=rows)
     job.refresh_from_db()
     return job

@@ -126,3 +126,63 @@ def test_export_command_writes_file_and_codebook(answered_study, tmp_path, call_
     )
     assert "Wrote 30 responses" in output and "SYNTHETIC" in output
     assert (tmp_path / "s.sav.codebook.html").read_text(encoding="utf-8").count("Synthetic data") == 1
+
+
+@pytest.fixture
+def awkward_answers(answered_study):
+    """Free text a spreadsheet would run, quotes, commas, line breaks; numbers that look risky."""
+    payloads = [
+        '=HYPERLINK("http://x")',
+        "+1+1",
+        "-2+3",
+        "@SUM(A1)",
+        "\tcmd",
+        "\rcmd",
+        'a "quoted", text\nline',
+    ]
+    for response, payload in zip(
+        Response.objects.filter(status="complete").order_by("pk"), payloads, strict=False
+    ):
+        response.answers = {**response.answers, "comments": payload}
+        response.save(update_fields=["answers"])
+    return answered_study
+
+
+@pytest.mark.parametrize("bom", [False, True])
+def test_postgresql_copy_writes_the_same_csv_as_the_bridge(awkward_answers, tmp_path, bom):
+    """The COPY path (PostgreSQL) and the DataFrame path give byte-identical files."""
+    from django.db import connection
+
+    from survey import csv_copy
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's; this runs in the PostgreSQL pass")
+    codebook = study_codebook(awkward_answers)
+    fast, slow = tmp_path / "copy.csv", tmp_path / "frames.csv"
+    seen = []
+    rows = csv_copy.copy_csv(awkward_answers, codebook, fast, bom=bom, progress=seen.append)
+    assert (
+        rows
+        == write_csv(iter_response_frames(awkward_answers, codebook=codebook), codebook, slow, bom=bom)
+        == 30
+    )
+    assert fast.read_bytes() == slow.read_bytes()
+    comments = pd.read_csv(fast, keep_default_na=False, encoding="utf-8-sig")["comments"].tolist()
+    assert '\'=HYPERLINK("http://x")' in comments and 'a "quoted", text\nline' in comments
+
+
+def test_export_command_uses_copy_on_postgresql_and_frames_elsewhere(
+    awkward_answers, tmp_path, call_command_capture
+):
+    from django.db import connection
+
+    from survey import csv_copy
+
+    assert csv_copy.available("csv") == (connection.vendor == "postgresql")
+    assert not csv_copy.available("csv", "labels") and not csv_copy.available("parquet")
+    call_command_capture(
+        "export_responses", awkward_answers.slug, "--format", "csv", "-o", str(tmp_path / "c.csv")
+    )
+    frame = pd.read_csv(tmp_path / "c.csv", keep_default_na=False)
+    assert len(frame) == 30 and (tmp_path / "c.csv.codebook.json").exists()
+    assert (tmp_path / "c.csv").read_bytes().count(b"\r\n") >= 31  # RFC 4180 line ends either way

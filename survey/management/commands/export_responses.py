@@ -2,9 +2,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from analysis.exports import FORMATS, export
-from survey.bridge import iter_response_frames, study_codebook
+from analysis.exports import FORMATS
+from survey.bridge import study_codebook
 from survey.models import Study
+from survey.services.exports import export_write
 
 
 class Command(BaseCommand):
@@ -49,13 +50,20 @@ class Command(BaseCommand):
                 f"Study {study!r} has no language {language!r}; it has {', '.join(target.languages)}."
             )
         codebook = study_codebook(target, include_synthetic=not exclude_synthetic)
-        frames = iter_response_frames(target, include_synthetic=not exclude_synthetic, codebook=codebook)
         extra = {
             k: v
             for k, v in {"values": values, "bom": bom}.items()
             if (k == "bom" and format == "csv") or (k == "values" and format in {"csv", "xlsx"})
         }
-        rows = export(frames, codebook, Path(output), format, language=language, **extra)
+        rows = export_write(
+            target,
+            codebook,
+            Path(output),
+            format,
+            language=language,
+            include_synthetic=not exclude_synthetic,
+            **extra,
+        )
         label = " (SYNTHETIC data)" if codebook.synthetic else ""
         self.stdout.write(
             self.style.SUCCESS(f"Wrote {rows} responses to {output}{label}, codebook beside it.")
