@@ -20,6 +20,13 @@ from .models import QuestionnaireVersion, Response, ResponseStatus, Study
 from .selectors import cached_spec
 
 DEFAULT_CHUNK = 5000
+NUMBER_COLUMNS = {
+    schema.QUESTIONNAIRE_VERSION,
+    schema.CONSENT_VERSION,
+    schema.DURATION,
+    schema.SYNTHETIC,
+    schema.SEED,
+}
 FIELDS = (
     "id",
     "sample__slug",
@@ -66,6 +73,7 @@ class Layout:
     arms: list[str]  # list experiments (which list the participant saw)
     order_names: set[str]  # columns recording a randomised order
     reversed_names: list[str]  # 0/1 columns: the scale was shown reversed
+    text_names: list[str]  # columns of text (codes, free text, orders); the rest are numbers
 
 
 def column_layout(codebook: Codebook) -> Layout:
@@ -86,6 +94,11 @@ def column_layout(codebook: Codebook) -> Layout:
         arms=arms,
         order_names={v.name for v in codebook.variables if v.kind == "order"},
         reversed_names=[v.name for v in codebook.variables if v.kind == "flag"],
+        text_names=[
+            v.name
+            for v in codebook.variables
+            if v.name not in NUMBER_COLUMNS and v.kind not in {"binary", "flag", "count", "numeric"}
+        ],
     )
 
 
@@ -133,8 +146,24 @@ def iter_response_frames(
     include_synthetic: bool = True,
     codebook: Codebook | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """The study's complete responses, ``chunk_size`` rows at a time, every chunk with all columns."""
+    """The study's complete responses, ``chunk_size`` rows at a time, every chunk with all columns.
+
+    On PostgreSQL the database computes the columns (``survey.bridge_copy``); elsewhere Python does.
+    """
+    from . import bridge_copy
+
     codebook = codebook or study_codebook(study, include_synthetic=include_synthetic)
+    if bridge_copy.available():
+        return bridge_copy.iter_frames(
+            study, codebook, chunk_size=chunk_size, include_synthetic=include_synthetic
+        )
+    return iter_python_frames(study, codebook, chunk_size=chunk_size, include_synthetic=include_synthetic)
+
+
+def iter_python_frames(
+    study: Study, codebook: Codebook, *, chunk_size: int = DEFAULT_CHUNK, include_synthetic: bool = True
+) -> Iterator[pd.DataFrame]:
+    """The bridge's columns built in Python from each response's answers and display record."""
     layout = column_layout(codebook)
     rows: list[dict[str, Any]] = []
     columns = codebook.names
@@ -146,16 +175,18 @@ def iter_response_frames(
     ):
         rows.append(_row(values, layout))
         if len(rows) >= chunk_size:
-            yield _frame(rows, columns, layout.reversed_names)
+            yield _frame(rows, columns, layout)
             rows = []
     if rows:
-        yield _frame(rows, columns, layout.reversed_names)
+        yield _frame(rows, columns, layout)
 
 
-def _frame(rows: list[dict[str, Any]], columns: list[str], reversed_names: list[str]) -> pd.DataFrame:
+def _frame(rows: list[dict[str, Any]], columns: list[str], layout: Layout) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows).reindex(columns=columns)
-    for name in reversed_names:
+    for name in layout.reversed_names:
         frame[name] = frame[name].fillna(0).astype(int)
+    for name in layout.text_names:  # text even in a chunk where nobody answered
+        frame[name] = frame[name].astype("str")
     return frame
 
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from analysis.codebook import Codebook
 from analysis.exports import FORMATS, export, write_codebook
 
-from .. import csv_copy
+from .. import bridge_copy
 from ..bridge import iter_response_frames, study_codebook
 from ..models import AuditEvent, ExportJob, ExportStatus, Response, Study
 
@@ -63,11 +63,11 @@ def export_write(
 ) -> int:
     """Write the study's complete responses in ``fmt`` with the codebook beside; returns the rows.
 
-    CSV of codes on PostgreSQL is written by the database itself (``survey.csv_copy``); every other
+    CSV of codes on PostgreSQL is written by the database itself (``survey.bridge_copy``); every other
     case goes through the bridge's DataFrames and ``analysis.exports``.
     """
-    if csv_copy.available(fmt, options.get("values", "codes")):
-        rows = csv_copy.copy_csv(
+    if bridge_copy.available(fmt, options.get("values", "codes")) and fmt == "csv":
+        rows = bridge_copy.copy_csv(
             study,
             codebook,
             path,

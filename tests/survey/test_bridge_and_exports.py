@@ -9,7 +9,7 @@ import pytest
 
 from analysis import schema
 from analysis.exports import FORMATS, export, neutralise, write_csv, write_xlsx
-from survey.bridge import iter_response_frames, responses_frame, study_codebook
+from survey.bridge import iter_python_frames, iter_response_frames, responses_frame, study_codebook
 from survey.models import Response
 
 pytestmark = pytest.mark.django_db
@@ -153,14 +153,14 @@ def test_postgresql_copy_writes_the_same_csv_as_the_bridge(awkward_answers, tmp_
     """The COPY path (PostgreSQL) and the DataFrame path give byte-identical files."""
     from django.db import connection
 
-    from survey import csv_copy
+    from survey import bridge_copy
 
     if connection.vendor != "postgresql":
         pytest.skip("the COPY path is PostgreSQL's; this runs in the PostgreSQL pass")
     codebook = study_codebook(awkward_answers)
     fast, slow = tmp_path / "copy.csv", tmp_path / "frames.csv"
     seen = []
-    rows = csv_copy.copy_csv(awkward_answers, codebook, fast, bom=bom, progress=seen.append)
+    rows = bridge_copy.copy_csv(awkward_answers, codebook, fast, bom=bom, progress=seen.append)
     assert (
         rows
         == write_csv(iter_response_frames(awkward_answers, codebook=codebook), codebook, slow, bom=bom)
@@ -171,15 +171,32 @@ def test_postgresql_copy_writes_the_same_csv_as_the_bridge(awkward_answers, tmp_
     assert '\'=HYPERLINK("http://x")' in comments and 'a "quoted", text\nline' in comments
 
 
+@pytest.mark.parametrize("chunk_size", [7, 5000])
+def test_postgresql_copy_gives_the_same_frames_as_python(awkward_answers, chunk_size):
+    """Values and dtypes of every column equal, chunk by chunk (a code stays text, numbers numbers)."""
+    from django.db import connection
+
+    from survey import bridge_copy
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the COPY path is PostgreSQL's; this runs in the PostgreSQL pass")
+    codebook = study_codebook(awkward_answers)
+    copied = list(bridge_copy.iter_frames(awkward_answers, codebook, chunk_size=chunk_size))
+    built = list(iter_python_frames(awkward_answers, codebook, chunk_size=chunk_size))
+    assert len(copied) == len(built) == -(-30 // chunk_size)
+    for a, b in zip(copied, built, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+
+
 def test_export_command_uses_copy_on_postgresql_and_frames_elsewhere(
     awkward_answers, tmp_path, call_command_capture
 ):
     from django.db import connection
 
-    from survey import csv_copy
+    from survey import bridge_copy
 
-    assert csv_copy.available("csv") == (connection.vendor == "postgresql")
-    assert not csv_copy.available("csv", "labels") and not csv_copy.available("parquet")
+    assert bridge_copy.available("csv") == (connection.vendor == "postgresql")
+    assert not bridge_copy.available("csv", "labels") and not bridge_copy.available("parquet")
     call_command_capture(
         "export_responses", awkward_answers.slug, "--format", "csv", "-o", str(tmp_path / "c.csv")
     )
