@@ -197,3 +197,26 @@ def study_monitoring(study: Study) -> dict[str, Any]:
             }
         )
     return {"samples": rows, "completed": sum(r["completed"] for r in rows)}
+
+
+def study_revision(study: Study) -> str:
+    """A digest of everything a study's report is computed from: the complete responses (how many,
+    how many synthetic), the withdrawals, and the published versions. Complete responses never
+    change in place, so any completion, withdrawal, relabelling as synthetic or new version changes it."""
+    import hashlib
+
+    from django.db.models import Count, Sum
+
+    from .models import Response, ResponseStatus, StudyCounter
+
+    counts = Response.objects.filter(study=study, status=ResponseStatus.COMPLETE).aggregate(
+        complete=Count("pk"), synthetic=Count("pk", filter=Q(is_synthetic=True))
+    )
+    withdrawn = StudyCounter.objects.filter(sample__study=study, kind="withdrawn").aggregate(n=Sum("count"))
+    versions = list(
+        QuestionnaireVersion.objects.filter(study=study, status="published")
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    text = f"{counts['complete']}|{counts['synthetic']}|{withdrawn['n'] or 0}|{versions}"
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
 # worked by `manage.py db_worker` (started by `make serve`).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 CANDID_EXPORT_INLINE_MAX = 5000  # responses; larger exports go to the background worker
+CANDID_REPORT_INLINE_MAX = 50_000  # responses; larger studies' reports are built in the background
 
 # Spreadsheet import of questions and choices only for those who may change them (researchers);
 # export for those who may view them. Rows are still checked against the user's studies one by one.

@@ -10,7 +10,7 @@ from .questionnaires import (
     VersionStatus,
 )
 from .responses import ArmSequence, CounterKind, RateBucket, Response, ResponseStatus, StudyCounter
-from .staff import AuditEvent, ExportJob, ExportStatus
+from .staff import AuditEvent, ExportJob, ExportStatus, ReportSnapshot, ReportStatus
 from .studies import ConsentText, Sample, Study, StudyMembership, StudyRole
 
 __all__ = [
@@ -26,6 +26,8 @@ __all__ = [
     "QuestionType",
     "QuestionnaireVersion",
     "RateBucket",
+    "ReportSnapshot",
+    "ReportStatus",
     "Response",
     "ResponseStatus",
     "Sample",

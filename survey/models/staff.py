@@ -71,3 +71,30 @@ class ExportJob(models.Model):
             if self.rows_total
             else 0
         )
+
+
+class ReportStatus(models.TextChoices):
+    BUILDING = "building", "Being prepared"
+    DONE = "done", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class ReportSnapshot(models.Model):
+    """The claims report as last built for a study (one per weighting), and the data revision it was
+    built from (``selectors.study_revision``): shown while the revision holds, rebuilt after any
+    completion, withdrawal or new version. Large studies build it as a background task."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="report_snapshots")
+    weighted = models.BooleanField(default=False)
+    revision = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.BUILDING)
+    responses = models.PositiveIntegerField(default=0)
+    html = models.TextField(blank=True)
+    problem = models.TextField(blank=True, help_text="Why the report could not be built.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "weighted"], name="report_one_per_weighting")]
+
+    def __str__(self) -> str:
+        return f"{self.study} report ({'weighted' if self.weighted else 'unweighted'}, {self.status})"

@@ -34,6 +34,7 @@ from ..models import (
     StudyCounter,
 )
 from ..selectors import cached_spec, spec_for
+from .reports import report_forget
 
 RECEIPT_BYTES = 17  # 136 bits, shown as 27 base32 characters
 DURATION_ROUNDING = 30
@@ -294,6 +295,7 @@ def response_withdraw(*, code: str) -> str:
         )
         StudyCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
         response.delete()
+        report_forget(study_id=response.study_id)
     return WithdrawalOutcome.PROCESSED
 
 

@@ -15,16 +15,12 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from analysis.exports import FORMATS
-from analysis.report import build_report, render_html
-from analysis.weighting import read_margins
 
-from ..bridge import responses_frame
-from ..models import ExportJob, ExportStatus, Study
+from ..models import ExportJob, ExportStatus, ReportStatus, Response, ResponseStatus, Study
 from ..selectors import may_export_raw, may_see_results, study_monitoring
 from ..services.exports import audit_record, export_folder, export_job_create, export_job_run
-from ..tasks import run_export
-
-SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
+from ..services.reports import report_build, report_current, report_request
+from ..tasks import build_report, run_export
 
 
 def _study(request: HttpRequest, slug: str, *, export: bool = False) -> Study:
@@ -65,34 +61,39 @@ def results(request: HttpRequest, slug: str) -> HttpResponse:
 @staff_member_required
 def report(request: HttpRequest, slug: str) -> HttpResponse:
     """The claims report as a page (the same HTML the command writes), weighted with the shipped
-    margins when ``?weights=census`` and the study has a mainland sample."""
+    margins when ``?weights=census`` and the study has a mainland sample. Kept until the data
+    changes; built in the background when the study is large."""
     study = _study(request, slug)
-    frame, codebook = responses_frame(study)
-    if frame.empty:
-        return render(
-            request,
-            "survey/analyst/empty.html",
-            _context(request, f"Claims report: {study.title}", study=study),
-        )
     weighted = request.GET.get("weights") == "census" and study.samples.filter(slug="china").exists()
-    try:
-        built = build_report(frame, codebook, margins=read_margins(SHIPPED_MARGINS) if weighted else None)
-    except ValueError as error:  # margins the sample cannot meet: say why, offer the unweighted report
+    snapshot = report_current(study, weighted=weighted)
+    if snapshot is None:
+        total = Response.objects.filter(study=study, status=ResponseStatus.COMPLETE).count()
+        if total <= settings.CANDID_REPORT_INLINE_MAX:
+            snapshot = report_build(study_id=study.pk, weighted=weighted)
+        else:
+            snapshot = report_request(study, weighted=weighted)
+            build_report.enqueue(study.pk, weighted)
+    title = f"Claims report: {study.title}"
+    if snapshot.status == ReportStatus.BUILDING:
+        return render(
+            request,
+            "survey/analyst/report_status.html",
+            _context(request, title, study=study, snapshot=snapshot),
+        )
+    if snapshot.problem or not snapshot.html:
         return render(
             request,
             "survey/analyst/empty.html",
-            _context(
-                request,
-                f"Claims report: {study.title}",
-                study=study,
-                problem=f"The responses cannot be weighted to the census margins: {error}.",
-            ),
+            _context(request, title, study=study, problem=snapshot.problem),
         )
-
     audit_record(
-        user=request.user, action="report_viewed", study=study, weighted=weighted, responses=len(frame)
+        user=request.user,
+        action="report_viewed",
+        study=study,
+        weighted=weighted,
+        responses=snapshot.responses,
     )
-    response = HttpResponse(render_html(built))
+    response = HttpResponse(snapshot.html)
     response["Cache-Control"] = "no-store"
     return response
 

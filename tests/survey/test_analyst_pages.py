@@ -162,3 +162,43 @@ def test_monitoring_counts_per_sample_in_a_fixed_number_of_queries(answered_stud
     assert rows["china"]["completed"] == rows["china"]["started"] == rows["china"]["synthetic"] == 15
     assert rows["west"]["declined"] == 3 and rows["china"]["declined"] == 0
     assert rows["west"]["completion_rate"] == 1.0 and monitoring["completed"] == 30
+
+
+def test_report_is_kept_until_the_data_changes(client, people, answered_study, participant, monkeypatch):
+    from survey.models import ReportSnapshot
+    from survey.services import reports
+    from survey.services.responses import response_withdraw
+
+    builds = []
+    real_build = reports.build_report
+    monkeypatch.setattr(reports, "build_report", lambda *a, **k: builds.append(1) or real_build(*a, **k))
+    url = reverse("survey:report", args=[answered_study.slug])
+    client.force_login(people["analyst_in"])
+    first = client.get(url).content
+    assert client.get(url).content == first and len(builds) == 1  # the second view reads the snapshot
+
+    _, outcome = participant(seed=99)  # a new completion: the next view is rebuilt from 31 responses
+    assert outcome.completed
+    client.get(url)
+    assert len(builds) == 2 and ReportSnapshot.objects.get(weighted=False).responses == 31
+
+    assert response_withdraw(code=outcome.receipt_code) == "processed"
+    assert not ReportSnapshot.objects.exists()  # nothing of the withdrawn participant is kept
+    client.get(url)
+    assert len(builds) == 3 and ReportSnapshot.objects.get(weighted=False).responses == 30
+    assert AuditEvent.objects.filter(action="report_viewed").count() == 4
+
+
+def test_large_study_reports_are_built_in_the_background(client, people, answered_study, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.CANDID_REPORT_INLINE_MAX = 0
+    url = reverse("survey:report", args=[answered_study.slug])
+    client.force_login(people["analyst_in"])
+    for _ in range(2):  # asking again while it is prepared does not queue a second build
+        page = client.get(url).content.decode()
+        assert "being prepared" in page and 'http-equiv="refresh"' in page
+    assert DBTaskResult.objects.count() == 1
+    call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
+    page = client.get(url).content.decode()
+    assert "SYNTHETIC DATA" in page and "welcome-scs" in page
