@@ -1,0 +1,167 @@
+"""The full claims report on 1,000,000 responses of the shipped study, raked to the census margins,
+beside a plain pandas pass over the same frame (the floor), measured in one run.
+
+The frame has the shipped study's columns (its codebook, from the shipped XLSForm) filled with random
+valid codes from a seeded generator — SYNTHETIC data; the report says so. Candid's side is
+``analysis.report.build_report`` with ``analysis/claims/margins_china_2020.csv`` (raking, every
+claim's design-based estimate and verdict, subgroup and sample panels, small-cell suppression) and
+``render_html``. The floor is one unweighted ``groupby(sample)[variable].value_counts(normalize=True)``
+per categorical variable and ``groupby(sample).mean()`` of the numeric ones. Peak memory is read in
+a fresh child process.
+
+Run: ``.venv/bin/python bench/bench_report.py [--n 1000000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+from analysis import schema  # noqa: E402
+from analysis.codebook import Codebook, codebook_from_specs  # noqa: E402
+
+SHIPPED = ROOT / "survey" / "fixtures" / "trust_and_rating_systems"
+MARGINS = ROOT / "analysis" / "claims" / "margins_china_2020.csv"
+
+
+def shipped_codebook() -> Codebook:
+    import django
+
+    django.setup()  # the XLSForm reader lives in the Django app; it needs no database
+    from survey.xlsform import read_xlsform
+
+    spec = read_xlsform((SHIPPED / "questionnaire.xlsx").read_bytes())
+    return codebook_from_specs(
+        study="trust-and-rating-systems",
+        title="Trust and rating systems",
+        languages=spec["languages"],
+        specs=[(1, spec)],
+        synthetic=True,
+    )
+
+
+def synthetic(codebook: Codebook, n: int, seed: int = 2017) -> pd.DataFrame:
+    """Random valid values for every column (5% of answers missing, none of the weighting variables'); labelled synthetic."""
+    from analysis.weighting import read_margins
+
+    rng = np.random.default_rng(seed)
+    complete = set(read_margins(MARGINS)["variable"])  # weighting needs these answered
+    columns: dict[str, object] = {
+        schema.RESPONSE_ID: pd.Series(rng.integers(0, 2**62, n)).map("{:016x}".format),
+        schema.SAMPLE: rng.choice(["china", "west"], n, p=[0.6, 0.4]),
+        schema.LANGUAGE: "en",
+        schema.QUESTIONNAIRE_VERSION: 1,
+        schema.CONSENT_VERSION: 1,
+        schema.COMPLETED_ON: "2026-11-26",
+        schema.DURATION: rng.integers(120, 1800, n),
+        schema.SYNTHETIC: 1,
+        schema.SEED: rng.integers(0, 2**31, n),
+        schema.PAGE_ORDER: "",
+    }
+    for variable in codebook.variables:
+        name = variable.name
+        if name in columns:
+            continue
+        if variable.kind in {"binary", "flag"}:
+            columns[name] = rng.integers(0, 2, n)
+        elif variable.kind in {"count", "numeric"}:
+            columns[name] = rng.integers(0, 5, n)
+        elif variable.kind == "arm":
+            columns[name] = rng.choice(["control", "treatment"], n)
+        elif variable.value_labels:
+            values = pd.Series(rng.choice(list(variable.value_labels), n), dtype="str")
+            columns[name] = values if name in complete else values.mask(rng.random(n) < 0.05)
+        else:
+            columns[name] = pd.Series([None] * n, dtype="str")
+    return pd.DataFrame(columns).reindex(columns=codebook.names)
+
+
+def floor(frame: pd.DataFrame, codebook: Codebook) -> None:
+    grouped = frame.groupby(schema.SAMPLE)
+    for variable in codebook.variables:
+        if variable.kind in {"categorical", "ordinal"}:
+            grouped[variable.name].value_counts(normalize=True)
+    grouped[[v.name for v in codebook.variables if v.kind in {"binary", "count", "numeric"}]].mean()
+
+
+def candid(frame: pd.DataFrame, codebook: Codebook) -> int:
+    from analysis.report import build_report, render_html
+    from analysis.weighting import read_margins
+
+    built = build_report(frame, codebook, margins=read_margins(MARGINS))
+    html = render_html(built)
+    assert "SYNTHETIC" in html.upper()
+    return len(built["claims"]) if "claims" in built else len(built)
+
+
+def timed(fn, *args, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(*args)
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def child(n: int) -> None:
+    codebook = shipped_codebook()
+    frame = synthetic(codebook, n)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    candid(frame, codebook)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_mb": after / 1024, "data_mb": before / 1024}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.n)
+        return
+    codebook = shipped_codebook()
+    frame = synthetic(codebook, args.n)
+    floor_seconds = timed(floor, frame, codebook, repeats=args.repeats)
+    candid_seconds = timed(candid, frame, codebook, repeats=args.repeats)
+    memory = json.loads(
+        subprocess.run(
+            [sys.executable, __file__, "--child", "--n", str(args.n)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    print(
+        f"\nThe claims report on {args.n:,} SYNTHETIC responses of the shipped study "
+        f"({len(codebook.names)} columns), raked to the census margins; medians of {args.repeats}"
+    )
+    print(f"{'plain pandas pass (value_counts, means by sample)':52} {floor_seconds:8.2f} s")
+    print(
+        f"{'Candid claims report (raking, SEs, verdicts, panels)':52} {candid_seconds:8.2f} s"
+        f"   ratio {candid_seconds / floor_seconds:5.1f}x"
+    )
+    print(
+        f"{'peak resident memory, whole process':52} {memory['peak_mb']:8.0f} MB "
+        f"(holding the data before the report: {memory['data_mb']:.0f} MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
