@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import signal
 import statistics
 import subprocess
@@ -193,6 +194,27 @@ def spearman(a: list[float], b: list[float]) -> float:
     return float(spearmanr(a, b).statistic)
 
 
+TIME_OF_DAY = re.compile(r"\b\d{2}:\d{2}:\d{2}")
+PARTICIPANT_TABLES = ("survey_response", "survey_studycounter", "survey_armsequence", "survey_ratebucket")
+
+
+def participant_tables(dump: str) -> dict[str, list[str]]:
+    """The data rows ``pg_dump --data-only`` wrote for each table that holds participants' traces."""
+    tables: dict[str, list[str]] = {}
+    current = None
+    for line in dump.splitlines():
+        if line.startswith("COPY public."):
+            name = line.split()[1].removeprefix("public.")
+            current = name if name in PARTICIPANT_TABLES else None
+            if current:
+                tables[current] = []
+        elif line == "\\.":
+            current = None
+        elif current:
+            tables[current].append(line)
+    return tables
+
+
 def audit(recorder: Recorder, logs: list[Path]) -> list[str]:
     """Failures of the anonymity audit (empty when it passes)."""
     import hashlib
@@ -206,6 +228,11 @@ def audit(recorder: Recorder, logs: list[Path]) -> list[str]:
     for name, value in PROBE.items():
         if value in text:
             failures.append(f"the {name} {value!r} was stored or logged")
+    # Participants' tables hold dates only (durations rounded to 30 s): no time of day at all.
+    for table, rows in participant_tables(dump).items():
+        stamped = [row for row in rows if TIME_OF_DAY.search(row)]
+        if stamped:
+            failures.append(f"{len(stamped)} rows of {table} hold a time of day, e.g. {stamped[0][:120]!r}")
     hashes = [
         hmac.new(RECEIPT_KEY.encode(), f"receipt:{code}".encode(), hashlib.sha256).hexdigest()
         for code in recorder.receipts
