@@ -69,7 +69,7 @@ def measure(participants: int, reports: int) -> dict[str, list[float]]:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
-    from survey.simulation import CONSENT_KEY, Respondent, read_form, walk
+    from survey.simulation import CONSENT_KEY, Respondent, hidden_fields, walk
 
     times: dict[str, list[float]] = defaultdict(list)
 
@@ -97,27 +97,14 @@ def measure(participants: int, reports: int) -> dict[str, list[float]]:
         # A participant who sends a page with nothing filled in: the page comes back with errors.
         client = Timed(HTTP_ACCEPT_LANGUAGE="en")
         page = client.get(f"/s/{STUDY}/west/")
-        hidden = {
-            n: f.attrs.get("value", "")
-            for n, f in read_form(page.content.decode()).fields.items()
-            if f.kind == "hidden"
-        }
         if CONSENT_KEY.search(page.content.decode()):
-            page = client.post(
-                f"/s/{STUDY}/west/", {**hidden, "agree": "yes", "action": "agree"}, follow=True
-            )
-            form = read_form(page.content.decode())
-            empty = {n: f.attrs.get("value", "") for n, f in form.fields.items() if f.kind == "hidden"}
-            client.post(page.wsgi_request.path, {**empty, "action": "next"})
+            consent = {**hidden_fields(page.content.decode()), "agree": "yes", "action": "agree"}
+            page = client.post(f"/s/{STUDY}/west/", consent, follow=True)
+            client.post(page.wsgi_request.path, {**hidden_fields(page.content.decode()), "action": "next"})
         # And one who declines.
         client = Timed(HTTP_ACCEPT_LANGUAGE="en")
         page = client.get(f"/s/{STUDY}/west/")
-        hidden = {
-            n: f.attrs.get("value", "")
-            for n, f in read_form(page.content.decode()).fields.items()
-            if f.kind == "hidden"
-        }
-        client.post(f"/s/{STUDY}/west/", {**hidden, "action": "decline"})
+        client.post(f"/s/{STUDY}/west/", {**hidden_fields(page.content.decode()), "action": "decline"})
     for receipt in receipts[: min(len(receipts), 40)]:  # the withdrawal rate limit allows 60 a minute
         client = Timed(HTTP_ACCEPT_LANGUAGE="en", enforce_csrf_checks=False)
         client.get("/withdraw/")

@@ -37,6 +37,7 @@ import urllib.request
 from pathlib import Path
 
 import psycopg
+from serving import start_gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -86,31 +87,7 @@ def prepare(database: str, var: Path) -> str:
 
 
 def start_server(url: str, var: Path) -> subprocess.Popen:
-    log = open(var / "server.log", "w")  # noqa: SIM115 — written until the server stops
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            "2",
-        ],
-        env=environment(url, var),
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    for _ in range(150):
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited (is port {PORT} taken?); see {var / 'server.log'}")
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/s/{STUDY}/", timeout=5).read()
-            return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError("the server did not start")
+    return start_gunicorn(environment(url, var), PORT, var / "server.log", probe=f"/s/{STUDY}/")
 
 
 class Tally:

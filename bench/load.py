@@ -30,6 +30,7 @@ import urllib.error
 from pathlib import Path
 
 import psycopg
+from serving import start_gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -87,39 +88,7 @@ def prepare() -> None:
 
 
 def start_server(log: Path) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "config.wsgi",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            "2",
-            "--access-logfile",
-            "-",
-            "--access-logformat",
-            "%(m)s %(U)s %(s)s",
-            "--error-logfile",
-            "-",
-        ],
-        env=environment(),
-        cwd=ROOT,
-        stdout=open(log, "w"),  # noqa: SIM115 — the server keeps writing to it until it stops
-        stderr=subprocess.STDOUT,
-    )
-    for _ in range(100):
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited (is port {PORT} taken?); see {log}")
-        try:
-            import urllib.request
-
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/", timeout=5).read()
-            return server
-        except OSError:  # refused, reset or timed out while the workers boot
-            time.sleep(0.2)
-
-    server.kill()
-    raise RuntimeError("the server did not start")
+    return start_gunicorn(environment(), PORT, log, access_log=True)
 
 
 class Recorder:

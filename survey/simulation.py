@@ -252,6 +252,13 @@ def read_form(html: str) -> FormReader:
     return reader
 
 
+def hidden_fields(html: str) -> dict[str, str]:
+    """The hidden inputs of a page's form and their values (what a browser sends back unchanged)."""
+    return {
+        name: f.attrs.get("value", "") for name, f in read_form(html).fields.items() if f.kind == "hidden"
+    }
+
+
 def fill(reader: FormReader, respondent: Respondent, arms_hint: dict[str, bool]) -> dict[str, Any]:
     """POST data for the page, as this respondent would fill it in."""
     data: dict[str, Any] = {}
@@ -307,11 +314,7 @@ def walk(client: Any, entry_url: str, respondent: Respondent, *, max_pages: int 
     if key is None:
         return Outcome(False, None, 0)
     # Like a browser, send every hidden field of the consent form (the CSRF token among them).
-    hidden = {
-        name: f.attrs.get("value", "")
-        for name, f in read_form(page.content.decode()).fields.items()
-        if f.kind == "hidden"
-    }
+    hidden = hidden_fields(page.content.decode())
     page = client.post(entry_url, {**hidden, "agree": "yes", "action": "agree"}, follow=True)
 
     for count in range(1, max_pages + 1):
