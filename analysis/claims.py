@@ -194,10 +194,15 @@ def load_registry(path: Path | str = REGISTRY) -> list[Claim]:
 # --- estimation -----------------------------------------------------------------------------
 
 
+def _as_text(values: pd.Series) -> pd.Series:
+    """Values compared as text (codes in the registry are text); text columns are used as they are."""
+    return values if pd.api.types.is_string_dtype(values) and values.dtype != object else values.astype(str)
+
+
 def _in_population(data: pd.DataFrame, population: dict[str, str]) -> pd.Series:
     mask = pd.Series(True, index=data.index)
     for column, value in population.items():
-        mask &= data[column].astype(str) == str(value)
+        mask &= (_as_text(data[column]) == str(value)).fillna(False).astype(bool)
     return mask
 
 
@@ -209,17 +214,18 @@ def measured(statistic: Statistic, codebook: Codebook) -> bool:
 def estimate_share(design: SurveyDesign, statistic: Statistic, *, by: str | None = None) -> pd.DataFrame:
     """Share answering one of ``levels`` within the population (and per ``by`` group), on the full design."""
     data = design.data
-    hit = (
-        data[statistic.variable]
-        .astype("object")
-        .isin(statistic.levels)
-        .where(data[statistic.variable].notna())
-    )
-    inside = _in_population(data, statistic.population)
-    domain = np.where(inside, data[by].astype(str) if by else "all", None)
-    frame = data.assign(
-        _hit=hit.map({True: "yes", False: "no"}), _domain=pd.Series(domain, index=data.index).where(inside)
-    )
+    values = data[statistic.variable]
+    answered = values.notna().to_numpy()
+    chosen = values.isin(statistic.levels).fillna(False).to_numpy(dtype=bool)
+    # Categoricals built from codes: no per-row strings to make (this runs for every panel).
+    hit = pd.Categorical.from_codes(np.where(answered, chosen.astype(np.int8), -1), ["no", "yes"])
+    inside = _in_population(data, statistic.population).to_numpy()
+    if by:
+        codes, groups = pd.factorize(_as_text(data[by]), sort=True)
+        domain = pd.Categorical.from_codes(np.where(inside, codes, -1), groups)
+    else:
+        domain = pd.Categorical.from_codes(np.where(inside, 0, -1), ["all"])
+    frame = data.assign(_hit=pd.Series(hit, index=data.index), _domain=pd.Series(domain, index=data.index))
     result = proportion(with_data(design, frame), "_hit", by="_domain", method="logit")
     yes = (
         result[result["level"] == "yes"]
