@@ -173,17 +173,20 @@ def study_monitoring(study: Study) -> dict[str, Any]:
             "sample_id", "kind", "count"
         )
     }
-    durations: dict[int, list[int]] = {}
-    for sample_id, seconds in (
+    # Durations are rounded to 30 s, so a histogram is short whatever the number of responses.
+    durations: dict[int, list[tuple[int, int]]] = {}
+    for sample_id, seconds, times in (
         Response.objects.filter(study=study, status="complete", duration_seconds__isnull=False)
+        .values("sample_id", "duration_seconds")
+        .annotate(times=Count("pk"))
         .order_by("sample_id", "duration_seconds")
-        .values_list("sample_id", "duration_seconds")
+        .values_list("sample_id", "duration_seconds", "times")
     ):
-        durations.setdefault(sample_id, []).append(seconds)
+        durations.setdefault(sample_id, []).append((seconds, times))
     rows = []
     for sample in study.samples.all():
         row = counts.get(sample.pk, {"started": 0, "completed": 0, "synthetic": 0})
-        taken = durations.get(sample.pk, [])
+        median = _median_of_histogram(durations.get(sample.pk, []))
         rows.append(
             {
                 "sample": sample,
@@ -193,10 +196,21 @@ def study_monitoring(study: Study) -> dict[str, Any]:
                 "declined": counters.get((sample.pk, CounterKind.DECLINED), 0),
                 "withdrawn": counters.get((sample.pk, CounterKind.WITHDRAWN), 0),
                 "completion_rate": row["completed"] / row["started"] if row["started"] else None,
-                "median_minutes": taken[len(taken) // 2] / 60 if taken else None,
+                "median_minutes": median / 60 if median is not None else None,
             }
         )
     return {"samples": rows, "completed": sum(r["completed"] for r in rows)}
+
+
+def _median_of_histogram(histogram: list[tuple[int, int]]) -> int | None:
+    """The middle value (the upper one of an even count) of ``(value, times)`` pairs in order."""
+    middle = sum(times for _, times in histogram) // 2
+    seen = 0
+    for value, times in histogram:
+        seen += times
+        if seen > middle:
+            return value
+    return None
 
 
 def study_revision(study: Study) -> str:

@@ -202,3 +202,14 @@ def test_large_study_reports_are_built_in_the_background(client, people, answere
     call_command("db_worker", "--batch", "--no-startup-delay", verbosity=0)
     page = client.get(url).content.decode()
     assert "SYNTHETIC DATA" in page and "welcome-scs" in page
+
+
+@pytest.mark.parametrize(
+    "durations", [[30], [30, 60], [30, 60, 90], [60, 30, 30, 600, 90], [120] * 4 + [30] * 5, []]
+)
+def test_median_duration_from_the_histogram_is_the_list_median(durations):
+    from survey.selectors import _median_of_histogram
+
+    ordered = sorted(durations)
+    histogram = sorted({d: ordered.count(d) for d in ordered}.items())
+    assert _median_of_histogram(histogram) == (ordered[len(ordered) // 2] if ordered else None)
