@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -98,27 +97,9 @@ def timed(fn, *args, repeats: int = 3) -> float:
 
 def child(n: int) -> None:
     """Run once in a fresh process and report the peak resident memory of the estimation."""
-    import tracemalloc
+    from memory import measure
 
-    frame = synthetic(n)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    tracemalloc.start()
-    start = time.perf_counter()
-    candid(frame)
-    seconds = time.perf_counter() - start
-    _current, traced_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(
-        json.dumps(
-            {
-                "peak_mb": after / 1024,
-                "data_mb": before / 1024,
-                "estimation_mb": traced_peak / 2**20,
-                "seconds": seconds,
-            }
-        )
-    )
+    print(json.dumps(measure(candid, synthetic(n))))
 
 
 def main() -> None:
@@ -151,7 +132,7 @@ def main() -> None:
     print(
         f"{'peak resident memory, whole process':42} {memory['peak_mb']:8.0f} MB (after generating the data: {memory['data_mb']:.0f} MB)"
     )
-    print(f"{'peak memory allocated by the estimation':42} {memory['estimation_mb']:8.0f} MB (tracemalloc)")
+    print(f"{'peak memory allocated by the estimation':42} {memory['traced_mb']:8.0f} MB (tracemalloc)")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -118,27 +117,12 @@ def timed(fn, *args, repeats: int) -> float:
 
 def child(n: int) -> None:
     """In a fresh process: the peak resident memory, and the peak the report itself allocates."""
-    import tracemalloc
+    from memory import measure
 
     codebook = shipped_codebook()
     frame = synthetic(codebook, n)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    tracemalloc.start()
-    candid(frame, codebook)
-    _current, report_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    frame_mb = frame.memory_usage(deep=True).sum() / 2**20
-    print(
-        json.dumps(
-            {
-                "peak_mb": after / 1024,
-                "data_mb": before / 1024,
-                "report_mb": report_peak / 2**20,
-                "frame_mb": frame_mb,
-            }
-        )
-    )
+    memory = measure(candid, frame, codebook)
+    print(json.dumps({**memory, "frame_mb": frame.memory_usage(deep=True).sum() / 2**20}))
 
 
 def main() -> None:
@@ -177,7 +161,7 @@ def main() -> None:
         f"{'peak resident memory, whole process':52} {memory['peak_mb']:8.0f} MB "
         f"(reached generating the data: {memory['data_mb']:.0f} MB; the frame itself {memory['frame_mb']:.0f} MB)"
     )
-    print(f"{'peak memory allocated by the report itself':52} {memory['report_mb']:8.0f} MB (tracemalloc)")
+    print(f"{'peak memory allocated by the report itself':52} {memory['traced_mb']:8.0f} MB (tracemalloc)")
 
 
 if __name__ == "__main__":
