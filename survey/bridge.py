@@ -48,13 +48,13 @@ def _specs(study: Study) -> list[tuple[int, dict[str, Any]]]:
     return [(number, cached_spec(pk)) for pk, number in versions]
 
 
-def complete_responses(study: Study, include_synthetic: bool):
+def _complete(study: Study, include_synthetic: bool):
     queryset = Response.objects.filter(study=study, status=ResponseStatus.COMPLETE)
     return queryset if include_synthetic else queryset.filter(is_synthetic=False)
 
 
 def study_codebook(study: Study, *, include_synthetic: bool = True) -> Codebook:
-    synthetic = include_synthetic and complete_responses(study, True).filter(is_synthetic=True).exists()
+    synthetic = include_synthetic and _complete(study, True).filter(is_synthetic=True).exists()
     return codebook_from_specs(
         study=study.slug,
         title=study.title,
@@ -168,7 +168,7 @@ def iter_python_frames(
     rows: list[dict[str, Any]] = []
     columns = codebook.names
     for values in (
-        complete_responses(study, include_synthetic)
+        _complete(study, include_synthetic)
         .order_by("pk")
         .values_list(*FIELDS)
         .iterator(chunk_size=chunk_size)

@@ -66,7 +66,7 @@ def export_write(
     CSV of codes on PostgreSQL is written by the database itself (``survey.bridge_copy``); every other
     case goes through the bridge's DataFrames and ``analysis.exports``.
     """
-    if bridge_copy.available(fmt, options.get("values", "codes")) and fmt == "csv":
+    if fmt == "csv" and bridge_copy.available(fmt, options.get("values", "codes")):
         rows = bridge_copy.copy_csv(
             study,
             codebook,
