@@ -49,7 +49,7 @@ demo: $(STAMP)
 	$(PY) manage.py migrate --noinput -v0; \
 	echo "Demo staff accounts (demo only; new passwords every run):"; \
 	$(PY) manage.py demo_accounts; \
-	$(PY) manage.py load_study --owner demo-admin; \
+	$(PY) manage.py load_study --owner demo-admin --member demo-researcher:researcher --member demo-analyst:analyst; \
 	$(PY) manage.py simulate_respondents trust-and-rating-systems -n $(DEMO_N) --seed 2017 --top-up; \
 	$(PY) manage.py claims_report trust-and-rating-systems -o $(DEMO_OUT) --weights analysis/claims/margins_china_2020.csv; \
 	echo "Demo set-up took $$(( $$(date +%s) - start )) s (after dependencies were installed)."

@@ -45,3 +45,25 @@ def study_load_bundle(*, directory: Path, owner: AbstractBaseUser) -> tuple[Stud
     consent = consent_create(study=study, texts=meta["consent"])
     questionnaire_publish(version=version, consent=consent)
     return study, True
+
+
+def study_member_set(
+    *, study: Study, user: AbstractBaseUser, role: str, may_export_raw: bool = False
+) -> None:
+    """Make ``user`` a member of ``study`` in ``role`` (researcher or analyst), recorded in the audit log."""
+    from ..models import StudyMembership, StudyRole
+    from .exports import audit_record
+
+    if role not in StudyRole.values:
+        raise ValueError(f"unknown role {role!r}; choose one of {', '.join(StudyRole.values)}")
+    StudyMembership.objects.update_or_create(
+        study=study, user=user, defaults={"role": role, "may_export_raw": may_export_raw}
+    )
+    audit_record(
+        user=None,
+        action="membership_set",
+        study=study,
+        member=user.get_username(),
+        role=role,
+        raw=may_export_raw,
+    )

@@ -215,3 +215,27 @@ def test_median_duration_from_the_histogram_is_the_list_median(durations):
     ordered = sorted(durations)
     histogram = sorted({d: ordered.count(d) for d in ordered}.items())
     assert _median_of_histogram(histogram) == (ordered[len(ordered) // 2] if ordered else None)
+
+
+def test_load_study_gives_members_their_roles(client, make_user, call_command_capture):
+    """What `make demo` does: the demo researcher and analyst can open the shipped study's pages;
+    the analyst sees reports but not raw exports."""
+    from survey.models import Study
+
+    make_user("demo-researcher", RESEARCHER)
+    analyst = make_user("demo-analyst", ANALYST)
+    refused = call_command_capture("load_study", "--member", "nobody:analyst")
+    assert "give an existing username" in refused and not Study.objects.exists()
+    output = call_command_capture(
+        "load_study", "--member", "demo-researcher:researcher", "--member", "demo-analyst:analyst"
+    )
+    assert "demo-analyst is a member of trust-and-rating-systems as analyst" in output
+    study = Study.objects.get()
+    assert set(study.memberships.values_list("user__username", "role")) == {
+        ("demo-researcher", "researcher"),
+        ("demo-analyst", "analyst"),
+    }
+    assert AuditEvent.objects.filter(action="membership_set").count() == 2
+    client.force_login(analyst)
+    assert client.get(reverse("survey:results", args=[study.slug])).status_code == 200
+    assert client.get(reverse("survey:export", args=[study.slug])).status_code == 404

@@ -1,9 +1,11 @@
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from survey.instrument import QuestionnaireInvalid
-from survey.services.studies import study_load_bundle
+from survey.models import StudyRole
+from survey.services.studies import study_load_bundle, study_member_set
 
 from ._owners import resolve_owner
 
@@ -16,13 +18,32 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("directory", nargs="?", default=str(SHIPPED))
         parser.add_argument("--owner", help="username of the owner (default: the first superuser)")
+        parser.add_argument(
+            "--member",
+            action="append",
+            default=[],
+            metavar="USER:ROLE",
+            help="also make USER a member in ROLE (researcher or analyst); repeatable",
+        )
 
-    def handle(self, *args, directory: str, owner: str | None, **options):
+    def handle(self, *args, directory: str, owner: str | None, member: list[str], **options):
+        users = get_user_model().objects
+        members = []
+        for entry in member:
+            username, _, role = entry.partition(":")
+            if role not in StudyRole.values or not users.filter(username=username).exists():
+                raise CommandError(
+                    f"--member {entry!r}: give an existing username and researcher or analyst."
+                )
+            members.append((users.get(username=username), role))
         try:
             study, created = study_load_bundle(directory=Path(directory), owner=resolve_owner(owner))
         except QuestionnaireInvalid as error:
             raise CommandError(
                 "The study was not loaded:\n" + "\n".join(f"  - {p}" for p in error.problems)
             ) from error
+        for user, role in members:
+            study_member_set(study=study, user=user, role=role)
+            self.stdout.write(f"{user.get_username()} is a member of {study.slug} as {role}.")
         state = "Loaded and published" if created else "Already loaded:"
         self.stdout.write(self.style.SUCCESS(f"{state} {study.title} ({study.slug})."))
