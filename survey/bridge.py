@@ -15,6 +15,7 @@ import pandas as pd
 
 from analysis import schema
 from analysis.codebook import Codebook, codebook_from_specs
+from analysis.exports import NUMERIC_KINDS
 
 from .models import QuestionnaireVersion, Response, ResponseStatus, Study
 from .selectors import cached_spec
@@ -95,9 +96,7 @@ def column_layout(codebook: Codebook) -> Layout:
         order_names={v.name for v in codebook.variables if v.kind == "order"},
         reversed_names=[v.name for v in codebook.variables if v.kind == "flag"],
         text_names=[
-            v.name
-            for v in codebook.variables
-            if v.name not in NUMBER_COLUMNS and v.kind not in {"binary", "flag", "count", "numeric"}
+            v.name for v in codebook.variables if v.name not in NUMBER_COLUMNS and v.kind not in NUMERIC_KINDS
         ],
     )
 

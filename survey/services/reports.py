@@ -11,7 +11,7 @@ from analysis.report import build_report, render_html
 from analysis.weighting import read_margins
 
 from ..bridge import responses_frame
-from ..models import ReportSnapshot, ReportStatus, Study
+from ..models import ReportSnapshot, ReportStatus, Response, ResponseStatus, Study
 from ..selectors import study_revision
 
 SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
@@ -62,6 +62,22 @@ def report_build(*, study_id: int, weighted: bool) -> ReportSnapshot:
         except ValueError as error:  # margins the sample cannot meet: say why
             values["problem"] = f"The responses cannot be weighted to the census margins: {error}."
     snapshot, _ = ReportSnapshot.objects.update_or_create(study=study, weighted=weighted, defaults=values)
+    return snapshot
+
+
+def report_prepared(study: Study, *, weighted: bool) -> ReportSnapshot:
+    """The kept report while current; else built now (up to ``CANDID_REPORT_INLINE_MAX`` responses)
+    or marked as being built and queued for the background worker."""
+    snapshot = report_current(study, weighted=weighted)
+    if snapshot is not None:
+        return snapshot
+    total = Response.objects.filter(study=study, status=ResponseStatus.COMPLETE).count()
+    if total <= settings.CANDID_REPORT_INLINE_MAX:
+        return report_build(study_id=study.pk, weighted=weighted)
+    from ..tasks import build_report as build_report_task  # the tasks module imports this one
+
+    snapshot = report_request(study, weighted=weighted)
+    build_report_task.enqueue(study.pk, weighted)
     return snapshot
 
 

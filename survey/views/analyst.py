@@ -16,11 +16,11 @@ from django.views.decorators.http import require_http_methods
 
 from analysis.exports import FORMATS
 
-from ..models import ExportJob, ExportStatus, ReportStatus, Response, ResponseStatus, Study
+from ..models import ExportJob, ExportStatus, ReportStatus, Study
 from ..selectors import may_export_raw, may_see_results, study_monitoring
 from ..services.exports import audit_record, export_folder, export_job_create, export_job_run
-from ..services.reports import report_build, report_current, report_request
-from ..tasks import build_report, run_export
+from ..services.reports import report_prepared
+from ..tasks import run_export
 
 
 def _study(request: HttpRequest, slug: str, *, export: bool = False) -> Study:
@@ -65,14 +65,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     changes; built in the background when the study is large."""
     study = _study(request, slug)
     weighted = request.GET.get("weights") == "census" and study.samples.filter(slug="china").exists()
-    snapshot = report_current(study, weighted=weighted)
-    if snapshot is None:
-        total = Response.objects.filter(study=study, status=ResponseStatus.COMPLETE).count()
-        if total <= settings.CANDID_REPORT_INLINE_MAX:
-            snapshot = report_build(study_id=study.pk, weighted=weighted)
-        else:
-            snapshot = report_request(study, weighted=weighted)
-            build_report.enqueue(study.pk, weighted)
+    snapshot = report_prepared(study, weighted=weighted)
     title = f"Claims report: {study.title}"
     if snapshot.status == ReportStatus.BUILDING:
         return render(
