@@ -69,11 +69,16 @@ serve: $(STAMP)
 	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	$(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile - --access-logformat '%(m)s %(U)s %(s)s'
 
+# Each pass takes about 5 minutes; a pass that runs past TEST_LIMIT seconds is stopped, so a hang
+# fails the run with the stacks printed by pytest-timeout and faulthandler instead of holding it.
+TEST_LIMIT ?= 1800
+LIMIT = timeout --kill-after=30 $(TEST_LIMIT)
+
 test: $(STAMP) browser test-sqlite test-postgres
 
 test-sqlite: $(STAMP)
 	@echo "=== Test suite on SQLite ==="
-	env -u DATABASE_URL $(PY) -m pytest -p no:cacheprovider
+	$(LIMIT) env -u DATABASE_URL -u DJANGO_SETTINGS_MODULE $(PY) -m pytest -p no:cacheprovider
 
 test-postgres: $(STAMP)
 	@echo "=== Test suite on PostgreSQL ($(PG_URL)) ==="
@@ -83,7 +88,7 @@ test-postgres: $(STAMP)
 		echo "!!! SKIPPING the PostgreSQL run: no server answers at $(PG_URL)"; \
 		echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"; \
 	else \
-		DATABASE_URL="$(PG_URL)" $(PY) -m pytest -p no:cacheprovider -m "not browser"; \
+		$(LIMIT) env -u DJANGO_SETTINGS_MODULE DATABASE_URL="$(PG_URL)" $(PY) -m pytest -p no:cacheprovider -m "not browser"; \
 	fi
 
 lint: $(STAMP)

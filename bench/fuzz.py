@@ -28,7 +28,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=10_000)
     args = parser.parse_args()
-    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    # The suite's own settings (pyproject.toml), not the demo settings that make exports.
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
     environment["CANDID_FUZZ_EXAMPLES"] = str(args.examples)
     start = time.perf_counter()
     result = subprocess.run(
@@ -42,6 +43,7 @@ def main() -> None:
             "fuzz",
             "-q",
             "--hypothesis-show-statistics",
+            "--timeout=0",  # 10,000 cases a target take minutes; no per-test limit here
         ],
         cwd=ROOT,
         env=environment,

@@ -8,6 +8,7 @@ import pytest
 
 from survey.models import Response
 from survey.simulation import Respondent, fill, read_form
+from tests.browser.pages import submit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -40,7 +41,7 @@ def complete(page, url: str, respondent: Respondent, *, shoot=None, axe=None, pr
     if shoot:
         shoot(page, f"{prefix}consent")
     page.get_by_role("checkbox").check()
-    page.locator('button[value="agree"]').click()
+    submit(page, "agree")
     for number in range(1, 20):
         receipt = page.locator("#receipt-code")
         if receipt.count():
@@ -54,7 +55,7 @@ def complete(page, url: str, respondent: Respondent, *, shoot=None, axe=None, pr
         if shoot:
             shoot(page, f"{prefix}page-{number}")
         answer_page(page, respondent)
-        page.locator('button[value="next"]').click()
+        submit(page, "next")
     raise AssertionError("the survey did not finish")
 
 
@@ -95,7 +96,7 @@ def test_complete_in_chinese(live_server, shipped_study, browser, screenshots, a
 def test_decline_consent(live_server, shipped_study, context, screenshots, axe_check):
     page = context.new_page()
     page.goto(f"{live_server.url}/s/{shipped_study.slug}/west/")
-    page.locator('button[value="decline"]').click()
+    submit(page, "decline")
     assert "Nothing you entered has been kept" in page.content()
     axe_check(page, "declined")
     screenshots(page, "declined")
@@ -107,10 +108,10 @@ def test_stop_halfway_and_resume_in_a_new_page(live_server, shipped_study, conte
     respondent = Respondent(4, "west")
     page.goto(f"{live_server.url}/s/{shipped_study.slug}/west/")
     page.get_by_role("checkbox").check()
-    page.locator('button[value="agree"]').click()
+    submit(page, "agree")
     for _ in range(3):
         answer_page(page, respondent)
-        page.locator('button[value="next"]').click()
+        submit(page, "next")
     stopped_at = page.url
     page.close()
     again = context.new_page()
@@ -125,8 +126,8 @@ def test_validation_errors_and_withdrawal(
     page = context.new_page()
     page.goto(f"{live_server.url}/s/{shipped_study.slug}/west/")
     page.get_by_role("checkbox").check()
-    page.locator('button[value="agree"]').click()
-    page.locator('button[value="next"]').click()  # nothing answered
+    submit(page, "agree")
+    submit(page, "next")  # nothing answered
     summary = page.locator("#error-summary")
     assert summary.is_visible() and summary.locator("a").count() >= 1
     axe_check(page, "page-with-errors")
@@ -138,7 +139,8 @@ def test_validation_errors_and_withdrawal(
     page.goto(f"{live_server.url}/withdraw/")
     axe_check(page, "withdraw")
     page.get_by_label("Receipt code").fill(code)
-    page.get_by_role("button", name="Withdraw my answers").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Withdraw my answers").click()
     assert "have now been deleted" in page.content()
     screenshots(page, "withdrawn")
     assert Response.objects.filter(status="complete").count() == 0
@@ -157,7 +159,7 @@ def test_phone_layout_and_keyboard_ranking_without_javascript(
     respondent = Respondent(6, "west")
     page.goto(f"{live_server.url}/s/{shipped_study.slug}/west/")
     page.get_by_role("checkbox").check()
-    page.locator('button[value="agree"]').click()
+    submit(page, "agree")
     for _ in range(1, 12):
         if page.locator("select").count():
             # the ranking page
@@ -174,7 +176,7 @@ def test_phone_layout_and_keyboard_ranking_without_javascript(
             )
             assert max(widths) <= 375  # one item per row, nothing wider than the phone
         answer_page(page, respondent)
-        page.locator('button[value="next"]').click()
+        submit(page, "next")
     else:
         raise AssertionError("no ranking page reached")
     context.close()

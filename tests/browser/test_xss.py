@@ -6,6 +6,7 @@ import pytest
 
 from survey.models import Response, Study
 from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
+from tests.browser.pages import submit
 from tests.specs import tiny_spec
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,20 +54,20 @@ def test_payloads_never_execute_in_participant_pages(live_server, admin_user_, c
     page.goto(f"{live_server.url}/s/hostile/")
     assert PAYLOAD in page.inner_text("main")  # shown as text
     page.get_by_role("checkbox").check()
-    page.locator('button[value="agree"]').click()
+    submit(page, "agree")
     assert "Q1 " + PAYLOAD in page.inner_text("main") and "Yes " + PAYLOAD in page.inner_text("main")
     page.locator('input[name="q1"][value="yes"]').check()
     page.locator('textarea[name="note_text"]').fill(PAYLOAD)
-    page.locator('button[value="next"]').click()  # q2 now applies (relevance judged on the server)
+    submit(page, "next")  # q2 now applies (relevance judged on the server)
     assert "more questions apply" in page.inner_text("#error-summary")
 
     page.locator('input[name="q2"]').fill("-5")  # violates the constraint: its message is shown
-    page.locator('button[value="next"]').click()
+    submit(page, "next")
 
     assert "Message " + PAYLOAD in page.inner_text("main")
     assert page.evaluate("window.__xss") == 0
     page.locator('input[name="q2"]').fill("5")
-    page.locator('button[value="next"]').click()
+    submit(page, "next")
     assert page.locator("#receipt-code").count() == 1 and page.evaluate("window.__xss") == 0
     assert Response.objects.get().answers["note_text"] == PAYLOAD
 
