@@ -74,7 +74,11 @@ serve: $(STAMP)
 TEST_LIMIT ?= 1800
 LIMIT = timeout --kill-after=30 $(TEST_LIMIT)
 
-test: $(STAMP) browser test-sqlite test-postgres
+# The two passes share nothing (a temporary SQLite file; PostgreSQL's test database), so they run side
+# by side, one per core; each prints its report when it finishes.
+test: $(STAMP) browser
+	@echo "=== Running the SQLite and PostgreSQL passes side by side (each prints when it finishes) ==="
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: $(STAMP)
 	@echo "=== Test suite on SQLite ==="
