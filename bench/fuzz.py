@@ -43,7 +43,10 @@ def main() -> None:
             "fuzz",
             "-q",
             "--hypothesis-show-statistics",
-            "--timeout=0",  # 10,000 cases a target take minutes; no per-test limit here
+            # 10,000 cases a target take minutes: no per-test limits here
+            "--timeout=0",
+            "-o",
+            "faulthandler_timeout=0",
         ],
         cwd=ROOT,
         env=environment,
