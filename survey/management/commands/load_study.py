@@ -31,11 +31,12 @@ class Command(BaseCommand):
         members = []
         for entry in member:
             username, _, role = entry.partition(":")
-            if role not in StudyRole.values or not users.filter(username=username).exists():
+            user = users.filter(username=username).first()
+            if role not in StudyRole.values or user is None:
                 raise CommandError(
                     f"--member {entry!r}: give an existing username and researcher or analyst."
                 )
-            members.append((users.get(username=username), role))
+            members.append((user, role))
         try:
             study, created = study_load_bundle(directory=Path(directory), owner=resolve_owner(owner))
         except QuestionnaireInvalid as error:
