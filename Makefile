@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: help setup demo serve test test-sqlite test-postgres lint bench fuzz load faults browser lock clean
+.PHONY: help setup demo serve test test-sqlite test-postgres lint bench fuzz load faults browser lock clean messages
 
 help:
 	@echo "make demo     set up, load the shipped study and serve it on http://$(HOST):$(PORT) (SERVE=0: set up only)"
@@ -30,7 +30,26 @@ $(STAMP): requirements.lock pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-setup: $(STAMP)
+# Translations: every .po under locale/ compiled to its .mo (gettext's msgfmt, installed when missing).
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/django.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+%.mo: %.po
+	@if ! command -v msgfmt >/dev/null 2>&1; then \
+		echo "Installing gettext (msgfmt compiles the translations)..."; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gettext >/dev/null; \
+	fi
+	msgfmt --check-format -o $@ $<
+
+READY := $(STAMP) $(MO_FILES)
+
+setup: $(READY)
+
+# After changing words in code or templates: refresh locale/*/django.po, then fill in the new msgstr.
+messages: $(STAMP)
+	$(PY) manage.py makemessages -l zh_Hans --no-location --no-obsolete \
+		--ignore=.venv --ignore=tests --ignore=bench --ignore=var --ignore=demo-output --ignore=test-output
 
 # Playwright cannot download its own browser here: use Debian's Chromium.
 browser:
@@ -44,7 +63,7 @@ browser:
 DEMO_N ?= 1000
 DEMO_OUT ?= demo-output
 
-demo: $(STAMP)
+demo: $(READY)
 	@start=$$(date +%s); set -e; \
 	$(PY) manage.py migrate --noinput -v0; \
 	echo "Demo staff accounts (demo only; new passwords every run):"; \
@@ -61,7 +80,7 @@ demo: $(STAMP)
 	@echo "  Claims report as files (SYNTHETIC data):      $(CURDIR)/$(DEMO_OUT)/claims.html and claims.json"
 	@if [ "$(SERVE)" = "1" ]; then $(MAKE) --no-print-directory serve; fi
 
-serve: $(STAMP)
+serve: $(READY)
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
 	@# The background worker for long exports runs beside the web server and stops with it.
@@ -76,15 +95,15 @@ LIMIT = timeout --kill-after=30 $(TEST_LIMIT)
 
 # The two passes share nothing (a temporary SQLite file; PostgreSQL's test database), so they run side
 # by side, one per core; each prints its report when it finishes.
-test: $(STAMP) browser
+test: $(READY) browser
 	@echo "=== Running the SQLite and PostgreSQL passes side by side (each prints when it finishes) ==="
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
-test-sqlite: $(STAMP)
+test-sqlite: $(READY)
 	@echo "=== Test suite on SQLite ==="
 	$(LIMIT) env -u DATABASE_URL -u DJANGO_SETTINGS_MODULE $(PY) -m pytest -p no:cacheprovider
 
-test-postgres: $(STAMP)
+test-postgres: $(READY)
 	@echo "=== Test suite on PostgreSQL ($(PG_URL)) ==="
 	@if ! $(PY) bin/pg_ready.py "$(PG_URL)"; then \
 		if [ -n "$$CI" ]; then echo "PostgreSQL is not answering and CI must not skip it." >&2; exit 1; fi; \
@@ -102,18 +121,18 @@ lint: $(STAMP)
 		CANDID_RECEIPT_KEY=lint-receipt-key $(PY) manage.py check --deploy --fail-level WARNING
 	$(VENV)/bin/pip-audit --progress-spinner off -r requirements.lock --disable-pip --no-deps
 
-bench: $(STAMP)
+bench: $(READY)
 	@for script in bench/bench_*.py; do echo "=== $$script"; $(PY) $$script || exit 1; done
 
-fuzz: $(STAMP)
+fuzz: $(READY)
 	$(PY) bench/fuzz.py --examples 10000
 
 # By hand, not in make test: 200 participants for 2 minutes against gunicorn on PostgreSQL, then checks.
-load: $(STAMP)
+load: $(READY)
 	$(PY) bench/load.py --participants 200 --seconds 120
 
 # The same, restarting PostgreSQL and killing a gunicorn worker halfway through.
-faults: $(STAMP)
+faults: $(READY)
 	$(PY) bench/load.py --participants 200 --seconds 120 --faults
 
 lock: $(STAMP)

@@ -1,10 +1,12 @@
-"""Top-level URLs: the participant site at the root, the researchers' and analysts' admin at /admin/."""
+"""Top-level URLs: the participant site at the root, the admin at /admin/, and Django's language
+switch for staff pages at /i18n/setlang/."""
 
 from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("survey.urls")),
 ]
 

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-SHIPPED_STUDY = Path(__file__).resolve().parents[1] / "survey" / "fixtures" / "trust_and_rating_systems"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+SHIPPED_STUDY = ROOT / "survey" / "fixtures" / "trust_and_rating_systems"
+
+
+def pytest_sessionstart(session):
+    """Compile the translations a pulled change made stale (``make setup`` does it too), so that a
+    test of Chinese words never reads an old .mo. Each file is written aside and moved into place."""
+    msgfmt = shutil.which("msgfmt")
+    for po in ROOT.glob("locale/*/LC_MESSAGES/django.po"):
+        mo = po.with_suffix(".mo")
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        if msgfmt is None:
+            pytest.exit(f"{mo} is missing or stale and msgfmt is not installed: run `make setup`.")
+        partial = mo.with_suffix(f".{os.getpid()}.tmp")
+        subprocess.run([msgfmt, "--check-format", "-o", str(partial), str(po)], check=True)
+        os.replace(partial, mo)
 
 
 @pytest.fixture(autouse=True)

@@ -183,3 +183,13 @@ def specs(draw) -> dict[str, Any]:
             "choice_lists": lists,
         }
     )
+
+
+def consent_details(languages: tuple[str, ...] = ("en", "zh")) -> dict[str, Any]:
+    """Who is asking, complete in ``languages``: what publishing requires besides the consent text."""
+    return {
+        "research_team": {lang: f"Team [{lang}]" for lang in languages},
+        "contact": {lang: f"team@example.org [{lang}]" for lang in languages},
+        "ethics_committee": {lang: f"Ethics committee [{lang}]" for lang in languages},
+        "ethics_reference": "EC-2025-001",
+    }

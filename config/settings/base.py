@@ -125,8 +125,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Staff pages follow the browser (LocaleMiddleware) or the language chosen in their header; the
+# participant pages follow the questionnaire's languages instead (survey.views.participant). Every
+# Chinese variant (zh, zh-CN, zh-SG, zh-Hans) falls back to Simplified Chinese.
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

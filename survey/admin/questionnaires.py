@@ -236,7 +236,9 @@ class QuestionnaireVersionAdmin(StudyScopedMixin, ReadOnlyWhenPublishedMixin, ad
         problems = publish_problems(version, form.fields["consent"].initial)
         if request.method == "POST" and form.is_valid():
             try:
-                questionnaire_publish(version=version, consent=form.cleaned_data["consent"])
+                questionnaire_publish(
+                    version=version, consent=form.cleaned_data["consent"], user=request.user
+                )
             except QuestionnaireInvalid as error:
                 problems = error.problems
             else:
@@ -261,7 +263,7 @@ class QuestionnaireVersionAdmin(StudyScopedMixin, ReadOnlyWhenPublishedMixin, ad
                 reverse("admin:survey_questionnaireversion_change", args=[version.pk])
             )
         try:
-            draft = questionnaire_new_draft(version=version)
+            draft = questionnaire_new_draft(version=version, user=request.user)
         except QuestionnaireInvalid as error:
             self.message_user(request, str(error), messages.ERROR)
             return HttpResponseRedirect(

@@ -25,6 +25,10 @@ class SampleInline(admin.TabularInline):
         "target_size",
         "completion_redirect_url",
         "completion_code",
+        "screenout_redirect_url",
+        "screenout_code",
+        "overquota_redirect_url",
+        "overquota_code",
     )
 
 
@@ -115,13 +119,13 @@ class StudyAdmin(StudyScopedMixin, admin.ModelAdmin):
 
 
 class ConsentForm(TranslatedForm):
-    translated_fields = ("texts",)
+    translated_fields = ConsentText.TRANSLATED_FIELDS
     required_translations = ("texts",)
     long_text = True
 
     class Meta:
         model = ConsentText
-        fields = ("study", "version")
+        fields = ("study", "version", "ethics_reference")
 
 
 @admin.register(ConsentText)
@@ -144,7 +148,7 @@ class ConsentTextAdmin(StudyScopedMixin, admin.ModelAdmin):
         **kwargs: Any,
     ):
         kwargs["form"] = translated_form(ConsentForm, self.languages_for(obj, request))
-        kwargs["fields"] = ["study", "version"]
+        kwargs["fields"] = ["study", "version", "ethics_reference"]
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request: HttpRequest, obj: ConsentText | None = None) -> list[str]:
@@ -152,6 +156,7 @@ class ConsentTextAdmin(StudyScopedMixin, admin.ModelAdmin):
             "study",
             "version",
             *translated_fieldnames(ConsentForm, self.languages_for(obj, request)),
+            "ethics_reference",
         ]
 
     def has_change_permission(self, request: HttpRequest, obj: ConsentText | None = None) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
 
@@ -20,7 +21,8 @@ class Study(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_studies"
     )
     slug = models.SlugField(max_length=64, unique=True)
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, help_text="The title staff see (in the first language).")
+    titles = models.JSONField(default=dict, blank=True, help_text="{language code: title participants see}")
     languages = models.JSONField(
         default=list,
         validators=[validate_languages],
@@ -59,6 +61,15 @@ class Study(models.Model):
     def clean(self) -> None:
         validate_languages(self.languages)
 
+    def title_in(self, language: str) -> str:
+        """The title in ``language``, else in the first language that has one, else ``title``."""
+        titles = self.titles or {}
+        return (
+            titles.get(language)
+            or next((titles[lang] for lang in self.languages if titles.get(lang)), "")
+            or self.title
+        )
+
 
 class StudyRole(models.TextChoices):
     RESEARCHER = "researcher", "Researcher"
@@ -82,6 +93,9 @@ class StudyMembership(models.Model):
         return f"{self.user} — {self.get_role_display()} on {self.study.slug}"
 
 
+PANEL_URL = URLValidator(schemes=["https", "http"])
+
+
 class Sample(models.Model):
     """One fielding of the study's questionnaire to a group (country, wave, panel) with its own link."""
 
@@ -92,9 +106,23 @@ class Sample(models.Model):
     target_size = models.PositiveIntegerField(null=True, blank=True)
     is_default = models.BooleanField(default=False, help_text="The sample behind the study's plain link.")
     completion_redirect_url = models.URLField(
-        blank=True, help_text="Panel completion URL; {code} is replaced by the completion code."
+        blank=True,
+        validators=[PANEL_URL],
+        help_text="Panel completion URL; {code} is replaced by the completion code.",
     )
     completion_code = models.CharField(max_length=64, blank=True)
+    screenout_redirect_url = models.URLField(
+        blank=True,
+        validators=[PANEL_URL],
+        help_text="Where a participant who does not qualify is sent; {code} is replaced by the screen-out code.",
+    )
+    screenout_code = models.CharField(max_length=64, blank=True)
+    overquota_redirect_url = models.URLField(
+        blank=True,
+        validators=[PANEL_URL],
+        help_text="Where a participant of a full quota cell is sent; {code} is replaced by the over-quota code.",
+    )
+    overquota_code = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["study", "slug"]
@@ -108,6 +136,12 @@ class Sample(models.Model):
     def __str__(self) -> str:
         return f"{self.study.slug}/{self.slug}"
 
+    def panel_link(self, outcome: str) -> str | None:
+        """The panel's return URL for ``outcome`` (``completion``, ``screenout``, ``overquota``) with its
+        code filled in, or None when the sample has none. Nothing about the participant is added."""
+        url = getattr(self, f"{outcome}_redirect_url")
+        return url.replace("{code}", getattr(self, f"{outcome}_code")) if url else None
+
     def clean(self) -> None:
         if self.study_id and self.default_language not in self.study.languages:
             raise ValidationError(
@@ -119,12 +153,31 @@ class Sample(models.Model):
 
 
 class ConsentText(models.Model):
-    """A consent text in every language of the study; versions are kept, never edited in use."""
+    """A consent text in every language of the study, with who is asking: the research team, a
+    contact and the ethics approval (committee and reference). Versions are kept, never edited in use.
+
+    ``texts``, ``research_team``, ``contact`` and ``ethics_committee`` are ``{language code: text}``;
+    ``ethics_reference`` (the approval or exemption number) is the same in every language.
+    """
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="consent_texts")
     version = models.PositiveIntegerField()
     texts = models.JSONField(default=dict, help_text="{language code: consent text}")
+    research_team = models.JSONField(
+        default=dict, blank=True, help_text="{language code: research team or institution}"
+    )
+    contact = models.JSONField(
+        default=dict, blank=True, help_text="{language code: how participants reach the team}"
+    )
+    ethics_committee = models.JSONField(
+        default=dict, blank=True, help_text="{language code: the ethics committee that approved the study}"
+    )
+    ethics_reference = models.CharField(
+        max_length=200, blank=True, help_text="The approval (or exemption) number the committee gave."
+    )
     created_at = models.DateField(auto_now_add=True)
+
+    TRANSLATED_FIELDS = ("texts", "research_team", "contact", "ethics_committee")
 
     class Meta:
         ordering = ["study", "-version"]
@@ -135,6 +188,18 @@ class ConsentText(models.Model):
 
     def missing_languages(self) -> list[str]:
         return [lang for lang in self.study.languages if not (self.texts or {}).get(lang, "").strip()]
+
+    def missing(self, languages: list[str]) -> dict[str, list[str]]:
+        """``{field: [languages without it]}`` for every translated field not complete in ``languages``;
+        ``ethics_reference`` is listed (with no language) when it is empty."""
+        gaps = {
+            name: [lang for lang in languages if not str((getattr(self, name) or {}).get(lang, "")).strip()]
+            for name in self.TRANSLATED_FIELDS
+        }
+        result = {name: langs for name, langs in gaps.items() if langs}
+        if not self.ethics_reference.strip():
+            result["ethics_reference"] = []
+        return result
 
     def is_in_use(self) -> bool:
         return self.versions.filter(status="published").exists()

@@ -23,11 +23,20 @@ from ..models import (
     VersionStatus,
 )
 from ..selectors import version_to_spec
+from .exports import audit_record
 
 E_DRAFT_EXISTS = "study {study!r} already has a draft (version {number}); publish or delete it first"
 E_LANGUAGES_MISSING = "the questionnaire has no texts in {languages}, which the study is published in"
 E_NO_CONSENT = "a consent text must be chosen before publishing"
 E_CONSENT_INCOMPLETE = "consent text version {version} has no text in {languages}"
+E_CONSENT_DETAIL_MISSING = "consent text version {version} has no {detail} in {languages}"
+E_CONSENT_NO_REFERENCE = "consent text version {version} has no ethics approval number"
+E_STUDY_CLOSED = "the study closed on {date}; move its closing date before publishing"
+CONSENT_DETAILS = {
+    "research_team": "research team",
+    "contact": "contact",
+    "ethics_committee": "ethics committee",
+}
 E_CONSENT_OTHER_STUDY = "consent text version {version} belongs to another study"
 E_NOT_DRAFT = "version {number} is not a draft"
 
@@ -101,6 +110,35 @@ def _write_parts(version: QuestionnaireVersion, spec: dict[str, Any]) -> None:
     Question.objects.bulk_create(items)
 
 
+def rewrite_parts(version: QuestionnaireVersion, spec: dict[str, Any]) -> None:
+    """Replace a draft's title, languages, pages, questions and lists by those of ``spec``."""
+    version.assert_editable()
+    Question.objects.filter(version=version, parent__isnull=False).delete()
+    Question.objects.filter(version=version).delete()
+    Section.objects.filter(version=version).delete()
+    ChoiceList.objects.filter(version=version).delete()
+    version.form_id = spec["form_id"]
+    version.title = spec["title"]
+    version.languages = spec["languages"]
+    version.language_names = spec["language_names"]
+    version.default_language = spec["default_language"]
+    version.full_clean()
+    version.save()
+    _write_parts(version, spec)
+
+
+def spec_summary(spec: dict[str, Any]) -> dict[str, Any]:
+    """What a questionnaire holds, for the message after an import: pages, questions, languages, lists."""
+    return {
+        "pages": len(spec["sections"]),
+        "questions": sum(1 for _s, q, _p in iter_questions(spec) if q["type"] != "note"),
+        "notes": sum(1 for _s, q, _p in iter_questions(spec) if q["type"] == "note"),
+        "languages": list(spec["languages"]),
+        "lists": len(spec["choice_lists"]),
+        "choices": sum(len(cl["choices"]) for cl in spec["choice_lists"]),
+    }
+
+
 @transaction.atomic
 def questionnaire_import(
     *,
@@ -108,10 +146,14 @@ def questionnaire_import(
     owner: AbstractBaseUser,
     study: Study | None = None,
     study_slug: str = "",
+    replace_draft: bool = False,
+    source: str = "",
 ) -> QuestionnaireVersion:
     """Store ``spec`` as a new draft version, creating the study (with one sample) when needed.
 
-    Raises :class:`QuestionnaireInvalid` and writes nothing when the spec has any problem.
+    With ``replace_draft``, a study's existing draft is replaced (same version number) instead of
+    refused. Raises :class:`QuestionnaireInvalid` and writes nothing when the spec has any problem.
+    The import is in the audit log (``source`` names the file), as done by ``owner``.
     """
     spec = normalize(spec)
     problems = validate(spec)
@@ -126,6 +168,7 @@ def questionnaire_import(
             owner=owner,
             slug=slug,
             title=spec["title"].get(default) or slug,
+            titles=spec["title"],
             languages=spec["languages"],
         )
         study.full_clean()
@@ -136,23 +179,36 @@ def questionnaire_import(
         sample.full_clean()
         sample.save()
     draft = study.versions.select_for_update().filter(status=VersionStatus.DRAFT).first()
-    if draft is not None:
+    if draft is not None and not replace_draft:
         raise QuestionnaireInvalid(
             [Problem("", E_DRAFT_EXISTS.format(study=study.slug, number=draft.number), "draft_exists")]
         )
-    number = (study.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-    version = QuestionnaireVersion(
+    if draft is not None:
+        rewrite_parts(draft, spec)
+        version = draft
+    else:
+        number = (study.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+        version = QuestionnaireVersion(
+            study=study,
+            number=number,
+            form_id=spec["form_id"],
+            title=spec["title"],
+            languages=spec["languages"],
+            language_names=spec["language_names"],
+            default_language=spec["default_language"],
+        )
+        version.full_clean()
+        version.save()
+        _write_parts(version, spec)
+    audit_record(
+        user=owner,
+        action="questionnaire_imported",
         study=study,
-        number=number,
-        form_id=spec["form_id"],
-        title=spec["title"],
-        languages=spec["languages"],
-        language_names=spec["language_names"],
-        default_language=spec["default_language"],
+        version=version.number,
+        replaced=draft is not None,
+        source=source,
+        **spec_summary(spec),
     )
-    version.full_clean()
-    version.save()
-    _write_parts(version, spec)
     return version
 
 
@@ -171,23 +227,52 @@ def publish_problems(version: QuestionnaireVersion, consent: ConsentText | None)
             Problem("", E_CONSENT_OTHER_STUDY.format(version=consent.version), "consent_other_study")
         )
     else:
-        absent = [lang for lang in version.languages if not (consent.texts or {}).get(lang, "").strip()]
-        if absent:
+        problems += _consent_problems(consent, version.languages)
+    closes_on = version.study.closes_on
+    if closes_on is not None and closes_on < timezone.localdate():
+        problems.append(Problem("", E_STUDY_CLOSED.format(date=closes_on.isoformat()), "study_closed"))
+    return problems
+
+
+def _consent_problems(consent: ConsentText, languages: list[str]) -> list[Problem]:
+    """What the consent text lacks in ``languages``: its text, who is asking, the ethics approval."""
+    problems = []
+    missing = consent.missing(languages)
+    if "texts" in missing:
+        problems.append(
+            Problem(
+                "",
+                E_CONSENT_INCOMPLETE.format(version=consent.version, languages=", ".join(missing["texts"])),
+                "consent_incomplete",
+            )
+        )
+    for name, detail in CONSENT_DETAILS.items():
+        if name in missing:
             problems.append(
                 Problem(
                     "",
-                    E_CONSENT_INCOMPLETE.format(version=consent.version, languages=", ".join(absent)),
-                    "consent_incomplete",
+                    E_CONSENT_DETAIL_MISSING.format(
+                        version=consent.version, detail=detail, languages=", ".join(missing[name])
+                    ),
+                    f"consent_no_{name}",
                 )
             )
+    if "ethics_reference" in missing:
+        problems.append(
+            Problem("", E_CONSENT_NO_REFERENCE.format(version=consent.version), "consent_no_ethics_reference")
+        )
     return problems
 
 
 @transaction.atomic
 def questionnaire_publish(
-    *, version: QuestionnaireVersion, consent: ConsentText | None = None
+    *,
+    version: QuestionnaireVersion,
+    consent: ConsentText | None = None,
+    user: AbstractBaseUser | None = None,
 ) -> QuestionnaireVersion:
-    """Publish a draft with a consent text; refuses with every reason when it is not ready."""
+    """Publish a draft with a consent text; refuses with every reason when it is not ready.
+    Audited as done by ``user`` (None: a command)."""
     version = QuestionnaireVersion.objects.select_for_update().get(pk=version.pk)
     if version.status != VersionStatus.DRAFT:
         raise QuestionnaireInvalid([Problem("", E_NOT_DRAFT.format(number=version.number), "not_draft")])
@@ -199,12 +284,22 @@ def questionnaire_publish(
     version.status = VersionStatus.PUBLISHED
     version.published_on = timezone.localdate()
     version.save()
+    audit_record(
+        user=user,
+        action="questionnaire_published",
+        study=version.study,
+        version=version.number,
+        consent=consent.version,
+    )
     return version
 
 
 @transaction.atomic
-def questionnaire_new_draft(*, version: QuestionnaireVersion) -> QuestionnaireVersion:
-    """A new draft that copies ``version`` (codes stay stable, so data of both versions line up)."""
+def questionnaire_new_draft(
+    *, version: QuestionnaireVersion, user: AbstractBaseUser | None = None
+) -> QuestionnaireVersion:
+    """A new draft that copies ``version`` (codes stay stable, so data of both versions line up);
+    audited as done by ``user``."""
     study = Study.objects.select_for_update().get(pk=version.study_id)
     if study.versions.filter(status=VersionStatus.DRAFT).exists():
         draft = study.versions.get(status=VersionStatus.DRAFT)
@@ -225,14 +320,38 @@ def questionnaire_new_draft(*, version: QuestionnaireVersion) -> QuestionnaireVe
     )
     draft.save()
     _write_parts(draft, spec)
+    audit_record(
+        user=user, action="questionnaire_new_draft", study=study, version=draft.number, copied=version.number
+    )
     return draft
 
 
 @transaction.atomic
-def consent_create(*, study: Study, texts: dict[str, str]) -> ConsentText:
-    """A new consent version for ``study`` (earlier versions stay as agreed to)."""
+def consent_create(
+    *,
+    study: Study,
+    texts: dict[str, str],
+    research_team: dict[str, str] | None = None,
+    contact: dict[str, str] | None = None,
+    ethics_committee: dict[str, str] | None = None,
+    ethics_reference: str = "",
+) -> ConsentText:
+    """A new consent version for ``study`` (earlier versions stay as agreed to).
+
+    Every text is ``{language code: text}``. A version may be saved incomplete; publishing a
+    questionnaire with it requires the text, research team, contact and ethics committee in every
+    language of the questionnaire, and the ethics reference.
+    """
     number = (study.consent_texts.aggregate(n=Max("version"))["n"] or 0) + 1
-    consent = ConsentText(study=study, version=number, texts=texts)
+    consent = ConsentText(
+        study=study,
+        version=number,
+        texts=texts,
+        research_team=research_team or {},
+        contact=contact or {},
+        ethics_committee=ethics_committee or {},
+        ethics_reference=ethics_reference.strip(),
+    )
     consent.full_clean()
     consent.save()
     return consent

@@ -1,17 +1,22 @@
-"""Writing studies: load a study bundle (study.json + questionnaire + consent) and publish it."""
+"""Writing studies: create and change them, their samples and members; load a study bundle
+(study.json + questionnaire + consent) and publish it. Every change is in the audit log."""
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from ..instrument_files import read_questionnaire_file
 from ..models import Sample, Study
+from .exports import audit_record
 from .questionnaires import consent_create, questionnaire_import, questionnaire_publish
 
 
@@ -31,6 +36,7 @@ def study_load_bundle(*, directory: Path, owner: AbstractBaseUser) -> tuple[Stud
         owner=owner,
         slug=meta["slug"],
         title=meta["title"],
+        titles=meta.get("titles", {}),
         languages=meta["languages"],
         target_size=meta.get("target_size"),
         data_freeze_on=timezone.localdate() + timedelta(days=freeze_days) if freeze_days else None,
@@ -42,17 +48,181 @@ def study_load_bundle(*, directory: Path, owner: AbstractBaseUser) -> tuple[Stud
         sample.full_clean()
         sample.save()
     version = questionnaire_import(spec=spec, owner=owner, study=study)
-    consent = consent_create(study=study, texts=meta["consent"])
+    consent_meta = meta["consent"] if "texts" in meta["consent"] else {"texts": meta["consent"]}
+    consent = consent_create(study=study, **consent_meta)
     questionnaire_publish(version=version, consent=consent)
     return study, True
 
 
+@dataclass(frozen=True)
+class SampleData:
+    """A sample as a researcher describes it; ``redirects`` maps ``completion``, ``screenout`` and
+    ``overquota`` to ``(url, code)``."""
+
+    slug: str
+    name: str
+    default_language: str
+    target_size: int | None = None
+    is_default: bool = False
+    redirects: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StudyData:
+    """A study's settings as a researcher describes them (titles are ``{language: title}``)."""
+
+    slug: str
+    titles: dict[str, str]
+    languages: list[str]
+    opens_on: date | None = None
+    closes_on: date | None = None
+    data_freeze_on: date | None = None
+    target_size: int | None = None
+
+
+E_SLUG_TAKEN = "a study with the link name {slug!r} already exists"
+E_NO_TITLE = "give the study a title in {language}"
+
+
+def _apply_study(study: Study, data: StudyData) -> None:
+    study.slug = data.slug
+    study.languages = list(data.languages)
+    study.titles = {
+        lang: data.titles[lang].strip() for lang in data.languages if data.titles.get(lang, "").strip()
+    }
+    study.title = study.titles.get(data.languages[0], "") if data.languages else ""
+    study.opens_on, study.closes_on = data.opens_on, data.closes_on
+    study.data_freeze_on, study.target_size = data.data_freeze_on, data.target_size
+    if data.languages and not study.title:
+        raise ValidationError({"titles": E_NO_TITLE.format(language=data.languages[0])}, code="no_title")
+    study.full_clean()
+    study.save()
+
+
+def _apply_sample(sample: Sample, data: SampleData) -> Sample:
+    sample.slug, sample.name = data.slug, data.name
+    sample.default_language, sample.target_size = data.default_language, data.target_size
+    sample.is_default = data.is_default
+    for outcome in SAMPLE_OUTCOMES:
+        url, code = data.redirects.get(outcome, ("", ""))
+        setattr(sample, f"{outcome}_redirect_url", url)
+        setattr(sample, f"{outcome}_code", code)
+    sample.full_clean()
+    sample.save()
+    return sample
+
+
+SAMPLE_OUTCOMES = ("completion", "screenout", "overquota")
+
+
+@transaction.atomic
+def study_create(
+    *,
+    user: AbstractBaseUser,
+    data: StudyData,
+    samples: list[SampleData],
+    members: list[tuple[AbstractBaseUser, str, bool]] = (),
+) -> Study:
+    """A new study owned by ``user``, with its samples (the first is the default unless one says so)
+    and members ``(user, role, may_export_raw)``; audited. Raises ``ValidationError`` and writes nothing
+    when any part is invalid."""
+    if Study.objects.filter(slug=data.slug).exists():
+        raise ValidationError({"slug": E_SLUG_TAKEN.format(slug=data.slug)}, code="slug_taken")
+    study = Study(owner=user)
+    _apply_study(study, data)
+    if samples and not any(sample.is_default for sample in samples):
+        samples = [replace(samples[0], is_default=True), *samples[1:]]
+    for sample in samples:
+        _apply_sample(Sample(study=study), sample)
+    audit_record(
+        user=user,
+        action="study_created",
+        study=study,
+        slug=study.slug,
+        languages=study.languages,
+        samples=[sample.slug for sample in samples],
+    )
+    for member, role, raw in members:
+        study_member_set(study=study, user=member, role=role, may_export_raw=raw, by=user)
+    return study
+
+
+@transaction.atomic
+def study_update(*, user: AbstractBaseUser, study: Study, data: StudyData) -> Study:
+    """Change a study's titles, link name, languages, dates and target; audited with what changed."""
+    study = Study.objects.select_for_update().get(pk=study.pk)
+    if data.slug != study.slug and Study.objects.filter(slug=data.slug).exists():
+        raise ValidationError({"slug": E_SLUG_TAKEN.format(slug=data.slug)}, code="slug_taken")
+    before = _study_values(study)
+    _apply_study(study, data)
+    after = _study_values(study)
+    changed = {name: after[name] for name in after if after[name] != before[name]}
+    if changed:
+        audit_record(user=user, action="study_changed", study=study, **changed)
+    return study
+
+
+def _study_values(study: Study) -> dict[str, Any]:
+    return {
+        "slug": study.slug,
+        "titles": study.titles,
+        "languages": study.languages,
+        "opens_on": study.opens_on.isoformat() if study.opens_on else None,
+        "closes_on": study.closes_on.isoformat() if study.closes_on else None,
+        "data_freeze_on": study.data_freeze_on.isoformat() if study.data_freeze_on else None,
+        "target_size": study.target_size,
+    }
+
+
+@transaction.atomic
+def sample_save(*, user: AbstractBaseUser, study: Study, sample: Sample | None, data: SampleData) -> Sample:
+    """Add a sample to ``study`` or change one; making it the default takes that from the others."""
+    if data.is_default:
+        Sample.objects.filter(study=study, is_default=True).exclude(pk=sample.pk if sample else None).update(
+            is_default=False
+        )
+    saved = _apply_sample(sample or Sample(study=study), data)
+    audit_record(
+        user=user,
+        action="sample_changed" if sample else "sample_added",
+        study=study,
+        sample=saved.slug,
+        target_size=saved.target_size,
+        redirects={outcome: bool(url) for outcome, (url, _code) in data.redirects.items()},
+    )
+    return saved
+
+
+E_SAMPLE_HAS_RESPONSES = "sample {slug!r} has responses and cannot be removed"
+E_LAST_SAMPLE = "a study needs at least one sample"
+
+
+@transaction.atomic
+def sample_delete(*, user: AbstractBaseUser, sample: Sample) -> None:
+    """Remove a sample nobody has answered in yet (the default passes to another sample)."""
+    study = Study.objects.select_for_update().get(pk=sample.study_id)
+    if sample.responses.exists():
+        raise ValidationError(E_SAMPLE_HAS_RESPONSES.format(slug=sample.slug), code="sample_has_responses")
+    others = study.samples.exclude(pk=sample.pk)
+    if not others.exists():
+        raise ValidationError(E_LAST_SAMPLE, code="last_sample")
+    sample.delete()
+    if sample.is_default:
+        Sample.objects.filter(pk=others.order_by("slug").first().pk).update(is_default=True)
+    audit_record(user=user, action="sample_removed", study=study, sample=sample.slug)
+
+
 def study_member_set(
-    *, study: Study, user: AbstractBaseUser, role: str, may_export_raw: bool = False
+    *,
+    study: Study,
+    user: AbstractBaseUser,
+    role: str,
+    may_export_raw: bool = False,
+    by: AbstractBaseUser | None = None,
 ) -> None:
-    """Make ``user`` a member of ``study`` in ``role`` (researcher or analyst), recorded in the audit log."""
+    """Make ``user`` a member of ``study`` in ``role`` (researcher or analyst), recorded in the audit log
+    as done ``by`` that staff member (None: a command)."""
     from ..models import StudyMembership, StudyRole
-    from .exports import audit_record
 
     if role not in StudyRole.values:
         raise ValueError(f"unknown role {role!r}; choose one of {', '.join(StudyRole.values)}")
@@ -60,10 +230,20 @@ def study_member_set(
         study=study, user=user, defaults={"role": role, "may_export_raw": may_export_raw}
     )
     audit_record(
-        user=None,
+        user=by,
         action="membership_set",
         study=study,
         member=user.get_username(),
         role=role,
         raw=may_export_raw,
     )
+
+
+@transaction.atomic
+def study_member_remove(*, study: Study, user: AbstractBaseUser, by: AbstractBaseUser) -> None:
+    """Take ``user`` off ``study``'s members (the owner is not a membership and stays)."""
+    from ..models import StudyMembership
+
+    deleted, _ = StudyMembership.objects.filter(study=study, user=user).delete()
+    if deleted:
+        audit_record(user=by, action="membership_removed", study=study, member=user.get_username())

@@ -205,8 +205,12 @@ def _consent_page(
         language,
         {
             "study": study,
-            "title": study.title,
+            "title": study.title_in(language),
             "consent_text": text_in(consent.texts, language, sample.default_language),
+            "research_team": text_in(consent.research_team, language, sample.default_language),
+            "contact": text_in(consent.contact, language, sample.default_language),
+            "ethics_committee": text_in(consent.ethics_committee, language, sample.default_language),
+            "ethics_reference": consent.ethics_reference,
             "consent_version": consent.version,
             "consent_key": signing.dumps(secrets.token_urlsafe(24), salt=CONSENT_SALT),
             "error": error,

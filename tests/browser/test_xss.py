@@ -7,7 +7,7 @@ import pytest
 from survey.models import Response, Study
 from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
 from tests.browser.pages import submit
-from tests.specs import tiny_spec
+from tests.specs import consent_details, tiny_spec
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +42,9 @@ def hostile_study(owner) -> Study:
     study.save()
     questionnaire_publish(
         version=version,
-        consent=consent_create(study=study, texts={"en": "Consent " + PAYLOAD, "zh": "同意 " + PAYLOAD}),
+        consent=consent_create(
+            study=study, texts={"en": "Consent " + PAYLOAD, "zh": "同意 " + PAYLOAD}, **consent_details()
+        ),
     )
     return study
 

@@ -6,7 +6,7 @@ from django.urls import reverse
 from survey.models import ConsentText, Question
 from survey.roles import RESEARCHER
 from survey.services.questionnaires import consent_create, questionnaire_import
-from tests.specs import tiny_spec
+from tests.specs import consent_details, tiny_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +97,7 @@ def test_publish_page_lists_reasons_then_publishes(researcher_client):
     client, version = researcher_client
     url = reverse("admin:survey_questionnaireversion_publish", args=[version.pk])
     assert "a consent text must be chosen" in client.get(url).content.decode()
-    consent = consent_create(study=version.study, texts={"en": "Consent", "zh": "同意"})
+    consent = consent_create(study=version.study, texts={"en": "Consent", "zh": "同意"}, **consent_details())
     response = client.post(url, {"consent": consent.pk})
     assert response.status_code == 302
     version.refresh_from_db()

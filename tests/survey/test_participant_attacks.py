@@ -91,11 +91,12 @@ def test_forged_consent_key_is_refused(shipped_study):
 
 def test_resume_token_of_another_study_is_refused(shipped_study, admin_user_):
     from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
-    from tests.specs import tiny_spec
+    from tests.specs import consent_details, tiny_spec
 
     other = questionnaire_import(spec=tiny_spec(), owner=admin_user_, study_slug="other")
     questionnaire_publish(
-        version=other, consent=consent_create(study=other.study, texts={"en": "C", "zh": "C"})
+        version=other,
+        consent=consent_create(study=other.study, texts={"en": "C", "zh": "C"}, **consent_details()),
     )
     client, _ = started(shipped_study)
     stolen = client.cookies[f"candid_{shipped_study.pk}"].value

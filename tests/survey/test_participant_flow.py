@@ -7,7 +7,7 @@ from django.test import Client
 
 from survey.models import CounterKind, Response, StudyCounter
 from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
-from tests.specs import tiny_spec
+from tests.specs import consent_details, tiny_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -40,6 +40,19 @@ def test_decline_keeps_nothing_but_a_count(shipped_study):
     assert page.status_code == 200 and "Nothing you entered has been kept" in page.content.decode()
     assert Response.objects.count() == 0
     assert StudyCounter.objects.get(kind=CounterKind.DECLINED).count == 1
+
+
+@pytest.mark.parametrize(
+    ("accept", "words"),
+    [
+        ("en-GB,en;q=0.8", ["Who is doing this research", "The Candid project", "Ethics approval", "DEMO"]),
+        ("zh-CN,zh;q=0.9", ["谁在开展这项研究", "Candid 项目", "伦理审查批准", "信任与评分体系"]),
+    ],
+)
+def test_consent_page_names_who_is_asking_in_the_participants_language(shipped_study, accept, words):
+    html = Client(HTTP_ACCEPT_LANGUAGE=accept).get(f"/s/{shipped_study.slug}/").content.decode()
+    for word in words:
+        assert word in html
 
 
 def test_consent_must_be_ticked_not_pre_ticked(shipped_study):
@@ -116,7 +129,8 @@ def logic_study(admin_user_):
     )
     version = questionnaire_import(spec=spec, owner=admin_user_, study_slug="logic")
     return questionnaire_publish(
-        version=version, consent=consent_create(study=version.study, texts={"en": "C", "zh": "C"})
+        version=version,
+        consent=consent_create(study=version.study, texts={"en": "C", "zh": "C"}, **consent_details()),
     ).study
 
 

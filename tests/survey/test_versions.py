@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from survey.instrument import QuestionnaireInvalid
-from survey.models import Choice, ChoiceList, Question, QuestionnaireVersion, Section
+from survey.models import Choice, ChoiceList, Question, QuestionnaireVersion, Section, Study
 from survey.selectors import version_to_spec
 from survey.services.questionnaires import (
     consent_create,
@@ -13,7 +13,7 @@ from survey.services.questionnaires import (
     questionnaire_publish,
     version_changes,
 )
-from tests.specs import tiny_spec
+from tests.specs import consent_details, tiny_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def published(admin_user_):
     version = questionnaire_import(spec=tiny_spec(), owner=admin_user_, study_slug="tiny")
-    consent = consent_create(study=version.study, texts={"en": "Consent", "zh": "同意"})
+    consent = consent_create(study=version.study, texts={"en": "Consent", "zh": "同意"}, **consent_details())
     return questionnaire_publish(version=version, consent=consent)
 
 
@@ -47,7 +47,7 @@ def test_publish_refuses_incomplete_consent(admin_user_):
 def test_publish_refuses_invalid_expression(admin_user_):
     version = questionnaire_import(spec=tiny_spec(), owner=admin_user_, study_slug="tiny")
     Question.objects.filter(version=version, code="q2").update(relevance="${q1} = ")
-    consent = consent_create(study=version.study, texts={"en": "C", "zh": "C"})
+    consent = consent_create(study=version.study, texts={"en": "C", "zh": "C"}, **consent_details())
     with pytest.raises(QuestionnaireInvalid, match="relevance of 'q2': the expression ends too early"):
         questionnaire_publish(version=version, consent=consent)
 
@@ -102,3 +102,33 @@ def test_shipped_study_loads_published_with_two_samples(shipped_study):
     assert version.languages == ["en", "zh"]
     samples = {s.slug: (s.default_language, s.is_default) for s in shipped_study.samples.all()}
     assert samples == {"china": ("zh", True), "west": ("en", False)}
+
+
+def test_publish_refuses_consent_without_team_contact_or_ethics_approval(admin_user_):
+    version = questionnaire_import(spec=tiny_spec(), owner=admin_user_, study_slug="tiny")
+    details = consent_details(("en",))  # nothing in Chinese, and no approval number
+    details["ethics_reference"] = " "
+    consent = consent_create(study=version.study, texts={"en": "C", "zh": "C"}, **details)
+    with pytest.raises(QuestionnaireInvalid) as caught:
+        questionnaire_publish(version=version, consent=consent)
+    codes = {p.code for p in caught.value.problems}
+    assert codes == {
+        "consent_no_research_team",
+        "consent_no_contact",
+        "consent_no_ethics_committee",
+        "consent_no_ethics_reference",
+    }
+    assert "consent text version 1 has no research team in zh" in str(caught.value)
+    version.refresh_from_db()
+    assert version.status == "draft"
+
+
+def test_publish_refuses_a_study_that_has_closed(admin_user_):
+    import datetime
+
+    version = questionnaire_import(spec=tiny_spec(), owner=admin_user_, study_slug="tiny")
+    Study.objects.filter(pk=version.study_id).update(closes_on=datetime.date(2020, 1, 31))
+    version.refresh_from_db()
+    consent = consent_create(study=version.study, texts={"en": "C", "zh": "C"}, **consent_details())
+    with pytest.raises(QuestionnaireInvalid, match="the study closed on 2020-01-31"):
+        questionnaire_publish(version=version, consent=consent)
