@@ -2,13 +2,19 @@
 
 from django.tasks import task
 
-from .services.exports import export_job_run
+from .services.exports import export_files_expire, export_job_run
 from .services.reports import report_build, report_failed
 
 
 @task()
 def run_export(job_id: str) -> str:
     return export_job_run(job_id=job_id).status
+
+
+@task()
+def expire_exports() -> int:
+    """Delete every export file past its expiry (enqueued to run when each export expires)."""
+    return export_files_expire()
 
 
 @task()

@@ -68,6 +68,9 @@ INSTALLED_APPS = [
 # worked by `manage.py db_worker` (started by `make serve`).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 CANDID_EXPORT_INLINE_MAX = 5000  # responses; larger exports go to the background worker
+# Export files are deleted by the background worker this many hours after they are written (and at
+# once, whatever their age, when a participant of the study withdraws).
+CANDID_EXPORT_RETENTION_HOURS = float(os.environ.get("CANDID_EXPORT_RETENTION_HOURS", "24"))
 CANDID_REPORT_INLINE_MAX = 50_000  # responses; larger studies' reports are built in the background
 
 # Spreadsheet import of questions and choices only for those who may change them (researchers);

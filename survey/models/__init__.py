@@ -10,7 +10,7 @@ from .questionnaires import (
     VersionStatus,
 )
 from .responses import ArmSequence, CounterKind, RateBucket, Response, ResponseStatus, StudyCounter
-from .staff import AuditEvent, ExportJob, ExportStatus, ReportSnapshot, ReportStatus
+from .staff import AuditEvent, ExportJob, ExportRemoval, ExportStatus, ReportSnapshot, ReportStatus
 from .studies import ConsentText, Sample, Study, StudyMembership, StudyRole
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "ConsentText",
     "CounterKind",
     "ExportJob",
+    "ExportRemoval",
     "ExportStatus",
     "Question",
     "QuestionType",

@@ -39,6 +39,14 @@ class ExportStatus(models.TextChoices):
     RUNNING = "running", "Running"
     DONE = "done", "Ready"
     FAILED = "failed", "Failed"
+    REMOVED = "removed", "Deleted"
+
+
+class ExportRemoval(models.TextChoices):
+    """Why an export's files were deleted (its download link then answers 410 Gone)."""
+
+    EXPIRED = "expired", "Expired"
+    WITHDRAWAL = "withdrawal", "A participant withdrew"
 
 
 class ExportJob(models.Model):
@@ -55,9 +63,14 @@ class ExportJob(models.Model):
     file_name = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the worker deletes the files (CANDID_EXPORT_RETENTION_HOURS)."
+    )
+    removed_reason = models.CharField(max_length=12, choices=ExportRemoval.choices, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "expires_at"], name="export_job_expiry")]
 
     def __str__(self) -> str:
         return f"{self.study.slug} {self.format} ({self.get_status_display()})"

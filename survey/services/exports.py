@@ -1,21 +1,33 @@
-"""Writing exports and the audit trail of staff actions."""
+"""Writing exports, deleting them again, and the audit trail of staff actions.
+
+Export files hold microdata, so they do not outlive their use: each is deleted by the background
+worker ``CANDID_EXPORT_RETENTION_HOURS`` (24) after it was written, and every export file of a
+study is deleted at once when one of its participants withdraws (``export_files_forget``). A
+deleted export's download link answers 410 Gone with the reason.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from analysis.codebook import Codebook
 from analysis.exports import FORMATS, export, write_codebook
 
 from .. import bridge_copy
 from ..bridge import iter_response_frames, study_codebook
-from ..models import AuditEvent, ExportJob, ExportStatus, Response, Study
+from ..models import AuditEvent, ExportJob, ExportRemoval, ExportStatus, Response, Study
+
+# Files written beside an export's data file, downloadable from its page.
+EXTRA_FILES = (".codebook.html", ".codebook.json")
 
 
 def audit_record(
@@ -26,6 +38,56 @@ def audit_record(
 
 def export_folder(job: ExportJob) -> Path:
     return Path(settings.MEDIA_ROOT) / "exports" / str(job.pk)
+
+
+def _delete_folders(job_ids: list[Any]) -> None:
+    for job_id in job_ids:
+        shutil.rmtree(Path(settings.MEDIA_ROOT) / "exports" / str(job_id), ignore_errors=True)
+
+
+@transaction.atomic
+def export_files_forget(*, study_id: int) -> int:
+    """Delete every export file of a study that could hold a withdrawn response; returns how many
+    exports lost their files.
+
+    Called by the withdrawal service inside its transaction. Every finished or running export of the
+    study is marked removed (reason: withdrawal) and its folder deleted now, whatever its age: any
+    of them may hold the response, and saying which would tell when that person answered. A running
+    export notices the mark when it finishes and deletes what it wrote (``export_job_run``). Files
+    are deleted before the transaction commits: if it rolls back, an export is lost, never a
+    withdrawal.
+    """
+    jobs = list(
+        ExportJob.objects.select_for_update()
+        .filter(study_id=study_id, status__in=[ExportStatus.DONE, ExportStatus.RUNNING])
+        .values_list("pk", flat=True)
+    )
+    ExportJob.objects.filter(pk__in=jobs).update(
+        status=ExportStatus.REMOVED, removed_reason=ExportRemoval.WITHDRAWAL, expires_at=None
+    )
+    _delete_folders(jobs)
+    return len(jobs)
+
+
+def export_files_expire(*, now: datetime | None = None) -> int:
+    """Delete the files of every export past its ``expires_at``; returns how many were deleted.
+
+    Run by the background worker (``tasks.expire_exports``, enqueued for each export's expiry time)
+    and by ``manage.py expire_exports`` (for cron, should the worker have been down).
+    """
+    now = now or timezone.now()
+    jobs = list(
+        ExportJob.objects.filter(status=ExportStatus.DONE, expires_at__lte=now).values_list("pk", flat=True)
+    )
+    ExportJob.objects.filter(pk__in=jobs, status=ExportStatus.DONE).update(
+        status=ExportStatus.REMOVED, removed_reason=ExportRemoval.EXPIRED
+    )
+    _delete_folders(jobs)
+    return len(jobs)
+
+
+def export_retention() -> timedelta:
+    return timedelta(hours=settings.CANDID_EXPORT_RETENTION_HOURS)
 
 
 @transaction.atomic
@@ -109,7 +171,19 @@ def export_job_run(*, job_id: str) -> ExportJob:
         )
     except Exception as error:
         ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.FAILED, error=type(error).__name__)
+        _delete_folders([job.pk])
         raise
-    ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.DONE, file_name=name, rows_done=rows)
+    expires_at = timezone.now() + export_retention()
+    finished = ExportJob.objects.filter(pk=job.pk, status=ExportStatus.RUNNING).update(
+        status=ExportStatus.DONE, file_name=name, rows_done=rows, expires_at=expires_at
+    )
+    if not finished:  # a participant withdrew while the file was written: it may hold their answers
+        _delete_folders([job.pk])
+    else:
+        from ..tasks import expire_exports  # the tasks module imports this one
+
+        deletion = expire_exports.using(run_after=expires_at)
+        if deletion.get_backend().supports_defer:
+            deletion.enqueue()
     job.refresh_from_db()
     return job

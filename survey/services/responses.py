@@ -34,6 +34,7 @@ from ..models import (
     StudyCounter,
 )
 from ..selectors import cached_spec, spec_for
+from .exports import export_files_forget
 from .reports import report_forget
 
 RECEIPT_BYTES = 17  # 136 bits, shown as 27 base32 characters
@@ -296,6 +297,7 @@ def response_withdraw(*, code: str) -> str:
         StudyCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
         response.delete()
         report_forget(study_id=response.study_id)
+        export_files_forget(study_id=response.study_id)
     return WithdrawalOutcome.PROCESSED
 
 

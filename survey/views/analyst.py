@@ -12,13 +12,15 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from analysis.exports import FORMATS
 
-from ..models import ExportJob, ExportStatus, ReportStatus, Study
+from ..models import ExportJob, ExportRemoval, ExportStatus, ReportStatus, Study
 from ..selectors import may_export_raw, may_see_results, study_monitoring
-from ..services.exports import audit_record, export_folder, export_job_create, export_job_run
+from ..services.exports import EXTRA_FILES, audit_record, export_folder, export_job_create, export_job_run
 from ..services.reports import report_prepared
 from ..tasks import run_export
 
@@ -145,14 +147,43 @@ def export_status(request: HttpRequest, job_id) -> HttpResponse:
     )
 
 
+def _gone(request: HttpRequest, job: ExportJob) -> HttpResponse:
+    """410 Gone: the export's files were deleted (expired, or a participant withdrew)."""
+    withdrawal = job.removed_reason == ExportRemoval.WITHDRAWAL
+    return render(
+        request,
+        "survey/analyst/export_gone.html",
+        _context(
+            request,
+            _("Export deleted"),
+            job=job,
+            withdrawal=withdrawal,
+            hours=f"{settings.CANDID_EXPORT_RETENTION_HOURS:g}",
+        ),
+        status=410,
+    )
+
+
 @staff_member_required
 def export_download(request: HttpRequest, job_id) -> HttpResponse:
     job = _job(request, job_id)
+    expired = job.expires_at is not None and job.expires_at <= timezone.now()
+    if job.status == ExportStatus.REMOVED or (job.status == ExportStatus.DONE and expired):
+        return _gone(request, job)
     if job.status != ExportStatus.DONE:
         raise Http404("The export is not ready.")
     name = request.GET.get("file", job.file_name)
-    allowed = {job.file_name, f"{job.file_name}.codebook.html", f"{job.file_name}.codebook.json"}
+    allowed = {
+        job.file_name,
+        *(f"{job.file_name}{suffix}" for suffix in EXTRA_FILES),
+    }
     if name not in allowed:
         raise Http404("No such file.")
+    try:
+        handle = open(export_folder(job) / name, "rb")  # noqa: SIM115 (FileResponse closes it)
+    except FileNotFoundError:
+        return _gone(request, job)
     audit_record(user=request.user, action="export_downloaded", study=job.study, file=name, job=str(job.pk))
-    return FileResponse(open(export_folder(job) / name, "rb"), as_attachment=True, filename=name)
+    response = FileResponse(handle, as_attachment=True, filename=name)
+    response["Cache-Control"] = "no-store"
+    return response
