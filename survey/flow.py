@@ -170,7 +170,12 @@ def relevant_questions(page: Page, answers: dict[str, Any]) -> Iterator[dict[str
 
 
 def to_json(value: Any) -> Any:
-    """A cleaned form value as stored in ``Response.answers``."""
+    """A cleaned form value as stored in ``Response.answers``.
+
+    A decimal becomes an int when whole, else the double nearest to it: the forms accept at most 15
+    significant digits (``forms.MAX_SIGNIFICANT_DIGITS``), which a double keeps exactly, so the stored
+    number prints back as the digits the participant typed (less trailing zeros).
+    """
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if hasattr(value, "isoformat"):

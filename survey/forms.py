@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -18,6 +19,33 @@ MAX_SHORT_TEXT = 500
 MAX_LONG_TEXT = 5000
 E_RANKING_PERMUTATION = _("Give each option a different rank.")
 E_RANKING_INCOMPLETE = _("Rank every option.")
+# A double (IEEE 754 binary64: SPSS, Stata, Parquet, Excel, JSON readers) keeps any decimal of up to 15
+# significant digits exactly (C's DBL_DIG), so an answer within that limit is exported as typed.
+MAX_SIGNIFICANT_DIGITS = 15
+E_TOO_PRECISE = _(
+    "Enter a number with at most %(limit)s significant digits (you entered %(digits)s): "
+    "statistics programs and spreadsheets cannot keep more exactly."
+)
+
+
+class ExactDecimalField(forms.DecimalField):
+    """A decimal number that every export format keeps exactly: at most 15 significant digits.
+
+    Refused at entry with a message naming the limit, rather than rounded when stored (a float with
+    more digits would become another number, e.g. 99999999999999.999999 -> 100000000000000.0).
+    """
+
+    def validate(self, value: Decimal | None) -> None:
+        super().validate(value)
+        if value is None or not value.is_finite():
+            return
+        digits = len(value.normalize().as_tuple().digits)
+        if digits > MAX_SIGNIFICANT_DIGITS:
+            raise forms.ValidationError(
+                E_TOO_PRECISE,
+                code="too_precise",
+                params={"limit": MAX_SIGNIFICANT_DIGITS, "digits": digits},
+            )
 
 
 def text_in(texts: dict[str, str], language: str, fallback: str) -> str:
@@ -96,7 +124,7 @@ class PageForm(forms.Form):
                     label=label, required=required, min_value=-(10**12), max_value=10**12
                 )
             case "decimal":
-                return forms.DecimalField(label=label, required=required, max_digits=20, decimal_places=6)
+                return ExactDecimalField(label=label, required=required)
             case "text":
                 return forms.CharField(label=label, required=required, max_length=MAX_SHORT_TEXT)
             case "long_text":
@@ -117,7 +145,7 @@ class PageForm(forms.Form):
                     float(params["end"]),
                     float(params.get("step", 1)),
                 )
-                return forms.DecimalField(
+                return ExactDecimalField(
                     label=label,
                     required=required,
                     min_value=start,
