@@ -47,7 +47,13 @@ def test_more_digits_than_a_double_keeps_are_refused_with_the_limit():
 
 
 def test_the_largest_precision_kept_is_accepted_and_stored_as_typed():
-    for typed in ("99999999999999.9", "0.000000000000001", "-123456789.123456", "1.50", "1000000000000000000"):
+    for typed in (
+        "99999999999999.9",
+        "0.000000000000001",
+        "-123456789.123456",
+        "1.50",
+        "1000000000000000000",
+    ):
         form = _form(typed)
         assert form.is_valid(), (typed, form.errors)
         stored = json.loads(json.dumps(flow.to_json(form.cleaned_data["amount"])))
