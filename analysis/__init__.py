@@ -13,18 +13,20 @@ from .sensitive import (
     list_experiment_design_test,
     randomized_response,
 )
-from .suppression import Suppressed, suppress, suppress_estimates
+from .suppression import Release, Suppressed, disclose, suppress, suppress_estimates
 from .weighting import RakeReport, poststratify, rake, read_margins
 
 __all__ = [
     "Crosstab",
     "RakeReport",
+    "Release",
     "Suppressed",
     "SurveyDesign",
     "compare_list_with_direct",
     "cronbach_alpha",
     "crosstab",
     "difference",
+    "disclose",
     "list_experiment",
     "list_experiment_design_test",
     "mean",

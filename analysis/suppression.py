@@ -1,28 +1,383 @@
-"""Disclosure control: small-cell suppression with complementary suppression, and attribute-disclosure flags.
+"""Disclosure control: the one step every released figure goes through.
 
-Primary suppression hides every cell whose unweighted count is 1..k-1. Complementary suppression
-then hides further cells until no hidden cell can be worked out from the released cells and the
-row, column and grand totals: a hidden cell is exactly recoverable when it is a *bridge* of the
-bipartite graph whose nodes are rows and columns and whose edges are hidden cells (Cox 1980,
-"Suppression methodology and statistical disclosure control", *JASA* 75(370)); the smallest
-released cell that closes a cycle around each bridge is hidden next (Hundepool et al. 2012,
-*Statistical Disclosure Control*, §5.3). Zero cells are released: they reveal no one.
+A *release* is every table shown together (a results page, an aggregate download, a report). Each
+table is tidy: one row per cell, with the respondents behind it. :func:`disclose` decides, for all
+tables at once, which cells are hidden, flags group attribute disclosure and rounds what is shown.
+
+The rules (Hundepool et al. 2012, *Statistical Disclosure Control*, Wiley, ch. 5 "Frequency
+tables"; Eurostat's confidentiality practice for tables of counts):
+
+* **Primary suppression** (the threshold rule): a cell counting 1 to k - 1 respondents is hidden,
+  and so is a whole group (row) of fewer than k respondents. Zero cells are released: they reveal
+  no one, but a group whose members all gave one answer is flagged (*group attribute disclosure*,
+  Hundepool et al. §5.2): whoever knows a member's group knows their answer.
+* **Complementary (secondary) suppression**: what is released implies linear equations — levels sum
+  to their group's n, groups sum to the overall figure in every breakdown, groups sum to the
+  overall n. A hidden cell is *recoverable* when its unit vector lies in the row space of those
+  equations restricted to the hidden cells (the released ones are known numbers). While any hidden
+  cell is recoverable, the smallest released cell of an equation through it is hidden too (within a
+  table first, a group's n last, since hiding an n hides the group's whole row; Cox 1980, *JASA*
+  75(370), for the idea; the greedy choice is Tau-Argus's "hypercube" in spirit). Cells with the
+  same respondents are one cell in every table they appear in (see ``cell`` below), so a figure
+  hidden in one table is never released by another.
+* **Rounding**: released counts are rounded to the nearest multiple of ``rounding_base`` (5 by
+  default: conventional rounding, Hundepool et al. §5.4; Eurostat rounds published counts to a base
+  too), shares and their intervals to 0.1 percentage point, other statistics to 2 decimals.
+  Decisions are made on the exact counts; rounding is on top.
+
+Input tables (``tables`` maps a name to a DataFrame), one row per released figure:
+
+``variable``
+    what the figure is about (e.g. ``q1`` or ``q1__a``).
+``group_variable``, ``group``
+    the breakdown (``""`` and ``""`` for the overall row; e.g. ``"sample"``, ``"china"``).
+``level``
+    the answer for a share (``None`` for a statistic such as a mean, median or alpha). The levels
+    of one group must be all of them (zeros included): they sum to the group's n.
+``count``
+    unweighted respondents in the cell (for a statistic: its n).
+``n``
+    unweighted respondents in the group (the row's base).
+``cell``, ``base`` (optional)
+    identities of the cell's and the group's respondent sets: figures with the same identity are
+    the same number wherever they appear. Default: the cell is ``(variable, group_variable, group,
+    level)`` and the group ``(variable, group_variable, group)``. :func:`set_keys` makes identities
+    from the rows themselves.
+``scale`` (optional)
+    ``"share"`` (rounded to 0.1 point) or ``"number"``; default ``"share"`` for rows with a level.
+
+Every other numeric column (``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``, ``n_eff``,
+``median`` ...) is masked (NA) in a hidden row. :func:`disclose` returns a :class:`Release` whose
+tables carry ``suppressed`` (bool), ``suppression`` (``"primary"``, ``"complementary"`` or ``""``)
+and ``attribute_disclosure`` (bool, on every row of a flagged group).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 MIN_K = 5
+DEFAULT_K = 10
+ROUNDING_BASE = 5
+OVERALL = ""
+STATISTIC = "∑"  # the level of a statistic's cell: its (weighted) total, additive like a count
+
 E_K_TOO_SMALL = "k must be at least 5 (got {k}); smaller thresholds do not protect respondents"
+E_COLUMNS = "table {table!r} lacks the columns {columns}"
+KEY_COLUMNS = ("variable", "group_variable", "group", "level", "count", "n")
+LABEL_COLUMNS = {"variable", "group_variable", "group", "level", "cell", "base", "scale", "suppression"}
+SHARE_COLUMNS = ("estimate", "se", "ci_low", "ci_high")
+NUMBER_DECIMALS = 2
+
+
+def check_k(k: int) -> int:
+    """``k`` itself, or ``ValueError`` when it is below :data:`MIN_K`."""
+    if k < MIN_K:
+        raise ValueError(E_K_TOO_SMALL.format(k=k))
+    return k
+
+
+@dataclass
+class _System:
+    """The cells of one release and the equations among them (sparse rows of +1/-1)."""
+
+    count: dict[Hashable, int] = field(default_factory=dict)
+    is_base: dict[Hashable, bool] = field(default_factory=dict)
+    equations: dict[str, list[tuple[list[Hashable], dict[Hashable, float]]]] = field(default_factory=dict)
+    rows_of_base: dict[Hashable, set[Hashable]] = field(default_factory=dict)  # base -> its row cells
+    tables_of: dict[Hashable, set[str]] = field(default_factory=dict)
+
+    def cell(self, table: str, key: Hashable, count: int, *, base: bool) -> Hashable:
+        self.count.setdefault(key, int(count))
+        self.is_base[key] = self.is_base.get(key, False) or base
+        self.tables_of.setdefault(key, set()).add(table)
+        return key
+
+    def equation(self, table: str, terms: dict[Hashable, float]) -> None:
+        if len(terms) > 1:
+            self.equations.setdefault(table, []).append((list(terms), terms))
+
+
+@dataclass(frozen=True)
+class Release:
+    """Tables after disclosure control, and how it went.
+
+    ``tables`` hold the input rows with hidden values masked, figures rounded and the columns
+    ``suppressed``, ``suppression`` and ``attribute_disclosure`` added; ``k`` and
+    ``rounding_base`` are the rules applied; ``primary`` and ``complementary`` count hidden cells.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    k: int
+    rounding_base: int
+    primary: int
+    complementary: int
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+
+def disclose(
+    tables: Mapping[str, pd.DataFrame],
+    *,
+    k: int = DEFAULT_K,
+    rounding_base: int = ROUNDING_BASE,
+    rounding: bool = True,
+) -> Release:
+    """Suppress, flag and round every table of one release together (see the module docstring).
+
+    Raises ``ValueError`` when ``k`` is below 5 or a table lacks a required column. Inputs are not
+    changed. With ``rounding=False`` figures keep their precision (for a verdict computed from
+    them); every hiding decision is the same.
+    """
+    check_k(k)
+    frames = {name: _prepared(name, frame) for name, frame in tables.items()}
+    system = _System()
+    for name, frame in frames.items():
+        _add_table(system, name, frame)
+    hidden, primary = _primary(system, k)
+    hidden = _complementary(system, hidden)
+    out = {
+        name: _released(frame, hidden, primary, rounding_base if rounding else 0)
+        for name, frame in frames.items()
+    }
+    n_primary = len(primary)
+    return Release(out, k, rounding_base, n_primary, len(hidden) - n_primary)
+
+
+def _prepared(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    missing = [c for c in KEY_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(E_COLUMNS.format(table=name, columns=", ".join(missing)))
+    frame = frame.copy()
+    frame["group_variable"] = frame["group_variable"].fillna(OVERALL).astype(str)
+    frame["group"] = frame["group"].where(frame["group_variable"] != OVERALL, OVERALL)
+    frame["group"] = frame["group"].fillna(OVERALL).astype(str)
+    statistic = frame["level"].isna()
+    if "cell" not in frame.columns:
+        frame["cell"] = [
+            (v, gv, g, STATISTIC if s else str(level))
+            for v, gv, g, level, s in zip(
+                frame["variable"],
+                frame["group_variable"],
+                frame["group"],
+                frame["level"],
+                statistic,
+                strict=True,
+            )
+        ]
+    if "base" not in frame.columns:
+        frame["base"] = list(zip(frame["variable"], frame["group_variable"], frame["group"], strict=True))
+    if "scale" not in frame.columns:
+        frame["scale"] = np.where(statistic, "number", "share")
+    return frame
+
+
+def _add_table(system: _System, name: str, frame: pd.DataFrame) -> None:
+    """Cells of one table and its equations: rows sum to the group's n; groups to the overall."""
+    counts = frame["count"].fillna(0).to_numpy(dtype=float)
+    ns = frame["n"].fillna(0).to_numpy(dtype=float)
+    statistic = frame["level"].isna().to_numpy()
+    rows: dict[Hashable, dict[Hashable, float]] = {}
+    columns: dict[tuple, dict[Hashable, float]] = {}
+    bases: dict[tuple, dict[Hashable, float]] = {}
+    for i, (variable, gv, cell, base) in enumerate(
+        zip(frame["variable"], frame["group_variable"], frame["cell"], frame["base"], strict=True)
+    ):
+        system.cell(name, cell, counts[i], base=False)
+        system.cell(name, base, ns[i], base=True)
+        system.rows_of_base.setdefault(base, set()).add(cell)
+        level = STATISTIC if statistic[i] else frame["level"].iat[i]
+        sign = -1.0 if gv == OVERALL else 1.0
+        if not statistic[i]:
+            rows.setdefault(base, {base: -1.0})[cell] = 1.0
+        targets = [gv] if gv != OVERALL else sorted({*frame["group_variable"]} - {OVERALL})
+        for target in targets:
+            columns.setdefault((variable, level, target), {})[cell] = sign
+            bases.setdefault((variable, target), {})[base] = sign
+    # Groups add up to a released overall figure only: without it their sum is not known.
+    added = [terms for terms in (*columns.values(), *bases.values()) if -1.0 in terms.values()]
+    for terms in (*rows.values(), *added):
+        system.equation(name, terms)
+
+
+def _primary(system: _System, k: int) -> tuple[set[Hashable], set[Hashable]]:
+    primary = {key for key, count in system.count.items() if 0 < count < k}
+    hidden = set(primary)
+    for base in [key for key in primary if system.is_base[key]]:
+        hidden |= system.rows_of_base.get(base, set())
+    return hidden, primary
+
+
+def _complementary(system: _System, hidden: set[Hashable]) -> set[Hashable]:
+    """Hide cells until no hidden cell of any table is recoverable from that table's equations.
+
+    Tables share cells (a group's n, figures with one respondent set), so a table is checked again
+    whenever one of its cells becomes hidden elsewhere; hiding only ever removes knowledge, so a
+    table found safe stays safe, and the loop ends because each step hides a new cell.
+    """
+    hidden = set(hidden)
+    queue = list(system.equations)
+    queued = set(queue)
+    while queue:
+        table = queue.pop(0)
+        queued.discard(table)
+        while (partner := _next_partner(system, system.equations[table], hidden)) is not None:
+            newly = {partner} | (
+                system.rows_of_base.get(partner, set()) if system.is_base[partner] else set()
+            )
+            newly -= hidden
+            hidden |= newly
+            for cell in newly:
+                for other in system.tables_of.get(cell, ()):
+                    if other != table and other not in queued and other in system.equations:
+                        queue.append(other)
+                        queued.add(other)
+    return hidden
+
+
+def _next_partner(
+    system: _System, equations: list[tuple[list[Hashable], dict[Hashable, float]]], hidden: set[Hashable]
+) -> Hashable | None:
+    """The released cell to hide next, or None when no hidden cell of these equations is recoverable."""
+    unknowns = sorted({key for keys, _ in equations for key in keys if key in hidden}, key=repr)
+    if not unknowns:
+        return None
+    recoverable = _recoverable(equations, unknowns)
+    if not recoverable:
+        return None
+    target = recoverable[0]
+    through = [keys for keys, _ in equations if target in keys]
+    pool = {key for keys in through for key in keys if key not in hidden}
+    if not pool:  # every cell next to it is hidden: widen to any equation with a hidden cell
+        pool = {key for keys, _ in equations for key in keys if key not in hidden}
+    if not pool:
+        return None
+    return min(
+        pool, key=lambda key: (system.is_base[key], system.count[key] == 0, system.count[key], repr(key))
+    )
+
+
+def _recoverable(
+    equations: list[tuple[list[Hashable], dict[Hashable, float]]], unknowns: list[Hashable]
+) -> list[Hashable]:
+    """Hidden cells fixed by the equations: those orthogonal to the null space of the hidden part."""
+    index = {key: j for j, key in enumerate(unknowns)}
+    matrix = np.zeros((len(equations), len(unknowns)))
+    for i, (_, terms) in enumerate(equations):
+        for key, coefficient in terms.items():
+            if key in index:
+                matrix[i, index[key]] = coefficient
+    return [unknowns[j] for j in np.nonzero(determined(matrix))[0]]
+
+
+def determined(matrix: np.ndarray) -> np.ndarray:
+    """For ``A x = b`` with ``A`` of shape (equations, unknowns): which unknowns the system fixes.
+
+    An unknown is fixed when its unit vector is in the row space of ``A``, i.e. every null-space
+    vector is zero there. Returns a boolean array of length ``A.shape[1]``.
+    """
+    if matrix.size == 0:
+        return np.zeros(matrix.shape[1], dtype=bool)
+    _, singular, vt = np.linalg.svd(matrix, full_matrices=True)
+    tolerance = max(matrix.shape) * np.finfo(float).eps * (singular[0] if len(singular) else 1.0)
+    rank = int(np.sum(singular > max(tolerance, 1e-9)))
+    null = vt[rank:]
+    if null.shape[0] == 0:
+        return np.ones(matrix.shape[1], dtype=bool)
+    return np.linalg.norm(null, axis=0) < 1e-8
+
+
+def _released(frame: pd.DataFrame, hidden: set[Hashable], primary: set[Hashable], base: int) -> pd.DataFrame:
+    cells = frame["cell"].tolist()
+    bases = frame["base"].tolist()
+    suppressed = np.array([c in hidden or b in hidden for c, b in zip(cells, bases, strict=True)], dtype=bool)
+    first = np.array([c in primary or b in primary for c, b in zip(cells, bases, strict=True)], dtype=bool)
+    out = frame.copy()
+    out["suppressed"] = suppressed
+    out["suppression"] = np.where(first, "primary", np.where(suppressed, "complementary", ""))
+    out["attribute_disclosure"] = _attribute_disclosure(frame)
+    values = [
+        c
+        for c in out.columns
+        if c not in LABEL_COLUMNS
+        and pd.api.types.is_numeric_dtype(out[c])
+        and not pd.api.types.is_bool_dtype(out[c])
+    ]
+    out[values] = out[values].astype(float).mask(suppressed[:, None].repeat(len(values), axis=1))
+    return _rounded(out, base) if base else out
+
+
+def _attribute_disclosure(frame: pd.DataFrame) -> np.ndarray:
+    """Rows of a group (of a share table) in which every respondent gave the same answer."""
+    share = frame["level"].notna()
+    if not share.any():
+        return np.zeros(len(frame), dtype=bool)
+    keys = pd.Series(
+        [repr(pair) for pair in zip(frame["variable"], frame["base"], strict=True)], index=frame.index
+    )
+    parts = pd.DataFrame(
+        {"key": keys, "count": frame["count"].fillna(0), "n": frame["n"].fillna(0), "share": share}
+    )
+    parts = parts[parts["share"]]
+    levels = parts.groupby("key")["count"].size()
+    full = parts[(parts["count"] == parts["n"]) & (parts["n"] > 0)]["key"]
+    flagged = set(full[full.map(levels) > 1])
+    return keys.isin(flagged).to_numpy() & share.to_numpy()
+
+
+def _rounded(frame: pd.DataFrame, base: int) -> pd.DataFrame:
+    """Counts to the nearest multiple of ``base`` (halves up); shares to 0.1 point; numbers to 2 decimals."""
+    for column in ("count", "n"):
+        frame[column] = np.floor(frame[column] / base + 0.5) * base
+    share = (frame["scale"] == "share").to_numpy()
+    for column in [c for c in (*SHARE_COLUMNS, "median") if c in frame.columns]:
+        values = frame[column].astype(float)
+        frame[column] = np.where(share, values.round(3), values.round(NUMBER_DECIMALS))
+    if "deff" in frame.columns:
+        frame["deff"] = frame["deff"].astype(float).round(2)
+    if "n_eff" in frame.columns:
+        frame["n_eff"] = frame["n_eff"].astype(float).round(0)
+    return frame
+
+
+def round_count(value: float, base: int = ROUNDING_BASE) -> int:
+    """A count rounded as released counts are (nearest multiple of ``base``, halves up)."""
+    return int(np.floor(value / base + 0.5) * base)
+
+
+# --- identities of respondent sets -----------------------------------------------------------
+
+
+def row_keys(n: int, *, seed: int = 20120101) -> np.ndarray:
+    """Two random numbers per respondent (``(n, 2)``), to fingerprint sets of respondents.
+
+    A set's fingerprint is the sum of its members' numbers: equal sets give bit-equal sums (the
+    rows are added in the same order), different sets collide with probability about 2^-100.
+    """
+    return np.random.default_rng(seed).random((n, 2))
+
+
+def fingerprints(keys: np.ndarray, codes: np.ndarray, size: int) -> list[tuple[float, float, int]]:
+    """The fingerprint of each of ``size`` sets; row i belongs to set ``codes[i]`` (-1: none)."""
+    inside = codes >= 0
+    codes = codes[inside]
+    first = np.bincount(codes, weights=keys[inside, 0], minlength=size)
+    second = np.bincount(codes, weights=keys[inside, 1], minlength=size)
+    members = np.bincount(codes, minlength=size)
+    return [(float(a), float(b), int(m)) for a, b, m in zip(first, second, members, strict=True)]
+
+
+# --- the classic shapes, for callers with one table ------------------------------------------
 
 
 @dataclass(frozen=True)
 class Suppressed:
-    """A table after disclosure control.
+    """A two-way table of counts after :func:`suppress`.
 
     ``counts`` has hidden cells as NA; ``hidden`` marks them (primary or complementary);
     ``primary`` marks the cells under k; ``attribute_disclosure`` lists the rows (groups) whose
@@ -40,145 +395,101 @@ class Suppressed:
         return values.mask(self.hidden.reindex_like(values).fillna(False).astype(bool))
 
 
-def suppress(table: pd.DataFrame, *, k: int = 10) -> Suppressed:
-    """Suppress small cells of a table of unweighted counts (rows = groups, columns = answers).
-
-    Parameters
-    ----------
-    table : DataFrame
-        Non-negative integer counts; row and column totals are taken as published.
-    k : int
-        Minimum cell count; never below 5.
-    """
-    if k < MIN_K:
-        raise ValueError(E_K_TOO_SMALL.format(k=k))
-    counts = table.to_numpy(dtype=float)
-    primary = (counts > 0) & (counts < k)
-    row_totals = counts.sum(axis=1)
-    small_rows = (row_totals > 0) & (row_totals < k)
-    hidden = primary | (small_rows[:, None] & (counts > 0))
-    hidden = _complementary(counts, hidden)
-    attribute = [
-        label
-        for label, row, total in zip(table.index, counts, row_totals, strict=True)
-        if total >= 1 and np.count_nonzero(row) == 1 and table.shape[1] > 1
+def suppress(table: pd.DataFrame, *, k: int = DEFAULT_K) -> Suppressed:
+    """Disclosure control of one two-way table of unweighted counts (rows = groups, columns = answers),
+    released with its row, column and grand totals; the decisions are :func:`disclose`'s."""
+    rows = [
+        {
+            "variable": "table",
+            "group_variable": "row",
+            "group": str(r),
+            "level": str(c),
+            "count": int(v),
+            "n": int(table.loc[r].sum()),
+        }
+        for r in table.index
+        for c, v in table.loc[r].items()
+    ] + [
+        {
+            "variable": "table",
+            "group_variable": "",
+            "group": "",
+            "level": str(c),
+            "count": int(v),
+            "n": int(table.to_numpy().sum()),
+        }
+        for c, v in table.sum(axis=0).items()
     ]
-    hidden_frame = pd.DataFrame(hidden, index=table.index, columns=table.columns)
+    result = disclose({"table": pd.DataFrame(rows)}, k=k, rounding=False)["table"]
+    inner = result[result["group_variable"] == "row"]
+    shape = (len(table.index), len(table.columns))
+    hidden = pd.DataFrame(
+        inner["suppressed"].to_numpy().reshape(shape), index=table.index, columns=table.columns
+    )
+    primary = pd.DataFrame(
+        (inner["suppression"] == "primary").to_numpy().reshape(shape),
+        index=table.index,
+        columns=table.columns,
+    )
+    row_totals = table.sum(axis=1)
+    flagged = inner[inner["attribute_disclosure"]]["group"].unique().tolist()
     return Suppressed(
-        counts=table.astype("Float64").mask(hidden_frame),
-        hidden=hidden_frame,
-        primary=pd.DataFrame(primary, index=table.index, columns=table.columns),
-        attribute_disclosure=attribute,
-        hidden_rows=[label for label, small in zip(table.index, small_rows, strict=True) if small],
+        counts=table.astype("Float64").mask(hidden),
+        hidden=hidden,
+        primary=primary & (table > 0),
+        attribute_disclosure=[r for r in table.index if str(r) in flagged],
+        hidden_rows=[r for r in table.index if 0 < row_totals[r] < k],
     )
 
 
-def _complementary(counts: np.ndarray, hidden: np.ndarray) -> np.ndarray:
-    """Hide one more cell per step until no hidden cell is a bridge; every step hides a new cell, so it ends."""
-    hidden = hidden.copy()
-    while (bridge := _first_bridge(hidden)) is not None:
-        candidate = _partner(counts, hidden, *bridge)
-        if candidate is None:  # every cell is hidden already (a one-row or one-column table)
-            return hidden
-        hidden[candidate] = True
-    return hidden
+def suppress_estimates(
+    frame: pd.DataFrame, *, k: int = DEFAULT_K, group: list[str] | None = None
+) -> pd.DataFrame:
+    """Disclosure control of estimates by domain (an estimator's tidy output, with ``n``).
 
-
-def _partner(counts: np.ndarray, hidden: np.ndarray, row: int, column: int) -> tuple[int, int] | None:
-    """The released cell to hide next: the smallest non-zero one in the bridge's row or column, else a
-    zero there (hiding a zero also hides that it is zero), else the smallest released cell anywhere."""
-    released = ~hidden
-    line = np.zeros_like(hidden)
-    line[row, :] = True
-    line[:, column] = True
-    for pool in (released & line & (counts > 0), released & line, released):
-        if pool.any():
-            masked = np.where(pool, counts, np.inf)
-            return tuple(int(i) for i in np.unravel_index(np.argmin(masked), counts.shape))
-    return None
-
-
-def _first_bridge(hidden: np.ndarray) -> tuple[int, int] | None:
-    """A hidden cell that no cycle of hidden cells passes through, i.e. one that totals reveal."""
-    rows, columns = np.nonzero(hidden)
-    edges = list(zip(rows.tolist(), columns.tolist(), strict=True))
-    n_rows = hidden.shape[0]
-    adjacency: dict[int, list[tuple[int, int]]] = {}
-    for index, (r, c) in enumerate(edges):
-        adjacency.setdefault(r, []).append((n_rows + c, index))
-        adjacency.setdefault(n_rows + c, []).append((r, index))
-    order: dict[int, int] = {}
-    low: dict[int, int] = {}
-    counter = [0]
-    found: list[int] = []
-
-    def visit(node: int, via: int) -> None:  # Tarjan's bridge search; tables are small
-        order[node] = low[node] = counter[0]
-        counter[0] += 1
-        for neighbour, edge in adjacency.get(node, []):
-            if edge == via:
-                continue
-            if neighbour in order:
-                low[node] = min(low[node], order[neighbour])
-            else:
-                visit(neighbour, edge)
-                low[node] = min(low[node], low[neighbour])
-                if low[neighbour] > order[node]:
-                    found.append(edge)
-
-    for node in list(adjacency):
-        if node not in order:
-            visit(node, -1)
-    if not found:
-        return None
-    return edges[min(found)]
-
-
-def recoverable_cells(counts: np.ndarray, hidden: np.ndarray) -> list[tuple[int, int]]:
-    """Hidden cells whose value is fixed by the released cells and all totals (a linear-algebra check).
-
-    Independent of the graph argument above, so tests can verify it: a cell is recoverable when
-    its unit vector lies in the row space of the system "hidden cells of each row/column sum to
-    the known remainder".
+    Within each ``group`` of rows (e.g. one variable) the domains are a breakdown whose overall
+    figure and total n are taken as released beside them, so a hidden domain gets partners until
+    it cannot be worked out from the total; the decisions are :func:`disclose`'s. Hidden rows keep
+    their labels with NA values and ``suppressed = True``. Figures are not rounded.
     """
-    cells = list(zip(*np.nonzero(hidden), strict=True))
-    if not cells:
-        return []
-    equations = []
-    for r in range(counts.shape[0]):
-        equations.append([1.0 if cell[0] == r else 0.0 for cell in cells])
-    for c in range(counts.shape[1]):
-        equations.append([1.0 if cell[1] == c else 0.0 for cell in cells])
-    matrix = np.array(equations)
-    rank = np.linalg.matrix_rank(matrix)
-    recoverable = []
-    for i, cell in enumerate(cells):
-        unit = np.zeros(len(cells))
-        unit[i] = 1.0
-        if np.linalg.matrix_rank(np.vstack([matrix, unit])) == rank:
-            recoverable.append((int(cell[0]), int(cell[1])))
-    return recoverable
-
-
-def suppress_estimates(frame: pd.DataFrame, *, k: int = 10, group: list[str] | None = None) -> pd.DataFrame:
-    """Hide estimates of domains with fewer than ``k`` respondents (and a partner, so none can be derived).
-
-    ``frame`` is an estimator's tidy output (it has ``n``). Within each ``group`` (e.g. one
-    variable), if exactly one row is hidden the next smallest is hidden too, since the overall
-    figure minus the others would reveal it. Hidden rows keep their label with NA values and
-    ``suppressed = True``.
-    """
-    if k < MIN_K:
-        raise ValueError(E_K_TOO_SMALL.format(k=k))
-    frame = frame.copy()
-    hide = frame["n"] < k
-    for _, rows in frame.groupby(group, sort=False) if group else [(None, frame)]:
-        if hide[rows.index].sum() == 1 and len(rows) > 2:
-            others = rows.loc[~hide[rows.index], "n"]
-            hide[others.idxmin()] = True
+    check_k(k)
+    frame = frame.reset_index(drop=True)
+    parts = frame.groupby(group, sort=False).indices.values() if group else [np.arange(len(frame))]
+    tables: dict[str, pd.DataFrame] = {}
+    for number, positions in enumerate(parts):
+        rows = frame.iloc[positions]
+        ns = rows["n"].fillna(0).astype(int).to_numpy()
+        domain = pd.DataFrame(
+            {
+                "variable": "estimate",
+                "group_variable": "domain",
+                "group": [str(p) for p in positions],
+                "level": None,
+                "count": ns,
+                "n": ns,
+            }
+        )
+        total = pd.DataFrame(
+            {
+                "variable": ["estimate"],
+                "group_variable": [""],
+                "group": [""],
+                "level": [None],
+                "count": [ns.sum()],
+                "n": [ns.sum()],
+            }
+        )
+        tables[str(number)] = pd.concat([domain, total], ignore_index=True)
+    release = disclose(tables, k=k, rounding=False)
+    hide = np.zeros(len(frame), dtype=bool)
+    for number, positions in enumerate(parts):
+        decided = release[str(number)]
+        inner = decided[decided["group_variable"] == "domain"]
+        hide[positions] = inner["suppressed"].to_numpy()
+    out = frame.copy()
     value_columns = [
-        c for c in ("estimate", "se", "ci_low", "ci_high", "deff", "n", "n_eff") if c in frame.columns
+        c for c in ("estimate", "se", "ci_low", "ci_high", "deff", "n", "n_eff") if c in out.columns
     ]
-    frame[value_columns] = frame[value_columns].astype(float).mask(hide)
-    frame["suppressed"] = hide
-    return frame
+    out[value_columns] = out[value_columns].astype(float).mask(pd.Series(hide, index=out.index), axis=0)
+    out["suppressed"] = hide
+    return out

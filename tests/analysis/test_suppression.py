@@ -1,4 +1,13 @@
-"""Disclosure control: small cells hidden, and no hidden cell recoverable from what is released."""
+"""Disclosure control: small cells hidden, and no hidden cell recoverable from what is released.
+
+The recovery attack here is written independently of ``analysis.suppression``: from the released
+tables alone it writes down every equation a reader knows (levels sum to the group's n, groups sum
+to the overall figure in each breakdown, group n's sum to the overall n, one respondent set is one
+number in every table) and asks linear algebra — and a linear programme with the counts' lower
+bound of zero — whether any hidden cell is determined.
+"""
+
+from __future__ import annotations
 
 import numpy as np
 import pandas as pd
@@ -6,9 +15,299 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy.optimize import linprog
 
 from analysis import suppress, suppress_estimates
-from analysis.suppression import recoverable_cells
+from analysis.suppression import disclose, fingerprints, round_count, row_keys
+
+# --- the attacker ------------------------------------------------------------------------------
+
+
+def attack(tables: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame], *, k: int = 10) -> list[tuple]:
+    """Hidden cells an attacker can compute from every released table together.
+
+    ``tables`` are the released tables (hidden values are NA); ``truth`` the same tables before
+    release, used only to give the attacker the exact released values (rounding is ignored: the
+    attacker is given more than is shown).
+    """
+    values: dict[tuple, float] = {}
+    hidden: set[tuple] = set()
+    shown: dict[tuple, bool] = {}  # a group's n is known when any row of any table shows it
+    equations: list[dict[tuple, float]] = []
+    for name, released in tables.items():
+        exact = truth[name].reset_index(drop=True)
+        released = released.reset_index(drop=True)
+        base_of = exact["base"] if "base" in exact else exact["variable"]
+        rows: dict[tuple, dict[tuple, float]] = {}
+        columns: dict[tuple, dict[tuple, float]] = {}
+        bases: dict[tuple, dict[tuple, float]] = {}
+        has_overall = {
+            v for v, gv in zip(exact["variable"], exact["group_variable"], strict=True) if gv == ""
+        }
+        breakdowns = sorted({gv for gv in exact["group_variable"] if gv})
+        for i, row in exact.iterrows():
+            level = row["level"] if pd.notna(row["level"]) else "Σ"
+            cell = ("cell", row["variable"], row["group_variable"], row["group"], level)
+            base = ("base", base_of[i], row["group_variable"], row["group"])
+            values[cell], values[base] = float(row["count"]), float(row["n"])
+            if released.loc[i, "suppressed"]:
+                hidden.add(cell)
+            shown.setdefault(base, False)
+            shown[base] |= bool(pd.notna(released.loc[i, "n"]))
+            if level != "Σ":
+                rows.setdefault((*base, row["variable"]), {base: -1.0})[cell] = 1.0
+            if row["variable"] in has_overall:
+                for target in [row["group_variable"]] if row["group_variable"] else breakdowns:
+                    sign = -1.0 if row["group_variable"] == "" else 1.0
+                    columns.setdefault((row["variable"], level, target), {})[cell] = sign
+                    bases.setdefault((row["variable"], target), {})[base] = sign
+        equations += [*rows.values(), *columns.values(), *bases.values()]
+    targets = hidden | {base for base, seen in shown.items() if not seen and 0 < values[base] < k}
+    hidden |= {base for base, seen in shown.items() if not seen}
+    unknowns = sorted(hidden)
+    if not unknowns:
+        return []
+    index = {key: j for j, key in enumerate(unknowns)}
+    matrix = np.zeros((len(equations), len(unknowns)))
+    rhs = np.zeros(len(equations))
+    for i, terms in enumerate(equations):
+        for key, coefficient in terms.items():
+            if key in index:
+                matrix[i, index[key]] = coefficient
+            else:
+                rhs[i] -= coefficient * values[key]
+    rank = np.linalg.matrix_rank(matrix)
+    found = []
+    for j, key in enumerate(unknowns):
+        if key not in targets:  # a group's n of k or more, merely not printed, is no secret
+            continue
+        unit = np.zeros(len(unknowns))
+        unit[j] = 1.0
+        if np.linalg.matrix_rank(np.vstack([matrix, unit])) == rank:
+            found.append(key)
+        elif values[key] > 0:  # bounds: min and max of the cell given x >= 0 and the equations
+            bounds = []
+            for sign in (1, -1):
+                result = linprog(sign * unit, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs")
+                bounds.append(sign * result.fun if result.status == 0 else np.inf)  # 3: no upper bound
+            if bounds[1] - bounds[0] < 0.5:
+                found.append(key)
+    return found
+
+
+# --- the table shapes --------------------------------------------------------------------------
+
+
+def share_table(
+    counts: np.ndarray, *, variable: str = "q", breakdown: str = "g", base: str | None = None
+) -> pd.DataFrame:
+    """Two-way table (rows = groups, columns = levels) with its overall row: the released shape."""
+    rows = []
+    for g, line in enumerate(counts):
+        rows += [
+            {
+                "variable": variable,
+                "group_variable": breakdown,
+                "group": f"g{g}",
+                "level": f"l{j}",
+                "count": int(c),
+                "n": int(line.sum()),
+            }
+            for j, c in enumerate(line)
+        ]
+    total = counts.sum(axis=0)
+    rows += [
+        {
+            "variable": variable,
+            "group_variable": "",
+            "group": "",
+            "level": f"l{j}",
+            "count": int(c),
+            "n": int(total.sum()),
+        }
+        for j, c in enumerate(total)
+    ]
+    frame = pd.DataFrame(rows)
+    frame["estimate"] = frame["count"] / frame["n"].where(frame["n"] > 0)
+    if base is not None:
+        frame["base"] = [(base, gv, g) for gv, g in zip(frame["group_variable"], frame["group"], strict=True)]
+    return frame
+
+
+def assert_safe(tables: dict[str, pd.DataFrame], *, k: int = 10) -> dict[str, pd.DataFrame]:
+    release = disclose(tables, k=k)
+    for name, table in tables.items():
+        out = release[name]
+        small = (table["count"] > 0) & (table["count"] < k)
+        assert out.loc[small, "suppressed"].all(), f"a cell under {k} was released in {name}"
+        assert out.loc[out["suppressed"], "estimate"].isna().all()
+    assert attack(release.tables, dict(tables), k=k) == []
+    return release.tables
+
+
+counts_2d = arrays(np.int64, st.tuples(st.integers(1, 4), st.integers(2, 4)), elements=st.integers(0, 40))
+
+
+@settings(max_examples=120, deadline=None)
+@given(counts_2d)
+def test_two_way_table_with_margins(counts):
+    assert_safe({"t": share_table(counts)})
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(0, 40), min_size=2, max_size=6))
+def test_one_way_table_with_total(groups):
+    # a one-way frequency table: the levels of one variable, and the total n
+    counts = np.array([groups])
+    table = share_table(counts)
+    table = table[table["group_variable"] == ""]
+    assert_safe({"t": table})
+
+
+@settings(max_examples=60, deadline=None)
+@given(counts_2d, counts_2d)
+def test_several_breakdowns_of_one_variable(first, second):
+    # the same respondents broken down two ways: both breakdowns add up to the same overall row
+    levels = min(first.shape[1], second.shape[1])
+    first, second = first[:, :levels], second[:, :levels]
+    total = first.sum(axis=0)
+    second = second.copy()
+    second[-1] = np.maximum(total - second[:-1].sum(axis=0), 0)
+    first, second = first, second
+    overall = share_table(first, breakdown="a")
+    by_b = share_table(second, breakdown="b")
+    by_b = by_b[by_b["group_variable"] == "b"]
+    if not np.array_equal(second.sum(axis=0), total):
+        return
+    assert_safe({"t": pd.concat([overall, by_b], ignore_index=True)})
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(np.int64, st.tuples(st.integers(2, 4), st.integers(2, 4)), elements=st.integers(0, 30)),
+    st.lists(st.integers(12, 60), min_size=2, max_size=4),
+)
+def test_multiple_choice_options_share_their_base(selected, n_by_group):
+    # each option is selected / not selected within the same respondents (one n per group)
+    groups = min(len(n_by_group), selected.shape[0])
+    selected, n = selected[:groups], np.array(n_by_group[:groups])
+    selected = np.minimum(selected, n[:, None])
+    tables = {}
+    for option in range(selected.shape[1]):
+        two_way = np.column_stack([selected[:, option], n - selected[:, option]])
+        tables[f"o{option}"] = share_table(two_way, variable=f"q__{option}", base="q")
+    assert_safe(tables)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(0, 40), min_size=2, max_size=6), st.lists(st.integers(0, 40), min_size=2, max_size=4)
+)
+def test_means_with_n_in_two_breakdowns(by_a, by_b):
+    total = sum(by_a)
+    by_b = [*by_b[:-1], total - sum(by_b[:-1])]
+    if by_b[-1] < 0 or total == 0:
+        return
+    rows = [
+        {"variable": "m", "group_variable": "a", "group": f"a{i}", "level": None, "count": c, "n": c}
+        for i, c in enumerate(by_a)
+    ]
+    rows += [
+        {"variable": "m", "group_variable": "b", "group": f"b{i}", "level": None, "count": c, "n": c}
+        for i, c in enumerate(by_b)
+    ]
+    rows.append(
+        {"variable": "m", "group_variable": "", "group": "", "level": None, "count": total, "n": total}
+    )
+    table = pd.DataFrame(rows).assign(estimate=3.2, se=0.1)
+    assert_safe({"m": table})
+
+
+def test_two_tables_of_the_same_respondents_hide_the_same_group():
+    # two required questions: their group n's are the same numbers, so they are one cell each
+    x = share_table(np.array([[30, 25, 12], [4, 2, 1]]), variable="x", base="everyone")
+    y = share_table(np.array([[40, 27, 0], [3, 0, 4]]), variable="y", base="everyone")
+    tables = assert_safe({"x": x, "y": y})
+    assert tables["x"].loc[tables["x"]["group"] == "g0", "suppressed"].all()
+    assert tables["y"].loc[tables["y"]["group"] == "g0", "suppressed"].all()
+
+
+def test_the_urban_rural_report_bug_is_closed():
+    # the finding: the small group hidden, the other group and the total printed with their n
+    frame = pd.DataFrame({"group": ["rural", "urban"], "estimate": [0.8, 0.55], "n": [7, 120]})
+    out = suppress_estimates(frame, k=10)
+    assert out["suppressed"].tolist() == [True, True]
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+def test_k_below_five_is_refused():
+    with pytest.raises(ValueError, match="k must be at least 5"):
+        suppress(pd.DataFrame([[1, 2]]), k=4)
+    with pytest.raises(ValueError, match="k must be at least 5"):
+        suppress_estimates(pd.DataFrame({"n": [3]}), k=3)
+    with pytest.raises(ValueError, match="k must be at least 5"):
+        disclose({"t": share_table(np.array([[1, 2]]))}, k=2)
+
+
+def test_a_table_without_its_columns_is_refused():
+    with pytest.raises(ValueError, match="lacks the columns count, n"):
+        disclose(
+            {"t": pd.DataFrame({"variable": ["q"], "group_variable": [""], "group": [""], "level": ["a"]})}
+        )
+
+
+def test_group_attribute_disclosure_is_flagged():
+    table = pd.DataFrame([[0, 12, 0], [10, 11, 12]], index=["village", "city"], columns=["yes", "no", "dk"])
+    assert suppress(table, k=10).attribute_disclosure == ["village"]
+    released = disclose({"t": share_table(np.array([[0, 12, 0], [10, 11, 12]]))})["t"]
+    assert released.loc[released["group"] == "g0", "attribute_disclosure"].all()
+    assert not released.loc[released["group"] == "g1", "attribute_disclosure"].any()
+
+
+def test_released_figures_are_rounded():
+    table = share_table(np.array([[23, 31], [44, 12]]))
+    table["estimate"] = [0.42593, 0.574, 0.7857, 0.2143, 0.5583, 0.4417]
+    released = disclose({"t": table})["t"]
+    assert released["count"].tolist() == [25.0, 30.0, 45.0, 10.0, 65.0, 45.0]
+    assert released["estimate"].tolist() == [0.426, 0.574, 0.786, 0.214, 0.558, 0.442]
+    assert round_count(12) == 10 and round_count(13) == 15 and round_count(2.5) == 5
+    means = pd.DataFrame(
+        [
+            {
+                "variable": "m",
+                "group_variable": "",
+                "group": "",
+                "level": None,
+                "count": 40,
+                "n": 40,
+                "estimate": 3.14159,
+            }
+        ]
+    )
+    assert disclose({"m": means})["m"]["estimate"].iat[0] == 3.14
+
+
+def test_inputs_are_not_changed_and_hidden_values_are_masked():
+    table = share_table(np.array([[25, 3, 40], [30, 22, 18], [12, 14, 50]]))
+    before = table.copy()
+    released = disclose({"t": table})["t"]
+    pd.testing.assert_frame_equal(table, before)
+    hidden = released[released["suppressed"]]
+    assert len(hidden) >= 4 and hidden[["estimate", "count"]].isna().all().all()
+    assert set(released["suppression"]) == {"", "primary", "complementary"}
+
+
+def test_fingerprints_identify_equal_sets_of_respondents():
+    keys = row_keys(1000)
+    codes = np.arange(1000) % 7
+    same = np.where(np.arange(1000) % 7 == 3, 0, -1)
+    assert fingerprints(keys, codes, 7)[3] == fingerprints(keys, same, 1)[0]
+    assert len(set(fingerprints(keys, codes, 7))) == 7
+
+
+# --- the classic wrappers ----------------------------------------------------------------------
 
 
 def test_primary_and_complementary_suppression():
@@ -18,19 +317,6 @@ def test_primary_and_complementary_suppression():
     result = suppress(table, k=10)
     assert result.primary.loc["a", "y"] and result.hidden.sum().sum() >= 4
     assert pd.isna(result.counts.loc["a", "y"])
-    assert recoverable_cells(table.to_numpy(), result.hidden.to_numpy()) == []
-
-
-def test_k_below_five_is_refused():
-    with pytest.raises(ValueError, match="k must be at least 5"):
-        suppress(pd.DataFrame([[1, 2]]), k=4)
-    with pytest.raises(ValueError, match="k must be at least 5"):
-        suppress_estimates(pd.DataFrame({"n": [3]}), k=3)
-
-
-def test_group_attribute_disclosure_is_flagged():
-    table = pd.DataFrame([[0, 12, 0], [10, 11, 12]], index=["village", "city"], columns=["yes", "no", "dk"])
-    assert suppress(table, k=10).attribute_disclosure == ["village"]
 
 
 def test_companion_tables_are_masked_alike():
@@ -47,15 +333,3 @@ def test_small_domains_are_hidden_with_a_partner():
     out = suppress_estimates(frame, k=10, group=["variable"])
     assert out["suppressed"].tolist() == [True, False, True, False]
     assert out["estimate"].isna().tolist() == [True, False, True, False]
-
-
-@settings(max_examples=150, deadline=None)
-@given(arrays(np.int64, st.tuples(st.integers(2, 5), st.integers(2, 5)), elements=st.integers(0, 40)))
-def test_no_hidden_cell_can_be_recovered_from_released_cells_and_totals(counts):
-    # The attack: every row, column and grand total is published with the released cells; solve
-    # the linear system for the hidden cells and check that none is determined.
-    table = pd.DataFrame(counts)
-    result = suppress(table, k=10)
-    hidden = result.hidden.to_numpy()
-    assert not (((counts > 0) & (counts < 10)) & ~hidden).any(), "a small cell was released"
-    assert recoverable_cells(counts, hidden) == []
