@@ -45,6 +45,10 @@ Input tables (``tables`` maps a name to a DataFrame), one row per released figur
     from the rows themselves.
 ``scale`` (optional)
     ``"share"`` (rounded to 0.1 point) or ``"number"``; default ``"share"`` for rows with a level.
+``sum_of`` (optional)
+    for a cell that adds up cells released elsewhere (a top-box share: "agree" = "strongly agree"
+    + "somewhat agree"), the ``cell`` identities of its parts; the equation joins the release, so
+    a part hidden in its own table cannot be worked out from the sum.
 
 Every other numeric column (``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``, ``n_eff``,
 ``median`` ...) is masked (NA) in a hidden row. :func:`disclose` returns a :class:`Release` whose
@@ -69,7 +73,18 @@ STATISTIC = "∑"  # the level of a statistic's cell: its (weighted) total, addi
 E_K_TOO_SMALL = "k must be at least 5 (got {k}); smaller thresholds do not protect respondents"
 E_COLUMNS = "table {table!r} lacks the columns {columns}"
 KEY_COLUMNS = ("variable", "group_variable", "group", "level", "count", "n")
-LABEL_COLUMNS = {"variable", "group_variable", "group", "level", "cell", "base", "scale", "suppression"}
+LABEL_COLUMNS = {
+    "_table",
+    "variable",
+    "group_variable",
+    "group",
+    "level",
+    "cell",
+    "base",
+    "scale",
+    "suppression",
+    "sum_of",
+}
 SHARE_COLUMNS = ("estimate", "se", "ci_low", "ci_high")
 NUMBER_DECIMALS = 2
 
@@ -87,13 +102,17 @@ class _System:
 
     count: dict[Hashable, int] = field(default_factory=dict)
     is_base: dict[Hashable, bool] = field(default_factory=dict)
+    is_margin: dict[Hashable, bool] = field(default_factory=dict)  # stands in an overall row
     equations: dict[str, list[tuple[list[Hashable], dict[Hashable, float]]]] = field(default_factory=dict)
     rows_of_base: dict[Hashable, set[Hashable]] = field(default_factory=dict)  # base -> its row cells
     tables_of: dict[Hashable, set[str]] = field(default_factory=dict)
+    sums: list[tuple[str, Hashable, tuple[Hashable, ...]]] = field(default_factory=list)
+    links: dict[str, set[str]] = field(default_factory=dict)  # table -> tables checked with it
 
-    def cell(self, table: str, key: Hashable, count: int, *, base: bool) -> Hashable:
+    def cell(self, table: str, key: Hashable, count: int, *, base: bool, margin: bool = False) -> Hashable:
         self.count.setdefault(key, int(count))
         self.is_base[key] = self.is_base.get(key, False) or base
+        self.is_margin[key] = self.is_margin.get(key, False) or margin
         self.tables_of.setdefault(key, set()).add(table)
         return key
 
@@ -139,12 +158,15 @@ def disclose(
     system = _System()
     for name, frame in frames.items():
         _add_table(system, name, frame)
+    _add_sums(system)
     hidden, primary = _primary(system, k)
     hidden = _complementary(system, hidden)
-    out = {
-        name: _released(frame, hidden, primary, rounding_base if rounding else 0)
-        for name, frame in frames.items()
-    }
+    out = {}
+    if frames:  # decided in one pass over every row, then handed back table by table
+        every = pd.concat([f.assign(_table=name) for name, f in frames.items()], ignore_index=True)
+        decided = _released(every, hidden, primary, rounding_base if rounding else 0)
+        parts = dict(iter(decided.groupby("_table", sort=False)))
+        out = {name: parts[name].drop(columns="_table").set_axis(frames[name].index) for name in frames}
     n_primary = len(primary)
     return Release(out, k, rounding_base, n_primary, len(hidden) - n_primary)
 
@@ -178,31 +200,66 @@ def _prepared(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _add_table(system: _System, name: str, frame: pd.DataFrame) -> None:
-    """Cells of one table and its equations: rows sum to the group's n; groups to the overall."""
+    """Cells of one table and its equations: rows sum to the group's n; groups to the overall.
+
+    Terms are kept by position in the table (row, or group) and added up afterwards, so a cell that
+    stands in two places of one equation (the same respondents as the overall figure, when the other
+    groups are empty) gets its net coefficient.
+    """
     counts = frame["count"].fillna(0).to_numpy(dtype=float)
     ns = frame["n"].fillna(0).to_numpy(dtype=float)
     statistic = frame["level"].isna().to_numpy()
-    rows: dict[Hashable, dict[Hashable, float]] = {}
-    columns: dict[tuple, dict[Hashable, float]] = {}
-    bases: dict[tuple, dict[Hashable, float]] = {}
-    for i, (variable, gv, cell, base) in enumerate(
-        zip(frame["variable"], frame["group_variable"], frame["cell"], frame["base"], strict=True)
+    rows: dict[tuple, dict[tuple, tuple[Hashable, float]]] = {}
+    columns: dict[tuple, dict[tuple, tuple[Hashable, float]]] = {}
+    bases: dict[tuple, dict[tuple, tuple[Hashable, float]]] = {}
+    breakdowns = sorted({*frame["group_variable"]} - {OVERALL})
+    for i, (variable, gv, group, cell, base) in enumerate(
+        zip(
+            frame["variable"],
+            frame["group_variable"],
+            frame["group"],
+            frame["cell"],
+            frame["base"],
+            strict=True,
+        )
     ):
-        system.cell(name, cell, counts[i], base=False)
-        system.cell(name, base, ns[i], base=True)
+        system.cell(name, cell, counts[i], base=False, margin=gv == OVERALL)
+        system.cell(name, base, ns[i], base=True, margin=gv == OVERALL)
         system.rows_of_base.setdefault(base, set()).add(cell)
         level = STATISTIC if statistic[i] else frame["level"].iat[i]
         sign = -1.0 if gv == OVERALL else 1.0
         if not statistic[i]:
-            rows.setdefault(base, {base: -1.0})[cell] = 1.0
-        targets = [gv] if gv != OVERALL else sorted({*frame["group_variable"]} - {OVERALL})
-        for target in targets:
-            columns.setdefault((variable, level, target), {})[cell] = sign
-            bases.setdefault((variable, target), {})[base] = sign
+            row = rows.setdefault((variable, gv, group), {("n",): (base, -1.0)})
+            row[("cell", i)] = (cell, 1.0)
+        for target in [gv] if gv != OVERALL else breakdowns:
+            columns.setdefault((variable, level, target), {})[(gv, group)] = (cell, sign)
+            bases.setdefault((variable, target), {})[(gv, group)] = (base, sign)
     # Groups add up to a released overall figure only: without it their sum is not known.
-    added = [terms for terms in (*columns.values(), *bases.values()) if -1.0 in terms.values()]
-    for terms in (*rows.values(), *added):
-        system.equation(name, terms)
+    overall = [t for t in (*columns.values(), *bases.values()) if (OVERALL, OVERALL) in t]
+    for terms in (*rows.values(), *overall):
+        net: dict[Hashable, float] = {}
+        for key, coefficient in terms.values():
+            net[key] = net.get(key, 0.0) + coefficient
+        system.equation(name, {key: c for key, c in net.items() if c != 0.0})
+    if "sum_of" in frame.columns:
+        for cell, parts in zip(frame["cell"], frame["sum_of"], strict=True):
+            if isinstance(parts, list | tuple) and parts:
+                system.sums.append((name, cell, tuple(parts)))
+
+
+def _add_sums(system: _System) -> None:
+    """Equations of cells that add up cells of other tables; those tables are checked together."""
+    for table, cell, parts in system.sums:
+        if not all(part in system.count for part in parts):
+            continue  # a part released nowhere is unknown: the sum reveals none of them
+        terms = {cell: -1.0}
+        for part in parts:
+            terms[part] = terms.get(part, 0.0) + 1.0
+            for other in system.tables_of[part]:
+                if other != table:
+                    system.links.setdefault(table, set()).add(other)
+                    system.links.setdefault(other, set()).add(table)
+        system.equation(table, terms)
 
 
 def _primary(system: _System, k: int) -> tuple[set[Hashable], set[Hashable]]:
@@ -226,17 +283,22 @@ def _complementary(system: _System, hidden: set[Hashable]) -> set[Hashable]:
     while queue:
         table = queue.pop(0)
         queued.discard(table)
-        while (partner := _next_partner(system, system.equations[table], hidden)) is not None:
+        equations = [
+            *system.equations[table],
+            *(e for other in sorted(system.links.get(table, ())) for e in system.equations.get(other, [])),
+        ]
+        while (partner := _next_partner(system, equations, hidden)) is not None:
             newly = {partner} | (
                 system.rows_of_base.get(partner, set()) if system.is_base[partner] else set()
             )
             newly -= hidden
             hidden |= newly
-            for cell in newly:
-                for other in system.tables_of.get(cell, ()):
-                    if other != table and other not in queued and other in system.equations:
-                        queue.append(other)
-                        queued.add(other)
+            touched = {t for cell in newly for t in system.tables_of.get(cell, ())}
+            touched |= {linked for t in touched for linked in system.links.get(t, ())}
+            for other in sorted(touched):
+                if other != table and other not in queued and other in system.equations:
+                    queue.append(other)
+                    queued.add(other)
     return hidden
 
 
@@ -247,18 +309,27 @@ def _next_partner(
     unknowns = sorted({key for keys, _ in equations for key in keys if key in hidden}, key=repr)
     if not unknowns:
         return None
-    recoverable = _recoverable(equations, unknowns)
+    # A hidden zero that can be worked out reveals no one (zeros are released anyway).
+    recoverable = [key for key in _recoverable(equations, unknowns) if system.count[key] > 0]
     if not recoverable:
         return None
-    target = recoverable[0]
-    through = [keys for keys, _ in equations if target in keys]
-    pool = {key for keys in through for key in keys if key not in hidden}
-    if not pool:  # every cell next to it is hidden: widen to any equation with a hidden cell
+    targets = set(recoverable)
+    pool = {key for keys, _ in equations if targets & set(keys) for key in keys if key not in hidden}
+    if not pool:  # every cell next to them is hidden: widen to any equation with a hidden cell
         pool = {key for keys, _ in equations for key in keys if key not in hidden}
     if not pool:
         return None
+    # Inside the table first (a cycle of hidden cells), then the overall figures, a group's n last
+    # (it hides the group's whole row in every table); small non-zero counts before others.
     return min(
-        pool, key=lambda key: (system.is_base[key], system.count[key] == 0, system.count[key], repr(key))
+        pool,
+        key=lambda key: (
+            system.is_base[key],
+            system.is_margin[key],
+            system.count[key] == 0,
+            system.count[key],
+            repr(key),
+        ),
     )
 
 
@@ -354,22 +425,29 @@ def round_count(value: float, base: int = ROUNDING_BASE) -> int:
 
 
 def row_keys(n: int, *, seed: int = 20120101) -> np.ndarray:
-    """Two random numbers per respondent (``(n, 2)``), to fingerprint sets of respondents.
+    """Two random 26-bit integers per respondent (``(n, 2)``, as floats), to fingerprint sets of them.
 
-    A set's fingerprint is the sum of its members' numbers: equal sets give bit-equal sums (the
-    rows are added in the same order), different sets collide with probability about 2^-100.
+    A set's fingerprint is the sums of its members' numbers and its size. The sums are exact (below
+    2^53 for up to 2^27 respondents), so equal sets give equal fingerprints however they are added
+    up, and the fingerprint of a union of disjoint sets is the sum of theirs; different sets of one
+    size collide with probability about 2^-52.
     """
-    return np.random.default_rng(seed).random((n, 2))
+    return np.random.default_rng(seed).integers(0, 2**26, size=(n, 2)).astype(float)
 
 
-def fingerprints(keys: np.ndarray, codes: np.ndarray, size: int) -> list[tuple[float, float, int]]:
+def fingerprints(keys: np.ndarray, codes: np.ndarray, size: int) -> list[tuple[int, int, int]]:
     """The fingerprint of each of ``size`` sets; row i belongs to set ``codes[i]`` (-1: none)."""
     inside = codes >= 0
     codes = codes[inside]
     first = np.bincount(codes, weights=keys[inside, 0], minlength=size)
     second = np.bincount(codes, weights=keys[inside, 1], minlength=size)
     members = np.bincount(codes, minlength=size)
-    return [(float(a), float(b), int(m)) for a, b, m in zip(first, second, members, strict=True)]
+    return [(int(a), int(b), int(m)) for a, b, m in zip(first, second, members, strict=True)]
+
+
+def union(parts: list[tuple[int, int, int]]) -> tuple[int, int, int]:
+    """The fingerprint of the union of disjoint sets, from theirs."""
+    return (sum(p[0] for p in parts), sum(p[1] for p in parts), sum(p[2] for p in parts))
 
 
 # --- the classic shapes, for callers with one table ------------------------------------------

@@ -1,0 +1,761 @@
+"""Results for every question of a study: what an analyst reads first, as one tidy table.
+
+For each answered question, on the survey design (weights, strata, calibration) and in every
+breakdown asked for (``by``): single choice and Likert items as weighted distributions; multiple
+choice as the share selecting each option; rankings as the mean rank of each option and the share
+ranking it first; matrix batteries item by item with Cronbach's alpha; numbers and sliders as mean
+and median; list experiments and randomised-response items as prevalence estimates beside their
+direct question (declared in the XLSForm ``parameters``: ``direct=code`` and
+``direct_levels=a,b``; randomised response as ``randomized_response=forced p_truth=0.7
+p_forced_yes=0.15 yes=code``). Every figure has its CI, unweighted n and design effect; two-way
+tables have the Rao–Scott test (``analysis.crosstab``). Labels are the questionnaire's, in the
+language asked for.
+
+Everything is released through :func:`analysis.suppression.disclose` as one release, so a cell
+hidden in one table cannot be worked out from another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from .codebook import Codebook, Variable
+from .compare import cronbach_alpha
+from .crosstab import crosstab
+from .design import SurveyDesign, with_data
+from .estimates import mean, proportion, quantile
+from .sensitive import compare_list_with_direct, list_experiment, randomized_response
+from .suppression import DEFAULT_K, Release, disclose, fingerprints, round_count, row_keys, union
+
+SHARE, MEAN, MEDIAN = "share", "mean", "median"
+SELECTED, MEAN_RANK, FIRST_RANK, ALPHA = "selected", "mean_rank", "ranked_first", "alpha"
+LIST_EXPERIMENT, RANDOMIZED_RESPONSE, DIRECT = "list_experiment", "randomized_response", "direct"
+DIFFERENCE = "difference"  # indirect minus direct estimate
+SHARE_STATISTICS = frozenset({LIST_EXPERIMENT, RANDOMIZED_RESPONSE, DIFFERENCE})
+ESTIMATE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "deff")
+ANSWERS = "answers"
+SKIPPED_KINDS = frozenset({"meta", "order", "flag", "arm"})
+COLUMNS = (
+    "question",
+    "variable",
+    "label",
+    "statistic",
+    "level",
+    "level_label",
+    "group_variable",
+    "group_variable_label",
+    "group",
+    "group_label",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "deff",
+    "n",
+    "suppressed",
+    "attribute_disclosure",
+)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One question's place in the results: what kind of summary it gets and its tests.
+
+    ``kind`` is one of ``distribution``, ``multiple``, ``ranking``, ``battery``, ``number``,
+    ``list_experiment``, ``randomized_response``, ``text`` (free text and dates: counted only).
+    ``tests`` holds one Rao–Scott test per breakdown and variable: ``{"variable", "by", "f",
+    "ndf", "ddf", "p_value"}``.
+    """
+
+    question: str
+    kind: str
+    label: str
+    variables: tuple[str, ...]
+    tests: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Results:
+    """A study's results after disclosure control.
+
+    ``table`` has :data:`COLUMNS` (one row per question × variable × statistic × level × group);
+    ``n`` is the number of responses used (rounded as released counts are); ``release`` tells what
+    disclosure control did.
+    """
+
+    table: pd.DataFrame
+    items: list[Item]
+    n: int
+    by: tuple[str, ...]
+    language: str
+    release: Release
+    notes: list[str] = field(default_factory=list)
+
+    def rows(self, question: str, statistic: str | None = None) -> pd.DataFrame:
+        rows = self.table[self.table["question"] == question]
+        return rows if statistic is None else rows[rows["statistic"] == statistic]
+
+
+@dataclass(frozen=True)
+class _Context:
+    design: SurveyDesign
+    codebook: Codebook
+    by: tuple[str, ...]
+    language: str
+    keys: np.ndarray
+    group_labels: dict[str, dict[str, str]]
+    labels: dict[str, str] = field(default_factory=dict)  # variable or question -> label
+    cache: dict[tuple, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
+
+
+def parameters_by_question(specs: list[tuple[int, dict[str, Any]]]) -> dict[str, dict[str, str]]:
+    """Each question's XLSForm ``parameters`` (the latest version's), items of groups included."""
+    found: dict[str, dict[str, str]] = {}
+    for _, spec in sorted(specs, key=lambda item: item[0]):
+        for section in spec["sections"]:
+            for question in section["questions"]:
+                for node in (question, *question.get("items", [])):
+                    found[node["code"]] = dict(node.get("parameters") or {})
+    return found
+
+
+def plan(codebook: Codebook, parameters: dict[str, dict[str, str]] | None = None) -> list[Item]:
+    """The items of a codebook in questionnaire order, each with the kind of summary it gets."""
+    parameters = parameters or {}
+    by_question: dict[str, list[Variable]] = {}
+    for variable in codebook.variables:
+        if variable.kind not in SKIPPED_KINDS:
+            by_question.setdefault(variable.question, []).append(variable)
+    items = []
+    for question, variables in by_question.items():
+        kinds = {v.kind for v in variables}
+        names = tuple(v.name for v in variables)
+        label = _question_label(variables)
+        if "count" in kinds:
+            kind = LIST_EXPERIMENT
+        elif kinds == {"binary"}:
+            kind = "multiple"
+        elif kinds == {"rank"}:
+            kind = "ranking"
+        elif len(variables) > 1:
+            kind = "battery"
+        elif kinds <= {"categorical", "ordinal"}:
+            forced = parameters.get(question, {}).get(RANDOMIZED_RESPONSE)
+            kind = RANDOMIZED_RESPONSE if forced else "distribution"
+        elif kinds == {"numeric"}:
+            kind = "number"
+        else:
+            kind = "text"
+        items.append(Item(question, kind, label, names))
+    return items
+
+
+def _question_label(variables: list[Variable], language: str = "en") -> str:
+    if len(variables) == 1:
+        return variables[0].label_in(language)
+    texts = [v.label_in(language) for v in variables]
+    prefix = _common_prefix(texts)
+    for separator in (" — ", ": "):
+        if separator in prefix:
+            return prefix[: prefix.rindex(separator)]
+    return prefix.strip() or variables[0].question
+
+
+def _common_prefix(texts: list[str]) -> str:
+    first, last = min(texts), max(texts)
+    size = next(
+        (i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), min(len(first), len(last))
+    )
+    return first[:size]
+
+
+def build_results(
+    design: SurveyDesign,
+    codebook: Codebook,
+    *,
+    by: tuple[str, ...] = (schema.SAMPLE,),
+    k: int = DEFAULT_K,
+    language: str = "en",
+    parameters: dict[str, dict[str, str]] | None = None,
+    group_labels: dict[str, dict[str, str]] | None = None,
+    variable_labels: dict[str, str] | None = None,
+) -> Results:
+    """Every question's results on ``design``, overall and by each variable of ``by``, released
+    through one disclosure step with threshold ``k``.
+
+    ``by`` names categorical columns of the data (the sample, or any single-choice question);
+    ``parameters`` are the questions' XLSForm parameters (:func:`parameters_by_question`);
+    ``group_labels`` and ``variable_labels`` label what the codebook does not know (the sample
+    and its names). Raises ``ValueError`` for a ``by`` that is not a column, or ``k`` below 5.
+    """
+    context, items, tables = results_tables(
+        design,
+        codebook,
+        by=by,
+        language=language,
+        parameters=parameters,
+        group_labels=group_labels,
+        variable_labels=variable_labels,
+    )
+    release = disclose(tables, k=k)
+    released = [_labelled(context, frame) for frame in release.tables.values()]
+    table = pd.concat(released, ignore_index=True) if released else pd.DataFrame(columns=COLUMNS)
+    return Results(
+        table=table.reindex(columns=COLUMNS),
+        items=[_with_tests(context, item) for item in items],
+        n=round_count(design.n),
+        by=tuple(by),
+        language=language,
+        release=release,
+    )
+
+
+def results_tables(
+    design: SurveyDesign,
+    codebook: Codebook,
+    *,
+    by: tuple[str, ...] = (schema.SAMPLE,),
+    language: str = "en",
+    parameters: dict[str, dict[str, str]] | None = None,
+    group_labels: dict[str, dict[str, str]] | None = None,
+    variable_labels: dict[str, str] | None = None,
+) -> tuple[_Context, list[Item], dict[str, pd.DataFrame]]:
+    """The tables of :func:`build_results` before disclosure control (exact counts, the identities
+    of respondent sets): what :func:`analysis.suppression.disclose` is given, for tests and audits."""
+    for variable in by:
+        if variable not in design.data.columns:
+            raise ValueError(f"cannot break down by {variable!r}: it is not a variable of this study")
+    parameters = parameters or {}
+    items = [_translated(item, codebook, language) for item in plan(codebook, parameters)]
+    labels = {item.question: item.label for item in items} | (variable_labels or {})
+    context = _Context(design, codebook, tuple(by), language, row_keys(design.n), group_labels or {}, labels)
+    tables: dict[str, pd.DataFrame] = {}
+    for item in items:
+        builder = BUILDERS.get(item.kind)
+        parts = (
+            builder(context, item, parameters.get(item.question, {}))
+            if builder
+            else [(ANSWERS, _answered(context, item))]
+        )
+        for name, frame in parts:
+            if not frame.empty:
+                tables[f"{item.question}:{name}"] = frame
+    return context, items, tables
+
+
+def _translated(item: Item, codebook: Codebook, language: str) -> Item:
+    variables = [codebook.variable(name) for name in item.variables]
+    return Item(item.question, item.kind, _question_label(variables, language), item.variables)
+
+
+# --- building blocks ---------------------------------------------------------------------------
+
+
+def _breakdowns(context: _Context, variable: str) -> list[str | None]:
+    return [None, *[b for b in context.by if b != variable]]
+
+
+def _codes(context: _Context, column: str, levels: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """Row -> level index (-1 missing) and the level codes, in questionnaire order when known
+    (computed once per column and levels)."""
+    key = (column, tuple(levels) if levels is not None else None)
+    if key not in context.cache:
+        context.cache[key] = _coded(context, column, levels)
+    return context.cache[key]
+
+
+def _coded(context: _Context, column: str, levels: list[str] | None) -> tuple[np.ndarray, list[str]]:
+    values = context.design.data[column]
+    text = values.astype("string")
+    if levels is None:
+        known = context.codebook.variable(column).value_labels if column in context.codebook.names else {}
+        present = sorted(set(text.dropna().unique()))
+        levels = [*known, *[p for p in present if p not in known]]
+    lookup = {level: i for i, level in enumerate(levels)}
+    codes, uniques = pd.factorize(text)
+    mapped = np.array([lookup.get(str(u), -1) for u in uniques], dtype=np.int64)
+    return (
+        np.where(codes >= 0, mapped[np.clip(codes, 0, None)], -1) if len(mapped) else np.full(len(codes), -1)
+    ), levels
+
+
+def _share_rows(
+    context: _Context,
+    variable: str,
+    column: str,
+    levels: list[str],
+    *,
+    statistic: str = SHARE,
+    estimate: bool = True,
+) -> pd.DataFrame:
+    """A share table of ``column`` (every level, overall and per breakdown) with unweighted counts
+    and the identities of the respondent sets; ``estimate=False`` gives the cells without estimates."""
+    level_codes, levels = _codes(context, column, levels)
+    rows = []
+    for b in _breakdowns(context, column):
+        group_codes, groups = (
+            (np.zeros(context.design.n, dtype=np.int64), [""]) if b is None else _codes(context, b)
+        )
+        valid = (level_codes >= 0) & (group_codes >= 0)
+        domain = np.where(valid, group_codes, -1)
+        fit: dict[tuple[int, int], dict[str, float]] = {}
+        if estimate and valid.any():
+            coded = pd.Categorical.from_codes(np.where(valid, level_codes, -1), categories=range(len(levels)))
+            data = _narrow(
+                context.design, _level=coded, _domain=pd.Categorical.from_codes(domain, range(len(groups)))
+            )
+            fit = _by_cell(proportion(_same_rows(context.design, data), "_level", by="_domain"))
+        size = len(levels)
+        cell_keys = fingerprints(
+            context.keys, np.where(valid, domain * size + level_codes, -1), len(groups) * size
+        )
+        for g, group in enumerate(groups):
+            base = union(cell_keys[g * size : (g + 1) * size])
+            if base[2] == 0:
+                continue
+            for j, level in enumerate(levels):
+                found = fit.get((g, j), {})
+                rows.append(
+                    {
+                        "variable": variable,
+                        "statistic": statistic,
+                        "level": level,
+                        "group_variable": b or "",
+                        "group": group,
+                        "estimate": found.get("estimate", 0.0 if estimate else np.nan),
+                        **{c: found.get(c, np.nan) for c in ESTIMATE_COLUMNS[1:]},
+                        "count": cell_keys[g * size + j][2],
+                        "n": base[2],
+                        "cell": _identity(
+                            cell_keys[g * size + j], variable, statistic, b or "", group, level
+                        ),
+                        "base": ("set", *base),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _identity(key: tuple[int, int, int], *names: str) -> tuple:
+    """A cell's identity: its respondent set, or its place in the table when it is empty (empty cells
+    reveal no one, and one shared "empty set" would tie every table's zeros together)."""
+    return ("set", *key) if key[2] else ("empty", *names)
+
+
+def _statistic_rows(
+    context: _Context,
+    variable: str,
+    statistic: str,
+    valid: np.ndarray,
+    estimator: Callable[[SurveyDesign, str | None], pd.DataFrame],
+    *,
+    tag: str = "",
+    overall_only: bool = False,
+    columns: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """One row per group of a statistic (mean, median, alpha ...) with its n and identities.
+
+    ``estimator(design, by)`` returns a frame with ``estimate, se, ci_low, ci_high`` (``deff``
+    optional) and, with ``by``, the group in column ``by``; ``valid`` marks the respondents it uses.
+    ``tag`` tells apart statistics of one variable over the same respondents (the option of a mean
+    rank); ``columns`` are the data the estimator reads.
+    """
+    rows = []
+    for b in [None] if overall_only else _breakdowns(context, variable):
+        group_codes, groups = (
+            (np.zeros(context.design.n, dtype=np.int64), [""]) if b is None else _codes(context, b)
+        )
+        domain = np.where(valid & (group_codes >= 0), group_codes, -1)
+        ns = np.bincount(domain[domain >= 0], minlength=len(groups))
+        keys = fingerprints(context.keys, domain, len(groups))
+        data = _narrow(
+            context.design,
+            _group=pd.Categorical.from_codes(domain, range(len(groups))),
+            **{c: context.design.data[c] for c in columns},
+        )
+        fit = estimator(_same_rows(context.design, data), None if b is None else "_group")
+        fit = fit.set_index("_group") if b is not None else fit.set_index(pd.Index([0]))
+        for g, group in enumerate(groups):
+            if ns[g] == 0 or g not in fit.index:
+                continue
+            row = fit.loc[g]
+            values = {c: float(row[c]) if c in row and pd.notna(row[c]) else np.nan for c in ESTIMATE_COLUMNS}
+            rows.append(
+                {
+                    "variable": variable,
+                    "statistic": statistic,
+                    "level": None,
+                    "group_variable": b or "",
+                    "group": group,
+                    **values,
+                    "count": int(ns[g]),
+                    "n": int(ns[g]),
+                    "cell": ("stat", variable, statistic, tag, *keys[g]),
+                    "base": ("set", *keys[g]),
+                    "scale": "share" if statistic in SHARE_STATISTICS else "number",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _per_group(
+    fn: Callable[[SurveyDesign], dict[str, float]], columns: list[str]
+) -> Callable[[SurveyDesign, str | None], pd.DataFrame]:
+    """An estimator for :func:`_statistic_rows` from one that works on a whole design: each group is
+    a domain of the full design (its ``columns`` blanked outside the group), as R's ``svyby``."""
+
+    def estimator(design: SurveyDesign, by: str | None) -> pd.DataFrame:
+        if by is None:
+            return pd.DataFrame([fn(design)])
+        rows = []
+        codes = design.data[by].cat.codes.to_numpy()
+        for g in sorted(set(codes[codes >= 0].tolist())):
+            inside = codes == g
+            blanked = design.data.assign(**{c: design.data[c].where(inside) for c in columns})
+            rows.append({by: g, **fn(_same_rows(design, blanked))})
+        return pd.DataFrame(rows)
+
+    return estimator
+
+
+def _narrow(design: SurveyDesign, **columns: Any) -> pd.DataFrame:
+    """The design's own columns (weights, strata, clusters, fpc) with ``columns``: what an estimator
+    reads, without copying every answer column."""
+    own = [c for c in (design.weights, design.strata, design.clusters, design.fpc) if c]
+    return design.data[own].assign(**columns)
+
+
+def _by_cell(fit: pd.DataFrame) -> dict[tuple[int, int], dict[str, float]]:
+    """``proportion(..., by=)`` output keyed by (domain, level)."""
+    values = {c: fit[c].to_numpy(dtype=float) for c in ESTIMATE_COLUMNS}
+    return {
+        (int(d), int(level)): {c: float(values[c][i]) for c in ESTIMATE_COLUMNS}
+        for i, (d, level) in enumerate(zip(fit["_domain"], fit["level"], strict=True))
+    }
+
+
+def _scored(context: _Context, columns: dict[str, Any]) -> _Context:
+    """The context with extra columns on its design's data."""
+    return replace(context, design=_same_rows(context.design, context.design.data.assign(**columns)))
+
+
+def _same_rows(design: SurveyDesign, data: pd.DataFrame) -> SurveyDesign:
+    """``with_data`` keeping what the design computed from its rows (weights, PSUs, calibration
+    cells): the rows are the same, only columns were added."""
+    derived = with_data(design, data)
+    for name in ("w", "_structure", "_calibration_cells"):
+        if name in design.__dict__:
+            derived.__dict__[name] = design.__dict__[name]
+    return derived
+
+
+def _levels(context: _Context, variable: str) -> list[str]:
+    return list(context.codebook.variable(variable).value_labels)
+
+
+# --- one builder per kind of question ----------------------------------------------------------
+
+
+def _distribution(context: _Context, item: Item, _: dict[str, str]) -> Iterator[tuple[str, pd.DataFrame]]:
+    variable = item.variables[0]
+    yield SHARE, _share_rows(context, variable, variable, _levels(context, variable))
+
+
+def _battery(context: _Context, item: Item, _: dict[str, str]) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each item's distribution, and Cronbach's alpha of the item scores (1 = first choice)."""
+    for variable in item.variables:
+        yield f"{SHARE}:{variable}", _share_rows(context, variable, variable, _levels(context, variable))
+    scores = {}
+    for variable in item.variables:
+        codes, _ = _codes(context, variable, _levels(context, variable))
+        scores[f"_score_{variable}"] = np.where(codes >= 0, codes + 1.0, np.nan)
+    complete = np.all([~np.isnan(s) for s in scores.values()], axis=0)
+
+    def alpha(design: SurveyDesign) -> dict[str, float]:
+        inside = design.data[list(scores)].notna().all(axis=1).to_numpy()
+        if inside.sum() < 2:
+            return {"estimate": np.nan}
+        subset = SurveyDesign(
+            design.data.loc[inside, list(scores)].reset_index(drop=True), weight_values=design.w[inside]
+        )
+        return {"estimate": cronbach_alpha(subset, list(scores))}
+
+    scored = _scored(context, scores)
+    yield (
+        ALPHA,
+        _statistic_rows(
+            scored, item.question, ALPHA, complete, _per_group(alpha, list(scores)), columns=tuple(scores)
+        ),
+    )
+
+
+def _multiple(context: _Context, item: Item, _: dict[str, str]) -> Iterator[tuple[str, pd.DataFrame]]:
+    for variable in item.variables:
+        yield (
+            f"{SELECTED}:{variable}",
+            _share_rows(context, variable, variable, ["1", "0"], statistic=SELECTED),
+        )
+
+
+def _ranking(context: _Context, item: Item, _: dict[str, str]) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The share ranking each option first, and each option's mean rank among those who ranked."""
+    first = item.variables[0]
+    choices = _levels(context, first)
+    yield FIRST_RANK, _share_rows(context, first, first, choices, statistic=FIRST_RANK)
+    ranks = context.design.data[list(item.variables)].astype("string")
+    answered = ranks[first].notna().to_numpy()
+    positions = {}
+    for choice in choices:
+        hit = (ranks == choice).fillna(False).to_numpy(dtype=bool)
+        position = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1.0, np.nan)
+        positions[f"_rank_{choice}"] = np.where(answered, position, np.nan)
+    scored = _scored(context, positions)
+    for choice in choices:
+        column = f"_rank_{choice}"
+        valid = ~np.isnan(positions[column])
+        frame = _statistic_rows(
+            scored,
+            first,
+            MEAN_RANK,
+            valid,
+            lambda d, b, c=column: mean(d, c, b),
+            tag=choice,
+            columns=(column,),
+        )
+        yield f"{MEAN_RANK}:{choice}", frame.assign(choice=choice)
+
+
+def _number(context: _Context, item: Item, _: dict[str, str]) -> Iterator[tuple[str, pd.DataFrame]]:
+    variable = item.variables[0]
+    valid = pd.to_numeric(context.design.data[variable], errors="coerce").notna().to_numpy()
+    yield (
+        MEAN,
+        _statistic_rows(
+            context, variable, MEAN, valid, lambda d, b: mean(d, variable, b), columns=(variable,)
+        ),
+    )
+    yield (
+        MEDIAN,
+        _statistic_rows(
+            context, variable, MEDIAN, valid, lambda d, b: quantile(d, variable, 0.5, b), columns=(variable,)
+        ),
+    )
+
+
+def _direct_levels(context: _Context, params: dict[str, str]) -> tuple[str, list[str]] | None:
+    direct = params.get("direct", "")
+    levels = [level for level in params.get("direct_levels", "").replace(";", ",").split(",") if level]
+    if direct not in context.design.data.columns or direct not in context.codebook.names or not levels:
+        return None
+    return direct, levels
+
+
+def _direct(context: _Context, params: dict[str, str]) -> Iterator[tuple[str, pd.DataFrame]]:
+    """The direct question's share answering one of ``direct_levels``, beside an indirect estimate.
+
+    Each "in" cell adds up cells of the direct question's own table (``sum_of``), so disclosure
+    control sees that a hidden level there could otherwise be worked out from this sum.
+    """
+    found = _direct_levels(context, params)
+    if found is None:
+        return
+    direct, levels = found
+    own = _levels(context, direct)
+    values = context.design.data[direct].astype("string")
+    column = f"_direct_{direct}"
+    scoped = _scored(
+        context, {column: values.isin(levels).map({True: "in", False: "out"}).where(values.notna())}
+    )
+    frame = _share_rows(scoped, direct, column, ["in", "out"], statistic=DIRECT)
+    parts = _share_rows(context, direct, direct, own, estimate=False)
+    keyed = parts.set_index(["group_variable", "group", "level"])["cell"]
+    frame["sum_of"] = [
+        [
+            keyed.get((gv, g, code))
+            for code in own
+            if (code in levels) == (level == "in") and (gv, g, code) in keyed.index
+        ]
+        for gv, g, level in zip(frame["group_variable"], frame["group"], frame["level"], strict=True)
+    ]
+    yield DIRECT, frame.assign(question_levels=",".join(levels))
+
+
+def _list_experiment(
+    context: _Context, item: Item, params: dict[str, str]
+) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Prevalence from the item count (control vs treatment list), its direct question and their difference."""
+    count = next(v for v in item.variables if context.codebook.variable(v).kind == "count")
+    arm = schema.arm_column(count)
+    if arm not in context.design.data.columns:
+        return
+    data = context.design.data
+    valid = (pd.to_numeric(data[count], errors="coerce").notna() & data[arm].notna()).to_numpy()
+
+    def estimator(design: SurveyDesign, by: str | None) -> pd.DataFrame:
+        return list_experiment(design, count, arm, by=by).assign(deff=np.nan)
+
+    yield (
+        LIST_EXPERIMENT,
+        _statistic_rows(context, count, LIST_EXPERIMENT, valid, estimator, columns=(count, arm)),
+    )
+    found = _direct_levels(context, params)
+    if found is None:
+        return
+    yield from _direct(context, params)
+    direct, levels = found
+
+    def gap(design: SurveyDesign, by: str | None) -> pd.DataFrame:
+        result = compare_list_with_direct(design, count, arm, direct, levels)["difference"]
+        return pd.DataFrame([result])
+
+    both = valid & data[direct].notna().to_numpy()
+    yield (
+        DIFFERENCE,
+        _statistic_rows(
+            context, count, DIFFERENCE, both, gap, overall_only=True, columns=(count, arm, direct)
+        ),
+    )
+
+
+def _randomized(context: _Context, item: Item, params: dict[str, str]) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Forced-response prevalence (``analysis.sensitive.randomized_response``) beside the raw answers."""
+    variable = item.variables[0]
+    yield SHARE, _share_rows(context, variable, variable, _levels(context, variable))
+    try:
+        p_truth, p_yes = float(params.get("p_truth", "nan")), float(params.get("p_forced_yes", "nan"))
+    except ValueError:
+        return
+    if not (0 < p_truth <= 1 and 0 <= p_yes < 1 and p_truth + p_yes <= 1):
+        return
+    yes = params.get("yes", "yes")
+    valid = context.design.data[variable].notna().to_numpy()
+
+    def estimate(design: SurveyDesign) -> dict[str, float]:
+        if design.data[variable].notna().sum() < 2:
+            return {"estimate": np.nan}
+        return randomized_response(design, variable, yes=yes, p_truth=p_truth, p_forced_yes=p_yes)
+
+    rows = _statistic_rows(
+        context, variable, RANDOMIZED_RESPONSE, valid, _per_group(estimate, [variable]), columns=(variable,)
+    )
+    yield RANDOMIZED_RESPONSE, rows
+    yield from _direct(context, params)
+
+
+def _answered(context: _Context, item: Item) -> pd.DataFrame:
+    """Free text and dates: only how many answered (their content is not aggregated)."""
+    variable = item.variables[0]
+    values = context.design.data[variable]
+    valid = (values.notna() & (values.astype("string").str.len() > 0).fillna(False)).to_numpy()
+    keys = fingerprints(context.keys, np.where(valid, 0, -1), 1)
+    return pd.DataFrame(
+        [
+            {
+                "variable": variable,
+                "statistic": ANSWERS,
+                "level": None,
+                "group_variable": "",
+                "group": "",
+                "estimate": np.nan,
+                "count": int(valid.sum()),
+                "n": int(valid.sum()),
+                "cell": ("stat", variable, ANSWERS, "", *keys[0]),
+                "base": ("set", *keys[0]),
+                "scale": "number",
+            }
+        ]
+    )
+
+
+BUILDERS: dict[str, Callable[[_Context, Item, dict[str, str]], Iterator[tuple[str, pd.DataFrame]]]] = {
+    "distribution": _distribution,
+    "battery": _battery,
+    "multiple": _multiple,
+    "ranking": _ranking,
+    "number": _number,
+    LIST_EXPERIMENT: _list_experiment,
+    RANDOMIZED_RESPONSE: _randomized,
+}
+
+
+def _with_tests(context: _Context, item: Item) -> Item:
+    """Rao–Scott tests of each categorical variable of the item against each breakdown."""
+    if item.kind not in {"distribution", "battery", RANDOMIZED_RESPONSE}:
+        return item
+    tests = []
+    for variable in item.variables:
+        for b in context.by:
+            if b == variable:
+                continue
+            try:
+                table = crosstab(context.design, variable, b)
+            except (ValueError, np.linalg.LinAlgError, ZeroDivisionError):
+                continue
+            if np.isfinite(table.p_value):
+                tests.append(
+                    {
+                        "variable": variable,
+                        "by": b,
+                        "f": table.statistic,
+                        "ndf": table.ndf,
+                        "ddf": table.ddf,
+                        "p_value": table.p_value,
+                    }
+                )
+    return Item(item.question, item.kind, item.label, item.variables, tuple(tests))
+
+
+def _labelled(context: _Context, frame: pd.DataFrame) -> pd.DataFrame:
+    """Question, variable, level and group labels in the chosen language."""
+    codebook, language = context.codebook, context.language
+    names = set(codebook.names)
+    out = frame.copy()
+    out["question"] = [codebook.variable(v).question if v in names else v for v in out["variable"]]
+    out["label"] = [
+        codebook.variable(v).label_in(language) if v in names else context.labels.get(v, v)
+        for v in out["variable"]
+    ]
+    out["level_label"] = [
+        _level_label(codebook, v, level, language, row)
+        for v, level, row in zip(out["variable"], out["level"], out.to_dict("records"), strict=True)
+    ]
+    out["group_variable_label"] = [
+        (context.labels.get(b) or (codebook.variable(b).label_in(language) if b in names else b)) if b else ""
+        for b in out["group_variable"]
+    ]
+    if "choice" in out.columns:  # a mean rank's option is its level
+        out["level"] = out["choice"].where(out["choice"].notna(), out["level"])
+    out["group_label"] = [
+        _group_label(context, b, g) for b, g in zip(out["group_variable"], out["group"], strict=True)
+    ]
+    return out
+
+
+def _level_label(codebook: Codebook, variable: str, level: Any, language: str, row: dict[str, Any]) -> str:
+    choice = row.get("choice")
+    if isinstance(choice, str):
+        return codebook.variable(variable).value_label_in(choice, language)
+    if level is None or pd.isna(level):
+        return ""
+    if row.get("statistic") == DIRECT:
+        levels = str(row.get("question_levels", "")).split(",")
+        text = ", ".join(codebook.variable(variable).value_label_in(code, language) for code in levels)
+        return text if level == "in" else f"not ({text})"
+    if variable in codebook.names:
+        return codebook.variable(variable).value_label_in(str(level), language)
+    return str(level)
+
+
+def _group_label(context: _Context, variable: str, group: str) -> str:
+    if not variable:
+        return ""
+    if group in context.group_labels.get(variable, {}):
+        return context.group_labels[variable][group]
+    if variable in context.codebook.names:
+        return context.codebook.variable(variable).value_label_in(group, context.language)
+    return group

@@ -1,0 +1,108 @@
+"""The recovery attack on released tables, written independently of ``analysis.suppression``.
+
+From the released tables alone it writes down every equation a reader knows — levels sum to the
+group's n, groups sum to the overall figure in each breakdown, group n's sum to the overall n, one
+respondent set is one number in every table, a declared sum equals its parts — and asks linear
+algebra, and a linear programme with the counts' lower bound of zero, whether any hidden cell is
+determined.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linprog
+
+
+def attack(tables: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame], *, k: int = 10) -> list[tuple]:
+    """Hidden cells an attacker can compute from every released table together.
+
+    ``tables`` are the released tables (hidden values are NA); ``truth`` the same tables before
+    release, used only to give the attacker the exact released values (rounding is ignored: the
+    attacker is given more than is shown).
+    """
+    values: dict[tuple, float] = {}
+    hidden: set[tuple] = set()
+    shown: dict[tuple, bool] = {}  # a group's n is known when any row of any table shows it
+    seen_cell: dict[tuple, bool] = {}  # so is a cell
+    equations: list[dict[tuple, float]] = []
+    sums: list[dict[tuple, float]] = []
+    for name, released in tables.items():
+        exact = truth[name].reset_index(drop=True)
+        released = released.reset_index(drop=True)
+        base_of = exact["base"] if "base" in exact else exact["variable"]
+        rows: dict[tuple, dict[tuple, float]] = {}
+        columns: dict[tuple, dict[tuple, float]] = {}
+        bases: dict[tuple, dict[tuple, float]] = {}
+        has_overall = {
+            v for v, gv in zip(exact["variable"], exact["group_variable"], strict=True) if gv == ""
+        }
+        breakdowns = sorted({gv for gv in exact["group_variable"] if gv})
+        for i, row in exact.iterrows():
+            level = row["level"] if pd.notna(row["level"]) else "Σ"
+            cell = (
+                row["cell"]
+                if "cell" in exact
+                else ("cell", row["variable"], row["group_variable"], row["group"], level)
+            )
+            base = (
+                row["base"] if "cell" in exact else ("base", base_of[i], row["group_variable"], row["group"])
+            )
+            values[cell], values[base] = float(row["count"]), float(row["n"])
+            seen_cell.setdefault(cell, False)
+            seen_cell[cell] |= not bool(released.loc[i, "suppressed"])
+            shown.setdefault(base, False)
+            shown[base] |= bool(pd.notna(released.loc[i, "n"]))
+            place = (row["group_variable"], row["group"])
+            if level != "Σ":
+                rows.setdefault((row["variable"], *place), {"n": (base, -1.0)})[i] = (cell, 1.0)
+            if row["variable"] in has_overall:
+                for target in [row["group_variable"]] if row["group_variable"] else breakdowns:
+                    sign = -1.0 if row["group_variable"] == "" else 1.0
+                    columns.setdefault((row["variable"], level, target), {})[place] = (cell, sign)
+                    bases.setdefault((row["variable"], target), {})[place] = (base, sign)
+        for terms in (*rows.values(), *columns.values(), *bases.values()):
+            net: dict[tuple, float] = {}
+            for key, coefficient in terms.values():
+                net[key] = net.get(key, 0.0) + coefficient
+            equations.append(net)
+        if "sum_of" in exact:
+            for cell, parts in zip(exact["cell"], exact["sum_of"], strict=True):
+                if isinstance(parts, list) and parts:
+                    terms = {cell: -1.0}
+                    for part in parts:
+                        terms[part] = terms.get(part, 0.0) + 1.0
+                    sums.append({key: c for key, c in terms.items() if c})
+    equations += [terms for terms in sums if all(key in values for key in terms)]
+    hidden |= {cell for cell, seen in seen_cell.items() if not seen}
+    targets = hidden | {base for base, seen in shown.items() if not seen and 0 < values[base] < k}
+    hidden |= {base for base, seen in shown.items() if not seen}
+    unknowns = sorted(hidden)
+    if not unknowns:
+        return []
+    index = {key: j for j, key in enumerate(unknowns)}
+    matrix = np.zeros((len(equations), len(unknowns)))
+    rhs = np.zeros(len(equations))
+    for i, terms in enumerate(equations):
+        for key, coefficient in terms.items():
+            if key in index:
+                matrix[i, index[key]] = coefficient
+            else:
+                rhs[i] -= coefficient * values[key]
+    rank = np.linalg.matrix_rank(matrix)
+    found = []
+    for j, key in enumerate(unknowns):
+        if key not in targets or values[key] == 0:  # an n of k or more, or a zero, is no secret
+            continue
+        unit = np.zeros(len(unknowns))
+        unit[j] = 1.0
+        if np.linalg.matrix_rank(np.vstack([matrix, unit])) == rank:
+            found.append(key)
+        elif values[key] > 0:  # bounds: min and max of the cell given x >= 0 and the equations
+            bounds = []
+            for sign in (1, -1):
+                result = linprog(sign * unit, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs")
+                bounds.append(sign * result.fun if result.status == 0 else np.inf)  # 3: no upper bound
+            if bounds[1] - bounds[0] < 0.5:
+                found.append(key)
+    return found

@@ -1,0 +1,241 @@
+"""Results for every question: each summary checked against a direct computation, labels in the
+chosen language, and the whole release attacked for recoverable hidden cells."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import SurveyDesign, cronbach_alpha, schema
+from analysis.codebook import codebook_from_specs
+from analysis.results import build_results, parameters_by_question, plan, results_tables
+from analysis.suppression import disclose
+
+from .attack import attack
+
+DEFAULTS: dict[str, Any] = {
+    "hint": {},
+    "required": False,
+    "relevance": "",
+    "constraint": "",
+    "constraint_message": {},
+    "appearance": "",
+    "parameters": {},
+    "choice_list": None,
+    "randomize": False,
+    "reverse_scale": False,
+    "source": "",
+    "items": [],
+}
+
+
+def question(code: str, kind: str, en: str, zh: str, **extra: Any) -> dict[str, Any]:
+    return {**DEFAULTS, "code": code, "type": kind, "label": {"en": en, "zh": zh}, **extra}
+
+
+def choices(name: str, *codes: tuple[str, str, str]) -> dict[str, Any]:
+    return {"name": name, "choices": [{"code": c, "label": {"en": en, "zh": zh}} for c, en, zh in codes]}
+
+
+SPEC = {
+    "sections": [
+        {
+            "code": "p1",
+            "randomize": False,
+            "questions": [
+                question(
+                    "colour", "single_choice", "Favourite colour", "最喜欢的颜色", choice_list="colours"
+                ),
+                question(
+                    "trust",
+                    "matrix",
+                    "How much do you trust",
+                    "你有多信任",
+                    choice_list="agree",
+                    items=[
+                        question("t_a", "likert", "neighbours", "邻居"),
+                        question("t_b", "likert", "strangers", "陌生人"),
+                        question("t_c", "likert", "sellers", "卖家"),
+                    ],
+                ),
+                question("media", "multiple_choice", "Media you use", "你使用的媒体", choice_list="media"),
+                question("rank", "ranking", "Rank these", "排序", choice_list="media"),
+                question("age", "integer", "Age", "年龄"),
+                question(
+                    "le",
+                    "list_experiment",
+                    "How many",
+                    "多少",
+                    parameters={"direct": "approve", "direct_levels": "yes"},
+                    items=[
+                        question("c1", "note", "one", "一", parameters={"role": "control"}),
+                        question("c2", "note", "two", "二", parameters={"role": "control"}),
+                        question("s", "note", "sensitive", "敏感", parameters={"role": "sensitive"}),
+                    ],
+                ),
+                question(
+                    "approve",
+                    "single_choice",
+                    "Do you approve",
+                    "你赞成吗",
+                    choice_list="yn",
+                    parameters={"randomized_response": "forced", "p_truth": "0.75", "p_forced_yes": "0.125"},
+                ),
+                question("place", "single_choice", "Where", "哪里", choice_list="place"),
+                question("note", "long_text", "Anything else", "其他"),
+            ],
+        }
+    ],
+    "choice_lists": [
+        choices("colours", ("red", "Red", "红"), ("blue", "Blue", "蓝"), ("green", "Green", "绿")),
+        choices("agree", ("a1", "Agree", "同意"), ("a2", "Neutral", "中立"), ("a3", "Disagree", "不同意")),
+        choices("media", ("tv", "TV", "电视"), ("web", "Web", "网络"), ("paper", "Paper", "报纸")),
+        choices("yn", ("yes", "Yes", "是"), ("no", "No", "否")),
+        choices("place", ("city", "City", "城市"), ("village", "Village", "农村")),
+    ],
+}
+
+
+def codebook():
+    return codebook_from_specs(study="s", title="S", languages=["en", "zh"], specs=[(1, SPEC)])
+
+
+def frame(n: int = 400, *, seed: int = 3, villagers: int | None = None) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    trait = rng.integers(0, 3, n)
+    data = {
+        schema.SAMPLE: rng.choice(["east", "west"], n),
+        "colour": rng.choice(["red", "blue", "green"], n, p=[0.5, 0.3, 0.2]),
+        **{
+            f"t_{x}": np.array(["a1", "a2", "a3"])[np.clip(trait + rng.integers(-1, 2, n), 0, 2)]
+            for x in "abc"
+        },
+        **{f"media__{m}": rng.integers(0, 2, n) for m in ("tv", "web", "paper")},
+        "age": rng.integers(18, 80, n).astype(float),
+        "le": rng.integers(0, 3, n).astype(float),
+        "le__arm": rng.choice(["control", "treatment"], n),
+        "approve": rng.choice(["yes", "no"], n),
+        "place": rng.choice(["city", "village"], n, p=[0.7, 0.3]),
+        "note": np.where(rng.random(n) < 0.2, "hello", None),
+    }
+    orders = np.array([rng.permutation(["tv", "web", "paper"]) for _ in range(n)])
+    for r in range(3):
+        data[f"rank__rank{r + 1}"] = orders[:, r]
+    out = pd.DataFrame(data)
+    out["colour"] = out["colour"].where(rng.random(n) > 0.1)  # some did not answer
+    if villagers is not None:
+        village = np.flatnonzero(out["place"] == "village")
+        out.loc[village[villagers:], "place"] = "city"
+    return out
+
+
+def parameters():
+    return parameters_by_question([(1, SPEC)])
+
+
+def test_each_kind_of_question_gets_its_summary():
+    kinds = {item.question: item.kind for item in plan(codebook(), parameters())}
+    assert kinds == {
+        "colour": "distribution",
+        "trust": "battery",
+        "media": "multiple",
+        "rank": "ranking",
+        "age": "number",
+        "le": "list_experiment",
+        "approve": "randomized_response",
+        "place": "distribution",
+        "note": "text",
+    }
+
+
+def test_figures_match_a_direct_computation():
+    data = frame()
+    results = build_results(SurveyDesign(data), codebook(), by=(), parameters=parameters())
+    overall = results.table[results.table["group_variable"] == ""]
+
+    shares = overall[(overall["variable"] == "colour")].set_index("level")["estimate"]
+    expected = data["colour"].value_counts(normalize=True)
+    for level in ("red", "blue", "green"):
+        assert shares[level] == pytest.approx(round(expected[level], 3), abs=1e-9)
+    colour_n = overall[overall["variable"] == "colour"]["n"].iat[0]
+    assert colour_n == 5 * round(data["colour"].notna().sum() / 5)
+
+    mean_age = overall[(overall["variable"] == "age") & (overall["statistic"] == "mean")]["estimate"].iat[0]
+    assert mean_age == pytest.approx(round(data["age"].mean(), 2))
+    median = overall[(overall["variable"] == "age") & (overall["statistic"] == "median")]["estimate"].iat[0]
+    assert abs(median - data["age"].median()) <= 1
+
+    web = overall[(overall["variable"] == "media__web") & (overall["level"] == "1")]["estimate"].iat[0]
+    assert web == pytest.approx(round(data["media__web"].mean(), 3))
+
+    mean_rank = overall[(overall["statistic"] == "mean_rank")].set_index("level")["estimate"]
+    positions = {
+        c: (data[[f"rank__rank{r}" for r in (1, 2, 3)]] == c).to_numpy().argmax(axis=1) + 1
+        for c in ("tv", "web", "paper")
+    }
+    for choice, position in positions.items():
+        assert mean_rank[choice] == pytest.approx(round(position.mean(), 2))
+    first = overall[overall["statistic"] == "ranked_first"].set_index("level")["estimate"]
+    assert first["tv"] == pytest.approx(round((data["rank__rank1"] == "tv").mean(), 3))
+
+    alpha = overall[overall["statistic"] == "alpha"]["estimate"].iat[0]
+    scores = data[["t_a", "t_b", "t_c"]].replace({"a1": 1.0, "a2": 2.0, "a3": 3.0})
+    assert alpha == pytest.approx(round(cronbach_alpha(SurveyDesign(scores), ["t_a", "t_b", "t_c"]), 2))
+
+    le = overall[overall["statistic"] == "list_experiment"]["estimate"].iat[0]
+    means = data.groupby("le__arm")["le"].mean()
+    assert le == pytest.approx(round(means["treatment"] - means["control"], 3))
+    direct = overall[(overall["statistic"] == "direct") & (overall["level"] == "in")]["estimate"].iat[0]
+    assert direct == pytest.approx(round((data["approve"] == "yes").mean(), 3))
+    gap = overall[overall["statistic"] == "difference"]["estimate"].iat[0]
+    assert gap == pytest.approx(
+        round(means["treatment"] - means["control"] - (data["approve"] == "yes").mean(), 3), abs=1e-3
+    )
+
+    forced = overall[overall["statistic"] == "randomized_response"]["estimate"].iat[0]
+    assert forced == pytest.approx(round(((data["approve"] == "yes").mean() - 0.125) / 0.75, 3))
+    answers = overall[overall["statistic"] == "answers"]["n"].iat[0]
+    assert answers == 5 * round(data["note"].notna().sum() / 5)
+
+
+def test_labels_are_in_the_chosen_language_never_codes():
+    results = build_results(
+        SurveyDesign(frame()), codebook(), by=("place",), language="zh", parameters=parameters()
+    )
+    colour = results.table[results.table["variable"] == "colour"]
+    assert set(colour["level_label"]) == {"红", "蓝", "绿"}
+    assert set(colour["group_label"]) == {"", "城市", "农村"}
+    assert colour["label"].iat[0] == "最喜欢的颜色"
+    trust = next(item for item in results.items if item.question == "trust")
+    assert trust.label == "你有多信任"
+    assert any(test["by"] == "place" for test in trust.tests)
+
+
+def test_weighted_results_carry_the_design_effect():
+    data = frame()
+    data["w"] = np.where(data["place"] == "village", 3.0, 1.0)
+    results = build_results(SurveyDesign(data, weights="w"), codebook(), by=())
+    colour = results.table[(results.table["variable"] == "colour") & (results.table["level"] == "red")]
+    answered = data["colour"].notna()
+    weighted = (data["w"] * (data["colour"] == "red")).sum() / data.loc[answered, "w"].sum()
+    assert colour["estimate"].iat[0] == pytest.approx(round(weighted, 3))
+    assert colour["deff"].iat[0] > 1
+
+
+def test_a_small_group_is_hidden_and_cannot_be_worked_out():
+    data = frame(villagers=6)
+    design = SurveyDesign(data)
+    _, _, tables = results_tables(design, codebook(), by=("place", schema.SAMPLE), parameters=parameters())
+    release = disclose(tables, k=10)
+    village = pd.concat(release.tables.values())
+    village = village[village["group"] == "village"]
+    assert village["suppressed"].all() and village["estimate"].isna().all()
+    assert attack(release.tables, tables, k=10) == []
+
+
+def test_an_unknown_breakdown_is_refused():
+    with pytest.raises(ValueError, match="not a variable of this study"):
+        build_results(SurveyDesign(frame()), codebook(), by=("shoe_size",))
