@@ -14,21 +14,24 @@ FORMATS = ("xlsx", "json")
 
 def read_questionnaire_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    suffix = path.suffix.lower().lstrip(".")
+    return read_questionnaire_bytes(path.name, path.read_bytes())
+
+
+def read_questionnaire_bytes(name: str, content: bytes) -> dict[str, Any]:
+    """A validated spec from a file's ``content``, read as its ``name``'s extension says (an upload)."""
+    suffix = Path(name).suffix.lower().lstrip(".")
     if suffix == "xlsx":
-        return read_xlsform(path.read_bytes())
+        return read_xlsform(content)
     if suffix == "json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json.loads(content.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise QuestionnaireInvalid(
-                [Problem(path.name, f"not valid JSON: {error}", "json_syntax")]
-            ) from error
+            raise QuestionnaireInvalid([Problem(name, f"not valid JSON: {error}", "json_syntax")]) from error
         return spec_from_json(data)
     raise QuestionnaireInvalid(
         [
             Problem(
-                path.name,
+                name,
                 f"unsupported file type .{suffix}; use .xlsx (XLSForm) or .json",
                 "file_type",
             )

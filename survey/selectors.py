@@ -9,7 +9,17 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Prefetch, Q, QuerySet
 
 from .instrument import FORMAT, normalize
-from .models import Choice, ChoiceList, Question, QuestionnaireVersion, Section, Study, StudyRole
+from .models import (
+    Choice,
+    ChoiceList,
+    ConsentText,
+    Question,
+    QuestionnaireVersion,
+    QuestionType,
+    Section,
+    Study,
+    StudyRole,
+)
 
 
 def version_to_spec(version: QuestionnaireVersion) -> dict[str, Any]:
@@ -234,3 +244,393 @@ def study_revision(study: Study) -> str:
     )
     text = f"{counts['complete']}|{counts['synthetic']}|{withdrawn['n'] or 0}|{versions}"
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- the researcher's studio ------------------------------------------------------------------
+
+
+def study_role(user: AbstractBaseUser, study: Study) -> str | None:
+    """``admin``, ``owner``, ``researcher`` or ``analyst``: what ``user`` is on ``study`` (None: nothing)."""
+    if not (user.is_active and user.is_staff):
+        return None
+    if user.is_superuser:
+        return "admin"
+    if study.owner_id == user.pk:
+        return "owner"
+    return study.memberships.filter(user=user).values_list("role", flat=True).first()
+
+
+def may_edit_study(user: AbstractBaseUser, study: Study) -> bool:
+    """Design rights (questionnaire, consent, samples, members, quotas): admins, the owner, researchers."""
+    return study_role(user, study) in {"admin", "owner", "researcher"}
+
+
+def studio_studies(user: AbstractBaseUser) -> list[dict[str, Any]]:
+    """The studies ``user`` owns or is a member of (every study for an admin), newest first, each with
+    its status, the user's role, real completed responses so far and the next thing to do.
+
+    One query whatever the number of studies (every figure is a subquery).
+    """
+    return studio_studies_for(user, studies_visible_to(user))
+
+
+def studio_studies_for(user: AbstractBaseUser, queryset: QuerySet[Study]) -> list[dict[str, Any]]:
+    """:func:`studio_studies` for the studies of ``queryset`` (already limited to what ``user`` sees)."""
+    from django.db.models import Count, IntegerField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+    from django.utils import timezone
+
+    from .models import Response, ResponseStatus, StudyMembership
+
+    def count(queryset) -> Coalesce:
+        return Coalesce(
+            Subquery(
+                queryset.values("study").annotate(n=Count("pk")).values("n"), output_field=IntegerField()
+            ),
+            0,
+        )
+
+    versions = QuestionnaireVersion.objects.filter(study=OuterRef("pk"))
+    studies = queryset.annotate(
+        completed=count(
+            Response.objects.filter(study=OuterRef("pk"), status=ResponseStatus.COMPLETE, is_synthetic=False)
+        ),
+        synthetic=count(
+            Response.objects.filter(study=OuterRef("pk"), status=ResponseStatus.COMPLETE, is_synthetic=True)
+        ),
+        published=Subquery(versions.filter(status="published").order_by("-number").values("number")[:1]),
+        draft=Subquery(versions.filter(status="draft").values("number")[:1]),
+        consents=count(ConsentText.objects.filter(study=OuterRef("pk"))),
+        member_role=Subquery(
+            StudyMembership.objects.filter(study=OuterRef("pk"), user=user).values("role")[:1]
+        ),
+    ).order_by("-pk")
+    today = timezone.localdate()
+    rows = []
+    for study in studies:
+        status = study_status(study, today=today, published=study.published, completed=study.completed)
+        role = (
+            "admin"
+            if user.is_superuser and study.owner_id != user.pk
+            else "owner"
+            if study.owner_id == user.pk
+            else study.member_role
+        )
+        rows.append(
+            {
+                "study": study,
+                "status": status,
+                "role": role,
+                "completed": study.completed,
+                "synthetic": study.synthetic,
+                "published": study.published,
+                "draft": study.draft,
+                "next": next_step(
+                    status=status,
+                    draft=study.draft,
+                    published=study.published,
+                    consents=study.consents,
+                    completed=study.completed,
+                    may_edit=role in {"admin", "owner", "researcher"},
+                ),
+            }
+        )
+    return rows
+
+
+def study_status(study: Study, *, today: Any, published: int | None, completed: int) -> str:
+    """``draft`` (never published), ``scheduled`` (opens later), ``live`` or ``closed`` (past its
+    closing date or its target of completed responses)."""
+    if published is None:
+        return "draft"
+    if study.closes_on and today > study.closes_on:
+        return "closed"
+    if study.target_size and completed >= study.target_size:
+        return "closed"
+    if study.opens_on and today < study.opens_on:
+        return "scheduled"
+    return "live"
+
+
+def next_step(
+    *, status: str, draft: int | None, published: int | None, consents: int, completed: int, may_edit: bool
+) -> str:
+    """The one thing to do next on a study, as a key the templates word (see ``studio/next_step.html``)."""
+    if not may_edit:
+        return "results" if completed else "monitor"
+    if draft is None and published is None:
+        return "import"
+    if published is None:
+        return "consent" if not consents else "publish"
+    if draft is not None:
+        return "publish_draft"
+    if status in {"live", "scheduled"}:
+        return "distribute" if not completed else "monitor"
+    return "results"
+
+
+def study_overview(user: AbstractBaseUser, study: Study) -> dict[str, Any]:
+    """A study at a glance for its overview page: status, next step, versions, consents, samples and
+    (for those who may design it) the latest entries of its audit trail. A bounded number of queries."""
+    from django.db.models import Count
+
+    from .models import AuditEvent, Response, ResponseStatus
+
+    row = next(r for r in studio_studies_for(user, Study.objects.filter(pk=study.pk)))
+    versions = list(study.versions.annotate(questions_count=Count("questions")).order_by("-number"))
+    per_sample = {
+        item["sample_id"]: item["n"]
+        for item in Response.objects.filter(study=study, status=ResponseStatus.COMPLETE, is_synthetic=False)
+        .values("sample_id")
+        .annotate(n=Count("pk"))
+    }
+    samples = [{"sample": s, "completed": per_sample.get(s.pk, 0)} for s in study.samples.all()]
+    audit = (
+        list(AuditEvent.objects.filter(study=study).select_related("user")[:20])
+        if row["role"] in {"admin", "owner", "researcher"}
+        else []
+    )
+    return {
+        **row,
+        "versions": versions,
+        "consents": list(study.consent_texts.all()),
+        "samples": samples,
+        "audit": audit,
+    }
+
+
+def questionnaire_language(languages: list[str], staff_language: str) -> str:
+    """The questionnaire language closest to the staff page's (``zh-hans`` reads ``zh`` texts)."""
+    primary = staff_language.lower().split("-")[0]
+    for candidate in (staff_language, primary):
+        if candidate in languages:
+            return candidate
+    return languages[0] if languages else ""
+
+
+def logic_vocabulary(spec: dict[str, Any], language: str) -> Any:
+    """Question and choice labels in ``language`` (the default language where one is missing), for
+    reading expressions in words."""
+    from .instrument import iter_questions
+    from .logic_text import Vocabulary
+
+    def pick(texts: dict[str, str]) -> str:
+        return texts.get(language) or texts.get(spec["default_language"]) or ""
+
+    lists = {cl["name"]: {c["code"]: pick(c["label"]) for c in cl["choices"]} for cl in spec["choice_lists"]}
+    labels, choices = {}, {}
+    for _section, question, _parent in iter_questions(spec):
+        labels[question["code"]] = pick(question["label"]) or question["code"]
+        if question["choice_list"]:
+            choices[question["code"]] = lists.get(question["choice_list"], {})
+    return Vocabulary(labels=labels, choices=choices)
+
+
+def reading_of(source: str, vocabulary: Any) -> str | None:
+    """``source`` in words, or None when it does not parse (the problem list says why)."""
+    from .logic import ExpressionError
+    from .logic_text import read
+
+    if not source:
+        return None
+    try:
+        return read(source, vocabulary)
+    except ExpressionError:
+        return None
+
+
+def version_outline(version: QuestionnaireVersion, staff_language: str) -> dict[str, Any]:
+    """A version as the studio shows it: pages in order, each question with its texts in every language,
+    its choices, its logic in words, and the problems still attached to it. Four queries."""
+    from .services.drafts import draft_problems, problem_place
+
+    spec = version_to_spec(version)
+    language = questionnaire_language(spec["languages"], staff_language)
+    vocabulary = logic_vocabulary(spec, language)
+    problems: dict[tuple[str, str], list[str]] = {}
+    general: list[Any] = []
+    for problem in draft_problems(spec):
+        kind, key, _field = problem_place(problem)
+        if kind in {"question", "section", "list"} and key:
+            problems.setdefault((kind, key), []).append(problem.message)
+        elif kind == "choice" and key:
+            problems.setdefault(("list", key.split("/", 1)[0]), []).append(problem.message)
+        else:
+            general.append(problem.message)
+    lists = {cl["name"]: cl for cl in spec["choice_lists"]}
+    used_by: dict[str, list[str]] = {}
+
+    def outline(question: dict[str, Any]) -> dict[str, Any]:
+        if question["choice_list"]:
+            used_by.setdefault(question["choice_list"], []).append(question["code"])
+        return {
+            **question,
+            "type_label": QuestionType(question["type"]).label
+            if question["type"] in QuestionType.values
+            else question["type"],
+            "labels": [(lang, question["label"].get(lang, "")) for lang in spec["languages"]],
+            "hints": [(lang, question["hint"].get(lang, "")) for lang in spec["languages"]]
+            if any(question["hint"].values())
+            else [],
+            "choices": [
+                vocabulary.choices.get(question["code"], {}).get(c["code"]) or c["code"]
+                for c in lists.get(question["choice_list"], {}).get("choices", [])
+            ],
+            "relevance_text": reading_of(question["relevance"], vocabulary),
+            "constraint_text": reading_of(question["constraint"], vocabulary),
+            "problems": problems.get(("question", question["code"]), []),
+            "item_rows": [outline(item) for item in question["items"]],
+        }
+
+    pages = [
+        {
+            **section,
+            "labels": [(lang, section["label"].get(lang, "")) for lang in spec["languages"]],
+            "relevance_text": reading_of(section["relevance"], vocabulary),
+            "problems": problems.get(("section", section["code"]), []),
+            "rows": [outline(q) for q in section["questions"]],
+        }
+        for section in spec["sections"]
+    ]
+    choice_lists = [
+        {
+            **cl,
+            "rows": [
+                {
+                    "code": c["code"],
+                    "labels": [(lang, c["label"].get(lang, "")) for lang in spec["languages"]],
+                }
+                for c in cl["choices"]
+            ],
+            "used_by": used_by.get(cl["name"], []),
+            "problems": problems.get(("list", cl["name"]), []),
+        }
+        for cl in spec["choice_lists"]
+    ]
+    return {
+        "spec": spec,
+        "language": language,
+        "languages": spec["languages"],
+        "titles": [(lang, spec["title"].get(lang, "")) for lang in spec["languages"]],
+        "pages": pages,
+        "choice_lists": choice_lists,
+        "problems": general,
+        "problem_count": sum(len(v) for v in problems.values()) + len(general),
+    }
+
+
+def claim_variables(study: Study) -> frozenset[str]:
+    """The questionnaire variables the study's claims registry reads (a reworded one breaks the
+    comparison with the registry's published figures)."""
+    from analysis.claims import RegistryError, load_registry
+
+    try:
+        claims = load_registry()
+    except (RegistryError, OSError):
+        return frozenset()
+    names: set[str] = set()
+    for claim in claims:
+        for statistic in (claim.statistic, *claim.supplementary):
+            names.add(statistic.variable)
+            names.update(statistic.population)
+        names.update(
+            str(claim.list_experiment[key])
+            for key in ("variable", "direct_variable")
+            if claim.list_experiment.get(key)
+        )
+    return frozenset(names)
+
+
+PUBLISH_GROUPS = {
+    "translations": {"missing_label", "languages_missing", "study_title_missing"},
+    "consent": {
+        "no_consent",
+        "consent_other_study",
+        "consent_incomplete",
+        "consent_no_research_team",
+        "consent_no_contact",
+        "consent_no_ethics_committee",
+        "consent_no_ethics_reference",
+    },
+    "dates": {"study_closed"},
+}
+
+
+def publish_checklist(version: QuestionnaireVersion, consent: ConsentText | None) -> dict[str, list[str]]:
+    """What blocks publishing ``version`` with ``consent``, by group: ``translations``, ``questions``
+    (codes, expressions, lists and settings), ``consent`` and ``dates``. Empty lists everywhere: ready."""
+    from .services.questionnaires import publish_problems
+
+    groups: dict[str, list[str]] = {"translations": [], "questions": [], "consent": [], "dates": []}
+    for problem in publish_problems(version, consent):
+        group = next((name for name, codes in PUBLISH_GROUPS.items() if problem.code in codes), "questions")
+        groups[group].append(str(problem))
+    return groups
+
+
+def logic_map(version: QuestionnaireVersion, staff_language: str) -> dict[str, Any]:
+    """For every question: the questions its relevance, constraint and piped texts read, and the
+    questions that read it; each page's condition. Expressions are given as written and in words."""
+    from .logic import ExpressionError, parse, piped_codes
+
+    spec = version_to_spec(version)
+    language = questionnaire_language(spec["languages"], staff_language)
+    vocabulary = logic_vocabulary(spec, language)
+
+    def refs(source: str) -> list[str]:
+        try:
+            return [ref for ref, _position in parse(source).references] if source else []
+        except ExpressionError:
+            return []
+
+    rows, readers = [], {}
+    from .instrument import iter_questions
+
+    for section, question, _parent in iter_questions(spec):
+        piped = sorted(
+            {
+                ref
+                for field in ("label", "hint")
+                for text in question[field].values()
+                for ref, _p in piped_codes(text)
+            }
+        )
+        depends = {
+            "relevance": sorted(set(refs(question["relevance"]))),
+            "constraint": sorted(set(refs(question["constraint"])) - {question["code"]}),
+            "piping": piped,
+        }
+        for kind, codes in depends.items():
+            for code in codes:
+                readers.setdefault(code, []).append((question["code"], kind))
+        rows.append(
+            {
+                "code": question["code"],
+                "page": section["code"],
+                "label": vocabulary.labels.get(question["code"], question["code"]),
+                "relevance": question["relevance"],
+                "relevance_text": reading_of(question["relevance"], vocabulary),
+                "constraint": question["constraint"],
+                "constraint_text": reading_of(question["constraint"], vocabulary),
+                "depends": depends,
+            }
+        )
+    for row in rows:
+        row["read_by"] = readers.get(row["code"], [])
+    pages = [
+        {
+            "code": s["code"],
+            "relevance": s["relevance"],
+            "relevance_text": reading_of(s["relevance"], vocabulary),
+            "depends": sorted(set(refs(s["relevance"]))),
+        }
+        for s in spec["sections"]
+        if s["relevance"]
+    ]
+    return {
+        "rows": [row for row in rows if any(row["depends"].values()) or row["read_by"]],
+        "independent": [
+            row["code"] for row in rows if not any(row["depends"].values()) and not row["read_by"]
+        ],
+        "pages": pages,
+    }

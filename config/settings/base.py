@@ -71,6 +71,7 @@ CANDID_EXPORT_INLINE_MAX = 5000  # responses; larger exports go to the backgroun
 # Export files are deleted by the background worker this many hours after they are written (and at
 # once, whatever their age, when a participant of the study withdraws).
 CANDID_EXPORT_RETENTION_HOURS = float(os.environ.get("CANDID_EXPORT_RETENTION_HOURS", "24"))
+CANDID_UPLOAD_MAX_BYTES = int(os.environ.get("CANDID_UPLOAD_MAX_BYTES", "5000000"))  # studio uploads
 CANDID_REPORT_INLINE_MAX = 50_000  # responses; larger studies' reports are built in the background
 
 # Spreadsheet import of questions and choices only for those who may change them (researchers);

@@ -138,3 +138,4 @@ admin.site.login_form = ThrottledAdminAuthenticationForm
 admin.site.site_header = "Candid"
 admin.site.site_title = "Candid"
 admin.site.index_title = "Studies, questionnaires and results"
+admin.site.site_url = "/studio/"  # "View site" leads researchers to their workbench

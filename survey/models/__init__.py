@@ -1,5 +1,6 @@
 """Candid's data model, one module per domain."""
 
+from .fieldwork import FieldworkCount, FieldworkKind, Quota
 from .questionnaires import (
     Choice,
     ChoiceList,
@@ -12,6 +13,7 @@ from .questionnaires import (
 from .responses import ArmSequence, CounterKind, RateBucket, Response, ResponseStatus, StudyCounter
 from .staff import AuditEvent, ExportJob, ExportRemoval, ExportStatus, ReportSnapshot, ReportStatus
 from .studies import ConsentText, Sample, Study, StudyMembership, StudyRole
+from .testruns import TestRun
 
 __all__ = [
     "ArmSequence",
@@ -23,9 +25,12 @@ __all__ = [
     "ExportJob",
     "ExportRemoval",
     "ExportStatus",
+    "FieldworkCount",
+    "FieldworkKind",
     "Question",
     "QuestionType",
     "QuestionnaireVersion",
+    "Quota",
     "RateBucket",
     "ReportSnapshot",
     "ReportStatus",
@@ -37,5 +42,6 @@ __all__ = [
     "StudyCounter",
     "StudyMembership",
     "StudyRole",
+    "TestRun",
     "VersionStatus",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from .studies import ConsentText, Study
 
@@ -22,19 +23,19 @@ class VersionStatus(models.TextChoices):
 
 
 class QuestionType(models.TextChoices):
-    SINGLE_CHOICE = "single_choice", "Single choice"
-    MULTIPLE_CHOICE = "multiple_choice", "Multiple choice"
-    LIKERT = "likert", "Likert item"
-    MATRIX = "matrix", "Matrix (items sharing one choice list)"
-    INTEGER = "integer", "Integer"
-    DECIMAL = "decimal", "Decimal"
-    TEXT = "text", "Short text"
-    LONG_TEXT = "long_text", "Long text"
-    DATE = "date", "Date"
-    RANKING = "ranking", "Ranking"
-    SLIDER = "slider", "Slider (range)"
-    NOTE = "note", "Note (text only)"
-    LIST_EXPERIMENT = "list_experiment", "List experiment"
+    SINGLE_CHOICE = "single_choice", _("Single choice")
+    MULTIPLE_CHOICE = "multiple_choice", _("Multiple choice")
+    LIKERT = "likert", _("Likert item")
+    MATRIX = "matrix", _("Matrix (items sharing one choice list)")
+    INTEGER = "integer", _("Integer")
+    DECIMAL = "decimal", _("Decimal")
+    TEXT = "text", _("Short text")
+    LONG_TEXT = "long_text", _("Long text")
+    DATE = "date", _("Date")
+    RANKING = "ranking", _("Ranking")
+    SLIDER = "slider", _("Slider (range)")
+    NOTE = "note", _("Note (text only)")
+    LIST_EXPERIMENT = "list_experiment", _("List experiment")
 
 
 CHOICE_TYPES = frozenset({"single_choice", "multiple_choice", "likert", "ranking", "matrix"})

@@ -32,6 +32,7 @@ E_CONSENT_INCOMPLETE = "consent text version {version} has no text in {languages
 E_CONSENT_DETAIL_MISSING = "consent text version {version} has no {detail} in {languages}"
 E_CONSENT_NO_REFERENCE = "consent text version {version} has no ethics approval number"
 E_STUDY_CLOSED = "the study closed on {date}; move its closing date before publishing"
+E_STUDY_TITLE_MISSING = "the study's title has no text in {languages} (see the study's settings)"
 CONSENT_DETAILS = {
     "research_team": "research team",
     "contact": "contact",
@@ -228,6 +229,12 @@ def publish_problems(version: QuestionnaireVersion, consent: ConsentText | None)
         )
     else:
         problems += _consent_problems(consent, version.languages)
+    titles = version.study.titles or {}
+    untitled = [lang for lang in version.study.languages if not titles.get(lang, "").strip()]
+    if titles and untitled:
+        problems.append(
+            Problem("", E_STUDY_TITLE_MISSING.format(languages=", ".join(untitled)), "study_title_missing")
+        )
     closes_on = version.study.closes_on
     if closes_on is not None and closes_on < timezone.localdate():
         problems.append(Problem("", E_STUDY_CLOSED.format(date=closes_on.isoformat()), "study_closed"))
@@ -335,8 +342,9 @@ def consent_create(
     contact: dict[str, str] | None = None,
     ethics_committee: dict[str, str] | None = None,
     ethics_reference: str = "",
+    user: AbstractBaseUser | None = None,
 ) -> ConsentText:
-    """A new consent version for ``study`` (earlier versions stay as agreed to).
+    """A new consent version for ``study`` (earlier versions stay as agreed to); audited as ``user``'s.
 
     Every text is ``{language code: text}``. A version may be saved incomplete; publishing a
     questionnaire with it requires the text, research team, contact and ethics committee in every
@@ -354,6 +362,38 @@ def consent_create(
     )
     consent.full_clean()
     consent.save()
+    audit_record(user=user, action="consent_created", study=study, consent=number)
+    return consent
+
+
+E_CONSENT_IN_USE = (
+    "consent text version {version} is in use by a published questionnaire and cannot change; "
+    "make a new version"
+)
+
+
+@transaction.atomic
+def consent_update(
+    *,
+    consent: ConsentText,
+    texts: dict[str, str],
+    research_team: dict[str, str],
+    contact: dict[str, str],
+    ethics_committee: dict[str, str],
+    ethics_reference: str,
+    user: AbstractBaseUser | None = None,
+) -> ConsentText:
+    """Change a consent version nobody can have agreed to yet (no published questionnaire uses it)."""
+    consent = ConsentText.objects.select_for_update().get(pk=consent.pk)
+    if consent.is_in_use():
+        raise QuestionnaireInvalid(
+            [Problem("", E_CONSENT_IN_USE.format(version=consent.version), "consent_in_use")]
+        )
+    consent.texts, consent.research_team, consent.contact = texts, research_team, contact
+    consent.ethics_committee, consent.ethics_reference = ethics_committee, ethics_reference.strip()
+    consent.full_clean()
+    consent.save()
+    audit_record(user=user, action="consent_changed", study=consent.study, consent=consent.version)
     return consent
 
 

@@ -241,13 +241,22 @@ def _consent_post(request, study, sample, version, consent, language) -> HttpRes
 
 
 def _form_kwargs(spec: dict[str, Any], response: Response) -> dict[str, Any]:
-    language = response.language
+    return page_form_kwargs(
+        spec, language=response.language, display=response.display, answers=response.answers
+    )
+
+
+def page_form_kwargs(
+    spec: dict[str, Any], *, language: str, display: dict[str, Any], answers: dict[str, Any]
+) -> dict[str, Any]:
+    """What a page form needs besides its questions: lists, language, the option order and arms of
+    this display plan, and piping from ``answers`` (shared by the participant pages and test runs)."""
     list_items = {
         q["code"]: [
             i
             for i in q["items"]
             if i["parameters"].get("role") == "control"
-            or response.display["arms"].get(q["code"]) == flow.ARM_TREATMENT
+            or display["arms"].get(q["code"]) == flow.ARM_TREATMENT
         ]
         for _, q, _ in iter_questions(spec)
         if q["type"] == "list_experiment"
@@ -256,9 +265,9 @@ def _form_kwargs(spec: dict[str, Any], response: Response) -> dict[str, Any]:
         "choice_lists": {cl["name"]: cl["choices"] for cl in spec["choice_lists"]},
         "language": language,
         "fallback_language": spec["default_language"],
-        "options": response.display.get("options", {}),
+        "options": display.get("options", {}),
         "list_items": list_items,
-        "pipe": lambda label: flow.piped(label, spec, response.answers, language),
+        "pipe": lambda label: flow.piped(label, spec, answers, language),
     }
 
 

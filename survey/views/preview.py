@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from ..forms import PageForm, text_in
 from ..models import QuestionnaireVersion
 from ..selectors import version_to_spec
 
 
-def render_preview(request: HttpRequest, version: QuestionnaireVersion, language: str) -> HttpResponse:
+def render_preview(
+    request: HttpRequest,
+    version: QuestionnaireVersion,
+    language: str,
+    *,
+    switch_url: Callable[[str], str] | None = None,
+    back_url: str = "",
+) -> HttpResponse:
+    """Every page of ``version`` in ``language``; ``switch_url(other)`` links the other languages."""
+    switch_url = switch_url or (
+        lambda other: reverse("admin:survey_questionnaireversion_preview", args=[version.pk, other])
+    )
     if language not in version.languages:
         raise Http404("The questionnaire has no such language.")
     spec = version_to_spec(version)
@@ -35,6 +49,8 @@ def render_preview(request: HttpRequest, version: QuestionnaireVersion, language
         "title": text_in(spec["title"], language, spec["default_language"]) or version.study.title,
         "pages": pages,
         "preview": True,
+        "switches": [(other, switch_url(other)) for other in version.languages if other != language],
+        "back_url": back_url,
     }
     response = render(request, "survey/preview.html", context)
     response["Cache-Control"] = "no-store"

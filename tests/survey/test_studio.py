@@ -1,0 +1,438 @@
+"""The researcher's studio through its real views: create a study, import, edit, consent, publish,
+distribute — each write audited, each refusal leaving nothing behind."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from survey.instrument_files import questionnaire_bytes
+from survey.models import (
+    AuditEvent,
+    ConsentText,
+    Question,
+    QuestionnaireVersion,
+    Sample,
+    Study,
+    StudyMembership,
+)
+from survey.roles import ANALYST, RESEARCHER
+from survey.selectors import version_to_spec
+from tests.specs import tiny_spec
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def researcher(make_user):
+    user = make_user("rita", RESEARCHER)
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    return user, client
+
+
+def create_payload(**overrides) -> dict[str, str]:
+    data = {
+        "languages": ["en", "zh"],
+        "title__en": "Trust in neighbours",
+        "title__zh": "邻里信任",
+        "slug": "neighbours",
+        "opens_on": "",
+        "closes_on": "",
+        "data_freeze_on": "",
+        "target_size": "",
+        "samples-TOTAL_FORMS": "1",
+        "samples-INITIAL_FORMS": "0",
+        "samples-MIN_NUM_FORMS": "1",
+        "samples-MAX_NUM_FORMS": "1000",
+        "samples-0-name": "Online panel",
+        "samples-0-slug": "panel",
+        "samples-0-default_language": "zh",
+        "samples-0-target_size": "500",
+        "samples-0-is_default": "on",
+        "samples-0-completion_redirect_url": "https://panel.example.org/done?cc={code}",
+        "samples-0-completion_code": "C0MPL3TE",
+        "samples-0-screenout_redirect_url": "",
+        "samples-0-screenout_code": "",
+        "samples-0-overquota_redirect_url": "https://panel.example.org/full?cc={code}",
+        "samples-0-overquota_code": "FULL",
+        "members-TOTAL_FORMS": "1",
+        "members-INITIAL_FORMS": "0",
+        "members-MIN_NUM_FORMS": "0",
+        "members-MAX_NUM_FORMS": "1000",
+        "members-0-username": "",
+        "members-0-role": "researcher",
+        "save": "1",
+    }
+    data.update(overrides)
+    return data
+
+
+def xlsx_upload(spec, name="form.xlsx") -> io.BytesIO:
+    upload = io.BytesIO(questionnaire_bytes(spec, "xlsx"))
+    upload.name = name
+    return upload
+
+
+def test_home_lists_own_and_member_studies_only(researcher, make_user, shipped_study):
+    user, client = researcher
+    other = make_user("olga", RESEARCHER)
+    Study.objects.create(owner=other, slug="not-yours", title="Not yours", languages=["en"])
+    StudyMembership.objects.create(study=shipped_study, user=user, role="analyst")
+    html = client.get(reverse("survey:studio")).content.decode()
+    assert "Trust and rating systems" in html and "Not yours" not in html
+    assert "analyst" in html and "Create study" in html
+
+
+def test_create_study_with_samples_redirects_and_members(researcher, make_user):
+    user, client = researcher
+    colleague = make_user("carl", ANALYST)
+    response = client.post(
+        reverse("survey:studio_new"),
+        create_payload(**{"members-0-username": "carl", "members-0-role": "analyst"}),
+    )
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "survey:studio_import", args=["neighbours"]
+    )
+    study = Study.objects.get(slug="neighbours")
+    assert study.owner == user and study.languages == ["en", "zh"]
+    assert (
+        study.titles == {"en": "Trust in neighbours", "zh": "邻里信任"}
+        and study.title == "Trust in neighbours"
+    )
+    sample = Sample.objects.get(study=study)
+    assert sample.is_default and sample.default_language == "zh" and sample.target_size == 500
+    assert sample.panel_link("completion") == "https://panel.example.org/done?cc=C0MPL3TE"
+    assert sample.panel_link("overquota") == "https://panel.example.org/full?cc=FULL"
+    assert sample.panel_link("screenout") is None
+    assert StudyMembership.objects.get(study=study).user == colleague
+    actions = set(AuditEvent.objects.filter(study=study).values_list("action", flat=True))
+    assert {"study_created", "membership_set"} <= actions
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"title__zh": ""}, "Give the study a title in"),
+        ({"slug": "not a slug!"}, "Enter a valid"),
+        ({"members-0-username": "nobody-here"}, "No staff account has the username nobody-here"),
+        ({"members-0-username": "rita"}, "The owner is already on the study"),
+        ({"samples-0-default_language": "fr"}, "Choose one of the study&#x27;s languages"),
+        ({"samples-0-completion_redirect_url": "javascript:alert(1)"}, "Enter a valid URL"),
+        ({"closes_on": "2030-01-01", "opens_on": "2030-02-01"}, "cannot close before it opens"),
+    ],
+)
+def test_create_study_refuses_bad_input_and_writes_nothing(researcher, overrides, message):
+    _user, client = researcher
+    response = client.post(reverse("survey:studio_new"), create_payload(**overrides))
+    assert response.status_code == 400 and message in response.content.decode()
+    assert not Study.objects.exists() and not AuditEvent.objects.exists()
+
+
+def test_create_study_adds_sample_rows_without_javascript(researcher):
+    _user, client = researcher
+    data = create_payload(add_sample="1")
+    del data["save"]
+    html = client.post(reverse("survey:studio_new"), data).content.decode()
+    assert 'name="samples-1-name"' in html and not Study.objects.exists()
+
+
+def test_analyst_cannot_create_studies_or_design(make_user, shipped_study):
+    analyst = make_user("ana", ANALYST)
+    StudyMembership.objects.create(study=shipped_study, user=analyst, role="analyst")
+    client = Client()
+    client.force_login(analyst)
+    assert client.get(reverse("survey:studio_new")).status_code == 403
+    assert client.get(reverse("survey:studio_import", args=[shipped_study.slug])).status_code == 403
+    assert client.get(reverse("survey:studio_version", args=[shipped_study.slug, 1])).status_code == 200
+
+
+def test_import_refused_spreadsheet_lists_problems_and_creates_nothing(researcher):
+    user, client = researcher
+    study = Study.objects.create(owner=user, slug="s", title="S", languages=["en", "zh"])
+    spec = tiny_spec()
+    spec["sections"][0]["questions"][1]["relevance"] = "${nope} = 'yes'"
+    spec["choice_lists"][0]["choices"][1]["label"] = {"en": "No"}
+    response = client.post(reverse("survey:studio_import", args=[study.slug]), {"file": xlsx_upload(spec)})
+    html = response.content.decode()
+    assert response.status_code == 400 and "was not imported: 2 problems" in html
+    assert "<td>survey</td>" in html and "<td>choices</td>" in html  # the sheet of each problem
+    assert re.search(r'<td class="number">\d+</td>', html)  # its row
+    assert "refers to ${nope}" in html
+    assert not QuestionnaireVersion.objects.exists()
+    assert not AuditEvent.objects.filter(action="questionnaire_imported").exists()
+
+
+def test_import_then_reimport_replaces_the_draft(researcher):
+    user, client = researcher
+    study = Study.objects.create(owner=user, slug="s", title="S", languages=["en", "zh"])
+    url = reverse("survey:studio_import", args=[study.slug])
+    response = client.post(url, {"file": xlsx_upload(tiny_spec())})
+    assert response.status_code == 302
+    spec = tiny_spec()
+    spec["sections"][0]["questions"][0]["label"]["en"] = "Corrected Q1"
+    client.post(url, {"file": xlsx_upload(spec)})
+    version = QuestionnaireVersion.objects.get(study=study)  # the same draft, not a second one
+    assert (
+        version.number == 1 and Question.objects.get(version=version, code="q1").label["en"] == "Corrected Q1"
+    )
+    page = client.get(reverse("survey:studio_version", args=[study.slug, 1])).content.decode()
+    assert "Corrected Q1" in page and "问1" in page
+    assert AuditEvent.objects.filter(action="questionnaire_imported", study=study).count() == 2
+
+
+def test_import_a_file_that_is_not_a_spreadsheet(researcher):
+    user, client = researcher
+    study = Study.objects.create(owner=user, slug="s", title="S", languages=["en"])
+    junk = io.BytesIO(b"not a zip")
+    junk.name = "form.xlsx"
+    response = client.post(reverse("survey:studio_import", args=[study.slug]), {"file": junk})
+    assert response.status_code == 400 and "was not imported" in response.content.decode()
+    assert not QuestionnaireVersion.objects.exists()
+
+
+@pytest.fixture
+def draft(researcher):
+    from survey.services.questionnaires import questionnaire_import
+
+    user, client = researcher
+    version = questionnaire_import(spec=tiny_spec(), owner=user, study_slug="tiny")
+    Study.objects.filter(pk=version.study_id).update(owner=user)
+    return client, version
+
+
+def question_payload(version, **overrides) -> dict[str, str]:
+    spec = version_to_spec(version)
+    question = next(q for q in spec["sections"][0]["questions"] if q["code"] == overrides.get("_code", "q2"))
+    data = {
+        "code": question["code"],
+        "type": question["type"],
+        "page": "p1",
+        "relevance": question["relevance"],
+        "constraint": question["constraint"],
+        "choice_list": question["choice_list"] or "",
+        "appearance": question["appearance"],
+        "source": "",
+        "slider_start": "",
+        "slider_end": "",
+        "slider_step": "",
+    }
+    for field in ("label", "hint", "constraint_message"):
+        for language in ("en", "zh"):
+            data[f"{field}__{language}"] = question[field].get(language, "")
+    if question["required"]:
+        data["required"] = "on"
+    data.update({k: v for k, v in overrides.items() if not k.startswith("_")})
+    return data
+
+
+def test_edit_a_label_and_see_it_everywhere(draft):
+    client, version = draft
+    url = reverse("survey:studio_question", args=["tiny", 1, "q2"])
+    response = client.post(url, question_payload(version, label__zh="第二题"))
+    assert response.status_code == 302
+    assert Question.objects.get(version=version, code="q2").label == {"en": "Q2", "zh": "第二题"}
+    event = AuditEvent.objects.get(action="questionnaire_edited")
+    assert event.detail["change"] == "question_changed" and event.detail["question"] == "q2"
+
+
+def test_a_bad_expression_is_refused_at_its_field_and_nothing_changes(draft):
+    client, version = draft
+    url = reverse("survey:studio_question", args=["tiny", 1, "q2"])
+    response = client.post(url, question_payload(version, relevance="${q1} = "))
+    html = response.content.decode()
+    assert response.status_code == 400 and "the expression ends too early" in html
+    assert 'id="id_relevance_error"' in html  # shown at the field, linked by aria-describedby
+    assert Question.objects.get(version=version, code="q2").relevance == "${q1} = 'yes'"
+    assert not AuditEvent.objects.filter(action="questionnaire_edited").exists()
+
+
+def test_renaming_a_question_renames_its_references(draft):
+    client, version = draft
+    payload = question_payload(version, _code="q1", code="trust")
+    payload["choice_list"] = "yn"
+    assert client.post(reverse("survey:studio_question", args=["tiny", 1, "q1"]), payload).status_code == 302
+    assert Question.objects.get(version=version, code="q2").relevance == "${trust} = 'yes'"
+
+
+def test_add_move_and_delete_questions_without_javascript(draft):
+    client, version = draft
+    new = reverse("survey:studio_question_new", args=["tiny", 1]) + "?page=p1"
+    data = {
+        "code": "age",
+        "type": "integer",
+        "page": "p1",
+        "label__en": "How old are you?",
+        "label__zh": "您多大年纪？",
+        "constraint": ". >= 18",
+        "required": "on",
+    }
+    assert client.post(new, data).status_code == 302
+    codes = lambda: list(  # noqa: E731
+        Question.objects.filter(version=version).order_by("position").values_list("code", flat=True)
+    )
+    assert codes() == ["q1", "q2", "age"]
+    client.post(reverse("survey:studio_question_move", args=["tiny", 1, "age"]), {"step": "-1"})
+    assert codes() == ["q1", "age", "q2"]
+    # q2 refers to q1: deleting q1 is refused with the reason, and nothing changes.
+    client.post(reverse("survey:studio_question_delete", args=["tiny", 1, "q1"]))
+    assert codes() == ["q1", "age", "q2"]
+    client.post(reverse("survey:studio_question_delete", args=["tiny", 1, "age"]))
+    assert codes() == ["q1", "q2"]
+
+
+def test_choice_list_edited_in_place(draft):
+    client, version = draft
+    url = reverse("survey:studio_list", args=["tiny", 1, "yn"])
+    data = {
+        "name": "yn",
+        "choices-TOTAL_FORMS": "3",
+        "choices-INITIAL_FORMS": "2",
+        "choices-MIN_NUM_FORMS": "0",
+        "choices-MAX_NUM_FORMS": "1000",
+        "choices-0-code": "yes",
+        "choices-0-label__en": "Yes",
+        "choices-0-label__zh": "是",
+        "choices-0-ORDER": "2",
+        "choices-1-code": "no",
+        "choices-1-label__en": "No",
+        "choices-1-label__zh": "否",
+        "choices-1-ORDER": "1",
+        "choices-2-code": "dk",
+        "choices-2-label__en": "Don't know",
+        "choices-2-label__zh": "不知道",
+        "choices-2-ORDER": "3",
+        "save": "1",
+    }
+    assert client.post(url, data).status_code == 302
+    spec = version_to_spec(version)
+    assert [c["code"] for c in spec["choice_lists"][0]["choices"]] == ["no", "yes", "dk"]
+
+
+def test_live_check_says_where_and_reads_in_words(draft):
+    client, _version = draft
+    url = reverse("survey:studio_check", args=["tiny", 1])
+    bad = client.get(url, {"expression": "${q1} = ", "field": "relevance", "question": "q2"}).content.decode()
+    assert "the expression ends too early (at character 9)" in bad
+    later = client.get(
+        url, {"expression": "${q2} = 1", "field": "relevance", "question": "q1"}
+    ).content.decode()
+    assert "comes later in the form" in later
+    good = client.get(
+        url, {"expression": "${q1} = 'yes'", "field": "relevance", "question": "q2"}
+    ).content.decode()
+    assert "“Q1” = “Yes”" in good
+    new = client.get(
+        url, {"expression": "${q2} >= 18", "field": "relevance", "question": "", "page": "p1"}
+    ).content.decode()
+    assert "“Q2” ≥ 18" in new
+
+
+def test_published_version_shows_every_text_read_only(client, admin_user_, shipped_study):
+    client.force_login(admin_user_)
+    html = client.get(reverse("survey:studio_version", args=[shipped_study.slug, 1])).content.decode()
+    assert not re.search(r">\s*None\s*<", html)  # no text shown as "None"
+    assert "您对以下机构有多大信心" in html and "Add a question" not in html
+    spec = version_to_spec(shipped_study.versions.get())
+    question = spec["sections"][0]["questions"][0]
+    assert question["label"]["en"] in html and question["label"]["zh"] in html
+    assert (
+        client.post(
+            reverse("survey:studio_question_move", args=[shipped_study.slug, 1, question["code"]]),
+            {"step": "1"},
+        ).status_code
+        == 404
+    )
+
+
+def test_consent_publish_and_new_draft_through_the_studio(draft):
+    client, version = draft
+    study = version.study
+    publish = reverse("survey:studio_publish", args=["tiny", 1])
+    html = client.get(publish).content.decode()
+    assert "a consent text must be chosen" in html
+    consent_data = {
+        "texts__en": "Please take part.",
+        "texts__zh": "请参加。",
+        "research_team__en": "Team",
+        "research_team__zh": "团队",
+        "contact__en": "team@example.org",
+        "contact__zh": "team@example.org",
+        "ethics_committee__en": "Board",
+        "ethics_committee__zh": "委员会",
+        "ethics_reference": "",
+    }
+    client.post(reverse("survey:studio_consent_new", args=["tiny"]), consent_data)
+    consent = ConsentText.objects.get(study=study)
+    html = client.get(publish).content.decode()
+    assert "has no ethics approval number" in html
+    refused = client.post(publish, {"consent": consent.pk, "confirm": "on"})
+    assert refused.status_code == 400 and QuestionnaireVersion.objects.get(pk=version.pk).status == "draft"
+    consent_data["ethics_reference"] = "EC-1"
+    client.post(reverse("survey:studio_consent_version", args=["tiny", 1]), consent_data)
+    assert client.post(publish, {"consent": consent.pk}).status_code == 400  # not confirmed
+    response = client.post(publish, {"consent": consent.pk, "confirm": "on"})
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "survey:studio_distribute", args=["tiny"]
+    )
+    version.refresh_from_db()
+    assert version.status == "published" and version.consent == consent
+    # The consent in use is now read-only; a change is a new version.
+    client.post(
+        reverse("survey:studio_consent_version", args=["tiny", 1]), {**consent_data, "texts__en": "Changed"}
+    )
+    assert ConsentText.objects.get(pk=consent.pk).texts["en"] == "Please take part."
+    client.post(reverse("survey:studio_new_draft", args=["tiny", 1]))
+    draft2 = QuestionnaireVersion.objects.get(study=study, number=2)
+    assert draft2.status == "draft"
+    actions = list(AuditEvent.objects.filter(study=study).values_list("action", flat=True))
+    assert {
+        "consent_created",
+        "consent_changed",
+        "questionnaire_published",
+        "questionnaire_new_draft",
+    } <= set(actions)
+
+
+def test_distribute_shows_links_and_a_server_drawn_qr_code(client, admin_user_, shipped_study):
+    client.force_login(admin_user_)
+    html = client.get(reverse("survey:studio_distribute", args=[shipped_study.slug])).content.decode()
+    assert "http://testserver/s/trust-and-rating-systems/" in html
+    assert "http://testserver/s/trust-and-rating-systems/west/" in html
+    svg = client.get(reverse("survey:studio_qr", args=[shipped_study.slug, "west"]))
+    assert svg["Content-Type"] == "image/svg+xml" and b"<svg" in svg.content
+    assert b"http://testserver/s/trust-and-rating-systems/west/" in svg.content  # its title names the link
+
+
+def test_studio_pages_in_chinese(researcher, shipped_study):
+    user, client = researcher
+    StudyMembership.objects.create(study=shipped_study, user=user, role="researcher")
+    client.post(reverse("set_language"), {"language": "zh-hans", "next": "/studio/"})
+    html = client.get(reverse("survey:studio")).content.decode()
+    assert "我的研究" in html and "创建研究" in html
+    html = client.get(reverse("survey:studio_version", args=[shipped_study.slug, 1])).content.decode()
+    assert "问卷" in html
+
+
+def test_test_run_is_kept_apart_from_responses(draft):
+    from survey.models import Response, TestRun
+
+    client, _version = draft
+    response = client.post(
+        reverse("survey:studio_test_start", args=["tiny", 1]), {"language": "zh", "sample": "", "seed": "7"}
+    )
+    run = TestRun.objects.get()
+    assert response["Location"] == reverse("survey:studio_test_run", args=["tiny", run.pk])
+    page = client.get(response["Location"]).content.decode()
+    assert "问1" in page and "Test run of version 1" in page
+    answer = client.post(response["Location"], {"q1": "no", "shown": "q1", "action": "next"})
+    assert answer.status_code == 302
+    done = client.get(response["Location"]).content.decode()
+    assert "Test run finished" in done and "否" in done
+    run.refresh_from_db()
+    assert run.finished and run.answers == {"q1": "no"} and run.seed == 7
+    assert not Response.objects.exists()
