@@ -634,3 +634,111 @@ def logic_map(version: QuestionnaireVersion, staff_language: str) -> dict[str, A
         ],
         "pages": pages,
     }
+
+
+def quota_questions(study: Study) -> list[dict[str, Any]]:
+    """The questions a cell quota can be set on (single choice, Likert, multiple choice) with their
+    choices in ``language`` order, from the version participants answer (else the draft)."""
+    version = latest_published_version(study) or study.versions.order_by("-number").first()
+    if version is None:
+        return []
+    spec = version_to_spec(version)
+    from .instrument import iter_questions
+
+    lists = {cl["name"]: cl["choices"] for cl in spec["choice_lists"]}
+    return [
+        {
+            "code": q["code"],
+            "label": q["label"],
+            "choices": [{"code": c["code"], "label": c["label"]} for c in lists.get(q["choice_list"], [])],
+        }
+        for _s, q, _p in iter_questions(spec)
+        if q["type"] in {"single_choice", "likert", "multiple_choice"} and q["choice_list"]
+    ]
+
+
+def fieldwork_monitor(study: Study) -> dict[str, Any]:
+    """Fieldwork at a glance: per sample (``study_monitoring``'s counts, plus screened out), per day
+    (dates only: started, completed, declined, withdrawn, screened out; synthetic apart), drop-off by
+    the furthest page reached, quota fill, and the team's test runs (never in any other figure).
+
+    A fixed number of queries whatever the size of the study.
+    """
+    from django.db.models import Count, Sum
+
+    from .models import FieldworkCount, FieldworkKind, Quota, Response, ResponseStatus, TestRun
+
+    monitoring = study_monitoring(study)
+    counts = FieldworkCount.objects.filter(sample__study=study)
+    screened = {
+        row["sample_id"]: row["n"]
+        for row in counts.filter(kind=FieldworkKind.SCREENED_OUT, synthetic=False)
+        .values("sample_id")
+        .annotate(n=Sum("count"))
+    }
+    synthetic_started = dict(
+        Response.objects.filter(study=study, is_synthetic=True)
+        .values("sample_id")
+        .annotate(n=Count("pk"))
+        .values_list("sample_id", "n")
+    )
+    durations: dict[int, list[tuple[int, int]]] = {}
+    for sample_id, seconds, times in (
+        Response.objects.filter(
+            study=study, status=ResponseStatus.COMPLETE, is_synthetic=False, duration_seconds__isnull=False
+        )
+        .values("sample_id", "duration_seconds")
+        .annotate(times=Count("pk"))
+        .order_by("sample_id", "duration_seconds")
+        .values_list("sample_id", "duration_seconds", "times")
+    ):
+        durations.setdefault(sample_id, []).append((seconds, times))
+    for row in monitoring["samples"]:
+        pk = row["sample"].pk
+        row["screened_out"] = screened.get(pk, 0)
+        row["started_real"] = row["started"] - synthetic_started.get(pk, 0)
+        row["completed_real"] = row["completed"] - row["synthetic"]
+        median = _median_of_histogram(durations.get(pk, []))
+        row["median_minutes_real"] = median / 60 if median is not None else None
+    days: dict[Any, dict[str, int]] = {}
+    for day, kind, synthetic, n in (
+        counts.values("day", "kind", "synthetic")
+        .annotate(n=Sum("count"))
+        .values_list("day", "kind", "synthetic", "n")
+    ):
+        key = f"synthetic_{kind}" if synthetic else kind
+        days.setdefault(day, {})[key] = days.setdefault(day, {}).get(key, 0) + n
+    runs_by_day = (
+        TestRun.objects.filter(version__study=study).values_list("started_at__date").annotate(n=Count("pk"))
+    )
+    for day, n in runs_by_day:
+        days.setdefault(day, {})["test_runs"] = n
+    kinds = [*FieldworkKind.values, "synthetic_started", "synthetic_completed", "test_runs"]
+    per_day = [
+        {"day": day, **{kind: days[day].get(kind, 0) for kind in kinds}} for day in sorted(days, reverse=True)
+    ]
+    stopped = dict(
+        Response.objects.filter(study=study, status=ResponseStatus.IN_PROGRESS, is_synthetic=False)
+        .values("furthest")
+        .annotate(n=Count("pk"))
+        .values_list("furthest", "n")
+    )
+    version = latest_published_version(study)
+    page_count = len(version_to_spec(version)["sections"]) if version else 0
+    completed = sum(row["completed_real"] for row in monitoring["samples"])
+    dropoff, reached = [], completed + sum(stopped.values())
+    for index in range(max(page_count, max(stopped, default=-1) + 1)):
+        dropoff.append({"page": index + 1, "reached": reached, "stopped": stopped.get(index, 0)})
+        reached -= stopped.get(index, 0)
+    quotas = list(Quota.objects.filter(study=study).select_related("sample").order_by("sample__slug", "name"))
+    runs = TestRun.objects.filter(version__study=study).aggregate(
+        total=Count("pk"), finished=Count("pk", filter=Q(finished=True))
+    )
+    return {
+        **monitoring,
+        "per_day": per_day,
+        "dropoff": dropoff,
+        "completed_real": completed,
+        "quotas": quotas,
+        "test_runs": runs,
+    }

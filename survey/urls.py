@@ -1,7 +1,7 @@
 from django.urls import path
 
 from .views import analyst, home, participant
-from .views.studio import consent, distribute, editor, publish, questionnaire, studies, testing
+from .views.studio import consent, distribute, editor, fieldwork, publish, questionnaire, studies, testing
 
 app_name = "survey"
 
@@ -48,6 +48,12 @@ studio = [
     path(STUDY + "consent/<int:number>/", consent.consent_edit, name="studio_consent_version"),
     path(STUDY + "distribute/", distribute.distribute, name="studio_distribute"),
     path(STUDY + "distribute/<slug:sample_slug>/qr.svg", distribute.qr_code, name="studio_qr"),
+    path(STUDY + "quotas/", fieldwork.quotas, name="studio_quotas"),
+    path(STUDY + "quotas/new/", fieldwork.quota_edit, name="studio_quota_new"),
+    path(STUDY + "quotas/grid/", fieldwork.quota_grid, name="studio_quota_grid"),
+    path(STUDY + "quotas/<int:quota_id>/", fieldwork.quota_edit, name="studio_quota"),
+    path(STUDY + "quotas/<int:quota_id>/remove/", fieldwork.quota_remove, name="studio_quota_remove"),
+    path(STUDY + "fieldwork/", fieldwork.monitor, name="studio_monitor"),
 ]
 
 urlpatterns = [

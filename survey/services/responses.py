@@ -26,7 +26,9 @@ from ..models import (
     ArmSequence,
     ConsentText,
     CounterKind,
+    FieldworkKind,
     QuestionnaireVersion,
+    Quota,
     RateBucket,
     Response,
     ResponseStatus,
@@ -35,6 +37,7 @@ from ..models import (
 )
 from ..selectors import cached_spec, spec_for
 from .exports import export_files_forget
+from .fieldwork import fieldwork_count, quota_claim, quota_full_cell, quota_release
 from .reports import report_forget
 
 RECEIPT_BYTES = 17  # 136 bits, shown as 27 base32 characters
@@ -48,6 +51,26 @@ class FlowError(Exception):
     def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+@dataclass(frozen=True)
+class ScreenedOut:
+    """The participant fell in a quota cell with no place left (or one that does not qualify): the
+    response is deleted, a count kept, and the sample's over-quota (or screen-out) URL applies."""
+
+    sample: Sample
+    quota: Quota
+
+    @property
+    def outcome(self) -> str:
+        return "screenout" if self.quota.limit == 0 else "overquota"
+
+
+def _screen_out(response: Response, quota: Quota) -> ScreenedOut:
+    sample = response.sample
+    response.delete()
+    fieldwork_count(sample_id=sample.pk, kind=FieldworkKind.SCREENED_OUT, synthetic=response.is_synthetic)
+    return ScreenedOut(sample, quota)
 
 
 def keyed_hash(value: str, purpose: str) -> str:
@@ -140,6 +163,7 @@ def response_start(
         # Two submissions of one consent form raced: the other one created the response.
         existing = Response.objects.get(creation_key=creation_key)
         return Started(existing, _rotate_resume_token(existing))
+    fieldwork_count(sample_id=sample.pk, kind=FieldworkKind.STARTED, synthetic=synthetic)
     return Started(response, token)
 
 
@@ -160,6 +184,7 @@ def consent_decline(*, sample: Sample) -> None:
         sample=sample, kind=CounterKind.DECLINED
     )
     StudyCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
+    fieldwork_count(sample_id=sample.pk, kind=FieldworkKind.DECLINED)
 
 
 def response_for_token(*, study_id: int, token: str | None) -> Response | None:
@@ -175,14 +200,19 @@ def response_for_token(*, study_id: int, token: str | None) -> Response | None:
 @transaction.atomic
 def response_save_page(
     *, response_id: Any, page_index: int, answers: dict[str, Any], codes: list[str]
-) -> int | None:
+) -> int | ScreenedOut | None:
     """Store one validated page and move on; returns the next page index, or None at the end.
 
     ``codes`` are every variable the page can hold: answers of this page not in ``answers`` are
     removed (the participant cleared them, or they became irrelevant), and so are later answers
-    an earlier change made stale.
+    an earlier change made stale. Answers that put the participant in a full quota cell screen
+    them out at once (:class:`ScreenedOut`) rather than at the end.
     """
-    response = Response.objects.select_for_update(of=("self",)).select_related("version").get(pk=response_id)
+    response = (
+        Response.objects.select_for_update(of=("self",))
+        .select_related("version", "sample")
+        .get(pk=response_id)
+    )
     if response.status != ResponseStatus.IN_PROGRESS:
         raise FlowError("This response is already complete.", "complete")
     if page_index > response.furthest:
@@ -191,6 +221,9 @@ def response_save_page(
     merged = {k: v for k, v in response.answers.items() if k not in codes}
     merged.update({k: flow.to_json(v) for k, v in answers.items() if k in codes and v not in (None, "", [])})
     merged = flow.clear_stale(spec, response.display, merged)
+    full = quota_full_cell(study_id=response.study_id, sample_id=response.sample_id, answers=merged)
+    if full is not None:
+        return _screen_out(response, full)
     all_pages = flow.pages(spec, response.display)
     following = flow.next_page(all_pages, page_index, merged)
     response.answers = merged
@@ -225,10 +258,14 @@ class Completed:
 
 
 @transaction.atomic
-def response_complete(*, response_id: Any, receipt_code: str, started_at: float | None) -> Completed:
+def response_complete(
+    *, response_id: Any, receipt_code: str, started_at: float | None
+) -> Completed | ScreenedOut:
     """Close the response once. The receipt code was issued with the last page, so a repeated
-    submission of that page returns the same code instead of a second completion."""
-    response = Response.objects.select_for_update().get(pk=response_id)
+    submission of that page returns the same code instead of a second completion. The completion
+    claims its places in the quota cells its answers fall in; when one is full, the participant is
+    screened out instead (:class:`ScreenedOut`), so no cell ever holds more than its limit."""
+    response = Response.objects.select_for_update(of=("self",)).select_related("sample").get(pk=response_id)
     receipt_hash = keyed_hash(normalise_receipt_code(receipt_code), "receipt")
     if response.status == ResponseStatus.COMPLETE:
         if response.receipt_hash != receipt_hash:
@@ -238,6 +275,9 @@ def response_complete(*, response_id: Any, receipt_code: str, started_at: float 
     if gap is not None:
         Response.objects.filter(pk=response.pk).update(position=gap)
         raise FlowError("Some questions still need an answer.", "incomplete")
+    full = quota_claim(study_id=response.study_id, sample_id=response.sample_id, answers=response.answers)
+    if full is not None:
+        return _screen_out(response, full)
     elapsed = max(0.0, time.time() - started_at) if started_at else None
     response.status = ResponseStatus.COMPLETE
     response.completed_on = timezone.localdate()
@@ -249,6 +289,9 @@ def response_complete(*, response_id: Any, receipt_code: str, started_at: float 
     # must be answered with the same thank-you page (the browser shows the last response).
     response.position = response.furthest
     response.save(update_fields=["status", "completed_on", "duration_seconds", "receipt_hash", "position"])
+    fieldwork_count(
+        sample_id=response.sample_id, kind=FieldworkKind.COMPLETED, synthetic=response.is_synthetic
+    )
     return Completed(response, receipt_code, newly_completed=True)
 
 
@@ -295,6 +338,10 @@ def response_withdraw(*, code: str) -> str:
             sample_id=response.sample_id, kind=CounterKind.WITHDRAWN
         )
         StudyCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
+        quota_release(study_id=response.study_id, sample_id=response.sample_id, answers=response.answers)
+        fieldwork_count(
+            sample_id=response.sample_id, kind=FieldworkKind.WITHDRAWN, synthetic=response.is_synthetic
+        )
         response.delete()
         report_forget(study_id=response.study_id)
         export_files_forget(study_id=response.study_id)
@@ -302,8 +349,18 @@ def response_withdraw(*, code: str) -> str:
 
 
 def response_mark_synthetic(*, receipt_code: str) -> bool:
-    """Label a response made by ``simulate_respondents`` (found by the receipt it was shown)."""
-    updated = Response.objects.filter(
-        receipt_hash=keyed_hash(normalise_receipt_code(receipt_code), "receipt")
-    ).update(is_synthetic=True)
-    return updated == 1
+    """Label a response made by ``simulate_respondents`` (found by the receipt it was shown); its
+    start and completion move to the synthetic counts of the day."""
+    response = (
+        Response.objects.filter(receipt_hash=keyed_hash(normalise_receipt_code(receipt_code), "receipt"))
+        .only("pk", "sample_id", "is_synthetic")
+        .first()
+    )
+    if response is None:
+        return False
+    if not response.is_synthetic:
+        Response.objects.filter(pk=response.pk).update(is_synthetic=True)
+        for kind in (FieldworkKind.STARTED, FieldworkKind.COMPLETED):
+            fieldwork_count(sample_id=response.sample_id, kind=kind, by=-1)
+            fieldwork_count(sample_id=response.sample_id, kind=kind, synthetic=True)
+    return True

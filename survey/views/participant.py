@@ -29,6 +29,7 @@ from ..participant_text import DJANGO_LANGUAGE, LANGUAGE_NAMES, text, texts
 from ..selectors import latest_published_version, spec_for
 from ..services.responses import (
     FlowError,
+    ScreenedOut,
     WithdrawalOutcome,
     consent_decline,
     new_receipt_code,
@@ -385,6 +386,8 @@ def _page_post(request, study, response, spec, all_pages, current, started_at) -
         )
     except FlowError:
         return _out_of_order(request, study, response)
+    if isinstance(following, ScreenedOut):
+        return _screened_out(request, study, language, following)
     if following is not None:
         return HttpResponseRedirect(_page_url(study, following))
     return _finish(request, study, response, started_at)
@@ -404,6 +407,8 @@ def _finish(request, study, response, started_at) -> HttpResponse:
             fresh = Response.objects.get(pk=response.pk)
             return HttpResponseRedirect(_page_url(study, fresh.position))
         return message_page(request, language, "thanks_title", "done_body")
+    if isinstance(completed, ScreenedOut):
+        return _screened_out(request, study, language, completed)
     sample = completed.response.sample
     panel_link = (
         sample.completion_redirect_url.replace("{code}", sample.completion_code)
@@ -425,6 +430,23 @@ def _finish(request, study, response, started_at) -> HttpResponse:
                 date=freeze.isoformat() if freeze else text("receipt_no_date", language),
             ),
             "synthetic": completed.response.is_synthetic,
+        },
+    )
+    http_response.delete_cookie(cookie_name(study), path=f"/s/{study.slug}/")
+    return http_response
+
+
+def _screened_out(request: HttpRequest, study: Study, language: str, screened: ScreenedOut) -> HttpResponse:
+    """A polite end for a participant of a full quota cell: nothing they answered is kept, and the
+    panel's over-quota (or screen-out) link, when the sample has one, takes them back."""
+    http_response = render_participant(
+        request,
+        "survey/participant/screened_out.html",
+        language,
+        {
+            "study": study,
+            "title": study.title_in(language),
+            "panel_link": screened.sample.panel_link(screened.outcome),
         },
     )
     http_response.delete_cookie(cookie_name(study), path=f"/s/{study.slug}/")

@@ -69,6 +69,10 @@ EXPECTED: dict[str, set[str]] = {
     "survey:studio_consent_version": MEMBERS_A,
     "survey:studio_distribute": MEMBERS_A,
     "survey:studio_qr": MEMBERS_A,
+    "survey:studio_quotas": MEMBERS_A,
+    "survey:studio_quota_new": EDITORS_A,
+    "survey:studio_quota": EDITORS_A,
+    "survey:studio_monitor": MEMBERS_A,
 }
 POST_ONLY = {
     "survey:studio_sample_remove": EDITORS_A,
@@ -79,6 +83,8 @@ POST_ONLY = {
     "survey:studio_page_delete": EDITORS_A,
     "survey:studio_question_move": EDITORS_A,
     "survey:studio_list_delete": EDITORS_A,
+    "survey:studio_quota_grid": EDITORS_A,
+    "survey:studio_quota_remove": EDITORS_A,
 }
 GET_ONLY = {"survey:studio_check"}  # a POST is refused (405) before anything is looked up
 MARKERS_A = (b"trust-and-rating-systems", b"Trust and rating systems")
@@ -104,6 +110,7 @@ def world(make_user, shipped_study):
     consent_create(study=version_b.study, texts={"en": "C", "zh": "C"})
     StudyMembership.objects.create(study=version_b.study, user=users["analyst_b"], role="analyst")
     run = testruns.run_start(user=users["owner_a"], version=draft, language="en", spec=version_to_spec(draft))
+    Quota.objects.create(study=shipped_study, name="women", conditions={"gender": ["female"]}, limit=5)
     return users, shipped_study, draft, run
 
 
@@ -131,6 +138,8 @@ def url_for(name: str, study, draft, run) -> str:
         "survey:studio_test_run": [slug, run.pk],
         "survey:studio_consent_version": [slug, 1],
         "survey:studio_qr": [slug, "west"],
+        "survey:studio_quota": [slug, Quota.objects.get(study=study).pk],
+        "survey:studio_quota_remove": [slug, Quota.objects.get(study=study).pk],
     }
     if name in args:
         return reverse(name, args=args[name])
@@ -144,6 +153,10 @@ def url_for(name: str, study, draft, run) -> str:
         "survey:studio_consent",
         "survey:studio_consent_new",
         "survey:studio_distribute",
+        "survey:studio_quotas",
+        "survey:studio_quota_new",
+        "survey:studio_quota_grid",
+        "survey:studio_monitor",
     }:
         return reverse(name, args=[slug])
     return reverse(name, args=[slug, number])

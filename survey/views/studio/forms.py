@@ -749,3 +749,114 @@ class ConsentForm(forms.Form):
             **{name: texts_of(cleaned, name, self.languages) for name, _label, _long in self.FIELDS},
             "ethics_reference": cleaned.get("ethics_reference", ""),
         }
+
+
+E_CELL_EMPTY = _("Tick at least one answer that puts a participant in this cell.")
+E_GRID_SAME = _("Choose different questions.")
+
+
+def _label(texts: dict[str, str], language: str) -> str:
+    return texts.get(language) or next((t for t in texts.values() if t), "")
+
+
+class QuotaForm(forms.Form):
+    """One cell: a name, the sample (or all), the answers that put a participant in it, and the limit."""
+
+    name = forms.CharField(label=_("Name"), max_length=200)
+    sample = forms.ChoiceField(label=_("Sample"), required=False)
+    limit = forms.IntegerField(
+        label=_("Limit (completed responses)"),
+        min_value=0,
+        help_text=_("0 screens these participants out: they do not qualify."),
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        samples: list[Any],
+        questions: list[dict[str, Any]],
+        language: str,
+        existing: Any = None,
+        **kwargs: Any,
+    ):
+        super().__init__(*args, **kwargs)
+        self.samples = {s.slug: s for s in samples}
+        self.fields["sample"].choices = [("", _("Every sample")), *[(s.slug, s.name) for s in samples]]
+        self.questions = questions
+        conditions = existing.conditions if existing else {}
+        for question in questions:
+            self.fields[f"cell__{question['code']}"] = forms.MultipleChoiceField(
+                label=f"{question['code']}: {_label(question['label'], language)}",
+                required=False,
+                widget=forms.CheckboxSelectMultiple,
+                choices=[(c["code"], _label(c["label"], language) or c["code"]) for c in question["choices"]],
+                initial=conditions.get(question["code"], []),
+            )
+        if existing is not None:
+            self.initial.update(
+                {
+                    "name": existing.name,
+                    "limit": existing.limit,
+                    "sample": existing.sample.slug if existing.sample else "",
+                }
+            )
+
+    def condition_fields(self) -> list[forms.BoundField]:
+        return [self[f"cell__{q['code']}"] for q in self.questions]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        cleaned["conditions"] = {
+            q["code"]: cleaned[f"cell__{q['code']}"]
+            for q in self.questions
+            if cleaned.get(f"cell__{q['code']}")
+        }
+        if not cleaned["conditions"]:
+            raise forms.ValidationError(E_CELL_EMPTY, code="no_conditions")
+        return cleaned
+
+    def sample_obj(self) -> Any:
+        return self.samples.get(self.cleaned_data.get("sample") or "")
+
+
+class QuotaGridForm(forms.Form):
+    """Cells for every combination of two or three questions' answers (e.g. age band × gender)."""
+
+    first = forms.ChoiceField(label=_("First question"))
+    second = forms.ChoiceField(label=_("Second question"), required=False)
+    third = forms.ChoiceField(label=_("Third question"), required=False)
+    sample = forms.ChoiceField(label=_("Sample"), required=False)
+    limit = forms.IntegerField(label=_("Limit per cell"), min_value=0)
+
+    def __init__(
+        self, *args: Any, samples: list[Any], questions: list[dict[str, Any]], language: str, **kwargs: Any
+    ):
+        super().__init__(*args, **kwargs)
+        self.samples = {s.slug: s for s in samples}
+        self.questions = {q["code"]: q for q in questions}
+        self.language = language
+        options = [(q["code"], f"{q['code']}: {_label(q['label'], language)}"[:120]) for q in questions]
+        self.fields["first"].choices = options
+        self.fields["second"].choices = [("", _("(none)")), *options]
+        self.fields["third"].choices = [("", _("(none)")), *options]
+        self.fields["sample"].choices = [("", _("Every sample")), *[(s.slug, s.name) for s in samples]]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        chosen = [cleaned.get(name) for name in ("first", "second", "third") if cleaned.get(name)]
+        if len(set(chosen)) != len(chosen):
+            raise forms.ValidationError(E_GRID_SAME, code="same_question")
+        cleaned["dimensions"] = [
+            (
+                code,
+                [
+                    (c["code"], _label(c["label"], self.language) or c["code"])
+                    for c in self.questions[code]["choices"]
+                ],
+            )
+            for code in chosen
+        ]
+        return cleaned
+
+    def sample_obj(self) -> Any:
+        return self.samples.get(self.cleaned_data.get("sample") or "")
