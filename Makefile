@@ -23,10 +23,11 @@ help:
 	@echo "make faults   the same with a PostgreSQL restart and a killed web worker halfway"
 
 $(STAMP): requirements.lock pyproject.toml
+	@echo "Setting up .venv with Candid's pinned dependencies (the first time takes a few minutes)..."
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else "Candid needs Python 3.12 or newer; found " + sys.version.split()[0])'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --progress-bar on -r requirements.lock
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
@@ -65,19 +66,26 @@ DEMO_OUT ?= demo-output
 
 demo: $(READY)
 	@start=$$(date +%s); set -e; \
+	echo "[1/5] Preparing the database..."; \
 	$(PY) manage.py migrate --noinput -v0; \
-	echo "Demo staff accounts (demo only; new passwords every run):"; \
-	$(PY) manage.py demo_accounts; \
+	echo "[2/5] Demo staff accounts (demo only; new passwords every run):"; \
+	accounts=$$($(PY) manage.py demo_accounts); echo "$$accounts"; \
+	echo "[3/5] Loading the shipped study..."; \
 	$(PY) manage.py load_study --owner demo-admin --member demo-researcher:researcher --member demo-analyst:analyst; \
+	echo "[4/5] Sending $(DEMO_N) synthetic respondents per sample through the participant pages..."; \
 	$(PY) manage.py simulate_respondents trust-and-rating-systems -n $(DEMO_N) --seed 2017 --top-up; \
+	echo "[5/5] Writing the claims report (SYNTHETIC data) to $(DEMO_OUT)/..."; \
 	$(PY) manage.py claims_report trust-and-rating-systems -o $(DEMO_OUT) --weights analysis/claims/margins_china_2020.csv; \
-	echo "Demo set-up took $$(( $$(date +%s) - start )) s (after dependencies were installed)."
-	@echo
-	@echo "  Participant link (mainland sample, Chinese):  http://$(HOST):$(PORT)/s/trust-and-rating-systems/"
-	@echo "  Participant link (Western sample, English):   http://$(HOST):$(PORT)/s/trust-and-rating-systems/west/"
-	@echo "  Admin (sign in with an account above):        http://$(HOST):$(PORT)/admin/"
-	@echo "  Monitoring, report and exports:               http://$(HOST):$(PORT)/studies/trust-and-rating-systems/"
-	@echo "  Claims report as files (SYNTHETIC data):      $(CURDIR)/$(DEMO_OUT)/claims.html and claims.json"
+	echo "Demo set-up took $$(( $$(date +%s) - start )) s (after dependencies were installed)."; \
+	echo; \
+	echo "  Participant link (mainland sample, Chinese):  http://$(HOST):$(PORT)/s/trust-and-rating-systems/"; \
+	echo "  Participant link (Western sample, English):   http://$(HOST):$(PORT)/s/trust-and-rating-systems/west/"; \
+	echo "  Monitoring, report and exports:               http://$(HOST):$(PORT)/studies/trust-and-rating-systems/"; \
+	echo "  Claims report as files (SYNTHETIC data):      $(CURDIR)/$(DEMO_OUT)/claims.html and claims.json"; \
+	echo "  Admin (superusers only):                      http://$(HOST):$(PORT)/admin/"; \
+	echo; \
+	echo "  The researcher's workbench:  http://$(HOST):$(PORT)/studio/"; \
+	echo "$$accounts" | awk '$$1 == "demo-researcher" {print "  Sign in as " $$1 " with password " $$3}' 
 	@if [ "$(SERVE)" = "1" ]; then $(MAKE) --no-print-directory serve; fi
 
 serve: $(READY)

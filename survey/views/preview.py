@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from ..forms import PageForm, text_in
+from ..instrument import iter_questions
 from ..models import QuestionnaireVersion
 from ..selectors import version_to_spec
 
@@ -20,8 +21,10 @@ def render_preview(
     *,
     switch_url: Callable[[str], str] | None = None,
     back_url: str = "",
+    arm: str = "control",
 ) -> HttpResponse:
-    """Every page of ``version`` in ``language``; ``switch_url(other)`` links the other languages."""
+    """Every page of ``version`` in ``language``; ``switch_url(other)`` links the other languages.
+    List experiments show the items of ``arm`` (``control``, or ``treatment`` with the sensitive item)."""
     switch_url = switch_url or (
         lambda other: reverse("admin:survey_questionnaireversion_preview", args=[version.pk, other])
     )
@@ -29,6 +32,11 @@ def render_preview(
         raise Http404("The questionnaire has no such language.")
     spec = version_to_spec(version)
     choice_lists = {cl["name"]: cl["choices"] for cl in spec["choice_lists"]}
+    list_items = {
+        q["code"]: [i for i in q["items"] if arm == "treatment" or i["parameters"].get("role") == "control"]
+        for _s, q, _p in iter_questions(spec)
+        if q["type"] == "list_experiment"
+    }
     pages = [
         {
             "section": section,
@@ -38,6 +46,7 @@ def render_preview(
                 choice_lists=choice_lists,
                 language=language,
                 fallback_language=spec["default_language"],
+                list_items=list_items,
                 auto_id=f"p{index}_%s",
             ),
         }
@@ -51,6 +60,8 @@ def render_preview(
         "preview": True,
         "switches": [(other, switch_url(other)) for other in version.languages if other != language],
         "back_url": back_url,
+        "arm": arm,
+        "has_list_experiment": bool(list_items),
     }
     response = render(request, "survey/preview.html", context)
     response["Cache-Control"] = "no-store"

@@ -1,12 +1,16 @@
 """Synthetic participants through the real participant pages (see ``survey.simulation`` for the model)."""
 
 import multiprocessing
+import sys
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
+from tqdm import tqdm
 
 from survey.models import Study
+
+CHUNK = 10  # respondents per task handed to a worker process
 
 
 def _run(args: tuple[str, str, list[int], str, str]) -> tuple[int, int]:
@@ -57,6 +61,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2017)
         parser.add_argument("--workers", type=int, default=2, help="processes (one per core)")
         parser.add_argument(
+            "--no-progress", dest="progress", action="store_false", help="no progress bar on standard error"
+        )
+        parser.add_argument(
             "--top-up",
             action="store_true",
             help="only add what each sample lacks to reach N synthetic responses",
@@ -81,16 +88,33 @@ class Command(BaseCommand):
             language = {"zh": "zh-CN,zh;q=0.9", "en": "en-GB,en;q=0.9"}.get(
                 each.default_language, each.default_language
             )
+            # Small chunks, so that the progress bar moves as respondents finish.
             jobs += [
-                (target.slug, each.slug, seeds[i::workers], "127.0.0.1", language) for i in range(workers)
+                (target.slug, each.slug, seeds[i : i + CHUNK], "127.0.0.1", language)
+                for i in range(0, len(seeds), CHUNK)
             ]
+        total = sum(len(job[2]) for job in jobs)
         started = time.monotonic()
-        if workers > 1:
-            connections.close_all()  # forked workers must not share this process's connection
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                results = pool.map(_run_in_worker, jobs)
-        else:
-            results = [_run(job) for job in jobs]
+        results = []
+        with tqdm(
+            total=total,
+            desc="Synthetic respondents",
+            unit="resp",
+            # On a terminal only (None), unless --no-progress; bars in logs are noise.
+            disable=None if options.get("progress", True) else True,
+            file=sys.stderr,
+            dynamic_ncols=True,
+        ) as bar:
+            if workers > 1 and len(jobs) > 1:
+                connections.close_all()  # forked workers must not share this process's connection
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                    for result in pool.imap_unordered(_run_in_worker, jobs):
+                        results.append(result)
+                        bar.update(sum(result))
+            else:
+                for job in jobs:
+                    results.append(_run(job))
+                    bar.update(sum(results[-1]))
         completed = sum(r[0] for r in results)
         failed = sum(r[1] for r in results)
         seconds = time.monotonic() - started

@@ -38,6 +38,7 @@ def preview(request: HttpRequest, slug: str, number: int, language: str) -> Http
         language,
         switch_url=lambda other: reverse("survey:studio_preview", args=[study.slug, version.number, other]),
         back_url=reverse("survey:studio_version", args=[study.slug, version.number]),
+        arm="treatment" if request.GET.get("arm") == "treatment" else "control",
     )
 
 
