@@ -112,6 +112,9 @@ def question_put(
         return spec
     place = locate(spec, original)
     fields["items"] = place.holder[place.index]["items"]
+    if fields["type"] == "matrix":  # a matrix's rows share its scale
+        for item in fields["items"]:
+            item["choice_list"] = fields["choice_list"]
     if place.parent is None and page_code != place.section["code"]:
         target = page(spec, page_code)
         del place.holder[place.index]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from ..editing import EditError
 from ..instrument import Problem, QuestionnaireInvalid, normalize, validate
@@ -22,6 +22,8 @@ from ..models import QuestionnaireVersion, VersionStatus
 from ..selectors import version_to_spec
 from .exports import audit_record
 from .questionnaires import E_NOT_DRAFT, rewrite_parts
+
+E_NOT_STORED = "the change could not be stored as it is; nothing was changed"
 
 # Problems a draft may keep while it is being written; publishing refuses them.
 UNFINISHED = frozenset({"missing_label", "no_questions"})
@@ -73,7 +75,11 @@ def draft_change(
     brought = [p for p in remaining if p not in known and p.code not in UNFINISHED]
     if brought:
         raise QuestionnaireInvalid(brought)
-    rewrite_parts(version, after)
+    try:
+        with transaction.atomic():
+            rewrite_parts(version, after)
+    except IntegrityError as error:  # a rule of the database the validator does not know: refuse
+        raise QuestionnaireInvalid([Problem("", E_NOT_STORED, "not_stored")]) from error
     audit_record(
         user=user,
         action="questionnaire_edited",

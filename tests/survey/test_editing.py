@@ -164,3 +164,28 @@ def test_expressions_read_in_chinese():
 def test_a_bad_expression_is_not_read():
     with pytest.raises(ExpressionError):
         read("${age} >= ", VOCABULARY)
+
+
+def test_a_matrix_scale_change_follows_to_its_rows():
+    spec = tiny_spec()
+    spec["choice_lists"].append(
+        {"name": "agree", "choices": [{"code": "a", "label": {"en": "A", "zh": "甲"}}]}
+    )
+    spec["sections"][0]["questions"].append(
+        {
+            "code": "battery",
+            "type": "matrix",
+            "label": {"en": "Battery", "zh": "组"},
+            "choice_list": "yn",
+            "items": [
+                {"code": "row1", "type": "likert", "label": {"en": "R1", "zh": "行1"}, "choice_list": "yn"}
+            ],
+        }
+    )
+    spec = normalize(spec)
+    matrix = {**spec["sections"][0]["questions"][2], "choice_list": "agree"}
+    changed = normalize(
+        editing.question_put(spec, original="battery", page_code="p1", parent_code=None, question=matrix)
+    )
+    assert changed["sections"][0]["questions"][2]["items"][0]["choice_list"] == "agree"
+    assert validate(changed) == []

@@ -436,3 +436,14 @@ def test_test_run_is_kept_apart_from_responses(draft):
     run.refresh_from_db()
     assert run.finished and run.answers == {"q1": "no"} and run.seed == 7
     assert not Response.objects.exists()
+
+
+def test_a_list_chosen_for_a_text_question_is_not_kept(draft):
+    client, version = draft
+    url = reverse("survey:studio_question", args=["tiny", 1, "q2"])
+    assert (
+        client.post(url, question_payload(version, type="text", choice_list="yn", constraint="")).status_code
+        == 302
+    )
+    question = Question.objects.get(version=version, code="q2")
+    assert question.type == "text" and question.choice_list is None

@@ -15,6 +15,7 @@ from django.core.validators import URLValidator
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from ...instrument import CHOICE_TYPES
 from ...languages import language_choices, language_name
 from ...models import StudyRole
 from ...services.studies import SAMPLE_OUTCOMES, SampleData, StudyData
@@ -533,6 +534,8 @@ class QuestionForm(forms.Form):
         choice_list = cleaned.get("choice_list") or None
         if self.parent is not None and self.parent["type"] == "matrix":
             choice_list = self.parent["choice_list"]
+        if qtype not in CHOICE_TYPES:
+            choice_list = None  # only choice questions hold a list (the database insists too)
         return {
             "code": cleaned["code"].strip(),
             "type": qtype,
