@@ -73,7 +73,7 @@ demo: $(READY)
 	echo "[3/5] Loading the shipped study..."; \
 	$(PY) manage.py load_study --owner demo-admin --member demo-researcher:researcher --member demo-analyst:analyst; \
 	echo "[4/5] Sending $(DEMO_N) synthetic respondents per sample through the participant pages..."; \
-	$(PY) manage.py simulate_respondents trust-and-rating-systems -n $(DEMO_N) --seed 2017 --top-up; \
+	$(PY) manage.py simulate_respondents trust-and-rating-systems -n $(DEMO_N) --seed 2017 --top-up --progress; \
 	echo "[5/5] Writing the claims report (SYNTHETIC data) to $(DEMO_OUT)/..."; \
 	$(PY) manage.py claims_report trust-and-rating-systems -o $(DEMO_OUT) --weights analysis/claims/margins_china_2020.csv; \
 	echo "Demo set-up took $$(( $$(date +%s) - start )) s (after dependencies were installed)."; \
@@ -81,7 +81,7 @@ demo: $(READY)
 	echo "  Participant link (mainland sample, Chinese):  http://$(HOST):$(PORT)/s/trust-and-rating-systems/"; \
 	echo "  Participant link (Western sample, English):   http://$(HOST):$(PORT)/s/trust-and-rating-systems/west/"; \
 	echo "  Monitoring, report and exports:               http://$(HOST):$(PORT)/studies/trust-and-rating-systems/"; \
-	echo "  Claims report as files (SYNTHETIC data):      $(CURDIR)/$(DEMO_OUT)/claims.html and claims.json"; \
+	echo "  Claims report as files (SYNTHETIC data):      $(abspath $(DEMO_OUT))/claims.html and claims.json"; \
 	echo "  Admin (superusers only):                      http://$(HOST):$(PORT)/admin/"; \
 	echo; \
 	echo "  The researcher's workbench:  http://$(HOST):$(PORT)/studio/"; \

@@ -22,9 +22,12 @@ class Command(BaseCommand):
         target = Study.objects.filter(slug=study).first()
         if target is None:
             raise CommandError(f"No study {study!r}.")
+        # Each step can take a while on a large study: say which one is running.
+        self.stderr.write("Reading the responses...")
         frame, codebook = responses_frame(target)
         if frame.empty:
             raise CommandError(f"Study {study!r} has no complete responses yet.")
+        self.stderr.write(f"Judging the claims on {len(frame)} responses and writing the report...")
         try:
             report = claims_report(
                 frame, codebook, Path(output), margins_path=Path(weights) if weights else None, k=k

@@ -1,10 +1,12 @@
+import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from analysis.exports import FORMATS
 from survey.bridge import study_codebook
-from survey.models import Study
+from survey.models import Response, ResponseStatus, Study
 from survey.services.exports import export_write
 
 
@@ -55,15 +57,20 @@ class Command(BaseCommand):
             for k, v in {"values": values, "bom": bom}.items()
             if (k == "bom" and format == "csv") or (k == "values" and format in {"csv", "xlsx"})
         }
-        rows = export_write(
-            target,
-            codebook,
-            Path(output),
-            format,
-            language=language,
-            include_synthetic=not exclude_synthetic,
-            **extra,
-        )
+        complete = Response.objects.filter(study=target, status=ResponseStatus.COMPLETE)
+        total = (complete.filter(is_synthetic=False) if exclude_synthetic else complete).count()
+        # A bar on a terminal (counts, rate, time left); nothing in logs or pipes.
+        with tqdm(total=total, desc=f"Exporting {format}", unit="resp", file=sys.stderr, disable=None) as bar:
+            rows = export_write(
+                target,
+                codebook,
+                Path(output),
+                format,
+                language=language,
+                include_synthetic=not exclude_synthetic,
+                progress=lambda done: bar.update(done - bar.n),
+                **extra,
+            )
         label = " (SYNTHETIC data)" if codebook.synthetic else ""
         self.stdout.write(
             self.style.SUCCESS(f"Wrote {rows} responses to {output}{label}, codebook beside it.")

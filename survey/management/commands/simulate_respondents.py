@@ -1,5 +1,6 @@
 """Synthetic participants through the real participant pages (see ``survey.simulation`` for the model)."""
 
+import argparse
 import multiprocessing
 import sys
 import time
@@ -61,7 +62,10 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2017)
         parser.add_argument("--workers", type=int, default=2, help="processes (one per core)")
         parser.add_argument(
-            "--no-progress", dest="progress", action="store_false", help="no progress bar on standard error"
+            "--progress",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="a progress bar on standard error (default: when it is a terminal)",
         )
         parser.add_argument(
             "--top-up",
@@ -100,8 +104,8 @@ class Command(BaseCommand):
             total=total,
             desc="Synthetic respondents",
             unit="resp",
-            # On a terminal only (None), unless --no-progress; bars in logs are noise.
-            disable=None if options.get("progress", True) else True,
+            # --progress / --no-progress decide; by default the bar shows on a terminal only.
+            disable=None if options.get("progress") is None else not options["progress"],
             file=sys.stderr,
             dynamic_ncols=True,
         ) as bar:
