@@ -157,6 +157,15 @@ def question_move(spec: dict[str, Any], code: str, step: int) -> dict[str, Any]:
     return spec
 
 
+def question_place(spec: dict[str, Any], code: str, index: int) -> dict[str, Any]:
+    """Move a question to position ``index`` among its page's questions (or its group's items)."""
+    spec = copy.deepcopy(spec)
+    place = locate(spec, code)
+    question = place.holder.pop(place.index)
+    place.holder.insert(max(0, min(index, len(place.holder))), question)
+    return spec
+
+
 def page_put(spec: dict[str, Any], *, original: str | None, section: dict[str, Any]) -> dict[str, Any]:
     """Add a page at the end, or change page ``original`` (its questions stay)."""
     spec = copy.deepcopy(spec)

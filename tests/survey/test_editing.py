@@ -189,3 +189,9 @@ def test_a_matrix_scale_change_follows_to_its_rows():
     )
     assert changed["sections"][0]["questions"][2]["items"][0]["choice_list"] == "agree"
     assert validate(changed) == []
+
+
+def test_place_puts_a_question_at_an_index_of_its_page():
+    spec = tiny_spec()
+    assert codes(editing.question_place(spec, "q2", 0)) == ["q2", "q1"]
+    assert codes(editing.question_place(spec, "q1", 99)) == ["q2", "q1"]

@@ -447,3 +447,22 @@ def test_a_list_chosen_for_a_text_question_is_not_kept(draft):
     )
     question = Question.objects.get(version=version, code="q2")
     assert question.type == "text" and question.choice_list is None
+
+
+def test_a_dragged_question_lands_where_it_was_dropped(draft):
+    client, version = draft
+    new = reverse("survey:studio_question_new", args=["tiny", 1]) + "?page=p1"
+    client.post(new, {"code": "q3", "type": "text", "page": "p1", "label__en": "Q3", "label__zh": "问3"})
+    move = reverse("survey:studio_question_move", args=["tiny", 1, "q3"])
+    client.post(move, {"to": "0"})
+    order = lambda: list(  # noqa: E731
+        Question.objects.filter(version=version).order_by("position").values_list("code", flat=True)
+    )
+    assert order() == ["q3", "q1", "q2"]
+    # q2 reads q1: dropping it before q1 is refused with the reason, and nothing moves.
+    response = client.post(
+        reverse("survey:studio_question_move", args=["tiny", 1, "q2"]), {"to": "0"}, follow=True
+    )
+    assert "comes later in the form" in response.content.decode()
+    assert order() == ["q3", "q1", "q2"]
+    assert "data-move-url" in response.content.decode()

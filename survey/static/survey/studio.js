@@ -77,3 +77,31 @@ document.querySelectorAll("button.copy").forEach((button) => {
     }
   });
 });
+
+// Drag a question to another place on its page (the ↑ ↓ buttons do the same from the keyboard and
+// without JavaScript). The drop posts the new position; the page reloads with the server's order.
+document.querySelectorAll(".page-block").forEach((block) => {
+  const rows = () => Array.from(block.querySelectorAll(":scope > .question-row[data-move-url]"));
+  const token = document.querySelector("input[name=csrfmiddlewaretoken]");
+  if (!token) return;
+  let dragged = null;
+  rows().forEach((row) => {
+    row.draggable = true;
+    row.addEventListener("dragstart", (event) => {
+      dragged = row;
+      row.classList.add("dragging");
+      event.dataTransfer.effectAllowed = "move";
+    });
+    row.addEventListener("dragend", () => row.classList.remove("dragging"));
+    row.addEventListener("dragover", (event) => {
+      if (dragged && dragged !== row) event.preventDefault();
+    });
+    row.addEventListener("drop", async (event) => {
+      event.preventDefault();
+      if (!dragged || dragged === row) return;
+      const body = new URLSearchParams({ to: String(rows().indexOf(row)), csrfmiddlewaretoken: token.value });
+      const response = await fetch(dragged.dataset.moveUrl, { method: "POST", body, credentials: "same-origin" });
+      window.location.assign(response.url || window.location.href);
+    });
+  });
+});

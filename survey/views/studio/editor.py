@@ -154,15 +154,13 @@ def _readings(spec: dict[str, Any], form: QuestionForm | PageForm, staff_languag
 @require_POST
 def question_move(request: HttpRequest, slug: str, number: int, code: str) -> HttpResponse:
     study, version = _draft(request, slug, number)
-    step = -1 if request.POST.get("step") == "-1" else 1
-    problems = _apply(
-        request,
-        version,
-        partial(editing.question_move, code=code, step=step),
-        "question_moved",
-        question=code,
-        step=step,
-    )
+    if request.POST.get("to", "").isdigit():  # dragged (studio.js) to a place on its page
+        index = int(request.POST["to"])
+        change, detail = partial(editing.question_place, code=code, index=index), {"to": index}
+    else:
+        step = -1 if request.POST.get("step") == "-1" else 1
+        change, detail = partial(editing.question_move, code=code, step=step), {"step": step}
+    problems = _apply(request, version, change, "question_moved", question=code, **detail)
     for problem in problems:
         messages.error(
             request, _("%(code)s cannot move there: %(reason)s") % {"code": code, "reason": problem.message}
