@@ -3,10 +3,14 @@
 It never imports Django: it works on a DataFrame (from the app's bridge or an exported file).
 """
 
+from .calibration import CalibrationReport, calibrate
 from .compare import cronbach_alpha, difference
 from .crosstab import Crosstab, crosstab
 from .design import SurveyDesign, with_weights
-from .estimates import mean, proportion, quantile, ratio, total
+from .estimates import mean, proportion, ratio, total
+from .quantiles import quantile
+from .regression import GLMResult, glm, regterm_test
+from .resampling import as_replicate
 from .sensitive import (
     compare_list_with_direct,
     list_experiment,
@@ -17,16 +21,21 @@ from .suppression import Release, Suppressed, disclose, suppress, suppress_estim
 from .weighting import RakeReport, poststratify, rake, read_margins
 
 __all__ = [
+    "CalibrationReport",
     "Crosstab",
+    "GLMResult",
     "RakeReport",
     "Release",
     "Suppressed",
     "SurveyDesign",
+    "as_replicate",
+    "calibrate",
     "compare_list_with_direct",
     "cronbach_alpha",
     "crosstab",
     "difference",
     "disclose",
+    "glm",
     "list_experiment",
     "list_experiment_design_test",
     "mean",
@@ -37,6 +46,7 @@ __all__ = [
     "randomized_response",
     "ratio",
     "read_margins",
+    "regterm_test",
     "suppress",
     "suppress_estimates",
     "total",

@@ -1,14 +1,17 @@
-"""The survey design object and the Taylor-linearisation variance engine.
+"""The survey design object: the sample, its weights and how it was drawn.
 
-This follows R's ``survey`` package (T. Lumley, ``svydesign`` and ``svyrecvar``): the variance of
-an estimator is the with-replacement ("ultimate cluster") variance of its first-stage PSU totals of
-influence scores, centred within strata, times ``f_h * n_h / (n_h - 1)`` where ``f_h = 1 - n_h/N_h``
-when a finite population correction is given (Wolter 2007, *Introduction to Variance Estimation*,
-ch. 6; Lumley 2010, *Complex Surveys*, §2.2).
+A design is either *Taylor* — strata, clusters at one or more stages and finite population
+corrections, its variances from influence scores by R's ``svyrecvar`` (``analysis/multistage.py``) —
+or *replicate* — a matrix of replicate weights with R's ``svrepdesign`` scale factors, its variances
+from re-estimating with every replicate (``analysis/replicate.py``). Every estimator takes either.
+Follows R's ``survey`` package (T. Lumley, ``svydesign``, ``svrepdesign``; Lumley 2010, *Complex
+Surveys*, ch. 2 and 2.8; Wolter 2007, *Introduction to Variance Estimation*, ch. 4-6).
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Literal
@@ -16,72 +19,159 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-LonelyPSU = Literal["fail", "certainty", "adjust", "remove"]
+LonelyPSU = Literal["fail", "certainty", "adjust", "remove", "average"]
+ReplicateType = Literal[
+    "JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap", "successive-difference", "ACS", "JK2", "other"
+]
+REPLICATE_TYPES = ReplicateType.__args__  # type: ignore[attr-defined]
 
-E_LONELY = (
-    "stratum {stratum} has only one PSU, so its variance cannot be estimated; choose "
-    "lonely_psu='certainty', 'adjust' or 'remove' (as R's options(survey.lonely.psu=...))"
-)
 E_MISSING_COLUMN = "column {column!r} is not in the data"
 E_BAD_WEIGHTS = "weights must be finite and non-negative; column {column!r} has {count} that are not"
-E_FPC_MIXED = "fpc must be all population counts (>= 1) or all sampling fractions (<= 1), as in R"
-E_FPC_SMALL = "fpc implies more than 100% sampling in stratum {stratum}"
-E_FPC_VARIES = "fpc varies within stratum {stratum}"
+E_BAD_REPLICATE_WEIGHTS = (
+    "replicate weights must be finite and non-negative; {column!r} has {count} that are not"
+)
+E_NO_REPLICATE_COLUMNS = "replicate_weights {pattern!r} matches no column of the data"
+E_REPLICATE_TYPE = "replicate_type must be one of {types}; got {value!r}"
+E_FAY_RHO = "replicate_type='Fay' needs rho, the Fay coefficient (0 < rho < 1)"
+E_JKN_RSCALES = "replicate_type='JKn' with combined weights needs rscales, one (n_h - 1)/n_h per replicate"
+E_RSCALES_LENGTH = "rscales has {given} values; give one per replicate ({expected})"
+E_REPLICATE_AND_STRUCTURE = "give either replicate weights or strata/clusters/fpc, not both"
+E_STAGES = "give {what} for at most as many stages as there are clusters ({stages})"
+E_FPC_STAGES = (
+    "give one fpc per stage of clusters: {stages} stage(s), {given} fpc column(s), as R's svydesign"
+)
+E_NOT_TAYLOR = "this is a replicate-weight design: its variances come from the replicates, not from scores"
+
+
+def _columns(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
 
 
 @dataclass(frozen=True)
 class SurveyDesign:
-    """A sample and how it was drawn: weights, strata, first-stage clusters (PSUs) and an fpc.
+    """A sample and how it was drawn.
 
     Parameters
     ----------
     data : DataFrame
         One row per respondent.
     weights : str, optional
-        Column of sampling weights; none means equal weights (R: ``svydesign(weights=NULL)``).
-    strata, clusters : str, optional
-        Stratum and first-stage cluster (PSU) columns (R: ``strata=~``, ``id=~``). Without
-        clusters each row is its own PSU.
-    fpc : str, optional
-        Population number of PSUs per stratum (values >= 1) or the sampling fraction (values <= 1).
-    lonely_psu : {"fail", "certainty", "adjust", "remove"}
-        What to do with a stratum that has one PSU, as R's ``options(survey.lonely.psu=)``.
+        Column of sampling weights. Without it the weights follow from a population-count ``fpc``
+        (the product over stages of ``N / n``) as in R, and are otherwise equal.
+    strata, clusters, fpc : str or sequence of str, optional
+        Per stage of sampling, as R's ``svydesign(strata=~a+b, id=~psu+ssu, fpc=~N1+N2)``: the
+        first-stage strata and clusters (PSUs), then those of each later stage, each nested in the
+        unit above it. Without clusters each row is its own PSU. An ``fpc`` is the population
+        number of units in the stratum (values >= 1) or the sampling fraction (values <= 1); with
+        an fpc at every stage the variance adds each later stage's contribution (R's
+        ``svyrecvar``); without one it is the with-replacement ("ultimate cluster") variance.
+    lonely_psu : {"fail", "certainty", "adjust", "remove", "average"}
+        A stratum with a single sampled unit, as R's ``options(survey.lonely.psu=)``.
+    replicate_weights : str or sequence of str, optional
+        Replicate-weight columns (a regular expression matched against the column names, as R's
+        ``svrepdesign(repweights="pw[0-9]+")``, or a list of names). Such a design has no strata,
+        clusters or fpc: its variance is R's ``svrVar``,
+        ``scale * sum_r rscales_r (theta_r - centre)^2``.
+    replicate_type : {"JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap", "successive-difference", "ACS", "JK2", "other"}
+        Sets ``scale`` and ``rscales`` where R does (BRR ``1/R``; Fay ``1/(R (1 - rho)^2)``; JK1
+        ``(R - 1)/R``; bootstrap ``1/(R - 1)``; successive-difference and ACS ``4/R``; JK2 1).
+    scale, rscales : float, optional
+        The overall and per-replicate multipliers (JKn needs ``rscales`` = ``(n_h - 1)/n_h``).
+    rho : float, optional
+        Fay's coefficient (replicate_type "Fay").
+    mse : bool
+        Centre replicate deviations at the full-sample estimate instead of the replicates' mean
+        (R's ``mse=TRUE``).
+    combined_weights : bool
+        Replicate columns are whole weights (R's default) rather than multipliers of ``weights``.
 
     Notes
     -----
-    The object is immutable; reweighting returns a new design (see :func:`with_weights`).
+    The object is immutable; reweighting returns a new design (:func:`with_weights`). Raises
+    ``KeyError`` for a column not in the data and ``ValueError`` for negative or missing weights
+    and inconsistent replicate settings.
     """
 
     data: pd.DataFrame
     weights: str | None = None
-    strata: str | None = None
-    clusters: str | None = None
-    fpc: str | None = None
+    strata: str | Sequence[str] | None = None
+    clusters: str | Sequence[str] | None = None
+    fpc: str | Sequence[str] | None = None
     lonely_psu: LonelyPSU = "fail"
+    replicate_weights: str | Sequence[str] | None = None
+    replicate_type: ReplicateType | None = None
+    scale: float | None = None
+    rscales: float | Sequence[float] | None = None
+    rho: float | None = None
+    mse: bool = False
+    combined_weights: bool = True
     weight_values: np.ndarray | None = field(default=None, repr=False, compare=False)
+    replicate_values: np.ndarray | None = field(default=None, repr=False, compare=False)
     calibration: tuple[Calibration, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for column in (self.weights, self.strata, self.clusters, self.fpc):
+        for name in ("strata", "clusters", "fpc", "replicate_weights"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                object.__setattr__(self, name, tuple(value) or None)
+        named = (self.weights, *self.strata_columns, *self.cluster_columns, *self.fpc_columns)
+        for column in named:
             if column is not None and column not in self.data.columns:
                 raise KeyError(E_MISSING_COLUMN.format(column=column))
+        stages = max(1, len(self.cluster_columns))
+        if len(self.strata_columns) > stages:
+            raise ValueError(E_STAGES.format(what="strata", stages=stages))
+        if self.fpc_columns and len(self.fpc_columns) != stages:
+            raise ValueError(E_FPC_STAGES.format(stages=stages, given=len(self.fpc_columns)))
+        if self.is_replicate:
+            if self.strata or self.clusters or self.fpc:
+                raise ValueError(E_REPLICATE_AND_STRUCTURE)
+            _check_replicate_settings(self)
         weights = self.w
         bad = ~np.isfinite(weights) | (weights < 0)
         if bad.any():
             raise ValueError(E_BAD_WEIGHTS.format(column=self.weights, count=int(bad.sum())))
 
+    @property
+    def strata_columns(self) -> tuple[str, ...]:
+        return _columns(self.strata)
+
+    @property
+    def cluster_columns(self) -> tuple[str, ...]:
+        return _columns(self.clusters)
+
+    @property
+    def fpc_columns(self) -> tuple[str, ...]:
+        return _columns(self.fpc)
+
+    @property
+    def is_replicate(self) -> bool:
+        """Variances come from replicate weights (R's ``svyrep.design``)."""
+        return self.replicate_weights is not None or self.replicate_values is not None
+
     @cached_property
     def w(self) -> np.ndarray:
-        """The weight of each row as a float array."""
+        """The (full-sample) weight of each row as a float array."""
         if self.weight_values is not None:
             return np.asarray(self.weight_values, dtype=float)
-        if self.weights is None:
-            return np.ones(len(self.data))
-        return self.data[self.weights].to_numpy(dtype=float)
+        if self.weights is not None:
+            return self.data[self.weights].to_numpy(dtype=float)
+        if self.fpc_columns and not self.is_replicate:
+            return self._taylor.fpc_weights()
+        return np.ones(len(self.data))
 
     @property
     def n(self) -> int:
         return len(self.data)
+
+    @cached_property
+    def has_zero_weights(self) -> bool:
+        """Some row has weight zero (it stays in the variance, but not in ``degf`` or ``n``, as R)."""
+        return bool(np.any(self.w == 0))
 
     def factorize(self, column: str) -> tuple[np.ndarray, list]:
         """Integer codes (-1 for missing) and sorted labels of a column, computed once per design."""
@@ -97,26 +187,59 @@ class SurveyDesign:
         return (
             self.weights is None
             and self.weight_values is None
-            and self.strata is None
-            and self.clusters is None
+            and not self.strata
+            and not self.clusters
+            and not self.is_replicate
         )
 
     @cached_property
-    def _structure(self) -> _Structure:
-        return _Structure.build(self)
+    def _taylor(self):
+        from .multistage import Stages
+
+        if self.is_replicate:
+            raise TypeError(E_NOT_TAYLOR)
+        return Stages.build(self)
+
+    @property
+    def _structure(self):
+        """The first stage's PSUs and strata (kept for callers of the one-stage engine)."""
+        return self._taylor
+
+    @cached_property
+    def _replicates(self):
+        from .replicate import Replicates
+
+        return Replicates.build(self)
 
     @property
     def df(self) -> int:
-        """Design degrees of freedom: PSUs minus strata (R's ``degf``)."""
-        return self._structure.n_psu - self._structure.n_strata
+        """Design degrees of freedom, R's ``degf``.
+
+        Taylor designs: first-stage PSUs minus strata, counting only those with a row of non-zero
+        weight. Replicate designs: the rank of the replicate weights minus one.
+        """
+        if self.is_replicate:
+            return self._replicates.df
+        return self._taylor.df(self.w)
+
+    def domain_dfs(self, domain: np.ndarray, g: int) -> np.ndarray:
+        """Degrees of freedom ``(g,)`` of each subpopulation ``domain == d`` (row codes, -1 for none).
+
+        As ``degf`` of R's subset design: its PSUs minus its strata (rows of non-zero weight), or
+        the rank of its replicate weights minus one.
+        """
+        if self.is_replicate:
+            return self._replicates.domain_dfs(domain, g)
+        return self._taylor.domain_dfs(self.w, domain, g)
 
     def variance(self, scores: np.ndarray) -> np.ndarray:
         """Covariance matrix of the estimators whose weighted influence scores are ``scores``.
 
         ``scores`` is ``(n,)`` or ``(n, p)``: ``w_i * u_i`` for each row. Returns ``(p, p)``.
+        Taylor designs only (``TypeError`` otherwise).
         """
         scores = np.asarray(scores, dtype=float).reshape(self.n, -1)
-        return self._structure.variance(self.calibrated_scores(scores))
+        return self._taylor.variance(self.calibrated_scores(scores))
 
     def calibrated_scores(self, scores: np.ndarray) -> np.ndarray:
         """Scores with what calibration fixed removed; unchanged for an uncalibrated design."""
@@ -130,28 +253,73 @@ class SurveyDesign:
         return u * w[:, None]
 
     def psu_totals(self, scores: np.ndarray) -> np.ndarray:
-        """``(n, p)`` row scores summed into ``(m, p)`` PSU totals (after calibration residuals)."""
-        return self._structure.totals(self.calibrated_scores(scores))
+        """``(n, p)`` row scores summed into ``(m, p)`` first-stage PSU totals (after calibration residuals)."""
+        return self._taylor.totals(self.calibrated_scores(scores))
+
+    def variance_of_psu_totals(self, totals: np.ndarray) -> np.ndarray:
+        """Covariance from first-stage PSU totals ``(m, p)`` -> ``(p, p)``; single-stage designs only."""
+        return self._taylor.variance_of_totals(totals)
+
+
+def _check_replicate_settings(design: SurveyDesign) -> None:
+    kind = design.replicate_type
+    if kind is not None and kind not in REPLICATE_TYPES:
+        raise ValueError(E_REPLICATE_TYPE.format(types=", ".join(REPLICATE_TYPES), value=kind))
+    if kind == "Fay" and design.rho is None:
+        raise ValueError(E_FAY_RHO)
+    if design.replicate_values is None:
+        columns = replicate_columns(design.data, design.replicate_weights)
+        values = design.data[list(columns)].to_numpy(dtype=float)
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            column = columns[int(np.argmax(bad.any(axis=0)))]
+            raise ValueError(E_BAD_REPLICATE_WEIGHTS.format(column=column, count=int(bad.sum())))
+
+
+def replicate_columns(data: pd.DataFrame, spec: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The replicate-weight columns named by ``spec``: a regular expression (R's ``grep``) or names."""
+    if spec is None:
+        return ()
+    if isinstance(spec, str):
+        if spec in data.columns:
+            return (spec,)
+        pattern = re.compile(spec)
+        columns = tuple(str(c) for c in data.columns if pattern.search(str(c)))
+        if not columns:
+            raise KeyError(E_NO_REPLICATE_COLUMNS.format(pattern=spec))
+        return columns
+    for column in spec:
+        if column not in data.columns:
+            raise KeyError(E_MISSING_COLUMN.format(column=column))
+    return tuple(spec)
 
 
 @dataclass(frozen=True)
 class Calibration:
     """How weights were calibrated, so variances can remove what calibration fixed (R's ``postStrata``).
 
-    ``kind`` is ``"poststratify"`` (one grouping) or ``"rake"`` (one grouping per margin).
+    ``kind`` is ``"poststratify"`` (one grouping), ``"rake"`` (one grouping per margin) or
+    ``"greg"`` (a regression on the auxiliary matrix ``x``, R's ``greg_calibration``).
     """
 
-    kind: Literal["poststratify", "rake"]
-    groups: tuple[np.ndarray, ...]  # row -> group code, per margin
+    kind: Literal["poststratify", "rake", "greg"]
+    groups: tuple[np.ndarray, ...]  # row -> group code, per margin ("greg": unused)
     old_weights: np.ndarray
+    x: np.ndarray | None = None  # (n, q) auxiliaries of a "greg" calibration
 
     def residualise(self, u: np.ndarray) -> np.ndarray:
-        """Remove group means from per-row influence values ``u`` (``n`` by ``p``), as ``svyrecvar`` does.
+        """Remove what calibration fixed from per-row influence values ``u`` (``n`` by ``p``), as ``svyrecvar``.
 
         Post-stratification subtracts the old-weight mean of ``u`` in each post-stratum; raking
-        sweeps the unweighted margin means ten times (R's backfitting approximation).
+        sweeps the unweighted margin means ten times (R's backfitting approximation); GREG
+        calibration takes the residuals of the regression of ``u`` on ``x`` weighted by the old
+        weights (``qr.resid`` in R's ``svyrecvar``; Deville & Särndal 1992, *JASA* 87).
         """
         u = u.copy()
+        if self.kind == "greg":
+            root = np.sqrt(self.old_weights)[:, None]
+            coef, *_ = np.linalg.lstsq(self.x * root, u * root, rcond=None)
+            return u - self.x @ coef
         if self.kind == "poststratify":
             codes = self.groups[0]
             size = codes.max() + 1
@@ -180,107 +348,27 @@ def with_data(design: SurveyDesign, data: pd.DataFrame) -> SurveyDesign:
 
 
 def with_weights(
-    design: SurveyDesign, weights: np.ndarray, calibration: Calibration | None = None
+    design: SurveyDesign,
+    weights: np.ndarray,
+    calibration: Calibration | None = None,
+    *,
+    replicates: np.ndarray | None = None,
 ) -> SurveyDesign:
-    """The same design with new weights (after raking or post-stratification)."""
+    """The same design with new weights (after raking, post-stratification or calibration).
+
+    A Taylor design keeps ``calibration`` so its variances remove what the weights fixed; a
+    replicate design takes the recalibrated replicate weights ``replicates`` (``(n, R)``) instead.
+    """
+    if design.is_replicate:
+        if replicates is None:
+            raise ValueError("a replicate design needs its recalibrated replicate weights")
+        return replace(
+            design,
+            weight_values=np.asarray(weights, dtype=float),
+            replicate_values=np.ascontiguousarray(replicates, dtype=float),
+            combined_weights=True,
+        )
     extra = (calibration,) if calibration is not None else ()
     return replace(
         design, weight_values=np.asarray(weights, dtype=float), calibration=design.calibration + extra
     )
-
-
-@dataclass(frozen=True)
-class _Structure:
-    """PSU and stratum codes, PSU counts and fpc factors, computed once per design."""
-
-    psu: np.ndarray  # row -> PSU index (0..m-1)
-    psu_stratum: np.ndarray  # PSU -> stratum index
-    n_h: np.ndarray  # stratum -> number of PSUs
-    scale_h: np.ndarray  # stratum -> f_h * n_h / (n_h - 1)  (f_h alone for singletons)
-    lonely: np.ndarray  # stratum -> has a single PSU
-    lonely_psu: str
-    stratum_labels: np.ndarray
-
-    @property
-    def n_psu(self) -> int:
-        return len(self.psu_stratum)
-
-    @property
-    def n_strata(self) -> int:
-        return len(self.n_h)
-
-    @classmethod
-    def build(cls, design: SurveyDesign) -> _Structure:
-        data, n = design.data, design.n
-        stratum_codes, stratum_labels = (
-            pd.factorize(data[design.strata], sort=True)
-            if design.strata
-            else (np.zeros(n, dtype=np.int64), np.array(["all"]))
-        )
-        if design.clusters:
-            # A PSU is identified within its stratum, as R does with nest=TRUE.
-            keys = pd.MultiIndex.from_arrays([stratum_codes, data[design.clusters].to_numpy()])
-            psu, _ = pd.factorize(keys, sort=False)
-        else:
-            psu = np.arange(n)
-        psu = np.asarray(psu, dtype=np.int64)
-        psu_stratum = np.zeros(psu.max() + 1 if n else 0, dtype=np.int64)
-        psu_stratum[psu] = stratum_codes
-        n_h = np.bincount(psu_stratum, minlength=len(stratum_labels)).astype(float)
-        f_h = cls._finite_population_factor(design, stratum_codes, n_h, stratum_labels)
-        lonely = n_h == 1
-        if lonely.any() and design.lonely_psu == "fail":
-            raise ValueError(
-                E_LONELY.format(
-                    stratum=stratum_labels[np.argmax(lonely)].item()
-                    if hasattr(stratum_labels[np.argmax(lonely)], "item")
-                    else stratum_labels[np.argmax(lonely)]
-                )
-            )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(lonely, f_h, f_h * n_h / (n_h - 1))
-        return cls(psu, psu_stratum, n_h, scale, lonely, design.lonely_psu, np.asarray(stratum_labels))
-
-    @staticmethod
-    def _finite_population_factor(design, stratum_codes, n_h, labels) -> np.ndarray:
-        if design.fpc is None:
-            return np.ones(len(n_h))
-        values = design.data[design.fpc].to_numpy(dtype=float)
-        if not (np.all(values >= 1) or np.all(values <= 1)):
-            raise ValueError(E_FPC_MIXED)
-        per_stratum = pd.Series(values).groupby(stratum_codes)
-        if (per_stratum.nunique() > 1).any():
-            raise ValueError(
-                E_FPC_VARIES.format(stratum=labels[int(np.argmax(per_stratum.nunique().to_numpy() > 1))])
-            )
-        fpc = per_stratum.first().to_numpy()
-        population = fpc if np.all(values >= 1) and np.any(values > 1) else n_h / fpc
-        if np.any(population < n_h):
-            raise ValueError(E_FPC_SMALL.format(stratum=labels[int(np.argmax(population < n_h))]))
-        return np.where(np.isinf(population), 1.0, (population - n_h) / population)
-
-    def totals(self, scores: np.ndarray) -> np.ndarray:
-        totals = np.zeros((self.n_psu, scores.shape[1]))
-        for j in range(scores.shape[1]):  # one bincount per column: a vectorised pass over the rows each
-            totals[:, j] = np.bincount(self.psu, weights=scores[:, j], minlength=self.n_psu)
-        return totals
-
-    def variance(self, scores: np.ndarray) -> np.ndarray:
-        return self.variance_of_totals(self.totals(scores))
-
-    def variance_of_totals(self, totals: np.ndarray) -> np.ndarray:
-        """Covariance from PSU totals of influence scores, ``(m, p)`` -> ``(p, p)`` (R's ``onestage``)."""
-        p = totals.shape[1]
-        stratum_sums = np.zeros((self.n_strata, p))
-        for j in range(p):
-            stratum_sums[:, j] = np.bincount(self.psu_stratum, weights=totals[:, j], minlength=self.n_strata)
-        centre = stratum_sums / self.n_h[:, None]
-        lonely_rows = self.lonely[self.psu_stratum]
-        if self.lonely_psu == "adjust" and lonely_rows.any():
-            # R (since 2022): a lonely PSU is centred at the mean PSU total of the whole sample.
-            centre[self.lonely] = totals.sum(axis=0) / self.n_psu
-        deviations = totals - centre[self.psu_stratum]
-        if self.lonely_psu in ("certainty", "remove"):
-            deviations[lonely_rows] = 0.0
-        scaled = deviations * self.scale_h[self.psu_stratum][:, None]
-        return scaled.T @ deviations

@@ -1,11 +1,15 @@
-"""Design-based estimators: means, totals, proportions, ratios and quantiles, overall or by domain.
+"""Design-based estimators: means, totals, proportions and ratios, overall or by domain.
 
 Every estimator returns a tidy frame with ``estimate, se, ci_low, ci_high, deff, n, n_eff`` (plus
-the domain and level columns). Domains (``by=``) are estimated on the full design — rows outside a
-domain contribute zero scores but keep their PSU and stratum — which is R's ``svyby`` on a subset
+the domain and level columns), on Taylor designs (any number of stages) and replicate designs
+alike. Domains (``by=``) are estimated on the full design — rows outside a domain contribute zero
+scores (zero replicate weights) but keep their PSU and stratum — which is R's ``svyby`` on a subset
 design (Lumley 2010, *Complex Surveys*, §2.3). Missing values are treated as outside the domain,
-as R's ``na.rm=TRUE``. Intervals are t-based with the design's degrees of freedom (PSUs − strata),
-for domains too — Stata's ``subpop`` convention and R's ``confint(..., df=degf(design))``.
+as R's ``na.rm=TRUE``. Intervals are t-based with the design's degrees of freedom (R's ``degf``),
+for domains too — Stata's ``subpop`` convention and R's ``confint(..., df=degf(design))``; a domain
+whose own degrees of freedom are below one (it lies in a single PSU) has no usable interval and
+gets NaN, as R's ``svyby`` of ``svyciprop`` or ``svyquantile``. ``n`` counts the rows of non-zero
+weight, which are also the ``n`` of the design effect (R's ``deff = "replace"``).
 """
 
 from __future__ import annotations
@@ -38,98 +42,184 @@ def _domains(design: SurveyDesign, by: str | None, valid: np.ndarray) -> _Domain
 
 @dataclass(frozen=True)
 class _RatioFit:
-    """Estimates ``sum(w a) / sum(w b)`` per column, their covariance and SRS reference variances."""
+    """Estimates per column, their covariance, SRS reference variances and what joint covariances need.
+
+    A Taylor fit keeps the unit totals of its influence scores at every stage (``totals``); a
+    replicate fit keeps its replicate estimates ``(p, R)``; the group-sum path keeps neither.
+    """
 
     estimate: np.ndarray
     cov: np.ndarray
     vsrs: np.ndarray
     n: np.ndarray
     df: np.ndarray
-    psu_scores: np.ndarray | None  # (PSUs, columns) for joint covariances; None from the group-sum path
+    totals: tuple[np.ndarray, ...] | None = None
+    replicates: np.ndarray | None = None
+    deff: np.ndarray | None = None
+
+    @property
+    def psu_scores(self) -> np.ndarray | None:
+        """First-stage PSU totals of the influence scores ``(PSUs, p)`` (Taylor fits)."""
+        return None if self.totals is None else self.totals[0]
 
 
-def _column_sums(
-    design: SurveyDesign, column: np.ndarray, values: np.ndarray, p: int, *, by_psu: bool
-) -> np.ndarray:
+def _column_sums(column: np.ndarray, values: np.ndarray, p: int) -> np.ndarray:
     keep = column >= 0
-    if not by_psu:
-        return np.bincount(column[keep], weights=values[keep], minlength=p)
-    structure = design._structure
-    index = structure.psu[keep] * p + column[keep]
-    return np.bincount(index, weights=values[keep], minlength=structure.n_psu * p).reshape(structure.n_psu, p)
+    return np.bincount(column[keep], weights=values[keep], minlength=p)
 
 
-def _dense_psu_totals(design: SurveyDesign, p: int, row_scores) -> np.ndarray:
-    """PSU totals for a calibrated design: row scores are built a few columns at a time (bounded memory)."""
-    totals = np.zeros((design._structure.n_psu, p))
+def _counts(design: SurveyDesign, column: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows per column: those of non-zero weight (the ``n`` of R's Taylor ``degf`` and design
+    effects) and all of them (the ``n`` of R's replicate design effects)."""
+    keep = column >= 0
+    rows = np.bincount(column[keep], minlength=p).astype(float)
+    if not design.has_zero_weights:
+        return rows, rows
+    return _column_sums(column, (design.w != 0).astype(float), p), rows
+
+
+def _taylor_totals(design: SurveyDesign, p: int, sparse_parts, row_scores) -> tuple[np.ndarray, ...]:
+    """Unit totals of influence scores at every stage that counts.
+
+    ``sparse_parts`` gives, per stage, the totals straight from one ``bincount`` per part (no
+    ``(n, p)`` matrix); a calibrated design needs its row scores residualised first, so
+    ``row_scores(columns)`` builds them a few columns at a time (bounded memory).
+    """
+    engine = design._taylor
+    stages = range(engine.used_stages)
+    if not design.calibration:
+        return tuple(sparse_parts(s) for s in stages)
+    totals = [np.zeros((engine.stages[s].m, p)) for s in stages]
     for start in range(0, p, CHUNK_COLUMNS):
         columns = list(range(start, min(p, start + CHUNK_COLUMNS)))
-        totals[:, columns] = design.psu_totals(row_scores(columns))
-    return totals
+        scores = design.calibrated_scores(row_scores(columns))
+        for s in stages:
+            totals[s][:, columns] = engine.totals(scores, s)
+    return tuple(totals)
+
+
+def _taylor_cov(design: SurveyDesign, totals: tuple[np.ndarray, ...]) -> np.ndarray:
+    engine = design._taylor
+    return sum(
+        (engine.stage_variance(s, np.nan_to_num(t)) for s, t in enumerate(totals)),
+        start=np.zeros((totals[0].shape[1],) * 2),
+    )
+
+
+def joint_covariance(design: SurveyDesign, *fits: _RatioFit) -> np.ndarray:
+    """Covariance of the estimates of several fits on one design, in their column order.
+
+    Each fit must carry its scores (``totals``) or replicates, i.e. not come from the group-sum path.
+    """
+    if design.is_replicate:
+        replicates = np.vstack([fit.replicates for fit in fits])
+        return design._replicates.variance(replicates, np.concatenate([fit.estimate for fit in fits]))
+    stages = len(fits[0].totals)
+    return _taylor_cov(design, tuple(np.hstack([fit.totals[s] for fit in fits]) for s in range(stages)))
 
 
 def _ratio_fit(
     design: SurveyDesign, column: np.ndarray, a: np.ndarray, b: np.ndarray | None, p: int
 ) -> _RatioFit:
-    """Linearised ratio estimation: influence score of row i for column c is ``w_i (a_i - R_c b_i) / B_c``.
+    """Ratios ``sum(w a) / sum(w b)`` (or totals ``sum(w a)`` when ``b`` is None) per column.
 
-    With ``b`` None the statistic is the total ``sum(w a)`` (score ``w_i a_i``). Without calibration
-    the scores are summed straight into PSU totals with one ``bincount`` each, so no n-by-p matrix
-    is ever built.
+    Taylor: influence score of row i for column c is ``w_i (a_i - R_c b_i) / B_c`` (``w_i a_i``
+    for a total), summed into unit totals with one ``bincount`` each. Replicates: the same sums
+    with every replicate's weights, ``theta_r = A_r / B_r``.
     """
     w = design.w
     keep = column >= 0
-    n = np.bincount(column[keep], minlength=p).astype(float)
-    A = _column_sums(design, column, w * a, p, by_psu=False)
-    B = _column_sums(design, column, w if b is None else w * b, p, by_psu=False)
+    A = _column_sums(column, w * a, p)
+    W = _column_sums(column, w, p)
+    B = W if b is None or np.all(b[keep] == 1) else _column_sums(column, w * b, p)
     with np.errstate(divide="ignore", invalid="ignore"):
         estimate = A if b is None else A / B
-    if design.calibration:
-
-        def row_scores(columns: list[int]) -> np.ndarray:
-            scores = np.zeros((design.n, len(columns)))
-            for j, c in enumerate(columns):
-                inside = column == c
-                numerator = a[inside] if b is None else (a[inside] - estimate[c] * b[inside]) / B[c]
-                scores[inside, j] = w[inside] * numerator
-            return scores
-
-        psu_scores = _dense_psu_totals(design, p, row_scores)
-    elif b is None:
-        psu_scores = _column_sums(design, column, w * a, p, by_psu=True)
-    else:
-        a_psu = _column_sums(design, column, w * a, p, by_psu=True)
-        b_psu = _column_sums(design, column, w * b, p, by_psu=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            psu_scores = (a_psu - estimate * b_psu) / B
     centred = a if b is None else a - estimate[np.clip(column, 0, None)] * b
-    cov = design._structure.variance_of_totals(np.nan_to_num(psu_scores))
+    n, rows = _counts(design, column, p)
+    if design.is_replicate:
+        return _replicate_ratio(design, column, a, b, p, estimate, centred, n, rows, (W, B))
+    engine = design._taylor
+
+    def sparse_parts(s: int) -> np.ndarray:
+        a_unit = engine.sparse_totals(column, w * a, p, s)
+        if b is None:
+            return a_unit
+        b_unit = engine.sparse_totals(column, w * b, p, s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.nan_to_num((a_unit - estimate * b_unit) / B)
+
+    def row_scores(columns: list[int]) -> np.ndarray:
+        scores = np.zeros((design.n, len(columns)))
+        for j, c in enumerate(columns):
+            inside = keep & (column == c)
+            numerator = a[inside] if b is None else (a[inside] - estimate[c] * b[inside]) / B[c]
+            scores[inside, j] = w[inside] * numerator
+        return scores
+
+    totals = _taylor_totals(design, p, sparse_parts, row_scores)
     with np.errstate(divide="ignore", invalid="ignore"):  # a one-respondent domain has no SRS variance
-        vsrs = _srs_variance(design, column, centred, b, n, p)
-    df = np.full(p, float(max(design.df, 1)))
-    return _RatioFit(estimate, cov, vsrs, n, df, np.nan_to_num(psu_scores))
+        vsrs = _srs_variance(design, column, centred, b, n, p, W, B)
+    return _RatioFit(estimate, _taylor_cov(design, totals), vsrs, n, _df(design, column, p), totals=totals)
 
 
-def _srs_variance(design, column, centred, b, n, p) -> np.ndarray:
-    """Variance under simple random sampling with replacement of the same size (R's ``deff="replace"``)."""
+def _replicate_ratio(design, column, a, b, p, estimate, centred, n, rows, full_sums) -> _RatioFit:
+    """Replicate estimates of ratios (or totals); design effects as R's ``svrepmean``/``svreptotal``/``svrepratio``."""
+    replicates = design._replicates
+    keep = column >= 0
+    if b is None:
+        A_r = replicates.sums(column, a, p)
+        thetas = A_r
+    else:
+        index = np.column_stack([column, np.where(keep, column + p, -1)])
+        stacked = replicates.sums(index, np.column_stack([a, b]), 2 * p)
+        A_r, B_r = stacked[:p], stacked[p:]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            thetas = A_r / B_r
+    cov = replicates.variance(thetas, estimate)
+    W, B = full_sums
+    with np.errstate(divide="ignore", invalid="ignore"):  # R's svyvar on a replicate design counts every row
+        vsrs = _srs_variance(design, column, centred, b, rows, p, W, B)
+        deff = None
+        if b is not None and B is not W:  # a ratio, R: deff(svytotal(y - R x)), the residual total's
+            residual = A_r - estimate[:, None] * B_r
+            full = _column_sums(column, design.w * centred, p)
+            total_variance = np.diag(replicates.variance(residual, full))
+            deff = total_variance / (vsrs * B**2)
+    return _RatioFit(estimate, cov, vsrs, n, _df(design, column, p), replicates=thetas, deff=deff)
+
+
+def _srs_variance(design, column, centred, b, n, p, W, B) -> np.ndarray:
+    """Variance under simple random sampling with replacement of ``n`` rows (R's ``deff="replace"``);
+    ``W`` and ``B`` are the column sums of ``w`` and ``w b``."""
     w = design.w
-    W = _column_sums(design, column, w, p, by_psu=False)
     if b is None:  # a total: svyvar(y) * N^2 / n
-        mean = _column_sums(design, column, w * centred, p, by_psu=False) / W
+        mean = _column_sums(column, w * centred, p) / W
         dev = centred - mean[np.clip(column, 0, None)]
-        var = _column_sums(design, column, w * dev**2, p, by_psu=False) / W * n / (n - 1)
+        var = _column_sums(column, w * dev**2, p) / W * n / (n - 1)
         return var * W**2 / n
-    denominator = _column_sums(design, column, w * b, p, by_psu=False) / W
-    var = _column_sums(design, column, w * centred**2, p, by_psu=False) / W * n / (n - 1)
-    return var / n / denominator**2
+    var = _column_sums(column, w * centred**2, p) / W * n / (n - 1)
+    return var / n / (B / W) ** 2
+
+
+def _df(design: SurveyDesign, column: np.ndarray, p: int, per: int = 1) -> np.ndarray:
+    """Degrees of freedom per column: the design's, NaN where the column's domain has none.
+
+    ``per`` columns share a domain (the levels of a share): domain ``column // per``.
+    """
+    domain = np.where(column >= 0, column // per, -1)
+    g = p // per
+    whole = g == 1 and np.all(column >= 0)
+    own = np.array([design.df]) if whole else design.domain_dfs(domain, g)
+    df = np.where(own >= 1, float(design.df), np.nan)
+    return np.repeat(df, per)
 
 
 def _frame(fit: _RatioFit, *, level: float, index: pd.DataFrame) -> pd.DataFrame:
     se = np.sqrt(np.clip(np.diag(fit.cov), 0, None))
-    t = stats.t.ppf(0.5 + level / 2, fit.df)
     with np.errstate(divide="ignore", invalid="ignore"):
-        deff = np.diag(fit.cov) / fit.vsrs
-        n_eff = fit.n / deff
+        t = stats.t.ppf(0.5 + level / 2, fit.df)
+        deff = np.diag(fit.cov) / fit.vsrs if fit.deff is None else fit.deff
+        n_eff = np.where(deff > 0, fit.n / deff, np.nan)
     frame = index.reset_index(drop=True).copy()
     frame["estimate"] = fit.estimate
     frame["se"] = se
@@ -155,15 +245,18 @@ def _numeric(design: SurveyDesign, var: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def mean(design: SurveyDesign, var: str, by: str | None = None, *, level: float = 0.95) -> pd.DataFrame:
-    """Weighted mean of ``var`` with its linearised standard error, overall or per domain of ``by``.
+    """Weighted mean of ``var`` with its standard error, overall or per domain of ``by``.
 
     Formula: ``ybar = sum(w y) / sum(w)``, influence ``(y - ybar) / sum(w)``; variance as R's
-    ``svymean`` (Lumley 2010, §2.2); the design effect is R's ``deff="replace"``.
+    ``svymean`` (Lumley 2010, §2.2) or, on a replicate design, ``svrepmean``; the design effect is
+    R's ``deff="replace"``.
     """
     values, valid = _numeric(design, var)
     domains = _domains(design, by, valid)
     if linearisation.applies(design) and (domains.codes >= 0).any():
-        fit = _from_groups(linearisation.means(design, domains.codes, values, len(domains.labels)), design)
+        fit = _from_groups(
+            linearisation.means(design, domains.codes, values, len(domains.labels)), design, domains.codes
+        )
     else:
         fit = _ratio_fit(design, domains.codes, values, np.ones(design.n), len(domains.labels))
     return _frame(fit, level=level, index=_index(by, domains, var))
@@ -188,34 +281,12 @@ def ratio(
     return _frame(fit, level=level, index=_index(by, domains, f"{num}/{den}"))
 
 
-def proportion(
-    design: SurveyDesign, var: str, by: str | None = None, *, level: float = 0.95, method: str = "auto"
-) -> pd.DataFrame:
-    """Share of every level of the categorical ``var``, overall or per domain.
-
-    Intervals: ``"logit"`` as R's ``svyciprop(method="logit")`` — the interval for ``logit(p)``
-    with SE ``se(p) / (p (1 - p))`` and t on the design df, back-transformed; ``"wilson"`` the
-    Wilson score interval (Wilson 1927) for unweighted simple random samples. ``"auto"`` takes
-    Wilson for an unweighted SRS and logit otherwise. At p = 0 or 1 the logit interval does not
-    exist and the Wilson interval on Kish's effective n is given instead.
-    """
-    series = design.data[var]
-    valid = series.notna().to_numpy()
-    level_codes, levels = design.factorize(var)
-    domains = _domains(design, by, valid)
-    g, k = len(domains.labels), len(levels)
-    indicator_fit = _proportion_fit(design, domains.codes, level_codes, g, k)
-    index = pd.DataFrame({"variable": var, "level": np.tile(np.asarray(levels, dtype=object), g)})
-    if by is not None:
-        index.insert(1, by, np.repeat(np.asarray(domains.labels, dtype=object), k))
-    frame = _frame(indicator_fit, level=level, index=index)
-    use_wilson = method == "wilson" or (method == "auto" and design.is_simple_random_sample)
-    return _proportion_intervals(frame, indicator_fit, level=level, wilson=use_wilson)
-
-
-def _from_groups(fit: linearisation.GroupFit, design: SurveyDesign) -> _RatioFit:
+def _from_groups(
+    fit: linearisation.GroupFit, design: SurveyDesign, domain: np.ndarray, per: int = 1
+) -> _RatioFit:
     p = len(fit.estimate)
-    return _RatioFit(fit.estimate, fit.cov, fit.vsrs, fit.n, np.full(p, float(max(design.df, 1))), None)
+    column = np.where(domain >= 0, domain * per, -1)
+    return _RatioFit(fit.estimate, fit.cov, fit.vsrs, fit.n, _df(design, column, p, per))
 
 
 def _proportion_fit(
@@ -223,113 +294,84 @@ def _proportion_fit(
 ) -> _RatioFit:
     """Shares of k levels in g domains: column ``d*k + l`` is ``sum(w [level = l] [domain = d]) / sum(w [domain = d])``.
 
-    Unclustered designs take the group-sum path (``linearisation.shares``) unless PSU scores are
-    needed for a joint covariance with another estimate (``scores=True``).
+    Unclustered Taylor designs take the group-sum path (``linearisation.shares``) unless scores
+    are needed for a joint covariance with another estimate (``scores=True``).
     """
     if not scores and linearisation.applies(design) and (domain >= 0).any():
         return _from_groups(
-            linearisation.shares(design, domain, np.where(domain >= 0, level_codes, 0), g, k), design
+            linearisation.shares(design, domain, np.where(domain >= 0, level_codes, 0), g, k),
+            design,
+            domain,
+            k,
         )
     w = design.w
     p = g * k
     column = np.where(domain >= 0, domain * k + level_codes, -1)
-    A = _column_sums(design, column, w, p, by_psu=False)
-    B = np.repeat(_column_sums(design, domain, w, g, by_psu=False), k)
+    A = _column_sums(column, w, p)
+    B = np.repeat(A.reshape(g, k).sum(axis=1), k)
     with np.errstate(divide="ignore", invalid="ignore"):
         estimate = A / B
-    if design.calibration:
-
-        def row_scores(columns: list[int]) -> np.ndarray:
-            scores = np.zeros((design.n, len(columns)))
-            for j, c in enumerate(columns):
-                inside = domain == c // k
-                hit = (level_codes[inside] == c % k).astype(float)
-                scores[inside, j] = w[inside] * (hit - estimate[c]) / B[c]
-            return scores
-
-        psu_scores = _dense_psu_totals(design, p, row_scores)
-    else:
-        a_psu = _column_sums(design, column, w, p, by_psu=True)
-        b_psu = np.repeat(_column_sums(design, domain, w, g, by_psu=True), k, axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            psu_scores = (a_psu - estimate * b_psu) / B
-    psu_scores = np.nan_to_num(psu_scores)
-    cov = design._structure.variance_of_totals(psu_scores)
-    n_domain = np.bincount(domain[domain >= 0], minlength=g).astype(float)
-    n = np.repeat(n_domain, k)
+    n, rows = (np.repeat(count, k) for count in _counts(design, domain, g))
+    df = _df(design, column, p, k)
     with np.errstate(divide="ignore", invalid="ignore"):
         vsrs = estimate * (1 - estimate) / (n - 1)  # svyvar of an indicator, n/(n-1) p(1-p), over n
-    df = np.full(p, float(max(design.df, 1)))
-    return _RatioFit(estimate, cov, vsrs, n, df, psu_scores)
-
-
-def _proportion_intervals(frame: pd.DataFrame, fit: _RatioFit, *, level: float, wilson: bool) -> pd.DataFrame:
-    p, se = frame["estimate"].to_numpy(), frame["se"].to_numpy()
-    z = stats.norm.ppf(0.5 + level / 2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = stats.t.ppf(0.5 + level / 2, fit.df)
-        logit = np.log(p / (1 - p))
-        half = t * se / (p * (1 - p))
-        low, high = 1 / (1 + np.exp(-(logit - half))), 1 / (1 + np.exp(-(logit + half)))
-        n_w = np.where(wilson, fit.n, frame["n_eff"].to_numpy())
-        n_w = np.where(np.isfinite(n_w) & (n_w > 0), n_w, fit.n)
-        centre = (p + z**2 / (2 * n_w)) / (1 + z**2 / n_w)
-        spread = z * np.sqrt(p * (1 - p) / n_w + z**2 / (4 * n_w**2)) / (1 + z**2 / n_w)
-    boundary = (p <= 0) | (p >= 1)
-    use_wilson = boundary | wilson
-    frame["ci_low"] = np.where(use_wilson, np.clip(centre - spread, 0, 1), low)
-    frame["ci_high"] = np.where(use_wilson, np.clip(centre + spread, 0, 1), high)
-    return frame
-
-
-def _qrule_math(x: np.ndarray, w: np.ndarray, p: float) -> float:
-    """R's ``qrule_math`` (hf1): the inverse of the weighted empirical distribution function."""
-    keep = w > 0
-    x, w = x[keep], w[keep]
-    if len(x) == 0 or not np.isfinite(p):
-        return float("nan")
-    order = np.argsort(x, kind="mergesort")
-    x, cumw = x[order], np.cumsum(w[order])
-    below = np.nonzero(cumw <= p * cumw[-1])[0]
-    pos = below[-1] if len(below) else 0
-    nxt = min(pos + 1, len(x) - 1)
-    return float(x[pos] if p - cumw[pos] / cumw[-1] == 0 else x[nxt])
-
-
-def quantile(
-    design: SurveyDesign, var: str, q: float, by: str | None = None, *, level: float = 0.95
-) -> pd.DataFrame:
-    """The ``q`` quantile with Woodruff's interval, as R's ``svyquantile`` (qrule "math", interval "mean").
-
-    The interval inverts the weighted CDF at the CI of ``mean(x <= qhat)`` (Woodruff 1952); the SE
-    is the interval's width over ``2 t``, which is what R reports.
-    """
-    values, valid = _numeric(design, var)
-    domains = _domains(design, by, valid)
-    rows = []
-    w = design.w
-    for code, label in enumerate(domains.labels):
-        inside = domains.codes == code
-        qhat = _qrule_math(values[inside], w[inside], q)
-        below = np.where(values <= qhat, 1.0, 0.0)
-        fit = _ratio_fit(design, np.where(inside, 0, -1), below, np.ones(design.n), 1)
-        se_p = float(np.sqrt(max(fit.cov[0, 0], 0)))
-        t = stats.t.ppf(0.5 + level / 2, fit.df[0])
-        p_low, p_high = fit.estimate[0] - t * se_p, fit.estimate[0] + t * se_p
-        low = _qrule_math(values[inside], w[inside], p_low) if p_low >= 0 else float("nan")
-        high = _qrule_math(values[inside], w[inside], p_high) if p_high <= 1 else float("nan")
-        rows.append(
-            {
-                "variable": var,
-                **({by: label} if by else {}),
-                "quantile": q,
-                "estimate": qhat,
-                "se": (high - low) / (2 * t),
-                "ci_low": low,
-                "ci_high": high,
-                "deff": float("nan"),
-                "n": int(inside.sum()),
-                "n_eff": float("nan"),
-            }
+    if design.is_replicate:
+        A_r = design._replicates.sums(column, np.ones(design.n), p)
+        B_r = np.repeat(A_r.reshape(g, k, -1).sum(axis=1), k, axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            thetas = A_r / B_r
+            vsrs = estimate * (1 - estimate) / (rows - 1)
+        return _RatioFit(
+            estimate, design._replicates.variance(thetas, estimate), vsrs, n, df, replicates=thetas
         )
-    return pd.DataFrame(rows)
+    engine = design._taylor
+
+    def sparse_parts(s: int) -> np.ndarray:
+        a_unit = engine.sparse_totals(column, w, p, s)
+        b_unit = np.repeat(engine.sparse_totals(domain, w, g, s), k, axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.nan_to_num((a_unit - estimate * b_unit) / B)
+
+    def row_scores(columns: list[int]) -> np.ndarray:
+        out = np.zeros((design.n, len(columns)))
+        for j, c in enumerate(columns):
+            inside = domain == c // k
+            hit = (level_codes[inside] == c % k).astype(float)
+            out[inside, j] = w[inside] * (hit - estimate[c]) / B[c]
+        return out
+
+    totals = _taylor_totals(design, p, sparse_parts, row_scores)
+    return _RatioFit(estimate, _taylor_cov(design, totals), vsrs, n, df, totals=totals)
+
+
+def proportion(
+    design: SurveyDesign, var: str, by: str | None = None, *, level: float = 0.95, method: str = "auto"
+) -> pd.DataFrame:
+    """Share of every level of the categorical ``var``, overall or per domain, with R's ``svyciprop`` intervals.
+
+    ``method``: ``"logit"`` (R's default: the Wald interval of the logit, on a replicate design
+    from the replicates' logits), ``"likelihood"`` (profile likelihood of the quasi-binomial model,
+    scaled by the design effect), ``"asin"``, ``"xlogit"`` (the delta-method logit), ``"beta"``
+    (Korn & Graubard's, on the effective n), ``"mean"`` (the Wald interval of the mean), or
+    ``"wilson"`` (Wilson 1927, for unweighted simple random samples). ``"auto"`` takes Wilson for
+    an unweighted SRS and logit otherwise. At p = 0 or 1 the logit interval does not exist and
+    the Wilson interval on Kish's effective n is given instead. The ``se`` is always that of the
+    share itself. Formulas: ``analysis/intervals.py``.
+    """
+    from .intervals import proportion_intervals
+
+    series = design.data[var]
+    valid = series.notna().to_numpy()
+    level_codes, levels = design.factorize(var)
+    domains = _domains(design, by, valid)
+    g, k = len(domains.labels), len(levels)
+    needs_scores = method == "likelihood"
+    fit = _proportion_fit(design, domains.codes, level_codes, g, k, scores=needs_scores)
+    index = pd.DataFrame({"variable": var, "level": np.tile(np.asarray(levels, dtype=object), g)})
+    if by is not None:
+        index.insert(1, by, np.repeat(np.asarray(domains.labels, dtype=object), k))
+    frame = _frame(fit, level=level, index=index)
+    if method == "auto":
+        method = "wilson" if design.is_simple_random_sample else "logit"
+    column = np.where(domains.codes >= 0, domains.codes * k + level_codes, -1)
+    return proportion_intervals(design, frame, fit, column=column, k=k, level=level, method=method)

@@ -23,8 +23,15 @@ SWEEPS = 10
 
 
 def applies(design: SurveyDesign) -> bool:
-    """Unclustered, at most one calibration, and no stratum with a single respondent."""
-    return design.clusters is None and len(design.calibration) <= 1 and not design._structure.lonely.any()
+    """A Taylor design without clusters, with at most one raking or post-stratification, and no
+    stratum with a single respondent."""
+    return (
+        not design.is_replicate
+        and not design.cluster_columns
+        and len(design.calibration) <= 1
+        and all(c.kind in ("rake", "poststratify") for c in design.calibration)
+        and not design._taylor.lonely.any()
+    )
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,7 @@ def _group_table(
     Rows outside every domain form domain ``g``: their scores are zero, but under calibration they
     still take part in the residuals (R residualises every row), so they are kept.
     """
-    structure = design._structure
+    structure = design._taylor
     stratum = structure.psu_stratum[structure.psu]
     dom = np.where(domain >= 0, domain, g)
     key = (stratum * cells.n_cells + cells.row_cell) * (g + 1) + dom
@@ -111,6 +118,7 @@ def _group_table(
     inside = domain >= 0
     sums = {
         "count": np.bincount(group, minlength=size).astype(float),
+        "positive": np.bincount(group, weights=(w != 0).astype(float), minlength=size),
         "w": np.bincount(group, weights=w, minlength=size),
         "w2": np.bincount(group, weights=w * w, minlength=size),
     }
@@ -174,7 +182,7 @@ def _corrections(
 
 def _covariance(design: SurveyDesign, g_stratum: np.ndarray, s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
     """``sum_h scale_h (sum z z' - (sum z)(sum z)' / n_h)`` from per-group ``s1 = sum z`` and ``s2 = sum z z'``."""
-    structure = design._structure
+    structure = design._taylor
     p = s1.shape[1]
     cov = np.zeros((p, p))
     for h in np.unique(g_stratum):
@@ -215,7 +223,7 @@ def shares(design: SurveyDesign, domain: np.ndarray, level: np.ndarray, g: int, 
     s1 = B * sums["w"][:, None]
     s2 = np.einsum("g,gi,gj->gij", sums["w2"], B, B)
     cov = _covariance(design, g_stratum, s1, s2)
-    n_domain = np.bincount(g_domain, weights=sums["count"], minlength=g + 1)[:g]
+    n_domain = np.bincount(g_domain, weights=sums["positive"], minlength=g + 1)[:g]
     n = np.repeat(n_domain, k)
     with np.errstate(divide="ignore", invalid="ignore"):
         vsrs = estimate * (1 - estimate) / (n - 1)
@@ -248,7 +256,7 @@ def means(design: SurveyDesign, domain: np.ndarray, y: np.ndarray, g: int) -> Gr
         + np.einsum("g,gi,gj->gij", sums["w2"], B, B)
     )
     cov = _covariance(design, g_stratum, s1, s2)
-    n = np.bincount(g_domain, weights=sums["count"], minlength=g + 1)[:g]
+    n = np.bincount(g_domain, weights=sums["positive"], minlength=g + 1)[:g]
     with np.errstate(divide="ignore", invalid="ignore"):
         # svyvar(y) over n, from per-domain sums of w and w*y^2 (R's deff = "replace")
         wy2 = _domain_wy2(design, domain, y, g)

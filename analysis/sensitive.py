@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from .design import SurveyDesign
-from .estimates import _domains, _numeric, _proportion_fit, _ratio_fit
+from .estimates import _domains, _numeric, _proportion_fit, _ratio_fit, joint_covariance
 
 
 def _arm_codes(design: SurveyDesign, arm: str, treatment: object, domain: np.ndarray) -> np.ndarray:
@@ -152,8 +152,10 @@ def compare_list_with_direct(
     answered = design.data[direct].notna().to_numpy()
     hit = design.data[direct].isin(direct_levels).to_numpy().astype(int)
     direct_fit = _proportion_fit(design, np.where(answered, 0, -1), hit, 1, 2, scores=True)
-    scores = np.column_stack([arms.psu_scores[:, 1] - arms.psu_scores[:, 0], direct_fit.psu_scores[:, 1]])
-    cov = design._structure.variance_of_totals(scores)
+    contrasts = np.array(
+        [[-1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]]
+    )  # list = treated - control; direct share
+    cov = contrasts @ joint_covariance(design, arms, direct_fit) @ contrasts.T
     list_estimate = arms.estimate[1] - arms.estimate[0]
     direct_estimate = direct_fit.estimate[1]
     difference = list_estimate - direct_estimate

@@ -143,8 +143,41 @@ def rake(
         raise ValueError(
             E_NO_CONVERGENCE.format(iterations=max_iter, variable=variable, category=category, deviation=off)
         )
+    report = _report(weights, iterations, deviation, tol, trimmed)
+    if design.is_replicate:
+        replicates = _rake_replicates(design, list(codes.values()), list(goals.values()), iterations, trim)
+        return with_weights(design, weights, replicates=replicates), report
     calibration = Calibration("rake", tuple(codes.values()), base)
-    return with_weights(design, weights, calibration), _report(weights, iterations, deviation, tol, trimmed)
+    return with_weights(design, weights, calibration), report
+
+
+def _cells(codes: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Row -> joint cell of the margins, and per margin the cell -> category map."""
+    keys = pd.MultiIndex.from_arrays(codes) if len(codes) > 1 else pd.Index(codes[0])
+    cell, uniques = pd.factorize(keys)
+    if len(codes) == 1:
+        return np.asarray(cell), [np.asarray(uniques, dtype=np.int64)]
+    return np.asarray(cell), [
+        np.asarray(uniques.get_level_values(i), dtype=np.int64) for i in range(len(codes))
+    ]
+
+
+def _rake_replicates(design, codes, goals, iterations: int, trim) -> np.ndarray:
+    """Every replicate raked to the same margins with the same number of cycles, as R's ``rake`` on
+    a replicate design. Raking only rescales whole cells (the joint categories of the margins), so it
+    runs on the ``(cells, R)`` table of replicate weight sums and rescales the rows once at the end."""
+    replicates = design._replicates
+    cell, margin_of_cell = _cells(codes)
+    start = replicates.sums(cell, np.ones(design.n), len(margin_of_cell[0]))
+    current = start.copy()
+    for _ in range(iterations):
+        for margin, goal in zip(margin_of_cell, goals, strict=True):
+            indicator = np.zeros((len(goal), len(margin)))
+            indicator[margin, np.arange(len(margin))] = 1.0
+            current = current * (goal[:, None] / (indicator @ current))[margin]
+        if trim is not None:
+            current = start * np.clip(current / start, *trim)
+    return replicates.weights * (current / start)[cell]
 
 
 def _group_codes(values: pd.Series, categories: list[str]) -> np.ndarray:
@@ -209,4 +242,9 @@ def poststratify(design: SurveyDesign, table: pd.DataFrame) -> SurveyDesign:
     base = design.w
     sample_totals = np.bincount(codes, weights=base, minlength=len(population))
     weights = base * (population.to_numpy() / sample_totals)[codes]
+    if design.is_replicate:  # R's postStratify.svyrep.design: every replicate to the same counts
+        replicates = design._replicates
+        sums = replicates.sums(codes, np.ones(design.n), len(population))
+        factor = population.to_numpy()[:, None] / sums
+        return with_weights(design, weights, replicates=replicates.weights * factor[codes])
     return with_weights(design, weights, Calibration("poststratify", (codes,), base))

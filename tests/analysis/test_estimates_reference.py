@@ -166,3 +166,35 @@ def test_quantile_follows_r_qrule_math_and_woodruff():
     assert row["estimate"] == order["y"].to_numpy()[np.argmax(cumulative.to_numpy() >= 0.25)]
     assert row["ci_low"] < row["estimate"] < row["ci_high"]
     assert row["se"] == pytest.approx((row["ci_high"] - row["ci_low"]) / (2 * stats.t.ppf(0.975, 399)))
+
+
+def test_zero_weights_count_in_the_variance_but_not_in_df_or_n(api, r):
+    # One of apiclus1's 15 PSUs (district 413) given weight zero: R drops it from degf (13, not 14)
+    # and from the design effect's n, but keeps its rows (as zeros) in the variance.
+    data = api["apiclus1"].copy()
+    data.loc[data["dnum"] == 413, "pw"] = 0.0
+    design = SurveyDesign(data, weights="pw", clusters="dnum", fpc="fpc")
+    assert design.df == r("zero.degf") == 13
+    row = mean(design, "api00").iloc[0]
+    r.check("zero.mean.api00", row[["estimate", "se", "deff"]])
+    assert row["n"] == int((data["pw"] > 0).sum())
+    r.check("zero.total.enroll", total(design, "enroll").iloc[0][["estimate", "se", "deff"]])
+
+
+def test_a_domain_inside_one_psu_has_no_interval(api, r):
+    # R: degf(subset(dclus1, dnum == 716)) is 0, so svyciprop's and svyquantile's intervals are NaN;
+    # the mean's linearised SE is zero (R 2.6e-14), which is no information, not certainty.
+    data = api["apiclus1"].assign(one=api["apiclus1"]["dnum"] == 716)
+    design = SurveyDesign(data, weights="pw", clusters="dnum", fpc="fpc")
+    assert r("onepsu.degf") == 0
+    row = mean(design, "api00", by="one").set_index("one").loc[True]
+    r.check("onepsu.mean", row[["estimate", "se"]], rel=1e-6)
+    assert np.isnan(row["ci_low"]) and np.isnan(row["ci_high"]) and np.isnan(row["n_eff"])
+    r.check(
+        "onepsu.quantile",
+        quantile(design, "api00", 0.5, by="one").iloc[1][["estimate", "ci_low", "ci_high", "se"]],
+    )
+    share = proportion(design, "yes", by="one").set_index(["one", "level"]).loc[(True, True)]
+    r.check("onepsu.ciprop", share[["estimate", "ci_low", "ci_high"]])
+    other = mean(design, "api00", by="one").set_index("one").loc[False]
+    assert np.isfinite(other["ci_low"])  # the rest of the sample keeps the design's df

@@ -1,0 +1,150 @@
+"""Calibration (GREG, raking, logit; bounds and trimming) against R and by its defining equations."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import SurveyDesign, as_replicate, calibrate, mean, poststratify, rake, total
+
+# R's ?calibrate example: population counts of school types and the total of api99 (apipop).
+POPULATION = {"(Intercept)": 6194, "stypeH": 755, "stypeM": 1018, "api99": 3914069}
+FORMULA = "~stype+api99"
+VARIANTS = {
+    "clus1g3": {},
+    "clus1g3b": {"bounds": (0.6, 1.6)},
+    "clus1g3c": {"calfun": "raking"},
+    "clus1g3d": {"calfun": "logit", "bounds": (0.7, 1.7)},
+    "clus1g3e": {"calfun": "raking", "trim": (0.8, 1.2)},
+}
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_calibrated_taylor_designs_match_r(designs, r, name):
+    calibrated, report = calibrate(designs["dclus1"], POPULATION, formula=FORMULA, **VARIANTS[name])
+    r.check(f"{name}.mean.api00", mean(calibrated, "api00").iloc[0][["estimate", "se"]])
+    g = calibrated.w / designs["dclus1"].w
+    if name != "clus1g3c" and name != "clus1g3d":
+        r.check(f"{name}.weights.range", [g.min(), g.max()])
+    assert report.g_min == pytest.approx(g.min()) and report.g_max == pytest.approx(g.max())
+    assert report.converged
+
+
+def test_calibration_by_type_only_and_by_domain_match_r(designs, r):
+    counts = {"(Intercept)": 6194, "stypeH": 755, "stypeM": 1018}
+    calibrated, _ = calibrate(designs["dclus1"], counts, formula="~stype")
+    r.check("clus1g.mean.api00", mean(calibrated, "api00").iloc[0][["estimate", "se"]])
+    r.check("clus1g.total.enroll", total(calibrated, "enroll").iloc[0][["estimate", "se"]])
+    # The same totals given as a categorical margin instead of R's model-matrix names.
+    by_margin, _ = calibrate(designs["dclus1"], {"stype": {"E": 4421, "H": 755, "M": 1018}})
+    np.testing.assert_allclose(by_margin.w, calibrated.w, rtol=1e-12)
+    full, _ = calibrate(designs["dclus1"], POPULATION, formula=FORMULA)
+    by = mean(full, "api00", by="stype")
+    r.check("clus1g3.by.stype", np.concatenate([by["estimate"], by["se"]]))
+
+
+def test_calibrating_a_two_stage_design_matches_r(designs, r):
+    calibrated, _ = calibrate(designs["dclus2"], {"(Intercept)": 6194, "api99": 3914069}, formula="~api99")
+    r.check("clus2g.mean.api00", mean(calibrated, "api00").iloc[0][["estimate", "se"]])
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("rclus1g", {}),
+        ("rclus1gr", {"calfun": "raking"}),
+        ("rclus1gl", {"calfun": "logit", "bounds": (0.7, 1.7)}),
+    ],
+)
+def test_calibrated_replicate_designs_match_r(designs, r, name, options):
+    calibrated, _ = calibrate(as_replicate(designs["dclus1"]), POPULATION, formula=FORMULA, **options)
+    r.check(f"{name}.mean.api00", mean(calibrated, "api00").iloc[0][["estimate", "se"]])
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"calfun": "raking"}, {"calfun": "logit", "bounds": (0.5, 2.5)}, {"bounds": (0.5, 2.5)}]
+)
+def test_calibrated_weights_reproduce_the_totals(designs, options):
+    calibrated, report = calibrate(designs["dstrat"], POPULATION, formula=FORMULA, **options)
+    data = designs["dstrat"].data
+    w = calibrated.w
+    assert w.sum() == pytest.approx(6194, rel=1e-7)
+    assert w[data["stype"] == "H"].sum() == pytest.approx(755, rel=1e-7)
+    assert np.sum(w * data["api99"]) == pytest.approx(3914069, rel=1e-7)
+    if "bounds" in options:
+        g = w / designs["dstrat"].w
+        assert g.min() >= options["bounds"][0] - 1e-9 and g.max() <= options["bounds"][1] + 1e-9
+    assert report.n_effective == pytest.approx(w.sum() ** 2 / np.sum(w**2))
+
+
+def test_greg_on_one_factor_is_post_stratification(designs):
+    # Calibrating to the counts of one factor is post-stratification, weights and SEs alike
+    # (R's tests/caleg.R checks the same: all.equal(SE(svymean(~x, dcal)), SE(svymean(~x, dps)))).
+    counts = pd.DataFrame({"stype": ["E", "H", "M"], "count": [4421, 755, 1018]})
+    post = poststratify(designs["dclus1"], counts)
+    greg, _ = calibrate(designs["dclus1"], {"stype": {"E": 4421, "H": 755, "M": 1018}})
+    np.testing.assert_allclose(greg.w, post.w, rtol=1e-12)
+    assert mean(greg, "api00").iloc[0]["se"] == pytest.approx(mean(post, "api00").iloc[0]["se"], rel=1e-10)
+
+
+def test_raking_distance_on_margins_is_raking(designs):
+    margins = pd.DataFrame(
+        {
+            "variable": ["stype"] * 3 + ["sch.wide"] * 2,
+            "category": ["E", "H", "M", "No", "Yes"],
+            "count": [4421, 755, 1018, 1072, 5122],
+        }
+    )
+    raked, _ = rake(designs["dclus1"], margins, tol=1e-13)
+    calibrated, _ = calibrate(
+        designs["dclus1"],
+        {"stype": {"E": 4421, "H": 755, "M": 1018}, "sch.wide": {"No": 1072, "Yes": 5122}},
+        calfun="raking",
+        epsilon=1e-13,
+    )
+    np.testing.assert_allclose(calibrated.w, raked.w, rtol=1e-8)
+
+
+@pytest.mark.parametrize(
+    ("population", "options", "message"),
+    [
+        ({"(Intercept)": 6194, "stypeH": 755}, {"formula": FORMULA}, "no total for stypeM, api99"),
+        ({**POPULATION, "meals": 1.0}, {"formula": FORMULA}, "'meals' matches no column"),
+        (
+            {"stype": {"E": 4421, "H": 755, "M": 1000, "X": 18}},
+            {},
+            "stype=X has a population count but no respondent",
+        ),
+        ({"stype": {"E": 4421, "H": 755}}, {}, "stype=M occurs in the sample but has no population count"),
+        (
+            {"(Intercept)": 6000, "stype": {"E": 4421, "H": 755, "M": 1018}},
+            {},
+            "sum to 6194, but the population size is 6000",
+        ),
+        (POPULATION, {"formula": FORMULA, "calfun": "logit"}, "logit calibration needs finite bounds"),
+        (POPULATION, {"formula": FORMULA, "calfun": "probit"}, "calfun must be one of"),
+        (POPULATION, {"formula": FORMULA, "bounds": (0.99, 1.01)}, "did not converge"),
+    ],
+)
+def test_impossible_or_inconsistent_totals_are_refused(designs, population, options, message):
+    with pytest.raises(ValueError, match=message):
+        calibrate(designs["dclus1"], population, **options)
+
+
+def test_force_returns_the_last_weights(designs):
+    calibrated, report = calibrate(
+        designs["dclus1"], POPULATION, formula=FORMULA, bounds=(0.99, 1.01), force=True
+    )
+    assert not report.converged and report.max_misfit > 1e-7
+    assert np.all(calibrated.w / designs["dclus1"].w <= 1.01 + 1e-12)
+
+
+def test_linear_calibration_of_a_srs_to_a_mean_is_the_regression_estimator():
+    # GREG with one auxiliary x and an intercept: ybar_greg = ybar + b (Xbar - xbar), b the OLS slope
+    # (Särndal, Swensson & Wretman 1992, §6.4).
+    rng = np.random.default_rng(8)
+    data = pd.DataFrame({"x": rng.normal(10, 2, 300)})
+    data["y"] = 3 + 2 * data["x"] + rng.normal(0, 1, 300)
+    calibrated, _ = calibrate(SurveyDesign(data), {"(Intercept)": 300, "x": 300 * 10.5})
+    slope = np.polyfit(data["x"], data["y"], 1)[0]
+    expected = data["y"].mean() + slope * (10.5 - data["x"].mean())
+    assert mean(calibrated, "y").iloc[0]["estimate"] == pytest.approx(expected, rel=1e-12)
