@@ -3,10 +3,13 @@ beside a plain pandas ``groupby().mean()`` pass over the same frame (the floor),
 
 The estimate set: raking to four census-style margins, then 30 statistics (shares of categorical
 answers and means of numeric ones), each overall and by a five-level domain, with design-based SEs
-that account for the raking. Peak memory is measured in a fresh child process (``ru_maxrss``) so
-the data generation does not count twice.
+that account for the raking. The same set on a bootstrap design with 80 replicates (created from
+the frame, raked replicate by replicate) is measured against the same floor, and a logistic
+``glm`` with 10 predictors on the raked design against a plain statsmodels fit of the same model
+(formula, weights, IRLS). Peak memory is measured in a fresh child process (``ru_maxrss``) so the
+data generation does not count twice.
 
-Run: ``.venv/bin/python bench/bench_analysis.py [--n 1000000]``
+Run: ``.venv/bin/python bench/bench_analysis.py [--n 1000000] [--replicates 80]``
 """
 
 from __future__ import annotations
@@ -74,16 +77,60 @@ def floor(frame: pd.DataFrame) -> None:
     indicators.groupby(frame["age_band"]).mean()
 
 
-def candid(frame: pd.DataFrame) -> int:
-    from analysis import SurveyDesign, mean, proportion, rake
+def estimate_set(design) -> int:
+    from analysis import mean, proportion
 
-    design, _report = rake(SurveyDesign(frame), MARGINS)
     count = 0
     for name in CATEGORICAL:
         count += len(proportion(design, name)) + len(proportion(design, name, by="age_band"))
     for name in NUMERIC:
         count += len(mean(design, name)) + len(mean(design, name, by="age_band"))
     return count
+
+
+def candid(frame: pd.DataFrame) -> int:
+    from analysis import SurveyDesign, rake
+
+    design, _report = rake(SurveyDesign(frame), MARGINS)
+    return estimate_set(design)
+
+
+def replicate_design(frame: pd.DataFrame, replicates: int):
+    """80 bootstrap replicates of the frame's rows, raked (every replicate) to the margins."""
+    from analysis import SurveyDesign, as_replicate, rake
+
+    design = as_replicate(SurveyDesign(frame), "bootstrap", replicates=replicates, seed=1)
+    return rake(design, MARGINS)[0]
+
+
+def candid_replicates(frame: pd.DataFrame, replicates: int) -> int:
+    return estimate_set(replicate_design(frame, replicates))
+
+
+GLM_FORMULA = (
+    "agree ~ " + " + ".join(NUMERIC[:6]) + " + gender + education + urban"
+)  # 10 coefficients besides the intercept
+
+
+def with_outcome(frame: pd.DataFrame) -> pd.DataFrame:
+    rng = np.random.default_rng(2)
+    score = 0.2 * (frame["x00"] - 5) - 0.1 * (frame["x01"] - 5) + 0.3 * (frame["urban"] == "urban")
+    return frame.assign(agree=(rng.random(len(frame)) < 1 / (1 + np.exp(-score))).astype(float))
+
+
+def candid_glm(frame: pd.DataFrame) -> int:
+    from analysis import SurveyDesign, glm, rake
+
+    design, _report = rake(SurveyDesign(frame), MARGINS)
+    return len(glm(design, GLM_FORMULA, "quasibinomial").coefficients)
+
+
+def statsmodels_glm(frame: pd.DataFrame, weights: np.ndarray) -> int:
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    fit = smf.glm(GLM_FORMULA, data=frame, family=sm.families.Binomial(), var_weights=weights).fit()
+    return len(fit.params)
 
 
 def timed(fn, *args, repeats: int = 3) -> float:
@@ -105,14 +152,25 @@ def child(n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--replicates", type=int, default=80)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.n)
         return
-    frame = synthetic(args.n)
+    frame = with_outcome(synthetic(args.n))
+    repeats = 1 if args.n >= 500_000 else 3
     floor_seconds = timed(floor, frame)
-    candid_seconds = timed(candid, frame, repeats=1 if args.n >= 500_000 else 3)
+    candid_seconds = timed(candid, frame, repeats=repeats)
+    create_seconds = timed(replicate_design, frame, args.replicates, repeats=repeats)
+    replicated = replicate_design(frame, args.replicates)
+    replicate_seconds = timed(estimate_set, replicated, repeats=repeats)
+    del replicated
+    from analysis import SurveyDesign, rake
+
+    raked_weights = rake(SurveyDesign(frame), MARGINS)[0].w
+    statsmodels_seconds = timed(statsmodels_glm, frame, raked_weights, repeats=repeats)
+    glm_seconds = timed(candid_glm, frame, repeats=repeats)
     memory = json.loads(
         subprocess.run(
             [sys.executable, __file__, "--child", "--n", str(args.n)],
@@ -128,6 +186,21 @@ def main() -> None:
     print(f"{'pandas groupby().mean() floor':42} {floor_seconds:8.2f} s")
     print(
         f"{'Candid (weights, SEs, CIs, deff)':42} {candid_seconds:8.2f} s   ratio {candid_seconds / floor_seconds:5.1f}x"
+    )
+    print(
+        f"{f'bootstrap, {args.replicates} replicates: create + rake':42} {create_seconds:8.2f} s   ratio {create_seconds / floor_seconds:5.1f}x"
+    )
+    print(
+        f"{f'bootstrap, {args.replicates} replicates: the estimates':42} {replicate_seconds:8.2f} s   ratio {replicate_seconds / floor_seconds:5.1f}x"
+    )
+    total_replicates = create_seconds + replicate_seconds
+    print(
+        f"{'bootstrap, all of it':42} {total_replicates:8.2f} s   ratio {total_replicates / floor_seconds:5.1f}x"
+    )
+    print(f"\nLogistic regression, 10 predictors ({GLM_FORMULA})")
+    print(f"{'statsmodels smf.glm(...).fit(), weighted':42} {statsmodels_seconds:8.2f} s")
+    print(
+        f"{'Candid glm on the raked design (rake + fit + design SEs)':42} {glm_seconds:8.2f} s   ratio {glm_seconds / statsmodels_seconds:5.1f}x"
     )
     print(
         f"{'peak resident memory, whole process':42} {memory['peak_mb']:8.0f} MB (after generating the data: {memory['data_mb']:.0f} MB)"
