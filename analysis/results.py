@@ -29,7 +29,8 @@ from .codebook import Codebook, Variable
 from .compare import cronbach_alpha
 from .crosstab import crosstab
 from .design import SurveyDesign, with_data
-from .estimates import mean, proportion, quantile
+from .estimates import mean, proportion
+from .quantiles import quantile
 from .sensitive import compare_list_with_direct, list_experiment, randomized_response
 from .suppression import DEFAULT_K, Release, disclose, fingerprints, round_count, row_keys, union
 
@@ -448,7 +449,7 @@ def _same_rows(design: SurveyDesign, data: pd.DataFrame) -> SurveyDesign:
     """``with_data`` keeping what the design computed from its rows (weights, PSUs, calibration
     cells): the rows are the same, only columns were added."""
     derived = with_data(design, data)
-    for name in ("w", "_structure", "_calibration_cells"):
+    for name in ("w", "has_zero_weights", "_taylor", "_replicates", "_calibration_cells"):
         if name in design.__dict__:
             derived.__dict__[name] = design.__dict__[name]
     return derived
