@@ -6,6 +6,7 @@ import pytest
 
 from analysis import (
     SurveyDesign,
+    as_replicate,
     compare_list_with_direct,
     list_experiment,
     list_experiment_design_test,
@@ -81,3 +82,27 @@ def test_randomized_response_recovers_prevalence():
     assert result["ci_low"] <= truth <= result["ci_high"]
     observed = (answer == "yes").mean()
     assert result["estimate"] == pytest.approx((observed - 0.15) / 0.75)
+
+
+def test_list_experiment_and_its_comparison_work_on_replicate_designs():
+    rng = np.random.default_rng(12)
+    n = 600
+    data = pd.DataFrame(
+        {
+            "arm": rng.choice(["control", "treatment"], n),
+            "psu": rng.integers(0, 30, n),
+            "direct": rng.choice(["yes", "no"], n, p=[0.6, 0.4]),
+        }
+    )
+    data["count"] = rng.binomial(3, 0.4, n) + ((data["arm"] == "treatment") & (rng.random(n) < 0.3))
+    taylor = SurveyDesign(data, clusters="psu")
+    jackknife = as_replicate(taylor, "JK1")
+    a = list_experiment(taylor, "count", "arm").iloc[0]
+    b = list_experiment(jackknife, "count", "arm").iloc[0]
+    assert b["estimate"] == pytest.approx(a["estimate"])
+    assert b["se"] == pytest.approx(a["se"], rel=0.05)  # jackknife ~ linearisation for a smooth statistic
+    both = compare_list_with_direct(jackknife, "count", "arm", "direct", ["yes"])
+    assert both["difference"]["estimate"] == pytest.approx(
+        both["list"]["estimate"] - both["direct"]["estimate"]
+    )
+    assert both["difference"]["se"] > 0
