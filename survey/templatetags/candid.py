@@ -36,3 +36,11 @@ def options(field: BoundField) -> list[dict[str, Any]]:
         {"id": f"{field.auto_id}_{index}", "value": code, "label": label, "checked": str(code) in chosen}
         for index, (code, label) in enumerate(field.field.choices)
     ]
+
+
+@register.filter
+def title_for(study: Any, staff_language: str) -> str:
+    """The study's title in the language of the staff page (``zh-hans`` reads the ``zh`` title)."""
+    from ..selectors import questionnaire_language
+
+    return study.title_in(questionnaire_language(study.languages, staff_language or "en"))

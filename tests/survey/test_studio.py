@@ -413,7 +413,7 @@ def test_studio_pages_in_chinese(researcher, shipped_study):
     StudyMembership.objects.create(study=shipped_study, user=user, role="researcher")
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/studio/"})
     html = client.get(reverse("survey:studio")).content.decode()
-    assert "我的研究" in html and "创建研究" in html
+    assert "我的研究" in html and "创建研究" in html and "信任与评分体系" in html  # the study's Chinese title
     html = client.get(reverse("survey:studio_version", args=[shipped_study.slug, 1])).content.decode()
     assert "问卷" in html
 
