@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
@@ -466,3 +467,82 @@ def test_a_dragged_question_lands_where_it_was_dropped(draft):
     assert "comes later in the form" in response.content.decode()
     assert order() == ["q3", "q1", "q2"]
     assert "data-move-url" in response.content.decode()
+
+
+class _FormValues(HTMLParser):
+    """What a browser would send back from a form untouched: values, ticked boxes, selected options."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.form_id, self.inside, self.data = form_id, False, []
+        self.select: str | None = None
+        self.textarea: str | None = None
+        self.options: list[tuple[str, bool]] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name") and a.get("type") not in {"submit", "button", "file"}:
+            if a.get("type") in {"checkbox", "radio"}:
+                if "checked" in a:
+                    self.data.append((a["name"], a.get("value", "on")))
+            else:
+                self.data.append((a["name"], a.get("value", "")))
+        elif tag == "select":
+            self.select, self.options = a["name"], []
+        elif tag == "option" and self.select:
+            self.options.append((a.get("value", ""), "selected" in a))
+        elif tag == "textarea":
+            self.textarea = a["name"]
+            self.data.append((self.textarea, ""))
+
+    def handle_data(self, data):
+        if self.inside and self.textarea:
+            name, value = self.data[-1]
+            self.data[-1] = (name, value + data)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select" and self.select:
+            chosen = [v for v, selected in self.options if selected] or [self.options[0][0]]
+            self.data.append((self.select, chosen[0]))
+            self.select = None
+        elif tag == "textarea":
+            self.textarea = None
+
+
+def untouched(html: str, form_id: str) -> dict[str, list[str]]:
+    parser = _FormValues(form_id)
+    parser.feed(html)
+    values: dict[str, list[str]] = {}
+    for name, value in parser.data:
+        # A textarea's first newline is not part of its value (HTML's parsing rule).
+        values.setdefault(name, []).append(value[1:] if value.startswith("\n") else value)
+    return values
+
+
+def test_every_question_of_the_shipped_study_saves_unchanged(client, admin_user_, shipped_study):
+    """Opening each question's form and saving it as it is changes nothing and is never refused."""
+    from survey.services.questionnaires import questionnaire_new_draft
+
+    draft = questionnaire_new_draft(version=shipped_study.versions.get())
+    before = version_to_spec(draft)
+    client.force_login(admin_user_)
+    from survey.instrument import iter_questions
+
+    for _section, question, _parent in iter_questions(before):
+        url = reverse("survey:studio_question", args=[shipped_study.slug, draft.number, question["code"]])
+        response = client.post(url, untouched(client.get(url).content.decode(), "question-form"))
+        assert response.status_code == 302, (question["code"], response.content.decode()[-3000:])
+    for section in before["sections"]:
+        url = reverse("survey:studio_page", args=[shipped_study.slug, draft.number, section["code"]])
+        assert client.post(url, untouched(client.get(url).content.decode(), "page-form")).status_code == 302
+    for choice_list in before["choice_lists"]:
+        url = reverse("survey:studio_list", args=[shipped_study.slug, draft.number, choice_list["name"]])
+        data = {**untouched(client.get(url).content.decode(), "list-form"), "save": ["1"]}
+        assert client.post(url, data).status_code == 302, choice_list["name"]
+    assert version_to_spec(draft) == before
