@@ -81,6 +81,8 @@ class StudyData:
 
 
 E_SLUG_TAKEN = "a study with the link name {slug!r} already exists"
+E_SLUG_FIXED = "the link name cannot change once a version is published: participants have its links"
+E_SAMPLE_LANGUAGE_USED = "sample {sample!r} opens in {language}; give it another default language first"
 E_NO_TITLE = "give the study a title in {language}"
 
 
@@ -153,6 +155,13 @@ def study_update(*, user: AbstractBaseUser, study: Study, data: StudyData) -> St
     study = Study.objects.select_for_update().get(pk=study.pk)
     if data.slug != study.slug and Study.objects.filter(slug=data.slug).exists():
         raise ValidationError({"slug": E_SLUG_TAKEN.format(slug=data.slug)}, code="slug_taken")
+    if data.slug != study.slug and study.versions.filter(status="published").exists():
+        raise ValidationError({"slug": E_SLUG_FIXED}, code="slug_fixed")
+    for sample in study.samples.exclude(default_language__in=data.languages):
+        raise ValidationError(
+            {"languages": E_SAMPLE_LANGUAGE_USED.format(sample=sample.slug, language=sample.default_language)},
+            code="sample_language_used",
+        )
     before = _study_values(study)
     _apply_study(study, data)
     after = _study_values(study)
@@ -176,7 +185,10 @@ def _study_values(study: Study) -> dict[str, Any]:
 
 @transaction.atomic
 def sample_save(*, user: AbstractBaseUser, study: Study, sample: Sample | None, data: SampleData) -> Sample:
-    """Add a sample to ``study`` or change one; making it the default takes that from the others."""
+    """Add a sample to ``study`` or change one; making it the default takes that from the others.
+    A sample's link name is fixed once a version is published (participants have its link)."""
+    if sample is not None and data.slug != sample.slug and study.versions.filter(status="published").exists():
+        raise ValidationError({"slug": E_SLUG_FIXED}, code="slug_fixed")
     if data.is_default:
         Sample.objects.filter(study=study, is_default=True).exclude(pk=sample.pk if sample else None).update(
             is_default=False

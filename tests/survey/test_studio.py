@@ -546,3 +546,25 @@ def test_every_question_of_the_shipped_study_saves_unchanged(client, admin_user_
         data = {**untouched(client.get(url).content.decode(), "list-form"), "save": ["1"]}
         assert client.post(url, data).status_code == 302, choice_list["name"]
     assert version_to_spec(draft) == before
+
+
+def test_links_stay_as_given_once_published_and_languages_in_use_stay(client, admin_user_, shipped_study):
+    client.force_login(admin_user_)
+    url = reverse("survey:studio_settings", args=[shipped_study.slug])
+    data = untouched(client.get(url).content.decode(), "study-form")
+    data["save"] = ["1"]
+    assert client.post(url, data).status_code == 302  # unchanged: saved
+    renamed = {**data, "slug": ["another-name"]}
+    response = client.post(url, renamed)
+    assert (
+        response.status_code == 400
+        and "cannot change once a version is published" in response.content.decode()
+    )
+    english_only = {**data, "languages": ["en"]}
+    response = client.post(url, english_only)
+    assert "sample &#x27;china&#x27; opens in zh" in response.content.decode()
+    sample_url = reverse("survey:studio_sample", args=[shipped_study.slug, "west"])
+    sample_data = untouched(client.get(sample_url).content.decode(), "sample-form")
+    assert client.post(sample_url, {**sample_data, "sample-slug": ["elsewhere"]}).status_code == 400
+    assert Study.objects.get(pk=shipped_study.pk).slug == "trust-and-rating-systems"
+    assert Sample.objects.filter(study=shipped_study, slug="west").exists()
