@@ -44,3 +44,19 @@ def title_for(study: Any, staff_language: str) -> str:
     from ..selectors import questionnaire_language
 
     return study.title_in(questionnaire_language(study.languages, staff_language or "en"))
+
+
+@register.filter
+def plain(value: Any) -> str:
+    """An audit detail as a person reads it: lists joined, yes/no for booleans, a dash for nothing."""
+    from django.utils.translation import gettext
+
+    if isinstance(value, bool):
+        return gettext("yes") if value else gettext("no")
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(plain(item) for item in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {plain(item)}" for key, item in value.items())
+    return str(value)
