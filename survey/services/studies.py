@@ -159,7 +159,11 @@ def study_update(*, user: AbstractBaseUser, study: Study, data: StudyData) -> St
         raise ValidationError({"slug": E_SLUG_FIXED}, code="slug_fixed")
     for sample in study.samples.exclude(default_language__in=data.languages):
         raise ValidationError(
-            {"languages": E_SAMPLE_LANGUAGE_USED.format(sample=sample.slug, language=sample.default_language)},
+            {
+                "languages": E_SAMPLE_LANGUAGE_USED.format(
+                    sample=sample.slug, language=sample.default_language
+                )
+            },
             code="sample_language_used",
         )
     before = _study_values(study)
