@@ -157,11 +157,12 @@ def study_update(*, user: AbstractBaseUser, study: Study, data: StudyData) -> St
         raise ValidationError({"slug": E_SLUG_TAKEN.format(slug=data.slug)}, code="slug_taken")
     if data.slug != study.slug and study.versions.filter(status="published").exists():
         raise ValidationError({"slug": E_SLUG_FIXED}, code="slug_fixed")
-    for sample in study.samples.exclude(default_language__in=data.languages):
+    stranded = study.samples.exclude(default_language__in=data.languages).first()
+    if stranded is not None:
         raise ValidationError(
             {
                 "languages": E_SAMPLE_LANGUAGE_USED.format(
-                    sample=sample.slug, language=sample.default_language
+                    sample=stranded.slug, language=stranded.default_language
                 )
             },
             code="sample_language_used",
