@@ -28,6 +28,20 @@ DESKTOP = {"width": 1280, "height": 900}
 
 
 @pytest.fixture
+def axe_check(axe_check):
+    """axe on a studio page: no violation at all, whatever its impact (the report is kept beside the
+    screenshots)."""
+    from tests.browser.conftest import OUTPUT
+
+    def check(page, name: str) -> None:
+        axe_check(page, name)
+        report = (OUTPUT / f"{name}.axe.txt").read_text()
+        assert report == "no violations\n", report
+
+    return check
+
+
+@pytest.fixture
 def researcher(django_user_model):
     user = django_user_model.objects.create_user(
         username="demo-researcher", password="pw-demo-researcher", is_staff=True
@@ -141,6 +155,16 @@ def test_the_researchers_journey(studio, live_server, browser, axe_check, screen
     treatment = page.inner_text("main")
     assert "以下说法中，您同意几条" in treatment and len(treatment) > len(control)
     shoot("preview-zh")
+    # A test run in Chinese, in the list experiment's treatment arm, with a chosen seed.
+    page.goto(f"{live_server.url}/studio/spring/v1/test/")
+    page.locator("#id_language").select_option("zh")
+    page.locator("#id_seed").fill("17")
+    page.locator("#id_arm__le_scs").select_option("treatment")
+    axe_check(page, "studio-test-start")
+    click(page, "Start the test run")
+    assert "seed 17" in page.inner_text(".test-banner") and "le_scs" in page.inner_text(".test-banner")
+    axe_check(page, "studio-test-run")
+    shoot("test-run")
 
     # Publish: the checklist is clear, confirm.
     page.goto(f"{live_server.url}/studio/spring/v1/publish/")
