@@ -328,16 +328,42 @@ class Calibration:
                 means = np.bincount(codes, weights=self.old_weights * u[:, j], minlength=size) / weight_sums
                 u[:, j] -= means[codes]
             return u
-        for _sweep in range(10):
-            for codes in self.groups:
-                size = codes.max() + 1
-                counts = np.maximum(
-                    np.bincount(codes, minlength=size), 1
-                )  # empty groups have no rows to adjust
-                for j in range(u.shape[1]):
-                    u[:, j] -= (np.bincount(codes, weights=u[:, j], minlength=size) / counts)[codes]
+        return self._rake_residuals(u)
 
-        return u
+    def _rake_residuals(self, u: np.ndarray) -> np.ndarray:
+        """R's ten backfitting sweeps of unweighted margin means, done on the table of joint cells:
+        every correction is constant within a cell, so only the cell sums of ``u`` are needed."""
+        cells = self.__dict__.get("_cells")
+        if cells is None:
+            keys = (
+                pd.MultiIndex.from_arrays(list(self.groups))
+                if len(self.groups) > 1
+                else pd.Index(self.groups[0])
+            )
+            cell, uniques = pd.factorize(keys)
+            margins = (
+                [np.asarray(uniques.get_level_values(i)) for i in range(len(self.groups))]
+                if len(self.groups) > 1
+                else [np.asarray(uniques)]
+            )
+            cells = self.__dict__["_cells"] = (np.asarray(cell), margins)
+        cell, margins = cells
+        size = len(margins[0])
+        count = np.bincount(cell, minlength=size).astype(float)
+        sums = np.column_stack(
+            [np.bincount(cell, weights=u[:, j], minlength=size) for j in range(u.shape[1])]
+        )
+        correction = np.zeros_like(sums)
+        for _sweep in range(10):
+            for margin in margins:
+                groups = int(margin.max()) + 1
+                remaining = sums - count[:, None] * correction
+                group_n = np.maximum(np.bincount(margin, weights=count, minlength=groups), 1)
+                for j in range(u.shape[1]):
+                    correction[:, j] += (
+                        np.bincount(margin, weights=remaining[:, j], minlength=groups) / group_n
+                    )[margin]
+        return u - correction[cell]
 
 
 def with_data(design: SurveyDesign, data: pd.DataFrame) -> SurveyDesign:

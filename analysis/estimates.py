@@ -64,15 +64,14 @@ class _RatioFit:
 
 
 def _column_sums(column: np.ndarray, values: np.ndarray, p: int) -> np.ndarray:
-    keep = column >= 0
-    return np.bincount(column[keep], weights=values[keep], minlength=p)
+    """Sums of ``values`` per column ``0..p-1`` (rows in column -1 go to a bin that is dropped)."""
+    return np.bincount(column + 1, weights=values, minlength=p + 1)[1:]
 
 
 def _counts(design: SurveyDesign, column: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
     """Rows per column: those of non-zero weight (the ``n`` of R's Taylor ``degf`` and design
     effects) and all of them (the ``n`` of R's replicate design effects)."""
-    keep = column >= 0
-    rows = np.bincount(column[keep], minlength=p).astype(float)
+    rows = np.bincount(column + 1, minlength=p + 1)[1:].astype(float)
     if not design.has_zero_weights:
         return rows, rows
     return _column_sums(column, (design.w != 0).astype(float), p), rows
@@ -131,7 +130,7 @@ def _ratio_fit(
     keep = column >= 0
     A = _column_sums(column, w * a, p)
     W = _column_sums(column, w, p)
-    B = W if b is None or np.all(b[keep] == 1) else _column_sums(column, w * b, p)
+    B = W if b is None or np.all(b == 1) else _column_sums(column, w * b, p)
     with np.errstate(divide="ignore", invalid="ignore"):
         estimate = A if b is None else A / B
     centred = a if b is None else a - estimate[np.clip(column, 0, None)] * b
@@ -165,13 +164,11 @@ def _ratio_fit(
 def _replicate_ratio(design, column, a, b, p, estimate, centred, n, rows, full_sums) -> _RatioFit:
     """Replicate estimates of ratios (or totals); design effects as R's ``svrepmean``/``svreptotal``/``svrepratio``."""
     replicates = design._replicates
-    keep = column >= 0
     if b is None:
         A_r = replicates.sums(column, a, p)
         thetas = A_r
     else:
-        index = np.column_stack([column, np.where(keep, column + p, -1)])
-        stacked = replicates.sums(index, np.column_stack([a, b]), 2 * p)
+        stacked = replicates.sums(column, a, p, second=b)
         A_r, B_r = stacked[:p], stacked[p:]
         with np.errstate(divide="ignore", invalid="ignore"):
             thetas = A_r / B_r

@@ -233,10 +233,9 @@ class Stages:
 
     def sparse_totals(self, column: np.ndarray, values: np.ndarray, p: int, stage: int = 0) -> np.ndarray:
         """Unit totals ``(m, p)`` of scores that are ``values`` in ``column`` (-1: none) and zero elsewhere."""
-        keep = column >= 0
         unit, m = self.stages[stage].unit, self.stages[stage].m
-        index = unit[keep] * p + column[keep]
-        return np.bincount(index, weights=values[keep], minlength=m * p).reshape(m, p)
+        index = unit * (p + 1) + (column + 1)  # column -1 lands in a bin that is dropped
+        return np.bincount(index, weights=values, minlength=m * (p + 1)).reshape(m, p + 1)[:, 1:]
 
     def variance(self, scores: np.ndarray) -> np.ndarray:
         """Covariance ``(p, p)`` of the estimators with row scores ``scores`` ``(n, p)``, every stage."""

@@ -33,6 +33,8 @@ FAMILIES = {
 }
 GLM_EPSILON = 1e-8  # R's glm.control(epsilon)
 MAX_ITERATIONS = 25  # R's glm.control(maxit)
+ILL_CONDITIONED = 1e10
+COLLINEAR = 1e-12
 
 E_FAMILY = "family must be one of {families} or a statsmodels family; got {value!r}"
 E_TERMS = "no term {terms} in the model; its terms are {available}"
@@ -100,8 +102,7 @@ def _irls(x: np.ndarray, y: np.ndarray, w: np.ndarray, family, start: np.ndarray
         dmu = family.link.inverse_deriv(eta)
         working = w * dmu**2 / family.variance(mu)
         z = eta + (y - mu) / dmu
-        root = np.sqrt(working)
-        new, *_ = np.linalg.lstsq(x * root[:, None], z * root, rcond=None)
+        new = _weighted_least_squares(x, z, working)
         eta_new = x @ new
         mu_new = family.link.inverse(eta_new)
         deviance = family.deviance(y, mu_new, var_weights=w)
@@ -117,6 +118,27 @@ def _irls(x: np.ndarray, y: np.ndarray, w: np.ndarray, family, start: np.ndarray
         deviance_old = deviance
     residuals = (y - mu) / family.link.inverse_deriv(eta)
     return _Fit(beta, working, residuals, float(deviance))
+
+
+def _collinear(x: np.ndarray) -> bool:
+    """Some column is (numerically) a combination of the others: the scaled Gram matrix is singular."""
+    gram = x.T @ x
+    scale = np.sqrt(np.diag(gram))
+    if np.any(scale == 0):
+        return True
+    eigenvalues = np.linalg.eigvalsh(gram / np.outer(scale, scale))
+    return bool(eigenvalues.min() < COLLINEAR * eigenvalues.max())
+
+
+def _weighted_least_squares(x: np.ndarray, z: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``argmin sum w (z - x b)^2`` by the normal equations (Cholesky), or by a least-squares solve
+    of the weighted matrix when they are ill-conditioned."""
+    weighted = x * w[:, None]
+    gram = x.T @ weighted
+    if np.linalg.cond(gram) < ILL_CONDITIONED:
+        return np.linalg.solve(gram, weighted.T @ z)
+    root = np.sqrt(w)
+    return np.linalg.lstsq(x * root[:, None], z * root, rcond=None)[0]
 
 
 def _mustart(y: np.ndarray, w: np.ndarray, family) -> np.ndarray:
@@ -156,7 +178,7 @@ def glm(
     rows = frame.rows
     w = design.w[rows]
     scaled = w / w.mean()
-    if np.linalg.matrix_rank(frame.x) < frame.x.shape[1]:
+    if _collinear(frame.x):
         raise ValueError(E_RANK.format(columns=", ".join(frame.names)))
     fit = _irls(frame.x, frame.y, scaled, family_object)
     beta = fit.beta

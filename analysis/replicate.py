@@ -19,7 +19,6 @@ from .design import E_JKN_RSCALES, E_RSCALES_LENGTH, SurveyDesign, replicate_col
 
 RANK_TOLERANCE = 1e-5  # R: qr(weights(design, "analysis"), tol = 1e-5)$rank
 PATTERN_DIGITS = 9
-DENSE_LIMIT = 50_000_000
 SMALL_DOMAIN_PATTERNS = 4  # exact domain rank when a domain has at most this many times R patterns
 
 E_BRR_SCALE = "replicate_type={kind!r} fixes the scale (1/R); use replicate_type='other' to give your own"
@@ -55,18 +54,28 @@ class Replicates:
         scale, rscales = _factors(design, weights)
         return cls(weights, design.w, scale, rscales, design.mse)
 
-    def sums(self, index: np.ndarray, values: np.ndarray, k: int) -> np.ndarray:
-        """Replicate-weighted sums ``(k, R)``: row ``i`` adds ``values[i, e]`` to sum ``index[i, e]``.
+    def sums(
+        self, column: np.ndarray, values: np.ndarray, k: int, second: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Replicate-weighted sums ``(k, R)`` of ``values`` per ``column`` (-1: none).
 
-        ``index`` and ``values`` are ``(n,)`` or ``(n, e)``; an index of -1 adds nothing. One sparse
-        ``(k, n)`` by dense ``(n, R)`` product, reading every replicate weight once.
+        With ``second``, also those of ``second`` in rows ``k..2k-1`` (``(2k, R)``), from the same
+        pass. One sparse ``(k, n)`` by dense ``(n, R)`` product reading every replicate weight once;
+        rows outside every column stay as explicit zeros, so nothing is filtered first.
         """
-        index = index.reshape(len(index), -1)
-        values = values.reshape(len(values), -1)
-        keep = index >= 0
-        indptr = np.concatenate([[0], np.cumsum(keep.sum(axis=1))])
-        matrix = sparse.csc_matrix((values[keep], index[keep], indptr), shape=(k, len(index)))
-        return np.asarray(matrix @ self.weights)
+        n = len(column)
+        inside = column >= 0
+        index = np.where(inside, column, 0)
+        if second is None:
+            data, indices, shape = np.where(inside, values, 0.0), index, (k, n)
+        else:
+            data = np.empty(2 * n)
+            data[0::2], data[1::2] = np.where(inside, values, 0.0), np.where(inside, second, 0.0)
+            indices = np.empty(2 * n, dtype=index.dtype)
+            indices[0::2], indices[1::2] = index, index + k
+            shape = (2 * k, n)
+        indptr = np.arange(0, len(data) + 1, len(data) // n if n else 1)
+        return np.asarray(sparse.csc_matrix((data, indices, indptr), shape=shape) @ self.weights)
 
     def variance(self, replicates: np.ndarray, estimate: np.ndarray) -> np.ndarray:
         """R's ``svrVar``: covariance ``(p, p)`` from replicate estimates ``(p, R)`` and the full ``(p,)``.
@@ -106,28 +115,34 @@ class Replicates:
         uniques, inverse = np.unique(rounded, return_inverse=True)
         return inverse.astype(np.int64), len(uniques)
 
+    @cached_property
+    def pattern_size(self) -> int:
+        """The most rows sharing one replicate pattern (1 when every row is its own PSU)."""
+        pattern, _count = self.patterns
+        return int(np.bincount(pattern).max())
+
     def domain_dfs(self, domain: np.ndarray, g: int) -> np.ndarray:
         """Degrees of freedom per domain: the rank of its rows' replicate weights minus one.
 
         Computed exactly for a domain spanning few distinct replicate patterns (clusters); a
         larger one has the design's.
         """
-        pattern, count = self.patterns
-        keep = (domain >= 0) & (self.full != 0)
-        key = domain[keep] * count + pattern[keep]
-        distinct = (
-            np.unique(key)
-            if g * count > DENSE_LIMIT
-            else np.flatnonzero(np.bincount(key, minlength=g * count))
-        )
-        per_domain = np.bincount(distinct // count, minlength=g)
         dfs = np.full(g, self.df, dtype=np.int64)
+        keep = (domain >= 0) & (self.full != 0)
+        rows_per_domain = np.bincount(domain[keep], minlength=g)
+        # A domain with more rows than SMALL * R patterns could hold surely spans more patterns.
+        few = rows_per_domain <= SMALL_DOMAIN_PATTERNS * self.count * self.pattern_size
+        if not few.any():
+            return dfs
+        pattern, _count = self.patterns
         rows = np.flatnonzero(keep)
-        for d in np.flatnonzero(per_domain <= SMALL_DOMAIN_PATTERNS * self.count):
-            inside = rows[domain[rows] == d]
-            _, first = np.unique(pattern[inside], return_index=True)
-            sample = self.weights[inside[first]]
-            dfs[d] = _rank(sample) - 1
+        rows = rows[np.argsort(domain[rows], kind="stable")]
+        bounds = np.searchsorted(domain[rows], np.arange(g + 1))
+        for d in np.flatnonzero(few):
+            inside = rows[bounds[d] : bounds[d + 1]]
+            distinct, first = np.unique(pattern[inside], return_index=True)
+            if len(distinct) <= SMALL_DOMAIN_PATTERNS * self.count:
+                dfs[d] = _rank(self.weights[inside[first]]) - 1
         return dfs
 
 

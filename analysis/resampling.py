@@ -95,7 +95,8 @@ def as_replicate(
         nbar = len(n_h) / np.sum(1 / n_h)
         scale = 1 / (replicates - 1) if kind == "subbootstrap" else nbar / ((nbar - 1) * (replicates - 1))
         rscales = None
-    weights = multipliers[first.unit]
+    one_per_row = first.m == design.n and np.array_equal(first.unit, np.arange(design.n))
+    weights = multipliers if one_per_row else multipliers[first.unit]
     weights *= design.w[:, None]
     return SurveyDesign(
         design.data,
@@ -189,9 +190,12 @@ def _bootstrap(first, replicates: int, rng: np.random.Generator, *, subsample: b
     multipliers = np.zeros((m, replicates))
     if subsample or np.all(np.isinf(population)):
         slots = stratum if not subsample else np.repeat(np.arange(len(n_h)), np.maximum(n_h - 1, 0))
+        first_slot, slot_size = start[slots], n_h[slots]
+        by_position = np.empty((replicates, m))  # one contiguous row per replicate, transposed once
         for r in range(replicates):
-            draw = start[slots] + np.floor(rng.random(len(slots)) * n_h[slots]).astype(np.int64)
-            multipliers[order, r] = np.bincount(draw, minlength=m)
+            draw = first_slot + (rng.random(len(slots)) * slot_size).astype(np.int64)
+            by_position[r] = np.bincount(draw, minlength=m)
+        multipliers[order] = by_position.T
         if subsample:
             multipliers *= (n_h / np.maximum(n_h - 1, 1))[first.unit_stratum][:, None]
         return multipliers

@@ -177,7 +177,16 @@ def _rake_replicates(design, codes, goals, iterations: int, trim) -> np.ndarray:
             current = current * (goal[:, None] / (indicator @ current))[margin]
         if trim is not None:
             current = start * np.clip(current / start, *trim)
-    return replicates.weights * (current / start)[cell]
+    return _rescale(replicates.weights, current / start, cell)
+
+
+def _rescale(weights: np.ndarray, factor: np.ndarray, cell: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    """``weights * factor[cell]`` (``(n, R)`` by a ``(cells, R)`` factor), a block of rows at a time."""
+    out = np.empty_like(weights)
+    for start in range(0, len(weights), chunk):
+        rows = slice(start, start + chunk)
+        np.multiply(weights[rows], factor[cell[rows]], out=out[rows])
+    return out
 
 
 def _group_codes(values: pd.Series, categories: list[str]) -> np.ndarray:
@@ -246,5 +255,5 @@ def poststratify(design: SurveyDesign, table: pd.DataFrame) -> SurveyDesign:
         replicates = design._replicates
         sums = replicates.sums(codes, np.ones(design.n), len(population))
         factor = population.to_numpy()[:, None] / sums
-        return with_weights(design, weights, replicates=replicates.weights * factor[codes])
+        return with_weights(design, weights, replicates=_rescale(replicates.weights, factor, codes))
     return with_weights(design, weights, Calibration("poststratify", (codes,), base))
