@@ -121,3 +121,26 @@ def test_missing_design_values_are_refused():
     data = pd.DataFrame({"psu": [1, 2, None, 2], "y": [1.0, 2, 3, 4]})
     with pytest.raises(ValueError, match="design column 'psu' has 1 missing values"):
         mean(SurveyDesign(data, clusters="psu"), "y")
+
+
+def test_strata_at_the_second_stage_match_r(r):
+    # R: svydesign(id=~psu+ssu+tsu, strata=~h+s2, fpc=~N1+N2+N3, nest=TRUE) with
+    # options(survey.lonely.psu="certainty"): SSUs stratified within each PSU by s2.
+    data = pd.read_csv(DATA / "threestage.csv")
+    data["s2"] = np.where(data["ssu"] % 2 == 1, "odd", "even")
+    design = SurveyDesign(
+        data,
+        strata=["h", "s2"],
+        clusters=["psu", "ssu", "tsu"],
+        fpc=["N1", "N2", "N3"],
+        lonely_psu="certainty",
+    )
+    r.check("three.s2.mean.y", mean(design, "y").iloc[0][["estimate", "se"]])
+    r.check("three.s2.total.z", total(design, "z").iloc[0][["estimate", "se"]])
+
+
+@pytest.mark.parametrize("option", ["certainty", "remove", "average"])
+def test_lonely_psu_options_match_r(api, r, option):
+    # apiclus1 stratified by county: several counties have a single district.
+    design = SurveyDesign(api["apiclus1"], weights="pw", strata="cnum", clusters="dnum", lonely_psu=option)
+    r.check(f"lonely.{option}", mean(design, "api00").iloc[0][["estimate", "se"]])

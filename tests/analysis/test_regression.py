@@ -109,3 +109,19 @@ def test_bad_models_are_refused(designs, formula, family, message):
 def test_unknown_terms_are_named(models):
     with pytest.raises(ValueError, match="no term acs in the model; its terms are"):
         regterm_test(models["m1"], "acs")
+
+
+def test_poisson_and_interactions_on_replicates_match_r(designs, r):
+    fit = glm(designs["dclus2"], "enroll ~ ell + stype", "quasipoisson")
+    r.check("pois.coef", r_table(fit)[0])
+    fit = glm(as_replicate(designs["dclus1"]), "api00 ~ stype*ell")
+    assert fit.coefficients["term"].tolist() == [
+        "(Intercept)",
+        "stypeH",
+        "stypeM",
+        "ell",
+        "stypeH:ell",
+        "stypeM:ell",
+    ]
+    r.check("rep.inter.coef", r_table(fit)[0])
+    assert regterm_test(fit, "stype:ell")["df"] == 2

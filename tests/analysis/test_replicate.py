@@ -201,3 +201,12 @@ def test_a_domain_inside_one_psu_has_no_interval_on_replicates_either(api):
     assert np.isnan(rows.loc[True, "ci_low"]) and np.isfinite(rows.loc[False, "ci_low"])
     assert jk1.domain_dfs(np.where(data["one"], 0, -1), 1)[0] == 0
     assert jk1.domain_dfs(np.where(data["one"], -1, 0), 1)[0] == 13
+
+
+def test_ratios_and_totals_by_domain_match_r(designs, r):
+    jk1 = as_replicate(designs["dclus1"])
+    for name, design in (("rep", jk1), ("clus1", designs["dclus1"])):
+        by = ratio(design, "api00", "enroll", by="stype")
+        r.check(f"{name}.ratio.by", np.concatenate([by["estimate"], by["se"]]))
+    by = total(jk1, "enroll", by="stype")
+    r.check("rep.total.by", np.concatenate([by["estimate"], by["se"]]))
