@@ -148,3 +148,45 @@ def test_linear_calibration_of_a_srs_to_a_mean_is_the_regression_estimator():
     slope = np.polyfit(data["x"], data["y"], 1)[0]
     expected = data["y"].mean() + slope * (10.5 - data["x"].mean())
     assert mean(calibrated, "y").iloc[0]["estimate"] == pytest.approx(expected, rel=1e-12)
+
+
+# Kalton & Flores-Cervantes (2003), "Weighting methods", J. Official Statistics 19(2): a 4 x 3 table
+# of sample and population counts; the published weighting adjustments (rounded to 2 decimals), as
+# R's tests/kalton.Rout.save reproduces them, for each method (tables B, C, D, F and G).
+SAMPLE_COUNTS = [20, 50, 100, 30, 40, 140, 50, 100, 40, 310, 50, 70]
+POPULATION_COUNTS = [80, 60, 170, 55, 40, 150, 60, 165, 55, 340, 200, 125]
+KALTON_TABLES = {  # rows a = 1..4, columns b = 1..3
+    "raking": [[1.81, 1.45, 2.02], [1.08, 0.87, 1.21], [2.20, 1.76, 2.45], [1.83, 1.47, 2.04]],
+    "linear": [[1.82, 1.50, 1.97], [1.09, 0.78, 1.24], [2.19, 1.88, 2.34], [1.83, 1.52, 1.98]],
+    "logit": [[1.87, 1.46, 1.98], [1.08, 0.74, 1.27], [2.17, 2.09, 2.18], [1.89, 1.49, 1.99]],
+    "truncated": [[1.81, 1.48, 1.99], [1.08, 0.75, 1.26], [2.20, 2.00, 2.20], [1.83, 1.50, 2.00]],
+    "greg": [[1.21, 1.17, 1.14], [1.43, 1.40, 1.36], [1.66, 1.62, 1.59], [1.88, 1.85, 1.81]],
+}
+
+
+@pytest.mark.parametrize("method", KALTON_TABLES)
+def test_kalton_and_flores_cervantes_weighting_tables(method):
+    cells = [(a, b) for b in (1, 2, 3) for a in (1, 2, 3, 4)]  # R's expand.grid order
+    sample = pd.DataFrame(
+        [cell for cell, count in zip(cells, SAMPLE_COUNTS, strict=True) for _ in range(count)],
+        columns=["a", "b"],
+    )
+    population = pd.DataFrame(
+        [cell for cell, count in zip(cells, POPULATION_COUNTS, strict=True) for _ in range(count)],
+        columns=["a", "b"],
+    )
+    margins = {v: population[v].astype(str).value_counts().to_dict() for v in ("a", "b")}
+    options = {
+        "raking": {"calfun": "raking"},
+        "linear": {},
+        "logit": {"calfun": "logit", "bounds": (0.5, 2.2)},
+        "truncated": {"bounds": (0.5, 2.2)},
+    }
+    design = SurveyDesign(sample)
+    if method == "greg":  # a and b as numbers, with an intercept
+        totals = {"(Intercept)": len(population), "a": population["a"].sum(), "b": population["b"].sum()}
+        calibrated, _ = calibrate(design, totals)
+    else:
+        calibrated, _ = calibrate(SurveyDesign(sample.astype(str)), margins, **options[method])
+    g = pd.Series(calibrated.w).groupby([sample["a"], sample["b"]]).first().unstack()
+    np.testing.assert_array_equal(np.round(g.to_numpy(), 2), KALTON_TABLES[method])
