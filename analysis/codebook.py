@@ -57,6 +57,10 @@ class Codebook:
     languages: list[str]
     variables: list[Variable]
     synthetic: bool = False
+    # The consent versions the responses agreed to, each {"version", "research_team", "contact",
+    # "ethics_committee" ({language: text} each), "ethics_reference"}: who ran the study, and under
+    # which ethics approval.
+    consent: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
@@ -71,6 +75,7 @@ class Codebook:
             "title": self.title,
             "languages": self.languages,
             "data": "synthetic" if self.synthetic else "collected",
+            "consent": self.consent,
             "variables": [asdict(v) for v in self.variables],
         }
 
@@ -103,6 +108,14 @@ class Codebook:
             if self.synthetic
             else ""
         )
+        consent = "".join(
+            f"<li>Consent version {e(str(c['version']))}: research team {self._texts(c['research_team'])}; "
+            f"contact {self._texts(c['contact'])}; ethics approval {self._texts(c['ethics_committee'])}, "
+            f"reference <code>{e(c['ethics_reference'] or '—')}</code></li>"
+            for c in self.consent
+        )
+        if consent:
+            banner += f"<h2>Consent and ethics approval</h2><ul>{consent}</ul>"
         return (
             f'<!doctype html><html lang="{e(language)}"><head><meta charset="utf-8"><title>Codebook · {e(self.title)}</title>'
             "<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
@@ -111,6 +124,10 @@ class Codebook:
             "<table><thead><tr><th>Variable</th><th>Type</th><th>Question text</th><th>Values</th><th>Notes</th><th>Versions</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></body></html>"
         )
+
+    @staticmethod
+    def _texts(texts: dict[str, str]) -> str:
+        return "; ".join(f"[{html.escape(lang)}] {html.escape(text)}" for lang, text in texts.items()) or "—"
 
 
 ORDINAL_APPEARANCE = "likert"
@@ -226,6 +243,7 @@ def codebook_from_specs(
     languages: list[str],
     specs: list[tuple[int, dict[str, Any]]],
     synthetic: bool = False,
+    consent: list[dict[str, Any]] | None = None,
 ) -> Codebook:
     """The codebook of a study answered in the given ``(version number, spec)`` versions.
 
@@ -253,6 +271,7 @@ def codebook_from_specs(
         languages=languages,
         variables=meta + list(variables.values()) + order_vars,
         synthetic=synthetic,
+        consent=list(consent or []),
     )
 
 

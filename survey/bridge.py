@@ -17,7 +17,7 @@ from analysis import schema
 from analysis.codebook import Codebook, codebook_from_specs
 from analysis.exports import NUMERIC_KINDS
 
-from .models import QuestionnaireVersion, Response, ResponseStatus, Study
+from .models import ConsentText, QuestionnaireVersion, Response, ResponseStatus, Study
 from .selectors import cached_spec
 
 DEFAULT_CHUNK = 5000
@@ -62,6 +62,18 @@ def study_codebook(study: Study, *, include_synthetic: bool = True) -> Codebook:
         languages=study.languages,
         specs=_specs(study),
         synthetic=synthetic,
+        consent=[
+            {
+                "version": consent.version,
+                "research_team": consent.research_team,
+                "contact": consent.contact,
+                "ethics_committee": consent.ethics_committee,
+                "ethics_reference": consent.ethics_reference,
+            }
+            for consent in ConsentText.objects.filter(study=study, versions__status="published")
+            .distinct()
+            .order_by("version")
+        ],
     )
 
 

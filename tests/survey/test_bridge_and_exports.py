@@ -203,3 +203,13 @@ def test_export_command_uses_copy_on_postgresql_and_frames_elsewhere(
     frame = pd.read_csv(tmp_path / "c.csv", keep_default_na=False)
     assert len(frame) == 30 and (tmp_path / "c.csv.codebook.json").exists()
     assert (tmp_path / "c.csv").read_bytes().count(b"\r\n") >= 31  # RFC 4180 line ends either way
+
+
+def test_the_codebook_names_who_ran_the_study_and_its_ethics_approval(shipped_study):
+    from survey.bridge import study_codebook
+
+    codebook = study_codebook(shipped_study)
+    assert codebook.to_dict()["consent"][0]["ethics_reference"] == "DEMO (not reviewed)"
+    assert codebook.consent[0]["research_team"]["zh"].startswith("Candid 项目")
+    html = codebook.to_html("en")
+    assert "Consent and ethics approval" in html and "DEMO (not reviewed)" in html
