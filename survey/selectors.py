@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Model, Prefetch, Q, QuerySet
 
 from .instrument import FORMAT, normalize
 from .models import (
@@ -19,6 +20,7 @@ from .models import (
     Section,
     Study,
     StudyRole,
+    VersionStatus,
 )
 
 
@@ -133,6 +135,92 @@ def studies_editable_by(user: AbstractBaseUser) -> QuerySet[Study]:
     return Study.objects.filter(
         Q(owner=user) | Q(memberships__user=user, memberships__role=StudyRole.RESEARCHER)
     ).distinct()
+
+
+# What a staff member may link to. Every form that lets a user choose another object (a foreign-key
+# or many-to-many choice, an import row naming a version) asks ``linkable``; the admin, the
+# importer and the researcher's workbench share it, so a new page cannot forget a rule.
+
+
+@cache
+def path_to(model: type[Model], target: type[Model]) -> str | None:
+    """The shortest lookup from ``model`` to ``target`` through forward foreign keys.
+
+    ``""`` when ``model`` is ``target``; ``None`` when no chain of foreign keys leads there. A
+    model added later is placed by its fields, e.g. ``path_to(Choice, Study)`` is
+    ``"choice_list__version__study"``.
+    """
+    seen = {model}
+    frontier: list[tuple[type[Model], str]] = [(model, "")]
+    while frontier:
+        following: list[tuple[type[Model], str]] = []
+        for current, path in frontier:
+            if current is target:
+                return path
+            for field in current._meta.concrete_fields:
+                related = field.related_model
+                if field.many_to_one and related is not None and related not in seen:
+                    seen.add(related)
+                    following.append((related, f"{path}__{field.name}" if path else field.name))
+        frontier = following
+    return None
+
+
+def _lookup(path: str, rest: str) -> str:
+    return f"{path}__{rest}" if path else rest
+
+
+def _follow(obj: Model, path: str | None) -> Model | None:
+    if path is None:
+        return None
+    for name in path.split("__") if path else ():
+        obj = getattr(obj, name, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def study_of(obj: Model) -> Study | None:
+    """The study an object belongs to (itself for a study); ``None`` when it belongs to none."""
+    return _follow(obj, path_to(type(obj), Study))  # type: ignore[return-value]
+
+
+def staff_accounts() -> QuerySet:
+    """Accounts that may be made members of a study: active staff, found by exact username only."""
+    return get_user_model()._default_manager.filter(is_active=True, is_staff=True)
+
+
+def linkable(model: type[Model], *, user: AbstractBaseUser, within: Model | None = None) -> QuerySet:
+    """The objects of ``model`` that ``user`` may choose in a form that writes ``within``.
+
+    ``within`` is the object being edited (or the parent of an inline row). Rules, for everyone
+    including admins: a study-owned object must be of a study ``user`` may edit; a part of a
+    questionnaire must be of a draft version (a published one never changes); and with
+    ``within`` given, of ``within``'s own version, or else of its own study — objects never move
+    between studies or versions. Accounts are :func:`staff_accounts`. A model with no way to a
+    study offers nothing (fail closed), so a new kind of link needs a rule here first.
+    """
+    if model is get_user_model():
+        return staff_accounts()
+    to_study = path_to(model, Study)
+    if to_study is None:
+        return model._default_manager.none()
+    queryset = model._default_manager.filter(
+        **{_lookup(to_study, "pk__in"): studies_editable_by(user).values("pk")}
+    )
+    to_version = path_to(model, QuestionnaireVersion)
+    if to_version is not None:
+        queryset = queryset.filter(**{_lookup(to_version, "status"): VersionStatus.DRAFT})
+    if within is not None:
+        version = _follow(within, path_to(type(within), QuestionnaireVersion))
+        study = study_of(within)
+        if to_version is not None and version is not None:
+            queryset = queryset.filter(**{_lookup(to_version, "pk"): version.pk})
+        elif study is not None:
+            queryset = queryset.filter(**{_lookup(to_study, "pk"): study.pk})
+        else:
+            return queryset.none()
+    return queryset
 
 
 def latest_published_version(study: Study) -> QuestionnaireVersion | None:

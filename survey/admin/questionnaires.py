@@ -13,12 +13,15 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
+from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 
 from ..instrument import QuestionnaireInvalid
 from ..models import Choice, ChoiceList, ConsentText, Question, QuestionnaireVersion, Section
+from ..models.questionnaires import GROUP_TYPES
+from ..models.studies import validate_languages
 from ..resources import ChoiceResource, QuestionResource
-from ..selectors import studies_editable_by
+from ..selectors import linkable, studies_editable_by
 from ..services.questionnaires import (
     publish_problems,
     question_problems,
@@ -26,7 +29,9 @@ from ..services.questionnaires import (
     questionnaire_publish,
 )
 from .base import (
+    CandidModelForm,
     ReadOnlyWhenPublishedMixin,
+    ScopedInline,
     StudyScopedMixin,
     TranslatedForm,
     translated_fieldnames,
@@ -40,6 +45,11 @@ class SectionForm(TranslatedForm):
     class Meta:
         model = Section
         fields = ("code", "position", "relevance", "randomize", "shuffle")
+
+
+E_PARAMETERS = _(
+    'Parameters must be an object of names and plain values, e.g. {"start": 0, "end": 10, "step": 1}.'
+)
 
 
 class QuestionForm(TranslatedForm):
@@ -65,18 +75,50 @@ class QuestionForm(TranslatedForm):
             "source",
         )
 
+    def clean_parameters(self) -> dict[str, Any]:
+        value = self.cleaned_data.get("parameters")
+        if value in (None, ""):
+            return {}
+        plain = (str, int, float, bool)
+        if not isinstance(value, dict) or not all(isinstance(v, plain) for v in value.values()):
+            raise forms.ValidationError(E_PARAMETERS, code="parameters")
+        return value
+
+    def proposed(self, cleaned: dict[str, Any]) -> dict[str, Any]:
+        """The question as it would be saved: the form's fields over the stored values.
+
+        A page that shows some fields only (the version page's question rows) must not check the
+        question as if the fields it does not show were blank.
+        """
+        question: dict[str, Any] = {}
+        for name in self.Meta.fields:
+            if name in self.fields:
+                question[name] = cleaned.get(name)
+            elif (
+                name in {"section", "parent", "choice_list"} and getattr(self.instance, f"{name}_id") is None
+            ):
+                question[name] = None  # a new row has no related object yet
+            else:
+                question[name] = getattr(self.instance, name)
+        return question
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        version = (
-            cleaned.get("section").version
-            if cleaned.get("section")
-            else getattr(self.instance, "version", None)
-        )
-        if version is None or self.errors:
+        if self.errors:
             return cleaned
-        for problem in question_problems(version=version, question=self.instance, data=cleaned):
+        question = self.proposed(cleaned)
+        version = question["section"].version if question["section"] else None
+        if version is None:
+            return cleaned
+        for problem in question_problems(version=version, question=self.instance, data=question):
             self.add_error(None, forms.ValidationError(str(problem), code=problem.code))
         return cleaned
+
+
+class QuestionRowForm(QuestionForm):
+    """A question as a row of its version's page, which shows its label only."""
+
+    translated_fields = ("label",)
 
 
 class ChoiceForm(TranslatedForm):
@@ -106,7 +148,7 @@ class VersionInlineMixin(ReadOnlyWhenPublishedMixin):
         return [*self.plain_fields, *translated_fieldnames(self.form_base, languages)]
 
 
-class SectionInline(VersionInlineMixin, admin.TabularInline):
+class SectionInline(VersionInlineMixin, ScopedInline):
     model = Section
     form_base = SectionForm
     plain_fields = ("position", "code", "relevance", "randomize", "shuffle")
@@ -114,28 +156,16 @@ class SectionInline(VersionInlineMixin, admin.TabularInline):
     ordering = ("position",)
 
 
-class QuestionInline(VersionInlineMixin, admin.TabularInline):
+class QuestionInline(VersionInlineMixin, ScopedInline):
     model = Question
-    form_base = QuestionForm
+    form_base = QuestionRowForm
     plain_fields = ("section", "position", "code", "type", "required", "relevance", "choice_list")
     extra = 0
     show_change_link = True
     ordering = ("section__position", "position")
 
-    def get_fields(self, request: HttpRequest, obj: QuestionnaireVersion | None = None) -> list[str]:
-        languages = obj.languages if obj else []
-        return [*self.plain_fields, *[f"label__{language}" for language in languages]]
 
-    def get_formset(self, request: HttpRequest, obj: QuestionnaireVersion | None = None, **kwargs: Any):
-        formset = super().get_formset(request, obj, **kwargs)
-        fields = formset.form.base_fields
-        if obj is not None and "section" in fields:
-            fields["section"].queryset = Section.objects.filter(version=obj)
-            fields["choice_list"].queryset = ChoiceList.objects.filter(version=obj)
-        return formset
-
-
-class ChoiceListInline(ReadOnlyWhenPublishedMixin, admin.TabularInline):
+class ChoiceListInline(ReadOnlyWhenPublishedMixin, ScopedInline):
     model = ChoiceList
     fields = ("name", "choices_summary")
     readonly_fields = ("choices_summary",)
@@ -151,12 +181,38 @@ class ChoiceListInline(ReadOnlyWhenPublishedMixin, admin.TabularInline):
 
 
 class PublishForm(forms.Form):
-    consent = forms.ModelChoiceField(queryset=ConsentText.objects.none(), label="Consent text")
+    consent = forms.ModelChoiceField(queryset=ConsentText.objects.none(), label=_("Consent text"))
 
-    def __init__(self, *args: Any, version: QuestionnaireVersion, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, version: QuestionnaireVersion, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["consent"].queryset = ConsentText.objects.filter(study=version.study)
+        self.fields["consent"].queryset = linkable(ConsentText, user=user, within=version)
         self.fields["consent"].initial = version.consent or self.fields["consent"].queryset.first()
+
+
+E_LANGUAGE_NOT_LISTED = _("The default language must be one of the version's languages.")
+
+
+class VersionForm(CandidModelForm):
+    class Meta:
+        model = QuestionnaireVersion
+        fields = ("study", "form_id", "languages", "default_language", "consent")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        languages = cleaned.get("languages", self.instance.languages)
+        if "languages" in self.fields and "languages" in cleaned:
+            try:
+                validate_languages(languages)
+            except forms.ValidationError as error:
+                self.add_error("languages", error)
+                return cleaned
+        default = cleaned.get("default_language", self.instance.default_language)
+        if isinstance(languages, list) and default not in languages:
+            self.add_error(
+                "default_language" if "default_language" in self.fields else None,
+                forms.ValidationError(E_LANGUAGE_NOT_LISTED, code="default_language"),
+            )
+        return cleaned
 
 
 @admin.register(QuestionnaireVersion)
@@ -174,6 +230,7 @@ class QuestionnaireVersionAdmin(StudyScopedMixin, ReadOnlyWhenPublishedMixin, ad
         "published_on",
     )
     readonly_fields = ("number", "status", "published_on")
+    form = VersionForm
     inlines = (SectionInline, QuestionInline, ChoiceListInline)
     change_form_template = "admin/survey/questionnaireversion/change_form.html"
 
@@ -232,7 +289,7 @@ class QuestionnaireVersionAdmin(StudyScopedMixin, ReadOnlyWhenPublishedMixin, ad
 
     def publish_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         version = self._version(request, pk, edit=True)
-        form = PublishForm(request.POST or None, version=version)
+        form = PublishForm(request.POST or None, version=version, user=request.user)
         problems = publish_problems(version, form.fields["consent"].initial)
         if request.method == "POST" and form.is_valid():
             try:
@@ -308,16 +365,9 @@ class QuestionAdmin(VersionPartAdmin):
         kwargs["form"] = translated_form(QuestionForm, obj.version.languages if obj else [])
         kwargs["fields"] = list(QuestionForm.Meta.fields)
         form = super().get_form(request, obj, change=change, **kwargs)
-        scoped = {
-            "section": Section.objects.filter(version=obj.version) if obj else None,
-            "choice_list": ChoiceList.objects.filter(version=obj.version) if obj else None,
-            "parent": Question.objects.filter(version=obj.version, type__in=["matrix", "list_experiment"])
-            if obj
-            else None,
-        }
-        for name, queryset in scoped.items():
-            if queryset is not None and name in form.base_fields:  # read-only users get no inputs
-                form.base_fields[name].queryset = queryset
+        if "parent" in form.base_fields:  # read-only users get no inputs
+            parent = form.base_fields["parent"]
+            parent.queryset = parent.queryset.filter(type__in=sorted(GROUP_TYPES))
         return form
 
     def get_fields(self, request: HttpRequest, obj: Question | None = None) -> list[str]:
@@ -330,7 +380,7 @@ class QuestionAdmin(VersionPartAdmin):
         return False  # add questions from their version's page, where the languages are known
 
 
-class ChoiceInline(ReadOnlyWhenPublishedMixin, admin.TabularInline):
+class ChoiceInline(ReadOnlyWhenPublishedMixin, ScopedInline):
     model = Choice
     extra = 0
     ordering = ("position",)

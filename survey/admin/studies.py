@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin import RelatedOnlyFieldListFilter
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from ..models import AuditEvent, ConsentText, Sample, Study, StudyMembership
-from .base import StudyScopedMixin, TranslatedForm, translated_fieldnames, translated_form
+from ..selectors import staff_accounts, studies_editable_by
+from .base import (
+    CandidModelForm,
+    ScopedInline,
+    StudyScopedMixin,
+    TranslatedForm,
+    translated_fieldnames,
+    translated_form,
+)
 
 
-class SampleInline(admin.TabularInline):
+class SampleInline(ScopedInline):
     model = Sample
     extra = 0
     fields = (
@@ -32,11 +42,40 @@ class SampleInline(admin.TabularInline):
     )
 
 
-class MembershipInline(admin.TabularInline):
+E_NO_SUCH_ACCOUNT = _(
+    "No active staff account has exactly this username. Ask an administrator for the exact username."
+)
+
+
+class MembershipForm(CandidModelForm):
+    """A member is named by their exact username: no list of accounts is ever shown."""
+
+    user = forms.ModelChoiceField(
+        queryset=staff_accounts(),
+        to_field_name="username",
+        label=_("Username"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "size": 24}),
+        error_messages={"invalid_choice": E_NO_SUCH_ACCOUNT},
+    )
+
+    class Meta:
+        model = StudyMembership
+        fields = ("user", "role", "may_export_raw")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["user"] = self.instance.user.username
+
+
+class MembershipInline(ScopedInline):
     model = StudyMembership
+    form = MembershipForm
     extra = 0
     fields = ("user", "role", "may_export_raw")
-    autocomplete_fields = ()
+
+    def get_queryset(self, request: HttpRequest):
+        return super().get_queryset(request).select_related("user")
 
 
 @admin.register(AuditEvent)
@@ -136,8 +175,12 @@ class ConsentTextAdmin(StudyScopedMixin, admin.ModelAdmin):
     def languages_for(self, obj: ConsentText | None, request: HttpRequest) -> list[str]:
         if obj is not None:
             return obj.study.languages
-        study_id = request.GET.get("study") or request.POST.get("study")
-        study = Study.objects.filter(pk=study_id).first() if study_id and str(study_id).isdigit() else None
+        study_id = str(request.GET.get("study") or request.POST.get("study") or "")
+        study = (
+            studies_editable_by(request.user).filter(pk=int(study_id)).first()
+            if study_id.isascii() and study_id.isdigit() and len(study_id) < 19
+            else None
+        )
         return study.languages if study else ["en", "zh"]
 
     def get_form(

@@ -10,9 +10,13 @@ signed in must get 403 or 404 and change nothing, and a signed-out visitor is se
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib import admin
-from django.test import Client
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.forms import ModelChoiceField, ModelMultipleChoiceField
+from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from survey.models import (
@@ -30,6 +34,7 @@ from survey.models import (
 from survey.roles import ANALYST, RESEARCHER
 from survey.services.exports import export_job_create, export_job_run
 from survey.services.questionnaires import consent_create, questionnaire_import
+from tests.html_forms import form_data
 from tests.specs import tiny_spec
 
 pytestmark = pytest.mark.django_db
@@ -255,3 +260,286 @@ def check_role(role, client, study_a, version_a, job, objects) -> list[str]:
             if status not in (403, 404) or snapshot() != before:
                 wrong.append(f"POST {url} -> {status}; data changed: {snapshot() != before}")
     return [f"{role}: {line}" for line in wrong]
+
+
+# --- Every choice of every admin form, pointed at what the user may not use --------------------------
+#
+# Two studies, each with a published version 1, a draft version 2 and two consent texts. Signed in as
+# study B's owner (and as an admin), every add and change page of every Candid model in the admin
+# registry is opened for study B's objects; every foreign-key or many-to-many choice on it (inline
+# rows included) must not offer study A's objects, nor parts of B's published version, nor accounts
+# that are not active staff; and posting the page with one choice pointed at such an object must be
+# refused with an error on that field, changing nothing. A model or field added later is covered
+# without a change here; a choice whose model has no rule below fails the test until it gets one.
+
+
+def linked_spec() -> dict:
+    """``tiny_spec`` with a second page holding a matrix (items with a parent) and a slider."""
+    label = {"en": "L", "zh": "标"}
+    spec = tiny_spec()
+    spec["sections"].append(
+        {
+            "code": "p2",
+            "label": {"en": "Page 2", "zh": "页2"},
+            "questions": [
+                {
+                    "code": "grid",
+                    "type": "matrix",
+                    "label": label,
+                    "choice_list": "yn",
+                    "items": [
+                        {"code": f"grid_{n}", "type": "single_choice", "label": label, "choice_list": "yn"}
+                        for n in (1, 2)
+                    ],
+                },
+                {
+                    "code": "dial",
+                    "type": "slider",
+                    "label": label,
+                    "hint": {"en": "Slide", "zh": "滑"},
+                    "parameters": {"start": 0, "end": 10, "step": 1},
+                },
+            ],
+        }
+    )
+    return tiny_spec(sections=spec["sections"])
+
+
+def _path_to(model, target) -> str | None:
+    """The test's own walk from ``model`` to ``target`` along foreign keys (not the code under test's)."""
+    frontier, seen = [(model, "")], {model}
+    while frontier:
+        following = []
+        for current, path in frontier:
+            if current is target:
+                return path or "pk"
+            for field in current._meta.concrete_fields:
+                if field.many_to_one and field.related_model not in seen:
+                    seen.add(field.related_model)
+                    following.append((field.related_model, f"{path}__{field.name}".strip("_")))
+        frontier = following
+    return None
+
+
+@pytest.fixture
+def two_drafts(make_user, django_user_model):
+    from survey.services.questionnaires import questionnaire_new_draft, questionnaire_publish
+
+    users = {
+        "owner_a": make_user("owner_a", RESEARCHER),
+        "owner_b": make_user("owner_b", RESEARCHER),
+        "analyst_b": make_user("analyst_b", ANALYST),
+        "superuser": make_user("root", superuser=True),
+        "gone": make_user("gone", RESEARCHER),
+        "outsider": django_user_model.objects.create_user("outsider", password="pw-outsider"),
+    }
+    django_user_model.objects.filter(username="gone").update(is_active=False)
+    studies = {}
+    for key in ("a", "b"):
+        owner = users[f"owner_{key}"]
+        first = questionnaire_import(spec=linked_spec(), owner=owner, study_slug=f"study-{key}")
+        consent = consent_create(study=first.study, texts={"en": "C", "zh": "C"})
+        questionnaire_publish(version=first, consent=consent)
+        consent_create(study=first.study, texts={"en": "C2", "zh": "C2"})
+        draft = questionnaire_new_draft(version=QuestionnaireVersion.objects.get(pk=first.pk))
+        studies[key] = (first.study, first, draft)
+    StudyMembership.objects.create(study=studies["b"][0], user=users["analyst_b"], role="analyst")
+    StudyMembership.objects.create(study=studies["a"][0], user=users["gone"], role="researcher")
+    return users, studies
+
+
+def everything() -> list:
+    """Every Candid row and every account: equal before and after means nothing changed."""
+    from django.apps import apps
+    from django.contrib.auth import get_user_model
+
+    models = [*apps.get_app_config("survey").get_models(), get_user_model()]
+    return [list(m._default_manager.order_by("pk").values_list()) for m in models]
+
+
+def forbidden_for(model, studies, django_user_model, *, everything_foreign: bool) -> list:
+    """Objects of ``model`` that a form writing study B must never accept: study A's; and, with
+    ``everything_foreign``, a part of B's published version and accounts that are not active staff."""
+    if model is django_user_model:
+        return list(django_user_model.objects.filter(username__in=["gone", "outsider"]))
+    to_study = _path_to(model, Study)
+    assert to_study is not None, (
+        f"no rule for choices of {model.__name__}: say which of its objects are foreign"
+    )
+    queryset = model._default_manager.order_by("pk")
+    others = [queryset.filter(**{to_study: studies["a"][0].pk}).first()]
+    to_version = _path_to(model, QuestionnaireVersion)
+    if to_version is not None and everything_foreign:
+        others.append(queryset.filter(**{to_version: studies["b"][1].pk}).first())  # B's published version
+    return [obj for obj in others if obj is not None]
+
+
+def own_object(model, studies):
+    """Study B's object of ``model`` to open, a part of the draft where there is one."""
+    to_study = _path_to(model, Study)
+    queryset = model._default_manager.filter(**{to_study: studies["b"][0].pk})
+    to_version = _path_to(model, QuestionnaireVersion)
+    if to_version is not None:
+        queryset = queryset.filter(**{to_version: studies["b"][2].pk})
+    return queryset.order_by("pk").first()
+
+
+def admin_pages(studies) -> list[tuple[type, str]]:
+    """``(model, url)`` of the add page and of study B's change page, for every Candid model admin."""
+    pages = []
+    for model in admin.site._registry:
+        if model._meta.app_label != "survey":
+            continue
+        name = model._meta.model_name
+        pages.append((model, reverse(f"admin:survey_{name}_add")))
+        obj = own_object(model, studies)
+        if obj is not None:
+            pages.append((model, reverse(f"admin:survey_{name}_change", args=[obj.pk])))
+    return pages
+
+
+def choice_fields(context) -> list[tuple[object, str, object]]:
+    """``(form, field name, field)`` for every model choice on the page, the first row of each inline."""
+    forms = [context["adminform"].form]
+    for inline in context["inline_admin_formsets"]:
+        forms += inline.formset.forms[:1]
+    return [
+        (form, name, field)
+        for form in forms
+        for name, field in form.fields.items()
+        if isinstance(field, ModelChoiceField)
+    ]
+
+
+def errors_of(context, prefixed_name: str) -> list[str]:
+    forms = [context["adminform"].form]
+    for inline in context.get("inline_admin_formsets", []):
+        forms += inline.formset.forms
+    return [
+        message
+        for form in forms
+        for name, messages in form.errors.items()
+        if form.add_prefix(name) == prefixed_name
+        for message in messages
+    ]
+
+
+@pytest.mark.parametrize("who", ["owner_b", "superuser"])
+def test_no_admin_choice_reaches_what_the_user_may_not_use(who, two_drafts, django_user_model):
+    users, studies = two_drafts
+    client = Client()
+    client.force_login(users[who])
+    wrong: list[str] = []
+    tried = 0
+    for model, url in admin_pages(studies):
+        page = client.get(url)
+        if page.status_code != 200:
+            continue
+        html = page.content.decode()
+        base = form_data(html, f"{model._meta.model_name}_form")
+        for form, name, field in choice_fields(page.context):
+            if who == "superuser" and "/change/" not in url:
+                continue  # an admin may use any study's objects where no study is fixed yet
+            # The admin's run checks only that objects never move between studies; the rest is
+            # the same code as for B's owner.
+            foreign = forbidden_for(
+                field.queryset.model, studies, django_user_model, everything_foreign=who != "superuser"
+            )
+            if not foreign:
+                wrong.append(f"{url} {name}: the fixture has no foreign {field.queryset.model.__name__}")
+                continue
+            offered = field.queryset.filter(pk__in=[obj.pk for obj in foreign])
+            if offered.exists():
+                wrong.append(f"{url} {name} offers {[str(obj) for obj in offered]}")
+            for obj in foreign:
+                posted = form.add_prefix(name)
+                value = getattr(obj, field.to_field_name or "pk")
+                data = {
+                    **base,
+                    posted: [str(value)] if isinstance(field, ModelMultipleChoiceField) else str(value),
+                }
+                before = everything()
+                answer = client.post(url, {**data, "_save": "Save"})
+                tried += 1
+                if everything() != before:
+                    wrong.append(f"POST {url} {posted}={obj!r} changed data ({answer.status_code})")
+                elif answer.status_code != 200 or not errors_of(answer.context, posted):
+                    wrong.append(f"POST {url} {posted}={obj!r}: {answer.status_code}, no error on the field")
+    assert tried >= 10, "the registry gave too few choices to try"
+    assert not wrong, "\n".join(wrong)
+
+
+def test_admin_actions_reach_no_other_study(two_drafts):
+    """Every action of every Candid admin, posted with study A's objects selected by B's owner."""
+    users, studies = two_drafts
+    client = Client()
+    client.force_login(users["owner_b"])
+    request = RequestFactory().get("/")
+    request.user = users["owner_b"]
+    wrong = []
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label != "survey":
+            continue
+        to_study = _path_to(model, Study)
+        targets = list(
+            model._default_manager.filter(**{to_study: studies["a"][0].pk}).values_list("pk", flat=True)
+        )
+        url = reverse(f"admin:survey_{model._meta.model_name}_changelist")
+        for action in model_admin.get_actions(request):
+            before = everything()
+            answer = client.post(url, {"action": action, "_selected_action": targets, "post": "yes"})
+            if answer.status_code >= 500 or everything() != before:
+                wrong.append(
+                    f"{action} on {model.__name__}: {answer.status_code}, changed: {everything() != before}"
+                )
+    assert not wrong, "\n".join(wrong)
+
+
+def test_importer_tells_nothing_about_other_studies(two_drafts):
+    """A row naming another study's version reads exactly like one naming no study at all."""
+    users, _ = two_drafts
+    client = Client()
+    client.force_login(users["owner_b"])
+    replies = []
+    for reference in ("study-a:2", "no-such-study:2", "study-b:1"):  # another's draft, nothing, B's published
+        sheet = f'version,section,code,type,label\n{reference},p1,q2,integer,"{{""en"": ""x""}}"\n'
+        before = everything()
+        page = client.post(
+            reverse("admin:survey_question_import"),
+            {"format": "0", "resource": "0", "import_file": SimpleUploadedFile("q.csv", sheet.encode())},
+        )
+        assert page.status_code == 200 and everything() == before
+        body = page.content.decode()
+        assert "study-a" not in body.replace(reference, "") and "Traceback" not in body
+        replies.append(re.sub(r'(nonce|value)="[^"]*"', "", body.replace(reference, "REF")))
+    assert "no draft version" in replies[0]
+    assert replies[0] == replies[1]
+
+
+def test_a_member_is_added_by_exact_username_without_a_list(two_drafts):
+    users, studies = two_drafts
+    client = Client()
+    client.force_login(users["owner_b"])
+    url = reverse("admin:survey_study_change", args=[studies["b"][0].pk])
+    page = client.get(url)
+    html = page.content.decode()
+    for name in ("owner_a", "root", "gone", "outsider"):
+        assert name not in html, f"the study page names the account {name}"
+    data = form_data(html, "study_form")
+    data.update(
+        {
+            "memberships-TOTAL_FORMS": "2",
+            "memberships-1-user": "Owner_A",  # the right account, but not its exact username
+            "memberships-1-role": "analyst",
+            "_save": "Save",
+        }
+    )
+    before = everything()
+    refused = client.post(url, data)
+    assert refused.status_code == 200 and everything() == before
+    assert "No active staff account has exactly this username" in refused.content.decode()
+    data["memberships-1-user"] = "owner_a"
+    assert client.post(url, data).status_code == 302
+    assert StudyMembership.objects.filter(
+        study=studies["b"][0], user=users["owner_a"], role="analyst"
+    ).exists()
