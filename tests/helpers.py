@@ -27,3 +27,12 @@ def run_manage(*args: str, timeout: int = 300, **env: str) -> subprocess.Complet
         text=True,
         timeout=timeout,
     )
+
+
+def every_row() -> list[list[tuple]]:
+    """Every Candid row and every account, in key order: equal before and after means nothing changed."""
+    from django.apps import apps
+    from django.contrib.auth import get_user_model
+
+    models = [*apps.get_app_config("survey").get_models(), get_user_model()]
+    return [list(model._default_manager.order_by("pk").values_list()) for model in models]

@@ -3,6 +3,7 @@ link to, refusals shown as messages, and per-language text fields."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from django import forms
@@ -22,6 +23,27 @@ E_NOT_SAVED = _("Nothing was saved: {reason}")
 E_CONFLICT = _("it conflicts with data saved meanwhile. Reload the page and try again.")
 
 
+E_NULL_CHARACTER = _("Null characters are not allowed.")
+
+
+def _texts_in(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _texts_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts_in(item)
+
+
+def no_null_characters(value: Any) -> None:
+    """Refuse a NUL anywhere in a JSON value: PostgreSQL cannot store one (and no text needs it)."""
+    if any("\x00" in text for text in _texts_in(value)):
+        raise ValidationError(E_NULL_CHARACTER, code="null_characters_not_allowed")
+
+
 class CandidModelForm(forms.ModelForm):
     """The base of every Candid admin form.
 
@@ -29,6 +51,12 @@ class CandidModelForm(forms.ModelForm):
     the database then refuses the row (a 500 for the user). Here fields not on the form take
     part with the values stored on the object, so such a conflict is a form error instead.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field, forms.JSONField):
+                field.validators.append(no_null_characters)
 
     def _stored_values_checked(self) -> set[str]:
         return {name for name in self._get_validation_exclusions() if name in self.fields}

@@ -91,7 +91,7 @@ class QuestionForm(TranslatedForm):
         question as if the fields it does not show were blank.
         """
         question: dict[str, Any] = {}
-        for name in self.Meta.fields:
+        for name in QuestionForm.Meta.fields:  # all of them, whichever this form shows
             if name in self.fields:
                 question[name] = cleaned.get(name)
             elif (
@@ -336,6 +336,8 @@ class QuestionnaireVersionAdmin(StudyScopedMixin, ReadOnlyWhenPublishedMixin, ad
 
 class VersionPartAdmin(StudyScopedMixin, ReadOnlyWhenPublishedMixin, ImportExportMixin, admin.ModelAdmin):
     """Questions and choices also have pages of their own, with spreadsheet import and export."""
+
+    import_template_name = "admin/survey/import.html"
 
     def get_import_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         return {**super().get_import_resource_kwargs(request, **kwargs), "user": request.user}

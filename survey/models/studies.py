@@ -143,10 +143,12 @@ class Sample(models.Model):
         return url.replace("{code}", getattr(self, f"{outcome}_code")) if url else None
 
     def clean(self) -> None:
-        if self.study_id and self.default_language not in self.study.languages:
+        # The study may be an unsaved one from the same page, whose languages did not validate.
+        languages = self.study.languages if self.study_id and isinstance(self.study.languages, list) else []
+        if self.study_id and self.default_language not in languages:
             raise ValidationError(
                 {
-                    "default_language": f"Must be one of the study's languages: {', '.join(self.study.languages)}."
+                    "default_language": f"Must be one of the study's languages: {', '.join(map(str, languages))}."
                 },
                 code="sample_language",
             )

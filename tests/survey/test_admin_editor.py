@@ -1,11 +1,16 @@
 """The researcher's editor: pages render, per-language fields, expression checks on save, preview, publish."""
 
+import re
+
 import pytest
+from django import forms
 from django.urls import reverse
 
-from survey.models import ConsentText, Question
+from survey.models import Choice, ConsentText, Question
 from survey.roles import RESEARCHER
-from survey.services.questionnaires import consent_create, questionnaire_import
+from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_new_draft
+from tests.helpers import every_row
+from tests.html_forms import form_data
 from tests.specs import consent_details, tiny_spec
 
 pytestmark = pytest.mark.django_db
@@ -122,3 +127,114 @@ def test_shipped_study_previews_in_chinese(client, shipped_study, admin_user_):
         reverse("admin:survey_questionnaireversion_preview", args=[version.pk, "zh"])
     ).content.decode()
     assert "您对以下机构有多大信心" in html and "以下说法中，您同意几条" in html
+
+
+def test_an_unchanged_draft_of_the_shipped_study_saves_unchanged(client, shipped_study, admin_user_):
+    """Every admin page of a draft, posted back as the browser shows it, saves and changes nothing.
+
+    The page must not check or store the fields it does not show as if they were blank (the
+    version page's question rows show labels only, yet sliders have parameters and questions hints).
+    """
+    client.force_login(admin_user_)
+    draft = questionnaire_new_draft(version=shipped_study.versions.get())
+    one_per_type = {q.type: q for q in Question.objects.filter(version=draft).order_by("-pk")}
+    pages = [
+        ("questionnaireversion", draft.pk),
+        ("study", shipped_study.pk),
+        *[("choicelist", pk) for pk in draft.choice_lists.values_list("pk", flat=True)[:3]],
+        *[("question", q.pk) for q in one_per_type.values()],
+        ("choice", Choice.objects.filter(choice_list__version=draft).first().pk),
+    ]
+    assert "slider" in one_per_type
+    for model, pk in pages:
+        url = reverse(f"admin:survey_{model}_change", args=[pk])
+        data = form_data(client.get(url).content.decode(), f"{model}_form")
+        before = every_row()
+        response = client.post(url, {**data, "_continue": "Save"})
+        errors = re.findall(r'<ul class="errorlist[^"]*"[^>]*>(.*?)</ul>', response.content.decode(), re.S)
+        assert response.status_code == 302, f"{url} refused its own values: {errors[:3]}"
+        assert every_row() == before, f"{url} changed what it was given back unchanged"
+
+
+def bad_values(field) -> tuple[str, ...]:
+    """Values a hostile or careless user may type into ``field``, chosen by its kind."""
+    if isinstance(field, forms.JSONField):
+        return ("{", "[1, 2]", '{"a": "\\u0000"}', '{"start": {"x": 1}}')
+    if isinstance(field, forms.ModelChoiceField):
+        return ("999999999",)
+    if isinstance(field, forms.IntegerField):
+        return ("-1", "99999999999999999999")
+    if isinstance(field, forms.DateField):
+        return ("2025-02-30",)
+    if isinstance(field, forms.ChoiceField):
+        return ("no-such-choice",)
+    if isinstance(field, forms.CharField):
+        return ("x" * 5000, "a\x00b")
+    return ()
+
+
+def test_no_admin_page_answers_bad_input_with_a_server_error(researcher_client):
+    """Each field of each editor page (the first row of each inline), given bad values in turn:
+    a form error or a save, never a server error."""
+    client, version = researcher_client
+    client.raise_request_exception = False
+    consent_create(study=version.study, texts={"en": "C", "zh": "C"}, **consent_details())
+    pages = [
+        ("questionnaireversion", version.pk),
+        ("study", version.study.pk),
+        ("question", Question.objects.get(version=version, code="q1").pk),
+        ("choicelist", version.choice_lists.get().pk),
+        ("choice", Choice.objects.filter(choice_list__version=version).first().pk),
+        ("consenttext", ConsentText.objects.get(study=version.study).pk),
+    ]
+    wrong = []
+    for model, pk in pages:
+        url = reverse(f"admin:survey_{model}_change", args=[pk])
+        page = client.get(url)
+        data = form_data(page.content.decode(), f"{model}_form")
+        forms_on_page = [page.context["adminform"].form]
+        forms_on_page += [
+            f for inline in page.context["inline_admin_formsets"] for f in inline.formset.forms[:1]
+        ]
+        for form in forms_on_page:
+            for name, field in form.fields.items():
+                for value in bad_values(field):
+                    status = client.post(
+                        url, {**data, form.add_prefix(name): value, "_continue": "Save"}
+                    ).status_code
+                    if status >= 500:
+                        wrong.append(f"{url} {form.add_prefix(name)}={value[:20]!r}: {status}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_admin_tools_answer_bad_input_with_a_message(researcher_client):
+    """The publish page, the previews and the spreadsheet import, given junk: a message, never a 500."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client, version = researcher_client
+    client.raise_request_exception = False
+    publish = reverse("admin:survey_questionnaireversion_publish", args=[version.pk])
+    for consent in ("x", "99999999999999999999", "-1"):
+        assert client.post(publish, {"consent": consent}).status_code == 200
+    assert (
+        client.get(reverse("admin:survey_questionnaireversion_preview", args=[version.pk, "zz"])).status_code
+        == 404
+    )
+    sheets = {
+        "junk.csv": bytes(range(256)) * 4,
+        "empty.csv": b"",
+        "headers.csv": b"version,section,code,type,label\n",
+        "huge.csv": b'version,section,code,type,label\ntiny:99999999999999999999,p1,q9,integer,"{}"\n',
+        "badjson.csv": b"version,section,code,type,label\ntiny:1,p1,q9,integer,{not json\n",
+        "nokey.csv": b"section,type\np1,integer\n",
+    }
+    before = every_row()
+    for name, content in sheets.items():
+        for fmt in ("0", "1", "2"):
+            page = client.post(
+                reverse("admin:survey_question_import"),
+                {"format": fmt, "resource": "0", "import_file": SimpleUploadedFile(name, content)},
+            )
+            assert page.status_code == 200, (name, fmt, page.status_code)
+            assert "Traceback" not in page.content.decode(), (name, fmt)
+    assert every_row() == before

@@ -34,8 +34,9 @@ from survey.models import (
 from survey.roles import ANALYST, RESEARCHER
 from survey.services.exports import export_job_create, export_job_run
 from survey.services.questionnaires import consent_create, questionnaire_import
+from tests.helpers import every_row
 from tests.html_forms import form_data
-from tests.specs import tiny_spec
+from tests.specs import consent_details, tiny_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -338,23 +339,14 @@ def two_drafts(make_user, django_user_model):
     for key in ("a", "b"):
         owner = users[f"owner_{key}"]
         first = questionnaire_import(spec=linked_spec(), owner=owner, study_slug=f"study-{key}")
-        consent = consent_create(study=first.study, texts={"en": "C", "zh": "C"})
+        consent = consent_create(study=first.study, texts={"en": "C", "zh": "C"}, **consent_details())
         questionnaire_publish(version=first, consent=consent)
-        consent_create(study=first.study, texts={"en": "C2", "zh": "C2"})
+        consent_create(study=first.study, texts={"en": "C2", "zh": "C2"}, **consent_details())
         draft = questionnaire_new_draft(version=QuestionnaireVersion.objects.get(pk=first.pk))
         studies[key] = (first.study, first, draft)
     StudyMembership.objects.create(study=studies["b"][0], user=users["analyst_b"], role="analyst")
     StudyMembership.objects.create(study=studies["a"][0], user=users["gone"], role="researcher")
     return users, studies
-
-
-def everything() -> list:
-    """Every Candid row and every account: equal before and after means nothing changed."""
-    from django.apps import apps
-    from django.contrib.auth import get_user_model
-
-    models = [*apps.get_app_config("survey").get_models(), get_user_model()]
-    return [list(m._default_manager.order_by("pk").values_list()) for m in models]
 
 
 def forbidden_for(model, studies, django_user_model, *, everything_foreign: bool) -> list:
@@ -458,10 +450,10 @@ def test_no_admin_choice_reaches_what_the_user_may_not_use(who, two_drafts, djan
                     **base,
                     posted: [str(value)] if isinstance(field, ModelMultipleChoiceField) else str(value),
                 }
-                before = everything()
+                before = every_row()
                 answer = client.post(url, {**data, "_save": "Save"})
                 tried += 1
-                if everything() != before:
+                if every_row() != before:
                     wrong.append(f"POST {url} {posted}={obj!r} changed data ({answer.status_code})")
                 elif answer.status_code != 200 or not errors_of(answer.context, posted):
                     wrong.append(f"POST {url} {posted}={obj!r}: {answer.status_code}, no error on the field")
@@ -486,11 +478,11 @@ def test_admin_actions_reach_no_other_study(two_drafts):
         )
         url = reverse(f"admin:survey_{model._meta.model_name}_changelist")
         for action in model_admin.get_actions(request):
-            before = everything()
+            before = every_row()
             answer = client.post(url, {"action": action, "_selected_action": targets, "post": "yes"})
-            if answer.status_code >= 500 or everything() != before:
+            if answer.status_code >= 500 or every_row() != before:
                 wrong.append(
-                    f"{action} on {model.__name__}: {answer.status_code}, changed: {everything() != before}"
+                    f"{action} on {model.__name__}: {answer.status_code}, changed: {every_row() != before}"
                 )
     assert not wrong, "\n".join(wrong)
 
@@ -503,12 +495,12 @@ def test_importer_tells_nothing_about_other_studies(two_drafts):
     replies = []
     for reference in ("study-a:2", "no-such-study:2", "study-b:1"):  # another's draft, nothing, B's published
         sheet = f'version,section,code,type,label\n{reference},p1,q2,integer,"{{""en"": ""x""}}"\n'
-        before = everything()
+        before = every_row()
         page = client.post(
             reverse("admin:survey_question_import"),
             {"format": "0", "resource": "0", "import_file": SimpleUploadedFile("q.csv", sheet.encode())},
         )
-        assert page.status_code == 200 and everything() == before
+        assert page.status_code == 200 and every_row() == before
         body = page.content.decode()
         assert "study-a" not in body.replace(reference, "") and "Traceback" not in body
         replies.append(re.sub(r'(nonce|value)="[^"]*"', "", body.replace(reference, "REF")))
@@ -534,9 +526,9 @@ def test_a_member_is_added_by_exact_username_without_a_list(two_drafts):
             "_save": "Save",
         }
     )
-    before = everything()
+    before = every_row()
     refused = client.post(url, data)
-    assert refused.status_code == 200 and everything() == before
+    assert refused.status_code == 200 and every_row() == before
     assert "No active staff account has exactly this username" in refused.content.decode()
     data["memberships-1-user"] = "owner_a"
     assert client.post(url, data).status_code == 302
