@@ -17,4 +17,10 @@ class SurveyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+        from .auth import on_logged_in, on_login_failed
+
         post_migrate.connect(_sync_roles, sender=self)
+        user_login_failed.connect(on_login_failed, dispatch_uid="candid-signin-failed")
+        user_logged_in.connect(on_logged_in, dispatch_uid="candid-signin-device")

@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "survey.auth.TrustedDeviceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "survey.views.errors.DatabaseTroubleMiddleware",
@@ -172,6 +173,16 @@ CSRF_COOKIE_SAMESITE = "Lax"
 CANDID_RECEIPT_KEY = os.environ.get("CANDID_RECEIPT_KEY", "")
 
 LOGIN_URL = "admin:login"
+
+# Staff sign-in throttling (survey/auth.py): the first backend refuses locked sign-ins, the second
+# checks passwords. Failures per account, and over all accounts from untrusted browsers, in a window.
+AUTHENTICATION_BACKENDS = [
+    "survey.auth.SignInThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+CANDID_SIGNIN_FAILURES = 5
+CANDID_SIGNIN_WINDOW_MINUTES = 15
+CANDID_SIGNIN_SPRAY_LIMIT = 50
 
 # Logs never carry who a participant is: no IP, user agent, referrer or query string is logged by
 # Candid; Django's request logger names only the path, and the serve command's access log prints

@@ -11,7 +11,15 @@ from .questionnaires import (
     VersionStatus,
 )
 from .responses import ArmSequence, CounterKind, RateBucket, Response, ResponseStatus, StudyCounter
-from .staff import AuditEvent, ExportJob, ExportRemoval, ExportStatus, ReportSnapshot, ReportStatus
+from .staff import (
+    AuditEvent,
+    ExportJob,
+    ExportRemoval,
+    ExportStatus,
+    ReportSnapshot,
+    ReportStatus,
+    SignInFailures,
+)
 from .studies import ConsentText, Sample, Study, StudyMembership, StudyRole
 from .testruns import TestRun
 
@@ -38,6 +46,7 @@ __all__ = [
     "ResponseStatus",
     "Sample",
     "Section",
+    "SignInFailures",
     "Study",
     "StudyCounter",
     "StudyMembership",

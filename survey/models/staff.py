@@ -111,3 +111,23 @@ class ReportSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study} report ({'weighted' if self.weighted else 'unweighted'}, {self.status})"
+
+
+class SignInFailures(models.Model):
+    """Failed staff sign-ins in one minute, counted under a key: a keyed hash of the normalised
+    username, of a trusted device, or ``all`` (every username together, from untrusted browsers).
+
+    No username, IP address or user agent is stored, and rows older than the counting window are
+    deleted as new failures arrive (``survey.auth``). Participants never sign in.
+    """
+
+    key = models.CharField(max_length=48)
+    minute = models.BigIntegerField(help_text="Minutes since the epoch.")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "minute"], name="signin_failures_unique")]
+        verbose_name_plural = "sign-in failures"
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.minute}: {self.count}"

@@ -137,7 +137,7 @@ def test_permission_changes_are_audited(client, admin_user_, people, answered_st
             {
                 f"memberships-{i}-id": membership.pk,
                 f"memberships-{i}-study": answered_study.pk,
-                f"memberships-{i}-user": membership.user_id,
+                f"memberships-{i}-user": membership.user.username,
                 f"memberships-{i}-role": membership.role,
                 f"memberships-{i}-may_export_raw": "on",
             }
