@@ -94,7 +94,7 @@ serve: $(READY)
 	@# The background worker for long exports runs beside the web server and stops with it.
 	@$(PY) manage.py db_worker --no-startup-delay > var/worker.log 2>&1 & worker=$$!; \
 	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
-	$(VENV)/bin/gunicorn config.wsgi --bind $(HOST):$(PORT) --workers 2 --access-logfile - --access-logformat '%(m)s %(U)s %(s)s'
+	$(VENV)/bin/gunicorn config.wsgi -c config/gunicorn.py --bind $(HOST):$(PORT)
 
 # Each pass takes about 5 minutes; a pass that runs past TEST_LIMIT seconds is stopped, so a hang
 # fails the run with the stacks printed by pytest-timeout and faulthandler instead of holding it.

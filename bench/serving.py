@@ -13,13 +13,19 @@ ROOT = Path(__file__).resolve().parents[1]
 def start_gunicorn(
     env: dict[str, str], port: int, log: Path, *, probe: str = "/", access_log: bool = False
 ) -> subprocess.Popen:
-    """gunicorn with 2 workers on 127.0.0.1:``port``, once it answers ``probe``; output to ``log``.
+    """gunicorn with ``make serve``'s settings (``config/gunicorn.py``: 2 workers, logs without query
+    strings or addresses) on 127.0.0.1:``port``, once it answers ``probe``; output to ``log``.
 
-    The access log, when asked for, has method, path and status only (as ``make serve``)."""
-    logging = ["--access-logfile", "-", "--access-logformat", "%(m)s %(U)s %(s)s"] if access_log else []
-    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}"]
+    The access log (method, path and status only) is written when asked for."""
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "config.wsgi",
+        "-c",
+        str(ROOT / "config" / "gunicorn.py"),
+    ]
+    logging = [] if access_log else ["--access-logfile", "/dev/null"]
     server = subprocess.Popen(
-        [*command, "--workers", "2", *logging, "--error-logfile", "-"],
+        [*command, "--bind", f"127.0.0.1:{port}", *logging],
         env=env,
         cwd=ROOT,
         stdout=open(log, "w"),  # noqa: SIM115 — the server keeps writing to it until it stops

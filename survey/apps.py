@@ -19,6 +19,7 @@ class SurveyConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in, user_login_failed
 
+        from . import checks  # noqa: F401  (registers the PostgreSQL logging check)
         from .auth import on_logged_in, on_login_failed
 
         post_migrate.connect(_sync_roles, sender=self)

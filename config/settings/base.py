@@ -83,6 +83,8 @@ IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "survey.middleware.NoStoreMiddleware",
+    "survey.middleware.RequestTimeBudgetMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -168,6 +170,13 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# The CSRF cookie lives for the browser session, not Django's default year: participants have no
+# sign-in session to keep the token in, and must not carry a year-long cookie from a survey site.
+CSRF_COOKIE_AGE = None
+
+# A request still running after this many seconds is stopped with the "please try again" page;
+# gunicorn's own timeout (config/gunicorn.py) is longer, so it never has to kill a worker.
+CANDID_REQUEST_BUDGET_SECONDS = float(os.environ.get("CANDID_REQUEST_BUDGET_SECONDS", "20"))
 
 # The receipt-code hash key: separate from SECRET_KEY so rotating one does not orphan the other.
 CANDID_RECEIPT_KEY = os.environ.get("CANDID_RECEIPT_KEY", "")
@@ -185,12 +194,16 @@ CANDID_SIGNIN_WINDOW_MINUTES = 15
 CANDID_SIGNIN_SPRAY_LIMIT = 50
 
 # Logs never carry who a participant is: no IP, user agent, referrer or query string is logged by
-# Candid; Django's request logger names only the path, and the serve command's access log prints
-# method, path and status alone (see the Makefile).
+# Candid; Django's request logger names only the path, and every record passes through a filter that
+# removes query strings and addresses anyway (config/log_filters.py; gunicorn's logs too, through
+# config/gunicorn.py, which also keeps its access log to method, path and status).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"no_participant_traces": {"()": "config.log_filters.NoParticipantTraces"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["no_participant_traces"]},
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {"django.server": {"handlers": ["console"], "level": "ERROR", "propagate": False}},
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
@@ -49,7 +50,20 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return error_page(request, 404)
 
 
+def try_again_page(request: HttpRequest) -> HttpResponse:
+    """The "please try again" page (503): nothing was saved, and retrying is safe."""
+    response = error_page(request, 503)
+    response["Retry-After"] = "5"
+    return response
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Django calls this while handling the exception: a stalled request or a database that went
+    # away outside a view (in a middleware) still gets the page that says to try again.
+    from ..middleware import RequestTimeBudgetExceeded
+
+    if isinstance(sys.exc_info()[1], (RequestTimeBudgetExceeded, DatabaseError)):
+        return try_again_page(request)
     return error_page(request, 500)
 
 
@@ -73,7 +87,5 @@ class DatabaseTroubleMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, DatabaseError):
             logger.warning("database unavailable: %s", type(exception).__name__)
-            response = error_page(request, 503)
-            response["Retry-After"] = "5"
-            return response
+            return try_again_page(request)
         return None

@@ -235,6 +235,8 @@ def check_role(role, client, study_a, version_a, job, objects) -> list[str]:
         url = url_for(name, study_a, version_a, job, objects)
         response = client.get(url)
         status = response.status_code
+        if "no-store" not in response.get("Cache-Control", ""):
+            wrong.append(f"GET {url} -> {status} without Cache-Control: no-store")
         if role == "anonymous":
             if not (status == 302 and "/admin/login/" in response["Location"]):
                 wrong.append(f"GET {url} -> {status}, not a redirect to sign in")

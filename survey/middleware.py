@@ -1,0 +1,86 @@
+"""Middleware for every page: no copies kept by browsers or proxies, and a time budget per request.
+
+Static files are served by WhiteNoise before these run, so they stay cacheable.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_cache_control
+
+logger = logging.getLogger("candid.errors")
+
+
+class NoStoreMiddleware:
+    """``Cache-Control: no-store, private`` on every page and download Candid produces.
+
+    Staff pages show results and microdata; participant pages show answers and receipt codes:
+    none may be kept in a shared proxy, the browser's disk cache or its back-forward cache.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        patch_cache_control(response, no_store=True, private=True)
+        return response
+
+
+class RequestTimeBudgetExceeded(Exception):
+    """A request ran past ``CANDID_REQUEST_BUDGET_SECONDS``."""
+
+
+def _expired(signum: int, frame: Any) -> None:
+    raise RequestTimeBudgetExceeded
+
+
+class RequestTimeBudgetMiddleware:
+    """Stops a request that runs past ``CANDID_REQUEST_BUDGET_SECONDS`` (set below gunicorn's
+    ``timeout``), so the visitor gets the "please try again" page (503) instead of gunicorn killing
+    the worker, answering with a bare error and logging the request line.
+
+    The budget is an interval timer (SIGALRM), which only the main thread of a process can
+    receive: it applies in gunicorn's sync workers, and nowhere else (threads of the development
+    server or of a live test server run without it). An alarm already set by someone else (a test
+    runner's time limit) is respected and given back. Every write is one transaction, so a stopped
+    request changed nothing.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        budget = float(getattr(settings, "CANDID_REQUEST_BUDGET_SECONDS", 0) or 0)
+        if budget <= 0 or threading.current_thread() is not threading.main_thread():
+            return self.get_response(request)
+        pending, interval = signal.getitimer(signal.ITIMER_REAL)
+        if pending and pending <= budget:
+            return self.get_response(request)  # someone else's alarm comes first: leave it be
+        previous = signal.signal(signal.SIGALRM, _expired)
+        signal.setitimer(signal.ITIMER_REAL, budget)
+        started = time.monotonic()
+        try:
+            return self.get_response(request)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            if pending:  # give back the rest of an alarm set before (a test runner's time limit)
+                left = max(pending - (time.monotonic() - started), 0.001)
+                signal.setitimer(signal.ITIMER_REAL, left, interval)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RequestTimeBudgetExceeded):
+            from .views.errors import try_again_page
+
+            logger.warning("request stopped at its time budget")
+            return try_again_page(request)
+        return None

@@ -1,0 +1,24 @@
+"""Pages are never stored by browsers or proxies, and participants carry no long-lived CSRF cookie."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_participant_pages_and_error_pages_are_not_stored(shipped_study, client):
+    for url in (f"/s/{shipped_study.slug}/", "/withdraw/", "/no-such-page/", "/"):
+        response = client.get(url)
+        assert "no-store" in response["Cache-Control"], url
+
+
+def test_participants_get_no_long_lived_csrf_cookie(participant):
+    browser, outcome = participant()
+    assert outcome.completed
+    token = browser.cookies.get("csrftoken")
+    assert token is not None, "participant forms are still protected against cross-site posts"
+    assert token["max-age"] == "" and token["expires"] == "", (
+        "the CSRF cookie must end with the browser session"
+    )
+    # After the thank-you page nothing outlives the browser session (the resume cookie is deleted).
+    lasting = [name for name, c in browser.cookies.items() if c["max-age"] not in ("", 0, "0")]
+    assert not lasting
