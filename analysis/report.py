@@ -145,6 +145,19 @@ VERDICT_COLOURS = {
 }
 
 
+def _verdict_class(verdict: str) -> str:
+    """The CSS class that colours ``verdict`` (a class, not a style attribute: pages served under a
+    Content-Security-Policy may not carry inline style attributes)."""
+    return "verdict-" + "-".join(verdict.split()) if verdict in VERDICT_COLOURS else "verdict-other"
+
+
+def _verdict_styles() -> str:
+    rules = [
+        f".{_verdict_class(verdict)}{{background:{colour}}}" for verdict, colour in VERDICT_COLOURS.items()
+    ]
+    return " ".join([*rules, ".verdict-other{background:#555}"])
+
+
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{100 * value:.1f}%"
 
@@ -241,7 +254,6 @@ def render_html(report: dict[str, Any]) -> str:
     sections = []
     for claim in report["claims"]:
         s = claim["statistic"]
-        colour = VERDICT_COLOURS.get(claim["verdict"], "#555")
         estimate = (
             "not measured"
             if not s["measured"]
@@ -275,7 +287,7 @@ def render_html(report: dict[str, Any]) -> str:
         if claim.get("samples"):
             panels += _panel_table("By sample (same item, no population filter)", claim["samples"])
         sections.append(
-            f"<section class='claim' id='{e(claim['id'])}'><h2><span class='verdict' style='background:{colour}'>{e(claim['verdict'])}</span> {e(claim['id'])}</h2>"
+            f"<section class='claim' id='{e(claim['id'])}'><h2><span class='verdict {_verdict_class(claim['verdict'])}'>{e(claim['verdict'])}</span> {e(claim['id'])}</h2>"
             f"<p class='paraphrase'>Claim (paraphrased): {e(claim['paraphrase'])} <cite>— {e(claim['citation']['article'])}, {e(claim['citation'].get('part', ''))}</cite></p>"
             f"<p><strong>{e(s['label'])}:</strong> {estimate}</p><p class='rule'>Rule: {e(claim['rule'])}</p>"
             f"{_chart(s, claim['references']) if s['measured'] and s.get('estimate') is not None else ''}{_reference_rows(claim['references'])}"
@@ -302,6 +314,7 @@ body{{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans","PingFang SC",s
 .synthetic{{background:#ffe3e3;border:2px solid #b00020;padding:.6rem 1rem}}
 .claim{{border-top:2px solid #dde1e6;margin-top:1.5rem;padding-top:.5rem}}
 .verdict{{color:#fff;padding:.1rem .5rem;border-radius:4px;font-size:.9rem;text-transform:uppercase}}
+{_verdict_styles()}
 .tag{{font-weight:700}} table{{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}} td,th{{border:1px solid #ccd;padding:.25rem .45rem;text-align:left;vertical-align:top}}
 .panels{{display:flex;flex-wrap:wrap;gap:1rem}} caption{{text-align:left;font-weight:600}} .rule,.comparability{{color:#333;font-size:.92rem}}
 </style></head><body>

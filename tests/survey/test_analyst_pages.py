@@ -1,5 +1,7 @@
 """Report and export pages: who may see what, background exports with progress, the audit log."""
 
+import re
+
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
@@ -51,6 +53,12 @@ def test_report_page_for_study_members_only(client, people, answered_study):
         and "SYNTHETIC DATA" in page.content.decode()
         and "welcome-scs" in page.content.decode()
     )
+    # Candid's own policy lets the report's stylesheet apply: a nonce on each <style> element that
+    # the page's Content-Security-Policy names, and no inline style attributes (which no nonce allows).
+    html = page.content.decode()
+    nonce = re.search(r"style-src [^;]*'nonce-([^']+)'", page["Content-Security-Policy"])
+    assert nonce is not None and html.count("<style") == html.count(f'<style nonce="{nonce.group(1)}">') > 0
+    assert not re.search(r"<[^>]+\sstyle=", html)
     weighted = client.get(url + "?weights=census")  # 30 respondents cannot meet every census margin
     assert (
         weighted.status_code == 200
