@@ -1,13 +1,15 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from analysis.report import claims_report
 from survey.bridge import responses_frame
 from survey.models import Study
 
+from ._base import CandidCommand
 
-class Command(BaseCommand):
+
+class Command(CandidCommand):
     help = "Judge the claims registry on a study's responses: writes DIR/claims.html and DIR/claims.json."
 
     def add_arguments(self, parser):

@@ -3,14 +3,16 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from survey.roles import ANALYST, RESEARCHER
+
+from ._base import CandidCommand
 
 DEMO_USERS = (("demo-admin", None), ("demo-researcher", RESEARCHER), ("demo-analyst", ANALYST))
 
 
-class Command(BaseCommand):
+class Command(CandidCommand):
     help = "Create (or reset) the demo staff accounts with fresh random passwords, and print them. Demo only."
 
     def handle(self, *args, **options):

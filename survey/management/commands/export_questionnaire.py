@@ -1,13 +1,15 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from survey.instrument_files import FORMATS, questionnaire_bytes
 from survey.models import QuestionnaireVersion
 from survey.selectors import version_to_spec
 
+from ._base import CandidCommand
 
-class Command(BaseCommand):
+
+class Command(CandidCommand):
     help = "Export a questionnaire version as XLSForm (.xlsx) or JSON."
 
     def add_arguments(self, parser):

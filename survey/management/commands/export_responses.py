@@ -1,7 +1,7 @@
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from analysis.exports import FORMATS
@@ -9,8 +9,10 @@ from survey.bridge import study_codebook
 from survey.models import Response, ResponseStatus, Study
 from survey.services.exports import export_write
 
+from ._base import CandidCommand
 
-class Command(BaseCommand):
+
+class Command(CandidCommand):
     help = "Export a study's complete responses (with a codebook beside the file: .codebook.json and .codebook.html)."
 
     def add_arguments(self, parser):

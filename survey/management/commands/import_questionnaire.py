@@ -1,14 +1,15 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from survey.instrument import QuestionnaireInvalid
 from survey.instrument_files import read_questionnaire_file
 from survey.models import Study
 from survey.services.questionnaires import questionnaire_import
 
+from ._base import CandidCommand
 from ._owners import resolve_owner
 
 
-class Command(BaseCommand):
+class Command(CandidCommand):
     help = "Import an XLSForm (.xlsx) or JSON questionnaire as a new draft version; nothing is written on any error."
 
     def add_arguments(self, parser):

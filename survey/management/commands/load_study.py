@@ -1,18 +1,19 @@
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from survey.instrument import QuestionnaireInvalid
 from survey.models import StudyRole
 from survey.services.studies import study_load_bundle, study_member_set
 
+from ._base import CandidCommand
 from ._owners import resolve_owner
 
 SHIPPED = Path(__file__).resolve().parents[2] / "fixtures" / "trust_and_rating_systems"
 
 
-class Command(BaseCommand):
+class Command(CandidCommand):
     help = "Load and publish a study bundle (study.json + questionnaire.xlsx); default: the shipped study."
 
     def add_arguments(self, parser):

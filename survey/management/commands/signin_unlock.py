@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from ...auth import ALL_ACCOUNTS, account_key
 from ...services.signin import signin_failures_clear
+from ._base import CandidCommand
 
 
-class Command(BaseCommand):
+class Command(CandidCommand):
     help = (
         "Forget failed staff sign-ins: those of one account (--username), or all of them (--all), "
         "which also ends a pause after password spraying."

@@ -5,11 +5,13 @@ import multiprocessing
 import sys
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connections
 from tqdm import tqdm
 
 from survey.models import Study
+
+from ._base import CandidCommand
 
 CHUNK = 10  # respondents per task handed to a worker process
 
@@ -52,7 +54,7 @@ def _run_in_worker(args: tuple[str, str, list[int], str, str]) -> tuple[int, int
         connections.close_all()
 
 
-class Command(BaseCommand):
+class Command(CandidCommand):
     help = "Send N synthetic respondents through the real participant flow; their responses are labelled synthetic."
 
     def add_arguments(self, parser):
@@ -76,6 +78,8 @@ class Command(BaseCommand):
     def handle(
         self, *args, study: str, sample: str | None, n: int, seed: int, workers: int, top_up: bool, **options
     ):
+        if n < 1 or workers < 1:
+            raise CommandError("-n and --workers must be at least 1.")
         target = Study.objects.filter(slug=study).first()
         if target is None:
             raise CommandError(f"No study {study!r}.")
