@@ -238,3 +238,31 @@ def test_admin_tools_answer_bad_input_with_a_message(researcher_client):
             assert page.status_code == 200, (name, fmt, page.status_code)
             assert "Traceback" not in page.content.decode(), (name, fmt)
     assert every_row() == before
+
+
+def test_admin_lists_answer_bad_query_parameters_without_a_server_error(researcher_client):
+    from django.contrib import admin
+
+    client, _ = researcher_client
+    client.raise_request_exception = False
+    junk = [
+        "o=abc",
+        "o=99",
+        "p=99999999999999999999",
+        "q=" + "x" * 3000,
+        "study__id__exact=abc",
+        "version__id__exact=99999999999999999999",
+        "status__exact=%00",
+        "all=&e=1",
+        "_to_field=password",
+    ]
+    wrong = []
+    for model in admin.site._registry:
+        if model._meta.app_label != "survey":
+            continue
+        url = reverse(f"admin:survey_{model._meta.model_name}_changelist")
+        for query in junk:
+            status = client.get(f"{url}?{query}").status_code
+            if status >= 500:
+                wrong.append(f"{url}?{query[:40]}: {status}")
+    assert not wrong, "\n".join(wrong)
