@@ -55,15 +55,17 @@ def test_a_stalled_participant_request_ends_on_the_try_again_page(client, shippe
     import survey.views.participant as participant
 
     def runaway(study):
-        end = time.monotonic() + 10
+        end = time.monotonic() + 60
         while time.monotonic() < end:
             pass
 
+    client.get(f"/s/{shipped_study.slug}/")  # a first request, so the timed one is not slow to start
     monkeypatch.setattr(participant, "latest_published_version", runaway)
+    client.raise_request_exception = False  # wherever the budget strikes, the answer is a page
     started = time.monotonic()
-    with override_settings(CANDID_REQUEST_BUDGET_SECONDS=0.5):
+    with override_settings(CANDID_REQUEST_BUDGET_SECONDS=2):
         page = client.get(f"/s/{shipped_study.slug}/?{PROBE}")
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30
     assert page.status_code == 503 and page["Retry-After"] == "5"
     assert "Please try again" in page.content.decode()
 
