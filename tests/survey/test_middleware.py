@@ -22,3 +22,11 @@ def test_participants_get_no_long_lived_csrf_cookie(participant):
     # After the thank-you page nothing outlives the browser session (the resume cookie is deleted).
     lasting = [name for name, c in browser.cookies.items() if c["max-age"] not in ("", 0, "0")]
     assert not lasting
+
+
+def test_a_nul_character_in_any_parameter_is_a_bad_request(client, shipped_study):
+    for url in (f"/s/{shipped_study.slug}/?lang=%00", "/withdraw/?x=a%00b", "/admin/login/?next=/%00"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+    form = "application/x-www-form-urlencoded"  # what a browser sends for Candid's forms
+    assert client.post("/withdraw/", "code=AB%00CD", content_type=form).status_code == 400
