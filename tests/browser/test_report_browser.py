@@ -1,0 +1,33 @@
+"""The claims report in Chromium under Candid's own Content-Security-Policy: styled, no violation."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_the_report_page_is_styled_under_the_csp(
+    browser, live_server, answered_study, make_user, screenshots
+):
+    make_user("report-reader", superuser=True)
+    context = browser.new_context(locale="en-GB")
+    page = context.new_page()
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None,
+    )
+    page.goto(f"{live_server.url}/admin/login/")
+    page.locator('input[name="username"]').fill("report-reader")
+    page.locator('input[name="password"]').fill("pw-report-reader")
+    with page.expect_navigation():
+        page.locator('input[type="submit"]').click()
+    page.goto(f"{live_server.url}/studies/{answered_study.slug}/report/")
+    verdict = page.locator(".verdict").first
+    background = verdict.evaluate("element => getComputedStyle(element).backgroundColor")
+    width = page.locator("body").evaluate("element => getComputedStyle(element).maxWidth")
+    screenshots(page, "report-desktop")
+    context.close()
+    assert not refused, refused
+    assert background not in ("rgba(0, 0, 0, 0)", "transparent") and width != "none"
