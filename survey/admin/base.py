@@ -128,8 +128,8 @@ class StudyScopedMixin(RefusalsAsMessagesMixin):
 
     ``study_path`` is the lookup from the model to its study. An object of another study is a
     404 on every view (never a redirect that confirms it exists). Every choice on its forms is
-    limited by :func:`restrict_choices`, and the object's place (its study, version or list) is
-    fixed once it exists: objects never move between studies or versions.
+    limited by :func:`restrict_choices`, which also keeps an existing object in its place: its
+    study or version field offers its own only, so a forged one is refused with a form error.
     """
 
     study_path: ClassVar[str] = "study"
@@ -165,13 +165,6 @@ class StudyScopedMixin(RefusalsAsMessagesMixin):
         if obj is None:
             raise Http404("No such object.")
         return obj
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        fields = list(super().get_readonly_fields(request, obj))  # type: ignore[misc]
-        place = self.study_path.split("__")[0]
-        if obj is not None and place != "pk" and place not in fields:
-            fields.append(place)
-        return fields
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any):
         form = super().get_form(request, obj, change=change, **kwargs)  # type: ignore[misc]

@@ -537,3 +537,19 @@ def test_a_member_is_added_by_exact_username_without_a_list(two_drafts):
     assert StudyMembership.objects.filter(
         study=studies["b"][0], user=users["owner_a"], role="analyst"
     ).exists()
+
+
+def test_a_choice_list_moves_neither_to_another_study_nor_to_a_published_version(two_drafts):
+    """The two findings behind the generic test above, by name: refused with a form error, not moved."""
+    users, studies = two_drafts
+    client = Client()
+    client.force_login(users["owner_b"])
+    choice_list = ChoiceList.objects.get(version=studies["b"][2], name="yn")
+    url = reverse("admin:survey_choicelist_change", args=[choice_list.pk])
+    data = form_data(client.get(url).content.decode(), "choicelist_form")
+    for target in (studies["a"][2], studies["b"][1]):  # study A's draft; B's own published version
+        before = every_row()
+        page = client.post(url, {**data, "version": str(target.pk), "_save": "Save"})
+        assert page.status_code == 200 and errors_of(page.context, "version")
+        assert every_row() == before
+    assert client.post(url, {**data, "_save": "Save"}).status_code == 302  # its own version: saved
