@@ -97,9 +97,18 @@ def load(url: str, n: int) -> None:
         ).fetchall()
         rng = random.Random(5)
         today = date.today()
+        # One release batch per sample holds the bulk-loaded responses (sizes are fixed up below).
+        batches = {
+            sample_id: db.execute(
+                "INSERT INTO survey_releasebatch (study_id, sample_id, version_id, released_on, size, at_close)"
+                " VALUES (%s, %s, %s, %s, 0, false) RETURNING id",
+                (study_id, sample_id, version_id, today),
+            ).fetchone()[0]
+            for sample_id, _ in samples
+        }
         with db.cursor().copy(
-            "COPY survey_response (id, study_id, sample_id, version_id, consent_id, language, status, answers, display, position, furthest, "
-            "creation_key, started_on, completed_on, duration_seconds, is_synthetic) FROM STDIN"
+            "COPY survey_response (id, study_id, sample_id, version_id, consent_id, batch_id, language, answers,"
+            " display, completed_on, duration_seconds, is_synthetic) FROM STDIN"
         ) as copy:
             for _ in range(n):
                 answers = {}
@@ -128,25 +137,26 @@ def load(url: str, n: int) -> None:
                         sample_id,
                         version_id,
                         consent_id,
+                        batches[sample_id],
                         "zh" if sample_slug == "china" else "en",
-                        "complete",
                         json.dumps(answers),
                         json.dumps(display),
-                        6,
-                        6,
-                        uuid.uuid4().hex,
-                        today,
                         today,
                         480,
                         True,
                     )
                 )
+        db.execute(
+            "UPDATE survey_releasebatch b SET size = (SELECT count(*) FROM survey_response r WHERE r.batch_id = b.id)"
+            " WHERE b.id = ANY(%s)",
+            (list(batches.values()),),
+        )
         db.commit()
 
 
 def copy_floor(url: str, path: Path) -> float:
     start = time.perf_counter()
-    query = "COPY (SELECT id, answers FROM survey_response WHERE status = 'complete') TO STDOUT (FORMAT csv)"
+    query = "COPY (SELECT id, answers FROM survey_response) TO STDOUT (FORMAT csv)"
     with psycopg.connect(url) as db, open(path, "wb") as handle, db.cursor().copy(query) as copy:
         for block in copy:
             handle.write(block)

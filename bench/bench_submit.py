@@ -195,17 +195,21 @@ def phase(
     }
 
 
+# Complete responses, released or waiting for their release batch.
+STORED_COMPLETE = (
+    "SELECT (SELECT count(*) FROM survey_response WHERE NOT is_synthetic)"
+    " + (SELECT count(*) FROM survey_pendingresponse WHERE status = 'complete' AND NOT is_synthetic)"
+)
+
+
 def stored_complete(database: str, url: str, var: Path) -> int:
     if database == "postgres":
-        query = "SELECT count(*) FROM survey_response WHERE status = 'complete' AND NOT is_synthetic"
         with psycopg.connect(url) as db:
-            return db.execute(query).fetchone()[0]
+            return db.execute(STORED_COMPLETE).fetchone()[0]
     import sqlite3
 
     with sqlite3.connect(var / "bench.sqlite3") as db:
-        return db.execute(
-            "SELECT count(*) FROM survey_response WHERE status = 'complete' AND NOT is_synthetic"
-        ).fetchone()[0]
+        return db.execute(STORED_COMPLETE).fetchone()[0]
 
 
 def run(database: str, seconds: float, rounds: int, concurrency: int) -> dict:

@@ -17,7 +17,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
 from config.urls import handler400, handler403, handler404, handler500, urlpatterns  # noqa: F401
-from survey.models import QuestionnaireVersion, Response, ResponseStatus
+from survey.models import PendingResponse, QuestionnaireVersion
 
 _TARGETS: dict[str, tuple[int, int, int, int]] = {}
 
@@ -32,17 +32,16 @@ def bare_insert(request: HttpRequest, slug: str) -> HttpResponse:
         _TARGETS[slug] = (version.study_id, sample_id, version.pk, version.consent_id)
     study_id, sample_id, version_id, consent_id = _TARGETS[slug]
     with transaction.atomic():
-        Response.objects.create(
+        PendingResponse.objects.create(  # the table participants write to (never released: in progress)
             study_id=study_id,
             sample_id=sample_id,
             version_id=version_id,
             consent_id=consent_id,
             language="en",
-            status=ResponseStatus.COMPLETE,
             answers=answers,
-            creation_key=uuid.uuid4().hex,
+            creation_hash=uuid.uuid4().hex,
+            resume_hash=uuid.uuid4().hex,
             started_on=date.today(),
-            completed_on=date.today(),
             is_synthetic=True,  # told apart from the real participants' responses in the count check
         )
     return HttpResponse("stored", content_type="text/plain")

@@ -11,6 +11,16 @@ def _sync_roles(sender, **kwargs) -> None:
     sync_roles(Group, Permission)
 
 
+def _keep_without_rowid(sender, using: str = "default", **kwargs) -> None:
+    """Django's SQLite schema editor rebuilds a table without ``WITHOUT ROWID`` whenever a migration
+    alters it; every migrate ends by putting the clause back (see ``survey.storage``)."""
+    from django.db import connections
+
+    from .storage import ensure_without_rowid
+
+    ensure_without_rowid(connections[using])
+
+
 class SurveyConfig(AppConfig):
     name = "survey"
     verbose_name = "Candid surveys"
@@ -19,9 +29,10 @@ class SurveyConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.signals import user_logged_in, user_login_failed
 
-        from . import checks  # noqa: F401  (registers the PostgreSQL logging check)
+        from . import checks  # noqa: F401  (registers the system checks)
         from .auth import on_logged_in, on_login_failed
 
         post_migrate.connect(_sync_roles, sender=self)
+        post_migrate.connect(_keep_without_rowid, sender=self)
         user_login_failed.connect(on_login_failed, dispatch_uid="candid-signin-failed")
         user_logged_in.connect(on_logged_in, dispatch_uid="candid-signin-device")

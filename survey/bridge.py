@@ -1,4 +1,6 @@
-"""The one bridge from the database to pandas: a study's complete responses as a wide DataFrame.
+"""The one bridge from the database to pandas: a study's released responses as a wide DataFrame.
+
+Which responses: ``selectors.released_responses`` (complete, released in a batch, not withdrawn).
 
 Column names come from ``analysis.schema``; the codebook from ``analysis.codebook``. Responses
 are streamed in chunks (``iterator(chunk_size=...)``: a server-side cursor on PostgreSQL), so memory
@@ -17,8 +19,8 @@ from analysis import schema
 from analysis.codebook import Codebook, codebook_from_specs
 from analysis.exports import NUMERIC_KINDS
 
-from .models import ConsentText, QuestionnaireVersion, Response, ResponseStatus, Study
-from .selectors import cached_spec
+from .models import ConsentText, QuestionnaireVersion, Study
+from .selectors import cached_spec, released_responses
 
 DEFAULT_CHUNK = 5000
 NUMBER_COLUMNS = {
@@ -50,8 +52,7 @@ def _specs(study: Study) -> list[tuple[int, dict[str, Any]]]:
 
 
 def _complete(study: Study, include_synthetic: bool):
-    queryset = Response.objects.filter(study=study, status=ResponseStatus.COMPLETE)
-    return queryset if include_synthetic else queryset.filter(is_synthetic=False)
+    return released_responses(study, include_synthetic=include_synthetic)
 
 
 def study_codebook(study: Study, *, include_synthetic: bool = True) -> Codebook:

@@ -145,7 +145,10 @@ class _Columns:
 
 
 def query(study: Study, codebook: Codebook, *, include_synthetic: bool = True, for_csv: bool) -> sql.Composed:
-    """``COPY (SELECT <the codebook's columns> ...) TO STDOUT``, ordered by response id."""
+    """``COPY (SELECT <the codebook's columns> ...) TO STDOUT``, ordered by response id.
+
+    The rows are ``selectors.released_responses(study, include_synthetic=...)``, written in SQL.
+    """
     columns = _Columns(codebook, for_csv=for_csv)
     table = sql.Identifier
     return sql.SQL(
@@ -154,7 +157,7 @@ def query(study: Study, codebook: Codebook, *, include_synthetic: bool = True, f
         " JOIN {samples} s ON s.id = r.sample_id"
         " JOIN {versions} v ON v.id = r.version_id"
         " JOIN {consents} c ON c.id = r.consent_id"
-        " WHERE r.study_id = {study} AND r.status = 'complete'{synthetic}"
+        " WHERE r.study_id = {study}{synthetic}"
         " ORDER BY r.id) TO STDOUT (FORMAT csv{null})"
     ).format(
         columns=sql.SQL(", ").join(columns.column(name) for name in codebook.names),

@@ -1,18 +1,24 @@
-"""A check an operator meets at ``manage.py migrate`` (and ``check --database default``): PostgreSQL
-settings under which the server's own log would keep what participants sent.
+"""System checks an operator meets at ``manage.py migrate`` and ``check``: settings under which a
+participant could be picked out.
 
-With PostgreSQL's defaults a statement that fails (``log_min_error_statement = error``) is written to
-the log in full, with its values, at the time it ran, and an error's DETAIL line repeats the values
-of a unique key (``log_error_verbosity = default``). Candid's participant requests are written not to
-fail, but a log must not depend on that. The README's "Operating Candid" gives the settings.
+- ``candid.E001``: ``CANDID_RELEASE_K`` below 10 (release batches must hold at least 10 responses).
+- ``candid.W001`` (``check --database default``): PostgreSQL settings under which the server's own log
+  would keep what participants sent. With PostgreSQL's defaults a statement that fails
+  (``log_min_error_statement = error``) is written to the log in full, with its values, at the time it
+  ran, and an error's DETAIL line repeats the values of a unique key (``log_error_verbosity =
+  default``). Candid's participant requests are written not to fail, but a log must not depend on
+  that. The README's "Operating Candid" gives the settings.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import Tags, Warning, register
+from django.conf import settings as django_settings
+from django.core.checks import Error, Tags, Warning, register
 from django.db import connections
+
+from .selectors import MIN_K
 
 # Severity order of PostgreSQL's message levels; a failing statement is logged when its level
 # (ERROR for a constraint violation) is at or above log_min_error_statement.
@@ -81,3 +87,18 @@ def postgresql_logging(app_configs: Any = None, databases: Any = None, **kwargs:
             for problem in _problems(settings)
         ]
     return warnings
+
+
+@register()
+def release_batch_size(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """``CANDID_RELEASE_K`` below 10 would let a known completion time narrow a response to fewer."""
+    k = django_settings.CANDID_RELEASE_K
+    if not isinstance(k, int) or k < MIN_K:
+        return [
+            Error(
+                f"CANDID_RELEASE_K is {k!r}; release batches must hold at least {MIN_K} responses.",
+                hint=f"Set CANDID_RELEASE_K to {MIN_K} or more (the default is 20).",
+                id="candid.E001",
+            )
+        ]
+    return []

@@ -72,6 +72,30 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Too many attempts in the last minute. Please wait a minute and try again.",
         "zh": "最近一分钟内尝试次数过多，请稍候再试。",
     },
+    "withdraw_empty": {
+        "en": "Please enter the receipt code you were shown when you finished.",
+        "zh": "请输入您完成调查时看到的回执码。",
+    },
+    "withdraw_bad_characters": {
+        "en": "A receipt code has only the letters A to Z, the digits 2 to 7 and hyphens after the study number, so “{characters}” cannot be part of it. Please check what you typed (the letter O, not the digit 0; the letter I, not the digit 1).",
+        "zh": "回执码在研究编号之后只包含字母 A 至 Z、数字 2 至 7 和连字符，因此“{characters}”不可能是其中的一部分。请检查您的输入（是字母 O 而不是数字 0；是字母 I 而不是数字 1）。",
+    },
+    "withdraw_no_study": {
+        "en": "A receipt code starts with the study number and a hyphen, such as 12-K7QWM-…. Please enter the whole code.",
+        "zh": "回执码以研究编号和连字符开头，例如 12-K7QWM-…。请输入完整的回执码。",
+    },
+    "withdraw_bad_length": {
+        "en": "A receipt code has {expected} letters and digits after the study number; this one has {found}. Please check that you copied all of it.",
+        "zh": "回执码在研究编号之后有 {expected} 个字母和数字；您输入的有 {found} 个。请检查是否完整复制。",
+    },
+    "withdraw_mistyped": {
+        "en": "No receipt code ends like this one. Please check its last characters.",
+        "zh": "没有以这样的字符结尾的回执码。请检查最后几个字符。",
+    },
+    "consent_elsewhere": {
+        "en": "This consent form was opened in another browser, or this browser did not keep its cookies (the survey needs one to keep your place). Nothing was recorded. Please read the information and agree again here.",
+        "zh": "此同意书是在另一个浏览器中打开的，或本浏览器没有保留 Cookie（本调查需要用它记住您的进度）。我们没有记录任何内容。请在此重新阅读信息并表示同意。",
+    },
     "withdraw_malformed": {
         "en": "That does not look like a receipt code. Please check it and try again.",
         "zh": "这看起来不像回执码，请检查后重试。",

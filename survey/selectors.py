@@ -7,16 +7,19 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Model, Prefetch, Q, QuerySet
+from django.db.models import Count, Model, Prefetch, Q, QuerySet
 
 from .instrument import FORMAT, normalize
 from .models import (
     Choice,
     ChoiceList,
     ConsentText,
+    PendingResponse,
     Question,
     QuestionnaireVersion,
     QuestionType,
+    Response,
+    ResponseStatus,
     Section,
     Study,
     StudyRole,
@@ -245,25 +248,85 @@ def may_export_raw(user: AbstractBaseUser, study: Study) -> bool:
     )
 
 
+MIN_K = 10
+
+
+def release_k() -> int:
+    """k, the smallest release batch: ``CANDID_RELEASE_K``, and never fewer than 10."""
+    from django.conf import settings
+
+    return max(MIN_K, int(settings.CANDID_RELEASE_K))
+
+
+def released_responses(study: Study, *, include_synthetic: bool = True) -> QuerySet[Response]:
+    """The responses analysts may read: the one definition every export, report, count and page uses.
+
+    These are the complete responses of the study's release batches (``services.releases``), minus
+    withdrawals. Responses in progress, and complete ones still waiting for their batch, are not
+    among them, so no figure shown to staff moves with a single completion. ``bridge_copy.query``
+    is the same selection written in SQL (tests keep the two equal).
+    """
+    responses = Response.objects.filter(study=study)
+    return responses if include_synthetic else responses.filter(is_synthetic=False)
+
+
+def completions_by_sample(study: Study, *, synthetic_only: bool = False) -> dict[int, int]:
+    """Complete responses per sample id, released or waiting for their batch (two grouped queries).
+
+    For fieldwork rules (target sizes), never for figures shown to staff.
+    """
+    counts: dict[int, int] = {}
+    only = Q(is_synthetic=True) if synthetic_only else Q()
+    for queryset in (
+        Response.objects.filter(only, study=study),
+        PendingResponse.objects.filter(only, study=study, status=ResponseStatus.COMPLETE),
+    ):
+        for sample_id, n in (
+            queryset.values("sample_id").annotate(n=Count("pk")).values_list("sample_id", "n")
+        ):
+            counts[sample_id] = counts.get(sample_id, 0) + n
+    return counts
+
+
+def pending_position(*, response_id: Any) -> int:
+    """The page a response in progress is at (0 if it is gone)."""
+    return PendingResponse.objects.filter(pk=response_id).values_list("position", flat=True).first() or 0
+
+
+def closed_by_target(*, study_id: int, sample_id: int) -> bool:
+    """Whether the study, or this sample of it, has as many complete responses as its target size."""
+    study = Study.objects.get(pk=study_id)
+    target = study.samples.filter(pk=sample_id).values_list("target_size", flat=True).first()
+    if not study.target_size and not target:
+        return False
+    done = completions_by_sample(study)
+    return bool(
+        (study.target_size and sum(done.values()) >= study.target_size)
+        or (target and done.get(sample_id, 0) >= target)
+    )
+
+
 def study_monitoring(study: Study) -> dict[str, Any]:
     """Started, completed, declined and withdrawn counts per sample, and the median duration.
 
-    Three queries whatever the number of samples: grouped counts, the counters, the durations.
+    "Completed" counts released responses only (``released_responses``), like every export and
+    report; complete responses still waiting for their release batch are counted apart
+    (``awaiting_release``). "Started" counts every response ever begun and not withdrawn.
+    A fixed number of queries whatever the number of samples.
     """
-    from django.db.models import Count
+    from .models import CounterKind, StudyCounter
 
-    from .models import CounterKind, Response, StudyCounter
-
-    complete = Q(status="complete")
-    counts = {
+    released = {
         row["sample_id"]: row
-        for row in Response.objects.filter(study=study)
+        for row in released_responses(study)
         .values("sample_id")
-        .annotate(
-            started=Count("pk"),
-            completed=Count("pk", filter=complete),
-            synthetic=Count("pk", filter=complete & Q(is_synthetic=True)),
-        )
+        .annotate(completed=Count("pk"), synthetic=Count("pk", filter=Q(is_synthetic=True)))
+    }
+    pending = {
+        row["sample_id"]: row
+        for row in PendingResponse.objects.filter(study=study)
+        .values("sample_id")
+        .annotate(begun=Count("pk"), waiting=Count("pk", filter=Q(status=ResponseStatus.COMPLETE)))
     }
     counters: dict[tuple[int, str], int] = {
         (sample_id, kind): count
@@ -274,7 +337,8 @@ def study_monitoring(study: Study) -> dict[str, Any]:
     # Durations are rounded to 30 s, so a histogram is short whatever the number of responses.
     durations: dict[int, list[tuple[int, int]]] = {}
     for sample_id, seconds, times in (
-        Response.objects.filter(study=study, status="complete", duration_seconds__isnull=False)
+        released_responses(study)
+        .filter(duration_seconds__isnull=False)
         .values("sample_id", "duration_seconds")
         .annotate(times=Count("pk"))
         .order_by("sample_id", "duration_seconds")
@@ -283,21 +347,29 @@ def study_monitoring(study: Study) -> dict[str, Any]:
         durations.setdefault(sample_id, []).append((seconds, times))
     rows = []
     for sample in study.samples.all():
-        row = counts.get(sample.pk, {"started": 0, "completed": 0, "synthetic": 0})
+        done = released.get(sample.pk, {"completed": 0, "synthetic": 0})
+        open_ = pending.get(sample.pk, {"begun": 0, "waiting": 0})
+        started = done["completed"] + open_["begun"]
         median = _median_of_histogram(durations.get(sample.pk, []))
         rows.append(
             {
                 "sample": sample,
-                "started": row["started"],
-                "completed": row["completed"],
-                "synthetic": row["synthetic"],
+                "started": started,
+                "completed": done["completed"],
+                "awaiting_release": open_["waiting"],
+                "synthetic": done["synthetic"],
                 "declined": counters.get((sample.pk, CounterKind.DECLINED), 0),
                 "withdrawn": counters.get((sample.pk, CounterKind.WITHDRAWN), 0),
-                "completion_rate": row["completed"] / row["started"] if row["started"] else None,
+                "completion_rate": (done["completed"] + open_["waiting"]) / started if started else None,
                 "median_minutes": median / 60 if median is not None else None,
             }
         )
-    return {"samples": rows, "completed": sum(r["completed"] for r in rows)}
+    return {
+        "samples": rows,
+        "completed": sum(r["completed"] for r in rows),
+        "awaiting_release": sum(r["awaiting_release"] for r in rows),
+        "release_k": release_k(),
+    }
 
 
 def _median_of_histogram(histogram: list[tuple[int, int]]) -> int | None:
@@ -312,17 +384,17 @@ def _median_of_histogram(histogram: list[tuple[int, int]]) -> int | None:
 
 
 def study_revision(study: Study) -> str:
-    """A digest of everything a study's report is computed from: the complete responses (how many,
-    how many synthetic), the withdrawals, and the published versions. Complete responses never
-    change in place, so any completion, withdrawal, relabelling as synthetic or new version changes it."""
+    """A digest of everything a study's report is computed from: the released responses (how many,
+    how many synthetic, in which batches), the withdrawals, and the published versions. Released
+    responses never change in place, so any release, withdrawal or new version changes it."""
     import hashlib
 
-    from django.db.models import Count, Sum
+    from django.db.models import Max, Sum
 
-    from .models import Response, ResponseStatus, StudyCounter
+    from .models import StudyCounter
 
-    counts = Response.objects.filter(study=study, status=ResponseStatus.COMPLETE).aggregate(
-        complete=Count("pk"), synthetic=Count("pk", filter=Q(is_synthetic=True))
+    counts = released_responses(study).aggregate(
+        batch=Max("batch_id"), complete=Count("pk"), synthetic=Count("pk", filter=Q(is_synthetic=True))
     )
     withdrawn = StudyCounter.objects.filter(sample__study=study, kind="withdrawn").aggregate(n=Sum("count"))
     versions = list(
@@ -330,7 +402,7 @@ def study_revision(study: Study) -> str:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    text = f"{counts['complete']}|{counts['synthetic']}|{withdrawn['n'] or 0}|{versions}"
+    text = f"{counts['complete']}|{counts['synthetic']}|{counts['batch']}|{withdrawn['n'] or 0}|{versions}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -368,7 +440,7 @@ def studio_studies_for(user: AbstractBaseUser, queryset: QuerySet[Study]) -> lis
     from django.db.models.functions import Coalesce
     from django.utils import timezone
 
-    from .models import Response, ResponseStatus, StudyMembership
+    from .models import StudyMembership
 
     def count(queryset) -> Coalesce:
         return Coalesce(
@@ -380,12 +452,9 @@ def studio_studies_for(user: AbstractBaseUser, queryset: QuerySet[Study]) -> lis
 
     versions = QuestionnaireVersion.objects.filter(study=OuterRef("pk"))
     studies = queryset.annotate(
-        completed=count(
-            Response.objects.filter(study=OuterRef("pk"), status=ResponseStatus.COMPLETE, is_synthetic=False)
-        ),
-        synthetic=count(
-            Response.objects.filter(study=OuterRef("pk"), status=ResponseStatus.COMPLETE, is_synthetic=True)
-        ),
+        # Released responses (``released_responses``), real and synthetic, as every staff figure.
+        completed=count(Response.objects.filter(study=OuterRef("pk"), is_synthetic=False)),
+        synthetic=count(Response.objects.filter(study=OuterRef("pk"), is_synthetic=True)),
         published=Subquery(versions.filter(status="published").order_by("-number").values("number")[:1]),
         draft=Subquery(versions.filter(status="draft").values("number")[:1]),
         consents=count(ConsentText.objects.filter(study=OuterRef("pk"))),
@@ -462,13 +531,13 @@ def study_overview(user: AbstractBaseUser, study: Study) -> dict[str, Any]:
     (for those who may design it) the latest entries of its audit trail. A bounded number of queries."""
     from django.db.models import Count
 
-    from .models import AuditEvent, Response, ResponseStatus
+    from .models import AuditEvent
 
     row = next(r for r in studio_studies_for(user, Study.objects.filter(pk=study.pk)))
     versions = list(study.versions.annotate(questions_count=Count("questions")).order_by("-number"))
     per_sample = {
         item["sample_id"]: item["n"]
-        for item in Response.objects.filter(study=study, status=ResponseStatus.COMPLETE, is_synthetic=False)
+        for item in released_responses(study, include_synthetic=False)
         .values("sample_id")
         .annotate(n=Count("pk"))
     }
@@ -754,7 +823,7 @@ def fieldwork_monitor(study: Study) -> dict[str, Any]:
     """
     from django.db.models import Count, Sum
 
-    from .models import FieldworkCount, FieldworkKind, Quota, Response, ResponseStatus, TestRun
+    from .models import FieldworkCount, FieldworkKind, Quota, TestRun
 
     monitoring = study_monitoring(study)
     counts = FieldworkCount.objects.filter(sample__study=study)
@@ -764,17 +833,24 @@ def fieldwork_monitor(study: Study) -> dict[str, Any]:
         .values("sample_id")
         .annotate(n=Sum("count"))
     }
-    synthetic_started = dict(
-        Response.objects.filter(study=study, is_synthetic=True)
-        .values("sample_id")
+    # Responses not yet released, in one grouped query: synthetic ones begun, and where the real
+    # ones in progress stopped (the furthest page reached).
+    synthetic_pending: dict[int, int] = {}
+    stopped: dict[int, int] = {}
+    for sample_id, status, synthetic, furthest, n in (
+        PendingResponse.objects.filter(study=study)
+        .values("sample_id", "status", "is_synthetic", "furthest")
         .annotate(n=Count("pk"))
-        .values_list("sample_id", "n")
-    )
+        .values_list("sample_id", "status", "is_synthetic", "furthest", "n")
+    ):
+        if synthetic:
+            synthetic_pending[sample_id] = synthetic_pending.get(sample_id, 0) + n
+        elif status == ResponseStatus.IN_PROGRESS:
+            stopped[furthest] = stopped.get(furthest, 0) + n
     durations: dict[int, list[tuple[int, int]]] = {}
     for sample_id, seconds, times in (
-        Response.objects.filter(
-            study=study, status=ResponseStatus.COMPLETE, is_synthetic=False, duration_seconds__isnull=False
-        )
+        released_responses(study, include_synthetic=False)
+        .filter(duration_seconds__isnull=False)
         .values("sample_id", "duration_seconds")
         .annotate(times=Count("pk"))
         .order_by("sample_id", "duration_seconds")
@@ -784,7 +860,7 @@ def fieldwork_monitor(study: Study) -> dict[str, Any]:
     for row in monitoring["samples"]:
         pk = row["sample"].pk
         row["screened_out"] = screened.get(pk, 0)
-        row["started_real"] = row["started"] - synthetic_started.get(pk, 0)
+        row["started_real"] = row["started"] - row["synthetic"] - synthetic_pending.get(pk, 0)
         row["completed_real"] = row["completed"] - row["synthetic"]
         median = _median_of_histogram(durations.get(pk, []))
         row["median_minutes_real"] = median / 60 if median is not None else None
@@ -805,16 +881,11 @@ def fieldwork_monitor(study: Study) -> dict[str, Any]:
     per_day = [
         {"day": day, **{kind: days[day].get(kind, 0) for kind in kinds}} for day in sorted(days, reverse=True)
     ]
-    stopped = dict(
-        Response.objects.filter(study=study, status=ResponseStatus.IN_PROGRESS, is_synthetic=False)
-        .values("furthest")
-        .annotate(n=Count("pk"))
-        .values_list("furthest", "n")
-    )
     version = latest_published_version(study)
     page_count = len(version_to_spec(version)["sections"]) if version else 0
     completed = sum(row["completed_real"] for row in monitoring["samples"])
-    dropoff, reached = [], completed + sum(stopped.values())
+    # Complete responses still waiting for their release batch reached every page too.
+    dropoff, reached = [], completed + monitoring["awaiting_release"] + sum(stopped.values())
     for index in range(max(page_count, max(stopped, default=-1) + 1)):
         dropoff.append({"page": index + 1, "reached": reached, "stopped": stopped.get(index, 0)})
         reached -= stopped.get(index, 0)

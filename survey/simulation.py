@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -307,8 +308,19 @@ class Outcome:
     pages: int
 
 
-def walk(client: Any, entry_url: str, respondent: Respondent, *, max_pages: int = 60) -> Outcome:
-    """Take ``respondent`` through consent and every page to the thank-you page."""
+def walk(
+    client: Any,
+    entry_url: str,
+    respondent: Respondent,
+    *,
+    max_pages: int = 60,
+    after_consent: Callable[[Any], None] | None = None,
+) -> Outcome:
+    """Take ``respondent`` through consent and every page to the thank-you page.
+
+    ``after_consent`` is called with the client once consent is given (``simulate_respondents``
+    labels the response synthetic there, before any answer is saved).
+    """
     page = client.get(entry_url)
     key = CONSENT_KEY.search(page.content.decode())
     if key is None:
@@ -316,6 +328,8 @@ def walk(client: Any, entry_url: str, respondent: Respondent, *, max_pages: int 
     # Like a browser, send every hidden field of the consent form (the CSRF token among them).
     hidden = hidden_fields(page.content.decode())
     page = client.post(entry_url, {**hidden, "agree": "yes", "action": "agree"}, follow=True)
+    if after_consent is not None:
+        after_consent(client)
 
     for count in range(1, max_pages + 1):
         html = page.content.decode()

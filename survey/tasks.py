@@ -2,8 +2,11 @@
 
 from django.tasks import task
 
+from .models import Study
 from .services.exports import export_files_expire, export_job_run
+from .services.releases import responses_release_closed
 from .services.reports import report_build, report_failed
+from .storage import scrub
 
 
 @task()
@@ -24,3 +27,16 @@ def build_report(study_id: int, weighted: bool) -> str:
     except Exception as error:
         report_failed(study_id=study_id, weighted=weighted, error=type(error).__name__)
         raise
+
+
+@task()
+def scrub_tables(tables: list[str]) -> list[str]:
+    """``VACUUM FULL`` the participant tables a release or withdrawal changed (``survey.storage``)."""
+    return scrub(tables)
+
+
+@task()
+def release_closed(study_id: int) -> int:
+    """Release what waits for a batch once the study's fieldwork is over (``services.releases``)."""
+    study = Study.objects.filter(pk=study_id).first()
+    return responses_release_closed(study=study) if study is not None else 0

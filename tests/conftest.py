@@ -110,8 +110,11 @@ def participant(shipped_study):
 
 @pytest.fixture
 def answered_study(shipped_study):
-    """The shipped study with 15 synthetic respondents per sample, sent through the real pages."""
+    """The shipped study with 15 synthetic respondents per sample, sent through the real pages and
+    released to analysts (as when the fieldwork closes: 15 is fewer than a release batch)."""
     from django.core.management import call_command
+
+    from tests.helpers import close_fieldwork
 
     call_command(
         "simulate_respondents",
@@ -124,4 +127,5 @@ def answered_study(shipped_study):
         "1",
         stdout=__import__("io").StringIO(),
     )
+    close_fieldwork(shipped_study)
     return shipped_study

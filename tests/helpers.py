@@ -36,3 +36,19 @@ def every_row() -> list[list[tuple]]:
 
     models = [*apps.get_app_config("survey").get_models(), get_user_model()]
     return [list(model._default_manager.order_by("pk").values_list()) for model in models]
+
+
+def close_fieldwork(study) -> int:
+    """Release every complete response still waiting for its batch, as closing the study does
+    (``services.releases.responses_release_closed``), and leave the study open again for the test."""
+    from datetime import date, timedelta
+
+    from survey.services.releases import responses_release_closed
+
+    closes_on = study.closes_on
+    study.closes_on = date.today() - timedelta(days=1)
+    study.save(update_fields=["closes_on"])
+    released = responses_release_closed(study=study)
+    study.closes_on = closes_on
+    study.save(update_fields=["closes_on"])
+    return released

@@ -22,6 +22,16 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
 
 
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if not value:
@@ -41,8 +51,14 @@ def database_from_env() -> dict:
         # WAL lets readers run beside the single writer; FULL makes a commit durable before a
         # "thank you" page is shown; IMMEDIATE takes the write lock at BEGIN so two writers queue
         # on the busy timeout instead of failing with "database is locked" on lock upgrade.
+        # secure_delete overwrites deleted rows with zeros (a withdrawal leaves no trace in the
+        # file), and journal_size_limit=0 shrinks the log to nothing whenever it restarts, so old
+        # frames do not linger past its end (see survey/storage.py).
         config["OPTIONS"] = {
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
+                " PRAGMA journal_size_limit=0;"
+            ),
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
@@ -73,6 +89,11 @@ CANDID_EXPORT_INLINE_MAX = 5000  # responses; larger exports go to the backgroun
 CANDID_EXPORT_RETENTION_HOURS = float(os.environ.get("CANDID_EXPORT_RETENTION_HOURS", "24"))
 CANDID_UPLOAD_MAX_BYTES = int(os.environ.get("CANDID_UPLOAD_MAX_BYTES", "5000000"))  # studio uploads
 CANDID_REPORT_INLINE_MAX = 50_000  # responses; larger studies' reports are built in the background
+
+# k: complete responses reach analysts in shuffled release batches of at least this many (of one
+# sample and questionnaire version), so that a known completion time narrows a response down to no
+# fewer than k. Never below 10 (a system check refuses less); see survey/services/releases.py.
+CANDID_RELEASE_K = env_int("CANDID_RELEASE_K", 20)
 
 # Spreadsheet import of questions and choices only for those who may change them (researchers);
 # export for those who may view them. Rows are still checked against the user's studies one by one.

@@ -10,7 +10,16 @@ from .questionnaires import (
     Section,
     VersionStatus,
 )
-from .responses import ArmSequence, CounterKind, RateBucket, Response, ResponseStatus, StudyCounter
+from .responses import (
+    ArmSequence,
+    CounterKind,
+    PendingResponse,
+    RateBucket,
+    ReleaseBatch,
+    Response,
+    ResponseStatus,
+    StudyCounter,
+)
 from .staff import (
     AuditEvent,
     ExportJob,
@@ -35,11 +44,13 @@ __all__ = [
     "ExportStatus",
     "FieldworkCount",
     "FieldworkKind",
+    "PendingResponse",
     "Question",
     "QuestionType",
     "QuestionnaireVersion",
     "Quota",
     "RateBucket",
+    "ReleaseBatch",
     "ReportSnapshot",
     "ReportStatus",
     "Response",

@@ -1,16 +1,28 @@
-"""What participants leave behind: one row per response, answers in a JSON column, and bare counters.
+"""What participants leave behind: responses in two tables, release batches, and bare counters.
 
 Storage layout, measured before choosing (``bench/bench_storage.py``: 100,000 responses x 32 answers,
 side by side on one 2-core machine; figures in ``bench/RESULTS.md``). One JSON column per response
 writes a page as one UPDATE of one row and reads a whole study in one sequential pass; one row per
 answer needs a DELETE + INSERTs per page and a pivot of 32 rows per response to read. Measured
 (answer-per-row time / JSON time): page write 6.4x on SQLite and 1.3x on PostgreSQL, read-all 9.1x
-and 7.6x. So answers live in ``Response.answers``.
+and 7.6x. So answers live in one JSON column.
 
+Two tables, so that the order in which people finished cannot be read back from the database:
 
-Anonymity: ids are random UUIDs (no arrival order), there is no timestamp finer than a day, no IP,
-user agent or referrer anywhere, and the resume token and receipt code are stored only as keyed
-hashes. A declined consent or a withdrawal leaves nothing but a counter increment.
+- ``PendingResponse`` is the participant's working copy, from consent until its release: answers
+  page by page, then "complete" and waiting. Nothing analysts see reads it.
+- ``Response`` is what analysts read (``selectors.released_responses``): complete responses copied in
+  release batches (``ReleaseBatch``) of at least k of one sample and questionnaire version, in a
+  shuffled order, under fresh random ids, in one transaction per batch; the pending rows are deleted
+  in the same transaction. Every response of a batch carries the batch's date as its completion
+  date and (on PostgreSQL) the batch's transaction id, so a known completion time narrows a response
+  down to its batch, never further. ``services.releases`` explains the rest (closing, merging).
+
+On SQLite both tables are ``WITHOUT ROWID`` (``survey.storage``): their physical order is their
+random key, not the order of insertion. Anonymity otherwise: ids are random UUIDs, no timestamp is
+finer than a day, no IP, user agent or referrer anywhere, and the consent key, resume token and
+receipt code are stored only as keyed hashes. A declined consent or a withdrawal leaves nothing but a
+counter increment.
 """
 
 from __future__ import annotations
@@ -18,7 +30,6 @@ from __future__ import annotations
 import uuid
 
 from django.db import models
-from django.db.models import Q
 
 from .questionnaires import QuestionnaireVersion
 from .studies import ConsentText, Sample, Study
@@ -26,15 +37,19 @@ from .studies import ConsentText, Sample, Study
 
 class ResponseStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", "In progress"
-    COMPLETE = "complete", "Complete"
+    COMPLETE = "complete", "Complete, waiting for its release batch"
 
 
-class Response(models.Model):
+class PendingResponse(models.Model):
+    """A response from consent until its release: in progress, or complete and not yet released."""
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="responses")
-    sample = models.ForeignKey(Sample, on_delete=models.PROTECT, related_name="responses")
-    version = models.ForeignKey(QuestionnaireVersion, on_delete=models.PROTECT, related_name="responses")
-    consent = models.ForeignKey(ConsentText, on_delete=models.PROTECT, related_name="responses")
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="pending_responses")
+    sample = models.ForeignKey(Sample, on_delete=models.PROTECT, related_name="pending_responses")
+    version = models.ForeignKey(
+        QuestionnaireVersion, on_delete=models.PROTECT, related_name="pending_responses"
+    )
+    consent = models.ForeignKey(ConsentText, on_delete=models.PROTECT, related_name="pending_responses")
     language = models.CharField(max_length=16)
     status = models.CharField(
         max_length=12, choices=ResponseStatus.choices, default=ResponseStatus.IN_PROGRESS
@@ -43,28 +58,77 @@ class Response(models.Model):
     display = models.JSONField(
         default=dict, blank=True, help_text="Seed and the order shown (pages, items, options, arms)."
     )
+    drafts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What was typed on a page left with Back, unchecked, by page index; never released.",
+    )
     position = models.PositiveIntegerField(
         default=0, help_text="Index of the current page in the display order."
     )
     furthest = models.PositiveIntegerField(default=0)
-    creation_key = models.CharField(
-        max_length=64, unique=True, help_text="Idempotency key of the consent form."
+    creation_hash = models.CharField(
+        max_length=64, unique=True, help_text="Keyed hash of the consent form's idempotency key."
     )
-    resume_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    resume_hash = models.CharField(max_length=64, unique=True, help_text="Keyed hash of the resume token.")
     receipt_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
-    started_on = models.DateField()
-    completed_on = models.DateField(null=True, blank=True)
+    started_on = models.DateField(help_text="Never copied to the released response.")
     duration_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="Rounded to 30 s.")
     is_synthetic = models.BooleanField(default=False, help_text="Generated by simulate_respondents.")
 
     class Meta:
-        indexes = [models.Index(fields=["study", "status"], name="response_study_status")]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(status="in_progress") | Q(completed_on__isnull=False),
-                name="response_complete_has_date",
-            ),
+        indexes = [
+            models.Index(fields=["study", "status"], name="pending_study_status"),
+            models.Index(fields=["sample", "version", "status"], name="pending_release_key"),
         ]
+
+    def __str__(self) -> str:
+        return f"Pending response {self.id}"
+
+
+class ReleaseBatch(models.Model):
+    """Complete responses of one sample and version released to analysts together (at least k of them,
+    or the remainder when the study closes)."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="release_batches")
+    sample = models.ForeignKey(Sample, on_delete=models.PROTECT, related_name="release_batches")
+    version = models.ForeignKey(
+        QuestionnaireVersion, on_delete=models.PROTECT, related_name="release_batches"
+    )
+    released_on = models.DateField()
+    size = models.PositiveIntegerField()
+    at_close = models.BooleanField(
+        default=False,
+        help_text="Released when the study closed: the remainder, merged into the previous batch if any.",
+    )
+
+    class Meta:
+        verbose_name_plural = "release batches"
+
+    def __str__(self) -> str:
+        return f"{self.size} responses of {self.sample} released on {self.released_on}"
+
+
+class Response(models.Model):
+    """A complete response as analysts read it: released in a batch, with the batch's date."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="responses")
+    sample = models.ForeignKey(Sample, on_delete=models.PROTECT, related_name="responses")
+    version = models.ForeignKey(QuestionnaireVersion, on_delete=models.PROTECT, related_name="responses")
+    consent = models.ForeignKey(ConsentText, on_delete=models.PROTECT, related_name="responses")
+    batch = models.ForeignKey(ReleaseBatch, on_delete=models.PROTECT, related_name="responses")
+    language = models.CharField(max_length=16)
+    answers = models.JSONField(default=dict, blank=True)
+    display = models.JSONField(
+        default=dict, blank=True, help_text="Seed and the order shown (pages, items, options, arms)."
+    )
+    completed_on = models.DateField(
+        help_text="The release date of its batch: a completion date says no more than the batch does."
+    )
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="Rounded to 30 s.")
+    is_synthetic = models.BooleanField(default=False, help_text="Generated by simulate_respondents.")
+    receipt_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
 
     def __str__(self) -> str:
         return f"Response {self.id}"

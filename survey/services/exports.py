@@ -24,7 +24,8 @@ from analysis.exports import FORMATS, export, write_codebook
 
 from .. import bridge_copy
 from ..bridge import iter_response_frames, study_codebook
-from ..models import AuditEvent, ExportJob, ExportRemoval, ExportStatus, Response, Study
+from ..models import AuditEvent, ExportJob, ExportRemoval, ExportStatus, Study
+from ..selectors import released_responses
 
 # Files written beside an export's data file, downloadable from its page.
 EXTRA_FILES = (".codebook.html", ".codebook.json")
@@ -97,7 +98,7 @@ def export_job_create(*, user: AbstractBaseUser, study: Study, fmt: str, languag
         raise ValueError(f"unknown format {fmt!r}")
     if language not in study.languages:
         raise ValueError(f"study {study.slug!r} has no language {language!r}")
-    total = Response.objects.filter(study=study, status="complete").count()
+    total = released_responses(study).count()
     job = ExportJob.objects.create(study=study, user=user, format=fmt, language=language, rows_total=total)
     audit_record(
         user=user,

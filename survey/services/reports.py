@@ -11,8 +11,8 @@ from analysis.report import build_report, render_html
 from analysis.weighting import read_margins
 
 from ..bridge import responses_frame
-from ..models import ReportSnapshot, ReportStatus, Response, ResponseStatus, Study
-from ..selectors import study_revision
+from ..models import ReportSnapshot, ReportStatus, Study
+from ..selectors import released_responses, study_revision
 
 SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
 STALLED_AFTER = timedelta(minutes=30)  # a background build not finished by then is started again
@@ -71,7 +71,7 @@ def report_prepared(study: Study, *, weighted: bool) -> ReportSnapshot:
     snapshot = report_current(study, weighted=weighted)
     if snapshot is not None:
         return snapshot
-    total = Response.objects.filter(study=study, status=ResponseStatus.COMPLETE).count()
+    total = released_responses(study).count()
     if total <= settings.CANDID_REPORT_INLINE_MAX:
         return report_build(study_id=study.pk, weighted=weighted)
     from ..tasks import build_report as build_report_task  # the tasks module imports this one

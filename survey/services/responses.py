@@ -1,22 +1,23 @@
 """Writing responses: consent, page saves, completion, withdrawal. Nothing here sees a request.
 
-Each function owns its transaction and locks the response row, so a double click, a resubmitted
-page or two tabs are applied once and in order.
+Each function owns its transaction and locks the participant's row, so a double click, a resubmitted
+page or two tabs are applied once and in order, and every request of a double or triple click gets
+the same outcome. No participant request causes a database error in the normal course: rows that two
+requests may both create are inserted with ``ON CONFLICT DO NOTHING`` (``INSERT OR IGNORE`` on SQLite)
+and then read, never created in a savepoint that fails (PostgreSQL logs every failed statement with
+its values, by default).
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import math
 import secrets
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -27,22 +28,35 @@ from ..models import (
     ConsentText,
     CounterKind,
     FieldworkKind,
+    PendingResponse,
     QuestionnaireVersion,
     Quota,
     RateBucket,
     Response,
     ResponseStatus,
     Sample,
+    Study,
     StudyCounter,
 )
-from ..selectors import cached_spec, spec_for
+from ..receipts import ReceiptCodeError, keyed_hash, parse_receipt_code, receipt_code_for
+from ..selectors import cached_spec, closed_by_target, spec_for
+from ..storage import PENDING_TABLE, RELEASED_TABLE
 from .exports import export_files_forget
 from .fieldwork import fieldwork_count, quota_claim, quota_full_cell, quota_release
+from .maintenance import scrub_after_commit
+from .releases import (
+    release_at_close_schedule,
+    responses_rebatch_short,
+    responses_release_closed,
+    responses_release_due,
+)
 from .reports import report_forget
 
-RECEIPT_BYTES = 17  # 136 bits, shown as 27 base32 characters
 DURATION_ROUNDING = 30
-WITHDRAW_ATTEMPTS_PER_MINUTE = 60
+# Codes that match no response, per minute, for the whole site. A code that matches a response is
+# never limited: a stranger sending junk cannot stop anyone from withdrawing.
+WITHDRAW_MISSES_PER_MINUTE = 60
+MAX_DRAFT_VALUE = 5000  # characters kept of one field typed on a page left with Back
 
 
 class FlowError(Exception):
@@ -66,58 +80,70 @@ class ScreenedOut:
         return "screenout" if self.quota.limit == 0 else "overquota"
 
 
-def _screen_out(response: Response, quota: Quota) -> ScreenedOut:
+def _screen_out(response: PendingResponse, quota: Quota) -> ScreenedOut:
     sample = response.sample
     response.delete()
     fieldwork_count(sample_id=sample.pk, kind=FieldworkKind.SCREENED_OUT, synthetic=response.is_synthetic)
+    scrub_after_commit(tables=[PENDING_TABLE])
     return ScreenedOut(sample, quota)
-
-
-def keyed_hash(value: str, purpose: str) -> str:
-    """HMAC-SHA256 of ``value`` under the receipt key; tokens and codes are stored only like this."""
-    key = (settings.CANDID_RECEIPT_KEY or settings.SECRET_KEY).encode()
-    return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
 
 
 def new_seed() -> int:
     return secrets.randbits(31)
 
 
-def new_receipt_code(study_id: int) -> str:
-    """``<study>-XXXXX-XXXXX-…``: the prefix lets the withdrawal page check the freeze date first."""
-    body = base64.b32encode(secrets.token_bytes(RECEIPT_BYTES)).decode().rstrip("=")
-    return f"{study_id}-" + "-".join(body[i : i + 5] for i in range(0, len(body), 5))
+def resume_token_for(creation_key: str) -> str:
+    """The resume token of the response a consent form opens: the same for every submission of it.
+
+    Derived (HMAC under the receipt key) rather than drawn, so a double "I agree" gives both requests
+    the same cookie; only its keyed hash is stored. The view accepts a consent form only from the
+    browser it was shown to, so the key alone gives no one else the token.
+    """
+    return keyed_hash(creation_key, "resume-token")
 
 
-def normalise_receipt_code(code: str) -> str:
-    return "".join(code.split()).upper()
+def receipt_code_for_token(*, study_id: int, token: str) -> str:
+    """The withdrawal receipt code of the response this browser's resume token belongs to."""
+    return receipt_code_for(study_id=study_id, secret=token)
 
 
-def _assign_arm(version: QuestionnaireVersion, code: str) -> str:
+def _ensure_rows(model: type, rows: list[Any]) -> None:
+    """Insert rows that may already exist (a unique constraint says so), without an error."""
+    model.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def _counter_increment(*, sample_id: int, kind: str) -> None:
+    _ensure_rows(StudyCounter, [StudyCounter(sample_id=sample_id, kind=kind, count=0)])
+    StudyCounter.objects.filter(sample_id=sample_id, kind=kind).update(count=F("count") + 1)
+
+
+PERMUTATIONS = (
+    (flow.ARM_CONTROL, flow.ARM_CONTROL, flow.ARM_TREATMENT, flow.ARM_TREATMENT),
+    (flow.ARM_CONTROL, flow.ARM_TREATMENT, flow.ARM_CONTROL, flow.ARM_TREATMENT),
+    (flow.ARM_CONTROL, flow.ARM_TREATMENT, flow.ARM_TREATMENT, flow.ARM_CONTROL),
+    (flow.ARM_TREATMENT, flow.ARM_CONTROL, flow.ARM_CONTROL, flow.ARM_TREATMENT),
+    (flow.ARM_TREATMENT, flow.ARM_CONTROL, flow.ARM_TREATMENT, flow.ARM_CONTROL),
+    (flow.ARM_TREATMENT, flow.ARM_TREATMENT, flow.ARM_CONTROL, flow.ARM_CONTROL),
+)
+
+
+def _lock_arm_sequences(version: QuestionnaireVersion, codes: list[str]) -> dict[str, ArmSequence]:
+    _ensure_rows(ArmSequence, [ArmSequence(version=version, question_code=code) for code in codes])
+    locked = ArmSequence.objects.select_for_update().filter(version=version, question_code__in=codes)
+    return {sequence.question_code: sequence for sequence in locked.order_by("question_code")}
+
+
+def _assign_arm(sequence: ArmSequence) -> str:
     """Balanced assignment in randomly permuted blocks of four (two control, two treatment)."""
-    sequence, _ = ArmSequence.objects.select_for_update().get_or_create(version=version, question_code=code)
     number = sequence.assigned
     ArmSequence.objects.filter(pk=sequence.pk).update(assigned=F("assigned") + 1)
-    block = number // 4
-    digest = keyed_hash(f"{version.pk}:{code}:{block}", "arm-block")
-    permutations = [
-        (flow.ARM_CONTROL, flow.ARM_CONTROL, flow.ARM_TREATMENT, flow.ARM_TREATMENT),
-        (flow.ARM_CONTROL, flow.ARM_TREATMENT, flow.ARM_CONTROL, flow.ARM_TREATMENT),
-        (flow.ARM_CONTROL, flow.ARM_TREATMENT, flow.ARM_TREATMENT, flow.ARM_CONTROL),
-        (flow.ARM_TREATMENT, flow.ARM_CONTROL, flow.ARM_CONTROL, flow.ARM_TREATMENT),
-        (flow.ARM_TREATMENT, flow.ARM_CONTROL, flow.ARM_TREATMENT, flow.ARM_CONTROL),
-        (flow.ARM_TREATMENT, flow.ARM_TREATMENT, flow.ARM_CONTROL, flow.ARM_CONTROL),
-    ]
-    return permutations[int(digest, 16) % len(permutations)][number % 4]
+    digest = keyed_hash(f"{sequence.version_id}:{sequence.question_code}:{number // 4}", "arm-block")
+    return PERMUTATIONS[int(digest, 16) % len(PERMUTATIONS)][number % 4]
 
 
 @dataclass(frozen=True)
 class Started:
-    response: Response
+    response: PendingResponse
     resume_token: str
 
 
@@ -132,89 +158,115 @@ def response_start(
     seed: int | None = None,
     synthetic: bool = False,
 ) -> Started:
-    """Record an agreed consent and open a response; the same ``creation_key`` never opens two."""
-    existing = Response.objects.filter(creation_key=creation_key).first()
+    """Record an agreed consent and open a response; the same ``creation_key`` never opens two.
+
+    Every submission of one consent form gets the same response and the same resume token.
+    """
+    creation_hash = keyed_hash(creation_key, "creation")
+    token = resume_token_for(creation_key)
+    existing = PendingResponse.objects.filter(creation_hash=creation_hash).first()
     if existing is not None:
-        return Started(existing, _rotate_resume_token(existing))
+        return Started(existing, token)
     spec = cached_spec(version.pk)
-    arms = {q["code"]: _assign_arm(version, q["code"]) for _, q, _ in _list_experiments(spec)}
+    codes = [q["code"] for _, q, _ in iter_questions(spec) if q["type"] == "list_experiment"]
+    sequences = _lock_arm_sequences(version, codes) if codes else {}
+    if sequences:  # a twin submission may have finished while this one waited for the lock
+        existing = PendingResponse.objects.filter(creation_hash=creation_hash).first()
+        if existing is not None:
+            return Started(existing, token)
+    arms = {code: _assign_arm(sequences[code]) for code in codes}
     plan = flow.make_plan(spec, new_seed() if seed is None else seed, arms)
-    token = new_token()
-    all_pages = flow.pages(spec, plan)
-    first = flow.first_page(all_pages, {}) or 0
-    response = Response(
-        study_id=sample.study_id,
-        sample=sample,
-        version=version,
-        consent=consent,
-        language=language,
-        display=plan,
-        position=first,
-        furthest=first,
-        creation_key=creation_key,
-        resume_hash=keyed_hash(token, "resume"),
-        started_on=timezone.localdate(),
-        is_synthetic=synthetic,
+    first = flow.first_page(flow.pages(spec, plan), {}) or 0
+    new_id = uuid.uuid4()
+    _ensure_rows(
+        PendingResponse,
+        [
+            PendingResponse(
+                id=new_id,
+                study_id=sample.study_id,
+                sample=sample,
+                version=version,
+                consent=consent,
+                language=language,
+                display=plan,
+                position=first,
+                furthest=first,
+                creation_hash=creation_hash,
+                resume_hash=keyed_hash(token, "resume"),
+                started_on=timezone.localdate(),
+                is_synthetic=synthetic,
+            )
+        ],
     )
-    try:
-        with transaction.atomic():
-            response.save(force_insert=True)
-    except IntegrityError:
-        # Two submissions of one consent form raced: the other one created the response.
-        existing = Response.objects.get(creation_key=creation_key)
-        return Started(existing, _rotate_resume_token(existing))
-    fieldwork_count(sample_id=sample.pk, kind=FieldworkKind.STARTED, synthetic=synthetic)
+    response = PendingResponse.objects.get(creation_hash=creation_hash)
+    if response.pk == new_id:  # this request opened it (a twin's insert was ignored)
+        fieldwork_count(sample_id=sample.pk, kind=FieldworkKind.STARTED, synthetic=synthetic)
     return Started(response, token)
-
-
-def _rotate_resume_token(response: Response) -> str:
-    token = new_token()
-    Response.objects.filter(pk=response.pk).update(resume_hash=keyed_hash(token, "resume"))
-    return token
-
-
-def _list_experiments(spec: dict[str, Any]):
-    return ((s, q, p) for s, q, p in iter_questions(spec) if q["type"] == "list_experiment")
 
 
 @transaction.atomic
 def consent_decline(*, sample: Sample) -> None:
-    """A declined consent: one counter increment, nothing else."""
-    counter, _ = StudyCounter.objects.select_for_update().get_or_create(
-        sample=sample, kind=CounterKind.DECLINED
-    )
-    StudyCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
+    """A declined consent: counter increments, nothing else."""
+    _counter_increment(sample_id=sample.pk, kind=CounterKind.DECLINED)
     fieldwork_count(sample_id=sample.pk, kind=FieldworkKind.DECLINED)
 
 
-def response_for_token(*, study_id: int, token: str | None) -> Response | None:
+def response_for_token(*, study_id: int, token: str | None) -> PendingResponse | None:
     if not token:
         return None
     return (
-        Response.objects.filter(study_id=study_id, resume_hash=keyed_hash(token, "resume"))
+        PendingResponse.objects.filter(study_id=study_id, resume_hash=keyed_hash(token, "resume"))
         .select_related("version", "sample")
         .first()
     )
 
 
+@dataclass(frozen=True)
+class Completed:
+    """The outcome of "Finish", the same for every request of a double click."""
+
+    receipt_code: str
+    sample: Sample
+    synthetic: bool
+    newly_completed: bool
+
+
+@dataclass(frozen=True)
+class Finish:
+    """What completing needs besides the answers: the browser's receipt code and when it started."""
+
+    receipt_code: str
+    started_at: float | None = None
+
+
 @transaction.atomic
 def response_save_page(
-    *, response_id: Any, page_index: int, answers: dict[str, Any], codes: list[str]
-) -> int | ScreenedOut | None:
-    """Store one validated page and move on; returns the next page index, or None at the end.
+    *,
+    response_id: Any,
+    page_index: int,
+    answers: dict[str, Any],
+    codes: list[str],
+    finish: Finish | None = None,
+) -> int | Completed | ScreenedOut | None:
+    """Store one validated page and move on: the next page index; after the last page, the completion
+    when ``finish`` is given (``FlowError("incomplete")`` if a page still lacks answers), else None.
+    Answers that put the participant in a full quota cell screen them out at once (:class:`ScreenedOut`).
 
     ``codes`` are every variable the page can hold: answers of this page not in ``answers`` are
     removed (the participant cleared them, or they became irrelevant), and so are later answers
-    an earlier change made stale. Answers that put the participant in a full quota cell screen
-    them out at once (:class:`ScreenedOut`) rather than at the end.
+    an earlier change made stale. A repeat of the last page after completion (a double click) returns
+    the same completion; a response already released is found by its receipt.
     """
     response = (
-        Response.objects.select_for_update(of=("self",))
+        PendingResponse.objects.select_for_update(of=("self",))
         .select_related("version", "sample")
-        .get(pk=response_id)
+        .filter(pk=response_id)
+        .first()
     )
-    if response.status != ResponseStatus.IN_PROGRESS:
-        raise FlowError("This response is already complete.", "complete")
+    if response is None or response.status == ResponseStatus.COMPLETE:
+        if finish is None:
+            raise FlowError("This response is already complete.", "complete")
+        return _repeat_completion(response, finish.receipt_code)
     if page_index > response.furthest:
         raise FlowError("That page is not open yet.", "out_of_order")
     spec = spec_for(response.version)
@@ -227,72 +279,94 @@ def response_save_page(
     all_pages = flow.pages(spec, response.display)
     following = flow.next_page(all_pages, page_index, merged)
     response.answers = merged
+    response.drafts = {k: v for k, v in response.drafts.items() if k != str(page_index)}
     if following is not None:
         response.position = following
         response.furthest = max(response.furthest, following)
-    response.save(update_fields=["answers", "position", "furthest"])
-    return following
+    response.save(update_fields=["answers", "drafts", "position", "furthest"])
+    if following is not None or finish is None:
+        return following
+    return _complete(response, spec, finish)
 
 
 def response_set_language(*, response_id: Any, language: str) -> None:
     """The participant switched language; the rest of the visit follows it."""
-    Response.objects.filter(pk=response_id).update(language=language)
+    PendingResponse.objects.filter(pk=response_id).update(language=language)
 
 
 @transaction.atomic
-def response_move(*, response_id: Any, page_index: int) -> None:
-    """Go back (or forward again) to a page already reached; nothing is saved."""
-    response = Response.objects.select_for_update().get(pk=response_id)
-    if response.status != ResponseStatus.IN_PROGRESS:
+def response_move(*, response_id: Any, page_index: int, typed: dict[str, Any] | None = None) -> None:
+    """Go back (or forward again) to a page already reached, keeping what was ``typed`` on the page
+    being left (unchecked; by field name) to show again when the participant comes back to it."""
+    response = PendingResponse.objects.select_for_update().filter(pk=response_id).first()
+    if response is None or response.status != ResponseStatus.IN_PROGRESS:
         raise FlowError("This response is already complete.", "complete")
     if page_index > response.furthest:
         raise FlowError("That page is not open yet.", "out_of_order")
-    Response.objects.filter(pk=response.pk).update(position=page_index)
-
-
-@dataclass(frozen=True)
-class Completed:
-    response: Response
-    receipt_code: str
-    newly_completed: bool
+    drafts = dict(response.drafts)
+    if typed is not None:
+        kept = {
+            name: [str(v)[:MAX_DRAFT_VALUE] for v in value]
+            if isinstance(value, list)
+            else str(value)[:MAX_DRAFT_VALUE]
+            for name, value in typed.items()
+        }
+        drafts[str(response.position)] = kept
+    PendingResponse.objects.filter(pk=response.pk).update(position=page_index, drafts=drafts)
 
 
 @transaction.atomic
-def response_complete(
-    *, response_id: Any, receipt_code: str, started_at: float | None
-) -> Completed | ScreenedOut:
-    """Close the response once. The receipt code was issued with the last page, so a repeated
-    submission of that page returns the same code instead of a second completion. The completion
-    claims its places in the quota cells its answers fall in; when one is full, the participant is
-    screened out instead (:class:`ScreenedOut`), so no cell ever holds more than its limit."""
-    response = Response.objects.select_for_update(of=("self",)).select_related("sample").get(pk=response_id)
-    receipt_hash = keyed_hash(normalise_receipt_code(receipt_code), "receipt")
-    if response.status == ResponseStatus.COMPLETE:
-        if response.receipt_hash != receipt_hash:
-            raise FlowError("This response is already complete.", "complete")
-        return Completed(response, receipt_code, newly_completed=False)
-    gap = flow.first_incomplete_page(cached_spec(response.version_id), response.display, response.answers)
+def response_complete(*, response_id: Any, finish: Finish) -> Completed | ScreenedOut:
+    """Close the response once; a repeat (the second request of a double click, from the same
+    browser and so with the same receipt code) gets the same completion. The completion claims its
+    places in the quota cells its answers fall in; when one is full the participant is screened out
+    instead (:class:`ScreenedOut`), so no cell ever holds more than its limit."""
+    response = (
+        PendingResponse.objects.select_for_update(of=("self",))
+        .select_related("version", "sample")
+        .filter(pk=response_id)
+        .first()
+    )
+    if response is None or response.status == ResponseStatus.COMPLETE:
+        return _repeat_completion(response, finish.receipt_code)
+    return _complete(response, spec_for(response.version), finish)
+
+
+def _repeat_completion(response: PendingResponse | None, receipt_code: str) -> Completed:
+    receipt_hash = keyed_hash(receipt_code, "receipt")
+    if response is not None and response.receipt_hash == receipt_hash:
+        return Completed(receipt_code, response.sample, response.is_synthetic, newly_completed=False)
+    released = Response.objects.filter(receipt_hash=receipt_hash).select_related("sample").first()
+    if released is not None:
+        return Completed(receipt_code, released.sample, released.is_synthetic, newly_completed=False)
+    raise FlowError("This response is already complete.", "complete")
+
+
+def _complete(response: PendingResponse, spec: dict[str, Any], finish: Finish) -> Completed | ScreenedOut:
+    gap = flow.first_incomplete_page(spec, response.display, response.answers)
     if gap is not None:
-        Response.objects.filter(pk=response.pk).update(position=gap)
+        PendingResponse.objects.filter(pk=response.pk).update(position=gap)
         raise FlowError("Some questions still need an answer.", "incomplete")
     full = quota_claim(study_id=response.study_id, sample_id=response.sample_id, answers=response.answers)
     if full is not None:
         return _screen_out(response, full)
-    elapsed = max(0.0, time.time() - started_at) if started_at else None
+    elapsed = max(0.0, time.time() - finish.started_at) if finish.started_at else None
     response.status = ResponseStatus.COMPLETE
-    response.completed_on = timezone.localdate()
     response.duration_seconds = (
         None if elapsed is None else int(DURATION_ROUNDING * math.floor(elapsed / DURATION_ROUNDING + 0.5))
     )
-    response.receipt_hash = receipt_hash
-    # The resume hash stays: a double click sends its second request with the same cookie, and
-    # must be answered with the same thank-you page (the browser shows the last response).
+    response.receipt_hash = keyed_hash(finish.receipt_code, "receipt")
+    # The resume hash stays until the release: a double click sends its second request with the
+    # same cookie, and must be answered with the same thank-you page.
     response.position = response.furthest
-    response.save(update_fields=["status", "completed_on", "duration_seconds", "receipt_hash", "position"])
-    fieldwork_count(
-        sample_id=response.sample_id, kind=FieldworkKind.COMPLETED, synthetic=response.is_synthetic
-    )
-    return Completed(response, receipt_code, newly_completed=True)
+    response.save(update_fields=["status", "duration_seconds", "receipt_hash", "position"])
+    responses_release_due(sample_id=response.sample_id, version_id=response.version_id)
+    study = Study.objects.get(pk=response.study_id)
+    if closed_by_target(study_id=study.pk, sample_id=response.sample_id):
+        responses_release_closed(study=study)
+    else:
+        release_at_close_schedule(study=study)
+    return Completed(finish.receipt_code, response.sample, response.is_synthetic, newly_completed=True)
 
 
 class WithdrawalOutcome:
@@ -302,65 +376,93 @@ class WithdrawalOutcome:
     MALFORMED = "malformed"
 
 
-def _rate_allows(name: str, limit: int) -> bool:
+@dataclass(frozen=True)
+class Withdrawal:
+    outcome: str
+    problem: str = ""  # for a malformed code: ``ReceiptCodeError.code``
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _miss_allowed(name: str, limit: int) -> bool:
+    """Count one miss in this minute's bucket; False once the bucket holds more than ``limit``."""
     minute = int(time.time() // 60)
-    bucket, _ = RateBucket.objects.get_or_create(name=name, minute=minute)
-    RateBucket.objects.filter(pk=bucket.pk).update(count=F("count") + 1)
+    _ensure_rows(RateBucket, [RateBucket(name=name, minute=minute, count=0)])
+    RateBucket.objects.filter(name=name, minute=minute).update(count=F("count") + 1)
     RateBucket.objects.filter(name=name, minute__lt=minute - 60).delete()
-    bucket.refresh_from_db(fields=["count"])
-    return bucket.count <= limit
+    return RateBucket.objects.filter(name=name, minute=minute).values_list("count", flat=True).get() <= limit
 
 
 @transaction.atomic
-def response_withdraw(*, code: str) -> str:
+def response_withdraw(*, code: str) -> Withdrawal:
     """Delete the answers of the response with this receipt code, until its study's freeze date.
 
-    A wrong code takes the same path (hash, one indexed lookup) and gets the same outcome as a
-    right one, so the page cannot be used to test codes; attempts are limited per minute for the
-    whole site, keyed by nothing about the person.
+    A malformed code gets a message saying what is wrong with it. A well-formed code that matches
+    nothing gets the same outcome as one that matched, so the page cannot be used to test codes;
+    such misses are limited per minute for the whole site (keyed by nothing about the person), and
+    a code that matches a response is never limited.
     """
-    normalised = normalise_receipt_code(code)
-    prefix, _, _ = normalised.partition("-")
-    if not prefix.isdigit() or len(normalised) < 20:
-        return WithdrawalOutcome.MALFORMED
-    if not _rate_allows("withdraw", WITHDRAW_ATTEMPTS_PER_MINUTE):
-        return WithdrawalOutcome.RATE_LIMITED
-    from ..models import Study
-
-    study = Study.objects.filter(pk=int(prefix)).only("data_freeze_on").first()
+    try:
+        parsed = parse_receipt_code(code)
+    except ReceiptCodeError as error:
+        return Withdrawal(WithdrawalOutcome.MALFORMED, error.code, error.detail)
+    study = Study.objects.filter(pk=parsed.study_id).only("data_freeze_on").first()
     if study is not None and study.data_freeze_on is not None and timezone.localdate() > study.data_freeze_on:
-        return WithdrawalOutcome.FROZEN
-    response = (
-        Response.objects.select_for_update().filter(receipt_hash=keyed_hash(normalised, "receipt")).first()
+        return Withdrawal(WithdrawalOutcome.FROZEN)
+    receipt_hash = keyed_hash(parsed.text, "receipt")
+    pending = (
+        PendingResponse.objects.select_for_update()
+        .filter(receipt_hash=receipt_hash, study_id=parsed.study_id)
+        .first()
     )
-    if response is not None and response.study_id == int(prefix):
-        counter, _ = StudyCounter.objects.select_for_update().get_or_create(
-            sample_id=response.sample_id, kind=CounterKind.WITHDRAWN
-        )
-        StudyCounter.objects.filter(pk=counter.pk).update(count=F("count") + 1)
-        quota_release(study_id=response.study_id, sample_id=response.sample_id, answers=response.answers)
-        fieldwork_count(
-            sample_id=response.sample_id, kind=FieldworkKind.WITHDRAWN, synthetic=response.is_synthetic
-        )
-        response.delete()
-        report_forget(study_id=response.study_id)
-        export_files_forget(study_id=response.study_id)
-    return WithdrawalOutcome.PROCESSED
+    released = (
+        None
+        if pending is not None
+        else Response.objects.select_for_update()
+        .filter(receipt_hash=receipt_hash, study_id=parsed.study_id)
+        .first()
+    )
+    found = pending or released
+    if found is None:
+        if not _miss_allowed("withdraw", WITHDRAW_MISSES_PER_MINUTE):
+            return Withdrawal(WithdrawalOutcome.RATE_LIMITED)
+        return Withdrawal(WithdrawalOutcome.PROCESSED)
+    _counter_increment(sample_id=found.sample_id, kind=CounterKind.WITHDRAWN)
+    quota_release(study_id=found.study_id, sample_id=found.sample_id, answers=found.answers)
+    fieldwork_count(sample_id=found.sample_id, kind=FieldworkKind.WITHDRAWN, synthetic=found.is_synthetic)
+    found.delete()
+    if released is not None:
+        responses_rebatch_short(batch_id=released.batch_id)
+    withdrawal_followups(
+        study_id=found.study_id, batch_id=released.batch_id if released is not None else None
+    )
+    scrub_after_commit(tables=[PENDING_TABLE if pending is not None else RELEASED_TABLE])
+    return Withdrawal(WithdrawalOutcome.PROCESSED)
 
 
-def response_mark_synthetic(*, receipt_code: str) -> bool:
-    """Label a response made by ``simulate_respondents`` (found by the receipt it was shown); its
-    start and completion move to the synthetic counts of the day."""
+def withdrawal_followups(*, study_id: int, batch_id: int | None) -> None:
+    """Forget everything derived from withdrawn answers, in the withdrawal's transaction.
+
+    ``batch_id`` is the release batch the response was in, or None if it was never released (then
+    no report or export can hold it). Kept reports are dropped, and export files deleted.
+    """
+    report_forget(study_id=study_id)
+    # Every export of the study, whether or not it could hold this response: which ones could would
+    # say when the person answered (``export_files_forget``).
+    export_files_forget(study_id=study_id)
+
+
+def response_mark_synthetic(*, study_id: int, token: str) -> bool:
+    """Label the response whose browser holds resume ``token`` as made by ``simulate_respondents``
+    (before it completes); its start moves to the synthetic counts of the day."""
     response = (
-        Response.objects.filter(receipt_hash=keyed_hash(normalise_receipt_code(receipt_code), "receipt"))
+        PendingResponse.objects.filter(study_id=study_id, resume_hash=keyed_hash(token, "resume"))
         .only("pk", "sample_id", "is_synthetic")
         .first()
     )
     if response is None:
         return False
     if not response.is_synthetic:
-        Response.objects.filter(pk=response.pk).update(is_synthetic=True)
-        for kind in (FieldworkKind.STARTED, FieldworkKind.COMPLETED):
-            fieldwork_count(sample_id=response.sample_id, kind=kind, by=-1)
-            fieldwork_count(sample_id=response.sample_id, kind=kind, synthetic=True)
+        PendingResponse.objects.filter(pk=response.pk).update(is_synthetic=True)
+        fieldwork_count(sample_id=response.sample_id, kind=FieldworkKind.STARTED, by=-1)
+        fieldwork_count(sample_id=response.sample_id, kind=FieldworkKind.STARTED, synthetic=True)
     return True

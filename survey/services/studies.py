@@ -218,7 +218,7 @@ E_LAST_SAMPLE = "a study needs at least one sample"
 def sample_delete(*, user: AbstractBaseUser, sample: Sample) -> None:
     """Remove a sample nobody has answered in yet (the default passes to another sample)."""
     study = Study.objects.select_for_update().get(pk=sample.study_id)
-    if sample.responses.exists():
+    if sample.responses.exists() or sample.pending_responses.exists():
         raise ValidationError(E_SAMPLE_HAS_RESPONSES.format(slug=sample.slug), code="sample_has_responses")
     others = study.samples.exclude(pk=sample.pk)
     if not others.exists():

@@ -11,6 +11,7 @@ import secrets
 import time
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -24,15 +25,18 @@ from django.views.decorators.http import require_http_methods
 from .. import flow
 from ..forms import PageForm, is_well_formed, submit_page, text_in
 from ..instrument import iter_questions
-from ..models import Response, ResponseStatus, Sample, Study
+from ..models import PendingResponse, ResponseStatus, Sample, Study
 from ..participant_text import DJANGO_LANGUAGE, LANGUAGE_NAMES, text, texts
-from ..selectors import latest_published_version, spec_for
+from ..receipts import keyed_hash
+from ..selectors import completions_by_sample, latest_published_version, pending_position, spec_for
 from ..services.responses import (
+    Completed,
+    Finish,
     FlowError,
     ScreenedOut,
     WithdrawalOutcome,
     consent_decline,
-    new_receipt_code,
+    receipt_code_for_token,
     response_complete,
     response_for_token,
     response_move,
@@ -44,8 +48,11 @@ from ..services.responses import (
 
 COOKIE_SALT = "candid-resume"
 CONSENT_SALT = "candid-consent"
-RECEIPT_SALT = "candid-receipt"
 LANGUAGE_COOKIE = "candid_lang"
+# A random value this browser keeps while it may send a consent form: the form is accepted only
+# from the browser it was shown to (a form copied to another browser cannot take over a response).
+BROWSER_COOKIE = "candid_browser"
+CONSENT_MAX_AGE = 60 * 60 * 24
 
 
 def cookie_name(study: Study) -> str:
@@ -120,19 +127,34 @@ def _availability(study: Study, sample: Sample) -> str | None:
         return "not_open_body"
     if study.closes_on and today > study.closes_on:
         return "closed_body"
-    for target, responses in ((study.target_size, study.responses), (sample.target_size, sample.responses)):
-        if target and responses.filter(status=ResponseStatus.COMPLETE).count() >= target:
+    if study.target_size or sample.target_size:
+        done = completions_by_sample(study)
+        if (study.target_size and sum(done.values()) >= study.target_size) or (
+            sample.target_size and done.get(sample.pk, 0) >= sample.target_size
+        ):
             return "closed_body"
     return None
 
 
-def _resume(request: HttpRequest, study: Study) -> tuple[Response | None, float | None]:
-    value = request.get_signed_cookie(cookie_name(study), default=None, salt=COOKIE_SALT)
+def read_resume_cookie(study: Study, value: str | None) -> tuple[str | None, float | None]:
+    """The resume token and start time (seconds since the epoch) a resume cookie holds, if genuine."""
     if not value:
         return None, None
-    token, _, started = value.partition("|")
-    response = response_for_token(study_id=study.pk, token=token)
-    return response, float(started) if started.isdigit() else None
+    holder = HttpRequest()  # Django's own reading of a signed cookie, for callers without a request
+    holder.COOKIES = {cookie_name(study): value}
+    content = holder.get_signed_cookie(cookie_name(study), default=None, salt=COOKIE_SALT)
+    if not content:
+        return None, None
+    token, _, started = content.partition("|")
+    return token or None, float(started) if started.isdigit() else None
+
+
+def _resume(request: HttpRequest, study: Study) -> tuple[PendingResponse | None, float | None, str | None]:
+    """The response this browser is answering, when it started, and its resume token."""
+    token, started = read_resume_cookie(study, request.COOKIES.get(cookie_name(study)))
+    if not token:
+        return None, None, None
+    return response_for_token(study_id=study.pk, token=token), started, token
 
 
 def _resume_lifetime(study: Study) -> int:
@@ -157,7 +179,7 @@ def _set_resume_cookie(http_response: HttpResponse, study: Study, token: str) ->
     )
 
 
-def _out_of_order(request: HttpRequest, study: Study, response: Response) -> HttpResponse:
+def _out_of_order(request: HttpRequest, study: Study, response: PendingResponse) -> HttpResponse:
     """A page not open yet (or a finished one): nothing changes; the link leads back to where they are."""
     return message_page(
         request,
@@ -185,7 +207,7 @@ def entry(request: HttpRequest, study_slug: str, sample_slug: str | None = None)
     language = choose_language(request, study.languages, sample.default_language)
     if version is None:
         return message_page(request, language, "closed_title", "not_open_body")
-    existing, _ = _resume(request, study)
+    existing, _, _ = _resume(request, study)
     if existing is not None and existing.status == ResponseStatus.IN_PROGRESS:
         return HttpResponseRedirect(_page_url(study, existing.position))
     unavailable = _availability(study, sample)
@@ -197,10 +219,18 @@ def entry(request: HttpRequest, study_slug: str, sample_slug: str | None = None)
     return _consent_page(request, study, sample, consent, language)
 
 
+def _browser_mark(request: HttpRequest) -> str:
+    """This browser's random mark (a new one if it has none yet)."""
+    mark = request.COOKIES.get(BROWSER_COOKIE, "")
+    return mark if 20 <= len(mark) <= 64 and mark.isascii() else secrets.token_urlsafe(24)
+
+
 def _consent_page(
-    request, study, sample, consent, language, *, error: bool = False, status: int = 200
+    request, study, sample, consent, language, *, error: str = "", status: int = 200
 ) -> HttpResponse:
-    return render_participant(
+    mark = _browser_mark(request)
+    key = {"k": secrets.token_urlsafe(24), "b": keyed_hash(mark, "browser")[:32]}
+    http_response = render_participant(
         request,
         "survey/participant/consent.html",
         language,
@@ -213,12 +243,23 @@ def _consent_page(
             "ethics_committee": text_in(consent.ethics_committee, language, sample.default_language),
             "ethics_reference": consent.ethics_reference,
             "consent_version": consent.version,
-            "consent_key": signing.dumps(secrets.token_urlsafe(24), salt=CONSENT_SALT),
+            "consent_key": signing.dumps(key, salt=CONSENT_SALT),
             "error": error,
+            "elsewhere": text("consent_elsewhere", language) if error == "elsewhere" else "",
         },
         status=status,
         languages=study.languages,
     )
+    http_response.set_cookie(
+        BROWSER_COOKIE,
+        mark,
+        max_age=CONSENT_MAX_AGE,
+        path="/s/",
+        httponly=True,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
+    return http_response
 
 
 def _consent_post(request, study, sample, version, consent, language) -> HttpResponse:
@@ -228,20 +269,24 @@ def _consent_post(request, study, sample, version, consent, language) -> HttpRes
         response.delete_cookie(cookie_name(study), path=f"/s/{study.slug}/")
         return response
     try:
-        key = signing.loads(request.POST.get("consent_key", ""), salt=CONSENT_SALT, max_age=60 * 60 * 24)
+        key = signing.loads(request.POST.get("consent_key", ""), salt=CONSENT_SALT, max_age=CONSENT_MAX_AGE)
     except signing.BadSignature:
         return message_page(request, language, "trouble_title", "bad_request", status=400)
+    mark = request.COOKIES.get(BROWSER_COOKIE, "")
+    if not isinstance(key, dict) or not mark or key.get("b") != keyed_hash(mark, "browser")[:32]:
+        # Shown to another browser (or this one lost its cookies): start afresh here.
+        return _consent_page(request, study, sample, consent, language, error="elsewhere", status=400)
     if request.POST.get("agree") != "yes":
-        return _consent_page(request, study, sample, consent, language, error=True)
+        return _consent_page(request, study, sample, consent, language, error="unticked")
     started = response_start(
-        sample=sample, version=version, consent=consent, language=language, creation_key=key
+        sample=sample, version=version, consent=consent, language=language, creation_key=str(key.get("k"))
     )
     http_response = HttpResponseRedirect(_page_url(study, started.response.position))
     _set_resume_cookie(http_response, study, started.resume_token)
     return http_response
 
 
-def _form_kwargs(spec: dict[str, Any], response: Response) -> dict[str, Any]:
+def _form_kwargs(spec: dict[str, Any], response: PendingResponse) -> dict[str, Any]:
     return page_form_kwargs(
         spec, language=response.language, display=response.display, answers=response.answers
     )
@@ -276,9 +321,13 @@ def page_form_kwargs(
 @require_http_methods(["GET", "POST"])
 def page(request: HttpRequest, study_slug: str, index: int) -> HttpResponse:
     study = get_object_or_404(Study, slug=study_slug)
-    response, started_at = _resume(request, study)
+    response, started_at, token = _resume(request, study)
     if response is None:
         language = choose_language(request, study.languages, study.languages[0])
+        if request.method == "POST" and token:
+            # Finished from this browser and already released (a late second click of "Finish"):
+            # the same thank-you page; anything else is a session this study does not know.
+            return _finish(request, study, None, token, None, language)
         if request.method == "POST":
             return message_page(request, language, "trouble_title", "session_invalid", status=403)
         return HttpResponseRedirect(reverse("survey:entry", args=[study.slug]))
@@ -288,7 +337,7 @@ def page(request: HttpRequest, study_slug: str, index: int) -> HttpResponse:
     language = response.language
     if response.status == ResponseStatus.COMPLETE:
         if request.method == "POST":
-            return _finish(request, study, response, started_at)
+            return _finish(request, study, response.pk, token, started_at, language)
         return message_page(request, language, "thanks_title", "done_body")
     spec = spec_for(response.version)
     all_pages = flow.pages(spec, response.display)
@@ -302,7 +351,7 @@ def page(request: HttpRequest, study_slug: str, index: int) -> HttpResponse:
         return HttpResponseRedirect(_page_url(study, response.position))
     current = all_pages[index]
     if request.method == "POST":
-        return _page_post(request, study, response, spec, all_pages, current, started_at)
+        return _page_post(request, study, response, token, spec, all_pages, current, started_at)
     return _render_page(request, study, response, spec, all_pages, current)
 
 
@@ -312,15 +361,10 @@ def _render_page(
     answers = response.answers
     questions = list(flow.relevant_questions(current, answers))
     if form is None:
-        initial = _initial(questions, answers)
+        initial = {**_initial(questions, answers), **response.drafts.get(str(current.index), {})}
         form = PageForm(initial=initial, questions=questions, **_form_kwargs(spec, response))
     applying = [p.index for p in all_pages if flow.page_applies(p, answers) or p.index == current.index]
     is_last = flow.next_page(all_pages, current.index, answers) is None
-    receipt = (
-        signing.dumps({"r": str(response.pk), "c": new_receipt_code(study.pk)}, salt=RECEIPT_SALT)
-        if is_last
-        else ""
-    )
     has_previous = flow.previous_page(all_pages, current.index, answers) is not None
     return render_participant(
         request,
@@ -333,7 +377,6 @@ def _render_page(
             "form": form,
             "page_index": current.index,
             "is_last": is_last,
-            "receipt": receipt,
             "has_previous": has_previous,
             "progress_current": applying.index(current.index) + 1,
             "progress_total": len(applying),
@@ -356,14 +399,26 @@ def _initial(questions: list[dict[str, Any]], answers: dict[str, Any]) -> dict[s
     return initial
 
 
-def _page_post(request, study, response, spec, all_pages, current, started_at) -> HttpResponse:
+def _typed(form: PageForm, data: Any) -> dict[str, Any]:
+    """What the page's fields held when the participant pressed Back, as sent (unchecked)."""
+    return {
+        name: data.getlist(name) if isinstance(field, forms.MultipleChoiceField) else data.get(name, "")
+        for name, field in form.fields.items()
+    }
+
+
+def _page_post(request, study, response, token, spec, all_pages, current, started_at) -> HttpResponse:
     language = response.language
+    kwargs = _form_kwargs(spec, response)
     if request.POST.get("action") == "back":
         previous = flow.previous_page(all_pages, current.index, response.answers)
         if previous is not None:
-            response_move(response_id=response.pk, page_index=previous)
+            typed = _typed(PageForm(questions=current.questions, **kwargs), request.POST)
+            try:
+                response_move(response_id=response.pk, page_index=previous, typed=typed)
+            except FlowError:
+                return _out_of_order(request, study, response)
         return HttpResponseRedirect(_page_url(study, previous if previous is not None else current.index))
-    kwargs = _form_kwargs(spec, response)
     everything = PageForm(questions=current.questions, **kwargs)
     if not is_well_formed(everything, request.POST):
         return message_page(
@@ -380,41 +435,42 @@ def _page_post(request, study, response, spec, all_pages, current, started_at) -
         )
     if result.answers is None:
         return _render_page(request, study, response, spec, all_pages, current, form=result.form, status=200)
+    finish = Finish(receipt_code_for_token(study_id=study.pk, token=token), started_at)
     try:
-        following = response_save_page(
-            response_id=response.pk, page_index=current.index, answers=result.answers, codes=result.codes
+        outcome = response_save_page(
+            response_id=response.pk,
+            page_index=current.index,
+            answers=result.answers,
+            codes=result.codes,
+            finish=finish,
         )
-    except FlowError:
-        return _out_of_order(request, study, response)
-    if isinstance(following, ScreenedOut):
-        return _screened_out(request, study, language, following)
-    if following is not None:
-        return HttpResponseRedirect(_page_url(study, following))
-    return _finish(request, study, response, started_at)
-
-
-def _finish(request, study, response, started_at) -> HttpResponse:
-    language = response.language
-    try:
-        receipt = signing.loads(request.POST.get("receipt", ""), salt=RECEIPT_SALT, max_age=60 * 60 * 24 * 7)
-        code = receipt["c"] if receipt.get("r") == str(response.pk) else new_receipt_code(study.pk)
-    except signing.BadSignature:
-        code = new_receipt_code(study.pk)
-    try:
-        completed = response_complete(response_id=response.pk, receipt_code=code, started_at=started_at)
     except FlowError as error:
         if error.code == "incomplete":
-            fresh = Response.objects.get(pk=response.pk)
-            return HttpResponseRedirect(_page_url(study, fresh.position))
+            return HttpResponseRedirect(_page_url(study, pending_position(response_id=response.pk)))
+        return _out_of_order(request, study, response)
+    if isinstance(outcome, ScreenedOut):
+        return _screened_out(request, study, language, outcome)
+    if isinstance(outcome, Completed):
+        return _thanks(request, study, outcome, language)
+    return HttpResponseRedirect(_page_url(study, outcome if outcome is not None else current.index))
+
+
+def _finish(request, study, response_id, token, started_at, language) -> HttpResponse:
+    """A "Finish" (or any page) posted by a browser whose response is complete: the same thank-you."""
+    finish = Finish(receipt_code_for_token(study_id=study.pk, token=token), started_at)
+    try:
+        completed = response_complete(response_id=response_id, finish=finish)
+    except FlowError:
+        if response_id is None:
+            return message_page(request, language, "trouble_title", "session_invalid", status=403)
         return message_page(request, language, "thanks_title", "done_body")
     if isinstance(completed, ScreenedOut):
         return _screened_out(request, study, language, completed)
-    sample = completed.response.sample
-    panel_link = (
-        sample.completion_redirect_url.replace("{code}", sample.completion_code)
-        if sample.completion_redirect_url
-        else None
-    )
+    return _thanks(request, study, completed, language)
+
+
+def _thanks(request, study, completed: Completed, language: str) -> HttpResponse:
+    panel_link = completed.sample.panel_link("completion")
     freeze = study.data_freeze_on
     http_response = render_participant(
         request,
@@ -429,7 +485,7 @@ def _finish(request, study, response, started_at) -> HttpResponse:
                 language,
                 date=freeze.isoformat() if freeze else text("receipt_no_date", language),
             ),
-            "synthetic": completed.response.is_synthetic,
+            "synthetic": completed.synthetic,
         },
     )
     http_response.delete_cookie(cookie_name(study), path=f"/s/{study.slug}/")
@@ -453,26 +509,47 @@ def _screened_out(request: HttpRequest, study: Study, language: str, screened: S
     return http_response
 
 
+WITHDRAWAL_MESSAGES = {
+    WithdrawalOutcome.PROCESSED: "withdraw_processed",
+    WithdrawalOutcome.FROZEN: "withdraw_frozen",
+    WithdrawalOutcome.RATE_LIMITED: "withdraw_rate",
+}
+MALFORMED_MESSAGES = {
+    "empty": "withdraw_empty",
+    "characters": "withdraw_bad_characters",
+    "study": "withdraw_no_study",
+    "length": "withdraw_bad_length",
+    "mistyped": "withdraw_mistyped",
+}
+MAX_CODE_INPUT = 200
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def withdraw(request: HttpRequest) -> HttpResponse:
     language = choose_language(request, ["en", "zh"], "en")
-    outcome = None
+    outcome = message = typed = ""
+    status = 200
     if request.method == "POST":
-        outcome = response_withdraw(code=request.POST.get("code", "")[:200])
-    messages = {
-        WithdrawalOutcome.PROCESSED: "withdraw_processed",
-        WithdrawalOutcome.FROZEN: "withdraw_frozen",
-        WithdrawalOutcome.RATE_LIMITED: "withdraw_rate",
-        WithdrawalOutcome.MALFORMED: "withdraw_malformed",
-    }
-    status = 429 if outcome == WithdrawalOutcome.RATE_LIMITED else 200
+        typed = request.POST.get("code", "")[:MAX_CODE_INPUT]
+        result = response_withdraw(code=typed)
+        outcome = result.outcome
+        if outcome == WithdrawalOutcome.MALFORMED:
+            detail = {name: str(value) for name, value in result.detail.items()}
+            message = text(MALFORMED_MESSAGES.get(result.problem, "withdraw_malformed"), language, **detail)
+            status = 400
+        else:
+            message = text(WITHDRAWAL_MESSAGES[outcome], language)
+            status = 429 if outcome == WithdrawalOutcome.RATE_LIMITED else 200
     return render_participant(
         request,
         "survey/participant/withdraw.html",
         language,
         {
-            "outcome": text(messages[outcome], language) if outcome else None,
+            "outcome": message,
+            "malformed": outcome == WithdrawalOutcome.MALFORMED,
+            # Only a code that could not be read is shown again, to be corrected.
+            "typed": typed if outcome == WithdrawalOutcome.MALFORMED else "",
             "title": text("withdraw_title", language),
         },
         status=status,

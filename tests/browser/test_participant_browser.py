@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from survey.models import Response
+from survey.models import PendingResponse
 from survey.simulation import Respondent, fill, read_form
 from tests.browser.pages import submit
 
@@ -72,7 +72,7 @@ def test_complete_in_english_with_axe_on_every_page(
         prefix="en-",
     )
     assert re.fullmatch(r"\d+(-[A-Z2-7]{1,5}){6}", code)
-    response = Response.objects.get()
+    response = PendingResponse.objects.get()
     assert response.status == "complete" and response.language == "en" and response.sample.slug == "west"
 
 
@@ -89,7 +89,7 @@ def test_complete_in_chinese(live_server, shipped_study, browser, screenshots, a
         axe=axe_check,
         prefix="zh-",
     )
-    assert code and Response.objects.get().language == "zh"
+    assert code and PendingResponse.objects.get().language == "zh"
     context.close()
 
 
@@ -100,7 +100,7 @@ def test_decline_consent(live_server, shipped_study, context, screenshots, axe_c
     assert "Nothing you entered has been kept" in page.content()
     axe_check(page, "declined")
     screenshots(page, "declined")
-    assert Response.objects.count() == 0
+    assert PendingResponse.objects.count() == 0
 
 
 def test_stop_halfway_and_resume_in_a_new_page(live_server, shipped_study, context):
@@ -117,7 +117,7 @@ def test_stop_halfway_and_resume_in_a_new_page(live_server, shipped_study, conte
     again = context.new_page()
     again.goto(f"{live_server.url}/s/{shipped_study.slug}/west/")
     assert again.url == stopped_at
-    assert Response.objects.get().position == int(stopped_at.rstrip("/").split("/")[-1])
+    assert PendingResponse.objects.get().position == int(stopped_at.rstrip("/").split("/")[-1])
 
 
 def test_validation_errors_and_withdrawal(
@@ -135,7 +135,7 @@ def test_validation_errors_and_withdrawal(
     second_person = browser.new_context(extra_http_headers={"Accept-Language": "en"})
     page = second_person.new_page()
     code = complete(page, f"{live_server.url}/s/{shipped_study.slug}/west/", Respondent(5, "west"))
-    assert Response.objects.filter(status="complete").count() == 1
+    assert PendingResponse.objects.filter(status="complete").count() == 1
     page.goto(f"{live_server.url}/withdraw/")
     axe_check(page, "withdraw")
     page.get_by_label("Receipt code").fill(code)
@@ -143,7 +143,7 @@ def test_validation_errors_and_withdrawal(
         page.get_by_role("button", name="Withdraw my answers").click()
     assert "have now been deleted" in page.content()
     screenshots(page, "withdrawn")
-    assert Response.objects.filter(status="complete").count() == 0
+    assert PendingResponse.objects.filter(status="complete").count() == 0
     second_person.close()
 
 

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import Group
 
-from survey.models import QuestionnaireVersion, Quota, Response, Study
+from survey.models import PendingResponse, QuestionnaireVersion, Quota, Study
 from survey.roles import RESEARCHER
 from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
 from survey.simulation import Respondent
 from tests.browser.pages import submit
 from tests.browser.test_participant_browser import complete
 from tests.conftest import SHIPPED_STUDY
+from tests.helpers import close_fieldwork
 from tests.specs import consent_details, tiny_spec
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -192,7 +193,8 @@ def test_the_researchers_journey(studio, live_server, browser, axe_check, screen
     receipt = complete(answering, link, Respondent(11, "china"))
     assert receipt
     participant.close()
-    assert Response.objects.filter(study__slug="spring", status="complete").count() == 1
+    assert PendingResponse.objects.filter(study__slug="spring", status="complete").count() == 1
+    close_fieldwork(Study.objects.get(slug="spring"))  # one response: released when the fieldwork closes
 
     follow(page, "Fieldwork")
     by_sample = page.inner_text("#by-sample")
@@ -257,6 +259,6 @@ def test_two_participants_for_the_last_place_of_a_quota(live_server, browser, ad
         next(page for _c, page in pages if page.locator("#screened-out").count()), "quota-screened-out"
     )
     cell.refresh_from_db()
-    assert cell.filled == 1 and Response.objects.filter(status="complete").count() == 1
+    assert cell.filled == 1 and PendingResponse.objects.filter(status="complete").count() == 1
     for context, _page in pages:
         context.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from survey.models import Response, Study
+from survey.models import PendingResponse, Study
 from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
 from tests.browser.pages import submit
 from tests.specs import consent_details, tiny_spec
@@ -71,7 +71,7 @@ def test_payloads_never_execute_in_participant_pages(live_server, admin_user_, c
     page.locator('input[name="q2"]').fill("5")
     submit(page, "next")
     assert page.locator("#receipt-code").count() == 1 and page.evaluate("window.__xss") == 0
-    assert Response.objects.get().answers["note_text"] == PAYLOAD
+    assert PendingResponse.objects.get().answers["note_text"] == PAYLOAD
 
 
 def test_payloads_are_escaped_in_admin_report_and_codebook(client, admin_user_, tmp_path):
@@ -80,9 +80,11 @@ def test_payloads_are_escaped_in_admin_report_and_codebook(client, admin_user_, 
     from analysis.report import build_report, render_html
     from survey.bridge import responses_frame
     from survey.simulation import Respondent, walk
+    from tests.helpers import close_fieldwork
 
     study = hostile_study(admin_user_)
     walk(Client(HTTP_ACCEPT_LANGUAGE="en"), "/s/hostile/", Respondent(1, "west"))
+    close_fieldwork(study)  # released, so the exports and the report hold the payloads
     client.force_login(admin_user_)
     version = study.versions.get()
     pages = [

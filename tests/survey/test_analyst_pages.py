@@ -164,18 +164,21 @@ def test_monitoring_counts_per_sample_in_a_fixed_number_of_queries(answered_stud
     StudyCounter.objects.create(
         sample=answered_study.samples.get(slug="west"), kind=CounterKind.DECLINED, count=3
     )
-    with django_assert_num_queries(4):  # grouped counts, counters, durations, the samples themselves
+    # released counts, pending counts, counters, durations, the samples themselves
+    with django_assert_num_queries(5):
         monitoring = study_monitoring(answered_study)
     rows = {row["sample"].slug: row for row in monitoring["samples"]}
     assert rows["china"]["completed"] == rows["china"]["started"] == rows["china"]["synthetic"] == 15
     assert rows["west"]["declined"] == 3 and rows["china"]["declined"] == 0
     assert rows["west"]["completion_rate"] == 1.0 and monitoring["completed"] == 30
+    assert monitoring["awaiting_release"] == 0
 
 
 def test_report_is_kept_until_the_data_changes(client, people, answered_study, participant, monkeypatch):
     from survey.models import ReportSnapshot
     from survey.services import reports
     from survey.services.responses import response_withdraw
+    from tests.helpers import close_fieldwork
 
     builds = []
     real_build = reports.build_report
@@ -189,16 +192,18 @@ def test_report_is_kept_until_the_data_changes(client, people, answered_study, p
     first = page()
     assert page() == first and len(builds) == 1  # the second view reads the snapshot
 
-    _, outcome = participant(seed=99)  # a new completion: the next view is rebuilt from 31 responses
+    _, outcome = participant(seed=99)  # a new completion waits for its release batch: same report
     assert outcome.completed
+    assert client.get(url).content == first and len(builds) == 1
+    close_fieldwork(answered_study)  # released: the next view is rebuilt from 31 responses
     client.get(url)
     assert len(builds) == 2 and ReportSnapshot.objects.get(weighted=False).responses == 31
 
-    assert response_withdraw(code=outcome.receipt_code) == "processed"
+    assert response_withdraw(code=outcome.receipt_code).outcome == "processed"
     assert not ReportSnapshot.objects.exists()  # nothing of the withdrawn participant is kept
     client.get(url)
     assert len(builds) == 3 and ReportSnapshot.objects.get(weighted=False).responses == 30
-    assert AuditEvent.objects.filter(action="report_viewed").count() == 4
+    assert AuditEvent.objects.filter(action="report_viewed").count() == 5
 
 
 def test_large_study_reports_are_built_in_the_background(client, people, answered_study, settings):

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.db import models
 from django.test import Client
 
-from survey.models import Response, StudyCounter
+from survey.models import PendingResponse, ReleaseBatch, Response, StudyCounter
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def test_a_full_completion_leaves_nothing_that_identifies(participant, shipped_s
 
 
 def test_participant_tables_hold_no_exact_time():
-    for model in (Response, StudyCounter):
+    for model in (PendingResponse, Response, ReleaseBatch, StudyCounter):
         for field in model._meta.get_fields():
             assert not isinstance(field, models.DateTimeField | models.TimeField), (
                 f"{model.__name__}.{field.name} is exact time"
@@ -47,5 +47,5 @@ def test_participant_tables_hold_no_exact_time():
 def test_response_ids_are_random(participant):
     for seed in range(6):
         participant(seed=seed)
-    ids = [r.pk for r in Response.objects.all()]
+    ids = [r.pk for r in PendingResponse.objects.all()]
     assert all(pk.version == 4 for pk in ids)

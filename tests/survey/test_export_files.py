@@ -33,10 +33,13 @@ def media(settings, tmp_path):
 
 
 @pytest.fixture
-def answered_once(participant, admin_user_):
-    """One completed response whose free-text answer is a marker we can grep for."""
+def answered_once(participant, admin_user_, shipped_study):
+    """One completed and released response whose free-text answer is a marker we can grep for."""
+    from tests.helpers import close_fieldwork
+
     _, outcome = participant()
-    response = Response.objects.get(status="complete")
+    close_fieldwork(shipped_study)
+    response = Response.objects.get()
     response.answers = {**response.answers, "comments": MARKER}
     response.save(update_fields=["answers"])
     client = Client()

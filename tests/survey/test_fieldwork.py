@@ -12,10 +12,10 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from survey.models import AuditEvent, FieldworkCount, Quota, Response, Sample
+from survey.models import AuditEvent, FieldworkCount, PendingResponse, Quota, Sample
 from survey.services.fieldwork import QuotaData, quota_grid_create, quota_save
 from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
-from survey.services.responses import Completed, ScreenedOut, response_complete
+from survey.services.responses import Completed, Finish, ScreenedOut, response_complete
 from tests.specs import consent_details, tiny_spec
 
 CONSENT_KEY = re.compile(r'name="consent_key" value="([^"]+)"')
@@ -72,7 +72,7 @@ def test_a_full_cell_screens_out_politely_and_keeps_nothing(quota_study):
         and "Nothing you answered has been kept" in html
     )
     assert "https://panel.example.org/full?cc=OQ1" in html
-    assert Response.objects.filter(status="complete").count() == 1 and Response.objects.count() == 1
+    assert PendingResponse.objects.filter(status="complete").count() == 1 == PendingResponse.objects.count()
     assert FieldworkCount.objects.get(kind="screened_out").count == 1
     # Someone outside the cell still completes.
     third = Client(HTTP_ACCEPT_LANGUAGE="en")
@@ -87,7 +87,7 @@ def test_a_cell_with_limit_zero_screens_out_to_the_screen_out_url(quota_study):
     start(client, quota_study)
     html = answer(client, quota_study, {"q1": "yes", "q2": "3"}).content.decode()
     assert "https://panel.example.org/out?cc=SO1" in html and "感谢您抽出时间" in html
-    assert not Response.objects.exists()
+    assert not PendingResponse.objects.exists()
 
 
 @pytest.mark.django_db
@@ -108,8 +108,8 @@ def _ready_responses(study, how_many: int) -> list:
     for _ in range(how_many):
         client = Client(HTTP_ACCEPT_LANGUAGE="en")
         start(client, study)
-        ready.append(Response.objects.exclude(pk__in=[r.pk for r in ready]).get())
-    Response.objects.update(answers={"q1": "yes", "q2": 3})
+        ready.append(PendingResponse.objects.exclude(pk__in=[r.pk for r in ready]).get())
+    PendingResponse.objects.update(answers={"q1": "yes", "q2": 3})
     return ready
 
 
@@ -129,9 +129,7 @@ def test_concurrent_completions_never_overfill_a_cell(quota_study):
             barrier.wait(timeout=30)
             outcomes.append(
                 response_complete(
-                    response_id=response.pk,
-                    receipt_code=f"{quota_study.pk}-TESTCODE-{response.pk}",
-                    started_at=None,
+                    response_id=response.pk, finish=Finish(f"{quota_study.pk}-TESTCODE-{response.pk}")
                 )
             )
         finally:
@@ -146,7 +144,7 @@ def test_concurrent_completions_never_overfill_a_cell(quota_study):
     assert cell.filled == 2
     assert sum(isinstance(o, Completed) for o in outcomes) == 2
     assert sum(isinstance(o, ScreenedOut) for o in outcomes) == 4
-    assert Response.objects.filter(status="complete").count() == 2 and Response.objects.count() == 2
+    assert PendingResponse.objects.filter(status="complete").count() == 2 == PendingResponse.objects.count()
 
 
 @pytest.mark.django_db
@@ -183,6 +181,8 @@ def test_quota_changes_are_audited_and_checked(quota_study, admin_user_):
 def test_monitor_counts_real_participants_per_day_with_synthetic_and_tests_apart(quota_study, admin_user_):
     from django.core.management import call_command
 
+    from tests.helpers import close_fieldwork
+
     yes_cell(quota_study, 100)
     real = Client(HTTP_ACCEPT_LANGUAGE="en")
     start(real, quota_study)
@@ -198,6 +198,12 @@ def test_monitor_counts_real_participants_per_day_with_synthetic_and_tests_apart
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     client.force_login(admin_user_)
     client.post(reverse("survey:studio_test_start", args=["quota", 1]), {"language": "en", "seed": "1"})
+    html = client.get(reverse("survey:studio_monitor", args=["quota"])).content.decode()
+    # Fewer than k completions: none is released yet, so none is counted, and the page says why.
+    by_sample = re.search(r'<table class="data" id="by-sample">.*?</table>', html, re.S).group(0)
+    assert re.findall(r'<td class="number">([^<]*)</td>', by_sample)[:2] == ["2", "0"]
+    assert "4 more completed responses are waiting for their release batch" in html
+    close_fieldwork(quota_study)
     html = client.get(reverse("survey:studio_monitor", args=["quota"])).content.decode()
     by_sample = re.search(r'<table class="data" id="by-sample">.*?</table>', html, re.S).group(0)
     cells = re.findall(r'<td class="number">([^<]*)</td>', by_sample)

@@ -5,7 +5,7 @@ import re
 import pytest
 from django.test import Client
 
-from survey.models import CounterKind, Response, StudyCounter
+from survey.models import CounterKind, PendingResponse, StudyCounter
 from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
 from tests.specs import consent_details, tiny_spec
 
@@ -23,7 +23,7 @@ def agree(client: Client, url: str):
 def test_complete_the_shipped_study(participant, accept, expected):
     _client, outcome = participant(language=accept)
     assert outcome.completed and len(outcome.receipt_code.replace("-", "")) >= 27  # >= 128 bits in base32
-    response = Response.objects.get()
+    response = PendingResponse.objects.get()
     assert response.status == "complete" and response.language == expected
     assert response.consent.version == 1
     assert {"gen_trust", "approve_scs", "le_scs", "age_band"} <= set(response.answers)
@@ -38,7 +38,7 @@ def test_decline_keeps_nothing_but_a_count(shipped_study):
     key = CONSENT_KEY.search(client.get(url).content.decode()).group(1)
     page = client.post(url, {"consent_key": key, "action": "decline"})
     assert page.status_code == 200 and "Nothing you entered has been kept" in page.content.decode()
-    assert Response.objects.count() == 0
+    assert PendingResponse.objects.count() == 0
     assert StudyCounter.objects.get(kind=CounterKind.DECLINED).count == 1
 
 
@@ -63,7 +63,7 @@ def test_consent_must_be_ticked_not_pre_ticked(shipped_study):
     key = CONSENT_KEY.search(html).group(1)
     page = client.post(url, {"consent_key": key, "action": "agree"})
     assert page.status_code == 200 and "tick the box" in page.content.decode()
-    assert Response.objects.count() == 0
+    assert PendingResponse.objects.count() == 0
 
 
 def test_resume_cookie_expires_with_the_study(shipped_study):
@@ -89,7 +89,7 @@ def test_stop_and_resume_in_the_same_browser(shipped_study):
     returning.cookies = client.cookies  # the tab is closed; the browser keeps its cookies
     resumed = returning.get(f"/s/{shipped_study.slug}/")
     assert resumed.status_code == 302 and resumed["Location"] == page_one
-    assert Response.objects.count() == 1
+    assert PendingResponse.objects.count() == 1
 
 
 @pytest.fixture
@@ -145,10 +145,43 @@ def test_relevance_piping_back_and_stale_answers(logic_study):
     assert client.post("/s/logic/p/2/", {"action": "back"})["Location"] == "/s/logic/p/1/"
     client.get("/s/logic/p/0/")
     assert client.post("/s/logic/p/0/", {"q1": "no"})["Location"] == "/s/logic/p/2/"
-    answers = Response.objects.get().answers
+    answers = PendingResponse.objects.get().answers
     assert answers == {"q1": "no"}
     # The skipped page cannot be opened by hand.
     assert client.get("/s/logic/p/1/")["Location"] == "/s/logic/p/2/"
+
+
+def test_back_keeps_what_was_typed_on_the_page_unchecked(logic_study):
+    """Issue 10, item 13: "Back" threw away what the participant had typed on the current page."""
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    agree(client, "/s/logic/")
+    assert client.post("/s/logic/p/0/", {"q1": "yes", "q2": "3"})["Location"] == "/s/logic/p/1/"
+    # On page 2, type an answer that is not even valid yet, then go back.
+    back = client.post("/s/logic/p/1/", {"q3": "-12", "action": "back"})
+    assert back["Location"] == "/s/logic/p/0/"
+    assert PendingResponse.objects.get().answers == {"q1": "yes", "q2": 3}  # nothing unchecked is saved
+    html = client.get("/s/logic/p/0/").content.decode()
+    assert 'value="3"' in html  # page 1 shows its saved answers as before
+    assert client.post("/s/logic/p/0/", {"q1": "yes", "q2": "3"})["Location"] == "/s/logic/p/1/"
+    assert 'value="-12"' in client.get("/s/logic/p/1/").content.decode()  # as typed
+    # Once the page is saved, the draft is gone and the saved answer is what shows.
+    assert client.post("/s/logic/p/1/", {"q3": "4"})["Location"] == "/s/logic/p/2/"
+    client.post("/s/logic/p/2/", {"action": "back"})
+    html = client.get("/s/logic/p/1/").content.decode()
+    assert 'value="4"' in html and 'value="-12"' not in html
+
+
+def test_back_keeps_choices_cleared_on_the_page(logic_study):
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    agree(client, "/s/logic/")
+    client.post("/s/logic/p/0/", {"q1": "yes", "q2": "3"})
+    client.post("/s/logic/p/1/", {"q3": "5"})
+    client.post("/s/logic/p/2/", {"action": "back"})
+    client.post("/s/logic/p/1/", {"action": "back"})  # q3 emptied, then Back
+    client.post("/s/logic/p/0/", {"q1": "yes", "q2": "3"})
+    html = client.get("/s/logic/p/1/").content.decode()
+    assert 'value="5"' not in html  # what was typed (nothing) wins over the saved 5
+    assert PendingResponse.objects.get().answers["q3"] == 5  # until the page is saved again
 
 
 def test_same_page_relevance_is_judged_on_the_server(logic_study):
@@ -156,7 +189,7 @@ def test_same_page_relevance_is_judged_on_the_server(logic_study):
     agree(client, "/s/logic/")
     # q2 (same page) only applies when q1 = yes: with q1 = no its value is neither required nor kept.
     assert client.post("/s/logic/p/0/", {"q1": "no", "q2": "7"}).status_code == 302
-    assert Response.objects.get().answers == {"q1": "no"}
+    assert PendingResponse.objects.get().answers == {"q1": "no"}
 
 
 def test_validation_errors_reshow_the_page_with_input_kept(logic_study):
@@ -168,7 +201,7 @@ def test_validation_errors_reshow_the_page_with_input_kept(logic_study):
     assert 'class="error-summary"' in html and 'href="#id_q2"' in html
     assert "Not negative" in html  # the constraint message in the participant's language
     assert 'value="-4"' in html and 'value="yes"' in html.split('id="q-q1"')[1][:600]
-    assert Response.objects.get().answers == {}
+    assert PendingResponse.objects.get().answers == {}
     required = client.post("/s/logic/p/0/", {"q2": "1"}).content.decode()
     assert "This field is required." in required
 
@@ -185,19 +218,19 @@ def test_language_can_be_switched_on_any_page(logic_study):
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     agree(client, "/s/logic/")
     assert client.get("/s/logic/p/0/?lang=zh").status_code == 302
-    assert Response.objects.get().language == "zh"
+    assert PendingResponse.objects.get().language == "zh"
     assert "问1" in client.get("/s/logic/p/0/").content.decode()
 
 
 def test_randomisation_is_stored_and_list_arms_are_balanced(participant):
     for seed in range(8):
         participant(seed=seed)
-    arms = [r.display["arms"]["le_scs"] for r in Response.objects.all()]
+    arms = [r.display["arms"]["le_scs"] for r in PendingResponse.objects.all()]
     assert sorted(arms) == ["control"] * 4 + ["treatment"] * 4
-    displays = [r.display for r in Response.objects.all()]
+    displays = [r.display for r in PendingResponse.objects.all()]
     assert all({"seed", "sections", "items", "options", "reversed", "arms"} <= set(d) for d in displays)
     assert len({tuple(d["options"]["turn_to"]) for d in displays}) > 1  # option order randomised
-    treated = [r for r in Response.objects.all() if r.display["arms"]["le_scs"] == "treatment"]
+    treated = [r for r in PendingResponse.objects.all() if r.display["arms"]["le_scs"] == "treatment"]
     assert all(0 <= r.answers["le_scs"] <= 4 for r in treated)
 
 
@@ -238,7 +271,7 @@ def test_panel_completion_link_and_the_panel_id_is_never_stored(participant, shi
         client, f"/s/{shipped_study.slug}/west/?PROLIFIC_PID=panel-id-5f2b9c", Respondent(3, "west")
     )
     assert outcome.completed
-    response = Response.objects.get()
+    response = PendingResponse.objects.get()
     assert response.sample == sample
     assert "panel-id-5f2b9c" not in str(response.__dict__)
 

@@ -420,7 +420,7 @@ def test_studio_pages_in_chinese(researcher, shipped_study):
 
 
 def test_test_run_is_kept_apart_from_responses(draft):
-    from survey.models import Response, TestRun
+    from survey.models import PendingResponse, Response, TestRun
 
     client, _version = draft
     response = client.post(
@@ -436,7 +436,7 @@ def test_test_run_is_kept_apart_from_responses(draft):
     assert "Test run finished" in done and "否" in done
     run.refresh_from_db()
     assert run.finished and run.answers == {"q1": "no"} and run.seed == 7
-    assert not Response.objects.exists()
+    assert not Response.objects.exists() and not PendingResponse.objects.exists()
 
 
 def test_a_list_chosen_for_a_text_question_is_not_kept(draft):

@@ -6,7 +6,8 @@ from tqdm import tqdm
 
 from analysis.exports import FORMATS
 from survey.bridge import study_codebook
-from survey.models import Response, ResponseStatus, Study
+from survey.models import Study
+from survey.selectors import released_responses
 from survey.services.exports import export_write
 
 from ._base import CandidCommand
@@ -59,8 +60,7 @@ class Command(CandidCommand):
             for k, v in {"values": values, "bom": bom}.items()
             if (k == "bom" and format == "csv") or (k == "values" and format in {"csv", "xlsx"})
         }
-        complete = Response.objects.filter(study=target, status=ResponseStatus.COMPLETE)
-        total = (complete.filter(is_synthetic=False) if exclude_synthetic else complete).count()
+        total = released_responses(target, include_synthetic=not exclude_synthetic).count()
         # A bar on a terminal (counts, rate, time left); nothing in logs or pipes.
         with tqdm(total=total, desc=f"Exporting {format}", unit="resp", file=sys.stderr, disable=None) as bar:
             rows = export_write(

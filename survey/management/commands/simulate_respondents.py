@@ -35,11 +35,28 @@ def _run(args: tuple[str, str, list[int], str, str]) -> tuple[int, int]:
         connection.ensure_connection()
         connection.cursor().execute("PRAGMA synchronous=NORMAL")
 
+    from survey.views.participant import cookie_name, read_resume_cookie
+
+    study = Study.objects.get(slug=slug)
+    marked: list[bool] = []
+
+    def label_synthetic(client: Client) -> None:
+        # Before any answer is saved, so the response is never released unlabelled.
+        cookie = client.cookies.get(cookie_name(study))
+        token, _ = read_resume_cookie(study, cookie.value if cookie else None)
+        marked.append(bool(token) and responses.response_mark_synthetic(study_id=study.pk, token=token))
+
     completed = failed = 0
     for seed in seeds:
         client = Client(HTTP_HOST=host, HTTP_ACCEPT_LANGUAGE=language)
-        outcome = simulation.walk(client, f"/s/{slug}/{sample}/", simulation.Respondent(seed, sample))
-        if outcome.completed and responses.response_mark_synthetic(receipt_code=outcome.receipt_code):
+        marked.clear()
+        outcome = simulation.walk(
+            client,
+            f"/s/{slug}/{sample}/",
+            simulation.Respondent(seed, sample),
+            after_consent=label_synthetic,
+        )
+        if outcome.completed and marked == [True]:
             completed += 1
         else:
             failed += 1
@@ -86,11 +103,13 @@ class Command(CandidCommand):
         samples = list(target.samples.filter(**({"slug": sample} if sample else {})))
         if not samples:
             raise CommandError(f"Study {study!r} has no sample {sample!r}.")
+        from survey.selectors import completions_by_sample
         from survey.simulation import seeds as make_seeds
 
         jobs = []
+        synthetic = completions_by_sample(target, synthetic_only=True) if top_up else {}
         for offset, each in enumerate(samples):
-            have = each.responses.filter(status="complete", is_synthetic=True).count() if top_up else 0
+            have = synthetic.get(each.pk, 0)
             seeds = make_seeds(seed + 1000 * offset, n)[have:]
 
             language = {"zh": "zh-CN,zh;q=0.9", "en": "en-GB,en;q=0.9"}.get(

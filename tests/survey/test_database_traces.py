@@ -1,0 +1,122 @@
+"""The withdrawal page's promise, tested on the files (issue 10, item 8): after a withdrawal no trace
+of the answers stays in the database files, on SQLite (file and write-ahead log) and on PostgreSQL
+(the data directory, after the worker's scrub)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from survey.models import PendingResponse, Response
+from survey.storage import PENDING_TABLE, RELEASED_TABLE, scrub
+from tests.helpers import close_fieldwork
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MARKER = "withdrawn-answer-7Q2ZK9XW"
+
+
+def database_files() -> list[Path]:
+    """Every file that holds this test database's rows (skips when they cannot be read here)."""
+    if connection.vendor == "sqlite":
+        name = Path(connection.settings_dict["NAME"])
+        return [path for path in (name, Path(f"{name}-wal")) if path.exists()]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('data_directory') || '/base/' || oid FROM pg_database"
+            " WHERE datname = current_database()"
+        )
+        folder = Path(cursor.fetchone()[0])
+        cursor.execute("CHECKPOINT")  # the rows reach the files before they are read
+    if not os.access(folder, os.R_OK | os.X_OK):
+        pytest.skip(f"the PostgreSQL data directory ({folder}) cannot be read by this user")
+    return [path for path in folder.iterdir() if path.is_file()]
+
+
+def traces() -> int:
+    return sum(path.read_bytes().count(MARKER.encode()) for path in database_files())
+
+
+@pytest.fixture
+def small_study(admin_user_):
+    """A one-page study: its rows stay under PostgreSQL's compression threshold (about 2 kB), so the
+    answers lie in the files as they are and a search for them can fail only if they are gone."""
+    from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
+    from tests.specs import consent_details, tiny_spec
+
+    spec = tiny_spec()
+    spec["sections"][0]["questions"].append(
+        {
+            **spec["sections"][0]["questions"][1],
+            "code": "note",
+            "type": "text",
+            "relevance": "",
+            "constraint": "",
+        }
+    )
+    version = questionnaire_import(spec=spec, owner=admin_user_, study_slug="small")
+    consent = consent_create(study=version.study, texts={"en": "C", "zh": "C"}, **consent_details())
+    return questionnaire_publish(version=version, consent=consent).study
+
+
+def answered_with_marker(study) -> str:
+    """A participant who typed ``MARKER`` and finished; their receipt code."""
+    import re
+
+    from tests.survey.test_participant_flow import agree
+
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    page_url = agree(client, f"/s/{study.slug}/")["Location"]
+    thanks = client.post(page_url, {"q1": "yes", "q2": "3", "note": MARKER}).content.decode()
+    return re.search(r'id="receipt-code">([^<]+)<', thanks).group(1).strip()
+
+
+def withdraw(code: str) -> None:
+    page = Client(HTTP_ACCEPT_LANGUAGE="en").post("/withdraw/", {"code": code})
+    assert "its answers have now been deleted" in page.content.decode()
+    if connection.vendor == "postgresql":  # what the background worker runs after a withdrawal
+        from django_tasks_db.models import DBTaskResult
+
+        assert DBTaskResult.objects.filter(task_path="survey.tasks.scrub_tables").exists()
+        assert scrub([PENDING_TABLE, RELEASED_TABLE]) == []
+
+
+def test_a_withdrawn_released_response_leaves_no_trace_in_the_files(small_study):
+    code = answered_with_marker(small_study)
+    close_fieldwork(small_study)
+    assert Response.objects.filter(answers__note=MARKER).exists()
+    if connection.vendor == "postgresql":
+        scrub([PENDING_TABLE, RELEASED_TABLE])
+    assert traces() >= 1  # the check can see the answers while they are there
+    withdraw(code)
+    assert not Response.objects.exists()
+    assert traces() == 0
+
+
+def test_a_withdrawn_pending_response_leaves_no_trace_in_the_files(small_study):
+    code = answered_with_marker(small_study)
+    assert traces() >= 1
+    withdraw(code)
+    assert not PendingResponse.objects.exists()
+    assert traces() == 0
+
+
+def test_a_release_leaves_no_copy_of_the_pending_row(small_study):
+    """What arrival order the pending table's rows kept goes with them: after a release, the only
+    copy of the answers is the released row."""
+    answered_with_marker(small_study)
+    assert traces() >= 1
+    close_fieldwork(small_study)
+    if connection.vendor == "postgresql":
+        scrub([PENDING_TABLE])
+    released = Response.objects.get()
+    Response.objects.filter(pk=released.pk).update(answers={**released.answers, "note": "replaced"})
+    if connection.vendor == "postgresql":
+        scrub([RELEASED_TABLE])
+    else:
+        scrub([])
+    assert traces() == 0

@@ -1,0 +1,104 @@
+"""Double and triple clicks over real HTTP (issue 10, item 6): every request of one browser's burst
+lands on the same outcome, the same receipt code on "Finish", one response on "I agree".
+
+A browser that is clicked twice sends the second request with the cookies it had before the first
+answer arrived, and shows whichever answer comes last; so each request of a burst must be a
+complete, correct answer on its own. Runs against the live server on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+import requests
+from django.db import connection
+
+from survey.models import PendingResponse, Response
+from survey.services.releases import release_k
+from survey.simulation import Respondent, fill, hidden_fields, read_form
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+RECEIPT = re.compile(r'id="receipt-code">([^<]+)<')
+
+
+def burst(url: str, data: dict, cookies: dict, times: int) -> list[requests.Response]:
+    """``times`` near-simultaneous POSTs of one form with one set of cookies."""
+    replies: list[requests.Response] = []
+    start = threading.Barrier(times)
+
+    def click() -> None:
+        session = requests.Session()
+        session.cookies.update(cookies)
+        start.wait()
+        replies.append(session.post(url, data=data, allow_redirects=False, timeout=60))
+        connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return replies
+
+
+def to_last_page(base: str, study) -> tuple[requests.Session, str, dict]:
+    """A browser at the last page of the shipped study, with that page's form filled in."""
+    browser = requests.Session()
+    browser.headers["Accept-Language"] = "en"
+    entry = f"{base}/s/{study.slug}/west/"
+    consent = browser.get(entry, timeout=60).text
+    page = browser.post(entry, data={**hidden_fields(consent), "agree": "yes", "action": "agree"}, timeout=60)
+    respondent = Respondent(4, "west")
+    for _ in range(30):
+        data = {**fill(read_form(page.text), respondent, {}), "action": "next"}
+        if "Finish and submit" in page.text:
+            return browser, page.url, data
+        page = browser.post(page.url, data=data, timeout=60)
+    raise AssertionError("never reached the last page")
+
+
+@pytest.mark.parametrize("clicks", [2, 3])
+def test_a_double_or_triple_finish_shows_one_receipt(live_server, shipped_study, clicks):
+    browser, url, data = to_last_page(live_server.url, shipped_study)
+    replies = burst(url, data, browser.cookies.get_dict(), clicks)
+    assert [r.status_code for r in replies] == [200] * clicks
+    codes = {RECEIPT.search(r.text).group(1).strip() for r in replies}
+    assert len(codes) == 1
+    assert PendingResponse.objects.filter(status="complete").count() == 1
+
+
+def test_a_late_click_after_the_release_still_shows_the_receipt(live_server, shipped_study):
+    """The first "Finish" makes k and releases the batch in its transaction; the other clicks find
+    the participant's row gone and are answered from the released response."""
+    from tests.survey.test_releases import complete_many
+
+    browser, url, data = to_last_page(live_server.url, shipped_study)
+    complete_many(shipped_study, release_k() - 1, sample="west")
+    replies = burst(url, data, browser.cookies.get_dict(), 3)
+    assert [r.status_code for r in replies] == [200] * 3
+    assert len({RECEIPT.search(r.text).group(1).strip() for r in replies}) == 1
+    assert Response.objects.count() == release_k() and not PendingResponse.objects.exists()
+    late = requests.Session()
+    late.cookies.update(browser.cookies.get_dict())
+    again = late.post(url, data=data, allow_redirects=False, timeout=60)
+    assert again.status_code == 200 and RECEIPT.search(again.text).group(1).strip() in replies[0].text
+
+
+def test_a_double_i_agree_opens_one_response_that_either_cookie_resumes(live_server, shipped_study):
+    browser = requests.Session()
+    browser.headers["Accept-Language"] = "en"
+    entry = f"{live_server.url}/s/{shipped_study.slug}/"
+    consent = browser.get(entry, timeout=60).text
+    form = {**hidden_fields(consent), "agree": "yes", "action": "agree"}
+    replies = burst(entry, form, browser.cookies.get_dict(), 2)
+    assert [r.status_code for r in replies] == [302, 302]
+    assert len({r.headers["Location"] for r in replies}) == 1
+    assert PendingResponse.objects.count() == 1
+    for reply in replies:  # whichever answer the browser keeps, its cookie works
+        kept = requests.Session()
+        kept.cookies.update({**browser.cookies.get_dict(), **reply.cookies.get_dict()})
+        page = kept.get(live_server.url + reply.headers["Location"], allow_redirects=False, timeout=60)
+        assert page.status_code == 200 and 'name="action"' in page.text
