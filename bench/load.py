@@ -1,25 +1,29 @@
 """Load, faults and the anonymity audit, against the production-style server on PostgreSQL.
 
 ``make load``   N concurrent synthetic participants (default 200) for T seconds (default 120) against
-                gunicorn (2 workers) on a scratch database; then checks: no 5xx, every "thank you"
-                served has exactly one committed response, and the anonymity audit.
+                gunicorn (2 workers) and the background worker on a scratch database; then checks:
+                no 5xx, no participant ended on an error page, every "thank you" served has exactly
+                one committed response, and the anonymity audit.
 ``make faults`` the same, restarting PostgreSQL and SIGKILLing a gunicorn worker halfway; participants
                 whose page failed retry (every write is one transaction and idempotent), and the same
                 checks must hold.
 
 The participants are ``survey.simulation`` respondents driven by ``HttpClient`` (real HTTP, cookies,
-CSRF) from threads. The audit dumps the database (``pg_dump``) and reads the server and worker logs,
-failing if a distinctive IP (sent as X-Forwarded-For), user agent, referrer or panel id appears, and
-computes Spearman's rank correlation between response ids and arrival order (must be |rho| < 0.1).
+CSRF) from threads; one in four double-clicks every button (two requests with the same cookies at
+once, the page shown being whichever answer came last), as people do. The audit is
+``manage.py anonymity_audit`` over the database, a ``pg_dump``, the server and worker logs and
+PostgreSQL's own log lines for the scratch database, with the receipt codes in the order they were
+shown as the known arrivals and a distinctive IP (sent as X-Forwarded-For), user agent, referrer and
+panel id as probes: it must find no trace and no response narrowed to fewer than k.
 Run by hand; not part of ``make test``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
-import re
 import signal
 import statistics
 import subprocess
@@ -91,19 +95,47 @@ def start_server(log: Path) -> subprocess.Popen:
     return start_gunicorn(environment(), PORT, log, access_log=True)
 
 
+def start_worker(log: Path) -> subprocess.Popen:
+    """The background worker ``make serve`` runs beside gunicorn (it scrubs the tables after releases)."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--interval", "0.5"],
+        env=environment(),
+        cwd=ROOT,
+        stdout=open(log, "w"),  # the worker writes to it until it stops
+        stderr=subprocess.STDOUT,
+    )
+
+
+def drain_worker(seconds: float = 120) -> None:
+    """Wait until the worker has run every queued task (the scrubs after the last releases)."""
+    with psycopg.connect(f"{SERVER}/{DB}") as db:
+        for _ in range(int(seconds * 2)):
+            waiting = db.execute(
+                "SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status IN ('READY', 'RUNNING')"
+                " AND run_after <= now()"
+            ).fetchone()[0]
+            if not waiting:
+                return
+            time.sleep(0.5)
+
+
 class Recorder:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.latencies: list[float] = []
         self.statuses: list[int] = []
-        self.receipts: list[str] = []  # in arrival order
+        self.receipts: list[str] = []  # in the order the thank-you pages were shown
         self.retries = 0
+        self.double_clickers = 0
+        self.error_endings: list[int] = []  # the status of the last page of participants who did not finish
 
 
 def participant(recorder: Recorder, seed: int, deadline: float) -> None:
     from survey.simulation import HttpClient, Respondent, walk
 
     class Retrying(HttpClient):
+        last_status = 0
+
         def _open(self, path, data):
             for attempt in range(30):
                 start = time.perf_counter()
@@ -116,16 +148,30 @@ def participant(recorder: Recorder, seed: int, deadline: float) -> None:
                         recorder.latencies.append(time.perf_counter() - start)
                         recorder.statuses.append(page.status_code)
                 if page is not None and page.status_code < 500:
+                    self.last_status = page.status_code
                     return page
                 with recorder.lock:
                     recorder.retries += 1
                 time.sleep(0.3 * (attempt + 1))  # the "try again" page: try again, a little later
             raise RuntimeError("gave up after 30 attempts")
 
+    class DoubleClicking(Retrying):
+        """Every button pressed twice at once; the browser shows the answer that arrives last."""
+
+        def post(self, path, data, **_):
+            shown = []
+            clicks = [threading.Thread(target=lambda: shown.append(self._open(path, data))) for _ in range(2)]
+            for click in clicks:
+                click.start()
+            for click in clicks:
+                click.join()
+            return shown[-1]
+
     rng = random.Random(seed)
     while time.monotonic() < deadline:
         sample = rng.choice(["china", "west"])
-        client = Retrying(f"http://127.0.0.1:{PORT}", language="zh-CN" if sample == "china" else "en")
+        kind = DoubleClicking if rng.random() < 0.25 else Retrying
+        client = kind(f"http://127.0.0.1:{PORT}", language="zh-CN" if sample == "china" else "en")
         client.opener.addheaders += [
             ("User-Agent", PROBE["agent"]),
             ("Referer", PROBE["referrer"]),
@@ -136,9 +182,12 @@ def participant(recorder: Recorder, seed: int, deadline: float) -> None:
             f"/s/{STUDY}/{sample}/?PROLIFIC_PID={PROBE['panel']}",
             Respondent(rng.randrange(2**31), sample),
         )
-        if outcome.completed:
-            with recorder.lock:
+        with recorder.lock:
+            recorder.double_clickers += kind is DoubleClicking
+            if outcome.completed:
                 recorder.receipts.append(outcome.receipt_code)
+            else:
+                recorder.error_endings.append(client.last_status)
 
 
 def inject_faults(server: subprocess.Popen, at: float, events: list[str]) -> None:
@@ -157,71 +206,56 @@ def inject_faults(server: subprocess.Popen, at: float, events: list[str]) -> Non
         events.append(f"gunicorn worker {workers[0]} killed with SIGKILL at t={at + 5:.0f}s")
 
 
-def spearman(a: list[float], b: list[float]) -> float:
-    from scipy.stats import spearmanr
-
-    return float(spearmanr(a, b).statistic)
-
-
-TIME_OF_DAY = re.compile(r"\b\d{2}:\d{2}:\d{2}")
-PARTICIPANT_TABLES = ("survey_response", "survey_studycounter", "survey_armsequence", "survey_ratebucket")
-
-
-def participant_tables(dump: str) -> dict[str, list[str]]:
-    """The data rows ``pg_dump --data-only`` wrote for each table that holds participants' traces."""
-    tables: dict[str, list[str]] = {}
-    current = None
-    for line in dump.splitlines():
-        if line.startswith("COPY public."):
-            name = line.split()[1].removeprefix("public.")
-            current = name if name in PARTICIPANT_TABLES else None
-            if current:
-                tables[current] = []
-        elif line == "\\.":
-            current = None
-        elif current:
-            tables[current].append(line)
-    return tables
+def postgresql_log_lines(since: int) -> Path | None:
+    """PostgreSQL's own log lines about the scratch database written since byte ``since``."""
+    path = postgresql_log()
+    if path is None:
+        return None
+    extract = ROOT / "var" / "load" / "postgresql.log"
+    with open(path, "rb") as log:
+        log.seek(since)
+        extract.write_bytes(b"".join(line for line in log if f"@{DB} ".encode() in line))
+    return extract
 
 
-def audit(recorder: Recorder, logs: list[Path]) -> list[str]:
-    """Failures of the anonymity audit (empty when it passes)."""
-    import hashlib
-    import hmac
+def postgresql_log() -> Path | None:
+    with psycopg.connect(f"{SERVER}/postgres") as db:
+        current = db.execute("SELECT pg_current_logfile()").fetchone()[0]
+        directory = db.execute("SHOW data_directory").fetchone()[0]
+        version = db.execute("SHOW server_version_num").fetchone()[0][:2]
+    candidates = [Path(directory) / current] if current else []
+    candidates.append(Path(f"/var/log/postgresql/postgresql-{version}-main.log"))
+    return next((path for path in candidates if path.exists() and os.access(path, os.R_OK)), None)
 
-    failures = []
-    dump = subprocess.run(
-        ["pg_dump", "--data-only", f"{SERVER}/{DB}"], capture_output=True, text=True, check=True
-    ).stdout
-    text = dump + "\n".join(log.read_text(errors="replace") for log in logs if log.exists())
-    for name, value in PROBE.items():
-        if value in text:
-            failures.append(f"the {name} {value!r} was stored or logged")
-    # Participants' tables hold dates only (durations rounded to 30 s): no time of day at all.
-    for table, rows in participant_tables(dump).items():
-        stamped = [row for row in rows if TIME_OF_DAY.search(row)]
-        if stamped:
-            failures.append(f"{len(stamped)} rows of {table} hold a time of day, e.g. {stamped[0][:120]!r}")
-    hashes = [
-        hmac.new(RECEIPT_KEY.encode(), f"receipt:{code}".encode(), hashlib.sha256).hexdigest()
-        for code in recorder.receipts
+
+def audit(recorder: Recorder, logs: list[Path]) -> tuple[list[str], dict]:
+    """The anonymity audit (``manage.py anonymity_audit``): its failures and its measurements."""
+    folder = ROOT / "var" / "load"
+    dump = folder / "dump.sql"
+    with open(dump, "wb") as handle:
+        subprocess.run(["pg_dump", "--data-only", f"{SERVER}/{DB}"], stdout=handle, check=True)
+    arrivals = folder / "arrivals.txt"
+    arrivals.write_text("\n".join(recorder.receipts), encoding="utf-8")
+    measured = folder / "audit.json"
+    command = [
+        sys.executable,
+        "manage.py",
+        "anonymity_audit",
+        "--dump",
+        str(dump),
+        "--arrivals",
+        str(arrivals),
     ]
-    with psycopg.connect(f"{SERVER}/{DB}") as db:
-        ids = dict(
-            db.execute(
-                "SELECT receipt_hash, id FROM survey_response WHERE receipt_hash IS NOT NULL"
-            ).fetchall()
-        )
-    arrival = [
-        float(ids[h].int >> 75) for h in hashes if h in ids
-    ]  # top 53 bits: exact as a float, same ranks
-
-    if len(arrival) >= 50:
-        rho = spearman(list(range(len(arrival))), arrival)
-        print(f"Spearman rho between arrival order and response id: {rho:+.3f} over {len(arrival)} responses")
-        if abs(rho) >= 0.1:
-            failures.append(f"response ids correlate with arrival order (rho = {rho:+.3f})")
-    return failures
+    command += [f"--log={log}" for log in logs if log.exists()]
+    command += [f"--probe={value}" for value in PROBE.values()]
+    result = subprocess.run(
+        [*command, "--json", str(measured)], env=environment(), cwd=ROOT, capture_output=True, text=True
+    )
+    print(result.stdout.rstrip())
+    if not measured.exists():
+        return [f"the anonymity audit did not run: {result.stderr.strip()[-400:]}"], {}
+    report = json.loads(measured.read_text())
+    return ([] if report["passed"] else ["the anonymity audit failed (above)"]), report
 
 
 def main() -> None:
@@ -230,10 +264,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--faults", action="store_true")
     args = parser.parse_args()
-    log = ROOT / "var" / "load" / "server.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
+    folder = ROOT / "var" / "load"
+    folder.mkdir(parents=True, exist_ok=True)
+    log, worker_log = folder / "server.log", folder / "worker.log"
     prepare()
+    pg_log = postgresql_log()
+    pg_log_start = pg_log.stat().st_size if pg_log else 0
     server = start_server(log)
+    worker = start_worker(worker_log)
     recorder, events = Recorder(), []
     started = time.monotonic()
     deadline = started + args.seconds
@@ -254,9 +292,15 @@ def main() -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     elapsed = time.monotonic() - started
+    drain_worker()
+    worker.send_signal(signal.SIGTERM)
+    worker.wait(timeout=30)
 
     with psycopg.connect(f"{SERVER}/{DB}") as db:
-        stored = db.execute("SELECT count(*) FROM survey_response WHERE status = 'complete'").fetchone()[0]
+        stored = db.execute(
+            "SELECT (SELECT count(*) FROM survey_response)"
+            " + (SELECT count(*) FROM survey_pendingresponse WHERE status = 'complete')"
+        ).fetchone()[0]
     served = len(recorder.receipts)
     five_xx = sum(1 for s in recorder.statuses if s >= 500)
     latencies = sorted(recorder.latencies)
@@ -271,6 +315,11 @@ def main() -> None:
         f"  pages: {len(latencies)}; p50 {1000 * statistics.median(latencies):.0f} ms, p99 {1000 * latencies[int(0.99 * (len(latencies) - 1))]:.0f} ms"
     )
     print(f"  responses >= 500 seen: {five_xx}; retries after a failed page: {recorder.retries}")
+    print(
+        f"  participants who double-clicked every button: {recorder.double_clickers};"
+        f" participants who ended on an error page: {len(recorder.error_endings)}"
+        + (f" (last statuses {sorted(set(recorder.error_endings))})" if recorder.error_endings else "")
+    )
     failures = []
     if served != stored:
         failures.append(f"{served} thank-you pages but {stored} complete responses stored")
@@ -278,8 +327,20 @@ def main() -> None:
         failures.append("a receipt code was served twice")
     if five_xx and not args.faults:
         failures.append(f"{five_xx} server errors without any fault injected")
-    failures += audit(recorder, [log])
-    print("Anonymity audit and consistency: " + ("PASSED" if not failures else "FAILED"))
+    if recorder.error_endings:
+        failures.append(f"{len(recorder.error_endings)} participants ended on an error page")
+    logs = [log, worker_log]
+    extract = postgresql_log_lines(pg_log_start)
+    if extract is not None:
+        logs.append(extract)
+    audit_failures, report = audit(recorder, logs)
+    failures += audit_failures
+    if report:
+        print(
+            f"  anonymity audit: smallest set a known completion time narrows a response to: {report['smallest_set']}"
+            f" (k = {report['k']}); released {report['released']}, waiting for their batch {report['pending']}"
+        )
+    print("Consistency and anonymity: " + ("PASSED" if not failures else "FAILED"))
     for failure in failures:
         print(f"  - {failure}")
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:

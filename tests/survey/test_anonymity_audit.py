@@ -1,0 +1,124 @@
+"""``manage.py anonymity_audit`` on real files: it passes Candid's release batches and fails the
+designs issue 10 found (one row per completion, in arrival order), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from survey.models import ReleaseBatch, Response
+from survey.services.releases import release_k
+from tests.survey.test_releases import complete_many
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def dump_database(path: Path) -> Path:
+    """A plain dump, as an owner would make one (pg_dump, or SQLite's .dump)."""
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        path.write_text("\n".join(connection.connection.iterdump()), encoding="utf-8")
+        return path
+    settings = connection.settings_dict
+    url = f"postgresql://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        pytest.skip("pg_dump is not installed")
+    with open(path, "wb") as handle:
+        subprocess.run([pg_dump, "--data-only", url], stdout=handle, check=True)
+    return path
+
+
+def audit(tmp_path: Path, codes: list[str], *extra: str) -> dict:
+    (tmp_path / "arrivals.txt").write_text("\n".join(codes), encoding="utf-8")
+    result = tmp_path / "audit.json"
+    with contextlib.suppress(CommandError):  # a failed audit still writes its measurements
+        call_command(
+            "anonymity_audit",
+            "--arrivals",
+            str(tmp_path / "arrivals.txt"),
+            "--dump",
+            str(dump_database(tmp_path / "dump.sql")),
+            "--json",
+            str(result),
+            *extra,
+            stdout=open(tmp_path / "audit.txt", "w"),  # noqa: SIM115
+        )
+    return json.loads(result.read_text())
+
+
+def test_release_batches_pass_the_audit(shipped_study, tmp_path):
+    codes = []
+    for sample in ("china", "west") * 5:  # ten batches, interleaved as arrivals are
+        codes += complete_many(shipped_study, release_k(), sample=sample)
+    report = audit(tmp_path, codes)
+    assert report["released"] == 10 * release_k() and report["known_arrivals"] == 10 * release_k()
+    assert report["smallest_set"] >= release_k()
+    orders = {o["order"]: o for o in report["orders"]}
+    expected = {"response id", "position in the dump"} | (
+        {"xmin", "ctid"} if connection.vendor == "postgresql" else {"position in the database file"}
+    )
+    assert expected <= set(orders)
+    for order in orders.values():
+        assert not order["follows_arrival"], order
+    assert abs(orders["response id"]["rho_overall"]) < 0.3
+    assert report["passed"] and not report["findings"]
+
+
+def test_one_row_per_completion_in_arrival_order_fails(shipped_study, tmp_path):
+    """What issue 10 found: every completion written when it happened (rowid, xmin and dump order
+    all equal to arrival order). Simulated by releasing each response on its own."""
+    codes = complete_many(shipped_study, release_k(), sample="china")
+    # Split the batch: one batch (one transaction) per response, written in arrival order.
+    rows = sorted(Response.objects.all(), key=lambda r: codes.index(_code_of(r, codes)))
+    Response.objects.all().delete()
+    ReleaseBatch.objects.all().delete()
+    for row in rows:
+        batch = ReleaseBatch.objects.create(
+            study=row.study, sample=row.sample, version=row.version, released_on=date.today(), size=1
+        )
+        row.batch = batch
+        row.save(force_insert=True)
+    report = audit(tmp_path, codes)
+    assert report["smallest_set"] == 1 and not report["passed"]
+
+
+def test_logs_with_ids_query_strings_or_probes_fail(shipped_study, tmp_path):
+    codes = complete_many(shipped_study, release_k())
+    response = Response.objects.first()
+    log = tmp_path / "server.log"
+    log.write_text(
+        "GET /s/trust-and-rating-systems/?PROLIFIC_PID=pid-123 200\n"
+        f"ERROR: duplicate key value violates unique constraint; STATEMENT: INSERT INTO survey_pendingresponse ...\n"
+        f"saw {response.id.hex} and agent ProbeAgent/1.0\n",
+        encoding="utf-8",
+    )
+    report = audit(tmp_path, codes, "--log", str(log), "--probe", "ProbeAgent/1.0")
+    findings = " | ".join(report["findings"])
+    assert "query string" in findings and "SQL statements" in findings
+    assert "response ids" in findings and "'ProbeAgent/1.0'" in findings
+    assert not report["passed"]
+
+
+def _code_of(response: Response, codes: list[str]) -> str:
+    from survey.receipts import keyed_hash
+
+    return next(code for code in codes if keyed_hash(code, "receipt") == response.receipt_hash)
+
+
+def test_an_unreadable_arrivals_file_is_a_clear_error(tmp_path, call_command_capture):
+    (tmp_path / "arrivals.txt").write_text("not a code\n", encoding="utf-8")
+    out = call_command_capture("anonymity_audit", "--arrivals", str(tmp_path / "arrivals.txt"))
+    assert "line 1 is not a receipt code" in out
+    assert "is not a readable file" in call_command_capture(
+        "anonymity_audit", "--dump", str(tmp_path / "none")
+    )
