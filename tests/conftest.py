@@ -31,6 +31,18 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Django's LocaleMiddleware activates the request's language in the thread and never puts it
+    back, so a test whose participant answered in Chinese would leave Chinese active for the next
+    test in the same thread. Every test starts from the default language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_spec_cache():
     """Test databases reuse primary keys; the per-process spec cache must not outlive a test."""
     from survey.selectors import _published_spec
