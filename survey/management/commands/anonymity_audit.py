@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection
 
 from survey.anonymity import (
@@ -24,8 +24,11 @@ from survey.anonymity import (
 )
 from survey.models import PendingResponse, Response, ResponseStatus, Study
 from survey.receipts import ReceiptCodeError, keyed_hash, parse_receipt_code
+from survey.selectors import MIN_K
 from survey.services.releases import release_k
 from survey.storage import PENDING_TABLE, RELEASED_TABLE, WITHOUT_ROWID_TABLES, is_without_rowid
+
+from ._base import CandidCommand
 
 PARTICIPANT_TABLES = (RELEASED_TABLE, PENDING_TABLE, "survey_releasebatch", "survey_studycounter")
 RECOMMENDED_POSTGRESQL = {
@@ -38,7 +41,7 @@ RECOMMENDED_POSTGRESQL = {
 }
 
 
-class Command(BaseCommand):
+class Command(CandidCommand):
     help = (
         "Measure how far a copy of the database (files and write-ahead log), a dump and the logs narrow "
         "down a response whose completion time is known: the smallest release class, and Spearman's rho "
@@ -67,7 +70,9 @@ class Command(BaseCommand):
         parser.add_argument("--json", type=Path, help="also write the measurements as JSON here")
 
     def handle(self, *args, **options) -> None:
-        k = options["k"] or release_k()
+        k = release_k() if options["k"] is None else options["k"]
+        if k < MIN_K:
+            raise CommandError(f"-k must be at least {MIN_K} (release batches are never smaller).")
         studies = Study.objects.all()
         if options["study"]:
             studies = studies.filter(slug=options["study"])

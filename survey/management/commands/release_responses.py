@@ -1,10 +1,12 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from survey.models import Study
 from survey.services.releases import responses_release_closed
 
+from ._base import CandidCommand
 
-class Command(BaseCommand):
+
+class Command(CandidCommand):
     help = (
         "Release to analysts the complete responses still waiting for a batch in every study (or sample) "
         "whose fieldwork is over: its end date has passed or it reached its target size. Full batches "
