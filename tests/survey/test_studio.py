@@ -23,7 +23,8 @@ from survey.models import (
 )
 from survey.roles import ANALYST, RESEARCHER
 from survey.selectors import version_to_spec
-from tests.specs import tiny_spec
+from survey.services.questionnaires import consent_create, questionnaire_import
+from tests.specs import consent_details, tiny_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -568,3 +569,15 @@ def test_links_stay_as_given_once_published_and_languages_in_use_stay(client, ad
     assert client.post(sample_url, {**sample_data, "sample-slug": ["elsewhere"]}).status_code == 400
     assert Study.objects.get(pk=shipped_study.pk).slug == "trust-and-rating-systems"
     assert Sample.objects.filter(study=shipped_study, slug="west").exists()
+
+
+def test_another_studys_consent_cannot_be_chosen_when_publishing(draft, make_user):
+    client, version = draft
+    other = questionnaire_import(spec=tiny_spec(), owner=make_user("ola", RESEARCHER), study_slug="other")
+    foreign = consent_create(study=other.study, texts={"en": "C", "zh": "C"}, **consent_details())
+    response = client.post(
+        reverse("survey:studio_publish", args=["tiny", 1]), {"consent": foreign.pk, "confirm": "on"}
+    )
+    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
+    version.refresh_from_db()
+    assert version.status == "draft" and version.consent is None

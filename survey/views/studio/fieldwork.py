@@ -11,8 +11,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ...models import Quota
-from ...selectors import fieldwork_monitor, questionnaire_language, quota_questions
+from ...models import Quota, Sample
+from ...selectors import fieldwork_monitor, linkable, questionnaire_language, quota_questions
 from ...services.fieldwork import QuotaData, quota_delete, quota_grid_create, quota_save
 from .access import render_studio, studio_page, study_for
 from .forms import QuotaForm, QuotaGridForm
@@ -63,7 +63,7 @@ def quota_edit(request: HttpRequest, slug: str, quota_id: int | None = None) -> 
         raise Http404("No such quota.")
     form = QuotaForm(
         request.POST or None,
-        samples=list(study.samples.all()),
+        samples=list(linkable(Sample, user=request.user, within=study)),
         questions=quota_questions(study),
         language=_language(study),
         existing=quota,

@@ -10,7 +10,6 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.validators import URLValidator
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from ...instrument import CHOICE_TYPES
 from ...languages import language_choices, language_name
 from ...models import StudyRole
+from ...selectors import staff_accounts
 from ...services.studies import SAMPLE_OUTCOMES, SampleData, StudyData
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -290,7 +290,7 @@ class MemberForm(forms.Form):
 
     def clean_username(self) -> Any:
         username = self.cleaned_data["username"].strip()
-        user = get_user_model().objects.filter(username=username, is_active=True, is_staff=True).first()
+        user = staff_accounts().filter(username=username).first()
         if user is None:
             raise forms.ValidationError(E_NO_USER, code="no_user", params={"username": username})
         if self.owner is not None and user.pk == self.owner.pk:

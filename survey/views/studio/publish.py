@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from ...diff import diff_versions
 from ...instrument import QuestionnaireInvalid
 from ...models import ConsentText, VersionStatus
-from ...selectors import claim_variables, publish_checklist, version_to_spec
+from ...selectors import claim_variables, linkable, publish_checklist, version_to_spec
 from ...services.questionnaires import questionnaire_publish
 from .access import render_studio, studio_page, study_for, version_for
 
@@ -32,9 +32,12 @@ class PublishForm(forms.Form):
         ),
     )
 
-    def __init__(self, *args, study, initial_consent, **kwargs) -> None:
+    def __init__(self, *args, version, user, initial_consent, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["consent"].queryset = ConsentText.objects.filter(study=study).order_by("-version")
+        # What the admin offers too: this study's consent texts, and only to those who may edit it.
+        self.fields["consent"].queryset = linkable(ConsentText, user=user, within=version).order_by(
+            "-version"
+        )
         self.fields["consent"].label_from_instance = lambda c: _("Version %(number)s") % {"number": c.version}
         self.initial["consent"] = initial_consent
 
@@ -54,7 +57,9 @@ def publish(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         messages.info(request, _("Version %(number)s is already published.") % {"number": version.number})
         return HttpResponseRedirect(reverse("survey:studio_version", args=[study.slug, version.number]))
     default_consent = version.consent or ConsentText.objects.filter(study=study).order_by("-version").first()
-    form = PublishForm(request.POST or None, study=study, initial_consent=default_consent)
+    form = PublishForm(
+        request.POST or None, version=version, user=request.user, initial_consent=default_consent
+    )
     chosen = default_consent
     if request.method == "POST" and form.is_valid():
         chosen = form.cleaned_data["consent"]
