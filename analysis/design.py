@@ -211,7 +211,7 @@ class SurveyDesign:
 
         return Replicates.build(self)
 
-    @property
+    @cached_property
     def df(self) -> int:
         """Design degrees of freedom, R's ``degf``.
 

@@ -449,7 +449,7 @@ def _same_rows(design: SurveyDesign, data: pd.DataFrame) -> SurveyDesign:
     """``with_data`` keeping what the design computed from its rows (weights, PSUs, calibration
     cells): the rows are the same, only columns were added."""
     derived = with_data(design, data)
-    for name in ("w", "has_zero_weights", "_taylor", "_replicates", "_calibration_cells"):
+    for name in ("w", "df", "has_zero_weights", "_taylor", "_replicates", "_calibration_cells"):
         if name in design.__dict__:
             derived.__dict__[name] = design.__dict__[name]
     return derived
