@@ -78,7 +78,8 @@ class SurveyDesign:
         ``scale * sum_r rscales_r (theta_r - centre)^2``.
     replicate_type : {"JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap", "successive-difference", "ACS", "JK2", "other"}
         Sets ``scale`` and ``rscales`` where R does (BRR ``1/R``; Fay ``1/(R (1 - rho)^2)``; JK1
-        ``(R - 1)/R``; bootstrap ``1/(R - 1)``; successive-difference and ACS ``4/R``; JK2 1).
+        ``(R - 1)/R``; bootstrap ``1/(R - 1)``; successive-difference and ACS ``4/R``; JK2 1);
+        "other" takes ``scale`` and ``rscales`` as given (default 1). Unset, it is "BRR", R's default.
     scale, rscales : float, optional
         The overall and per-replicate multipliers (JKn needs ``rscales`` = ``(n_h - 1)/n_h``).
     rho : float, optional
