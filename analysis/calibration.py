@@ -34,6 +34,8 @@ E_CATEGORY = "{variable}={category} has a population count but no respondent in 
 E_UNCOVERED = "{variable}={category} occurs in the sample but has no population count"
 E_SIZES = "the counts of {variable} sum to {total:g}, but the population size is {size:g}"
 E_NUMERIC = "{variable} has missing values; impute or drop them before calibrating"
+E_UNKNOWN_TOTAL = "population total {name!r} is neither a column of the data nor a column followed by one of its categories (R's names, e.g. stypeH)"
+E_MARGINS_FRAME = "a margins frame needs columns variable, category and count (or share); found {columns}"
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,50 @@ def _matrix_from_formula(
     if missing:
         raise ValueError(E_TOTALS_MISSING.format(names=", ".join(missing), columns=", ".join(frame.names)))
     return frame.x, totals[frame.names].to_numpy(), frame.names
+
+
+def _as_mapping(population, total: float) -> dict:
+    """A margins frame like :func:`~analysis.rake`'s (``variable, category`` and ``count`` or
+    ``share``, shares of the current weight total as rake takes them) as ``{variable: {category: count}}``."""
+    if isinstance(population, pd.DataFrame):
+        column = (
+            "count" if "count" in population.columns else "share" if "share" in population.columns else None
+        )
+        if column is None or not {"variable", "category"} <= set(population.columns):
+            raise ValueError(E_MARGINS_FRAME.format(columns=", ".join(map(str, population.columns))))
+        scale = total if column == "share" else 1.0
+        return {
+            str(variable): dict(
+                zip(rows["category"].astype(str), rows[column].astype(float) * scale, strict=True)
+            )
+            for variable, rows in population.groupby("variable", sort=False)
+        }
+    return dict(population)
+
+
+def _r_formula(data: pd.DataFrame, population: dict) -> str | None:
+    """R's population vector without its formula: names like ``stypeH`` (column ``stype``, level ``H``)
+    and ``api99`` give back ``~stype + api99``. None when every name is a column (the margins form)."""
+    names = [name for name in population if name != "(Intercept)"]
+    if all(name in data.columns for name in names):
+        return None
+    terms: list[str] = []
+    for name in names:
+        column = (
+            name
+            if name in data.columns
+            else max(
+                (c for c in map(str, data.columns) if name.startswith(c) and len(c) < len(name)),
+                key=len,
+                default=None,
+            )
+        )
+        if column is None:
+            raise ValueError(E_UNKNOWN_TOTAL.format(name=name))
+        if column not in terms:
+            terms.append(column)
+    rhs = " + ".join(f"`{term}`" for term in terms)
+    return f"~ {rhs}" if "(Intercept)" in population else f"~ {rhs} - 1"
 
 
 def _distance(calfun: str, bounds: tuple[float, float]):
@@ -233,12 +279,13 @@ def calibrate(
 
     Parameters
     ----------
-    population : mapping
-        Without ``formula``: ``{variable: total}`` for a numeric variable and ``{variable:
-        {category: count}}`` for a categorical one (its counts also give the population size),
-        optionally ``"(Intercept)"``: the population size. With ``formula`` (R's, e.g.
-        ``"~stype + api99"``): totals keyed by R's model-matrix names (``"(Intercept)"``,
-        ``"stypeH"``, ``"api99"``) — R's ``population`` vector.
+    population : mapping or DataFrame
+        ``{variable: total}`` for a numeric variable and ``{variable: {category: count}}`` for a
+        categorical one (its counts also give the population size), optionally
+        ``"(Intercept)"``: the population size; or a margins frame as :func:`~analysis.rake`
+        takes (``variable, category, count``); or R's ``population`` vector, totals keyed by
+        R's model-matrix names (``"(Intercept)"``, ``"stypeH"``, ``"api99"``), whose formula is
+        read from the names or given as ``formula`` (R's, e.g. ``"~stype + api99"``).
     calfun : {"linear", "raking", "logit"}
         The distance (see the module docstring).
     bounds : (low, high)
@@ -262,10 +309,13 @@ def calibrate(
     low, high = float(bounds[0]), float(bounds[1])
     if calfun == "logit" and not (np.isfinite(low) and np.isfinite(high) and low < 1 < high):
         raise ValueError(E_LOGIT_BOUNDS)
+    population = _as_mapping(population, float(design.w.sum()))
+    if formula is None:
+        formula = _r_formula(design.data, population)
     if formula is not None:
         x, totals, _names = _matrix_from_formula(design.data, formula, population)
     else:
-        x, totals, _names = _matrix_from_margins(design.data, dict(population))
+        x, totals, _names = _matrix_from_margins(design.data, population)
     w = design.w
     fit, trimmed = _calibrate_weights(x, w, totals, calfun, (low, high), trim, maxit, epsilon)
     if not fit.converged and not force:

@@ -190,3 +190,23 @@ def test_kalton_and_flores_cervantes_weighting_tables(method):
         calibrated, _ = calibrate(SurveyDesign(sample.astype(str)), margins, **options[method])
     g = pd.Series(calibrated.w).groupby([sample["a"], sample["b"]]).first().unstack()
     np.testing.assert_array_equal(np.round(g.to_numpy(), 2), KALTON_TABLES[method])
+
+
+def test_r_population_vector_reads_its_own_formula(designs):
+    # R's population vector alone: stypeH/stypeM name the levels of stype, api99 a column.
+    inferred, _ = calibrate(designs["dclus1"], POPULATION)
+    given, _ = calibrate(designs["dclus1"], POPULATION, formula=FORMULA)
+    np.testing.assert_allclose(inferred.w, given.w, rtol=1e-12)
+    margins = pd.DataFrame(
+        {"variable": ["stype"] * 3, "category": ["E", "H", "M"], "count": [4421, 755, 1018]}
+    )
+    from_frame, _ = calibrate(designs["dclus1"], margins)
+    from_mapping, _ = calibrate(designs["dclus1"], {"stype": {"E": 4421, "H": 755, "M": 1018}})
+    np.testing.assert_allclose(from_frame.w, from_mapping.w, rtol=1e-12)
+    with pytest.raises(ValueError, match="'zzz' is neither a column of the data"):
+        calibrate(designs["dclus1"], {"(Intercept)": 6194, "zzz": 1.0})
+    with pytest.raises(ValueError, match="a margins frame needs columns variable, category and count"):
+        calibrate(designs["dclus1"], margins.rename(columns={"count": "n"}))
+    shares = margins.assign(share=margins["count"] / 6194).drop(columns="count")
+    from_shares, _ = calibrate(designs["dclus1"], shares)
+    assert from_shares.w.sum() == pytest.approx(designs["dclus1"].w.sum())
