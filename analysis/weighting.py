@@ -257,3 +257,40 @@ def poststratify(design: SurveyDesign, table: pd.DataFrame) -> SurveyDesign:
         factor = population.to_numpy()[:, None] / sums
         return with_weights(design, weights, replicates=_rescale(replicates.weights, factor, codes))
     return with_weights(design, weights, Calibration("poststratify", (codes,), base))
+
+
+def rake_samples(
+    design: SurveyDesign, margins: pd.DataFrame, *, sample: str, max_iter: int = 200, tol: float = 1e-10
+) -> tuple[SurveyDesign, list[dict]]:
+    """Rake each sample named in ``margins``' ``sample`` column to its own margins (all rows to the
+    margins when there is no such column); other samples keep their weights.
+
+    Returns the reweighted design (one calibration whose margins are each sample's raking groups,
+    so variances remove what was fixed) and one convergence report per raked sample: ``sample``,
+    ``variables`` and the :class:`RakeReport` fields. Raises ``ValueError`` as :func:`rake` does,
+    or when a sample of the margins has no respondent.
+    """
+    data = design.data
+    weights = design.w.copy()
+    groups: list[np.ndarray] = []
+    reports = []
+    parts = margins.groupby("sample") if "sample" in margins.columns else [(None, margins)]
+    for name, rows in parts:
+        inside = (data[sample] == name).to_numpy() if name is not None else np.ones(len(data), dtype=bool)
+        if not inside.any():
+            raise ValueError(f"the margins are for sample {name!r}, which has no respondents")
+        part = SurveyDesign(data.loc[inside].reset_index(drop=True), weight_values=weights[inside])
+        raked, report = rake(
+            part, rows.drop(columns=[c for c in ("sample",) if c in rows.columns]), max_iter=max_iter, tol=tol
+        )
+        weights[inside] = raked.w
+        for codes in raked.calibration[0].groups:
+            full = np.full(len(data), -1, dtype=np.int64)
+            full[inside] = codes
+            groups.append(full)
+        reports.append({"sample": name, "variables": sorted(rows["variable"].unique()), **report.__dict__})
+    # Rows outside a raked sample form groups of their own, one per sample (they are its strata).
+    own = pd.factorize(data[sample])[0] if sample in data else np.zeros(len(data), dtype=np.int64)
+    groups = [np.where(g < 0, g.max() + 1 + own, g) for g in groups]
+    calibration = Calibration("rake", tuple(groups), design.w)
+    return with_weights(design, weights, calibration), reports

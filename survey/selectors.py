@@ -901,3 +901,26 @@ def fieldwork_monitor(study: Study) -> dict[str, Any]:
         "quotas": quotas,
         "test_runs": runs,
     }
+
+def study_dropoff(study: Study) -> list[dict[str, Any]]:
+    """Responses started and left unfinished, by the last page they reached (its code, in the order
+    that participant was shown), most-reached pages first: ``[{"page", "count"}]``.
+
+    Two queries whatever the number of responses: the grouped (page order, furthest) pairs are
+    counted by the database, and most studies have few distinct page orders.
+    """
+    from django.db.models import Count
+
+    from .models import Response, ResponseStatus
+
+    counts: dict[str, int] = {}
+    for display, furthest, times in (
+        Response.objects.filter(study=study, status=ResponseStatus.IN_PROGRESS, is_synthetic=False)
+        .values("display__sections", "furthest")
+        .annotate(times=Count("pk"))
+        .values_list("display__sections", "furthest", "times")
+    ):
+        sections = display or []
+        page = sections[furthest] if 0 <= furthest < len(sections) else str(furthest + 1)
+        counts[page] = counts.get(page, 0) + times
+    return [{"page": page, "count": count} for page, count in sorted(counts.items(), key=lambda kv: -kv[1])]

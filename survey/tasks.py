@@ -6,6 +6,7 @@ from .models import Study
 from .services.exports import export_files_expire, export_job_run
 from .services.releases import responses_release_closed
 from .services.reports import report_build, report_failed
+from .services.results import results_build, results_failed
 from .storage import scrub
 
 
@@ -40,3 +41,12 @@ def release_closed(study_id: int) -> int:
     """Release what waits for a batch once the study's fieldwork is over (``services.releases``)."""
     study = Study.objects.filter(pk=study_id).first()
     return responses_release_closed(study=study) if study is not None else 0
+
+
+@task()
+def build_results(study_id: int, options: dict) -> str:
+    try:
+        return results_build(study_id=study_id, options=options).status
+    except Exception as error:
+        results_failed(study_id=study_id, options=options, error=type(error).__name__)
+        raise

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import analyst, home, participant
+from .views import analyst, home, participant, results
 from .views.studio import consent, distribute, editor, fieldwork, publish, questionnaire, studies, testing
 
 app_name = "survey"
@@ -62,6 +62,13 @@ urlpatterns = [
     *studio,
     path("studies/<slug:slug>/", analyst.results, name="results"),
     path("studies/<slug:slug>/report/", analyst.report, name="report"),
+    path("studies/<slug:slug>/results/", results.results_page, name="study_results"),
+    path(
+        "studies/<slug:slug>/results/download.<str:fmt>",
+        results.results_download,
+        name="study_results_download",
+    ),
+    path("studies/<slug:slug>/results/weights/", results.weighting_upload, name="weighting_upload"),
     path("studies/<slug:slug>/export/", analyst.export_start, name="export"),
     path("exports/<uuid:job_id>/", analyst.export_status, name="export_status"),
     path("exports/<uuid:job_id>/download/", analyst.export_download, name="export_download"),

@@ -89,6 +89,7 @@ CANDID_EXPORT_INLINE_MAX = 5000  # responses; larger exports go to the backgroun
 CANDID_EXPORT_RETENTION_HOURS = float(os.environ.get("CANDID_EXPORT_RETENTION_HOURS", "24"))
 CANDID_UPLOAD_MAX_BYTES = int(os.environ.get("CANDID_UPLOAD_MAX_BYTES", "5000000"))  # studio uploads
 CANDID_REPORT_INLINE_MAX = 50_000  # responses; larger studies' reports are built in the background
+CANDID_RESULTS_INLINE_MAX = 50_000  # responses; larger studies' results pages are built in the background
 
 # k: complete responses reach analysts in shuffled release batches of at least this many (of one
 # sample and questionnaire version), so that a known completion time narrows a response down to no

@@ -27,7 +27,9 @@ from .staff import (
     ExportStatus,
     ReportSnapshot,
     ReportStatus,
+    ResultsSnapshot,
     SignInFailures,
+    WeightingTargets,
 )
 from .studies import ConsentText, Sample, Study, StudyMembership, StudyRole
 from .testruns import TestRun
@@ -55,6 +57,7 @@ __all__ = [
     "ReportStatus",
     "Response",
     "ResponseStatus",
+    "ResultsSnapshot",
     "Sample",
     "Section",
     "SignInFailures",
@@ -64,4 +67,5 @@ __all__ = [
     "StudyRole",
     "TestRun",
     "VersionStatus",
+    "WeightingTargets",
 ]

@@ -131,3 +131,50 @@ class SignInFailures(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}@{self.minute}: {self.count}"
+
+
+class ResultsSnapshot(models.Model):
+    """A study's results page as last built for one set of options (breakdowns, weighting, k,
+    exclusions, language), with the data revision it was built from: shown while the revision
+    holds, rebuilt after any completion, withdrawal or new version (as :class:`ReportSnapshot`).
+    ``payload`` holds the released tables only — figures after disclosure control, never a response."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="results_snapshots")
+    key = models.CharField(max_length=64, help_text="Digest of the options.")
+    options = models.JSONField(default=dict)
+    revision = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.BUILDING)
+    responses = models.PositiveIntegerField(default=0)
+    payload = models.JSONField(default=dict, blank=True)
+    problem = models.TextField(blank=True, help_text="Why the results could not be built.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "key"], name="results_one_per_options")]
+
+    def __str__(self) -> str:
+        return f"{self.study} results ({self.status})"
+
+
+class WeightingTargets(models.Model):
+    """Population figures a researcher uploaded to weight a study's results: raking margins
+    (``variable, category, share|count``) or a post-stratification table (variables and ``count``)."""
+
+    class Kind(models.TextChoices):
+        RAKE = "rake", "Raking margins"
+        POSTSTRATIFY = "poststratify", "Post-stratification table"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="weighting_targets")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    content = models.TextField(help_text="The CSV as uploaded (a few kilobytes).")
+    digest = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["study", "digest"], name="weighting_targets_once")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"

@@ -55,13 +55,20 @@ RAW_A = {"superuser", "owner_a", "researcher_a", "analyst_a_raw"}
 EDITORS_A = {"superuser", "owner_a", "researcher_a"}
 STAFF = set(ROLES) - {"anonymous"}
 RESEARCHERS = {"superuser", "owner_a", "researcher_a", "researcher_b"}
-POST_ONLY = {"admin:survey_question_process_import", "admin:survey_choice_process_import"}
+POST_ONLY = {
+    "admin:survey_question_process_import",
+    "admin:survey_choice_process_import",
+    "survey:weighting_upload",
+}
 
 # URL name -> roles that get it (GET). Object URLs are for study A's objects.
 EXPECTED: dict[str, set[str]] = {
     # Analysts' pages and background-task results (only the person who asked sees an export).
     "survey:results": MEMBERS_A,
     "survey:report": MEMBERS_A,
+    "survey:study_results": MEMBERS_A,
+    "survey:study_results_download": MEMBERS_A,
+    "survey:weighting_upload": MEMBERS_A,
     "survey:export": RAW_A,
     "survey:export_status": {"analyst_a_raw"},
     "survey:export_download": {"analyst_a_raw"},
@@ -163,8 +170,16 @@ def world(make_user, answered_study):
 def url_for(name: str, study_a, version_a, job, objects) -> str:
     if name == "survey:export_download codebook":
         return reverse("survey:export_download", args=[job.pk]) + f"?file={job.file_name}.codebook.json"
-    if name in {"survey:results", "survey:report", "survey:export"}:
+    if name in {
+        "survey:results",
+        "survey:report",
+        "survey:export",
+        "survey:study_results",
+        "survey:weighting_upload",
+    }:
         return reverse(name, args=[study_a.slug])
+    if name == "survey:study_results_download":
+        return reverse(name, args=[study_a.slug, "csv"])
     if name.startswith("survey:export_"):
         return reverse(name, args=[job.pk])
     if name == "admin:survey_questionnaireversion_preview":
@@ -211,6 +226,7 @@ def test_every_url_is_in_the_table():
     collect(get_resolver().url_patterns, "")
     ours = {n for n in names if n.startswith("admin:survey_")}
     ours |= {n for n in names if n.startswith("survey:") and n.split(":")[1] in {"results", "report"}}
+    ours |= {n for n in names if n.startswith(("survey:study_results", "survey:weighting"))}
     ours |= {n for n in names if n.startswith("survey:export")}
     # Object-level views of every model registered in Candid's admin are in the table too.
     for model in admin.site._registry:

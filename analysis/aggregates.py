@@ -1,0 +1,181 @@
+"""Aggregate tables for download: one tidy long CSV and a formatted XLSX (a sheet per table, notes).
+
+Both are written from a results payload (``survey.services.results``: tables already through the
+disclosure step), so a download holds exactly what the page shows. One CSV row per variable ×
+statistic × level × group; text a spreadsheet would run as a formula is neutralised
+(``analysis.exports.neutralise``); XLSX cells are written as strings or numbers, never formulas.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import xlsxwriter
+
+from .exports import neutralise
+
+COLUMNS = (
+    "question",
+    "variable",
+    "label",
+    "statistic",
+    "level",
+    "level_label",
+    "group_variable",
+    "group_variable_label",
+    "group",
+    "group_label",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "deff",
+    "n",
+    "suppressed",
+    "attribute_disclosure",
+    "weighting",
+    "data",
+)
+SHEET_NAME_LIMIT = 31
+
+
+def weighting_text(payload: dict[str, Any]) -> str:
+    """How the figures are weighted, in one line (for the ``weighting`` column and the notes)."""
+    weighting = payload.get("weighting", {})
+    method = weighting.get("method", "none")
+    if method == "none":
+        return "unweighted"
+    if method == "rake":
+        samples = ", ".join(str(r.get("sample") or "all") for r in weighting.get("reports", []))
+        return f"raked to {weighting.get('source', '')} ({samples})"
+    return f"post-stratified to {weighting.get('source', '')}"
+
+
+def tidy_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The payload's table as rows of :data:`COLUMNS` (labels neutralised for spreadsheets)."""
+    weighting, data = weighting_text(payload), payload.get("data", "real")
+    rows = []
+    for row in payload["table"]:
+        out = {column: row.get(column) for column in COLUMNS}
+        out["weighting"], out["data"] = weighting, data
+        rows.append({k: neutralise(v) if isinstance(v, str) else v for k, v in out.items()})
+    return rows
+
+
+def write_csv(payload: dict[str, Any], notes: dict[str, str]) -> str:
+    """The tidy long table as CSV text; a first comment line says what the file is."""
+    buffer = io.StringIO()
+    buffer.write(f"# {_title(payload, notes)}\n")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in tidy_rows(payload):
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def _title(payload: dict[str, Any], notes: dict[str, str]) -> str:
+    synthetic = (
+        "SYNTHETIC DATA (generated, not collected from people); "
+        if payload.get("data") == "synthetic"
+        else ""
+    )
+    return (
+        f"{synthetic}aggregate results of {notes.get('title', '')} ({notes.get('study', '')}); "
+        f"{weighting_text(payload)}; cells under k = {payload.get('k')} respondents suppressed"
+    )
+
+
+def write_xlsx(payload: dict[str, Any], notes: dict[str, str]) -> bytes:
+    """A workbook: a notes sheet (design, weights, k, source, synthetic flag) and a sheet per table."""
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(
+        buffer, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
+    bold = book.add_format({"bold": True})
+    percent = book.add_format({"num_format": "0.0%"})
+    number = book.add_format({"num_format": "0.00"})
+    _notes_sheet(book, payload, notes, bold)
+    rows = tidy_rows(payload)
+    tables: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        tables.setdefault((row["question"] or "", row["statistic"] or ""), []).append(row)
+    used: set[str] = {"notes"}
+    for (question, statistic), part in tables.items():
+        sheet = book.add_worksheet(_sheet_name(f"{question} {statistic}", used))
+        sheet.write_string(0, 0, str(part[0]["label"] or question), bold)
+        for j, column in enumerate(COLUMNS):
+            sheet.write_string(2, j, column, bold)
+        for i, row in enumerate(part, start=3):
+            for j, column in enumerate(COLUMNS):
+                value = row[column]
+                if isinstance(value, bool):
+                    sheet.write_boolean(i, j, value)
+                elif isinstance(value, int | float):
+                    share = column in {"estimate", "se", "ci_low", "ci_high"} and statistic in PERCENT
+                    sheet.write_number(
+                        i, j, value, percent if share else number if column == "deff" else None
+                    )
+                elif value is not None:
+                    sheet.write_string(i, j, str(value))
+        sheet.freeze_panes(3, 0)
+        sheet.set_column(0, 1, 18)
+        sheet.set_column(2, 2, 40)
+        sheet.set_column(5, 5, 28)
+    book.close()
+    return buffer.getvalue()
+
+
+PERCENT = {
+    "share",
+    "selected",
+    "ranked_first",
+    "direct",
+    "list_experiment",
+    "randomized_response",
+    "difference",
+}
+
+
+def _notes_sheet(book: Any, payload: dict[str, Any], notes: dict[str, str], bold: Any) -> None:
+    sheet = book.add_worksheet("notes")
+    lines = [
+        ("Study", f"{notes.get('title', '')} ({notes.get('study', '')})"),
+        (
+            "Data",
+            "SYNTHETIC — generated from a seeded model, not collected from people"
+            if payload.get("data") == "synthetic"
+            else "collected",
+        ),
+        ("Responses used", payload.get("n")),
+        (
+            "Excluded by data-quality flags",
+            f"{payload.get('excluded', 0)} ({', '.join(payload.get('exclude', [])) or 'none'})",
+        ),
+        ("Design", "samples as strata; Taylor-linearised standard errors (R survey's svymean/svyciprop)"),
+        ("Weights", weighting_text(payload)),
+        ("Breakdowns", ", ".join(payload.get("by", [])) or "none"),
+        (
+            "Disclosure control",
+            f"cells of 1 to {payload.get('k', 10) - 1} respondents suppressed, with complementary cells; counts rounded to 5, shares to 0.1 point",
+        ),
+        ("Source", notes.get("source", "")),
+    ]
+    for i, (name, value) in enumerate(lines):
+        sheet.write_string(i, 0, name, bold)
+        sheet.write_string(i, 1, neutralise(str(value)))
+    sheet.set_column(0, 0, 32)
+    sheet.set_column(1, 1, 100)
+
+
+def _sheet_name(text: str, used: set[str]) -> str:
+    """A unique sheet name within Excel's 31 characters, without the characters it forbids."""
+    clean = "".join("_" if c in "[]:*?/\\" else c for c in text)[:SHEET_NAME_LIMIT] or "table"
+    name, number = clean, 1
+    while name.lower() in used:
+        number += 1
+        suffix = f" ({number})"
+        name = clean[: SHEET_NAME_LIMIT - len(suffix)] + suffix
+    used.add(name.lower())
+    return name

@@ -1,0 +1,204 @@
+"""Data quality: flags per response, computed from the answers alone (no identifier, no time of day).
+
+* **Speeding**: completed in less than ``fraction`` (default 1/3) of the median duration of the
+  response's sample — the rule of thumb of Greszki, Meyer & Schoen (2015, *Public Opinion
+  Quarterly* 79(2)), who flag respondents far below the median.
+* **Straight-lining**: the same answer to every item of a matrix battery of three or more items
+  (Kim, Dykema, Stevenson, Black & Moberg 2019, *Social Science Computer Review* 37(2)).
+* **Failed attention check**: a question whose XLSForm ``parameters`` declare ``correct=code``
+  (several codes separated by commas) answered otherwise.
+* **Near-duplicate**: another response matches at least ``threshold`` (default 85%) of the
+  substantive answers — Kuriakose & Robbins' (2016, *Statistical Journal of the IAOS* 32(3))
+  maximum percent match. Candidate pairs are found by locality-sensitive hashing (responses that
+  agree on a random band of questions), so the cost is near-linear; a pair is flagged only after
+  its full match is computed.
+
+:func:`quality_flags` returns one boolean column per flag (aligned with the frame's rows);
+:func:`item_nonresponse` the share of complete responses without an answer, per question.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from .codebook import Codebook
+
+SPEEDING, STRAIGHTLINING, ATTENTION, DUPLICATE = (
+    "speeding",
+    "straightlining",
+    "attention_failed",
+    "near_duplicate",
+)
+FLAGS = (SPEEDING, STRAIGHTLINING, ATTENTION, DUPLICATE)
+SUBSTANTIVE = frozenset({"categorical", "ordinal", "binary", "numeric", "rank", "count"})
+BANDS, BAND_WIDTH, NEIGHBOURS = 16, 8, 20
+
+
+@dataclass(frozen=True)
+class QualityRules:
+    """What counts as a flag: ``speeding`` a fraction of the median duration, ``threshold`` the
+    percent match of a near-duplicate, ``battery_items`` the smallest battery checked."""
+
+    speeding: float = 1 / 3
+    threshold: float = 0.85
+    battery_items: int = 3
+
+
+def quality_flags(
+    frame: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    parameters: dict[str, dict[str, str]] | None = None,
+    rules: QualityRules | None = None,
+) -> pd.DataFrame:
+    """Boolean flags per response (columns :data:`FLAGS` and ``flagged``, any of them), same index.
+
+    Raises ``ValueError`` for a speeding fraction outside (0, 1) or a threshold outside (0.5, 1].
+    """
+    rules = rules or QualityRules()
+    if not 0 < rules.speeding < 1:
+        raise ValueError("the speeding fraction must be between 0 and 1 (e.g. 1/3 of the median duration)")
+    if not 0.5 < rules.threshold <= 1:
+        raise ValueError("the near-duplicate threshold must be above 50% and at most 100%")
+    flags = pd.DataFrame(index=frame.index)
+    flags[SPEEDING] = speeding(frame, rules.speeding)
+    flags[STRAIGHTLINING] = straightlining(frame, codebook, rules.battery_items)
+    flags[ATTENTION] = attention_failed(frame, parameters or {})
+    flags[DUPLICATE] = near_duplicates(frame, codebook, rules.threshold)
+    flags["flagged"] = flags[list(FLAGS)].any(axis=1)
+    return flags
+
+
+def speeding(frame: pd.DataFrame, fraction: float) -> np.ndarray:
+    """Duration below ``fraction`` of the median duration of the same sample."""
+    duration = pd.to_numeric(frame.get(schema.DURATION), errors="coerce")
+    if duration is None or duration.isna().all():
+        return np.zeros(len(frame), dtype=bool)
+    groups = frame[schema.SAMPLE] if schema.SAMPLE in frame else pd.Series(0, index=frame.index)
+    median = duration.groupby(groups).transform("median")
+    return (duration < fraction * median).fillna(False).to_numpy(dtype=bool)
+
+
+def batteries(codebook: Codebook) -> dict[str, list[str]]:
+    """Matrix batteries: question code -> its item variables (ordinal items sharing a question)."""
+    found: dict[str, list[str]] = {}
+    for variable in codebook.variables:
+        if variable.kind == "ordinal" and variable.question != variable.name:
+            found.setdefault(variable.question, []).append(variable.name)
+    return found
+
+
+def straightlining(frame: pd.DataFrame, codebook: Codebook, minimum: int) -> np.ndarray:
+    """The same answer to every item of any battery of ``minimum`` or more items (all answered)."""
+    flagged = np.zeros(len(frame), dtype=bool)
+    for items in batteries(codebook).values():
+        present = [item for item in items if item in frame]
+        if len(present) < minimum:
+            continue
+        codes, _ = pd.factorize(
+            pd.concat([frame[item].astype("string") for item in present], ignore_index=True)
+        )
+        answers = codes.reshape(len(present), len(frame)).T
+        flagged |= (answers[:, 0] >= 0) & (answers == answers[:, :1]).all(axis=1)
+    return flagged
+
+
+def attention_failed(frame: pd.DataFrame, parameters: dict[str, dict[str, str]]) -> np.ndarray:
+    """An answered attention check (``parameters`` ``correct=``) answered with another code."""
+    failed = np.zeros(len(frame), dtype=bool)
+    for code, params in parameters.items():
+        if "correct" not in params or code not in frame:
+            continue
+        correct = [c.strip() for c in params["correct"].split(",") if c.strip()]
+        answers = frame[code].astype("string")
+        failed |= (answers.notna() & ~answers.isin(correct)).fillna(False).to_numpy(dtype=bool)
+    return failed
+
+
+def _answer_matrix(frame: pd.DataFrame, codebook: Codebook) -> np.ndarray:
+    """Integer codes per substantive answer (-1 when missing), ``(n, questions)``."""
+    columns = [v.name for v in codebook.variables if v.kind in SUBSTANTIVE and v.name in frame]
+    matrix = np.full((len(frame), len(columns)), -1, dtype=np.int64)
+    for j, column in enumerate(columns):
+        codes, _ = pd.factorize(frame[column].astype("string"))
+        matrix[:, j] = codes
+    return matrix
+
+
+def near_duplicates(
+    frame: pd.DataFrame, codebook: Codebook, threshold: float, *, seed: int = 2016
+) -> np.ndarray:
+    """Responses whose answers match another response's on at least ``threshold`` of the questions
+    either of them answered (Kuriakose & Robbins' percent match).
+
+    Candidates: responses that agree on a random band of :data:`BAND_WIDTH` questions with several
+    answer options (:data:`BANDS` bands), each compared with up to :data:`NEIGHBOURS` others of
+    its band; a pair matching at ``threshold`` agrees on a band with probability ``threshold^8``,
+    so 16 bands find it almost surely.
+    """
+    matrix = _answer_matrix(frame, codebook)
+    n, q = matrix.shape
+    flagged = np.zeros(n, dtype=bool)
+    levels = np.array([len(np.unique(matrix[:, j])) for j in range(q)]) if n else np.zeros(0)
+    informative = np.flatnonzero(levels > 3)
+    if n < 2 or len(informative) < 2:
+        return flagged
+    rng = np.random.default_rng(seed)
+    width = min(BAND_WIDTH, len(informative))
+    multipliers = rng.integers(1, 2**61, size=q, dtype=np.uint64) | np.uint64(1)
+    for _ in range(BANDS):
+        band = rng.choice(informative, width, replace=False)
+        with np.errstate(over="ignore"):  # a hash: wrapping is intended; collisions are only candidates
+            keys = ((matrix[:, band] + 2).astype(np.uint64) * multipliers[band]).sum(axis=1, dtype=np.uint64)
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        for step in range(1, NEIGHBOURS + 1):
+            same = sorted_keys[step:] == sorted_keys[:-step]
+            if not same.any():
+                break
+            first, second = order[:-step][same], order[step:][same]
+            hit = _percent_match(matrix, first, second) >= threshold
+            flagged[first[hit]] = True
+            flagged[second[hit]] = True
+    return flagged
+
+
+def _percent_match(matrix: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Share of the questions either answered on which two responses agree, pair by pair."""
+    result = np.empty(len(first))
+    for start in range(0, len(first), 20_000):  # bounded memory
+        a, b = matrix[first[start : start + 20_000]], matrix[second[start : start + 20_000]]
+        answered_a, answered_b = a >= 0, b >= 0
+        same = ((a == b) & answered_a).sum(axis=1)
+        either = (answered_a | answered_b).sum(axis=1)
+        result[start : start + 20_000] = np.where(either > 0, same / np.maximum(either, 1), 0.0)
+    return result
+
+
+def item_nonresponse(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Per answerable variable: complete responses without an answer, as ``missing`` and ``share``.
+
+    A question shown only to some (relevance) counts those not shown as missing too; its
+    ``relevance`` column says so.
+    """
+    rows = []
+    for variable in codebook.variables:
+        if variable.kind in {"meta", "order", "flag", "arm"} or variable.name not in frame:
+            continue
+        values = frame[variable.name]
+        missing = values.isna() | (values.astype("string").str.len() == 0).fillna(False)
+        rows.append(
+            {
+                "variable": variable.name,
+                "question": variable.question,
+                "missing": int(missing.sum()),
+                "n": len(frame),
+                "share": float(missing.mean()) if len(frame) else np.nan,
+                "relevance": variable.relevance,
+            }
+        )
+    return pd.DataFrame(rows)

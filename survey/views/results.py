@@ -1,0 +1,197 @@
+"""The results page of a study, its aggregate downloads and the upload of population figures.
+
+For the study's researchers and analysts (``selectors.may_see_results``); aggregates only, every
+figure from the snapshot that went through the disclosure step. Options travel in the query string
+(``by``, ``weighting``, ``exclude``, ``k``, ``lang``), so a view of the results can be bookmarked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from analysis import schema
+from analysis.aggregates import write_csv, write_xlsx
+from analysis.quality import FLAGS
+from analysis.suppression import DEFAULT_K, MIN_K
+
+from ..bridge import study_codebook
+from ..models import ReportStatus, Study, WeightingTargets
+from ..selectors import may_see_results
+from ..services.exports import audit_record
+from ..services.results import SHIPPED_TARGETS, ResultsOptions, results_prepared, weighting_targets_upload
+from .results_page import page_context
+
+MAX_BREAKDOWNS = 3
+
+
+def _study(request: HttpRequest, slug: str) -> Study:
+    study = get_object_or_404(Study, slug=slug)
+    if not may_see_results(request.user, study):
+        raise Http404("No such study.")
+    return study
+
+
+def _breakdown_choices(study: Study, language: str) -> list[tuple[str, str]]:
+    """The sample and every single-choice question (not an item of a battery), labelled."""
+    codebook = study_codebook(study)
+    choices = [(schema.SAMPLE, _("Sample"))]
+    for variable in codebook.variables:
+        if variable.kind in {"categorical", "ordinal"} and variable.question == variable.name:
+            choices.append((variable.name, variable.label_in(language)))
+    return choices
+
+
+def _language(study: Study, requested: str) -> str:
+    if requested in study.languages:
+        return requested
+    active = (get_language() or "en").split("-")[0]
+    return active if active in study.languages else study.languages[0]
+
+
+def _options(study: Study, query: QueryDict) -> tuple[ResultsOptions, list[str]]:
+    """Options from the query string; anything unknown is dropped with a message, never a 500."""
+    problems = []
+    language = _language(study, query.get("lang", ""))
+    allowed = {name for name, _label in _breakdown_choices(study, language)}
+    by = (
+        [b for b in query.getlist("by") if b in allowed][:MAX_BREAKDOWNS]
+        if "by" in query
+        else [schema.SAMPLE]
+    )
+    if any(b not in allowed for b in query.getlist("by")):
+        problems.append(_("A breakdown that is not a single-choice question of this study was left out."))
+    try:
+        k = max(MIN_K, int(query.get("k", DEFAULT_K)))
+    except ValueError:
+        k = DEFAULT_K
+        problems.append(_("k must be a whole number; 10 is used."))
+    weighting = query.get("weighting", "none")
+    known = (
+        {"none"}
+        | {f"shipped:{name}" for name in SHIPPED_TARGETS}
+        | {
+            f"upload:{digest}"
+            for digest in WeightingTargets.objects.filter(study=study).values_list("digest", flat=True)
+        }
+    )
+    if weighting not in known:
+        weighting = "none"
+        problems.append(_("Unknown weighting; the results are unweighted."))
+    exclude = tuple(flag for flag in query.getlist("exclude") if flag in FLAGS)
+    try:
+        speeding = float(query.get("speeding", 1 / 3))
+        if not 0 < speeding < 1:
+            raise ValueError
+    except ValueError:
+        speeding = 1 / 3
+        problems.append(_("The speeding fraction must be between 0 and 1; 1/3 is used."))
+    options = ResultsOptions(
+        by=tuple(by), weighting=weighting, k=k, language=language, exclude=exclude, speeding=speeding
+    )
+    return options, problems
+
+
+@staff_member_required
+def results_page(request: HttpRequest, slug: str) -> HttpResponse:
+    study = _study(request, slug)
+    options, problems = _options(study, request.GET)
+    snapshot = results_prepared(study, options)
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Results: %(study)s") % {"study": study.title},
+        "study": study,
+        "options": options,
+        "problems": problems,
+        "snapshot": snapshot,
+        "breakdowns": _breakdown_choices(study, options.language),
+        "weightings": _weightings(study),
+        "flags": FLAGS,
+        "query": request.GET.urlencode(),
+    }
+    if snapshot.status == ReportStatus.DONE and snapshot.payload:
+        context.update(page_context(snapshot.payload))
+        audit_record(user=request.user, action="results_viewed", study=study, options=snapshot.options)
+    template = (
+        "survey/results/building.html"
+        if snapshot.status == ReportStatus.BUILDING
+        else "survey/results/page.html"
+    )
+    response = render(request, template, context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _weightings(study: Study) -> list[tuple[str, str]]:
+    choices = [("none", _("Unweighted"))]
+    choices += [
+        (f"shipped:{name}", _("Shipped margins: %(name)s") % {"name": name}) for name in SHIPPED_TARGETS
+    ]
+    choices += [
+        (f"upload:{t.digest}", f"{t.name} ({t.get_kind_display()})")
+        for t in WeightingTargets.objects.filter(study=study)
+    ]
+    return choices
+
+
+@staff_member_required
+def results_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
+    """The page's tables as one tidy CSV or a formatted XLSX (a sheet per table and notes)."""
+    study = _study(request, slug)
+    if fmt not in {"csv", "xlsx"}:
+        raise Http404("No such format.")
+    options, _problems = _options(study, request.GET)
+    snapshot = results_prepared(study, options)
+    if snapshot.status != ReportStatus.DONE or not snapshot.payload:
+        return HttpResponseRedirect(
+            f"{reverse('survey:study_results', args=[study.slug])}?{request.GET.urlencode()}"
+        )
+    notes = _notes(study, snapshot.payload)
+    if fmt == "csv":
+        body, content_type = write_csv(snapshot.payload, notes).encode("utf-8-sig"), "text/csv; charset=utf-8"
+    else:
+        body, content_type = (
+            write_xlsx(snapshot.payload, notes),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    audit_record(
+        user=request.user, action="aggregates_downloaded", study=study, format=fmt, options=snapshot.options
+    )
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}-results.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _notes(study: Study, payload: dict[str, Any]) -> dict[str, str]:
+    return {"study": study.slug, "title": study.title, "source": f"Candid, study {study.slug}"}
+
+
+@staff_member_required
+@require_POST
+def weighting_upload(request: HttpRequest, slug: str) -> HttpResponse:
+    """Keep an uploaded margins or post-stratification file and show the results weighted by it."""
+    study = _study(request, slug)
+    upload = request.FILES.get("targets")
+    target = reverse("survey:study_results", args=[study.slug])
+    if upload is None:
+        messages.error(request, _("Choose a CSV file of population figures to upload."))
+        return HttpResponseRedirect(target)
+    try:
+        targets = weighting_targets_upload(
+            user=request.user, study=study, name=upload.name, content=upload.read(1_000_001)
+        )
+    except ValueError as error:
+        messages.error(request, str(error))
+        return HttpResponseRedirect(target)
+    query = QueryDict(mutable=True)
+    query["weighting"] = f"upload:{targets.digest}"
+    return HttpResponseRedirect(f"{target}?{query.urlencode()}")

@@ -1,0 +1,318 @@
+"""The results payload shaped for the page: one section per question, tables with a column per group,
+and an accessible SVG chart (title, description, the table beside it) per distribution.
+
+Charts use presentation attributes only (no inline style, no script), so they render under the
+site's CSP; every word comes through Django's translation framework.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+PERCENT_STATISTICS = {
+    "share",
+    "selected",
+    "ranked_first",
+    "direct",
+    "list_experiment",
+    "randomized_response",
+    "difference",
+}
+KIND_NAMES = {
+    "distribution": gettext_lazy("Single choice"),
+    "battery": gettext_lazy("Matrix"),
+    "multiple": gettext_lazy("Multiple choice"),
+    "ranking": gettext_lazy("Ranking"),
+    "number": gettext_lazy("Number"),
+    "list_experiment": gettext_lazy("List experiment"),
+    "randomized_response": gettext_lazy("Randomised response"),
+    "text": gettext_lazy("Free text"),
+}
+
+
+@dataclass
+class Panel:
+    """One table of the page: rows (a level, an option or a statistic) by columns (overall, groups)."""
+
+    title: str
+    columns: list[str]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    chart: SafeString | str = ""
+    note: str = ""
+
+
+@dataclass
+class Section:
+    question: str
+    label: str
+    kind: str
+    panels: list[Panel]
+    tests: list[dict[str, Any]]
+
+
+def _number(value: float | None, *, percent: bool) -> str:
+    if value is None:
+        return "—"
+    return f"{100 * value:.1f}%" if percent else f"{value:.2f}"
+
+
+def _cell(row: dict[str, Any] | None, *, percent: bool) -> dict[str, Any]:
+    if row is None:
+        return {"text": "—", "interval": "", "n": "", "suppressed": False}
+    if row["suppressed"]:
+        return {"text": _("suppressed"), "interval": "", "n": "", "suppressed": True}
+    interval = (
+        f"{_number(row['ci_low'], percent=percent)} – {_number(row['ci_high'], percent=percent)}"
+        if row.get("ci_low") is not None and row.get("ci_high") is not None
+        else ""
+    )
+    return {
+        "text": _number(row.get("estimate"), percent=percent),
+        "interval": interval,
+        "n": "" if row.get("n") is None else f"{row['n']:.0f}",
+        "deff": "" if row.get("deff") is None else f"{row['deff']:.2f}",
+        "suppressed": False,
+        "flag": bool(row.get("attribute_disclosure")),
+    }
+
+
+def _groups(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    """(group variable, group, header) in the order met, the overall column first."""
+    seen: OrderedDict[tuple[str, str], str] = OrderedDict()
+    seen[("", "")] = _("All")
+    for row in rows:
+        key = (row["group_variable"] or "", row["group"] or "")
+        if key not in seen:
+            seen[key] = f"{row['group_variable_label']}: {row['group_label']}"
+    return [(gv, g, header) for (gv, g), header in seen.items()]
+
+
+def _panel(title: str, rows: list[dict[str, Any]], *, row_key: str, percent: bool, chart: bool) -> Panel:
+    """A table of ``rows`` (one statistic) with a row per ``row_key`` value and a column per group."""
+    groups = _groups(rows)
+    panel = Panel(title=title, columns=[header for _gv, _g, header in groups])
+    labels: OrderedDict[str, str] = OrderedDict()
+    for row in rows:
+        labels.setdefault(row[row_key] or "", row["level_label"] or row["label"])
+    index = {(r[row_key] or "", r["group_variable"] or "", r["group"] or ""): r for r in rows}
+    for key, label in labels.items():
+        cells = [_cell(index.get((key, gv, g)), percent=percent) for gv, g, _header in groups]
+        panel.rows.append({"label": label, "cells": cells})
+    if chart:
+        overall = [index.get((key, "", "")) for key in labels]
+        panel.chart = bar_chart(
+            title, [(labels[key], r) for key, r in zip(labels, overall, strict=True)], percent=percent
+        )
+    return panel
+
+
+def bar_chart(title: str, bars: list[tuple[str, dict[str, Any] | None]], *, percent: bool) -> SafeString:
+    """Horizontal bars with their 95% CI as whiskers; suppressed bars are left out and said so.
+
+    An SVG with ``role="img"``, a ``<title>`` and a ``<desc>`` listing every value, so a screen
+    reader hears the figures; the table beside it holds the same numbers.
+    """
+    shown = [
+        (label, row)
+        for label, row in bars
+        if row is not None and not row["suppressed"] and row.get("estimate") is not None
+    ]
+    if not shown:
+        return mark_safe("")
+    top = (
+        max(1.0, *[r["ci_high"] or r["estimate"] for _l, r in shown])
+        if percent
+        else max([r["ci_high"] or r["estimate"] for _l, r in shown] + [0.0])
+    )
+    top = top or 1.0
+    width, left, bar, gap = 560, 200, 16, 10
+    height = 20 + len(bars) * (bar + gap)
+    scale = (width - left - 60) / top
+    description = "; ".join(
+        f"{label}: {_number(row['estimate'], percent=percent)}"
+        if row and not row["suppressed"]
+        else f"{label}: {_('suppressed')}"
+        for label, row in bars
+    )
+    parts = []
+    for i, (label, row) in enumerate(bars):
+        y = 10 + i * (bar + gap)
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" text-anchor="end" font-size="12">{}</text>',
+                left - 8,
+                y + bar - 4,
+                label[:40],
+            )
+        )
+        if row is None or row["suppressed"] or row.get("estimate") is None:
+            parts.append(
+                format_html(
+                    '<text x="{}" y="{}" font-size="12" fill="#555">{}</text>',
+                    left,
+                    y + bar - 4,
+                    _("suppressed"),
+                )
+            )
+            continue
+        x_end = left + max(row["estimate"], 0) * scale
+        parts.append(
+            format_html(
+                '<rect x="{}" y="{}" width="{}" height="{}" fill="#0b5cad"></rect>',
+                left,
+                y,
+                f"{x_end - left:.1f}",
+                bar,
+            )
+        )
+        if row.get("ci_low") is not None and row.get("ci_high") is not None:
+            low, high = left + max(row["ci_low"], 0) * scale, left + row["ci_high"] * scale
+            parts.append(
+                format_html(
+                    '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#111" stroke-width="2"></line>',
+                    f"{low:.1f}",
+                    f"{high:.1f}",
+                    y + bar // 2,
+                    y + bar // 2,
+                )
+            )
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" font-size="12">{}</text>',
+                f"{x_end + 6:.1f}",
+                y + bar - 4,
+                _number(row["estimate"], percent=percent),
+            )
+        )
+    ident = _slug(title)
+    return format_html(
+        '<svg class="results-chart" viewBox="0 0 {} {}" width="100%" role="img" aria-labelledby="{}-t {}-d" xmlns="http://www.w3.org/2000/svg">'
+        '<title id="{}-t">{}</title><desc id="{}-d">{}</desc>{}</svg>',
+        width,
+        height,
+        ident,
+        ident,
+        ident,
+        title,
+        ident,
+        description,
+        format_html_join("", "{}", ((p,) for p in parts)),
+    )
+
+
+def _slug(text: str) -> str:
+    """A fresh id for a chart's title and description (several charts can share a title)."""
+    return "chart-" + uuid.uuid4().hex[:12]
+
+
+def page_context(payload: dict[str, Any]) -> dict[str, Any]:
+    """Sections per question from a snapshot's payload, and the page's notes."""
+    by_question: dict[str, list[dict[str, Any]]] = {}
+    for row in payload["table"]:
+        by_question.setdefault(row["question"], []).append(row)
+    sections = [_section(item, by_question.get(item["question"], [])) for item in payload["items"]]
+    return {
+        "payload": payload,
+        "sections": sections,
+        "synthetic": payload["data"] == "synthetic",
+        "quality": payload["quality"],
+        "nonresponse": payload["nonresponse"],
+        "dropoff": payload["dropoff"],
+    }
+
+
+def _section(item: dict[str, Any], rows: list[dict[str, Any]]) -> Section:
+    kind = item["kind"]
+    panels: list[Panel] = []
+    statistic = lambda name: [r for r in rows if r["statistic"] == name]  # noqa: E731
+    if kind in {"distribution", "randomized_response"}:
+        panels.append(_panel(_("Answers"), statistic("share"), row_key="level", percent=True, chart=True))
+    if kind == "battery":
+        for variable in item["variables"]:
+            part = [r for r in statistic("share") if r["variable"] == variable]
+            if part:
+                panels.append(_panel(part[0]["label"], part, row_key="level", percent=True, chart=True))
+        panels.append(
+            _panel(_("Cronbach's alpha"), statistic("alpha"), row_key="variable", percent=False, chart=False)
+        )
+    if kind == "multiple":
+        selected = [r for r in statistic("selected") if r["level"] == "1"]
+        for row in selected:
+            row["level_label"] = row["label"]
+        panels.append(
+            _panel(_("Share choosing each option"), selected, row_key="variable", percent=True, chart=True)
+        )
+    if kind == "ranking":
+        panels.append(
+            _panel(
+                _("Share ranking it first"),
+                statistic("ranked_first"),
+                row_key="level",
+                percent=True,
+                chart=True,
+            )
+        )
+        panels.append(
+            _panel(
+                _("Mean rank (1 = first)"),
+                statistic("mean_rank"),
+                row_key="level",
+                percent=False,
+                chart=False,
+            )
+        )
+    if kind == "number":
+        for name, title in (("mean", _("Mean")), ("median", _("Median"))):
+            panels.append(_panel(title, statistic(name), row_key="statistic", percent=False, chart=False))
+    if kind in {"list_experiment", "randomized_response"}:
+        indirect = "list_experiment" if kind == "list_experiment" else "randomized_response"
+        panels.append(
+            _panel(
+                _("Indirect estimate of the sensitive attitude"),
+                statistic(indirect),
+                row_key="statistic",
+                percent=True,
+                chart=False,
+            )
+        )
+        direct = [r for r in statistic("direct") if r["level"] == "in"]
+        if direct:
+            panels.append(
+                _panel(
+                    _("Direct question: %(label)s") % {"label": direct[0]["label"]},
+                    direct,
+                    row_key="level",
+                    percent=True,
+                    chart=False,
+                )
+            )
+        gap = statistic("difference")
+        if gap:
+            panels.append(
+                _panel(
+                    _("Indirect minus direct (negative: the direct question overstates)"),
+                    gap,
+                    row_key="statistic",
+                    percent=True,
+                    chart=False,
+                )
+            )
+    if kind == "text":
+        answers = statistic("answers")
+        note = _("Free-text answers are not aggregated; %(n)s responses answered.") % {
+            "n": "—" if not answers or answers[0]["suppressed"] else f"{answers[0]['n']:.0f}"
+        }
+        panels.append(Panel(title=_("Free text"), columns=[], note=note))
+    for panel in panels:
+        panel.title = panel.title or item["label"]
+    return Section(
+        item["question"], item["label"], str(KIND_NAMES.get(kind, kind)), panels, item.get("tests", [])
+    )

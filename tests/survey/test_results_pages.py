@@ -1,0 +1,122 @@
+"""The results page, its downloads and weighting uploads, as a study's analyst uses them."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import openpyxl
+import pytest
+from django.urls import reverse
+
+from survey.models import AuditEvent, ResultsSnapshot, StudyMembership, WeightingTargets
+from survey.roles import ANALYST
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def analyst(make_user, answered_study):
+    user = make_user("results_analyst", ANALYST)
+    StudyMembership.objects.create(study=answered_study, user=user, role="analyst")
+    return user
+
+
+@pytest.fixture
+def signed_in(client, analyst):
+    client.force_login(analyst)
+    return client
+
+
+def page(client, study, query: str = "") -> str:
+    response = client.get(reverse("survey:study_results", args=[study.slug]) + query)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    return response.content.decode()
+
+
+def test_every_question_with_labels_charts_and_the_synthetic_warning(signed_in, answered_study):
+    body = page(signed_in, answered_study, "?lang=en")
+    assert "Synthetic data." in body
+    assert "Generally speaking, would you say that most people can be trusted" in body  # gen_trust
+    assert "Most people can be trusted" in body  # a choice label, not its code
+    assert 'role="img"' in body and "<desc id=" in body  # charts with a text alternative
+    assert "Cronbach" in body and "Mean rank" in body and "Indirect estimate" in body
+    assert "Rao–Scott test" in body
+    assert "<script" not in body.split("<main")[-1] if "<main" in body else True
+    assert AuditEvent.objects.filter(action="results_viewed").count() == 1
+    chinese = page(signed_in, answered_study, "?lang=zh")
+    assert "大多数人是可以信任的" in chinese or "可以信任" in chinese
+
+
+def test_a_breakdown_with_small_groups_suppresses_them(signed_in, answered_study):
+    body = page(signed_in, answered_study, "?by=sample&by=age_band&lang=en")
+    assert "suppressed" in body  # 30 respondents over five age bands
+    snapshot = ResultsSnapshot.objects.get()
+    table = snapshot.payload["table"]
+    hidden = [row for row in table if row["suppressed"]]
+    assert hidden and all(row["estimate"] is None and row["n"] is None for row in hidden)
+    assert snapshot.payload["release"]["primary"] > 0
+
+
+def test_unknown_options_are_refused_with_a_message(signed_in, answered_study):
+    body = page(signed_in, answered_study, "?by=response_id&k=x&weighting=upload:nothing&speeding=7")
+    assert "left out" in body and "whole number" in body and "unweighted" in body.lower()
+
+
+def test_downloads_hold_the_page_tables(signed_in, answered_study):
+    url = reverse("survey:study_results_download", args=[answered_study.slug, "csv"])
+    response = signed_in.get(url + "?by=sample")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    text = response.content.decode("utf-8-sig")
+    assert text.startswith("# SYNTHETIC DATA")
+    rows = list(csv.DictReader(io.StringIO(text.split("\n", 1)[1])))
+    assert {
+        "variable",
+        "label",
+        "level",
+        "level_label",
+        "group_variable",
+        "group",
+        "estimate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "n",
+        "suppressed",
+        "weighting",
+        "data",
+    } <= set(rows[0])
+    assert {row["data"] for row in rows} == {"synthetic"} and {row["weighting"] for row in rows} == {
+        "unweighted"
+    }
+    book = openpyxl.load_workbook(
+        io.BytesIO(signed_in.get(url.replace(".csv", ".xlsx") + "?by=sample").content), read_only=True
+    )
+    assert book.sheetnames[0] == "notes" and len(book.sheetnames) > 10
+    assert signed_in.get(url.replace(".csv", ".pdf")).status_code == 404
+    assert AuditEvent.objects.filter(action="aggregates_downloaded").count() == 2
+
+
+def test_population_figures_uploaded_weight_the_results(signed_in, answered_study):
+    upload = reverse("survey:weighting_upload", args=[answered_study.slug])
+    bad = signed_in.post(upload, {"targets": io.BytesIO(b"not,a,margins\n1,2,3\n")}, follow=True)
+    assert "must be a CSV" in bad.content.decode() and not WeightingTargets.objects.exists()
+    table = b"sample,count\nchina,1300\nwest,700\n"
+    done = signed_in.post(upload, {"targets": io.BytesIO(table)})
+    targets = WeightingTargets.objects.get()
+    assert targets.kind == "poststratify" and f"upload%3A{targets.digest}" in done["Location"]
+    body = page(signed_in, answered_study, f"?weighting=upload:{targets.digest}")
+    assert "Post-stratified to" in body
+
+
+def test_large_studies_are_built_in_the_background(signed_in, answered_study, settings):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.CANDID_RESULTS_INLINE_MAX = 0
+    for _ in range(2):
+        body = page(signed_in, answered_study)
+        assert 'http-equiv="refresh"' in body
+    queued = DBTaskResult.objects.get()
+    queued.task.call(*queued.task_result.args, **queued.task_result.kwargs)
+    assert "About these figures" in page(signed_in, answered_study)
