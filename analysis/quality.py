@@ -35,7 +35,7 @@ SPEEDING, STRAIGHTLINING, ATTENTION, DUPLICATE = (
 )
 FLAGS = (SPEEDING, STRAIGHTLINING, ATTENTION, DUPLICATE)
 SUBSTANTIVE = frozenset({"categorical", "ordinal", "binary", "numeric", "rank", "count"})
-BANDS, BAND_WIDTH, NEIGHBOURS = 16, 8, 20
+BANDS, BAND_WIDTH, NEIGHBOURS = 24, 8, 20
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,10 @@ def quality_flags(
 
 def speeding(frame: pd.DataFrame, fraction: float) -> np.ndarray:
     """Duration below ``fraction`` of the median duration of the same sample."""
-    duration = pd.to_numeric(frame.get(schema.DURATION), errors="coerce")
-    if duration is None or duration.isna().all():
+    if schema.DURATION not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    duration = pd.to_numeric(frame[schema.DURATION], errors="coerce")
+    if duration.isna().all():
         return np.zeros(len(frame), dtype=bool)
     groups = frame[schema.SAMPLE] if schema.SAMPLE in frame else pd.Series(0, index=frame.index)
     median = duration.groupby(groups).transform("median")
@@ -135,20 +137,20 @@ def near_duplicates(
     """Responses whose answers match another response's on at least ``threshold`` of the questions
     either of them answered (Kuriakose & Robbins' percent match).
 
-    Candidates: responses that agree on a random band of :data:`BAND_WIDTH` questions with several
-    answer options (:data:`BANDS` bands), each compared with up to :data:`NEIGHBOURS` others of
-    its band; a pair matching at ``threshold`` agrees on a band with probability ``threshold^8``,
-    so 16 bands find it almost surely.
+    Candidates: responses that agree on a random band of :data:`BAND_WIDTH` questions with three or
+    more answers (:data:`BANDS` bands), each compared with up to :data:`NEIGHBOURS` others of its
+    band. A pair differing on a few questions agrees on a band that misses them; with 24 bands
+    nearly every such pair is met (and then its full match decides).
     """
     matrix = _answer_matrix(frame, codebook)
     n, q = matrix.shape
     flagged = np.zeros(n, dtype=bool)
     levels = np.array([len(np.unique(matrix[:, j])) for j in range(q)]) if n else np.zeros(0)
-    informative = np.flatnonzero(levels > 3)
+    informative = np.flatnonzero(levels >= 3)
     if n < 2 or len(informative) < 2:
         return flagged
     rng = np.random.default_rng(seed)
-    width = min(BAND_WIDTH, len(informative))
+    width = min(BAND_WIDTH, len(informative) - 1)
     multipliers = rng.integers(1, 2**61, size=q, dtype=np.uint64) | np.uint64(1)
     for _ in range(BANDS):
         band = rng.choice(informative, width, replace=False)

@@ -160,9 +160,19 @@ def results_failed(*, study_id: int, options: dict[str, Any], error: str) -> Non
 
 
 def compute_results(
-    study: Study, frame: pd.DataFrame, codebook: Any, options: ResultsOptions
+    study: Study,
+    frame: pd.DataFrame,
+    codebook: Any,
+    options: ResultsOptions,
+    *,
+    targets: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The released payload: results tables, quality, non-response and drop-off, all disclosed."""
+    """The released payload: results tables, quality, non-response and drop-off, all disclosed.
+
+    ``targets`` (the CSV text and its name) weights by population figures given directly (the
+    command line's ``--weights``) instead of ``options.weighting``. Raises ``ValueError`` with a
+    message for weights the sample cannot meet, or when every response is excluded.
+    """
     parameters = parameters_by_question(_specs(study))
     language = options.language if options.language in codebook.languages else codebook.languages[0]
     flags = quality_flags(
@@ -172,7 +182,7 @@ def compute_results(
     used = frame.loc[keep].reset_index(drop=True) if keep is not None else frame
     if used.empty:
         raise ValueError(_("Every response is excluded by the chosen data-quality flags."))
-    design, weighting = _weighted(study, used, options)
+    design, weighting = _weighted(study, used, options, targets)
     samples = {sample.slug: sample.name for sample in study.samples.all()}
     results = build_results(
         design,
@@ -219,25 +229,28 @@ def compute_results(
 
 
 def _weighted(
-    study: Study, frame: pd.DataFrame, options: ResultsOptions
+    study: Study, frame: pd.DataFrame, options: ResultsOptions, targets: tuple[str, str] | None = None
 ) -> tuple[SurveyDesign, dict[str, Any]]:
     """The design (samples as strata) with the chosen weighting, and what the page says about it."""
     strata = schema.SAMPLE if frame[schema.SAMPLE].nunique() > 1 else None
     design = SurveyDesign(frame, strata=strata)
-    if options.weighting == "none":
+    if targets is None and options.weighting == "none":
         return design, {"method": "none"}
     kind, _sep, name = options.weighting.partition(":")
-    if kind == "shipped" and name in SHIPPED_TARGETS:
+    if targets is not None:
+        text, label = targets
+        method = _targets_kind(text)
+    elif kind == "shipped" and name in SHIPPED_TARGETS:
         text, label, method = (
             SHIPPED_TARGETS[name].read_text(encoding="utf-8"),
             name,
             WeightingTargets.Kind.RAKE,
         )
     elif kind == "upload":
-        targets = WeightingTargets.objects.filter(study=study, digest=name).first()
-        if targets is None:
+        stored = WeightingTargets.objects.filter(study=study, digest=name).first()
+        if stored is None:
             raise ValueError(_("The chosen population figures are no longer available."))
-        text, label, method = targets.content, targets.name, targets.kind
+        text, label, method = stored.content, stored.name, stored.kind
     else:
         raise ValueError(_("Unknown weighting."))
     table = pd.read_csv(io.StringIO(text), comment="#", dtype=str)

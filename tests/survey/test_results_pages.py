@@ -120,3 +120,44 @@ def test_large_studies_are_built_in_the_background(signed_in, answered_study, se
     queued = DBTaskResult.objects.get()
     queued.task.call(*queued.task_result.args, **queued.task_result.kwargs)
     assert "About these figures" in page(signed_in, answered_study)
+
+
+def test_aggregate_tables_command(answered_study, tmp_path, call_command_capture):
+    from django.core.management import CommandError, call_command
+
+    out = call_command_capture(
+        "aggregate_tables",
+        answered_study.slug,
+        "-o",
+        str(tmp_path),
+        "--by",
+        "sample",
+        "--by",
+        "urban",
+        "--language",
+        "zh",
+    )
+    assert "SYNTHETIC" in out and "suppressed" in out
+    text = (tmp_path / f"{answered_study.slug}-results.csv").read_text(encoding="utf-8-sig")
+    assert "城市" in text or "农村" in text  # labels in the language asked for
+    assert (
+        openpyxl.load_workbook(tmp_path / f"{answered_study.slug}-results.xlsx", read_only=True).sheetnames[0]
+        == "notes"
+    )
+    margins = tmp_path / "margins.csv"
+    margins.write_text("variable,category,share\nurban,urban,0.6\nurban,rural,0.4\n", encoding="utf-8")
+    weighted = call_command_capture(
+        "aggregate_tables", answered_study.slug, "-o", str(tmp_path), "--weights", str(margins)
+    )
+    assert "Wrote" in weighted
+    assert "raked to margins.csv" in (tmp_path / f"{answered_study.slug}-results.csv").read_text(
+        encoding="utf-8-sig"
+    )
+    for bad, message in (
+        (["--by", "shoe_size"], "not a variable"),
+        (["-k", "3"], "at least 5"),
+        (["--language", "fr"], "languages are"),
+        (["--weights", str(tmp_path / "missing.csv")], "No such file"),
+    ):
+        with pytest.raises(CommandError, match=message):
+            call_command("aggregate_tables", answered_study.slug, "-o", str(tmp_path), *bad)

@@ -1,0 +1,88 @@
+"""Aggregate tables of a study (what its results page shows) as a tidy CSV and a formatted XLSX."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from analysis import schema
+from analysis.aggregates import write_csv, write_xlsx
+from analysis.quality import FLAGS
+from survey.bridge import responses_frame
+from survey.models import Study
+from survey.services.results import ResultsOptions, compute_results
+
+
+class Command(BaseCommand):
+    help = (
+        "Write a study's aggregate tables (every question, overall and by the breakdowns asked for, "
+        "after disclosure control) to DIR/<study>-results.csv and DIR/<study>-results.xlsx."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("study")
+        parser.add_argument("-o", "--output", required=True, help="directory for the two files")
+        parser.add_argument(
+            "--by",
+            action="append",
+            default=None,
+            help="break down by this variable (the sample or a single-choice question); repeat for more",
+        )
+        parser.add_argument(
+            "--weights",
+            help="population figures: raking margins (variable, category, share|count[, sample]) or a "
+            "post-stratification table (one column per variable and count)",
+        )
+        parser.add_argument("-k", type=int, default=10, help="smallest cell released (never below 5)")
+        parser.add_argument("--language", help="language of the labels (one of the study's)")
+        parser.add_argument(
+            "--exclude",
+            action="append",
+            default=[],
+            choices=FLAGS,
+            help="leave out responses with this data-quality flag",
+        )
+
+    def handle(self, *args, study: str, output: str, by, weights, k: int, language, exclude, **options):
+        target = Study.objects.filter(slug=study).first()
+        if target is None:
+            raise CommandError(f"No study {study!r}.")
+        if k < 5:
+            raise CommandError("k must be at least 5; smaller thresholds do not protect respondents.")
+        if language and language not in target.languages:
+            raise CommandError(f"The study's languages are {', '.join(target.languages)}; not {language!r}.")
+        frame, codebook = responses_frame(target)
+        if frame.empty:
+            raise CommandError(f"Study {study!r} has no complete responses yet.")
+        unknown = [b for b in by or [] if b not in frame.columns or b == schema.RESPONSE_ID]
+        if unknown:
+            raise CommandError(f"Cannot break down by {', '.join(unknown)}: not a variable of this study.")
+        chosen = ResultsOptions(
+            by=tuple(by) if by is not None else (schema.SAMPLE,),
+            k=k,
+            language=language or target.languages[0],
+            exclude=tuple(exclude),
+        )
+        try:
+            text = Path(weights).read_text(encoding="utf-8-sig") if weights else None
+            payload = compute_results(
+                target,
+                frame,
+                codebook,
+                chosen,
+                targets=(text, Path(weights).name) if text is not None else None,
+            )
+        except (ValueError, OSError, UnicodeDecodeError) as error:
+            raise CommandError(str(error)) from error
+        folder = Path(output)
+        folder.mkdir(parents=True, exist_ok=True)
+        notes = {"study": target.slug, "title": target.title, "source": f"Candid, study {target.slug}"}
+        (folder / f"{target.slug}-results.csv").write_text(write_csv(payload, notes), encoding="utf-8-sig")
+        (folder / f"{target.slug}-results.xlsx").write_bytes(write_xlsx(payload, notes))
+        label = " [SYNTHETIC DATA]" if payload["data"] == "synthetic" else ""
+        hidden = payload["release"]["primary"] + payload["release"]["complementary"]
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Wrote {folder}/{target.slug}-results.csv and .xlsx{label}: {len(payload['table'])} rows, "
+                f"{hidden} cells suppressed (k = {k}), {payload['n']} responses"
+            )
+        )

@@ -1,0 +1,65 @@
+"""Data-quality flags: each rule on a frame where the answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import schema
+from analysis.quality import QualityRules, item_nonresponse, quality_flags
+
+from .test_results import codebook, frame, parameters
+
+
+def flagged(data: pd.DataFrame, **params) -> pd.DataFrame:
+    return quality_flags(data, codebook(), parameters={**parameters(), **params})
+
+
+def test_speeding_is_relative_to_the_median_of_the_sample():
+    data = frame(60).assign(**{schema.DURATION: 600.0})
+    data.loc[0, schema.DURATION] = 150  # under a third of 600
+    data.loc[1, schema.DURATION] = 210  # above it
+    flags = flagged(data)
+    assert flags["speeding"].tolist()[:2] == [True, False] and flags["speeding"].sum() == 1
+    lenient = quality_flags(data, codebook(), rules=QualityRules(speeding=0.4))
+    assert lenient["speeding"].sum() == 2
+
+
+def test_straight_lining_needs_every_item_of_the_battery_alike():
+    data = frame(60)
+    data.loc[:, ["t_a", "t_b", "t_c"]] = [["a1", "a2", "a3"]] * len(data)
+    data.loc[3, ["t_a", "t_b", "t_c"]] = ["a2", "a2", "a2"]
+    data.loc[4, ["t_a", "t_b", "t_c"]] = ["a2", "a2", None]  # incomplete: not judged
+    assert flagged(data)["straightlining"].tolist()[2:5] == [False, True, False]
+
+
+def test_attention_checks_are_declared_in_the_questionnaire():
+    data = frame(40)
+    flags = flagged(data, approve={"correct": "no"})
+    assert flags["attention_failed"].tolist() == (data["approve"] != "no").tolist()
+    assert not flagged(data)["attention_failed"].any()  # nothing declared: nothing flagged
+
+
+def test_near_duplicates_match_on_most_answers():
+    data = frame(300, seed=11)
+    data.loc[7] = data.loc[3]
+    data.loc[7, "approve"] = "no" if data.loc[3, "approve"] == "yes" else "yes"  # one answer differs
+    flags = quality_flags(data, codebook(), rules=QualityRules(threshold=0.93))  # 16 questions, one differs
+    assert flags.loc[[3, 7], "near_duplicate"].all()
+    assert flags["near_duplicate"].sum() <= 4  # random answers rarely match so closely
+
+
+def test_rules_out_of_range_are_refused():
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        quality_flags(frame(10), codebook(), rules=QualityRules(speeding=1.5))
+    with pytest.raises(ValueError, match="above 50%"):
+        quality_flags(frame(10), codebook(), rules=QualityRules(threshold=0.3))
+
+
+def test_item_nonresponse_counts_unanswered_questions():
+    data = frame(100)
+    table = item_nonresponse(data, codebook()).set_index("variable")
+    assert table.loc["colour", "missing"] == data["colour"].isna().sum()
+    assert table.loc["note", "share"] == pytest.approx(data["note"].isna().mean())
+    assert np.isclose(table.loc["age", "share"], 0.0)
