@@ -23,6 +23,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from analysis import schema
 from analysis.design import SurveyDesign
@@ -41,12 +42,12 @@ SHIPPED_TARGETS = {
     "census-china-2020": settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv",
 }
 MAX_TARGETS_BYTES = 200_000
-E_TARGETS_TOO_BIG = "The file is larger than 200 KB; population figures fit in far less."
-E_TARGETS_FORMAT = (
+E_TARGETS_TOO_BIG = gettext_noop("The file is larger than 200 KB; population figures fit in far less.")
+E_TARGETS_FORMAT = gettext_noop(
     "The file must be a CSV with the columns variable, category and share (or count) — raking "
     "margins — or one column per variable and a count column — a post-stratification table."
 )
-E_TARGETS_ENCODING = "The file must be UTF-8 text."
+E_TARGETS_ENCODING = gettext_noop("The file must be UTF-8 text.")
 
 
 @dataclass(frozen=True)
