@@ -70,9 +70,8 @@ def crosstab(design: SurveyDesign, row: str, column: str) -> Crosstab:
         pearson = float(np.nansum((table - expected) ** 2 / expected))
     statistic = pearson / np.trace(delta)
     ddf = d0 * max(design.df, 1)
-    counts = pd.crosstab(data.loc[valid, row], data.loc[valid, column]).reindex(
-        index=r_levels, columns=c_levels, fill_value=0
-    )
+    tally = np.bincount(cell[valid], minlength=nr * nc).reshape(nc, nr).T  # one pass, no pivot table
+    counts = pd.DataFrame(tally, index=r_levels, columns=c_levels)
     weighted = pd.DataFrame(table, index=r_levels, columns=c_levels)
     return Crosstab(
         counts=counts,

@@ -449,6 +449,10 @@ def _same_rows(design: SurveyDesign, data: pd.DataFrame) -> SurveyDesign:
     """``with_data`` keeping what the design computed from its rows (weights, PSUs, calibration
     cells): the rows are the same, only columns were added."""
     derived = with_data(design, data)
+    # Computed once here on the parent, then shared with every derived design (cached properties).
+    shared = ("w", "_taylor") if not design.is_replicate else ("w",)
+    for name in shared:
+        getattr(design, name)
     for name in ("w", "df", "has_zero_weights", "_taylor", "_replicates", "_calibration_cells"):
         if name in design.__dict__:
             derived.__dict__[name] = design.__dict__[name]

@@ -67,6 +67,7 @@ import pandas as pd
 MIN_K = 5
 DEFAULT_K = 10
 ROUNDING_BASE = 5
+TRIED_PARTNERS = 40  # candidates tried per step (each costs one rank computation)
 OVERALL = ""
 STATISTIC = "∑"  # the level of a statistic's cell: its (weighted) total, additive like a count
 
@@ -317,11 +318,9 @@ def _next_partner(
     pool = {key for keys, _ in equations if targets & set(keys) for key in keys if key not in hidden}
     if not pool:  # every cell next to them is hidden: widen to any equation with a hidden cell
         pool = {key for keys, _ in equations for key in keys if key not in hidden}
-    if not pool:
-        return None
     # Inside the table first (a cycle of hidden cells), then the overall figures, a group's n last
     # (it hides the group's whole row in every table); small non-zero counts before others.
-    return min(
+    ranked = sorted(
         pool,
         key=lambda key: (
             system.is_base[key],
@@ -331,6 +330,18 @@ def _next_partner(
             repr(key),
         ),
     )
+    # The first that protects some recoverable cell; hiding one that protects none only loses figures.
+    for candidate in ranked[:TRIED_PARTNERS]:
+        extra = {candidate} | (
+            system.rows_of_base.get(candidate, set()) if system.is_base[candidate] else set()
+        )
+        trial = sorted(
+            set(unknowns) | {key for keys, _ in equations for key in keys if key in extra}, key=repr
+        )
+        still = {key for key in _recoverable(equations, trial) if system.count[key] > 0}
+        if targets - still:
+            return candidate
+    return ranked[0] if ranked else None
 
 
 def _recoverable(

@@ -1,13 +1,16 @@
-"""The full claims report on 1,000,000 responses of the shipped study, raked to the census margins,
-beside a plain pandas pass over the same frame (the floor), measured in one run.
+"""The full claims report and the full results build on 1,000,000 responses of the shipped study,
+each beside a plain pandas pass over the same frame (the floor), measured in one run.
 
 The frame has the shipped study's columns (its codebook, from the shipped XLSForm) filled with random
 valid codes from a seeded generator — SYNTHETIC data; the report says so. Candid's side is
 ``analysis.report.build_report`` with ``analysis/claims/margins_china_2020.csv`` (raking, every
 claim's design-based estimate and verdict, subgroup and sample panels, small-cell suppression) and
 ``render_html``. The floor is one unweighted ``groupby(sample)[variable].value_counts(normalize=True)``
-per categorical variable and ``groupby(sample).mean()`` of the numeric ones. Peak memory is read in
-a fresh child process.
+per categorical variable and ``groupby(sample).mean()`` of the numeric ones. The results build is
+what the results page computes (``analysis.results.build_results`` by sample, unweighted, with
+every question's estimates, CIs, design effects, Rao–Scott tests and the one disclosure step; the
+data-quality flags; item non-response), then the aggregate download (tidy CSV and XLSX) from it.
+Peak memory is read in a fresh child process.
 
 Run: ``.venv/bin/python bench/bench_report.py [--n 1000000]``
 """
@@ -106,6 +109,33 @@ def candid(frame: pd.DataFrame, codebook: Codebook) -> int:
     return len(built["claims"]) if "claims" in built else len(built)
 
 
+def results(frame: pd.DataFrame, codebook: Codebook) -> dict:
+    """What the results page builds, as a payload the downloads are written from."""
+    from analysis.design import SurveyDesign
+    from analysis.quality import item_nonresponse, quality_flags
+    from analysis.results import build_results
+
+    flags = quality_flags(frame, codebook, parameters={"attention": {"correct": "somewhat_disagree"}})
+    built = build_results(SurveyDesign(frame, strata=schema.SAMPLE), codebook, by=(schema.SAMPLE,))
+    item_nonresponse(frame, codebook)
+    table = built.table.astype(object).where(built.table.notna(), None)
+    return {
+        "table": table.to_dict("records"),
+        "data": "synthetic",
+        "k": 10,
+        "n": built.n,
+        "flags": int(flags["flagged"].sum()),
+        "weighting": {"method": "none"},
+    }
+
+
+def downloads(payload: dict) -> int:
+    from analysis.aggregates import write_csv, write_xlsx
+
+    notes = {"study": "trust-and-rating-systems", "title": "Trust and rating systems"}
+    return len(write_csv(payload, notes)) + len(write_xlsx(payload, notes))
+
+
 def timed(fn, *args, repeats: int) -> float:
     times = []
     for _ in range(repeats):
@@ -138,6 +168,9 @@ def main() -> None:
     frame = synthetic(codebook, args.n)
     floor_seconds = timed(floor, frame, codebook, repeats=args.repeats)
     candid_seconds = timed(candid, frame, codebook, repeats=args.repeats)
+    results_seconds = timed(results, frame, codebook, repeats=args.repeats)
+    payload = results(frame, codebook)
+    download_seconds = timed(downloads, payload, repeats=args.repeats)
     memory = json.loads(
         subprocess.run(
             [sys.executable, __file__, "--child", "--n", str(args.n)],
@@ -156,6 +189,14 @@ def main() -> None:
     print(
         f"{'Candid claims report (raking, SEs, verdicts, panels)':52} {candid_seconds:8.2f} s"
         f"   ratio {candid_seconds / floor_seconds:5.1f}x"
+    )
+    print(
+        f"{'Candid results build (every question, flags, SDC)':52} {results_seconds:8.2f} s"
+        f"   ratio {results_seconds / floor_seconds:5.1f}x"
+    )
+    print(
+        f"{'aggregate download from it (tidy CSV + XLSX)':52} {download_seconds:8.2f} s"
+        f"   ({len(payload['table']):,} rows)"
     )
     print(
         f"{'peak resident memory, whole process':52} {memory['peak_mb']:8.0f} MB "
