@@ -330,18 +330,16 @@ def _next_partner(
             repr(key),
         ),
     )
-    # The first that protects some recoverable cell; hiding one that protects none only loses figures.
-    for candidate in ranked[:TRIED_PARTNERS]:
-        extra = {candidate} | (
-            system.rows_of_base.get(candidate, set()) if system.is_base[candidate] else set()
-        )
-        trial = sorted(
-            set(unknowns) | {key for keys, _ in equations for key in keys if key in extra}, key=repr
-        )
+    # The first cell that protects some recoverable cell; else the first cell (two steps may be
+    # needed, as when each of two rows pins its own small cell). A group's n only when no cell is
+    # left: hiding an n hides that group's row in every table of the same respondents.
+    cells = [key for key in ranked if not system.is_base[key]]
+    for candidate in cells[:TRIED_PARTNERS]:
+        trial = sorted({*unknowns, candidate}, key=repr)
         still = {key for key in _recoverable(equations, trial) if system.count[key] > 0}
         if targets - still:
             return candidate
-    return ranked[0] if ranked else None
+    return cells[0] if cells else (ranked[0] if ranked else None)
 
 
 def _recoverable(
