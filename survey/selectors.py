@@ -902,6 +902,7 @@ def fieldwork_monitor(study: Study) -> dict[str, Any]:
         "test_runs": runs,
     }
 
+
 def study_dropoff(study: Study) -> list[dict[str, Any]]:
     """Responses started and left unfinished, by the last page they reached (its code, in the order
     that participant was shown), most-reached pages first: ``[{"page", "count"}]``.
