@@ -173,8 +173,10 @@ def bar_chart(title: str, bars: list[tuple[str, dict[str, Any] | None]], *, perc
                 bar,
             )
         )
+        label_x = x_end
         if row.get("ci_low") is not None and row.get("ci_high") is not None:
             low, high = left + max(row["ci_low"], 0) * scale, left + row["ci_high"] * scale
+            label_x = max(x_end, high)
             parts.append(
                 format_html(
                     '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#111" stroke-width="2"></line>',
@@ -187,7 +189,7 @@ def bar_chart(title: str, bars: list[tuple[str, dict[str, Any] | None]], *, perc
         parts.append(
             format_html(
                 '<text x="{}" y="{}" font-size="12">{}</text>',
-                f"{x_end + 6:.1f}",
+                f"{label_x + 6:.1f}",
                 y + bar - 4,
                 _number(row["estimate"], percent=percent),
             )
