@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from analysis import schema
 from analysis.aggregates import write_csv, write_xlsx
@@ -11,8 +11,10 @@ from survey.bridge import responses_frame
 from survey.models import Study
 from survey.services.results import ResultsOptions, compute_results
 
+from ._base import CandidCommand
 
-class Command(BaseCommand):
+
+class Command(CandidCommand):
     help = (
         "Write a study's aggregate tables (every question, overall and by the breakdowns asked for, "
         "after disclosure control) to DIR/<study>-results.csv and DIR/<study>-results.xlsx."
