@@ -33,8 +33,8 @@ from analysis.suppression import DEFAULT_K, check_k, disclose, round_count
 from analysis.weighting import poststratify, rake_samples
 
 from ..bridge import _specs, responses_frame
-from ..models import ReportStatus, Response, ResponseStatus, ResultsSnapshot, Study, WeightingTargets
-from ..selectors import study_dropoff, study_revision
+from ..models import ReportStatus, ResultsSnapshot, Study, WeightingTargets
+from ..selectors import released_responses, study_dropoff, study_revision
 from .exports import audit_record
 
 STALLED_AFTER = timedelta(minutes=30)
@@ -101,7 +101,7 @@ def results_prepared(study: Study, options: ResultsOptions) -> ResultsSnapshot:
     snapshot = results_current(study, options)
     if snapshot is not None:
         return snapshot
-    total = Response.objects.filter(study=study, status=ResponseStatus.COMPLETE).count()
+    total = released_responses(study).count()
     if total <= settings.CANDID_RESULTS_INLINE_MAX:
         return results_build(study_id=study.pk, options=asdict(options))
     from ..tasks import build_results as build_results_task  # the tasks module imports this one
