@@ -912,11 +912,11 @@ def study_dropoff(study: Study) -> list[dict[str, Any]]:
     """
     from django.db.models import Count
 
-    from .models import Response, ResponseStatus
+    from .models import PendingResponse, ResponseStatus
 
     counts: dict[str, int] = {}
     for display, furthest, times in (
-        Response.objects.filter(study=study, status=ResponseStatus.IN_PROGRESS, is_synthetic=False)
+        PendingResponse.objects.filter(study=study, status=ResponseStatus.IN_PROGRESS, is_synthetic=False)
         .values("display__sections", "furthest")
         .annotate(times=Count("pk"))
         .values_list("display__sections", "furthest", "times")
