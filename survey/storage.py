@@ -117,34 +117,45 @@ def _rebuild_without_rowid(
         editor.execute(index)
 
 
-def scrub(tables: Iterable[str], *, using: str = "default") -> list[str]:
+def scrub(tables: Iterable[str], *, using: str = "default", attempts: int = CHECKPOINT_ATTEMPTS) -> list[str]:
     """Remove from the database files what deleted or rewritten rows of ``tables`` left behind.
 
     Must run outside a transaction (``VACUUM`` cannot run inside one). Returns what could not be done
-    (an empty list when everything was), each as a sentence for the log and the audit; never raises
-    for a database that is merely busy.
+    (an empty list when everything was), each as a sentence for the log; never raises for a database
+    that is merely busy. ``attempts``: how many times SQLite's checkpoint is tried while readers
+    keep the write-ahead log busy.
     """
     connection = connections[using]
     if connection.in_atomic_block:
         raise RuntimeError("scrub() runs after the transaction that deleted the rows has committed")
+    problems: list[str] = []
     if connection.vendor == "sqlite":
-        return _scrub_sqlite(connection)
-    if connection.vendor == "postgresql":
-        return _scrub_postgresql(connection, sorted(set(tables)))
-    return []
+        problems = _scrub_sqlite(connection, attempts)
+    elif connection.vendor == "postgresql":
+        problems = _scrub_postgresql(connection, sorted(set(tables)))
+    for problem in problems:
+        logger.warning(problem)
+    return problems
 
 
-def _scrub_sqlite(connection: BaseDatabaseWrapper) -> list[str]:
+def _scrub_sqlite(connection: BaseDatabaseWrapper, attempts: int) -> list[str]:
     """``wal_checkpoint(TRUNCATE)``: the log's frames go into the database file, the log to zero bytes.
 
     A reader still on an older snapshot makes the checkpoint report "busy"; it is tried again a few
-    times, briefly (the readers of a survey site are short requests)."""
+    times, briefly, each try waiting at most 50 ms for locks (not the connection's 20 s)."""
     with connection.cursor() as cursor:
-        for attempt in range(CHECKPOINT_ATTEMPTS):
-            busy, _log, _done = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            if not busy:
-                return []
-            time.sleep(0.05 * (attempt + 1))
+        cursor.execute("PRAGMA busy_timeout")
+        previous = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA busy_timeout = 50")
+        try:
+            for attempt in range(attempts):
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy, _log, _done = cursor.fetchone()
+                if not busy:
+                    return []
+                time.sleep(0.05 * (attempt + 1))
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout = {previous}")
     return ["the SQLite write-ahead log could not be truncated (a reader kept it busy)"]
 
 
@@ -162,6 +173,4 @@ def _scrub_postgresql(connection: BaseDatabaseWrapper, tables: list[str]) -> lis
                 "CHECKPOINT needs the pg_checkpoint role (PostgreSQL 15+) or a superuser;"
                 " the write-ahead log keeps the rows until PostgreSQL's next checkpoint"
             )
-    for problem in problems:
-        logger.warning(problem)
     return problems

@@ -32,7 +32,8 @@ def build_report(study_id: int, weighted: bool) -> str:
 
 @task()
 def scrub_tables(tables: list[str]) -> list[str]:
-    """``VACUUM FULL`` the participant tables a release or withdrawal changed (``survey.storage``)."""
+    """``VACUUM FULL`` the participant tables a release or withdrawal changed, or truncate SQLite's
+    write-ahead log when a request could not (``survey.storage``); what could not be done is logged."""
     return scrub(tables)
 
 

@@ -120,3 +120,33 @@ def test_a_release_leaves_no_copy_of_the_pending_row(small_study):
     else:
         scrub([])
     assert traces() == 0
+
+
+def test_a_busy_write_ahead_log_is_left_to_the_worker_without_holding_the_request():
+    """SQLite: a reader on an old snapshot keeps the log from being truncated; the participant's
+    request gives up within a second and the background worker tries again."""
+    import sqlite3
+    import time
+
+    from django_tasks_db.models import DBTaskResult
+
+    from survey.services.maintenance import QUICK_ATTEMPTS, _scrub_now
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the write-ahead log checkpoint is SQLite's")
+    from survey.models import RateBucket
+
+    reader = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM survey_ratebucket").fetchone()  # a snapshot held open
+        RateBucket.objects.create(name="probe", minute=1)  # a write after it, in the log
+        started = time.monotonic()
+        _scrub_now([PENDING_TABLE])
+        assert time.monotonic() - started < 0.05 * QUICK_ATTEMPTS * (QUICK_ATTEMPTS + 1) + 1
+        assert DBTaskResult.objects.filter(task_path="survey.tasks.scrub_tables").exists()
+    finally:
+        reader.execute("COMMIT")
+        reader.close()
+    assert scrub([]) == []  # once the reader is gone, the worker's run truncates the log
+    assert Path(f"{connection.settings_dict['NAME']}-wal").stat().st_size == 0
