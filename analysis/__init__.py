@@ -13,6 +13,7 @@ from .regression import GLMResult, glm, regterm_test
 from .resampling import as_replicate
 from .sensitive import (
     compare_list_with_direct,
+    compare_randomized_with_direct,
     list_experiment,
     list_experiment_design_test,
     randomized_response,
@@ -31,6 +32,7 @@ __all__ = [
     "as_replicate",
     "calibrate",
     "compare_list_with_direct",
+    "compare_randomized_with_direct",
     "cronbach_alpha",
     "crosstab",
     "difference",

@@ -1,16 +1,19 @@
-"""The claims report: every claim of the registry judged on the survey data, as JSON and as one
-self-contained HTML page (inline SVG charts, no external request).
+"""The claims report: every claim of a study's registry judged on its data, as plain data, in one language.
 
-Every published number passes through disclosure control (``suppress_estimates``, k = 10 by
-default). With population margins the responses of each sample named in the margins file are raked
-to them first; the report says which samples were weighted and how much weighting cost (Kish's
-design effect and effective n). Synthetic data is labelled on every page and in the JSON.
+:func:`build_report` does the statistics once, keeping every text in all its languages (a
+registry's own translations, the questionnaire's labels); :func:`localise_report` turns that into
+the report in one language — what ``claims.json`` holds — and ``analysis.report_html`` draws it
+as HTML and PDF. Every figure passes ``verdicts.release`` (disclosure control, k = 10 by default).
+With population margins the responses of each sample named in the margins file are raked to them
+first; the report says which samples were weighted and how much weighting cost (Kish's design
+effect and effective n). Synthetic data is labelled throughout.
 """
 
 from __future__ import annotations
 
-import html
 import json
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -19,14 +22,25 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .claims import REGISTRY, Claim, estimate_share, judge, load_registry, measured
+from .claims import Registry, Statistic
 from .codebook import Codebook
 from .design import Calibration, SurveyDesign, with_weights
-from .suppression import suppress_estimates
+from .report_text import ReportText
+from .translation import text_in
+from .verdicts import (
+    DIRECT_UNAVAILABLE,
+    INDIRECT_NOT_ON_SIDE,
+    INDIRECT_UNAVAILABLE,
+    MEASURES_DIFFER,
+    NO_STATISTIC,
+    NOT_MEASURED,
+    SUPPRESSED,
+    decide,
+    estimate_share,
+    measure_claim,
+    release,
+)
 from .weighting import rake, read_margins
-
-SUBGROUPS = ("age_band", "education", "urban")
-ATTENTION = {"variable": "attention", "correct": "somewhat_disagree"}
 
 
 def weight(frame: pd.DataFrame, margins: pd.DataFrame | None) -> tuple[SurveyDesign, list[dict[str, Any]]]:
@@ -60,52 +74,85 @@ def weight(frame: pd.DataFrame, margins: pd.DataFrame | None) -> tuple[SurveyDes
     return with_weights(design, weights, Calibration("rake", tuple(groups), np.ones(len(frame)))), reports
 
 
-def _panel(design: SurveyDesign, claim: Claim, by: str, *, k: int) -> list[dict[str, Any]]:
-    frame = suppress_estimates(estimate_share(design, claim.statistic, by=by), k=k)
-    return [
-        {
-            "group": row["group"],
-            "estimate": None if row["suppressed"] else row["estimate"],
-            "ci_low": None if row["suppressed"] else row["ci_low"],
-            "ci_high": None if row["suppressed"] else row["ci_high"],
-            "n": None if row["suppressed"] else int(row["n"]),
-            "suppressed": bool(row["suppressed"]),
+def _panel(
+    design: SurveyDesign, statistic: Statistic, by: str, labels: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The share in each group of ``by`` (codes with their labels), before disclosure control."""
+    rows = []
+    for _, row in estimate_share(design, statistic, by=by).iterrows():
+        code = str(row["group"])
+        rows.append(
+            {
+                "group": code,
+                "label": labels.get(code, code),
+                "estimate": float(row["estimate"]),
+                "se": float(row["se"]),
+                "ci_low": float(row["ci_low"]),
+                "ci_high": float(row["ci_high"]),
+                "n": int(row["n"]),
+                "count": int(row["count"]),
+                SUPPRESSED: False,
+            }
+        )
+    return rows
+
+
+def _breakdowns(
+    design: SurveyDesign, statistic: Statistic, registry: Registry, codebook: Codebook
+) -> dict[str, dict[str, Any]]:
+    variables = {v.name: v for v in codebook.variables}
+    panels = {}
+    for breakdown in registry.breakdowns:
+        variable = variables.get(breakdown.variable)
+        if variable is None or breakdown.variable not in design.data:
+            continue
+        panels[breakdown.variable] = {
+            "title": dict(breakdown.label) or dict(variable.label),
+            "rows": _panel(design, statistic, breakdown.variable, variable.value_labels),
         }
-        for _, row in frame.iterrows()
-    ]
+    return panels
 
 
 def build_report(
     frame: pd.DataFrame,
     codebook: Codebook,
     *,
-    claims: list[Claim] | None = None,
+    registry: Registry,
     margins: pd.DataFrame | None = None,
     k: int = 10,
     today: date | None = None,
+    sample_names: Mapping[str, str] | None = None,
+    registry_version: int | None = None,
+    quality: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything the report shows, as plain data (what ``claims.json`` holds)."""
-    claims = claims if claims is not None else load_registry(REGISTRY)
+    """Every claim of ``registry`` judged on ``frame`` (one row per complete response), as plain data.
+
+    Texts stay in all their languages (``{language: text}``); :func:`localise_report` picks one.
+    Every figure is estimated first, then released together (``verdicts.release``: disclosure
+    control sees all the report's tables at once), then judged. ``sample_names`` gives the samples'
+    names (slug -> name); ``quality`` says which flagged responses the caller left out of
+    ``frame`` (``{"excluded": n, "flags": [...]}``). Raises ``ValueError`` when the margins cannot
+    be met by the responses.
+    """
     design, weighting = weight(frame, margins)
     synthetic = bool(
         codebook.synthetic
         or (schema.SYNTHETIC in frame and frame[schema.SYNTHETIC].fillna(0).astype(int).any())
     )
     samples = sorted(frame[schema.SAMPLE].dropna().unique()) if schema.SAMPLE in frame else []
-    results = []
-    for claim in claims:
-        result = judge(claim, design, codebook, k=k)
-        if claim.statistic.kind == "share" and measured(claim.statistic, codebook):
-            result["subgroups"] = {by: _panel(design, claim, by, k=k) for by in SUBGROUPS if by in frame}
+    names = dict(sample_names or {})
+    measured = []
+    for claim in registry:
+        found = measure_claim(claim, design)
+        statistic = claim.statistic
+        if statistic is not None and statistic.kind == "share" and found["direct"]["measured"]:
+            found["subgroups"] = _breakdowns(design, statistic, registry, codebook)
             if len(samples) > 1:
-                unrestricted = claim.statistic.__class__(**{**claim.statistic.__dict__, "population": {}})
-                result["samples"] = _panel(
-                    design,
-                    claim.__class__(**{**claim.__dict__, "statistic": unrestricted}),
-                    schema.SAMPLE,
-                    k=k,
-                )
-        results.append(result)
+                labels = {s: names.get(s, s) for s in samples}
+                found["samples"] = _panel(design, replace(statistic, population={}), schema.SAMPLE, labels)
+        measured.append(found)
+    released = release(measured, k=k)
+    results = [decide(claim, found) for claim, found in zip(registry, released, strict=True)]
     return {
         "study": codebook.study,
         "title": codebook.title,
@@ -113,229 +160,171 @@ def build_report(
         "generated_on": (today or date.today()).isoformat(),
         "n": len(frame),
         "n_by_sample": {s: int((frame[schema.SAMPLE] == s).sum()) for s in samples},
+        "sample_names": {s: names.get(s, s) for s in samples},
         "weighted": margins is not None,
         "weighting": weighting,
         "disclosure_k": k,
-        "attention_check": _attention(frame),
-        "source": "Hawkins, A. (2017). Chinese Citizens Want the Government to Rank Them. Foreign Policy, 24 May 2017.",
+        "quality": dict(quality) if quality else None,
+        "registry": {
+            "title": dict(registry.title),
+            "source": registry.source,
+            "language": registry.language,
+            "languages": registry.languages,
+            "version": registry_version,
+        },
+        "source": registry.source,
         "claims": results,
     }
 
 
-def _attention(frame: pd.DataFrame) -> dict[str, Any] | None:
-    if ATTENTION["variable"] not in frame:
-        return None
-    answered = frame[ATTENTION["variable"]].notna()
-    failed = answered & (frame[ATTENTION["variable"]] != ATTENTION["correct"])
+# --- one language -----------------------------------------------------------------------------
+
+
+def localise_report(
+    report: dict[str, Any], *, language: str, text: ReportText | None = None
+) -> dict[str, Any]:
+    """The report in ``language``: every text picked (falling back to the registry's own language),
+    groups labelled in words, verdicts worded and each claim's ``explanation`` written with ``text``.
+    """
+    text = text or ReportText()
+    fallback = report["registry"]["language"]
+
+    def pick(value: Any) -> str:
+        return text_in(value, language, fallback)
+
+    def references(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            {**r, "sample": pick(r["sample"]), "mode": pick(r["mode"]), "note": pick(r["note"])}
+            for r in found
+        ]
+
+    def measure(found: dict[str, Any] | None) -> dict[str, Any] | None:
+        if found is None:
+            return None
+        out = {**found, "label": pick(found.get("label")), "rule": pick(found.get("rule"))}
+        if "references" in found:
+            out["references"] = references(found["references"])
+        return out
+
+    claims = []
+    for claim in report["claims"]:
+        direct = measure(claim["direct"])
+        local = {
+            **claim,
+            "paraphrase": pick(claim["paraphrase"]),
+            "comparability": pick(claim["comparability"]),
+            "rule": pick(claim["rule"]),
+            "verdict_label": text.verdict(claim["verdict"]),
+            "direct": direct,
+            "statistic": direct,
+            "indirect": measure(claim["indirect"]),
+            "supplementary": [measure(s) for s in claim["supplementary"]],
+            "references": direct["references"] if direct else references(claim["references"]),
+            "subgroups": {
+                name: {
+                    "title": pick(panel["title"]),
+                    "rows": [{**row, "label": pick(row["label"])} for row in panel["rows"]],
+                }
+                for name, panel in claim.get("subgroups", {}).items()
+            },
+        }
+        if "samples" in claim:
+            local["samples"] = [{**row, "label": pick(row["label"])} for row in claim["samples"]]
+        local["explanation"] = explain(local, text, k=report["disclosure_k"])
+        claims.append(local)
     return {
-        "answered": int(answered.sum()),
-        "failed": int(failed.sum()),
-        "kept": True,
-        "note": "Respondents who failed the attention check are kept; their share is shown so readers can judge.",
+        **report,
+        "language": language,
+        "registry": {**report["registry"], "title": pick(report["registry"]["title"]) or report["source"]},
+        "claims": claims,
     }
 
 
-# --- HTML -------------------------------------------------------------------------------------
-
-VERDICT_COLOURS = {
-    "supported": "#1b7a3a",
-    "contradicted": "#b00020",
-    "inconclusive": "#8a6d00",
-    "not measured": "#555",
-}
+def _interval(text: ReportText, found: dict[str, Any], points: bool = False) -> str:
+    show = text.points_of if points else text.percent_of
+    return text.interval.format(low=show(found["ci_low"]), high=show(found["ci_high"]))
 
 
-def _verdict_class(verdict: str) -> str:
-    """The CSS class that colours ``verdict`` (a class, not a style attribute: pages served under a
-    Content-Security-Policy may not carry inline style attributes)."""
-    return "verdict-" + "-".join(verdict.split()) if verdict in VERDICT_COLOURS else "verdict-other"
+def explain(claim: dict[str, Any], text: ReportText, *, k: int) -> list[str]:
+    """Sentences saying what respondents say, what the indirect measure shows, and why the verdict.
 
-
-def _verdict_styles() -> str:
-    rules = [
-        f".{_verdict_class(verdict)}{{background:{colour}}}" for verdict, colour in VERDICT_COLOURS.items()
+    ``claim`` is a localised claim; returns the sentences in ``text``'s language.
+    """
+    reasons, direct, indirect = claim["reasons"], claim["direct"], claim["indirect"]
+    if NO_STATISTIC in reasons:
+        return [text.no_statistic]
+    if claim["verdict"] == NOT_MEASURED and not (indirect and indirect["measured"]):
+        return [text.absent]
+    sentences = []
+    if direct and direct["measured"] and not direct[SUPPRESSED]:
+        sentences.append(
+            text.says.format(estimate=text.percent_of(direct["estimate"]), interval=_interval(text, direct))
+        )
+    elif direct and direct[SUPPRESSED]:
+        sentences.append(text.says.format(estimate=text.withheld.format(k=k), interval=text.dash))
+    if indirect is None:
+        return sentences
+    method = text.list_experiment if indirect["kind"] == "list_experiment" else text.randomized_response
+    if indirect["measured"] and not indirect[SUPPRESSED]:
+        sentences.append(
+            text.shows.format(
+                method=method,
+                estimate=text.percent_of(indirect["estimate"]),
+                interval=_interval(text, indirect),
+            )
+        )
+    gap = claim["difference"]
+    if gap is not None:
+        template = text.differ if MEASURES_DIFFER in reasons else text.agree
+        p = gap.get("p_value")
+        sentences.append(
+            template.format(
+                difference=text.points_of(gap["estimate"]),
+                interval=_interval(text, gap, points=True),
+                p=text.dash
+                if p is None
+                else text.p_below.format(p="0.001")
+                if p < 0.001
+                else text.p_value.format(p=f"{p:.3f}"),
+            )
+        )
+    if INDIRECT_NOT_ON_SIDE in reasons and direct:
+        sentences.append(
+            text.not_on_side.format(
+                side=text.above if direct["direction"] == ">" else text.below,
+                threshold=text.percent_of(direct["threshold"], 0),
+            )
+        )
+    if INDIRECT_UNAVAILABLE in reasons:
+        sentences.append(text.indirect_unavailable)
+    if DIRECT_UNAVAILABLE in reasons:
+        sentences.append(text.direct_unavailable)
+    rule = {"all": text.rule_all, "strict": text.rule_strict, "indirect": text.rule_indirect}[
+        indirect["combine"]
     ]
-    return " ".join([*rules, ".verdict-other{background:#555}"])
+    sentences.append(text.by_rule.format(rule=rule, verdict=text.verdict(claim["verdict"])))
+    return sentences
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:.1f}%"
+# --- files ------------------------------------------------------------------------------------
 
 
-def _pts(value: float | None) -> str:
-    return "—" if value is None else f"{100 * value:+.1f} pts"
+def render_html(
+    report: dict[str, Any], *, language: str | None = None, text: ReportText | None = None
+) -> str:
+    """The report as a self-contained HTML file. ``report`` is :func:`build_report`'s (localised here
+    into ``language``, English by default) or already :func:`localise_report`'s."""
+    from .report_html import render_document
+
+    if "language" not in report or language is not None:
+        report = localise_report(report, language=language or "en", text=text)
+    return render_document(report, text)
 
 
-def _chart(statistic: dict[str, Any], references: list[dict[str, Any]]) -> str:
-    """Estimate with its CI, the threshold, and the reference figures as tagged diamonds (inline SVG)."""
-    e = html.escape
-    low_end, high_end = (-1.0, 1.0) if statistic["kind"] == "difference" else (0.0, 1.0)
-    width, left, right, y = 560, 20, 20, 34
-    scale = lambda v: left + (v - low_end) / (high_end - low_end) * (width - left - right)  # noqa: E731
-    parts = [
-        f'<svg viewBox="0 0 {width} 90" width="100%" role="img" aria-label="{e(statistic["label"])}" xmlns="http://www.w3.org/2000/svg">',
-        f'<line x1="{left}" x2="{width - right}" y1="{y}" y2="{y}" stroke="#999"/>',
-    ]
-    for tick in np.linspace(low_end, high_end, 5):
-        parts.append(
-            f'<text x="{scale(tick):.1f}" y="{y + 30}" font-size="10" text-anchor="middle">{100 * tick:.0f}%</text>'
-        )
-    if statistic.get("threshold") is not None:
-        x = scale(statistic["threshold"])
-        parts.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="8" y2="{y + 16}" stroke="#444" stroke-dasharray="3 3"/>'
-        )
-    if statistic.get("estimate") is not None:
-        parts.append(
-            f'<line x1="{scale(statistic["ci_low"]):.1f}" x2="{scale(statistic["ci_high"]):.1f}" y1="{y}" y2="{y}" stroke="#0b5cad" stroke-width="5"/>'
-        )
-        parts.append(
-            f'<circle cx="{scale(statistic["estimate"]):.1f}" cy="{y}" r="6" fill="#0b5cad"><title>this survey: {_pct(statistic["estimate"])}</title></circle>'
-        )
-    for index, reference in enumerate(r for r in references if r.get("value") is not None):
-        x = scale(reference["value"])
-        ry = 12 if index % 2 == 0 else 56
-        parts.append(
-            f'<path d="M{x:.1f} {ry - 5} l5 5 l-5 5 l-5 -5 z" fill="#e07b00"><title>{e(reference["source"])} [{e(reference["tag"])}]: {_pct(reference["value"])}</title></path>'
-        )
-        parts.append(f'<text x="{x + 7:.1f}" y="{ry + 4}" font-size="10">[{e(reference["tag"])}]</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _reference_rows(references: list[dict[str, Any]]) -> str:
-    e = html.escape
-    rows = []
-    for r in references:
-        diff = (
-            "not comparable (a count, not a share)"
-            if r["value"] is None
-            else (
-                f"{_pts(r['difference'])} [{_pts(r['diff_ci_low'])}, {_pts(r['diff_ci_high'])}]"
-                if r["difference"] is not None
-                else "—"
-            )
-        )
-        rows.append(
-            f"<tr><td>{e(r['source'])}</td><td>{e(str(r['year'] or ''))}</td><td><span class='tag'>{e(r['tag'])}</span></td>"
-            f"<td>{_pct(r['value']) if r['value'] is not None else '—'}</td><td>{e(diff)}</td><td>{e(r['sample'])}; {e(r['mode'])}. {e(r['note'])}</td></tr>"
-        )
-    return (
-        (
-            "<table class='refs'><thead><tr><th>Reference</th><th>Year</th><th>Tag</th><th>Figure</th><th>This survey minus reference (95% CI)</th><th>Sample, mode, notes</th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table>"
-        )
-        if rows
-        else ""
-    )
-
-
-def _panel_table(title: str, rows: list[dict[str, Any]]) -> str:
-    e = html.escape
-    body = "".join(
-        f"<tr><td>{e(str(r['group']))}</td><td>{'suppressed (fewer than k respondents)' if r['suppressed'] else _pct(r['estimate'])}</td>"
-        f"<td>{'' if r['suppressed'] else f'{_pct(r["ci_low"])} – {_pct(r["ci_high"])}'}</td><td>{'' if r['suppressed'] else r['n']}</td></tr>"
-        for r in rows
-    )
-    return f"<table class='panel'><caption>{e(title)}</caption><thead><tr><th>Group</th><th>Estimate</th><th>95% CI</th><th>n</th></tr></thead><tbody>{body}</tbody></table>"
-
-
-def render_html(report: dict[str, Any]) -> str:
-    e = html.escape
-    synthetic = report["data"] == "synthetic"
-    banner = (
-        (
-            "<p class='synthetic' role='note'><strong>SYNTHETIC DATA.</strong> These respondents were generated from a seeded model "
-            "(simulate_respondents) and sent through the real questionnaire; every figure below describes that model, not people.</p>"
-        )
-        if synthetic
-        else ""
-    )
-    sections = []
-    for claim in report["claims"]:
-        s = claim["statistic"]
-        estimate = (
-            "not measured"
-            if not s["measured"]
-            else (
-                "suppressed"
-                if s.get("suppressed")
-                else f"{_pct(s['estimate'])} (95% CI {_pct(s['ci_low'])} – {_pct(s['ci_high'])}, n = {s['n']})"
-            )
-        )
-        extra = []
-        le = claim.get("list_experiment")
-        if le and not le.get("suppressed"):
-            extra.append(
-                "<div class='le'><h4>List experiment beside the direct question</h4><p>"
-                f"Indirect (list experiment): {_pct(le['list']['estimate'])} (95% CI {_pct(le['list']['ci_low'])} – {_pct(le['list']['ci_high'])}); "
-                f"direct question: {_pct(le['direct']['estimate'])} (95% CI {_pct(le['direct']['ci_low'])} – {_pct(le['direct']['ci_high'])}); "
-                f"difference {_pts(le['difference']['estimate'])} (95% CI {_pts(le['difference']['ci_low'])} – {_pts(le['difference']['ci_high'])}). "
-                "A negative difference means the direct question overstates approval.</p></div>"
-            )
-        for supplement in claim["supplementary"]:
-            if supplement["measured"]:
-                extra.append(
-                    f"<div class='supp'><h4>Also: {e(supplement['label'])}</h4><p>{_pct(supplement['estimate']) if not supplement.get('suppressed') else 'suppressed'}"
-                    f"{'' if supplement.get('suppressed') or supplement['estimate'] is None else f' (95% CI {_pct(supplement["ci_low"])} – {_pct(supplement["ci_high"])})'}</p>"
-                    f"{_chart(supplement, supplement['references']) if supplement['estimate'] is not None else ''}{_reference_rows(supplement['references'])}</div>"
-                )
-        panels = "".join(
-            _panel_table(f"By {by.replace('_', ' ')}", rows)
-            for by, rows in claim.get("subgroups", {}).items()
-        )
-        if claim.get("samples"):
-            panels += _panel_table("By sample (same item, no population filter)", claim["samples"])
-        sections.append(
-            f"<section class='claim' id='{e(claim['id'])}'><h2><span class='verdict {_verdict_class(claim['verdict'])}'>{e(claim['verdict'])}</span> {e(claim['id'])}</h2>"
-            f"<p class='paraphrase'>Claim (paraphrased): {e(claim['paraphrase'])} <cite>— {e(claim['citation']['article'])}, {e(claim['citation'].get('part', ''))}</cite></p>"
-            f"<p><strong>{e(s['label'])}:</strong> {estimate}</p><p class='rule'>Rule: {e(claim['rule'])}</p>"
-            f"{_chart(s, claim['references']) if s['measured'] and s.get('estimate') is not None else ''}{_reference_rows(claim['references'])}"
-            f"<p class='comparability'>Comparability: {e(claim['comparability'])}</p>{''.join(extra)}<div class='panels'>{panels}</div></section>"
-        )
-    weighting = (
-        "; ".join(
-            f"sample {e(str(w['sample']))} raked to {e(', '.join(w['variables']))} in {w['iterations']} iterations (Kish deff {w['deff_weighting']:.2f}, effective n {w['n_effective']:.0f})"
-            for w in report["weighting"]
-        )
-        or "unweighted (no population margins given)"
-    )
-    attention = report.get("attention_check")
-    attention_text = (
-        f"{attention['failed']} of {attention['answered']} failed the attention check (kept)."
-        if attention
-        else ""
-    )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Claims report · {e(report["title"])}{" · SYNTHETIC" if synthetic else ""}</title>
-<style>
-body{{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans","PingFang SC",sans-serif;max-width:60rem;margin:0 auto;padding:1rem;color:#1b1b1b;line-height:1.45}}
-.synthetic{{background:#ffe3e3;border:2px solid #b00020;padding:.6rem 1rem}}
-.claim{{border-top:2px solid #dde1e6;margin-top:1.5rem;padding-top:.5rem}}
-.verdict{{color:#fff;padding:.1rem .5rem;border-radius:4px;font-size:.9rem;text-transform:uppercase}}
-{_verdict_styles()}
-.tag{{font-weight:700}} table{{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}} td,th{{border:1px solid #ccd;padding:.25rem .45rem;text-align:left;vertical-align:top}}
-.panels{{display:flex;flex-wrap:wrap;gap:1rem}} caption{{text-align:left;font-weight:600}} .rule,.comparability{{color:#333;font-size:.92rem}}
-</style></head><body>
-{banner}
-<h1>Claims report: {e(report["title"])}</h1>
-<p>Claims of {e(report["source"])}, paraphrased, judged on {report["n"]} complete responses ({e(", ".join(f"{k}: {v}" for k, v in report["n_by_sample"].items()))}); data: <strong>{e(report["data"])}</strong>. Weighting: {weighting}. Cells with fewer than {report["disclosure_k"]} respondents are suppressed. {attention_text}</p>
-<p>Reference tags: [C] confirmed in the primary or an authoritative secondary source; [S] secondary source only; [U] unconfirmed; [3P] a third party's recomputation from public microdata. A sample of internet users differs from the census margins even after weighting.</p>
-<p>Generated {e(report["generated_on"])} by Candid. Intervals are 95% design-based (Taylor linearisation); differences to a reference include the reference's sampling error where its n is known.</p>
-{"".join(sections)}
-</body></html>
-"""
-
-
-def write_report(report: dict[str, Any], directory: Path) -> tuple[Path, Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    json_path, html_path = directory / "claims.json", directory / "claims.html"
-    json_path.write_text(
-        json.dumps(report, ensure_ascii=False, indent=2, default=_json_default), encoding="utf-8"
-    )
-    html_path.write_text(render_html(report), encoding="utf-8")
-    return html_path, json_path
+def write_json(report: dict[str, Any], path: Path) -> Path:
+    """``report`` (localised) as UTF-8 JSON."""
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=_json_default), encoding="utf-8")
+    return path
 
 
 def _json_default(value: Any) -> Any:
@@ -345,10 +334,34 @@ def _json_default(value: Any) -> Any:
 
 
 def claims_report(
-    frame: pd.DataFrame, codebook: Codebook, directory: Path, *, margins_path: Path | None = None, k: int = 10
+    frame: pd.DataFrame,
+    codebook: Codebook,
+    directory: Path,
+    *,
+    registry: Registry,
+    margins_path: Path | None = None,
+    k: int = 10,
+    language: str = "en",
+    text: ReportText | None = None,
+    pdf: bool = False,
+    **options: Any,
 ) -> dict[str, Any]:
-    """Build and write ``claims.html`` and ``claims.json`` into ``directory``."""
+    """Build the report and write ``claims.html`` and ``claims.json`` (and ``claims.pdf``) into ``directory``.
+
+    Returns the localised report. ``options`` go to :func:`build_report`.
+    """
+    from .report_html import render_document, render_pdf
+
     margins = read_margins(margins_path) if margins_path else None
-    report = build_report(frame, codebook, margins=margins, k=k)
-    write_report(report, directory)
+    report = localise_report(
+        build_report(frame, codebook, registry=registry, margins=margins, k=k, **options),
+        language=language,
+        text=text,
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    write_json(report, directory / "claims.json")
+    document = render_document(report, text or ReportText())
+    (directory / "claims.html").write_text(document, encoding="utf-8")
+    if pdf:
+        (directory / "claims.pdf").write_bytes(render_pdf(document))
     return report

@@ -204,3 +204,52 @@ def randomized_response(
         "observed_yes": float(observed),
         "n": int(answered.sum()),
     }
+
+
+def compare_randomized_with_direct(
+    design: SurveyDesign,
+    answer: str,
+    direct: str,
+    direct_levels: list,
+    *,
+    yes: object,
+    p_truth: float,
+    p_forced_yes: float,
+    level: float = 0.95,
+) -> dict:
+    """Forced-response prevalence beside the direct question's share answering one of ``direct_levels``.
+
+    As :func:`compare_list_with_direct`: the prevalence ``(lambda - p_forced_yes) / p_truth``
+    (Boruch 1971) and the direct share are linearised on the same design — the prevalence's
+    influence scores are those of ``lambda`` divided by ``p_truth`` — so the difference
+    (randomised response minus direct) gets its SE from their joint covariance, whether the two
+    items were put to the same respondents or to random halves.
+    """
+    if not 0 < p_truth <= 1 or not 0 <= p_forced_yes < 1 or p_truth + p_forced_yes > 1:
+        raise ValueError("need 0 < p_truth <= 1, 0 <= p_forced_yes and p_truth + p_forced_yes <= 1")
+    answered = design.data[answer].notna().to_numpy()
+    hit = (design.data[answer] == yes).to_numpy().astype(int)
+    rr_fit = _proportion_fit(design, np.where(answered, 0, -1), hit, 1, 2, scores=True)
+    direct_answered = design.data[direct].notna().to_numpy()
+    direct_hit = design.data[direct].isin(direct_levels).to_numpy().astype(int)
+    direct_fit = _proportion_fit(design, np.where(direct_answered, 0, -1), direct_hit, 1, 2, scores=True)
+    scores = np.column_stack([rr_fit.psu_scores[:, 1] / p_truth, direct_fit.psu_scores[:, 1]])
+    cov = design._structure.variance_of_totals(scores)
+    rr_estimate = (rr_fit.estimate[1] - p_forced_yes) / p_truth
+    direct_estimate = direct_fit.estimate[1]
+    t = stats.t.ppf(0.5 + level / 2, max(design.df, 1))
+
+    def interval(estimate: float, variance: float) -> dict:
+        se = float(np.sqrt(max(variance, 0)))
+        return {
+            "estimate": float(estimate),
+            "se": se,
+            "ci_low": float(estimate - t * se),
+            "ci_high": float(estimate + t * se),
+        }
+
+    return {
+        "randomized": {**interval(rr_estimate, cov[0, 0]), "observed_yes": float(rr_fit.estimate[1])},
+        "direct": interval(direct_estimate, cov[1, 1]),
+        "difference": interval(rr_estimate - direct_estimate, cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]),
+    }

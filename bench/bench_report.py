@@ -100,10 +100,11 @@ def floor(frame: pd.DataFrame, codebook: Codebook) -> None:
 
 
 def candid(frame: pd.DataFrame, codebook: Codebook) -> int:
+    from analysis.claims import load_registry
     from analysis.report import build_report, render_html
     from analysis.weighting import read_margins
 
-    built = build_report(frame, codebook, margins=read_margins(MARGINS))
+    built = build_report(frame, codebook, registry=load_registry(), margins=read_margins(MARGINS))
     html = render_html(built)
     assert "SYNTHETIC" in html.upper()
     return len(built["claims"]) if "claims" in built else len(built)

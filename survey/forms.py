@@ -1,4 +1,5 @@
-"""Participant page forms, built from the questionnaire spec for one page in one language.
+"""Participant page forms, built from the questionnaire spec for one page in one language, and the
+staff form that uploads a claims registry.
 
 Every question type maps to native inputs (radios, checkboxes, number, date, text); rankings
 are one select per option so that they work from the keyboard and without JavaScript; a
@@ -329,3 +330,23 @@ def submit_page(
     if form.errors:
         return PageResult(form, None, codes)
     return PageResult(form, cleaned, codes)
+
+
+E_REGISTRY_TOO_LARGE = _("A claims registry is a text file of at most 1 MB; this file is larger.")
+
+
+class ClaimsRegistryForm(forms.Form):
+    """A claims registry (TOML) uploaded for a study: checked, and attached unless only checked."""
+
+    registry = forms.FileField(
+        label=_("Registry file (TOML)"),
+        widget=forms.ClearableFileInput(attrs={"accept": ".toml,text/plain,application/toml"}),
+    )
+
+    def clean_registry(self):
+        from analysis.claims import MAX_BYTES
+
+        upload = self.cleaned_data["registry"]
+        if upload.size > MAX_BYTES:
+            raise forms.ValidationError(E_REGISTRY_TOO_LARGE, code="registry_too_large")
+        return upload

@@ -9,10 +9,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Model, Prefetch, Q, QuerySet
 
+from analysis.codebook import Codebook, codebook_from_specs
+
 from .instrument import FORMAT, normalize
 from .models import (
     Choice,
     ChoiceList,
+    ClaimsRegistry,
     ConsentText,
     PendingResponse,
     Question,
@@ -678,24 +681,27 @@ def version_outline(version: QuestionnaireVersion, staff_language: str) -> dict[
 
 def claim_variables(study: Study) -> frozenset[str]:
     """The questionnaire variables the study's claims registry reads (a reworded one breaks the
-    comparison with the registry's published figures)."""
-    from analysis.claims import RegistryError, load_registry
+    comparison with the registry's published figures); none when the study has no registry."""
+    from analysis import schema
+    from analysis.claims import RegistryError, parse_registry
 
-    try:
-        claims = load_registry()
-    except (RegistryError, OSError):
+    attached = claims_registry_current(study)
+    if attached is None:
         return frozenset()
-    names: set[str] = set()
-    for claim in claims:
+    try:
+        registry = parse_registry(attached.text)
+    except RegistryError:
+        return frozenset()
+    names: set[str] = {breakdown.variable for breakdown in registry.breakdowns}
+    for claim in registry:
         for statistic in (claim.statistic, *claim.supplementary):
-            names.add(statistic.variable)
-            names.update(statistic.population)
-        names.update(
-            str(claim.list_experiment[key])
-            for key in ("variable", "direct_variable")
-            if claim.list_experiment.get(key)
-        )
-    return frozenset(names)
+            if statistic is not None:
+                names.add(statistic.variable)
+                names.update(statistic.population)
+        if claim.indirect is not None:
+            names.add(claim.indirect.variable)
+            names.update(claim.indirect.population)
+    return frozenset(names - {schema.SAMPLE})
 
 
 PUBLISH_GROUPS = {
@@ -925,3 +931,29 @@ def study_dropoff(study: Study) -> list[dict[str, Any]]:
         page = sections[furthest] if 0 <= furthest < len(sections) else str(furthest + 1)
         counts[page] = counts.get(page, 0) + times
     return [{"page": page, "count": count} for page, count in sorted(counts.items(), key=lambda kv: -kv[1])]
+
+
+def claims_registry_current(study: Study) -> ClaimsRegistry | None:
+    """The registry version the study's report uses (the highest), or None when it has none."""
+    return ClaimsRegistry.objects.filter(study=study).order_by("-version").first()
+
+
+def claims_registry_versions(study: Study) -> QuerySet[ClaimsRegistry]:
+    """Every registry version of the study, newest first, without their texts."""
+    return (
+        ClaimsRegistry.objects.filter(study=study)
+        .select_related("attached_by")
+        .defer("text")
+        .order_by("-version")
+    )
+
+
+def questionnaire_codebook(study: Study) -> Codebook:
+    """The variables a claims registry may name: those of every published version and of the draft
+    being edited (a registry can be prepared before the draft is published)."""
+    versions = list(QuestionnaireVersion.objects.filter(study=study).order_by("number"))
+    specs = [(v.number, spec_for(v)) for v in versions if v.status == "published"]
+    drafts = [v for v in versions if v.status != "published"]
+    if drafts:
+        specs.append((drafts[-1].number, version_to_spec(drafts[-1])))
+    return codebook_from_specs(study=study.slug, title=study.title, languages=study.languages, specs=specs)

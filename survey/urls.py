@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import analyst, home, participant, results
+from .views import analyst, claims, home, participant, results
 from .views.studio import consent, distribute, editor, fieldwork, publish, questionnaire, studies, testing
 
 app_name = "survey"
@@ -61,7 +61,15 @@ urlpatterns = [
     path("withdraw/", participant.withdraw, name="withdraw"),
     *studio,
     path("studies/<slug:slug>/", analyst.results, name="results"),
-    path("studies/<slug:slug>/report/", analyst.report, name="report"),
+    path("studies/<slug:slug>/report/", claims.report, name="report"),
+    path("studies/<slug:slug>/report/claims.<str:fmt>", claims.report_download, name="report_download"),
+    path("studies/<slug:slug>/claims/", claims.registry, name="claims_registry"),
+    path(
+        "studies/<slug:slug>/claims/v<int:version>.toml",
+        claims.registry_download,
+        name="claims_registry_download",
+    ),
+    path("studies/<slug:slug>/claims/example.toml", claims.registry_example, name="claims_registry_example"),
     path("studies/<slug:slug>/results/", results.results_page, name="study_results"),
     path(
         "studies/<slug:slug>/results/download.<str:fmt>",

@@ -167,6 +167,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+# The claims report's stylesheet lives with the code that draws the report (analysis/ never imports
+# Django), and is served from here as /static/analysis/report.css.
+STATICFILES_DIRS = [("analysis", BASE_DIR / "analysis" / "assets")]
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -1,5 +1,6 @@
 """Candid's data model, one module per domain."""
 
+from .claims import ClaimsRegistry
 from .fieldwork import FieldworkCount, FieldworkKind, Quota
 from .questionnaires import (
     Choice,
@@ -39,6 +40,7 @@ __all__ = [
     "AuditEvent",
     "Choice",
     "ChoiceList",
+    "ClaimsRegistry",
     "ConsentText",
     "CounterKind",
     "ExportJob",

@@ -93,16 +93,18 @@ class ReportStatus(models.TextChoices):
 
 
 class ReportSnapshot(models.Model):
-    """The claims report as last built for a study (one per weighting), and the data revision it was
-    built from (``selectors.study_revision``): shown while the revision holds, rebuilt after any
-    completion, withdrawal or new version. Large studies build it as a background task."""
+    """The claims report as last built for a study (one per weighting): its figures and verdicts as
+    data (``analysis.report.build_report``, every text in all its languages, drawn in the reader's
+    language when shown), and the revision it was built from (the data's ``selectors.study_revision``
+    and the registry version): shown while the revision holds, rebuilt after any completion,
+    withdrawal, new questionnaire version or new registry. Large studies build it in the background."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="report_snapshots")
     weighted = models.BooleanField(default=False)
     revision = models.CharField(max_length=64)
     status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.BUILDING)
     responses = models.PositiveIntegerField(default=0)
-    html = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
     problem = models.TextField(blank=True, help_text="Why the report could not be built.")
     updated_at = models.DateTimeField(auto_now=True)
 

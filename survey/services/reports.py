@@ -1,27 +1,64 @@
-"""The claims report of a study, built from its responses and kept until the data changes."""
+"""The claims report of a study, built from its responses and its registry, kept until either changes.
+
+The kept snapshot holds the report as data (figures, verdicts, every text in all its languages);
+it is drawn in the reader's language when shown (``report_render``), as a page, an HTML file or a PDF.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import timedelta
+from functools import lru_cache
+from typing import Any
 
+import pandas as pd
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext
 
-from analysis.report import build_report, render_html
+from analysis.claims import parse_registry
+from analysis.report import build_report, localise_report
+from analysis.report_text import ReportText
 from analysis.weighting import read_margins
 
 from ..bridge import responses_frame
 from ..models import ReportSnapshot, ReportStatus, Study
-from ..selectors import released_responses, study_revision
+from ..selectors import claims_registry_current, questionnaire_codebook, released_responses, study_revision
 
 SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
 STALLED_AFTER = timedelta(minutes=30)  # a background build not finished by then is started again
+E_NO_REGISTRY = "This study has no claims registry."
+E_MARGINS = "The responses cannot be weighted to the census margins: {error}."
+
+
+@lru_cache(maxsize=1)
+def _shipped_margins() -> pd.DataFrame:
+    return read_margins(SHIPPED_MARGINS)
+
+
+def margins_fit(study: Study) -> bool:
+    """Whether the census margins shipped with Candid apply to ``study``: every sample they weight is
+    one of its samples and every variable they rake is in its questionnaire. Studies they do not fit
+    are never offered them."""
+    margins = _shipped_margins()
+    samples = set(margins["sample"]) if "sample" in margins.columns else set()
+    if not samples or not samples <= set(study.samples.values_list("slug", flat=True)):
+        return False
+    return set(margins["variable"]) <= set(questionnaire_codebook(study).names)
+
+
+def report_revision(study: Study) -> str:
+    """What the study's report is computed from: the data's revision and the registry version."""
+    registry = claims_registry_current(study)
+    text = f"{study_revision(study)}|registry:{registry.pk if registry else 0}"
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def report_current(study: Study, *, weighted: bool) -> ReportSnapshot | None:
-    """The snapshot for the data as it is now (ready or being built), or None."""
+    """The snapshot for the data and registry as they are now (ready or being built), or None."""
     snapshot = ReportSnapshot.objects.filter(study=study, weighted=weighted).first()
-    if snapshot is None or snapshot.revision != study_revision(study):
+    if snapshot is None or snapshot.revision != report_revision(study):
         return None
     if snapshot.status == ReportStatus.BUILDING and timezone.now() - snapshot.updated_at > STALLED_AFTER:
         return None
@@ -34,33 +71,55 @@ def report_request(study: Study, *, weighted: bool) -> ReportSnapshot:
         study=study,
         weighted=weighted,
         defaults={
-            "revision": study_revision(study),
+            "revision": report_revision(study),
             "status": ReportStatus.BUILDING,
-            "html": "",
+            "data": {},
             "problem": "",
         },
     )
     return snapshot
 
 
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """The report as JSON values (numpy numbers made plain) for the snapshot's JSON field."""
+
+    def default(value: Any) -> Any:
+        if hasattr(value, "item"):
+            return value.item()
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+    return json.loads(json.dumps(data, default=default))
+
+
 def report_build(*, study_id: int, weighted: bool) -> ReportSnapshot:
-    """Build the report from the responses and keep it with the revision read before the data."""
+    """Build the report from the responses and the registry, kept with the revision read first."""
     study = Study.objects.get(pk=study_id)
-    revision = study_revision(study)  # read first: a response arriving meanwhile makes it stale
+    revision = report_revision(study)  # read first: a response arriving meanwhile makes it stale
+    registry = claims_registry_current(study)
     frame, codebook = responses_frame(study)
-    values = {
+    values: dict[str, Any] = {
         "revision": revision,
         "status": ReportStatus.DONE,
         "responses": len(frame),
-        "html": "",
+        "data": {},
         "problem": "",
     }
-    if not frame.empty:
+    if registry is None:
+        values["problem"] = E_NO_REGISTRY
+    elif not frame.empty:
         try:
-            margins = read_margins(SHIPPED_MARGINS) if weighted else None
-            values["html"] = render_html(build_report(frame, codebook, margins=margins))
+            margins = _shipped_margins() if weighted else None
+            report = build_report(
+                frame,
+                codebook,
+                registry=parse_registry(registry.text),
+                margins=margins,
+                sample_names=dict(study.samples.values_list("slug", "name")),
+                registry_version=registry.version,
+            )
+            values["data"] = _plain(report)
         except ValueError as error:  # margins the sample cannot meet: say why
-            values["problem"] = f"The responses cannot be weighted to the census margins: {error}."
+            values["problem"] = E_MARGINS.format(error=error)
     snapshot, _ = ReportSnapshot.objects.update_or_create(study=study, weighted=weighted, defaults=values)
     return snapshot
 
@@ -90,3 +149,13 @@ def report_failed(*, study_id: int, weighted: bool, error: str) -> None:
 def report_forget(*, study_id: int) -> None:
     """Drop a study's kept reports (after a withdrawal: aggregates keep nothing of that person)."""
     ReportSnapshot.objects.filter(study_id=study_id).delete()
+
+
+def report_text() -> ReportText:
+    """The report's words in the active language (Django's translation catalogue)."""
+    return ReportText().translated(gettext)
+
+
+def report_localised(snapshot: ReportSnapshot, *, language: str) -> dict[str, Any]:
+    """A kept report in ``language`` (a Django language code such as ``zh-hans``), words included."""
+    return localise_report(snapshot.data, language=language, text=report_text())

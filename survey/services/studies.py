@@ -16,19 +16,24 @@ from django.utils import timezone
 
 from ..instrument_files import read_questionnaire_file
 from ..models import Sample, Study
+from .claims import claims_registry_from_bundle
 from .exports import audit_record
 from .questionnaires import consent_create, questionnaire_import, questionnaire_publish
 
 
 @transaction.atomic
 def study_load_bundle(*, directory: Path, owner: AbstractBaseUser) -> tuple[Study, bool]:
-    """Create and publish the study described by ``directory`` (``study.json`` + ``questionnaire.xlsx``).
+    """Create and publish the study described by ``directory`` (``study.json`` + ``questionnaire.xlsx``),
+    with the claims registry ``study.json`` names (``"claims_registry"``) attached.
 
-    Returns ``(study, created)``; an already loaded study is left exactly as it is.
+    Returns ``(study, created)``; an already loaded study is left as it is, except that a changed
+    bundle registry is attached as its next version (``claims_registry_from_bundle``).
     """
     meta = json.loads((directory / "study.json").read_text(encoding="utf-8"))
     existing = Study.objects.filter(slug=meta["slug"]).first()
     if existing is not None:
+        if meta.get("claims_registry"):
+            claims_registry_from_bundle(study=existing, directory=directory, name=meta["claims_registry"])
         return existing, False
     spec = read_questionnaire_file(directory / "questionnaire.xlsx")
     freeze_days = meta.get("data_freeze_after_days")
@@ -51,6 +56,8 @@ def study_load_bundle(*, directory: Path, owner: AbstractBaseUser) -> tuple[Stud
     consent_meta = meta["consent"] if "texts" in meta["consent"] else {"texts": meta["consent"]}
     consent = consent_create(study=study, **consent_meta)
     questionnaire_publish(version=version, consent=consent)
+    if meta.get("claims_registry"):
+        claims_registry_from_bundle(study=study, directory=directory, name=meta["claims_registry"])
     return study, True
 
 

@@ -1,4 +1,5 @@
-"""Pages for researchers and analysts: monitoring, the claims report, exports and their downloads.
+"""Pages for researchers and analysts: monitoring, exports and their downloads (the claims report is
+``views.claims``).
 
 Every view checks the user's rights on the study (``selectors.may_see_results``/``may_export_raw``)
 and answers 404 for studies the user may not see, so their existence is not revealed.
@@ -10,22 +11,18 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.middleware.csp import get_nonce
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.csp import CSP
-from django.utils.html import format_html
 from django.utils.translation import gettext as _
-from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_http_methods
 
 from analysis.exports import FORMATS
 
-from ..models import ExportJob, ExportRemoval, ExportStatus, ReportStatus, Study
-from ..selectors import may_export_raw, may_see_results, study_monitoring
+from ..models import ExportJob, ExportRemoval, ExportStatus, Study
+from ..selectors import claims_registry_current, may_export_raw, may_see_results, study_monitoring
 from ..services.exports import EXTRA_FILES, audit_record, export_folder, export_job_create, export_job_run
-from ..services.reports import report_prepared
+from ..services.reports import margins_fit
 from ..tasks import run_export
 
 
@@ -54,6 +51,8 @@ def results(request: HttpRequest, slug: str) -> HttpResponse:
             f"Results: {study.title}",
             study=study,
             monitoring=study_monitoring(study),
+            registry=claims_registry_current(study),
+            census=margins_fit(study),
             may_export=may_export_raw(request.user, study),
             jobs=ExportJob.objects.filter(study=study, user=request.user)[:10],
             participant_links=[
@@ -62,50 +61,6 @@ def results(request: HttpRequest, slug: str) -> HttpResponse:
             ],
         ),
     )
-
-
-# The report's HTML carries its stylesheet in a <style> element (the same file works offline), which
-# the site's policy allows on this page only, by the response's nonce.
-REPORT_CSP = {**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.NONCE]}
-
-
-def with_style_nonce(html: str, request: HttpRequest) -> str:
-    """``html`` with this response's CSP nonce on its ``<style>`` elements."""
-    return html.replace("<style>", format_html('<style nonce="{}">', get_nonce(request)))
-
-
-@csp_override(REPORT_CSP)
-@staff_member_required
-def report(request: HttpRequest, slug: str) -> HttpResponse:
-    """The claims report as a page (the same HTML the command writes), weighted with the shipped
-    margins when ``?weights=census`` and the study has a mainland sample. Kept until the data
-    changes; built in the background when the study is large."""
-    study = _study(request, slug)
-    weighted = request.GET.get("weights") == "census" and study.samples.filter(slug="china").exists()
-    snapshot = report_prepared(study, weighted=weighted)
-    title = f"Claims report: {study.title}"
-    if snapshot.status == ReportStatus.BUILDING:
-        return render(
-            request,
-            "survey/analyst/report_status.html",
-            _context(request, title, study=study, snapshot=snapshot),
-        )
-    if snapshot.problem or not snapshot.html:
-        return render(
-            request,
-            "survey/analyst/empty.html",
-            _context(request, title, study=study, problem=snapshot.problem),
-        )
-    audit_record(
-        user=request.user,
-        action="report_viewed",
-        study=study,
-        weighted=weighted,
-        responses=snapshot.responses,
-    )
-    response = HttpResponse(with_style_nonce(snapshot.html, request))
-    response["Cache-Control"] = "no-store"
-    return response
 
 
 @staff_member_required

@@ -1,22 +1,29 @@
-"""The claims registry: validation with the claim id and field, every verdict branch, and the report's schema."""
+"""Claims registries: the schema (every problem at once, named by claim and field) and the check
+against a study's questionnaire (variables, choice codes, samples, populations)."""
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from analysis import schema
-from analysis.claims import REGISTRY, RegistryError, load_registry
+from analysis.claims import (
+    REGISTRY,
+    Problem,
+    RegistryError,
+    check_registry,
+    load_registry,
+    parse_registry,
+)
 from analysis.codebook import Codebook, Variable
-from analysis.report import build_report, render_html
+from analysis.translation import text_in
 
 GOOD = REGISTRY.read_text(encoding="utf-8")
+SAMPLES = {"china", "west"}
 
 
-def test_shipped_registry_covers_every_claim_of_the_brief():
-    ids = [claim.id for claim in load_registry()]
-    assert ids == [
+def test_shipped_registry_covers_every_claim_of_the_brief_in_both_languages():
+    registry = load_registry()
+    assert [claim.id for claim in registry] == [
         "trust-deficit",
         "fraud-common",
         "welcome-scs",
@@ -26,132 +33,228 @@ def test_shipped_registry_covers_every_claim_of_the_brief():
         "cross-domain",
         "west-vs-china",
     ]
-    for claim in load_registry():
+    assert registry.languages == ["en", "zh"]
+    for claim in registry:
         assert claim.citation["article"].startswith("Hawkins 2017")
-        assert all(ref.tag in {"C", "S", "U", "3P"} for ref in claim.statistic.references)
+        assert set(claim.paraphrase) == set(claim.comparability) == {"en", "zh"}
+        assert all(ref.tag in {"C", "S", "U", "3P"} for ref in claim.references)
+        assert all(ref.short for ref in claim.references)
+    welcome = next(c for c in registry if c.id == "welcome-scs")
+    assert welcome.indirect.kind == "list_experiment" and welcome.indirect.combine == "all"
+    assert welcome.indirect.arm == "le_scs__arm" and welcome.indirect.population == {"sample": "china"}
 
 
 @pytest.mark.parametrize(
     ("old", "new", "claim", "field"),
     [
         (
-            'tag = "3P"\nnote = "valid-answer base"',
-            'tag = "maybe"\nnote = "valid-answer base"',
+            'tag = "3P"\nnote = { en = "valid-answer base"',
+            'tag = "maybe"\nnote = { en = "valid-answer base"',
             "trust-deficit",
-            "references.tag",
+            "references[1].tag",
         ),
         (
-            'direction = ">"\nthreshold = 0.5\nrule = "Supported if more than half were targeted',
-            'direction = "~"\nthreshold = 0.5\nrule = "Supported if more than half were targeted',
+            'direction = ">"\nthreshold = 0.5\nrule = { en = "Supported if more than half were targeted',
+            'direction = "~"\nthreshold = 0.5\nrule = { en = "Supported if more than half were targeted',
             "fraud-common",
             "statistic.direction",
         ),
-        ('kind = "difference"', 'kind = "median"', "west-vs-china", "statistic.kind"),
+        ('kind = "difference"\nlabel', 'kind = "median"\nlabel', "west-vs-china", "statistic.kind"),
         ('id = "accountability"', 'id = "trust-deficit"', "trust-deficit", "id"),
-        ("value = 0.80\nn = 2209", "value = 80\nn = 2209", "welcome-scs", "references.value"),
+        ("value = 0.80\nn = 2209", "value = 80\nn = 2209", "welcome-scs", "references[1].value"),
+        ('combine = "all"\nrule', 'combine = "sometimes"\nrule', "welcome-scs", "indirect.combine"),
+        ('variable = "le_scs"', 'variable = "le_scs"\ncolour = "red"', "welcome-scs", "indirect.colour"),
+        ('levels = ["victim", "attempt"]', "levels = []", "fraud-common", "statistic.levels"),
+        ('levels = ["victim", "attempt"]', 'levels = "victim"', "fraud-common", "statistic.levels"),
+        ("year = 2012\n", 'year = "2012"\n', "trust-deficit", "references[1].year"),
+        ('id = "cross-domain"', 'id = "Cross Domain!"', "Cross Domain!", "id"),
     ],
 )
-def test_malformed_registry_is_refused_with_claim_and_field(tmp_path, old, new, claim, field):
+def test_malformed_registry_is_refused_with_claim_and_field(old, new, claim, field):
     assert old in GOOD
-    path = tmp_path / "bad.toml"
-    path.write_text(GOOD.replace(old, new, 1), encoding="utf-8")
     with pytest.raises(RegistryError) as caught:
-        load_registry(path)
-    assert caught.value.claim == claim and caught.value.field == field
+        parse_registry(GOOD.replace(old, new, 1))
+    assert (caught.value.claim, caught.value.field) == (claim, field), caught.value.problems
 
 
-def test_missing_fields_and_bad_toml_are_named(tmp_path):
-    path = tmp_path / "bad.toml"
-    path.write_text(
-        GOOD.replace('paraphrase = "Fraud and scams are an everyday risk in China."\n', "", 1),
-        encoding="utf-8",
+def test_every_problem_is_listed_at_once():
+    text = GOOD.replace('paraphrase = { en = "Fraud and scams', 'paraphrasis = { en = "Fraud and scams', 1)
+    text = text.replace('tag = "S"', 'tag = "X"', 1).replace(
+        'first = "china"', 'first = "china"\nextra = 1', 1
     )
-    with pytest.raises(RegistryError, match="claim 'fraud-common', field 'paraphrase': is missing"):
-        load_registry(path)
-    path.write_text("[[claims]\n", encoding="utf-8")
-    with pytest.raises(RegistryError, match="is not valid TOML"):
-        load_registry(path)
+    with pytest.raises(RegistryError) as caught:
+        parse_registry(text)
+    found = {(p.claim, p.field) for p in caught.value.problems}
+    assert {
+        ("fraud-common", "paraphrasis"),
+        ("fraud-common", "paraphrase"),
+        ("fraud-common", "references[1].tag"),
+        ("west-vs-china", "statistic.extra"),
+    } <= found
+    assert "claim 'fraud-common', field 'paraphrase': is missing" in str(caught.value)
 
 
-def frame_with(
-    share_china: float, share_west: float, n: int = 400, seed: int = 0
-) -> tuple[pd.DataFrame, Codebook]:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for sample, share in (("china", share_china), ("west", share_west)):
-        approve = rng.random(n) < share
-        rows.append(
-            pd.DataFrame(
-                {
-                    schema.SAMPLE: sample,
-                    schema.SYNTHETIC: 0,
-                    "approve_scs": np.where(approve, "somewhat_approve", "somewhat_disapprove"),
-                    "gen_trust": np.where(rng.random(n) < share, "most_trusted", "be_careful"),
-                    "age_band": rng.choice(["18_29", "60_plus"], n),
-                    "education": "college",
-                    "urban": "urban",
-                }
-            )
-        )
-    frame = pd.concat(rows, ignore_index=True)
-    variables = [Variable(name, "categorical", name, label={"en": name}) for name in frame.columns]
-    return frame, Codebook(study="t", title="T", languages=["en"], variables=variables)
+def test_files_that_are_not_registries_are_named_as_such(tmp_path):
+    for content, message in [
+        ("[[claims]\n", "is not valid TOML"),
+        (b"\xff\xfe\x00bad", "is not UTF-8 text"),
+        ('source = "x"\n', "the registry has no claims"),
+        (b"x" * 1_000_001, "is larger than"),
+        ('source = "x"\nclaims = "none"\n', "must be a list"),
+    ]:
+        with pytest.raises(RegistryError, match=message):
+            parse_registry(content)
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())  # saved by a Windows editor
+    assert len(load_registry(path)) == 8
 
 
-def verdicts(frame: pd.DataFrame, codebook: Codebook) -> dict[str, str]:
-    report = build_report(frame, codebook, claims=load_registry())
-    return {c["id"]: c["verdict"] for c in report["claims"]}
+def minimal(**statistic: str) -> str:
+    fields = "\n".join(f"{key} = {value}" for key, value in statistic.items())
+    return f"""
+source = "A survey report"
+[[claims]]
+id = "c1"
+paraphrase = "Most say yes."
+citation = {{ article = "Report 2020" }}
+comparability = "Same item."
+[claims.statistic]
+kind = "share"
+label = "say yes"
+variable = "q1"
+levels = ["yes"]
+direction = ">"
+threshold = 0.5
+rule = "Supported if most say yes."
+{fields}
+"""
 
 
-def test_each_verdict_branch():
-    assert verdicts(*frame_with(0.8, 0.2))["welcome-scs"] == "supported"
-    assert verdicts(*frame_with(0.2, 0.2))["welcome-scs"] == "contradicted"
-    assert verdicts(*frame_with(0.5, 0.5, n=60))["welcome-scs"] == "inconclusive"
-    # The west-vs-china difference, and a claim whose variables this frame lacks:
-    result = verdicts(*frame_with(0.8, 0.2))
-    assert result["west-vs-china"] == "supported" and result["fraud-common"] == "not measured"
-    assert verdicts(*frame_with(0.2, 0.8))["west-vs-china"] == "contradicted"
-    assert verdicts(*frame_with(0.3, 0.8))["trust-deficit"] == "supported"  # fewer than half trust
+def test_a_claim_without_statistic_is_listed_unmeasured_and_texts_may_be_plain_strings():
+    text = minimal().replace("[claims.statistic]", "[claims.unused]").split("[claims.unused]")[0]
+    registry = parse_registry(text)
+    assert registry.claims[0].statistic is None and registry.claims[0].paraphrase == {"en": "Most say yes."}
+    assert registry.languages == ["en"] and registry.title == {}
 
 
-def test_report_json_schema_and_references():
-    frame, codebook = frame_with(0.8, 0.2)
-    report = build_report(frame, codebook, claims=load_registry())
-    assert {"study", "data", "n", "weighted", "claims"} <= set(report)
-    assert report["data"] == "collected" and report["n"] == 800 and report["weighted"] is False
-    for claim in report["claims"]:
-        assert {"id", "verdict", "estimate", "ci_low", "ci_high", "references"} <= set(claim)
-        for reference in claim["references"]:
-            assert {"source", "value", "tag", "difference", "diff_ci_low", "diff_ci_high"} <= set(reference)
-    welcome = next(c for c in report["claims"] if c["id"] == "welcome-scs")
-    kostka = welcome["references"][0]
-    assert kostka["difference"] == pytest.approx(welcome["estimate"] - 0.80)
-    assert kostka["diff_ci_low"] < kostka["difference"] < kostka["diff_ci_high"]
+@pytest.mark.parametrize(
+    ("indirect", "field"),
+    [
+        (
+            'kind = "randomized_response"\nvariable = "rr"\nyes = "yes"\np_truth = 0.7\ncombine = "all"',
+            "indirect.p_forced_yes",
+        ),
+        (
+            'kind = "randomized_response"\nvariable = "rr"\nyes = "yes"\np_truth = 0.8\np_forced_yes = 0.3\ncombine = "all"',
+            "indirect.p_forced_yes",
+        ),
+        (
+            'kind = "randomized_response"\nvariable = "rr"\np_truth = 0.7\np_forced_yes = 0.1\ncombine = "all"',
+            "indirect.yes",
+        ),
+        ('kind = "list_experiment"\nvariable = "le"', "indirect.combine"),
+        ('kind = "mind_reading"\nvariable = "le"\ncombine = "all"', "indirect.kind"),
+    ],
+)
+def test_indirect_measures_are_checked(indirect, field):
+    text = minimal() + f'[claims.indirect]\nlabel = "indirect"\nrule = "both"\n{indirect}\n'
+    with pytest.raises(RegistryError) as caught:
+        parse_registry(text)
+    assert field in {p.field for p in caught.value.problems}, caught.value.problems
 
 
-def test_small_groups_are_suppressed_in_panels():
-    frame, codebook = frame_with(0.8, 0.2, n=200)
-    frame.loc[frame.index[:6], "education"] = "primary"  # six people only
-    report = build_report(frame, codebook, claims=load_registry())
-    welcome = next(c for c in report["claims"] if c["id"] == "welcome-scs")
-    primary = next(row for row in welcome["subgroups"]["education"] if row["group"] == "primary")
-    assert primary["suppressed"] and primary["estimate"] is None
+def test_an_indirect_measure_needs_a_direct_share():
+    text = minimal().replace('kind = "share"', 'kind = "difference"\nfirst = "china"\nsecond = "west"')
+    text += '[claims.indirect]\nkind = "list_experiment"\nvariable = "le"\nlabel = "l"\nrule = "r"\ncombine = "all"\n'
+    with pytest.raises(RegistryError) as caught:
+        parse_registry(text)
+    assert ("c1", "indirect.kind") in {(p.claim, p.field) for p in caught.value.problems}
 
 
-def test_synthetic_data_is_labelled_in_json_and_html():
-    frame, codebook = frame_with(0.8, 0.2)
-    frame[schema.SYNTHETIC] = 1
-    report = build_report(frame, codebook, claims=load_registry())
-    assert report["data"] == "synthetic"
-    page = render_html(report)
-    assert "SYNTHETIC DATA" in page and "<script" not in page and "http://" not in page.split("</head>")[0]
+def codebook() -> Codebook:
+    yes_no = {"yes": {"en": "Yes"}, "no": {"en": "No"}}
+    variables = [
+        Variable(schema.SAMPLE, "meta", schema.SAMPLE),
+        Variable(schema.DURATION, "meta", schema.DURATION),
+        Variable("q1", "categorical", "q1", value_labels=yes_no),
+        Variable("age", "categorical", "age", value_labels={"young": {"en": "Young"}, "old": {"en": "Old"}}),
+        Variable("score", "numeric", "score"),
+        Variable("le", "count", "le"),
+        Variable("le__arm", "arm", "le", value_labels={"control": {}, "treatment": {}}),
+        Variable("rr", "categorical", "rr", value_labels=yes_no),
+    ]
+    return Codebook(study="s", title="S", languages=["en"], variables=variables)
 
 
-def test_html_escapes_everything_from_the_data():
-    frame, codebook = frame_with(0.8, 0.2)
-    frame["age_band"] = np.where(frame.index % 2, "<script>alert(1)</script>", "18_29")
-    page = render_html(build_report(frame, codebook, claims=load_registry()))
-    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+def problems_of(text: str) -> set[tuple[str, str]]:
+    return {(p.claim, p.field) for p in check_registry(parse_registry(text), codebook(), SAMPLES)}
+
+
+def test_a_registry_that_fits_the_questionnaire_has_no_problems():
+    indirect = '[claims.indirect]\nkind = "list_experiment"\nvariable = "le"\nlabel = "l"\nrule = "r"\ncombine = "indirect"\n'
+    text = 'breakdowns = ["age"]\n' + minimal(population='{ sample = "china", age = "old" }') + indirect
+    assert problems_of(text) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        (minimal().replace('variable = "q1"', 'variable = "q9"'), "statistic.variable"),
+        (minimal().replace('levels = ["yes"]', 'levels = ["yes", "maybe"]'), "statistic.levels[2]"),
+        (minimal().replace('variable = "q1"', 'variable = "score"'), "statistic.variable"),
+        (minimal().replace('variable = "q1"', f'variable = "{schema.DURATION}"'), "statistic.variable"),
+        (minimal(population='{ sample = "mars" }'), "statistic.population.sample"),
+        (minimal(population='{ age = "ancient" }'), "statistic.population.age"),
+        (minimal(population='{ height = "tall" }'), "statistic.population.height"),
+        ('breakdowns = ["score"]\n' + minimal(), "breakdowns[1]"),
+        (
+            minimal()
+            + '[claims.indirect]\nkind = "list_experiment"\nvariable = "q1"\nlabel = "l"\nrule = "r"\ncombine = "all"\n',
+            "indirect.variable",
+        ),
+        (
+            minimal()
+            + '[claims.indirect]\nkind = "list_experiment"\nvariable = "le"\narm = "q1"\nlabel = "l"\nrule = "r"\ncombine = "all"\n',
+            "indirect.arm",
+        ),
+        (
+            minimal()
+            + '[claims.indirect]\nkind = "randomized_response"\nvariable = "rr"\nyes = "si"\np_truth = 0.75\n'
+            + 'p_forced_yes = 0.1\nlabel = "l"\nrule = "r"\ncombine = "all"\n',
+            "indirect.yes",
+        ),
+    ],
+)
+def test_names_the_questionnaire_lacks_are_refused_with_claim_and_field(text, field):
+    found = problems_of(text)
+    assert ("c1", field) in found or ("(file)", field) in found, found
+
+
+def test_difference_samples_must_be_samples_of_the_study():
+    text = minimal().replace('kind = "share"', 'kind = "difference"\nfirst = "china"\nsecond = "moon"')
+    text = text.replace("threshold = 0.5", "threshold = 0.0")
+    assert problems_of(text) == {("c1", "statistic.second")}
+
+
+def test_problems_render_through_a_translation_function():
+    problem = Problem(
+        "c1", "statistic.variable", "{value!r} is not a variable of the questionnaire", {"value": "q9"}
+    )
+    assert problem.render() == "'q9' is not a variable of the questionnaire"
+    assert (
+        problem.render(lambda m: m.replace("is not a variable", "不是变量"))
+        == "'q9' 不是变量 of the questionnaire"
+    )
+    assert (
+        str(problem) == "claim 'c1', field 'statistic.variable': 'q9' is not a variable of the questionnaire"
+    )
+
+
+def test_texts_fall_back_to_the_registry_language_and_match_base_codes():
+    assert text_in({"en": "Hello", "zh": "你好"}, "zh-hans") == "你好"
+    assert text_in({"en": "Hello"}, "zh-hans") == "Hello"
+    assert text_in({"fr": "Bonjour"}, "zh", "en") == "Bonjour"
+    assert text_in("plain", "zh") == "plain" and text_in(None, "en") == ""
 
 
 def test_margins_shipped_with_the_demo_are_documented_and_valid():

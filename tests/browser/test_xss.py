@@ -77,6 +77,7 @@ def test_payloads_never_execute_in_participant_pages(live_server, admin_user_, c
 def test_payloads_are_escaped_in_admin_report_and_codebook(client, admin_user_, tmp_path):
     from django.test import Client
 
+    from analysis.claims import load_registry
     from analysis.report import build_report, render_html
     from survey.bridge import responses_frame
     from survey.simulation import Respondent, walk
@@ -98,4 +99,4 @@ def test_payloads_are_escaped_in_admin_report_and_codebook(client, admin_user_, 
         assert "<script>window.__xss" not in html and 'onerror="window.__xss' not in html, url
     frame, codebook = responses_frame(study)
     assert "<script>window.__xss" not in codebook.to_html("en")
-    assert "<script>window.__xss" not in render_html(build_report(frame, codebook, claims=[]))
+    assert "<script>window.__xss" not in render_html(build_report(frame, codebook, registry=load_registry()))

@@ -69,6 +69,11 @@ EXPECTED: dict[str, set[str]] = {
     "survey:study_results": MEMBERS_A,
     "survey:study_results_download": MEMBERS_A,
     "survey:weighting_upload": MEMBERS_A,
+    "survey:report_download": MEMBERS_A,
+    # Claims registries: members read them (uploading is checked in test_claims_pages).
+    "survey:claims_registry": MEMBERS_A,
+    "survey:claims_registry_download": MEMBERS_A,
+    "survey:claims_registry_example": MEMBERS_A,
     "survey:export": RAW_A,
     "survey:export_status": {"analyst_a_raw"},
     "survey:export_download": {"analyst_a_raw"},
@@ -176,8 +181,14 @@ def url_for(name: str, study_a, version_a, job, objects) -> str:
         "survey:export",
         "survey:study_results",
         "survey:weighting_upload",
+        "survey:claims_registry",
+        "survey:claims_registry_example",
     }:
         return reverse(name, args=[study_a.slug])
+    if name == "survey:report_download":
+        return reverse(name, args=[study_a.slug, "json"])
+    if name == "survey:claims_registry_download":
+        return reverse(name, args=[study_a.slug, 1])
     if name == "survey:study_results_download":
         return reverse(name, args=[study_a.slug, "csv"])
     if name.startswith("survey:export_"):
@@ -227,6 +238,7 @@ def test_every_url_is_in_the_table():
     ours = {n for n in names if n.startswith("admin:survey_")}
     ours |= {n for n in names if n.startswith("survey:") and n.split(":")[1] in {"results", "report"}}
     ours |= {n for n in names if n.startswith(("survey:study_results", "survey:weighting"))}
+    ours |= {n for n in names if n.startswith(("survey:report", "survey:claims"))}
     ours |= {n for n in names if n.startswith("survey:export")}
     # Object-level views of every model registered in Candid's admin are in the table too.
     for model in admin.site._registry:

@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.claims import estimate_share, load_registry
+from analysis.claims import load_registry
 from analysis.design import SurveyDesign
 from analysis.report import build_report
+from analysis.verdicts import estimate_share
 from survey.bridge import responses_frame
 from tests.analysis.attack import attack
 
@@ -37,7 +38,7 @@ def tables_of(claim: dict, truth: dict[str, pd.DataFrame]) -> tuple[dict, dict]:
                 }
             )
             shown.append({"n": overall["n"], "suppressed": bool(overall.get("suppressed"))})
-        for entry in panel:
+        for entry in panel["rows"]:
             row = full[full["group"].astype(str) == str(entry["group"])].iloc[0]
             yes = round(row["estimate"] * row["n"])
             for level, count in (("yes", yes), ("no", int(row["n"]) - yes)):
@@ -59,7 +60,7 @@ def tables_of(claim: dict, truth: dict[str, pd.DataFrame]) -> tuple[dict, dict]:
 
 def test_no_subgroup_of_the_claims_report_can_be_recovered(answered_study):
     frame, codebook = responses_frame(answered_study)
-    report = build_report(frame, codebook, k=10)
+    report = build_report(frame, codebook, registry=load_registry(), k=10)
     design = SurveyDesign(frame, strata="sample")
     claims = {claim.id: claim for claim in load_registry()}
     checked = 0

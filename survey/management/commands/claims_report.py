@@ -1,43 +1,92 @@
 from pathlib import Path
 
 from django.core.management.base import CommandError
+from django.utils import translation
 
+from analysis.claims import RegistryError, parse_registry
 from analysis.report import claims_report
 from survey.bridge import responses_frame
 from survey.models import Study
+from survey.selectors import claims_registry_current
+from survey.services.claims import claims_registry_check
+from survey.services.reports import report_text
 
 from ._base import CandidCommand
 
+LANGUAGES = {"en": "en", "zh": "zh-hans", "zh-hans": "zh-hans"}
+
 
 class Command(CandidCommand):
-    help = "Judge the claims registry on a study's responses: writes DIR/claims.html and DIR/claims.json."
+    help = (
+        "Judge a study's claims registry on its responses: writes DIR/claims.html and DIR/claims.json "
+        "(and DIR/claims.pdf with --pdf)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("study")
         parser.add_argument("-o", "--output", required=True, help="directory for claims.html and claims.json")
         parser.add_argument(
+            "--registry",
+            help="a claims registry (TOML) to judge instead of the one attached to the study; "
+            "checked against the study's questionnaire",
+        )
+        parser.add_argument(
             "--weights", help="population margins CSV to rake to (variable, category, share|count[, sample])"
         )
         parser.add_argument("-k", type=int, default=10, help="minimum cell size (never below 5)")
+        parser.add_argument(
+            "--language", choices=sorted(LANGUAGES), default="en", help="language of the report"
+        )
+        parser.add_argument("--pdf", action="store_true", help="also write claims.pdf")
 
-    def handle(self, *args, study: str, output: str, weights: str | None, k: int, **options):
+    def handle(
+        self, *args, study: str, output: str, registry: str | None, weights: str | None, k: int, **options
+    ):
         target = Study.objects.filter(slug=study).first()
         if target is None:
             raise CommandError(f"No study {study!r}.")
+        try:
+            if registry:
+                found = claims_registry_check(study=target, content=Path(registry).read_bytes())
+                version = None
+            else:
+                attached = claims_registry_current(target)
+                if attached is None:
+                    raise CommandError(
+                        f"Study {study!r} has no claims registry: attach one (manage.py attach_claims) "
+                        "or pass --registry FILE."
+                    )
+                found, version = parse_registry(attached.text), attached.version
+        except RegistryError as error:
+            problems = "\n".join(f"  - {problem}" for problem in error.problems)
+            raise CommandError(f"The registry cannot be used:\n{problems}") from error
+        except OSError as error:
+            raise CommandError(f"Cannot read {registry}: {error.strerror}.") from error
         # Each step can take a while on a large study: say which one is running.
         self.stderr.write("Reading the responses...")
         frame, codebook = responses_frame(target)
         if frame.empty:
             raise CommandError(f"Study {study!r} has no complete responses yet.")
         self.stderr.write(f"Judging the claims on {len(frame)} responses and writing the report...")
+        language = LANGUAGES[options["language"]]
         try:
-            report = claims_report(
-                frame, codebook, Path(output), margins_path=Path(weights) if weights else None, k=k
-            )
+            with translation.override(language):
+                report = claims_report(
+                    frame,
+                    codebook,
+                    Path(output),
+                    registry=found,
+                    margins_path=Path(weights) if weights else None,
+                    k=k,
+                    language=language,
+                    text=report_text(),
+                    pdf=options["pdf"],
+                    sample_names=dict(target.samples.values_list("slug", "name")),
+                    registry_version=version,
+                )
         except (ValueError, OSError) as error:
             raise CommandError(str(error)) from error
         verdicts = ", ".join(f"{c['id']}: {c['verdict']}" for c in report["claims"])
         label = " [SYNTHETIC DATA]" if report["data"] == "synthetic" else ""
-        self.stdout.write(
-            self.style.SUCCESS(f"Wrote {output}/claims.html and claims.json{label} — {verdicts}")
-        )
+        files = "claims.html, claims.json" + (" and claims.pdf" if options["pdf"] else "")
+        self.stdout.write(self.style.SUCCESS(f"Wrote {files} to {output}{label} — {verdicts}"))

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
+from analysis.claims import RegistryError
 from survey.instrument import QuestionnaireInvalid
 from survey.models import StudyRole
 from survey.services.studies import study_load_bundle, study_member_set
@@ -14,7 +15,10 @@ SHIPPED = Path(__file__).resolve().parents[2] / "fixtures" / "trust_and_rating_s
 
 
 class Command(CandidCommand):
-    help = "Load and publish a study bundle (study.json + questionnaire.xlsx); default: the shipped study."
+    help = (
+        "Load and publish a study bundle (study.json + questionnaire.xlsx, and the claims registry "
+        "study.json names); default: the shipped study."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("directory", nargs="?", default=str(SHIPPED))
@@ -44,6 +48,13 @@ class Command(CandidCommand):
             raise CommandError(
                 "The study was not loaded:\n" + "\n".join(f"  - {p}" for p in error.problems)
             ) from error
+        except RegistryError as error:
+            raise CommandError(
+                "The study was not loaded: its claims registry does not fit it:\n"
+                + "\n".join(f"  - {p}" for p in error.problems)
+            ) from error
+        except FileNotFoundError as error:
+            raise CommandError(f"The study was not loaded: {error}") from error
         for user, role in members:
             study_member_set(study=study, user=user, role=role)
             self.stdout.write(f"{user.get_username()} is a member of {study.slug} as {role}.")

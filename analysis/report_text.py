@@ -1,0 +1,155 @@
+"""Every word of the claims report, in English, marked for translation.
+
+The app passes Django's ``gettext`` to :meth:`ReportText.translated` and gets the words in the
+active language (``locale/*/LC_MESSAGES/django.po``); a notebook uses the English defaults.
+Placeholders in braces are filled with ``str.format``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from .claims import TAGS
+from .translation import Translate
+from .translation import gettext_noop as _
+
+
+@dataclass(frozen=True)
+class ReportText:
+    heading: str = _("Claims report: {title}")
+    synthetic_title: str = _("SYNTHETIC DATA")
+    synthetic: str = _(
+        "These respondents were generated from a seeded model and sent through the real questionnaire; "
+        "every figure in this report describes that model, not people."
+    )
+    summary: str = _("Summary")
+    summary_caption: str = _(
+        "Each claim: what respondents say when asked directly, what the indirect measure shows, "
+        "the published figures, and the verdict."
+    )
+    col_claim: str = _("Claim")
+    col_direct: str = _("Asked directly")
+    col_indirect: str = _("Indirect measure")
+    col_references: str = _("Published figures")
+    col_verdict: str = _("Verdict")
+    dash: str = "—"
+    percent: str = _("{value}%")
+    points: str = _("{value} pts")
+    interval: str = _("95% CI {low} – {high}")
+    n: str = _("n = {n}")
+    withheld: str = _("withheld (fewer than {k} respondents)")
+    not_measured: str = _("not measured")
+    supported: str = _("supported")
+    contradicted: str = _("contradicted")
+    inconclusive: str = _("inconclusive")
+    qualified: str = _("qualified: see the claim")
+    about: str = _("Judged on {n} complete responses ({samples}); data: {data}.")
+    data_synthetic: str = _("synthetic")
+    data_collected: str = _("collected from participants")
+    unweighted: str = _("Unweighted: no population margins were given.")
+    raked: str = _(
+        "Sample {sample} raked to the margins of {variables} in {iterations} iterations "
+        "(Kish design effect {deff}, effective n {n_eff})."
+    )
+    disclosure: str = _(
+        "Figures resting on fewer than {k} respondents are withheld, together with any figure "
+        "from which they could be worked out."
+    )
+    method: str = _(
+        "Intervals are 95% design-based (Taylor linearisation). Differences to a published figure "
+        "include its sampling error where its sample size is known."
+    )
+    excluded: str = _("{excluded} responses flagged for data quality ({flags}) are left out.")
+    generated: str = _("Generated on {date} by Candid.")
+    registry: str = _("Claims registry: {title} (version {version}).")
+    registry_unversioned: str = _("Claims registry: {title}.")
+    source: str = _("The claims are paraphrased from {source}")
+    legend: str = _("Reference tags")
+    paraphrase: str = _("Claim (paraphrased)")
+    rule: str = _("Rule")
+    combine_rule: str = _("How the measures combine")
+    comparability: str = _("Comparability")
+    direct: str = _("Asked directly")
+    list_experiment: str = _("list experiment")
+    randomized_response: str = _("randomised response")
+    list_experiment_method: str = _(
+        "In a list experiment respondents say only how many statements on a list they agree with; "
+        "half see the sensitive statement among them, so no one's answer to it is known."
+    )
+    randomized_response_method: str = _(
+        "In randomised response a chance device tells some respondents to answer 'yes' whatever "
+        "they think, so no single answer reveals anything."
+    )
+    says: str = _("Asked directly: {estimate} ({interval}).")
+    shows: str = _("The {method} shows {estimate} ({interval}).")
+    differ: str = _(
+        "The two differ by {difference} ({interval}; {p}): what respondents say is not what "
+        "the indirect measure shows."
+    )
+    agree: str = _("The two do not differ significantly ({difference}; {interval}; {p}).")
+    p_value: str = _("p = {p}")
+    p_below: str = _("p < {p}")
+    not_on_side: str = _(
+        "The indirect estimate's interval is not wholly {side} {threshold}, so the direct answers "
+        "alone do not establish the claim."
+    )
+    above: str = _("above")
+    below: str = _("below")
+    indirect_unavailable: str = _(
+        "The indirect measure gives no figure here (too few respondents, or not in the data)."
+    )
+    direct_unavailable: str = _("The direct question gives no figure here.")
+    no_statistic: str = _(
+        "The registry gives no survey measure for this claim; its published figures are shown for reference."
+    )
+    absent: str = _("The data lack the items this claim is measured by.")
+    by_rule: str = _("Verdict by the registry's rule ({rule}): {verdict}.")
+    rule_all: str = _("every measure must agree")
+    rule_strict: str = _("every measure must agree, and the two must not differ significantly")
+    rule_indirect: str = _("the indirect measure decides")
+    ref_source: str = _("Published figure")
+    ref_year: str = _("Year")
+    ref_tag: str = _("Tag")
+    ref_value: str = _("Figure")
+    ref_difference: str = _("This survey minus the figure (95% CI)")
+    ref_notes: str = _("Sample, mode, notes")
+    count_only: str = _("a count, not a share: no difference is computed")
+    supplementary: str = _("Also measured")
+    by: str = _("By {variable}")
+    by_sample: str = _("By sample (the same item, without the population filter)")
+    group: str = _("Group")
+    estimate: str = _("Estimate")
+    ci: str = _("95% CI")
+    chart_title: str = _("{label}: this survey and the published figures")
+    chart_description: str = _(
+        "Estimates with their 95% intervals on a scale from {low} to {high}; the dashed line marks "
+        "the claim's threshold, {threshold}."
+    )
+    this_survey: str = _("This survey, asked directly")
+    this_survey_indirect: str = _("This survey, {method}")
+    claims: str = _("The claims")
+    tag_C: str = TAGS["C"]
+    tag_S: str = TAGS["S"]
+    tag_U: str = TAGS["U"]
+    tag_3P: str = TAGS["3P"]
+
+    def translated(self, translate: Translate) -> ReportText:
+        """The same words passed through ``translate`` (Django's ``gettext`` for the active language)."""
+        return ReportText(**{f.name: translate(getattr(self, f.name)) for f in fields(self)})
+
+    def verdict(self, value: str) -> str:
+        return {
+            "supported": self.supported,
+            "contradicted": self.contradicted,
+            "inconclusive": self.inconclusive,
+            "not measured": self.not_measured,
+        }[value]
+
+    def tag(self, key: str) -> str:
+        return getattr(self, f"tag_{key}")
+
+    def percent_of(self, value: float | None, digits: int = 1) -> str:
+        return self.dash if value is None else self.percent.format(value=f"{100 * value:.{digits}f}")
+
+    def points_of(self, value: float | None) -> str:
+        return self.dash if value is None else self.points.format(value=f"{100 * value:+.1f}")

@@ -1,0 +1,96 @@
+"""Writing claims registries: checking one against a study's questionnaire and attaching it as a version."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from analysis.claims import SHIPPED, Registry, RegistryError, check_registry, parse_registry
+from analysis.translation import text_in
+
+from ..models import ClaimsRegistry, Study
+from ..selectors import claims_registry_current, questionnaire_codebook
+from .exports import audit_record
+
+
+def claims_registry_check(*, study: Study, content: bytes | str) -> Registry:
+    """The registry in ``content`` if it is well formed and fits ``study``'s questionnaire and samples.
+
+    Raises :class:`analysis.claims.RegistryError` listing every problem, each naming its claim
+    and field. Changes nothing.
+    """
+    registry = parse_registry(content)
+    samples = set(study.samples.values_list("slug", flat=True))
+    problems = check_registry(registry, questionnaire_codebook(study), samples)
+    if problems:
+        raise RegistryError(problems)
+    return registry
+
+
+@transaction.atomic
+def claims_registry_attach(
+    *, study: Study, content: bytes | str, file_name: str = "", user: AbstractBaseUser | None = None
+) -> tuple[ClaimsRegistry, bool]:
+    """Check ``content`` (see :func:`claims_registry_check`) and attach it as the study's next
+    registry version, recorded in the audit log.
+
+    Returns ``(registry, created)``: the text the study already uses is not attached twice.
+    Raises ``RegistryError`` (nothing changed) when the registry has problems.
+    """
+    text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
+    registry = claims_registry_check(study=study, content=content)
+    Study.objects.select_for_update().filter(pk=study.pk).get()  # one version number at a time
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    current = claims_registry_current(study)
+    if current is not None and current.sha256 == digest:
+        return current, False
+    attached = ClaimsRegistry(
+        study=study,
+        version=(current.version if current else 0) + 1,
+        text=text,
+        file_name=Path(file_name).name[:200],
+        sha256=digest,
+        title=text_in(registry.title, registry.language)[:300] or registry.source[:300],
+        claims=len(registry),
+        attached_by=user,
+    )
+    attached.full_clean()
+    attached.save()
+    audit_record(
+        user=user,
+        action="claims_registry_attached",
+        study=study,
+        version=attached.version,
+        claims=attached.claims,
+        sha256=digest,
+    )
+    return attached, True
+
+
+def claims_registry_file(name: str, directory: Path) -> Path:
+    """A registry a study bundle names: a file beside its ``study.json``, else one shipped with
+    Candid in ``analysis/claims/``. Raises ``FileNotFoundError`` when neither exists."""
+    for folder in (directory, SHIPPED):
+        path = (folder / name).resolve()
+        if path.is_file() and path.is_relative_to(folder.resolve()):
+            return path
+    raise FileNotFoundError(f"No claims registry {name!r} beside study.json or in {SHIPPED}.")
+
+
+def claims_registry_from_bundle(*, study: Study, directory: Path, name: str) -> ClaimsRegistry | None:
+    """Attach the registry a study bundle names (``"claims_registry"`` in ``study.json``).
+
+    On a study loaded before, the bundle's registry is attached again only when it changed and the
+    study still uses the bundle's registry — a registry uploaded since in the browser is kept.
+    Returns the version attached, or None when nothing changed.
+    """
+    path = claims_registry_file(name, directory)
+    current = claims_registry_current(study)
+    from_bundle = current is None or (current.attached_by_id is None and current.file_name == path.name)
+    if not from_bundle:
+        return None
+    registry, created = claims_registry_attach(study=study, content=path.read_bytes(), file_name=path.name)
+    return registry if created else None

@@ -1,0 +1,188 @@
+"""The claims report people read: summary first, words not codes, both languages, no inline style,
+accessible charts, the synthetic warning, and the files (HTML, JSON, PDF)."""
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import schema
+from analysis.claims import load_registry
+from analysis.codebook import Codebook, Variable
+from analysis.report import build_report, claims_report, localise_report, render_html
+from analysis.report_html import render_body, render_pdf
+from analysis.report_text import ReportText
+
+AGE = {"18_29": {"en": "18–29", "zh": "18–29岁"}, "60_plus": {"en": "60 or older", "zh": "60岁及以上"}}
+URBAN = {"urban": {"en": "City or town", "zh": "城镇"}, "rural": {"en": "Countryside", "zh": "农村"}}
+APPROVE = {
+    code: {"en": code, "zh": code}
+    for code in ("strongly_approve", "somewhat_approve", "neutral", "somewhat_disapprove")
+}
+
+
+def survey(n: int = 500, seed: int = 0, synthetic: bool = False) -> tuple[pd.DataFrame, Codebook]:
+    rng = np.random.default_rng(seed)
+    parts = []
+    for sample, direct, hidden in (("china", 0.96, 0.43), ("west", 0.2, 0.15)):
+        arm = np.where(np.arange(n) % 2 == 0, "control", "treatment")
+        count = rng.binomial(3, 0.5, n) + ((arm == "treatment") & (rng.random(n) < hidden))
+        parts.append(
+            pd.DataFrame(
+                {
+                    schema.SAMPLE: sample,
+                    schema.SYNTHETIC: int(synthetic),
+                    "approve_scs": np.where(
+                        rng.random(n) < direct, "somewhat_approve", "somewhat_disapprove"
+                    ),
+                    "gen_trust": np.where(rng.random(n) < 0.6, "most_trusted", "be_careful"),
+                    "le_scs": count,
+                    "le_scs__arm": arm,
+                    "age_band": rng.choice(list(AGE), n),
+                    "urban": rng.choice(list(URBAN), n),
+                }
+            )
+        )
+    frame = pd.concat(parts, ignore_index=True)
+    variables = [
+        Variable(schema.SAMPLE, "meta", schema.SAMPLE),
+        Variable("approve_scs", "ordinal", "approve_scs", label={"en": "Approve?"}, value_labels=APPROVE),
+        Variable("gen_trust", "categorical", "gen_trust"),
+        Variable("le_scs", "count", "le_scs"),
+        Variable("le_scs__arm", "arm", "le_scs"),
+        Variable("age_band", "categorical", "age_band", label={"en": "How old?"}, value_labels=AGE),
+        Variable("urban", "categorical", "urban", label={"en": "Where?"}, value_labels=URBAN),
+    ]
+    return frame, Codebook("t", "Trust", ["en", "zh"], variables, synthetic=synthetic)
+
+
+@pytest.fixture(scope="module")
+def report() -> dict:
+    frame, codebook = survey()
+    return build_report(
+        frame, codebook, registry=load_registry(), sample_names={"china": "Mainland", "west": "West"}
+    )
+
+
+def claim_of(report: dict, claim_id: str) -> dict:
+    return next(c for c in report["claims"] if c["id"] == claim_id)
+
+
+def test_the_report_holds_every_claim_with_its_verdicts_and_registry(report):
+    assert report["registry"]["languages"] == ["en", "zh"] and report["source"].startswith("Hawkins")
+    assert {c["verdict"] for c in report["claims"]} <= {
+        "supported",
+        "contradicted",
+        "inconclusive",
+        "not measured",
+    }
+    welcome = claim_of(report, "welcome-scs")
+    assert welcome["verdict"] == "inconclusive" and welcome["direct"]["verdict"] == "supported"
+    assert welcome["indirect"]["kind"] == "list_experiment" and welcome["difference"]["significant"]
+    assert claim_of(report, "fraud-common")["verdict"] == "not measured"
+    json.dumps(report)  # plain data all through
+
+
+def test_localised_report_speaks_the_readers_language_with_words_not_codes(report):
+    english = localise_report(report, language="en")
+    chinese = localise_report(report, language="zh-hans")
+    welcome_en, welcome_zh = claim_of(english, "welcome-scs"), claim_of(chinese, "welcome-scs")
+    assert welcome_zh["paraphrase"].startswith("许多中国人") and welcome_en["paraphrase"].startswith("Many")
+    ages = welcome_zh["subgroups"]["age_band"]
+    assert ages["title"] == "年龄" and {r["label"] for r in ages["rows"]} == {"18–29岁", "60岁及以上"}
+    assert {r["label"] for r in welcome_en["subgroups"]["urban"]["rows"]} == {"City or town", "Countryside"}
+    assert {r["label"] for r in welcome_en["samples"]} == {"Mainland", "West"}
+    explanation = " ".join(welcome_en["explanation"])
+    assert "Asked directly: 9" in explanation and "The list experiment shows" in explanation
+    assert "differ by" in explanation and "not wholly above 50%" in explanation
+    assert welcome_en["references"][0]["note"].startswith("about 80%")
+    assert welcome_zh["references"][0]["note"].startswith("约80%")
+
+
+def test_the_page_puts_the_summary_first_and_carries_no_inline_style_or_script(report):
+    body = render_body(localise_report(report, language="en"))
+    assert "style=" not in body and "<script" not in body and "<style" not in body
+    summary = body.index('class="report-summary"')
+    assert summary < body.index('class="claims"') and summary < body.index("report-about")
+    table = body[summary : body.index("</table>", summary)]
+    for heading in ("Claim", "Asked directly", "Indirect measure", "Published figures", "Verdict"):
+        assert f">{heading}</th>" in table
+    assert 'href="#claim-welcome-scs"' in table and "Kostka 2019" in table and "[C]" in table
+    for tag in ("C", "S", "U", "3P"):  # the legend explains every tag
+        assert re.search(rf"<dt><abbr [^>]*>\[{tag}\]</abbr></dt><dd>\w", body)
+    assert "By age</caption>" in body and "<th scope='row'>60 or older</th>" in body
+    assert ">18_29<" not in body and ">60_plus<" not in body
+
+
+def test_charts_are_labelled_svg_with_a_title_a_description_and_named_markers(report):
+    body = render_body(localise_report(report, language="en"))
+    charts = re.findall(r"<svg .*?</svg>", body)
+    assert charts and all('role="img"' in c and "<title id=" in c and "<desc id=" in c for c in charts)
+    welcome = next(c for c in charts if "chart-welcome-scs" in c)
+    assert "This survey, asked directly" in welcome and "This survey, list experiment" in welcome
+    assert "Kostka 2019 [C]" in welcome and "MERICS 2020 [C]" in welcome
+    assert 'stroke-dasharray="4 3"' in welcome  # the claim's threshold
+
+
+def test_every_word_goes_through_the_translation(report):
+    """With every report word translated to a placeholder, no English word of the report is left."""
+    text = ReportText().translated(lambda message: "·")
+    body = render_body(localise_report(report, language="zh", text=text), text)
+    visible = re.sub(r"<[^>]+>", " ", body)
+    for phrase in (
+        "Summary",
+        "Verdict",
+        "Asked directly",
+        "Reference tags",
+        "Claim (paraphrased)",
+        "withheld",
+    ):
+        assert phrase not in visible, phrase
+    assert "SYNTHETIC" not in visible and "confirmed in the primary" not in visible
+
+
+def test_synthetic_data_is_labelled_first_in_the_page_and_in_the_json():
+    frame, codebook = survey(n=200, synthetic=True)
+    report = localise_report(build_report(frame, codebook, registry=load_registry()), language="en")
+    assert report["data"] == "synthetic"
+    body = render_body(report)
+    assert body.index("SYNTHETIC DATA") < body.index("<h1>")
+    document = render_html(report)
+    assert "SYNTHETIC" in document.split("</title>")[0] and "http://" not in document.split("</head>")[0]
+
+
+def test_html_escapes_everything_from_the_data(report):
+    frame, codebook = survey(n=200)
+    frame["age_band"] = np.where(frame.index % 2, "<script>alert(1)</script>", "18_29")
+    names = {"china": "<img src=x onerror=alert(2)>", "west": "West"}
+    page = render_html(build_report(frame, codebook, registry=load_registry(), sample_names=names))
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert "<img src=x" not in page
+
+
+def test_the_files_html_json_and_pdf(tmp_path):
+    frame, codebook = survey(n=150, synthetic=True)
+    report = claims_report(frame, codebook, tmp_path, registry=load_registry(), language="en", pdf=True)
+    document = (tmp_path / "claims.html").read_text(encoding="utf-8")
+    assert document.startswith("<!doctype html>") and "<style>" in document and "@media print" in document
+    stored = json.loads((tmp_path / "claims.json").read_text(encoding="utf-8"))
+    assert stored["data"] == "synthetic" and stored["language"] == "en"
+    assert claim_of(stored, "welcome-scs")["explanation"] == claim_of(report, "welcome-scs")["explanation"]
+    assert (tmp_path / "claims.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_pdf_rendering_fetches_nothing(tmp_path, monkeypatch):
+    """A document pointing at the network or the disk renders without opening either."""
+    import urllib.request
+
+    opened = []
+    monkeypatch.setattr(urllib.request.OpenerDirector, "open", lambda self, url, *a, **k: opened.append(url))
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    document = (
+        f'<html><head><link rel="stylesheet" href="file://{secret}"></head><body>'
+        f'<img src="file://{secret}"><img src="http://127.0.0.1:9/x.png"><p>ok</p></body></html>'
+    )
+    assert render_pdf(document).startswith(b"%PDF") and opened == []

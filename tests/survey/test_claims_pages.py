@@ -1,0 +1,233 @@
+"""Claims registries per study (upload, check, versions, the shipped study's) and the claims report
+in the app (its language, its stylesheet under the CSP, its downloads), tried as a new user would."""
+
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from analysis.claims import REGISTRY
+from survey.models import AuditEvent, ClaimsRegistry
+from survey.roles import ANALYST, RESEARCHER
+
+pytestmark = pytest.mark.django_db
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "xlsform-corpus"
+GOOD_DAY = """
+source = "Our pilot's hypotheses (2026)"
+title = {{ en = "Good days", zh = "好日子" }}
+[[claims]]
+id = "good-days"
+paraphrase = {{ en = "Most people are having a good day.", zh = "大多数人今天过得不错。" }}
+citation = {{ article = "Pilot protocol, 2026" }}
+comparability = "Asked of the pilot's participants only."
+[claims.statistic]
+kind = "share"
+label = {{ en = "say they are having a good day", zh = "说今天过得不错" }}
+variable = "{variable}"
+levels = ["yes"]
+direction = ">"
+threshold = 0.25
+rule = "Supported if more than a quarter say yes (the whole 95% CI above 0.25)."
+[[claims.references]]
+source = "A national mood survey, 2025"
+label = "Mood 2025"
+year = 2025
+value = 0.62
+tag = "S"
+"""
+
+
+def upload(client: Client, study, text: str, action: str = "attach", name: str = "claims.toml"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post(
+        reverse("survey:claims_registry", args=[study.slug]),
+        {"registry": SimpleUploadedFile(name, text.encode(), "application/toml"), "action": action},
+    )
+
+
+@pytest.fixture
+def good_day_study(make_user):
+    """A second study, imported from an XLSForm of pyxform's test suite, with 24 participants."""
+    from survey.instrument_files import read_questionnaire_file
+    from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
+    from survey.simulation import Respondent, walk
+
+    form = CORPUS / "yes_or_no_question.xlsx"
+    if not form.exists():
+        pytest.skip(f"the shared XLSForm corpus is not at {CORPUS}")
+    owner = make_user("pilot_owner", RESEARCHER)
+    spec = read_questionnaire_file(form)
+    spec["title"] = spec["title"] or {"en": "Good day"}  # the form has no settings sheet
+    version = questionnaire_import(spec=spec, owner=owner, study_slug="good-day")
+    questionnaire_publish(
+        version=version, consent=consent_create(study=version.study, texts={"en": "Consent."})
+    )
+    for seed in range(24):
+        assert walk(Client(HTTP_ACCEPT_LANGUAGE="en"), "/s/good-day/", Respondent(seed, "main")).completed
+    return version.study, owner
+
+
+def test_a_second_study_gets_its_own_registry_and_report(client, good_day_study, make_user):
+    study, owner = good_day_study
+    analyst = make_user("pilot_analyst", ANALYST)
+    study.memberships.create(user=analyst, role="analyst")
+    client.force_login(owner)
+
+    # Without a registry: no claims section, and the report page says why.
+    results = client.get(reverse("survey:results", args=[study.slug])).content.decode()
+    assert "Claims report" not in results and "census" not in results and "none attached" in results
+    page = client.get(reverse("survey:report", args=[study.slug])).content.decode()
+    assert "no claims registry" in page and "Hawkins" not in page
+
+    # A registry naming what the questionnaire lacks is refused, problem by problem.
+    refused = upload(
+        client, study, GOOD_DAY.format(variable="gen_trust").replace('"yes"]', '"yes", "maybe"]')
+    )
+    text = refused.content.decode()
+    assert refused.status_code == 400 and not ClaimsRegistry.objects.filter(study=study).exists()
+    assert (
+        "Claim “good-days”, field “statistic.variable”" in text
+        and "is not a variable of the questionnaire" in text
+    )
+
+    # Checked only, then attached; the same file again changes nothing; an edit is version 2.
+    good = GOOD_DAY.format(variable="good_day")
+    checked = upload(client, study, good, action="check")
+    assert checked.status_code == 200 and "fits this study" in checked.content.decode()
+    assert not ClaimsRegistry.objects.filter(study=study).exists()
+    assert upload(client, study, good).status_code == 302
+    assert upload(client, study, good).status_code == 302
+    assert upload(client, study, good.replace("0.25", "0.3")).status_code == 302
+    assert list(study.claims_registries.values_list("version", flat=True)) == [2, 1]
+    assert AuditEvent.objects.filter(action="claims_registry_attached", study=study).count() == 2
+    registry_page = client.get(reverse("survey:claims_registry", args=[study.slug])).content.decode()
+    assert "Version 2: Good days" in registry_page and "<code>good_day</code>" in registry_page
+
+    # Analysts read the registry and its report, but cannot replace it.
+    client.force_login(analyst)
+    assert upload(client, study, good.replace("0.3", "0.4")).status_code == 404
+    assert study.claims_registries.count() == 2
+    download = client.get(reverse("survey:claims_registry_download", args=[study.slug, 1]))
+    assert download.status_code == 200 and b"threshold = 0.25" in download.content
+    report = client.get(reverse("survey:report", args=[study.slug]) + "?language=zh-hans").content.decode()
+    assert "大多数人今天过得不错" in report and "Mood 2025" in report and "good-days" in report
+    assert "Hawkins" not in report and "census" not in report and "welcome-scs" not in report
+
+
+def test_the_claims_report_command_takes_a_registry(tmp_path, good_day_study, call_command_capture):
+    study, _ = good_day_study
+    refused = call_command_capture("claims_report", study.slug, "-o", str(tmp_path))
+    assert "has no claims registry" in refused and not (tmp_path / "claims.html").exists()
+    path = tmp_path / "pilot.toml"
+    path.write_text(GOOD_DAY.format(variable="good_day"), encoding="utf-8")
+    out = call_command_capture(
+        "claims_report",
+        study.slug,
+        "-o",
+        str(tmp_path / "zh"),
+        "--registry",
+        str(path),
+        "--language",
+        "zh",
+        "--pdf",
+    )
+    assert "good-days: supported" in out and "SYNTHETIC" not in out  # real participants of the pilot
+    html = (tmp_path / "zh" / "claims.html").read_text(encoding="utf-8")
+    assert "大多数人今天过得不错" in html and (tmp_path / "zh" / "claims.pdf").read_bytes().startswith(
+        b"%PDF"
+    )
+    assert "Cannot read /no/such.toml" in call_command_capture(
+        "claims_report", study.slug, "-o", str(tmp_path), "--registry", "/no/such.toml"
+    )
+    bad = tmp_path / "bad.toml"
+    bad.write_text(GOOD_DAY.format(variable="approve_scs"), encoding="utf-8")
+    refused = call_command_capture(
+        "claims_report", study.slug, "-o", str(tmp_path / "x"), "--registry", str(bad)
+    )
+    assert "claim 'good-days', field 'statistic.variable'" in refused
+
+
+def test_the_shipped_study_carries_the_hawkins_registry_and_keeps_uploads(admin_user_, tmp_path):
+    import shutil
+
+    from survey.services.studies import study_load_bundle
+    from tests.conftest import SHIPPED_STUDY
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(SHIPPED_STUDY, bundle)
+    study, created = study_load_bundle(directory=bundle, owner=admin_user_)
+    first = study.claims_registries.get()
+    assert created and first.version == 1 and first.file_name == "hawkins_2017.toml" and first.claims == 8
+    assert first.text == REGISTRY.read_text(encoding="utf-8")
+    study_load_bundle(directory=bundle, owner=admin_user_)  # loaded again: nothing new
+    assert study.claims_registries.count() == 1
+    (bundle / "hawkins_2017.toml").write_text(first.text.replace("threshold = 0.5", "threshold = 0.6", 1))
+    study_load_bundle(directory=bundle, owner=admin_user_)  # the bundle's own copy is found first
+    assert study.claims_registries.first().version == 2
+    client = Client()
+    client.force_login(admin_user_)
+    upload(client, study, first.text.replace("threshold = 0.5", "threshold = 0.7", 1), name="ours.toml")
+    (bundle / "hawkins_2017.toml").write_text(first.text)
+    study_load_bundle(directory=bundle, owner=admin_user_)  # a registry uploaded in the browser stays
+    assert study.claims_registries.first().file_name == "ours.toml"
+
+
+def test_attach_claims_command(shipped_study, tmp_path, call_command_capture):
+    assert "already uses this registry" in call_command_capture(
+        "attach_claims", shipped_study.slug, str(REGISTRY)
+    )
+    changed = tmp_path / "changed.toml"
+    changed.write_text(REGISTRY.read_text(encoding="utf-8").replace("value = 0.631", "value = 0.632"))
+    assert "fits trust-and-rating-systems: 8 claims" in call_command_capture(
+        "attach_claims", shipped_study.slug, str(changed), "--check"
+    )
+    assert shipped_study.claims_registries.count() == 1
+    assert "as claims registry version 2" in call_command_capture(
+        "attach_claims", shipped_study.slug, str(changed)
+    )
+    broken = tmp_path / "broken.toml"
+    broken.write_text(REGISTRY.read_text(encoding="utf-8").replace('first = "china"', 'first = "mars"'))
+    out = call_command_capture("attach_claims", shipped_study.slug, str(broken))
+    assert "was not attached" in out and "claim 'west-vs-china', field 'statistic.first'" in out
+    assert "No study 'nope'" in call_command_capture("attach_claims", "nope", str(broken))
+
+
+def test_the_report_in_the_app(client, answered_study, make_user):
+    """The shipped study's report as an analyst reads it: summary first, styled by a static
+    stylesheet (no inline style under the CSP), in Chinese on request, and downloadable."""
+    analyst = make_user("reader", ANALYST)
+    answered_study.memberships.create(user=analyst, role="analyst")
+    client.force_login(analyst)
+    url = reverse("survey:report", args=[answered_study.slug])
+    page = client.get(url)
+    html = page.content.decode()
+    article = html[html.index('<article class="claims-report"') : html.index("</article>")]
+    assert page.status_code == 200 and "/static/analysis/report.css" in html
+    assert "style=" not in article and "<script" not in article
+    assert (
+        "Content-Security-Policy" in page.headers
+        and "style-src 'self'" in page.headers["Content-Security-Policy"]
+    )
+    assert (
+        article.index("SYNTHETIC DATA")
+        < article.index("report-summary")
+        < article.index('id="claim-trust-deficit"')
+    )
+    assert "welcome-scs" in article and "list experiment" in article
+    from django.contrib.staticfiles import finders
+
+    stylesheet = finders.find("analysis/report.css")  # what collectstatic gathers and the server serves
+    assert stylesheet and "@media print" in Path(stylesheet).read_text(encoding="utf-8")
+
+    chinese = client.get(url + "?language=zh-hans").content.decode()
+    assert "许多中国人欢迎社会信用体系" in chinese and "中国大陆样本" in chinese
+
+    for fmt, start in (("pdf", b"%PDF"), ("json", b"{"), ("html", b"<!doctype html>")):
+        download = client.get(reverse("survey:report_download", args=[answered_study.slug, fmt]))
+        assert download.status_code == 200 and download.content.startswith(start), fmt
+        assert "synthetic" in download["Content-Disposition"]
+    assert client.get(reverse("survey:report_download", args=[answered_study.slug, "exe"])).status_code == 404
+    assert AuditEvent.objects.filter(action="report_downloaded").count() == 3
