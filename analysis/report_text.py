@@ -56,7 +56,7 @@ class ReportText:
         "from which they could be worked out."
     )
     method: str = _(
-        "Intervals are 95% design-based (Taylor linearisation). Differences to a published figure "
+        "Intervals (95%) are design-based (Taylor linearisation). Differences to a published figure "
         "include its sampling error where its sample size is known."
     )
     excluded: str = _("{excluded} responses flagged for data quality ({flags}) are left out.")
@@ -122,7 +122,7 @@ class ReportText:
     ci: str = _("95% CI")
     chart_title: str = _("{label}: this survey and the published figures")
     chart_description: str = _(
-        "Estimates with their 95% intervals on a scale from {low} to {high}; the dashed line marks "
+        "Estimates and their intervals (95%) on a scale from {low} to {high}; the dashed line marks "
         "the claim's threshold, {threshold}."
     )
     this_survey: str = _("This survey, asked directly")

@@ -1,6 +1,7 @@
 """Claims registries per study (upload, check, versions, the shipped study's) and the claims report
 in the app (its language, its stylesheet under the CSP, its downloads), tried as a new user would."""
 
+import html
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,7 @@ def good_day_study(make_user):
     from survey.instrument_files import read_questionnaire_file
     from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
     from survey.simulation import Respondent, walk
+    from tests.specs import consent_details
 
     form = CORPUS / "yes_or_no_question.xlsx"
     if not form.exists():
@@ -62,9 +64,8 @@ def good_day_study(make_user):
     spec = read_questionnaire_file(form)
     spec["title"] = spec["title"] or {"en": "Good day"}  # the form has no settings sheet
     version = questionnaire_import(spec=spec, owner=owner, study_slug="good-day")
-    questionnaire_publish(
-        version=version, consent=consent_create(study=version.study, texts={"en": "Consent."})
-    )
+    consent = consent_create(study=version.study, texts={"en": "Consent."}, **consent_details(("en",)))
+    questionnaire_publish(version=version, consent=consent)
     for seed in range(24):
         assert walk(Client(HTTP_ACCEPT_LANGUAGE="en"), "/s/good-day/", Respondent(seed, "main")).completed
     return version.study, owner
@@ -92,6 +93,11 @@ def test_a_second_study_gets_its_own_registry_and_report(client, good_day_study,
         "Claim “good-days”, field “statistic.variable”" in text
         and "is not a variable of the questionnaire" in text
     )
+
+    in_chinese = Client(HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    in_chinese.force_login(owner)
+    refused = html.unescape(upload(in_chinese, study, GOOD_DAY.format(variable="gen_trust")).content.decode())
+    assert "说法“good-days”，字段“statistic.variable”：'gen_trust' 不是问卷中的变量" in refused
 
     # Checked only, then attached; the same file again changes nothing; an edit is version 2.
     good = GOOD_DAY.format(variable="good_day")
@@ -223,7 +229,11 @@ def test_the_report_in_the_app(client, answered_study, make_user):
     assert stylesheet and "@media print" in Path(stylesheet).read_text(encoding="utf-8")
 
     chinese = client.get(url + "?language=zh-hans").content.decode()
-    assert "许多中国人欢迎社会信用体系" in chinese and "中国大陆样本" in chinese
+    assert "许多中国人欢迎社会信用体系" in chinese and "中国大陆样本" in chinese  # the registry's own words
+    assert (
+        ">摘要</h2>" in chinese and "列表实验" in chinese and "60岁及以上" in chinese
+    )  # Candid's, the questionnaire's
+    assert "Summary" not in chinese and "60 or older" not in chinese
 
     for fmt, start in (("pdf", b"%PDF"), ("json", b"{"), ("html", b"<!doctype html>")):
         download = client.get(reverse("survey:report_download", args=[answered_study.slug, fmt]))
