@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: help setup demo serve test test-sqlite test-postgres lint bench fuzz load faults browser lock clean messages
+.PHONY: help setup demo serve test test-sqlite test-postgres lint bench fuzz load faults browser lock clean messages pdf
 
 help:
 	@echo "make demo     set up, load the shipped study and serve it on http://$(HOST):$(PORT) (SERVE=0: set up only)"
@@ -43,7 +43,19 @@ MO_FILES := $(PO_FILES:.po=.mo)
 	fi
 	msgfmt --check-format -o $@ $<
 
-READY := $(STAMP) $(MO_FILES)
+# PDF reports: WeasyPrint draws them with Pango (its only system libraries, per its Debian install
+# notes) and needs fonts with Latin and Chinese glyphs; installed when missing.
+PDF_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-wqy-microhei
+
+pdf:
+	@if ! ldconfig -p 2>/dev/null | grep -q "libpangoft2-1.0.so.0" \
+		|| ! fc-list 2>/dev/null | grep -qi "wenquanyi\|noto.*cjk" || ! fc-list 2>/dev/null | grep -qi "dejavu sans"; then \
+		echo "Installing Pango and fonts for the PDF reports ($(PDF_PACKAGES))..."; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $(PDF_PACKAGES) >/dev/null; \
+	fi
+
+READY := $(STAMP) $(MO_FILES) pdf
 
 setup: $(READY)
 
@@ -75,13 +87,13 @@ demo: $(READY)
 	echo "[4/5] Sending $(DEMO_N) synthetic respondents per sample through the participant pages..."; \
 	$(PY) manage.py simulate_respondents trust-and-rating-systems -n $(DEMO_N) --seed 2017 --top-up --progress; \
 	echo "[5/5] Writing the claims report (SYNTHETIC data) to $(DEMO_OUT)/..."; \
-	$(PY) manage.py claims_report trust-and-rating-systems -o $(DEMO_OUT) --weights analysis/claims/margins_china_2020.csv; \
+	$(PY) manage.py claims_report trust-and-rating-systems -o $(DEMO_OUT) --weights analysis/claims/margins_china_2020.csv --pdf; \
 	echo "Demo set-up took $$(( $$(date +%s) - start )) s (after dependencies were installed)."; \
 	echo; \
 	echo "  Participant link (mainland sample, Chinese):  http://$(HOST):$(PORT)/s/trust-and-rating-systems/"; \
 	echo "  Participant link (Western sample, English):   http://$(HOST):$(PORT)/s/trust-and-rating-systems/west/"; \
 	echo "  Monitoring, report and exports:               http://$(HOST):$(PORT)/studies/trust-and-rating-systems/"; \
-	echo "  Claims report as files (SYNTHETIC data):      $(abspath $(DEMO_OUT))/claims.html and claims.json"; \
+	echo "  Claims report as files (SYNTHETIC data):      $(abspath $(DEMO_OUT))/claims.html, claims.json and claims.pdf"; \
 	echo "  Admin (superusers only):                      http://$(HOST):$(PORT)/admin/"; \
 	echo; \
 	echo "  The researcher's workbench:  http://$(HOST):$(PORT)/studio/"; \
