@@ -124,6 +124,7 @@ def build_report(
     sample_names: Mapping[str, str] | None = None,
     registry_version: int | None = None,
     quality: Mapping[str, Any] | None = None,
+    title: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Every claim of ``registry`` judged on ``frame`` (one row per complete response), as plain data.
 
@@ -131,8 +132,8 @@ def build_report(
     Every figure is estimated first, then released together (``verdicts.release``: disclosure
     control sees all the report's tables at once), then judged. ``sample_names`` gives the samples'
     names (slug -> name); ``quality`` says which flagged responses the caller left out of
-    ``frame`` (``{"excluded": n, "flags": [...]}``). Raises ``ValueError`` when the margins cannot
-    be met by the responses.
+    ``frame`` (``{"excluded": n, "flags": [...]}``); ``title`` the study's title per language (the
+    codebook's otherwise). Raises ``ValueError`` when the margins cannot be met by the responses.
     """
     design, weighting = weight(frame, margins)
     synthetic = bool(
@@ -155,7 +156,7 @@ def build_report(
     results = [decide(claim, found) for claim, found in zip(registry, released, strict=True)]
     return {
         "study": codebook.study,
-        "title": codebook.title,
+        "title": dict(title) if title else {"": codebook.title},
         "data": "synthetic" if synthetic else "collected",
         "generated_on": (today or date.today()).isoformat(),
         "n": len(frame),
@@ -235,6 +236,7 @@ def localise_report(
     return {
         **report,
         "language": language,
+        "title": pick(report["title"]),
         "registry": {**report["registry"], "title": pick(report["registry"]["title"]) or report["source"]},
         "claims": claims,
     }

@@ -50,12 +50,13 @@ def _summary(report: dict[str, Any], text: ReportText) -> str:
     rows = []
     k = report["disclosure_k"]
     for claim in report["claims"]:
+        points = bool(claim["direct"] and claim["direct"]["kind"] == "difference")
+        show = text.points_of if points else text.percent_of
         figures = "".join(
             f"<li>{e(r['label'])} {_tag(text, r['tag'])}"
-            f"{': ' + e(text.percent_of(r['value'], 0)) if r['value'] is not None else ''}</li>"
+            f"{': ' + e(show(r['value'])) if r['value'] is not None else ''}</li>"
             for r in claim["references"]
         )
-        points = bool(claim["direct"] and claim["direct"]["kind"] == "difference")
         qualified = f'<br><span class="qualified">{e(text.qualified)}</span>' if claim["qualified"] else ""
         rows.append(
             f'<tr><th scope="row"><a href="#claim-{e(claim["id"])}">{e(claim["id"])}</a>'

@@ -28,6 +28,7 @@ from ..selectors import claims_registry_current, questionnaire_codebook, release
 
 SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
 STALLED_AFTER = timedelta(minutes=30)  # a background build not finished by then is started again
+REPORT_FORMAT = 2  # the shape of a kept report's data: raise it when build_report's output changes
 E_NO_REGISTRY = "This study has no claims registry."
 E_MARGINS = "The responses cannot be weighted to the census margins: {error}."
 
@@ -51,7 +52,7 @@ def margins_fit(study: Study) -> bool:
 def report_revision(study: Study) -> str:
     """What the study's report is computed from: the data's revision and the registry version."""
     registry = claims_registry_current(study)
-    text = f"{study_revision(study)}|registry:{registry.pk if registry else 0}"
+    text = f"{study_revision(study)}|registry:{registry.pk if registry else 0}|format:{REPORT_FORMAT}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -116,6 +117,7 @@ def report_build(*, study_id: int, weighted: bool) -> ReportSnapshot:
                 margins=margins,
                 sample_names=dict(study.samples.values_list("slug", "name")),
                 registry_version=registry.version,
+                title={"": study.title, **study.titles},
             )
             values["data"] = _plain(report)
         except ValueError as error:  # margins the sample cannot meet: say why

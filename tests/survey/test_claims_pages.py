@@ -234,6 +234,7 @@ def test_the_report_in_the_app(client, answered_study, make_user):
         ">摘要</h2>" in chinese and "列表实验" in chinese and "60岁及以上" in chinese
     )  # Candid's, the questionnaire's
     assert "Summary" not in chinese and "60 or older" not in chinese
+    assert "说法检验报告：信任与评分体系" in chinese  # the study's own title in Chinese
 
     for fmt, start in (("pdf", b"%PDF"), ("json", b"{"), ("html", b"<!doctype html>")):
         download = client.get(reverse("survey:report_download", args=[answered_study.slug, fmt]))

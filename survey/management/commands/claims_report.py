@@ -83,6 +83,7 @@ class Command(CandidCommand):
                     pdf=options["pdf"],
                     sample_names=dict(target.samples.values_list("slug", "name")),
                     registry_version=version,
+                    title={"": target.title, **target.titles},
                 )
         except (ValueError, OSError) as error:
             raise CommandError(str(error)) from error
