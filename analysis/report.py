@@ -26,6 +26,7 @@ from .claims import Registry, Statistic
 from .codebook import Codebook
 from .design import Calibration, SurveyDesign, with_weights
 from .report_text import ReportText
+from .suppression import round_count
 from .translation import text_in
 from .verdicts import (
     DIRECT_UNAVAILABLE,
@@ -39,6 +40,7 @@ from .verdicts import (
     estimate_share,
     measure_claim,
     release,
+    rounded,
 )
 from .weighting import rake, read_margins
 
@@ -153,14 +155,14 @@ def build_report(
                 found["samples"] = _panel(design, replace(statistic, population={}), schema.SAMPLE, labels)
         measured.append(found)
     released = release(measured, k=k)
-    results = [decide(claim, found) for claim, found in zip(registry, released, strict=True)]
+    results = [rounded(decide(claim, found)) for claim, found in zip(registry, released, strict=True)]
     return {
         "study": codebook.study,
         "title": dict(title) if title else {"": codebook.title},
         "data": "synthetic" if synthetic else "collected",
         "generated_on": (today or date.today()).isoformat(),
-        "n": len(frame),
-        "n_by_sample": {s: int((frame[schema.SAMPLE] == s).sum()) for s in samples},
+        "n": round_count(len(frame)),
+        "n_by_sample": {s: round_count(int((frame[schema.SAMPLE] == s).sum())) for s in samples},
         "sample_names": {s: names.get(s, s) for s in samples},
         "weighted": margins is not None,
         "weighting": weighting,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .report_text import ReportText
+from .suppression import ROUNDING_BASE
 
 STYLESHEET = Path(__file__).parent / "assets" / "report.css"
 
@@ -92,7 +93,7 @@ def _about(report: dict[str, Any], text: ReportText) -> str:
     lines = [
         text.about.format(n=report["n"], samples=samples, data=data),
         *weighting,
-        text.disclosure.format(k=report["disclosure_k"]),
+        text.disclosure.format(k=report["disclosure_k"], base=ROUNDING_BASE),
         text.method,
     ]
     quality = report.get("quality")

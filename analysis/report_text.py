@@ -53,7 +53,7 @@ class ReportText:
     )
     disclosure: str = _(
         "Figures resting on fewer than {k} respondents are withheld, together with any figure "
-        "from which they could be worked out."
+        "from which they could be worked out; counts are rounded to the nearest {base}."
     )
     method: str = _(
         "Intervals (95%) are design-based (Taylor linearisation). Differences to a published figure "

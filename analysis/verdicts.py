@@ -43,7 +43,7 @@ from .compare import difference
 from .design import SurveyDesign, with_data
 from .estimates import proportion
 from .sensitive import compare_list_with_direct, compare_randomized_with_direct
-from .suppression import suppress
+from .suppression import disclose, round_count
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED = (
     "supported",
@@ -289,43 +289,65 @@ def measure_claim(claim: Claim, design: SurveyDesign) -> dict[str, Any]:
 # --- releasing --------------------------------------------------------------------------------
 
 
-def _share_rows(figure: tuple, variable: str, group_variable: str, group: str, share: dict) -> list[dict]:
-    """A share as its two cells: respondents answering one of the levels, and the rest."""
+def _conditions(population: Mapping[str, str], group_variable: str = "", group: str = "") -> frozenset:
+    """Who a figure is about, as a set of (variable, code): the same respondents whatever the table."""
+    found = {(str(k), str(v)) for k, v in population.items()}
+    if group_variable:
+        found.add((group_variable, str(group)))
+    return frozenset(found)
+
+
+def _share_rows(figure: tuple, measure: dict, group_variable: str, group: str, share: dict) -> list[dict]:
+    """A share as its two cells: respondents answering one of the levels, and the rest.
+
+    ``cell`` and ``base`` name the respondent sets (variable, levels, population and group), so a
+    figure that appears in two places — a claim's share and the same sample in the panel by sample,
+    or one item judged by two claims — is one figure to disclosure control.
+    """
+    where = _conditions(measure["population"], group_variable, group)
+    base = ("answered", measure["variable"], where)
+    levels = tuple(sorted(measure["levels"]))
     return [
         {
             "figure": figure,
-            "variable": variable,
+            "variable": measure["variable"],
             "group_variable": group_variable,
             "group": group,
             "level": level,
             "count": count,
             "n": share["n"],
+            "cell": ("share", measure["variable"], levels, where, level),
+            "base": base,
         }
         for level, count in (("yes", share["count"]), ("no", share["n"] - share["count"]))
     ]
 
 
-def _statistic_rows(figure: tuple, variable: str, n: int) -> list[dict]:
+def _statistic_rows(figure: tuple, measure: dict, arm: str, n: int) -> list[dict]:
+    key = ("arm", measure["variable"], arm, _conditions(measure["population"]))
     return [
         {
             "figure": figure,
-            "variable": variable,
+            "variable": f"{measure['variable']}:{arm}",
             "group_variable": "",
             "group": "",
             "level": None,
             "count": n,
             "n": n,
+            "cell": key,
+            "base": key,
         }
     ]
 
 
 def release_tables(claims: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
-    """Every figure of the measured ``claims`` as the tidy count tables disclosure control works on.
+    """Every figure of the measured ``claims`` as the tidy count tables of ``analysis.suppression``.
 
     One table per measure: rows ``figure`` (where the figure sits in the claim), ``variable``,
     ``group_variable``, ``group``, ``level`` (``yes``/``no`` for a share; None for a statistic such
-    as a list-experiment arm), ``count`` and ``n`` (unweighted respondents in the cell and group).
-    A breakdown's groups sit in the table of the overall share they add up to.
+    as a list-experiment arm), ``count`` and ``n`` (unweighted respondents in the cell and group),
+    ``cell`` and ``base`` (their respondent sets). A breakdown's groups sit in the table of the
+    overall share they add up to.
     """
     tables: dict[str, list[dict]] = {}
     for claim in claims:
@@ -338,63 +360,40 @@ def release_tables(claims: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
         if direct and direct["measured"]:
             if direct["kind"] == "difference":
                 for entry in direct["samples"]:
-                    add(
-                        "direct",
-                        _share_rows(("direct",), direct["variable"], "sample", entry["sample"], entry),
-                    )
+                    add("direct", _share_rows(("direct",), direct, schema.SAMPLE, entry["sample"], entry))
             else:
-                add("direct", _share_rows(("direct",), direct["variable"], "", "", direct))
+                add("direct", _share_rows(("direct",), direct, "", "", direct))
             for by, panel in claim.get("subgroups", {}).items():
                 for row in panel["rows"]:
-                    add(
-                        "direct",
-                        _share_rows(
-                            ("subgroups", by, row["group"]), direct["variable"], by, row["group"], row
-                        ),
-                    )
+                    add("direct", _share_rows(("subgroups", by, row["group"]), direct, by, row["group"], row))
+            unfiltered = {**direct, "population": {}}
             for row in claim.get("samples", []):
                 add(
                     "samples",
-                    _share_rows(("samples", row["group"]), direct["variable"], "sample", row["group"], row),
+                    _share_rows(("samples", row["group"]), unfiltered, schema.SAMPLE, row["group"], row),
                 )
         indirect = claim["indirect"]
         if indirect and indirect["measured"]:
             arms = [("n_treatment", "treatment"), ("n_control", "control")]
             for key, arm in arms if "n_treatment" in indirect else [("n", "answered")]:
-                add(
-                    "indirect", _statistic_rows(("indirect",), f"{indirect['variable']}:{arm}", indirect[key])
-                )
+                add("indirect", _statistic_rows(("indirect",), indirect, arm, indirect[key]))
         for index, supplement in enumerate(claim["supplementary"]):
             if supplement["measured"] and supplement["kind"] == "share":
                 add(
                     f"supplementary/{index}",
-                    _share_rows(("supplementary", index), supplement["variable"], "", "", supplement),
+                    _share_rows(("supplementary", index), supplement, "", "", supplement),
                 )
     return {name: pd.DataFrame(rows) for name, rows in tables.items()}
 
 
 def disclose_tables(tables: dict[str, pd.DataFrame], *, k: int) -> dict[str, pd.DataFrame]:
-    """The disclosure decision for every table of one release (``analysis.suppression``).
-
-    Adds ``suppressed`` to each table: share cells go through ``suppress`` (primary suppression
-    under k, complementary so no hidden cell follows from the released cells and totals), one
-    two-way table of groups × answers per breakdown; a statistic is withheld under k respondents.
-    """
-    out = {}
-    for name, table in tables.items():
-        hidden = pd.Series(False, index=table.index)
-        statistic = table["level"].isna()
-        hidden[statistic] = table.loc[statistic, "count"] < k
-        shares = table[~statistic]
-        for _, block in shares.groupby("group_variable", sort=False):
-            counts = block.pivot_table(
-                index="group", columns="level", values="count", aggfunc="sum", fill_value=0
-            )
-            decided = suppress(counts, k=k).hidden
-            for i, row in block.iterrows():
-                hidden[i] = bool(decided.loc[row["group"], row["level"]])
-        out[name] = table.assign(suppressed=hidden.astype(bool))
-    return out
+    """The disclosure decision for every table of one release: ``analysis.suppression.disclose``
+    (primary suppression under k, complementary suppression across all the tables, figures with the
+    same respondents decided as one). Adds ``suppressed`` to each table; figures keep their precision
+    here (verdicts are judged on them) and are rounded when published (:func:`rounded`)."""
+    if not tables:
+        return {}
+    return dict(disclose(tables, k=k, rounding=False).tables)
 
 
 def release(claims: list[dict[str, Any]], *, k: int) -> list[dict[str, Any]]:
@@ -450,6 +449,54 @@ def release(claims: list[dict[str, Any]], *, k: int) -> list[dict[str, Any]]:
             }
         released.append(out)
     return released
+
+
+def _round_figure(figure: dict[str, Any] | None) -> dict[str, Any] | None:
+    if figure is None:
+        return None
+    out = dict(figure)
+    for key in (*VALUES, "observed_yes"):
+        if isinstance(out.get(key), float):
+            out[key] = round(out[key], 3)
+    for key in ("n", "count", "n_treatment", "n_control"):
+        if isinstance(out.get(key), int):
+            out[key] = round_count(out[key])
+    if "samples" in out:
+        out["samples"] = [_round_figure(s) for s in out["samples"]]
+    if "references" in out:
+        out["references"] = [
+            {
+                **r,
+                **{
+                    k: round(r[k], 3)
+                    for k in ("difference", "diff_ci_low", "diff_ci_high")
+                    if r[k] is not None
+                },
+            }
+            for r in out["references"]
+        ]
+    return out
+
+
+def rounded(claim: dict[str, Any]) -> dict[str, Any]:
+    """A judged claim as it is published: shares and their intervals to 0.1 point, counts to the
+    nearest 5 (``analysis.suppression``'s rounding; verdicts were judged on the exact figures)."""
+    out = {
+        **claim,
+        **{name: _round_figure(claim[name]) for name in ("direct", "indirect", "difference")},
+        "supplementary": [_round_figure(s) for s in claim["supplementary"]],
+    }
+    out["statistic"] = out["direct"]
+    if out["direct"] is not None:
+        out |= {key: out["direct"][key] for key in ("estimate", "ci_low", "ci_high", "n", "references")}
+    if claim.get("subgroups"):
+        out["subgroups"] = {
+            by: {**panel, "rows": [_round_figure(r) for r in panel["rows"]]}
+            for by, panel in claim["subgroups"].items()
+        }
+    if claim.get("samples"):
+        out["samples"] = [_round_figure(r) for r in claim["samples"]]
+    return out
 
 
 # --- judging ----------------------------------------------------------------------------------
@@ -604,6 +651,8 @@ def decide(claim: Claim, released: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def judge(claim: Claim, design: SurveyDesign, *, k: int = 10) -> dict[str, Any]:
-    """One claim measured, released (on its own) and judged; reports release all claims together."""
-    return decide(claim, release([measure_claim(claim, design)], k=k)[0])
+def judge(claim: Claim, design: SurveyDesign, *, k: int = 10, rounding: bool = False) -> dict[str, Any]:
+    """One claim measured, released (on its own) and judged; reports release all claims together.
+    With ``rounding`` its figures are rounded as published (:func:`rounded`)."""
+    judged = decide(claim, release([measure_claim(claim, design)], k=k)[0])
+    return rounded(judged) if rounding else judged

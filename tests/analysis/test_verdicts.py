@@ -214,7 +214,9 @@ def test_every_figure_is_offered_to_disclosure_control_as_count_tables():
     tables = release_tables([found])
     assert set(tables) == {"welcome/direct", "welcome/indirect"}
     direct = tables["welcome/direct"]
-    assert {"variable", "group_variable", "group", "level", "count", "n", "figure"} <= set(direct.columns)
+    assert {"variable", "group_variable", "group", "level", "count", "n", "cell", "base"} <= set(
+        direct.columns
+    )
     assert direct.set_index("level")["count"].sum() == direct["n"].iloc[0] == 400
     arms = tables["welcome/indirect"]
     assert arms["level"].isna().all() and sorted(arms["count"]) == [200, 200]
@@ -242,3 +244,33 @@ def test_a_small_subgroup_is_withheld_with_a_partner_so_it_cannot_be_subtracted(
     assert rows["18_29"]["suppressed"] and rows["18_29"]["estimate"] is None
     assert sum(row["suppressed"] for row in rows.values()) >= 2  # overall minus the rest would reveal it
     assert welcome["direct"]["suppressed"] is False
+
+
+def test_a_withheld_share_is_withheld_wherever_the_same_respondents_appear():
+    """The mainland share of a claim is the mainland row of the panel by sample: hidden in both."""
+    from analysis.claims import load_registry
+    from analysis.codebook import Codebook, Variable
+    from analysis.report import build_report
+
+    data = pd.concat([frame(0.9, 0.5, n=6, seed=11), frame(0.3, 0.2, n=300, seed=12, sample="west")])
+    data["approve_scs"] = np.where(data["approve"] == "yes", "somewhat_approve", "neutral")
+    variables = [Variable("approve_scs", "ordinal", "approve_scs")]
+    report = build_report(
+        data.reset_index(drop=True), Codebook("s", "S", ["en"], variables), registry=load_registry()
+    )
+    welcome = next(c for c in report["claims"] if c["id"] == "welcome-scs")
+    assert welcome["direct"]["suppressed"] and welcome["verdict"] == "inconclusive"
+    by_sample = {row["group"]: row for row in welcome["samples"]}
+    assert by_sample["china"]["suppressed"] and by_sample["china"]["estimate"] is None
+    west_vs_china = next(c for c in report["claims"] if c["id"] == "west-vs-china")
+    assert west_vs_china["direct"]["suppressed"] and west_vs_china["verdict"] == "inconclusive"
+
+
+def test_published_figures_are_rounded_but_verdicts_use_the_exact_ones():
+    result = judge(
+        claim(), SurveyDesign(frame(0.7, 0.6, n=803, seed=13), strata=schema.SAMPLE), rounding=True
+    )
+    assert result["direct"]["n"] == 805 and result["direct"]["estimate"] == round(
+        result["direct"]["estimate"], 3
+    )
+    assert result["indirect"]["n_treatment"] % 5 == 0
