@@ -86,8 +86,12 @@ class Problem:
     params: Mapping[str, Any] = field(default_factory=dict)
 
     def render(self, translate: Translate = identity) -> str:
-        """The problem as a sentence, its message passed through ``translate`` (Django's ``gettext``)."""
-        return translate(self.message).format(**self.params)
+        """The problem as a sentence, its message (and the words of an ``expected`` type) passed
+        through ``translate`` (Django's ``gettext``)."""
+        params = dict(self.params)
+        if isinstance(params.get("expected"), str):
+            params["expected"] = translate(params["expected"])
+        return translate(self.message).format(**params)
 
     def __str__(self) -> str:
         return f"claim {self.claim!r}, field {self.field!r}: {self.render()}"

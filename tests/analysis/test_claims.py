@@ -248,6 +248,10 @@ def test_problems_render_through_a_translation_function():
     assert (
         str(problem) == "claim 'c1', field 'statistic.variable': 'q9' is not a variable of the questionnaire"
     )
+    typed = Problem("c1", "references[1].year", "must be {expected}", {"expected": "a whole number"})
+    assert (
+        typed.render({"must be {expected}": "必须是{expected}", "a whole number": "整数"}.get) == "必须是整数"
+    )
 
 
 def test_texts_fall_back_to_the_registry_language_and_match_base_codes():
