@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from analysis.claims import parse_registry
 from analysis.report import build_report, localise_report
@@ -29,8 +29,8 @@ from ..selectors import claims_registry_current, questionnaire_codebook, release
 SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
 STALLED_AFTER = timedelta(minutes=30)  # a background build not finished by then is started again
 REPORT_FORMAT = 2  # the shape of a kept report's data: raise it when build_report's output changes
-E_NO_REGISTRY = "This study has no claims registry."
-E_MARGINS = "The responses cannot be weighted to the census margins: {error}."
+E_NO_REGISTRY = gettext_noop("This study has no claims registry.")
+E_MARGINS = gettext_noop("The responses cannot be weighted to the census margins: {error}.")
 
 
 @lru_cache(maxsize=1)
@@ -121,7 +121,7 @@ def report_build(*, study_id: int, weighted: bool) -> ReportSnapshot:
             )
             values["data"] = _plain(report)
         except ValueError as error:  # margins the sample cannot meet: say why
-            values["problem"] = E_MARGINS.format(error=error)
+            values["problem"] = gettext(E_MARGINS).format(error=error)
     snapshot, _ = ReportSnapshot.objects.update_or_create(study=study, weighted=weighted, defaults=values)
     return snapshot
 

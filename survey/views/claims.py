@@ -185,7 +185,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         "may_edit": _may_edit(request, study),
     }
     if snapshot.status == ReportStatus.BUILDING:
-        return render(request, "survey/analyst/report_status.html", _context(request, title, **context))
+        return render(request, "survey/claims/report_status.html", _context(request, title, **context))
     if snapshot.problem or not snapshot.data:
         problem = _(E_NO_REGISTRY) if snapshot.problem == E_NO_REGISTRY else snapshot.problem
         return render(
