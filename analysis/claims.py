@@ -60,6 +60,7 @@ E_NO_CLAIMS = gettext_noop("the registry has no claims")
 E_NOT_TOML = gettext_noop("is not valid TOML: {error}")
 E_TOO_LARGE = gettext_noop("is larger than {limit} bytes")
 E_NOT_TEXT = gettext_noop("is not UTF-8 text")
+E_TOO_DEEP = gettext_noop("nests arrays or tables too deeply to be a registry")
 E_NEEDS_SAMPLES = gettext_noop("a difference needs the two samples, first and second")
 E_SAME_SAMPLES = gettext_noop("first and second must be different samples")
 E_INDIRECT_NEEDS_SHARE = gettext_noop(
@@ -530,6 +531,8 @@ def parse_registry(text: str | bytes) -> Registry:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise RegistryError([Problem(FILE, "registry", E_NOT_TOML, {"error": str(error)})]) from error
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise RegistryError([Problem(FILE, "registry", E_TOO_DEEP)]) from None
     problems: list[Problem] = []
     top = _Reader(FILE, "en", problems)
     top.fields(document, TOP_FIELDS, "")

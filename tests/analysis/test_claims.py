@@ -4,6 +4,8 @@ against a study's questionnaire (variables, choice codes, samples, populations).
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis import schema
 from analysis.claims import (
@@ -101,6 +103,7 @@ def test_files_that_are_not_registries_are_named_as_such(tmp_path):
         ('source = "x"\n', "the registry has no claims"),
         (b"x" * 1_000_001, "is larger than"),
         ('source = "x"\nclaims = "none"\n', "must be a list"),
+        ("x = " + "[" * 100_000 + "]" * 100_000, "nests arrays or tables too deeply"),
     ]:
         with pytest.raises(RegistryError, match=message):
             parse_registry(content)
@@ -270,3 +273,22 @@ def test_margins_shipped_with_the_demo_are_documented_and_valid():
     margins = read_margins(path)
     for _, rows in margins.groupby("variable"):
         assert rows["share"].sum() == pytest.approx(1.0, abs=1e-6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    start=st.integers(0, len(GOOD)),
+    length=st.integers(0, 40),
+    insert=st.lists(
+        st.sampled_from([*'[]{}="\\,.#\n ab1-_κ中', "true", "0.5", "[[claims]]", "kind", "levels"]),
+        max_size=12,
+    ).map("".join),
+)
+def test_a_damaged_registry_is_refused_with_problems_never_an_exception(start, length, insert):
+    text = GOOD[:start] + insert + GOOD[start + length :]
+    try:
+        registry = parse_registry(text)
+    except RegistryError as error:
+        assert error.problems and all(p.render() for p in error.problems)
+        return
+    check_registry(registry, codebook(), SAMPLES)  # a well-formed one is checked without crashing
