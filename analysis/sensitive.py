@@ -220,10 +220,10 @@ def compare_randomized_with_direct(
     """Forced-response prevalence beside the direct question's share answering one of ``direct_levels``.
 
     As :func:`compare_list_with_direct`: the prevalence ``(lambda - p_forced_yes) / p_truth``
-    (Boruch 1971) and the direct share are linearised on the same design — the prevalence's
-    influence scores are those of ``lambda`` divided by ``p_truth`` — so the difference
-    (randomised response minus direct) gets its SE from their joint covariance, whether the two
-    items were put to the same respondents or to random halves.
+    (Boruch 1971) and the direct share are estimated on the same design and their joint
+    covariance (Taylor or replicate, ``estimates.joint_covariance``) gives the difference
+    (randomised response minus direct) its SE, whether the two items were put to the same
+    respondents or to random halves.
     """
     if not 0 < p_truth <= 1 or not 0 <= p_forced_yes < 1 or p_truth + p_forced_yes > 1:
         raise ValueError("need 0 < p_truth <= 1, 0 <= p_forced_yes and p_truth + p_forced_yes <= 1")
@@ -233,8 +233,9 @@ def compare_randomized_with_direct(
     direct_answered = design.data[direct].notna().to_numpy()
     direct_hit = design.data[direct].isin(direct_levels).to_numpy().astype(int)
     direct_fit = _proportion_fit(design, np.where(direct_answered, 0, -1), direct_hit, 1, 2, scores=True)
-    scores = np.column_stack([rr_fit.psu_scores[:, 1] / p_truth, direct_fit.psu_scores[:, 1]])
-    cov = design._structure.variance_of_totals(scores)
+    # prevalence = (lambda - p_forced_yes) / p_truth; direct share: linear in the fits' columns
+    contrasts = np.array([[0.0, 1.0 / p_truth, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0]])
+    cov = contrasts @ joint_covariance(design, rr_fit, direct_fit) @ contrasts.T
     rr_estimate = (rr_fit.estimate[1] - p_forced_yes) / p_truth
     direct_estimate = direct_fit.estimate[1]
     t = stats.t.ppf(0.5 + level / 2, max(design.df, 1))
