@@ -55,6 +55,7 @@ def good_day_study(make_user):
     from survey.instrument_files import read_questionnaire_file
     from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
     from survey.simulation import Respondent, walk
+    from tests.helpers import close_fieldwork
     from tests.specs import consent_details
 
     form = CORPUS / "yes_or_no_question.xlsx"
@@ -68,6 +69,7 @@ def good_day_study(make_user):
     questionnaire_publish(version=version, consent=consent)
     for seed in range(24):
         assert walk(Client(HTTP_ACCEPT_LANGUAGE="en"), "/s/good-day/", Respondent(seed, "main")).completed
+    close_fieldwork(version.study)  # the pilot ends: every completed response is released to analysts
     return version.study, owner
 
 
