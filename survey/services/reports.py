@@ -17,13 +17,14 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from analysis.claims import parse_registry
+from analysis.claims import RegistryError, parse_registry
+from analysis.codebook import Codebook
 from analysis.report import build_report, localise_report
 from analysis.report_text import ReportText
 from analysis.weighting import read_margins
 
 from ..bridge import responses_frame
-from ..models import ReportSnapshot, ReportStatus, Study
+from ..models import ClaimsRegistry, ReportSnapshot, ReportStatus, Study
 from ..selectors import claims_registry_current, questionnaire_codebook, released_responses, study_revision
 
 SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
@@ -31,6 +32,8 @@ STALLED_AFTER = timedelta(minutes=30)  # a background build not finished by then
 REPORT_FORMAT = 2  # the shape of a kept report's data: raise it when build_report's output changes
 E_NO_REGISTRY = gettext_noop("This study has no claims registry.")
 E_MARGINS = gettext_noop("The responses cannot be weighted to the census margins: {error}.")
+E_BUILD = gettext_noop("The report could not be built: {error}.")
+E_REGISTRY = gettext_noop("Version {version} of the study's claims registry cannot be used: {error}")
 
 
 @lru_cache(maxsize=1)
@@ -108,22 +111,32 @@ def report_build(*, study_id: int, weighted: bool) -> ReportSnapshot:
     if registry is None:
         values["problem"] = E_NO_REGISTRY
     elif not frame.empty:
-        try:
-            margins = _shipped_margins() if weighted else None
-            report = build_report(
-                frame,
-                codebook,
-                registry=parse_registry(registry.text),
-                margins=margins,
-                sample_names=dict(study.samples.values_list("slug", "name")),
-                registry_version=registry.version,
-                title={"": study.title, **study.titles},
-            )
-            values["data"] = _plain(report)
-        except ValueError as error:  # margins the sample cannot meet: say why
-            values["problem"] = gettext(E_MARGINS).format(error=error)
+        values |= _built(study, registry, frame, codebook, weighted=weighted)
     snapshot, _ = ReportSnapshot.objects.update_or_create(study=study, weighted=weighted, defaults=values)
     return snapshot
+
+
+def _built(
+    study: Study, registry: ClaimsRegistry, frame: pd.DataFrame, codebook: Codebook, *, weighted: bool
+) -> dict:
+    """The report's data, or the problem that kept it from being built, in words."""
+    try:
+        claims = parse_registry(registry.text)
+    except RegistryError as error:  # attached under older rules than this version of Candid's
+        return {"problem": gettext(E_REGISTRY).format(version=registry.version, error=error)}
+    try:
+        report = build_report(
+            frame,
+            codebook,
+            registry=claims,
+            margins=_shipped_margins() if weighted else None,
+            sample_names=dict(study.samples.values_list("slug", "name")),
+            registry_version=registry.version,
+            title={"": study.title, **study.titles},
+        )
+    except ValueError as error:  # margins the sample cannot meet, above all: say why
+        return {"problem": gettext(E_MARGINS if weighted else E_BUILD).format(error=error)}
+    return {"data": _plain(report)}
 
 
 def report_prepared(study: Study, *, weighted: bool) -> ReportSnapshot:

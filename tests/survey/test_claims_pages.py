@@ -244,3 +244,16 @@ def test_the_report_in_the_app(client, answered_study, make_user):
         assert "synthetic" in download["Content-Disposition"]
     assert client.get(reverse("survey:report_download", args=[answered_study.slug, "exe"])).status_code == 404
     assert AuditEvent.objects.filter(action="report_downloaded").count() == 3
+
+
+def test_a_registry_that_no_longer_reads_gives_a_message_not_an_error(answered_study):
+    """A kept registry version is never changed; should the rules that read it tighten, the
+    report says which version cannot be used and why."""
+    from survey.services.reports import report_build
+
+    ClaimsRegistry.objects.filter(study=answered_study).update(text='source = "x"\n')
+    snapshot = report_build(study_id=answered_study.pk, weighted=False)
+    assert (
+        snapshot.data == {} and "Version 1 of the study's claims registry cannot be used" in snapshot.problem
+    )
+    assert "the registry has no claims" in snapshot.problem
