@@ -53,6 +53,11 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "You have already completed this survey on this device. Thank you.",
         "zh": "您已在此设备上完成本调查。谢谢。",
     },
+    "ended_title": {"en": "Thank you for your time", "zh": "感谢您抽出时间"},
+    "ended_body": {
+        "en": "This visit to the survey has ended and nothing more is needed from you. You can close this page.",
+        "zh": "本次调查访问已结束，无需您再做任何事。您可以关闭此页面。",
+    },
     "withdraw_title": {"en": "Withdraw your answers", "zh": "撤回您的答案"},
     "withdraw_intro": {
         "en": "Enter the receipt code you were shown when you finished the survey.",

@@ -339,6 +339,8 @@ def _repeat_completion(response: PendingResponse | None, receipt_code: str) -> C
     released = Response.objects.filter(receipt_hash=receipt_hash).select_related("sample").first()
     if released is not None:
         return Completed(receipt_code, released.sample, released.is_synthetic, newly_completed=False)
+    if response is None:  # ended by another request of the same click: screened out, or withdrawn
+        raise FlowError("This visit has ended.", "ended")
     raise FlowError("This response is already complete.", "complete")
 
 

@@ -325,8 +325,8 @@ def page(request: HttpRequest, study_slug: str, index: int) -> HttpResponse:
     if response is None:
         language = choose_language(request, study.languages, study.languages[0])
         if request.method == "POST" and token:
-            # Finished from this browser and already released (a late second click of "Finish"):
-            # the same thank-you page; anything else is a session this study does not know.
+            # A genuine cookie whose response has left the working table: released (a late second
+            # click of "Finish" gets the same thank-you page) or ended (screened out, withdrawn).
             return _finish(request, study, None, token, None, language)
         if request.method == "POST":
             return message_page(request, language, "trouble_title", "session_invalid", status=403)
@@ -447,6 +447,8 @@ def _page_post(request, study, response, token, spec, all_pages, current, starte
     except FlowError as error:
         if error.code == "incomplete":
             return HttpResponseRedirect(_page_url(study, pending_position(response_id=response.pk)))
+        if error.code == "ended":
+            return _visit_ended(request, study, language)
         return _out_of_order(request, study, response)
     if isinstance(outcome, ScreenedOut):
         return _screened_out(request, study, language, outcome)
@@ -460,13 +462,21 @@ def _finish(request, study, response_id, token, started_at, language) -> HttpRes
     finish = Finish(receipt_code_for_token(study_id=study.pk, token=token), started_at)
     try:
         completed = response_complete(response_id=response_id, finish=finish)
-    except FlowError:
-        if response_id is None:
-            return message_page(request, language, "trouble_title", "session_invalid", status=403)
+    except FlowError as error:
+        if error.code == "ended":
+            return _visit_ended(request, study, language)
         return message_page(request, language, "thanks_title", "done_body")
     if isinstance(completed, ScreenedOut):
         return _screened_out(request, study, language, completed)
     return _thanks(request, study, completed, language)
+
+
+def _visit_ended(request: HttpRequest, study: Study, language: str) -> HttpResponse:
+    """The repeat of a click whose first request ended the visit (a full quota cell): nothing is
+    wrong, there is just nothing left to do."""
+    http_response = message_page(request, language, "ended_title", "ended_body")
+    http_response.delete_cookie(cookie_name(study), path=f"/s/{study.slug}/")
+    return http_response
 
 
 def _thanks(request, study, completed: Completed, language: str) -> HttpResponse:

@@ -102,3 +102,25 @@ def test_a_double_i_agree_opens_one_response_that_either_cookie_resumes(live_ser
         kept.cookies.update({**browser.cookies.get_dict(), **reply.cookies.get_dict()})
         page = kept.get(live_server.url + reply.headers["Location"], allow_redirects=False, timeout=60)
         assert page.status_code == 200 and 'name="action"' in page.text
+
+
+def test_a_second_click_after_a_screen_out_ends_politely(admin_user_):
+    """The first request of the click screens the participant out (a full quota cell) and deletes
+    their answers; the second finds nothing and says the visit has ended, not "page not available"."""
+    from django.test import Client
+
+    from survey.models import Quota
+    from tests.survey.test_fieldwork import answer, quota_study, start  # noqa: F401
+
+    study = quota_study.__wrapped__(admin_user_)
+    Quota.objects.create(study=study, name="nobody", conditions={"q1": ["yes"]}, limit=0)
+    browser = Client(HTTP_ACCEPT_LANGUAGE="en")
+    start(browser, study)
+    cookies = {key: morsel.value for key, morsel in browser.cookies.items()}
+    assert 'id="screened-out"' in answer(browser, study, {"q1": "yes", "q2": "3"}).content.decode()
+    second = Client(HTTP_ACCEPT_LANGUAGE="en")
+    for key, value in cookies.items():
+        second.cookies[key] = value
+    repeat = answer(second, study, {"q1": "yes", "q2": "3"})
+    assert repeat.status_code == 200 and "nothing more is needed from you" in repeat.content.decode()
+    assert not PendingResponse.objects.exists()
