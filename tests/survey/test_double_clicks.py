@@ -18,6 +18,7 @@ from django.db import connection
 from survey.models import PendingResponse, Response
 from survey.services.releases import release_k
 from survey.simulation import Respondent, fill, hidden_fields, read_form
+from tests.survey.test_fieldwork import quota_study  # noqa: F401  (the fixture, shared)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -104,15 +105,15 @@ def test_a_double_i_agree_opens_one_response_that_either_cookie_resumes(live_ser
         assert page.status_code == 200 and 'name="action"' in page.text
 
 
-def test_a_second_click_after_a_screen_out_ends_politely(admin_user_):
+def test_a_second_click_after_a_screen_out_ends_politely(quota_study):  # noqa: F811
     """The first request of the click screens the participant out (a full quota cell) and deletes
     their answers; the second finds nothing and says the visit has ended, not "page not available"."""
     from django.test import Client
 
     from survey.models import Quota
-    from tests.survey.test_fieldwork import answer, quota_study, start  # noqa: F401
+    from tests.survey.test_fieldwork import answer, start
 
-    study = quota_study.__wrapped__(admin_user_)
+    study = quota_study
     Quota.objects.create(study=study, name="nobody", conditions={"q1": ["yes"]}, limit=0)
     browser = Client(HTTP_ACCEPT_LANGUAGE="en")
     start(browser, study)
