@@ -295,6 +295,30 @@ def replicate_columns(data: pd.DataFrame, spec: str | Sequence[str] | None) -> t
     return tuple(spec)
 
 
+DENSE_KEY_LIMIT = 50_000_000
+
+
+def joint_cells(codes: Sequence[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Row -> joint cell of several groupings (non-negative integer codes), numbered 0..k-1 in key
+    order, and per grouping the cell -> code map. Integer arithmetic, no sort of the rows."""
+    sizes = [int(c.max()) + 1 if len(c) else 1 for c in codes]
+    combined = np.zeros(len(codes[0]), dtype=np.int64)
+    for c, size in zip(codes, sizes, strict=True):
+        combined = combined * size + c
+    top = int(np.prod(sizes, dtype=np.float64))
+    if top > DENSE_KEY_LIMIT:
+        uniques, cell = np.unique(combined, return_inverse=True)
+    else:
+        present = np.bincount(combined, minlength=top) > 0
+        cell = (np.cumsum(present) - 1)[combined]
+        uniques = np.flatnonzero(present)
+    margins = []
+    for size in reversed(sizes):
+        margins.append(uniques % size)
+        uniques = uniques // size
+    return cell.astype(np.int64), list(reversed(margins))
+
+
 @dataclass(frozen=True)
 class Calibration:
     """How weights were calibrated, so variances can remove what calibration fixed (R's ``postStrata``).
@@ -336,18 +360,7 @@ class Calibration:
         every correction is constant within a cell, so only the cell sums of ``u`` are needed."""
         cells = self.__dict__.get("_cells")
         if cells is None:
-            keys = (
-                pd.MultiIndex.from_arrays(list(self.groups))
-                if len(self.groups) > 1
-                else pd.Index(self.groups[0])
-            )
-            cell, uniques = pd.factorize(keys)
-            margins = (
-                [np.asarray(uniques.get_level_values(i)) for i in range(len(self.groups))]
-                if len(self.groups) > 1
-                else [np.asarray(uniques)]
-            )
-            cells = self.__dict__["_cells"] = (np.asarray(cell), margins)
+            cells = self.__dict__["_cells"] = joint_cells(self.groups)
         cell, margins = cells
         size = len(margins[0])
         count = np.bincount(cell, minlength=size).astype(float)

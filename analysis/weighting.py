@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .design import Calibration, SurveyDesign, with_weights
+from .design import Calibration, SurveyDesign, joint_cells, with_weights
 
 SHARE_TOLERANCE = 1e-6
 GROUP_SEPARATOR = "|"
@@ -151,23 +151,12 @@ def rake(
     return with_weights(design, weights, calibration), report
 
 
-def _cells(codes: list[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Row -> joint cell of the margins, and per margin the cell -> category map."""
-    keys = pd.MultiIndex.from_arrays(codes) if len(codes) > 1 else pd.Index(codes[0])
-    cell, uniques = pd.factorize(keys)
-    if len(codes) == 1:
-        return np.asarray(cell), [np.asarray(uniques, dtype=np.int64)]
-    return np.asarray(cell), [
-        np.asarray(uniques.get_level_values(i), dtype=np.int64) for i in range(len(codes))
-    ]
-
-
 def _rake_replicates(design, codes, goals, iterations: int, trim) -> np.ndarray:
     """Every replicate raked to the same margins with the same number of cycles, as R's ``rake`` on
     a replicate design. Raking only rescales whole cells (the joint categories of the margins), so it
     runs on the ``(cells, R)`` table of replicate weight sums and rescales the rows once at the end."""
     replicates = design._replicates
-    cell, margin_of_cell = _cells(codes)
+    cell, margin_of_cell = joint_cells(codes)
     start = replicates.sums(cell, np.ones(design.n), len(margin_of_cell[0]))
     current = start.copy()
     for _ in range(iterations):
