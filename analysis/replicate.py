@@ -65,17 +65,30 @@ class Replicates:
         """
         n = len(column)
         inside = column >= 0
-        index = np.where(inside, column, 0)
+        everywhere = bool(inside.all())
+        kind = np.int32 if 2 * n < np.iinfo(np.int32).max else np.int64
+        index = (column if everywhere else np.where(inside, column, 0)).astype(kind, copy=False)
+        first = values if everywhere else np.where(inside, values, 0.0)
         if second is None:
-            data, indices, shape = np.where(inside, values, 0.0), index, (k, n)
+            data, indices, shape = first, index, (k, n)
         else:
             data = np.empty(2 * n)
-            data[0::2], data[1::2] = np.where(inside, values, 0.0), np.where(inside, second, 0.0)
-            indices = np.empty(2 * n, dtype=index.dtype)
+            data[0::2], data[1::2] = first, second if everywhere else np.where(inside, second, 0.0)
+            indices = np.empty(2 * n, dtype=kind)
             indices[0::2], indices[1::2] = index, index + k
             shape = (2 * k, n)
-        indptr = np.arange(0, len(data) + 1, len(data) // n if n else 1)
-        return np.asarray(sparse.csc_matrix((data, indices, indptr), shape=shape) @ self.weights)
+        matrix = sparse.csc_matrix(
+            (data, indices, self._indptr(n, len(data) // max(n, 1))), shape=shape, copy=False
+        )
+        return np.asarray(matrix @ self.weights)
+
+    def _indptr(self, n: int, entries: int) -> np.ndarray:
+        """Column pointers of ``entries`` entries per row, kept for the next estimate."""
+        cache = self.__dict__.setdefault("_indptrs", {})
+        if entries not in cache:
+            kind = np.int32 if 2 * n < np.iinfo(np.int32).max else np.int64
+            cache[entries] = np.arange(0, n * entries + 1, entries, dtype=kind)
+        return cache[entries]
 
     def variance(self, replicates: np.ndarray, estimate: np.ndarray) -> np.ndarray:
         """R's ``svrVar``: covariance ``(p, p)`` from replicate estimates ``(p, R)`` and the full ``(p,)``.
