@@ -14,6 +14,7 @@
   its full match is computed.
 
 :func:`quality_flags` returns one boolean column per flag (aligned with the frame's rows);
+:func:`with_flag_columns` adds them to a frame and its codebook as 0/1 columns for exports;
 :func:`item_nonresponse` the share of complete responses without an answer, per question.
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from .codebook import Codebook
+from .codebook import Codebook, Variable
 
 SPEEDING, STRAIGHTLINING, ATTENTION, DUPLICATE = (
     "speeding",
@@ -71,6 +72,64 @@ def quality_flags(
     flags[DUPLICATE] = near_duplicates(frame, codebook, rules.threshold)
     flags["flagged"] = flags[list(FLAGS)].any(axis=1)
     return flags
+
+
+FLAG_LABELS = {
+    SPEEDING: "Data quality: completed in under the set fraction of the sample's median duration",
+    STRAIGHTLINING: "Data quality: the same answer to every item of a matrix battery",
+    ATTENTION: "Data quality: an attention check (XLSForm parameters correct=...) answered otherwise",
+    DUPLICATE: "Data quality: most answers equal to another response's (near-duplicate)",
+    "flagged": "Data quality: any of the flags above",
+}
+
+
+def flag_variables(rules: QualityRules | None = None) -> list[Variable]:
+    """Codebook entries of the export columns :func:`with_flag_columns` adds (kind ``flag``, 0/1)."""
+    rules = rules or QualityRules()
+    notes = {
+        SPEEDING: f"duration under {rules.speeding:.3g} of the sample's median",
+        DUPLICATE: f"percent match of at least {rules.threshold:.0%}",
+        STRAIGHTLINING: f"batteries of {rules.battery_items} or more items",
+    }
+    return [
+        Variable(
+            schema.quality_column(flag),
+            "flag",
+            schema.quality_column(flag),
+            label={"en": FLAG_LABELS[flag] + (f" ({notes[flag]})" if flag in notes else "")},
+            value_labels={"0": {"en": "no"}, "1": {"en": "yes"}},
+        )
+        for flag in (*FLAGS, "flagged")
+    ]
+
+
+def with_flag_columns(
+    frame: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    parameters: dict[str, dict[str, str]] | None = None,
+    rules: QualityRules | None = None,
+) -> tuple[pd.DataFrame, Codebook]:
+    """``frame`` with one 0/1 (``int8``) column per flag and ``quality_flagged`` appended, and a copy
+    of ``codebook`` that describes them — what an export writes beside the answers.
+
+    The flags are those of :func:`quality_flags` on the whole ``frame`` (speeding and
+    near-duplicates compare responses with each other: pass every response, not a chunk).
+    Neither input is changed; raises ``ValueError`` as :func:`quality_flags` does.
+    """
+    flags = quality_flags(frame, codebook, parameters=parameters, rules=rules)
+    columns = {
+        schema.quality_column(flag): flags[flag].to_numpy(dtype=np.int8) for flag in (*FLAGS, "flagged")
+    }
+    extended = Codebook(
+        study=codebook.study,
+        title=codebook.title,
+        languages=list(codebook.languages),
+        variables=[*codebook.variables, *flag_variables(rules)],
+        synthetic=codebook.synthetic,
+        consent=list(codebook.consent),
+    )
+    return frame.assign(**columns), extended
 
 
 def speeding(frame: pd.DataFrame, fraction: float) -> np.ndarray:

@@ -34,6 +34,7 @@ META_COLUMNS = (
 )
 
 CHOICE_SEPARATOR = "__"
+QUALITY_PREFIX = "quality_"
 
 
 def choice_column(code: str, choice: str) -> str:
@@ -59,3 +60,8 @@ def order_column(code: str) -> str:
 def reversed_column(code: str) -> str:
     """1 when the question's scale was shown reversed."""
     return f"{code}{CHOICE_SEPARATOR}reversed"
+
+
+def quality_column(flag: str) -> str:
+    """0/1 column of a data-quality flag in an export (``quality_speeding``, ``quality_flagged``)."""
+    return f"{QUALITY_PREFIX}{flag}"

@@ -18,6 +18,7 @@ import pandas as pd
 from analysis import schema
 from analysis.codebook import Codebook, codebook_from_specs
 from analysis.exports import NUMERIC_KINDS
+from analysis.results import parameters_by_question
 
 from .models import ConsentText, QuestionnaireVersion, Study
 from .selectors import cached_spec, released_responses
@@ -49,6 +50,12 @@ def _specs(study: Study) -> list[tuple[int, dict[str, Any]]]:
         "pk", "number"
     )
     return [(number, cached_spec(pk)) for pk, number in versions]
+
+
+def study_parameters(study: Study) -> dict[str, dict[str, str]]:
+    """Each question's XLSForm ``parameters`` (latest published version): what the data-quality
+    flags read (``correct=`` declares an attention check; ``analysis.quality.with_flag_columns``)."""
+    return parameters_by_question(_specs(study))
 
 
 def _complete(study: Study, include_synthetic: bool):

@@ -28,11 +28,11 @@ from django.utils.translation import gettext_noop
 from analysis import schema
 from analysis.design import SurveyDesign
 from analysis.quality import FLAGS, QualityRules, item_nonresponse, quality_flags
-from analysis.results import build_results, parameters_by_question
+from analysis.results import build_results
 from analysis.suppression import DEFAULT_K, check_k, disclose, round_count
 from analysis.weighting import poststratify, rake_samples
 
-from ..bridge import _specs, responses_frame
+from ..bridge import responses_frame, study_parameters
 from ..models import ReportStatus, ResultsSnapshot, Study, WeightingTargets
 from ..selectors import released_responses, study_dropoff, study_revision
 from .exports import audit_record
@@ -174,7 +174,7 @@ def compute_results(
     command line's ``--weights``) instead of ``options.weighting``. Raises ``ValueError`` with a
     message for weights the sample cannot meet, or when every response is excluded.
     """
-    parameters = parameters_by_question(_specs(study))
+    parameters = study_parameters(study)
     language = options.language if options.language in codebook.languages else codebook.languages[0]
     flags = quality_flags(
         frame, codebook, parameters=parameters, rules=QualityRules(speeding=options.speeding)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis import schema
-from analysis.quality import QualityRules, item_nonresponse, quality_flags
+from analysis.quality import FLAGS, QualityRules, item_nonresponse, quality_flags, with_flag_columns
 
 from .test_results import codebook, frame, parameters
 
@@ -63,3 +63,22 @@ def test_item_nonresponse_counts_unanswered_questions():
     assert table.loc["colour", "missing"] == data["colour"].isna().sum()
     assert table.loc["note", "share"] == pytest.approx(data["note"].isna().mean())
     assert np.isclose(table.loc["age", "share"], 0.0)
+
+
+def test_flag_columns_for_exports_match_the_flags_and_are_described():
+    data = frame(60).assign(**{schema.DURATION: 600.0})
+    data.loc[0, schema.DURATION] = 150
+    before = data.copy()
+    book = codebook()
+    exported, described = with_flag_columns(data, book, parameters={"approve": {"correct": "no"}})
+    flags = quality_flags(data, book, parameters={"approve": {"correct": "no"}})
+    pd.testing.assert_frame_equal(data, before)  # the input is left alone
+    assert book.names == codebook().names
+    for flag in (*FLAGS, "flagged"):
+        column = schema.quality_column(flag)
+        assert exported[column].dtype == np.int8
+        assert exported[column].tolist() == flags[flag].astype(int).tolist()
+        variable = described.variable(column)
+        assert variable.kind == "flag" and set(variable.value_labels) == {"0", "1"}
+    assert exported.loc[0, "quality_speeding"] == 1 and exported["quality_speeding"].sum() == 1
+    assert described.names == [*book.names, *(schema.quality_column(f) for f in (*FLAGS, "flagged"))]
