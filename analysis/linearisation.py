@@ -231,23 +231,28 @@ def shares(design: SurveyDesign, domain: np.ndarray, level: np.ndarray, g: int, 
 
 
 def means(design: SurveyDesign, domain: np.ndarray, y: np.ndarray, g: int) -> GroupFit:
-    """Means of ``y`` in ``g`` domains, with their covariance (influence ``(y - ybar_d) / W_d`` in domain d)."""
+    """Means of ``y`` in ``g`` domains, with their covariance (influence ``(y - ybar_d) / W_d`` in domain d).
+
+    ``y`` is centred at its domain's mean before the group sums are taken, so the sums of squares
+    are those of the deviations, as the row-level path computes them: expanding ``(y - ybar)^2``
+    instead would lose digits to cancellation (a domain of one respondent got a variance of
+    ``1e-14`` rather than 0).
+    """
     cells = _cells(design)
-    sums, g_stratum, g_cell, g_domain, _ = _group_table(design, cells, domain, g, None, 0, y)
-    W = np.bincount(g_domain, weights=sums["w"], minlength=g + 1)[:g]
-    Wy = np.bincount(g_domain, weights=sums["wy"], minlength=g + 1)[:g]
+    w = design.w
+    inside = domain >= 0
+    W = np.bincount(domain[inside], weights=w[inside], minlength=g)
     with np.errstate(divide="ignore", invalid="ignore"):
-        estimate = Wy / W
+        estimate = np.bincount(domain[inside], weights=w[inside] * y[inside], minlength=g) / W
+    centred = np.where(inside, np.nan_to_num(y - estimate[np.where(inside, domain, 0)]), 0.0)
+    sums, g_stratum, g_cell, g_domain, _ = _group_table(design, cells, domain, g, None, 0, centred)
     in_domain = (g_domain[:, None] == np.arange(g)[None, :]).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
-        A = np.nan_to_num(in_domain / W[None, :])  # u = A * y + B0
-        B0 = np.nan_to_num(-in_domain * estimate[None, :] / W[None, :])
-    sums_u = A * sums["y"][:, None] + B0 * sums["count"][:, None]
-    weighted_u = (
-        (A * sums["old_wy"][:, None] + B0 * sums["old_w"][:, None]) if cells.kind == "poststratify" else None
-    )
+        A = np.nan_to_num(in_domain / W[None, :])  # u = A * (y - ybar_d) - what calibration removes
+    sums_u = A * sums["y"][:, None]
+    weighted_u = A * sums["old_wy"][:, None] if cells.kind == "poststratify" else None
     corr = _corrections(cells, g_cell, sums_u, sums["count"], weighted_u, sums.get("old_w"))
-    B = B0 - corr[g_cell]
+    B = -corr[g_cell]
     s1 = A * sums["wy"][:, None] + B * sums["w"][:, None]
     s2 = (
         np.einsum("g,gi,gj->gij", sums["w2y2"], A, A)
@@ -258,13 +263,7 @@ def means(design: SurveyDesign, domain: np.ndarray, y: np.ndarray, g: int) -> Gr
     cov = _covariance(design, g_stratum, s1, s2)
     n = np.bincount(g_domain, weights=sums["positive"], minlength=g + 1)[:g]
     with np.errstate(divide="ignore", invalid="ignore"):
-        # svyvar(y) over n, from per-domain sums of w and w*y^2 (R's deff = "replace")
-        wy2 = _domain_wy2(design, domain, y, g)
-        svyvar = (wy2 / W - estimate**2) * n / (n - 1)
-        vsrs = svyvar / n
+        # svyvar(y) over n, from the domain's weighted squared deviations (R's deff = "replace")
+        squares = np.bincount(domain[inside], weights=w[inside] * centred[inside] ** 2, minlength=g)
+        vsrs = squares / W * n / (n - 1) / n
     return GroupFit(estimate, cov, vsrs, n)
-
-
-def _domain_wy2(design: SurveyDesign, domain: np.ndarray, y: np.ndarray, g: int) -> np.ndarray:
-    keep = domain >= 0
-    return np.bincount(domain[keep], weights=design.w[keep] * y[keep] ** 2, minlength=g)
