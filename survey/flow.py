@@ -11,23 +11,36 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from .instrument import iter_questions
-from .logic import Expression, parse, pipe
+from .logic import Context, parse, pipe
 
 ARM_CONTROL, ARM_TREATMENT = "control", "treatment"
 
 
-@lru_cache(maxsize=4096)
-def _expression(source: str) -> Expression:
-    return parse(source)
-
-
-def is_true(source: str, answers: dict[str, Any], current: Any = "") -> bool:
+def is_true(source: str, answers: dict[str, Any], current: Any = "", context: Context | None = None) -> bool:
     """Evaluate a relevance or constraint; an empty expression is true."""
-    return True if not source else _expression(source).is_true(answers, current)
+    return True if not source else parse(source).is_true(answers, current, context)
+
+
+def expression_context(
+    spec: dict[str, Any], language: str, *, choice: dict[str, Any] | None = None
+) -> Context:
+    """What ``jr:choice-name()``, ``format-date()`` and choice filters read, for ``spec`` in ``language``:
+    choice labels in that language (else the questionnaire's default language), and in a choice
+    filter the candidate choice's columns."""
+    lists = {cl["name"]: {c["code"]: c["label"] for c in cl["choices"]} for cl in spec["choice_lists"]}
+    question_lists = {q["code"]: q["choice_list"] for _, q, _ in iter_questions(spec) if q.get("choice_list")}
+    default = spec.get("default_language", "")
+
+    def choice_label(question: str, code: str) -> str:
+        labels = lists.get(question_lists.get(question, ""), {}).get(code)
+        if not labels:
+            return ""
+        return labels.get(language) or labels.get(default) or ""
+
+    return Context(language=language, choice_label=choice_label, choice=choice)
 
 
 def make_plan(spec: dict[str, Any], seed: int, arms: dict[str, str]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Middleware for every page: no copies kept by browsers or proxies, and a time budget per request.
+"""Middleware for every page: no copies kept by browsers or proxies, a time budget per request and
+one for the expressions a page evaluates.
 
 Static files are served by WhiteNoise before these run, so they stay cacheable.
 """
@@ -109,5 +110,33 @@ class RequestTimeBudgetMiddleware:
             from .views.errors import try_again_page
 
             logger.warning("request stopped at its time budget")
+            return try_again_page(request)
+        return None
+
+
+class ExpressionBudgetMiddleware:
+    """Limits the time a request may spend evaluating relevance, constraints and calculations to
+    ``CANDID_EXPRESSION_BUDGET_SECONDS`` (0: no limit). A questionnaire whose expressions run past
+    it gets the "please try again" page (503) instead of holding the worker; every write is one
+    transaction, so nothing was saved. Unlike the request budget this works in every thread, and
+    counts only evaluation, never the database.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from .logic import expression_budget
+
+        with expression_budget(float(getattr(settings, "CANDID_EXPRESSION_BUDGET_SECONDS", 0) or 0)):
+            return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from .logic import ExpressionBudgetExceeded
+
+        if isinstance(exception, ExpressionBudgetExceeded):
+            from .views.errors import try_again_page
+
+            logger.warning("expressions stopped at their time budget")
             return try_again_page(request)
         return None

@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "survey.middleware.NoStoreMiddleware",
     "survey.middleware.RequestTimeBudgetMiddleware",
+    "survey.middleware.ExpressionBudgetMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -203,6 +204,9 @@ CSRF_COOKIE_AGE = None
 # A request still running after this many seconds is stopped with the "please try again" page;
 # gunicorn's own timeout (config/gunicorn.py) is longer, so it never has to kill a worker.
 CANDID_REQUEST_BUDGET_SECONDS = float(os.environ.get("CANDID_REQUEST_BUDGET_SECONDS", "20"))
+# The time one request may spend evaluating a questionnaire's expressions (relevance, constraints,
+# calculations); past it the participant gets the "please try again" page. 0: no limit.
+CANDID_EXPRESSION_BUDGET_SECONDS = float(os.environ.get("CANDID_EXPRESSION_BUDGET_SECONDS", "2"))
 
 # The receipt-code hash key: separate from SECRET_KEY so rotating one does not orphan the other.
 CANDID_RECEIPT_KEY = os.environ.get("CANDID_RECEIPT_KEY", "")

@@ -60,9 +60,10 @@ def try_again_page(request: HttpRequest) -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     # Django calls this while handling the exception: a stalled request or a database that went
     # away outside a view (in a middleware) still gets the page that says to try again.
+    from ..logic import ExpressionBudgetExceeded
     from ..middleware import RequestTimeBudgetExceeded
 
-    if isinstance(sys.exc_info()[1], (RequestTimeBudgetExceeded, DatabaseError)):
+    if isinstance(sys.exc_info()[1], (RequestTimeBudgetExceeded, ExpressionBudgetExceeded, DatabaseError)):
         return try_again_page(request)
     return error_page(request, 500)
 

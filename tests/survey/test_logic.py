@@ -20,7 +20,7 @@ from tests.helpers import FUZZ_EXAMPLES
         ("${unanswered} = ''", {}, "", True),
         ("${t} = 'yes'", {"t": "yes"}, "", True),
         ("${n} = 10", {"n": "10"}, "", True),  # numeric when both sides are numbers
-        ("${s} < 'b'", {"s": "a"}, "", True),  # otherwise string comparison
+        ("${s} < 'b'", {"s": "a"}, "", False),  # XPath: < compares numbers only, 'a' is NaN
         ("5 div 2 = 2.5", {}, "", True),
         ("7 mod 3 = 1", {}, "", True),
         ("-${q} + 3 * 2 = 4", {"q": 2}, "", True),

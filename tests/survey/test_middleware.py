@@ -30,3 +30,38 @@ def test_a_nul_character_in_any_parameter_is_a_bad_request(client, shipped_study
         assert response.status_code == 400, url
     form = "application/x-www-form-urlencoded"  # what a browser sends for Candid's forms
     assert client.post("/withdraw/", "code=AB%00CD", content_type=form).status_code == 400
+
+
+def test_a_page_whose_expressions_overrun_their_budget_asks_to_try_again(
+    shipped_study, monkeypatch, settings
+):
+    """Issue 10 item 9: expressions past ``CANDID_EXPRESSION_BUDGET_SECONDS`` end on the friendly page
+    (503), never a 500 or a held worker. After consent the clock is faked: every reading 10 s later."""
+    from django.test import Client
+
+    from survey.logic import evaluator
+    from survey.simulation import Respondent, walk
+
+    class Recording(Client):
+        statuses: list[int] = []
+
+        def post(self, *args, **kwargs):
+            response = super().post(*args, **kwargs)
+            self.statuses.append(response.status_code)
+            return response
+
+    def slow_clock(client) -> None:
+        ticks = iter(range(0, 10**6, 10))
+        monkeypatch.setattr(evaluator, "_clock", lambda: float(next(ticks)))
+
+    settings.CANDID_EXPRESSION_BUDGET_SECONDS = 2
+    browser = Recording(HTTP_ACCEPT_LANGUAGE="en")
+    outcome = walk(browser, f"/s/{shipped_study.slug}/", Respondent(1, "china"), after_consent=slow_clock)
+    assert not outcome.completed
+    assert browser.statuses[-1] == 503
+    assert 500 not in browser.statuses
+    monkeypatch.undo()
+    settings.CANDID_EXPRESSION_BUDGET_SECONDS = 2
+    assert walk(
+        Client(HTTP_ACCEPT_LANGUAGE="en"), f"/s/{shipped_study.slug}/", Respondent(2, "china")
+    ).completed
