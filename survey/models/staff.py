@@ -10,6 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from .fields import OrderedJSONField
 from .studies import Study
 
 
@@ -104,7 +105,7 @@ class ReportSnapshot(models.Model):
     revision = models.CharField(max_length=64)
     status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.BUILDING)
     responses = models.PositiveIntegerField(default=0)
-    data = models.JSONField(default=dict, blank=True)
+    data = OrderedJSONField(default=dict, blank=True)
     problem = models.TextField(blank=True, help_text="Why the report could not be built.")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -147,7 +148,7 @@ class ResultsSnapshot(models.Model):
     revision = models.CharField(max_length=64)
     status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.BUILDING)
     responses = models.PositiveIntegerField(default=0)
-    payload = models.JSONField(default=dict, blank=True)
+    payload = OrderedJSONField(default=dict, blank=True)
     problem = models.TextField(blank=True, help_text="Why the results could not be built.")
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -253,7 +253,6 @@ def _consent_page(
     http_response.set_cookie(
         BROWSER_COOKIE,
         mark,
-        max_age=CONSENT_MAX_AGE,
         path="/s/",
         httponly=True,
         samesite="Lax",
