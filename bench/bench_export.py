@@ -28,7 +28,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = os.environ.get("PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-BENCH_DB = "candid_bench"
+BENCH_DB = os.environ.get("CANDID_BENCH_DB", "candid_bench")  # one per helper on a shared server
 STUDY = "trust-and-rating-systems"
 
 CHILD = """

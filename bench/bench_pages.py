@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import time
@@ -72,6 +73,7 @@ def measure(participants: int, reports: int) -> dict[str, list[float]]:
     from survey.simulation import CONSENT_KEY, Respondent, hidden_fields, walk
 
     times: dict[str, list[float]] = defaultdict(list)
+    weights: dict[str, list[int]] = defaultdict(list)
 
     class Timed(Client):
         label: str | None = None
@@ -86,6 +88,8 @@ def measure(participants: int, reports: int) -> dict[str, list[float]]:
             if response.status_code >= 500:
                 raise RuntimeError(f"{request['PATH_INFO']} answered {response.status_code}")
             times[label].append(elapsed)
+            if response.status_code != 302 and not label.startswith("analyst"):
+                weights[label].append(page_weight(response.content))
             return response
 
     receipts = []
@@ -129,7 +133,16 @@ def measure(participants: int, reports: int) -> dict[str, list[float]]:
                 analyst.get(f"/studies/{STUDY}/report/{weights}")
                 analyst.label = f"analyst: {label} (kept)"
                 analyst.get(f"/studies/{STUDY}/report/{weights}")
-    return times
+    return {"times": times, "weights": weights}
+
+
+STATIC = ROOT / "survey" / "static"
+ASSET = re.compile(rb'(?:href|src)="/static/([^"?]+)"')
+
+
+def page_weight(html: bytes) -> int:
+    """Bytes a first visit downloads: the HTML and every stylesheet and script it names (uncompressed)."""
+    return len(html) + sum((STATIC / name.decode()).stat().st_size for name in ASSET.findall(html))
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -174,7 +187,7 @@ def main() -> None:
         f"{'page':<40} {'n':>5} {'p50 small':>10} {'p50':>9} {'p99':>9} {'p50 ratio':>10}   (p50/p99 at {args.large:,})"
     )
     for label in ORDER:
-        small, large = results["small"].get(label), results["large"].get(label)
+        small, large = results["small"]["times"].get(label), results["large"]["times"].get(label)
         if not small or not large:
             print(f"{label:<40} (not reached)")
             continue
@@ -184,6 +197,12 @@ def main() -> None:
             f"{statistics.median(large) / statistics.median(small):>10.2f}"
         )
     print("p50 ratio = median at the large size / median at the small size (1 = flat in the data)")
+    print("\nParticipant page weight (HTML + the stylesheets and scripts it names, uncompressed bytes)")
+    print(f"{'page':<40} {'median':>8} {'largest':>8}")
+    for label in ORDER:
+        sizes = results["large"]["weights"].get(label)
+        if sizes:
+            print(f"{label:<40} {int(statistics.median(sizes)):>8,} {max(sizes):>8,}")
 
 
 if __name__ == "__main__":

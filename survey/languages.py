@@ -54,3 +54,29 @@ def xlsform_name(code: str) -> str:
     """The English name XLSForm headers use for ``code`` (``label::Chinese (Simplified) (zh)``)."""
     known = LANGUAGES.get(code)
     return known[0] if known else code
+
+
+# Tags whose texts are Simplified (or Traditional) Chinese whatever region they name (BCP 47: a
+# script subtag wins; without one, the region decides, as CLDR's likely subtags do).
+_SIMPLIFIED_REGIONS = {"cn", "sg", "my"}
+_TRADITIONAL_REGIONS = {"tw", "hk", "mo"}
+
+
+def django_locale(code: str) -> str:
+    """The Django language whose catalogue serves a study language: ``zh``, ``zh-CN``, ``zh-SG`` and
+    ``zh-Hans`` all read ``zh-hans``; a language without a catalogue falls back to ``LANGUAGE_CODE``.
+    """
+    from django.conf import settings
+    from django.utils.translation import get_supported_language_variant
+
+    subtags = code.replace("_", "-").lower().split("-")
+    if subtags[0] == "zh":
+        rest = set(subtags[1:])
+        if "hant" in rest or (rest & _TRADITIONAL_REGIONS and "hans" not in rest):
+            subtags = ["zh", "hant"]
+        else:
+            subtags = ["zh", "hans"]
+    try:
+        return get_supported_language_variant("-".join(subtags), strict=True)
+    except LookupError:
+        return settings.LANGUAGE_CODE

@@ -17,7 +17,7 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -26,7 +26,7 @@ from .. import flow
 from ..forms import PageForm, is_well_formed, submit_page, text_in
 from ..instrument import iter_questions
 from ..models import PendingResponse, ResponseStatus, Sample, Study
-from ..participant_text import DJANGO_LANGUAGE, LANGUAGE_NAMES, text, texts
+from ..participant_text import LANGUAGE_NAMES, text, translation_for
 from ..receipts import keyed_hash
 from ..selectors import completions_by_sample, latest_published_version, pending_position, spec_for
 from ..services.responses import (
@@ -80,13 +80,12 @@ def render_participant(
     status: int = 200,
     languages: list[str] | None = None,
 ) -> HttpResponse:
-    with translation.override(DJANGO_LANGUAGE.get(language, language)):
+    with translation_for(language):
         response = render(
             request,
             template,
             {
                 "language": language,
-                "t": texts(language),
                 "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in (languages or [])],
                 **context,
             },
@@ -372,7 +371,12 @@ def _render_page(
         {
             "study": study,
             "title": text_in(spec["title"], response.language, spec["default_language"]),
-            "section_label": text_in(current.section["label"], response.language, spec["default_language"]),
+            "section_label": flow.piped(
+                text_in(current.section["label"], response.language, spec["default_language"]),
+                spec,
+                answers,
+                response.language,
+            ),
             "form": form,
             "page_index": current.index,
             "is_last": is_last,
@@ -428,7 +432,7 @@ def _page_post(request, study, response, token, spec, all_pages, current, starte
             status=400,
             link=_page_url(study, current.index),
         )
-    with translation.override(DJANGO_LANGUAGE.get(language, language)):
+    with translation_for(language):
         result = submit_page(
             data=request.POST, page_questions=current.questions, stored=response.answers, form_kwargs=kwargs
         )
@@ -489,10 +493,10 @@ def _thanks(request, study, completed: Completed, language: str) -> HttpResponse
             "study": study,
             "receipt_code": completed.receipt_code,
             "panel_link": panel_link,
-            "receipt_warning": text(
-                "receipt_warning",
-                language,
-                date=freeze.isoformat() if freeze else text("receipt_no_date", language),
+            "receipt_warning": (
+                text("receipt_warning", language, date=freeze.isoformat())
+                if freeze
+                else text("receipt_warning_no_date", language)
             ),
             "synthetic": completed.synthetic,
         },

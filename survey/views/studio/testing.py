@@ -10,7 +10,6 @@ from django import forms
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -20,7 +19,7 @@ from ...forms import PageForm, is_well_formed, submit_page, text_in
 from ...instrument import iter_questions
 from ...languages import language_name
 from ...models import TestRun
-from ...participant_text import DJANGO_LANGUAGE, LANGUAGE_NAMES, texts
+from ...participant_text import LANGUAGE_NAMES, translation_for
 from ...selectors import logic_map, version_to_spec
 from ...services import testruns
 from ..participant import page_form_kwargs
@@ -154,7 +153,7 @@ def test_run(request: HttpRequest, slug: str, run_id: Any) -> HttpResponse:
             return HttpResponseRedirect(request.path)
         if not is_well_formed(PageForm(questions=current.questions, **kwargs), request.POST):
             return HttpResponseRedirect(request.path)
-        with translation.override(DJANGO_LANGUAGE.get(run.language, run.language)):
+        with translation_for(run.language):
             result = submit_page(
                 data=request.POST, page_questions=current.questions, stored=run.answers, form_kwargs=kwargs
             )
@@ -172,7 +171,7 @@ def test_run(request: HttpRequest, slug: str, run_id: Any) -> HttpResponse:
         form = PageForm(initial=initial, questions=questions, **kwargs)
     applying = [p.index for p in all_pages if flow.page_applies(p, run.answers) or p.index == index]
     staff_language = get_language() or "en"
-    with translation.override(DJANGO_LANGUAGE.get(run.language, run.language)):
+    with translation_for(run.language):
         response = render(
             request,
             "survey/studio/test_page.html",
@@ -180,10 +179,14 @@ def test_run(request: HttpRequest, slug: str, run_id: Any) -> HttpResponse:
                 "study": study,
                 "run": run,
                 "language": run.language,
-                "t": texts(run.language),
                 "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in run.version.languages],
                 "title": text_in(spec["title"], run.language, spec["default_language"]),
-                "section_label": text_in(current.section["label"], run.language, spec["default_language"]),
+                "section_label": flow.piped(
+                    text_in(current.section["label"], run.language, spec["default_language"]),
+                    spec,
+                    run.answers,
+                    run.language,
+                ),
                 "form": form,
                 "page_index": index,
                 "is_last": flow.next_page(all_pages, index, run.answers) is None,
