@@ -25,6 +25,9 @@ MESSAGES: dict[str, Promise] = {
         "With this code you can withdraw your answers while the study keeps them. Anyone who finds "
         "the code can see that you took part in this survey: keep it private, or do not keep it."
     ),
+    "receipt_file": _(
+        "Withdrawal receipt code: %(code)s\n\nTo withdraw your answers, enter it at %(address)s\n\n%(warning)s\n"
+    ),
     "closed_title": _("This survey is closed"),
     "closed_body": _("This survey is not taking answers now. Thank you for your interest."),
     "not_open_body": _("This survey has not opened yet. Please come back later."),
@@ -34,9 +37,23 @@ MESSAGES: dict[str, Promise] = {
         "This visit to the survey has ended and nothing more is needed from you. You can close this page."
     ),
     "withdraw_title": _("Withdraw your answers"),
-    "withdraw_processed": _(
-        "If this code belongs to a response, its answers have now been deleted for good. Codes are "
-        "checked exactly: if you are not sure you typed it correctly, enter it again."
+    "withdraw_deleted": _(
+        "Your answers have been deleted for good. This receipt code no longer works, and there is "
+        "nothing more to do."
+    ),
+    "withdraw_not_found": _(
+        "No answers are kept under this code. If you withdrew them before, they are already "
+        "deleted; otherwise please check that this is the code you were shown when you finished."
+    ),
+    "withdraw_typo_group": _(
+        "This code has a typo in group %(group)s (counting the groups of letters and digits after "
+        "the study number). Please check that group against the code you were shown."
+    ),
+    "withdraw_typo_study": _(
+        "The study number at the start of this code does not fit the rest of it. Please check it."
+    ),
+    "withdraw_typo": _(
+        "This code has typos in more than one place. Please check it against the code you were shown."
     ),
     "withdraw_frozen": _(
         "The data of this study were fixed for analysis on the announced date, so answers can no "

@@ -1,14 +1,22 @@
 """Withdrawal receipt codes: how one is made, written and read back. The only module that knows the format.
 
-A code is the study's number, a hyphen, and 136 random bits in base32 (RFC 4648's alphabet: the
-letters A-Z and the digits 2-7, so 0/O and 1/I cannot be confused), in groups of five::
+A code is the study's number, a hyphen, 136 random bits in base32 (RFC 4648's alphabet: the letters
+A-Z and the digits 2-7, so 0/O and 1/I cannot be confused) and two check characters, in groups of
+five::
 
-    12-K7QWM-3D2ZX-PA4NB-6YJTE-R5SUC-LQ
+    12-K7QWM-3D2ZX-PA4NB-6YJTE-R5SUC-LQ4F
 
 The study number lets the withdrawal page check the study's freeze date first. The random part is
 not drawn afresh at every "Finish": it is an HMAC of the browser's resume token under
 ``CANDID_RECEIPT_KEY``, so every request a double or triple click sends from one browser is answered
-with the same code, and the database holds no code, only ``keyed_hash(code, "receipt")``.
+with the same code, and the database holds no code, only ``keyed_hash`` of its canonical form (the
+study number and the 28 random characters: the check characters add nothing to hash).
+
+The check characters make the code a Reed-Solomon codeword over GF(32) with two check symbols
+(distance 3; the study number enters as one more symbol): every typo in one character and every
+pair of wrong characters is caught before anything is looked up, and a single wrong character is
+located, so the page can say which group to look at. Codes written before the check characters
+existed (28 characters) are still read; only their last character can be checked.
 
 What a person types is read leniently (NFKC, so full-width characters and superscript digits become
 ASCII; any case; spaces and any kind of dash as separators) and strictly (nothing else): whatever is
@@ -28,6 +36,8 @@ from django.conf import settings
 
 RECEIPT_BITS = 136
 BODY_LENGTH = 28  # base32 characters for 136 bits (the last one carries a single bit)
+CHECK_LENGTH = 2
+CODE_LENGTH = BODY_LENGTH + CHECK_LENGTH
 GROUP = 5
 MAX_STUDY_DIGITS = 12
 ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
@@ -44,19 +54,84 @@ def keyed_hash(value: str, purpose: str) -> str:
     return hmac.new(receipt_key(), f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
+def receipt_hash(code: str) -> str:
+    """What the database keeps of a receipt code: ``keyed_hash`` of its canonical form (the same for
+    a code with check characters and for the older form without)."""
+    return keyed_hash(parse_receipt_code(code).text, "receipt")
+
+
 def format_code(study_id: int, body: str) -> str:
     """The canonical written form: ``<study>-`` and the body in groups of five."""
     return f"{study_id}-" + "-".join(body[i : i + GROUP] for i in range(0, len(body), GROUP))
 
 
 def receipt_code_for(*, study_id: int, secret: str) -> str:
-    """The receipt code of the response whose browser holds ``secret`` (its resume token).
+    """The receipt code of the response whose browser holds ``secret`` (its resume token), with its
+    check characters.
 
     The same secret always gives the same code; without the receipt key the code cannot be computed.
     """
     digest = hmac.new(receipt_key(), f"receipt-code:{secret}".encode(), hashlib.sha256).digest()
     body = base64.b32encode(digest[: RECEIPT_BITS // 8]).decode().rstrip("=")
-    return format_code(study_id, body)
+    return format_code(study_id, body + check_characters(study_id, body))
+
+
+# GF(32) with the primitive polynomial x^5 + x^2 + 1: powers of alpha and their logarithms.
+_EXP = [0] * 62
+_LOG = [0] * 32
+_value = 1
+for _power in range(31):
+    _EXP[_power] = _EXP[_power + 31] = _value
+    _LOG[_value] = _power
+    _value = (_value << 1) ^ (0b100101 if _value & 0b10000 else 0)
+
+
+def _mul(a: int, b: int) -> int:
+    return 0 if a == 0 or b == 0 else _EXP[_LOG[a] + _LOG[b]]
+
+
+def _div(a: int, b: int) -> int:
+    return 0 if a == 0 else _EXP[(_LOG[a] - _LOG[b]) % 31]
+
+
+def _symbols(study_id: int, characters: str) -> list[int]:
+    """The codeword's symbols: one per character (position i is the coefficient of x^i), then the
+    study number's symbol at position 30 (never 0, so a changed study number is an error there)."""
+    study = 1 + int.from_bytes(hashlib.sha256(str(study_id).encode()).digest()[:4], "big") % 31
+    return [ALPHABET.index(c) for c in characters] + [0] * (CODE_LENGTH - len(characters)) + [study]
+
+
+def _syndromes(symbols: list[int]) -> tuple[int, int]:
+    """r(alpha) and r(alpha^2): both 0 exactly for a codeword."""
+    first = second = 0
+    for position, symbol in enumerate(symbols):
+        first ^= _mul(symbol, _EXP[position % 31])
+        second ^= _mul(symbol, _EXP[(2 * position) % 31])
+    return first, second
+
+
+def check_characters(study_id: int, body: str) -> str:
+    """The two characters that make ``body`` (28 characters) a codeword: c28 and c29 solve
+    c28 a^28 + c29 a^29 = S1 and c28 a^56 + c29 a^58 = S2 over GF(32) (Cramer's rule)."""
+    s1, s2 = _syndromes(_symbols(study_id, body))
+    a, b = _EXP[28], _EXP[29]
+    c, d = _EXP[56 % 31], _EXP[58 % 31]
+    determinant = _mul(a, d) ^ _mul(b, c)
+    c28 = _div(_mul(s1, d) ^ _mul(b, s2), determinant)
+    c29 = _div(_mul(a, s2) ^ _mul(c, s1), determinant)
+    return ALPHABET[c28] + ALPHABET[c29]
+
+
+def typo_groups(study_id: int, characters: str) -> list[int]:
+    """Where a code of 30 characters that fails its check was mistyped: the group (1-6) of the one
+    wrong character when a single one explains it, else [] (two or more; or the study number, 0)."""
+    s1, s2 = _syndromes(_symbols(study_id, characters))
+    if s1 == 0 or s2 == 0:
+        return []
+    position = _LOG[_div(s2, s1)]  # a single error e at position j: s1 = e a^j, s2 = e a^2j
+    if position == CODE_LENGTH:
+        return [0]
+    return [position // GROUP + 1] if position < CODE_LENGTH else []
 
 
 class ReceiptCodeError(ValueError):
@@ -75,12 +150,14 @@ class ReceiptCode:
 
 
 def parse_receipt_code(typed: str) -> ReceiptCode:
-    """Read a code as a person typed or pasted it.
+    """Read a code as a person typed or pasted it (with its check characters, or an older code without).
 
     Raises :class:`ReceiptCodeError` with ``code`` ``"empty"``; ``"characters"`` (``detail["characters"]``:
     the characters a code cannot contain, such as 0, 1, 8 or 9 in its body); ``"study"`` (no study number
     in front); ``"length"`` (``detail["found"]`` and ``detail["expected"]`` characters after the study
-    number); or ``"mistyped"`` (the right characters, but no code ends like this).
+    number); ``"typo"`` (the check characters do not fit: ``detail["group"]`` is the group, 1 to 6, of
+    the one mistyped character, 0 for the study number, absent when more than one is wrong); or
+    ``"mistyped"`` (an older code whose last character cannot be right).
     """
     text = unicodedata.normalize("NFKC", typed or "").upper()
     parts = [part for part in SEPARATORS.split(text) if part]
@@ -90,17 +167,32 @@ def parse_receipt_code(typed: str) -> ReceiptCode:
     if wrong:
         raise ReceiptCodeError("characters", characters=" ".join(wrong[:5]))
     if len(parts) > 1 and parts[0].isdigit():
-        prefix, body = parts[0], "".join(parts[1:])
-    else:  # typed without a hyphen after the study number: the body is the last 28 characters
-        compact = "".join(parts)
-        prefix, body = compact[:-BODY_LENGTH], compact[-BODY_LENGTH:]
+        return _read("".join(parts[0]), "".join(parts[1:]))
+    # Typed without a hyphen after the study number: the code is the last 30 characters, or an
+    # older code's last 28.
+    compact = "".join(parts)
+    errors = []
+    for length in (CODE_LENGTH, BODY_LENGTH):
+        try:
+            return _read(compact[:-length], compact[-length:])
+        except ReceiptCodeError as error:
+            errors.append(error)
+    raise next((error for error in errors if error.code != "study"), errors[0])
+
+
+def _read(prefix: str, body: str) -> ReceiptCode:
     if not prefix.isdigit() or len(prefix) > MAX_STUDY_DIGITS:
         raise ReceiptCodeError("study")
-    if len(body) != BODY_LENGTH:
-        raise ReceiptCodeError("length", found=len(body), expected=BODY_LENGTH)
+    if len(body) not in (BODY_LENGTH, CODE_LENGTH):
+        raise ReceiptCodeError("length", found=len(body), expected=CODE_LENGTH)
     outside = sorted({c for c in body if c not in ALPHABET})
     if outside:
         raise ReceiptCodeError("characters", characters=" ".join(outside[:5]))
+    if len(body) == CODE_LENGTH:
+        if check_characters(int(prefix), body[:BODY_LENGTH]) != body[BODY_LENGTH:]:
+            groups = typo_groups(int(prefix), body)
+            raise ReceiptCodeError("typo", **({"group": groups[0]} if groups else {}))
+        body = body[:BODY_LENGTH]
     # 136 bits fill the last character with one bit: its other four are zero in every real code.
     if base64.b32encode(base64.b32decode(body + "====")).decode().rstrip("=") != body:
         raise ReceiptCodeError("mistyped")

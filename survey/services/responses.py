@@ -38,7 +38,7 @@ from ..models import (
     Study,
     StudyCounter,
 )
-from ..receipts import ReceiptCodeError, keyed_hash, parse_receipt_code, receipt_code_for
+from ..receipts import ReceiptCodeError, keyed_hash, parse_receipt_code, receipt_code_for, receipt_hash
 from ..selectors import cached_spec, closed_by_target, spec_for
 from ..storage import PENDING_TABLE, RELEASED_TABLE
 from .exports import export_files_forget
@@ -333,10 +333,10 @@ def response_complete(*, response_id: Any, finish: Finish) -> Completed | Screen
 
 
 def _repeat_completion(response: PendingResponse | None, receipt_code: str) -> Completed:
-    receipt_hash = keyed_hash(receipt_code, "receipt")
-    if response is not None and response.receipt_hash == receipt_hash:
+    hashed = receipt_hash(receipt_code)
+    if response is not None and response.receipt_hash == hashed:
         return Completed(receipt_code, response.sample, response.is_synthetic, newly_completed=False)
-    released = Response.objects.filter(receipt_hash=receipt_hash).select_related("sample").first()
+    released = Response.objects.filter(receipt_hash=hashed).select_related("sample").first()
     if released is not None:
         return Completed(receipt_code, released.sample, released.is_synthetic, newly_completed=False)
     if response is None:  # ended by another request of the same click: screened out, or withdrawn
@@ -357,7 +357,7 @@ def _complete(response: PendingResponse, spec: dict[str, Any], finish: Finish) -
     response.duration_seconds = (
         None if elapsed is None else int(DURATION_ROUNDING * math.floor(elapsed / DURATION_ROUNDING + 0.5))
     )
-    response.receipt_hash = keyed_hash(finish.receipt_code, "receipt")
+    response.receipt_hash = receipt_hash(finish.receipt_code)
     # The resume hash stays until the release: a double click sends its second request with the
     # same cookie, and must be answered with the same thank-you page.
     response.position = response.furthest
@@ -372,7 +372,9 @@ def _complete(response: PendingResponse, spec: dict[str, Any], finish: Finish) -
 
 
 class WithdrawalOutcome:
-    PROCESSED = "processed"  # the same for a right and a wrong code
+    CONFIRM = "confirm"  # the code's answers exist; nothing is deleted until the participant confirms
+    DELETED = "deleted"
+    NOT_FOUND = "not_found"  # a code with the right check characters, but no answers kept under it
     FROZEN = "frozen"
     RATE_LIMITED = "rate_limited"
     MALFORMED = "malformed"
@@ -383,6 +385,8 @@ class Withdrawal:
     outcome: str
     problem: str = ""  # for a malformed code: ``ReceiptCodeError.code``
     detail: dict[str, Any] = field(default_factory=dict)
+    study: Study | None = None  # for CONFIRM and DELETED: whose answers they are
+    answers: int = 0  # for CONFIRM: how many answers would be deleted
 
 
 def _miss_allowed(name: str, limit: int) -> bool:
@@ -395,39 +399,48 @@ def _miss_allowed(name: str, limit: int) -> bool:
 
 
 @transaction.atomic
-def response_withdraw(*, code: str) -> Withdrawal:
+def response_withdraw(*, code: str, confirmed: bool = True) -> Withdrawal:
     """Delete the answers of the response with this receipt code, until its study's freeze date.
 
-    A malformed code gets a message saying what is wrong with it. A well-formed code that matches
-    nothing gets the same outcome as one that matched, so the page cannot be used to test codes;
-    such misses are limited per minute for the whole site (keyed by nothing about the person), and
-    a code that matches a response is never limited.
+    Unless ``confirmed``, nothing is deleted: a code whose answers exist gets ``CONFIRM`` with the
+    study and the number of answers, for the page that asks "delete these?". A malformed code (or
+    one whose check characters say it was mistyped) gets a message saying what is wrong with it
+    before anything is looked up. A well-formed code that matches nothing is ``NOT_FOUND``: the
+    136 random bits make guessing hopeless, and the consent text says that a code proves
+    participation; such misses are still limited per minute (keyed by nothing about the person),
+    and a code that matches a response is never limited.
     """
     try:
         parsed = parse_receipt_code(code)
     except ReceiptCodeError as error:
         return Withdrawal(WithdrawalOutcome.MALFORMED, error.code, error.detail)
-    study = Study.objects.filter(pk=parsed.study_id).only("data_freeze_on").first()
+    study = (
+        Study.objects.filter(pk=parsed.study_id)
+        .only("data_freeze_on", "title", "titles", "languages")
+        .first()
+    )
     if study is not None and study.data_freeze_on is not None and timezone.localdate() > study.data_freeze_on:
         return Withdrawal(WithdrawalOutcome.FROZEN)
-    receipt_hash = keyed_hash(parsed.text, "receipt")
+    hashed = keyed_hash(parsed.text, "receipt")
     pending = (
         PendingResponse.objects.select_for_update()
-        .filter(receipt_hash=receipt_hash, study_id=parsed.study_id)
+        .filter(receipt_hash=hashed, study_id=parsed.study_id)
         .first()
     )
     released = (
         None
         if pending is not None
         else Response.objects.select_for_update()
-        .filter(receipt_hash=receipt_hash, study_id=parsed.study_id)
+        .filter(receipt_hash=hashed, study_id=parsed.study_id)
         .first()
     )
     found = pending or released
     if found is None:
         if not _miss_allowed("withdraw", WITHDRAW_MISSES_PER_MINUTE):
             return Withdrawal(WithdrawalOutcome.RATE_LIMITED)
-        return Withdrawal(WithdrawalOutcome.PROCESSED)
+        return Withdrawal(WithdrawalOutcome.NOT_FOUND)
+    if not confirmed:
+        return Withdrawal(WithdrawalOutcome.CONFIRM, study=study, answers=len(found.answers))
     _counter_increment(sample_id=found.sample_id, kind=CounterKind.WITHDRAWN)
     quota_release(study_id=found.study_id, sample_id=found.sample_id, answers=found.answers)
     fieldwork_count(sample_id=found.sample_id, kind=FieldworkKind.WITHDRAWN, synthetic=found.is_synthetic)
@@ -438,7 +451,7 @@ def response_withdraw(*, code: str) -> Withdrawal:
         study_id=found.study_id, batch_id=released.batch_id if released is not None else None
     )
     scrub_after_commit(tables=[PENDING_TABLE if pending is not None else RELEASED_TABLE])
-    return Withdrawal(WithdrawalOutcome.PROCESSED)
+    return Withdrawal(WithdrawalOutcome.DELETED, study=study)
 
 
 def withdrawal_followups(*, study_id: int, batch_id: int | None) -> None:

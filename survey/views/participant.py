@@ -485,6 +485,12 @@ def _visit_ended(request: HttpRequest, study: Study, language: str) -> HttpRespo
 def _thanks(request, study, completed: Completed, language: str) -> HttpResponse:
     panel_link = completed.sample.panel_link("completion")
     freeze = study.data_freeze_on
+    warning = (
+        text("receipt_warning", language, date=freeze.isoformat())
+        if freeze
+        else text("receipt_warning_no_date", language)
+    )
+    withdraw_url = request.build_absolute_uri(reverse("survey:withdraw"))
     http_response = render_participant(
         request,
         "survey/participant/thanks.html",
@@ -493,11 +499,11 @@ def _thanks(request, study, completed: Completed, language: str) -> HttpResponse
             "study": study,
             "receipt_code": completed.receipt_code,
             "panel_link": panel_link,
-            "receipt_warning": (
-                text("receipt_warning", language, date=freeze.isoformat())
-                if freeze
-                else text("receipt_warning_no_date", language)
+            "receipt_warning": warning,
+            "receipt_file": text(
+                "receipt_file", language, code=completed.receipt_code, address=withdraw_url, warning=warning
             ),
+            "receipt_filename": f"receipt-{completed.receipt_code.split('-')[0]}.txt",
             "synthetic": completed.synthetic,
         },
     )
@@ -523,7 +529,8 @@ def _screened_out(request: HttpRequest, study: Study, language: str, screened: S
 
 
 WITHDRAWAL_MESSAGES = {
-    WithdrawalOutcome.PROCESSED: "withdraw_processed",
+    WithdrawalOutcome.DELETED: "withdraw_deleted",
+    WithdrawalOutcome.NOT_FOUND: "withdraw_not_found",
     WithdrawalOutcome.FROZEN: "withdraw_frozen",
     WithdrawalOutcome.RATE_LIMITED: "withdraw_rate",
 }
@@ -534,23 +541,34 @@ MALFORMED_MESSAGES = {
     "length": "withdraw_bad_length",
     "mistyped": "withdraw_mistyped",
 }
+TYPO_MESSAGES = {None: "withdraw_typo", 0: "withdraw_typo_study"}
 MAX_CODE_INPUT = 200
+
+
+def _malformed_message(problem: str, detail: dict[str, Any], language: str) -> str:
+    values = {name: str(value) for name, value in detail.items()}
+    if problem == "typo":
+        return text(TYPO_MESSAGES.get(detail.get("group"), "withdraw_typo_group"), language, **values)
+    return text(MALFORMED_MESSAGES.get(problem, "withdraw_malformed"), language, **values)
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def withdraw(request: HttpRequest) -> HttpResponse:
+    """The receipt code, then a confirmation naming what will be deleted, then the outcome."""
     language = choose_language(request, ["en", "zh"], "en")
     outcome = message = typed = ""
     status = 200
+    confirm: dict[str, Any] = {}
     if request.method == "POST":
         typed = request.POST.get("code", "")[:MAX_CODE_INPUT]
-        result = response_withdraw(code=typed)
+        result = response_withdraw(code=typed, confirmed=request.POST.get("action") == "confirm")
         outcome = result.outcome
         if outcome == WithdrawalOutcome.MALFORMED:
-            detail = {name: str(value) for name, value in result.detail.items()}
-            message = text(MALFORMED_MESSAGES.get(result.problem, "withdraw_malformed"), language, **detail)
+            message = _malformed_message(result.problem, result.detail, language)
             status = 400
+        elif outcome == WithdrawalOutcome.CONFIRM:
+            confirm = {"study": result.study.title_in(language), "answers": result.answers}
         else:
             message = text(WITHDRAWAL_MESSAGES[outcome], language)
             status = 429 if outcome == WithdrawalOutcome.RATE_LIMITED else 200
@@ -560,9 +578,12 @@ def withdraw(request: HttpRequest) -> HttpResponse:
         language,
         {
             "outcome": message,
+            "deleted": outcome == WithdrawalOutcome.DELETED,
             "malformed": outcome == WithdrawalOutcome.MALFORMED,
-            # Only a code that could not be read is shown again, to be corrected.
-            "typed": typed if outcome == WithdrawalOutcome.MALFORMED else "",
+            "confirm": confirm,
+            # A code that could not be read is shown again, to be corrected; a found one is carried
+            # to the confirmation.
+            "typed": typed if outcome in (WithdrawalOutcome.MALFORMED, WithdrawalOutcome.CONFIRM) else "",
             "title": text("withdraw_title", language),
         },
         status=status,

@@ -201,7 +201,7 @@ def test_report_is_kept_until_the_data_changes(client, people, answered_study, p
     client.get(url)
     assert len(builds) == 2 and ReportSnapshot.objects.get(weighted=False).responses == 31
 
-    assert response_withdraw(code=outcome.receipt_code).outcome == "processed"
+    assert response_withdraw(code=outcome.receipt_code).outcome == "deleted"
     assert not ReportSnapshot.objects.exists()  # nothing of the withdrawn participant is kept
     client.get(url)
     assert len(builds) == 3 and ReportSnapshot.objects.get(weighted=False).responses == 30

@@ -110,9 +110,9 @@ def test_logs_with_ids_query_strings_or_probes_fail(shipped_study, tmp_path):
 
 
 def _code_of(response: Response, codes: list[str]) -> str:
-    from survey.receipts import keyed_hash
+    from survey.receipts import receipt_hash
 
-    return next(code for code in codes if keyed_hash(code, "receipt") == response.receipt_hash)
+    return next(code for code in codes if receipt_hash(code) == response.receipt_hash)
 
 
 def test_an_unreadable_arrivals_file_is_a_clear_error(tmp_path, call_command_capture):

@@ -59,7 +59,9 @@ def test_withdrawal_deletes_every_export_file_holding_the_answers(answered_once,
     holding = {path.suffix for path in _files_holding(media, MARKER)}
     assert {".csv", ".json"} <= holding  # the others may compress the text
     participant = Client(HTTP_ACCEPT_LANGUAGE="en")
-    assert participant.post("/withdraw/", {"code": outcome.receipt_code}).status_code == 200
+    assert (
+        participant.post("/withdraw/", {"code": outcome.receipt_code, "action": "confirm"}).status_code == 200
+    )
     assert Response.objects.count() == 0
     assert _files_holding(media, MARKER) == []
     assert not any((media / "exports").iterdir())
@@ -81,7 +83,7 @@ def test_an_export_running_during_a_withdrawal_deletes_what_it_wrote(
     def write_then_withdraw(*args, **kwargs):
         rows = real_write(*args, **kwargs)
         # the participant withdraws after the rows were read, before the job is marked done
-        Client().post("/withdraw/", {"code": outcome.receipt_code})
+        Client().post("/withdraw/", {"code": outcome.receipt_code, "action": "confirm"})
         return rows
 
     monkeypatch.setattr(export_services, "export_write", write_then_withdraw)

@@ -11,7 +11,7 @@ from django.core.checks import run_checks
 from django.db import connection
 
 from survey.models import PendingResponse, ReleaseBatch, Response, ResponseStatus
-from survey.receipts import keyed_hash
+from survey.receipts import keyed_hash, receipt_hash
 from survey.selectors import released_responses, study_monitoring
 from survey.services.releases import release_k, responses_release_closed, responses_release_due
 from survey.services.responses import receipt_code_for_token
@@ -40,7 +40,7 @@ def complete_many(study, n: int, *, sample: str = "china", on: date | None = Non
             answers={"arrival": number},
             creation_hash=keyed_hash(token, "creation"),
             resume_hash=keyed_hash(token, "resume"),
-            receipt_hash=keyed_hash(code, "receipt"),
+            receipt_hash=receipt_hash(code),
             started_on=on or date.today(),
             duration_seconds=600,
         )

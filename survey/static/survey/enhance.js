@@ -18,3 +18,16 @@ document.querySelectorAll("input[data-slider]").forEach((number) => {
 // Move focus to the error summary so screen readers announce it.
 const summary = document.getElementById("error-summary");
 if (summary) summary.focus();
+// The thank-you page's "Copy the code" button: shown only where the browser can copy; the result
+// is announced in a live region.
+const copy = document.getElementById("copy-receipt");
+if (copy && navigator.clipboard && window.isSecureContext) {
+  copy.hidden = false;
+  copy.addEventListener("click", () => {
+    const code = document.getElementById(copy.dataset.copy).textContent.trim();
+    navigator.clipboard.writeText(code).then(() => {
+      const status = document.getElementById("copy-status");
+      status.textContent = status.dataset.copied;
+    });
+  });
+}
