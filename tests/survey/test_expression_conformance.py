@@ -188,3 +188,25 @@ def test_a_text_that_doubles_past_the_limit_is_stopped():
     answers = {"x": "a" * (logic.MAX_TEXT // 2 + 1)}
     with pytest.raises(ExpressionBudgetExceeded):
         parse("concat(${x}, ${x})").evaluate(answers)
+
+
+def test_every_expression_of_the_table_reads_in_words():
+    """The editor's plain-language reading follows the same tree, so every new construct reads."""
+    from survey.logic_text import Vocabulary, read
+
+    vocabulary = Vocabulary(labels={"blank": "How many?"}, choices={"colour": {"red": "Red"}})
+    for expression, _value, _source in ROWS:
+        assert read(expression, vocabulary)
+    assert read("${blank} < 10", vocabulary) == "“How many?” < 10"
+    assert read("3 < 4 < 5", vocabulary) == "3 < 4 < 5"
+
+
+def test_messages_are_translated():
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        with pytest.raises(ExpressionError) as caught:
+            parse("pulldata('f', 'a', 'b', ${x})")
+        message = str(caught.value)
+    assert message.startswith("不支持 pulldata()：它读取次级实例或外部文件")
+    assert message.endswith("（在第 1 个字符处）")

@@ -334,6 +334,22 @@ def test_live_check_says_where_and_reads_in_words(draft):
     assert "“Q2” ≥ 18" in new
 
 
+def test_live_check_knows_the_odk_functions_and_says_what_is_refused(draft):
+    client, _version = draft
+    url = reverse("survey:studio_check", args=["tiny", 1])
+
+    def check(expression: str) -> str:
+        return client.get(
+            url, {"expression": expression, "field": "relevance", "question": "q2"}
+        ).content.decode()
+
+    assert "not supported" not in check("concat(${q1}, 'x') != 'x' and round(2.5) = 3")
+    refused = check("pulldata('f', 'a', 'b', ${q1}) = 1")
+    assert "pulldata() is not supported" in refused and "(at character 1)" in refused
+    pattern = check("regex(${q1}, 'a(?=b)')")
+    assert "regular expression" in pattern and "(at character 16)" in pattern
+
+
 def test_published_version_shows_every_text_read_only(client, admin_user_, shipped_study):
     client.force_login(admin_user_)
     html = client.get(reverse("survey:studio_version", args=[shipped_study.slug, 1])).content.decode()
