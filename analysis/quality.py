@@ -14,6 +14,7 @@
   its full match is computed.
 
 :func:`quality_flags` returns one boolean column per flag (aligned with the frame's rows);
+:func:`exclude_flagged` leaves flagged responses out (the claims report's exclusions);
 :func:`with_flag_columns` adds them to a frame and its codebook as 0/1 columns for exports;
 :func:`item_nonresponse` the share of complete responses without an answer, per question.
 """
@@ -130,6 +131,35 @@ def with_flag_columns(
         consent=list(codebook.consent),
     )
     return frame.assign(**columns), extended
+
+
+def exclude_flagged(
+    frame: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    exclude: tuple[str, ...] | list[str],
+    parameters: dict[str, dict[str, str]] | None = None,
+    rules: QualityRules | None = None,
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """The responses of ``frame`` carrying none of the flags named in ``exclude`` (index reset),
+    and what was done: ``{"flags": [...], "excluded": count (exact), "speeding": fraction}``.
+
+    Flags are computed on the whole ``frame`` (:func:`quality_flags`). Raises ``ValueError`` for a
+    name not in :data:`FLAGS` or when every response would be left out.
+    """
+    unknown = sorted(set(exclude) - set(FLAGS))
+    if unknown:
+        raise ValueError(f"unknown data-quality flag {', '.join(unknown)} (known: {', '.join(FLAGS)})")
+    chosen = [flag for flag in FLAGS if flag in exclude]  # in a fixed order, once each
+    rules = rules or QualityRules()
+    if not chosen:
+        return frame, {"flags": [], "excluded": 0, "speeding": rules.speeding}
+    flags = quality_flags(frame, codebook, parameters=parameters, rules=rules)
+    out = flags[chosen].any(axis=1).to_numpy()
+    if out.all():
+        raise ValueError("every response carries one of the chosen data-quality flags")
+    kept = frame.loc[~out].reset_index(drop=True)
+    return kept, {"flags": chosen, "excluded": int(out.sum()), "speeding": rules.speeding}
 
 
 def speeding(frame: pd.DataFrame, fraction: float) -> np.ndarray:

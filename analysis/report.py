@@ -134,7 +134,8 @@ def build_report(
     Every figure is estimated first, then released together (``verdicts.release``: disclosure
     control sees all the report's tables at once), then judged. ``sample_names`` gives the samples'
     names (slug -> name); ``quality`` says which flagged responses the caller left out of
-    ``frame`` (``{"excluded": n, "flags": [...]}``); ``title`` the study's title per language (the
+    ``frame`` (``{"excluded": n, "flags": [...]}``, as ``analysis.quality.exclude_flagged`` gives it;
+    the count is released rounded like every count); ``title`` the study's title per language (the
     codebook's otherwise). Raises ``ValueError`` when the margins cannot be met by the responses.
     """
     design, weighting = weight(frame, margins)
@@ -167,7 +168,7 @@ def build_report(
         "weighted": margins is not None,
         "weighting": weighting,
         "disclosure_k": k,
-        "quality": dict(quality) if quality else None,
+        "quality": _released_quality(quality),
         "registry": {
             "title": dict(registry.title),
             "source": registry.source,
@@ -178,6 +179,13 @@ def build_report(
         "source": registry.source,
         "claims": results,
     }
+
+
+def _released_quality(quality: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The exclusions as released: the flags and the count left out, rounded (``round_count``)."""
+    if not quality or not quality.get("flags"):
+        return None
+    return {**quality, "flags": list(quality["flags"]), "excluded": round_count(quality.get("excluded", 0))}
 
 
 # --- one language -----------------------------------------------------------------------------
@@ -235,8 +243,12 @@ def localise_report(
             local["samples"] = [{**row, "label": pick(row["label"])} for row in claim["samples"]]
         local["explanation"] = explain(local, text, k=report["disclosure_k"])
         claims.append(local)
+    quality = report.get("quality")
+    if quality:
+        quality = {**quality, "flag_labels": [text.flag(flag) for flag in quality["flags"]]}
     return {
         **report,
+        "quality": quality,
         "language": language,
         "title": pick(report["title"]),
         "registry": {**report["registry"], "title": pick(report["registry"]["title"]) or report["source"]},

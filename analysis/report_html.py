@@ -97,10 +97,9 @@ def _about(report: dict[str, Any], text: ReportText) -> str:
         text.method,
     ]
     quality = report.get("quality")
-    if quality and quality.get("excluded"):
-        lines.append(
-            text.excluded.format(excluded=quality["excluded"], flags=", ".join(quality.get("flags", [])))
-        )
+    if quality and quality.get("flags"):  # said even when none was flagged: the reader asked
+        flags = [text.flag(flag) for flag in quality["flags"]]
+        lines.append(text.excluded.format(excluded=quality["excluded"], flags=", ".join(flags)))
     lines.append(
         (text.registry if registry["version"] else text.registry_unversioned).format(
             title=registry["title"], version=registry["version"]

@@ -60,6 +60,10 @@ class ReportText:
         "include its sampling error where its sample size is known."
     )
     excluded: str = _("{excluded} responses flagged for data quality ({flags}) are left out.")
+    flag_speeding: str = _("speeding")
+    flag_straightlining: str = _("straight-lining")
+    flag_attention_failed: str = _("a failed attention check")
+    flag_near_duplicate: str = _("a near-duplicate answer pattern")
     generated: str = _("Generated on {date} by Candid.")
     registry: str = _("Claims registry: {title} (version {version}).")
     registry_unversioned: str = _("Claims registry: {title}.")
@@ -144,6 +148,10 @@ class ReportText:
             "inconclusive": self.inconclusive,
             "not measured": self.not_measured,
         }[value]
+
+    def flag(self, name: str) -> str:
+        """A data-quality flag (``analysis.quality.FLAGS``) in words."""
+        return getattr(self, f"flag_{name}", name)
 
     def tag(self, key: str) -> str:
         return getattr(self, f"tag_{key}")

@@ -22,11 +22,12 @@ def expire_exports() -> int:
 
 
 @task()
-def build_report(study_id: int, weighted: bool) -> str:
+def build_report(study_id: int, weighted: bool, exclude: list[str] | None = None) -> str:
+    flags = tuple(exclude or ())
     try:
-        return report_build(study_id=study_id, weighted=weighted).status
+        return report_build(study_id=study_id, weighted=weighted, exclude=flags).status
     except Exception as error:
-        report_failed(study_id=study_id, weighted=weighted, error=type(error).__name__)
+        report_failed(study_id=study_id, weighted=weighted, error=type(error).__name__, exclude=flags)
         raise
 
 

@@ -94,7 +94,7 @@ class ReportStatus(models.TextChoices):
 
 
 class ReportSnapshot(models.Model):
-    """The claims report as last built for a study (one per weighting): its figures and verdicts as
+    """The claims report as last built for a study (one per weighting and set of data-quality exclusions): its figures and verdicts as
     data (``analysis.report.build_report``, every text in all its languages, drawn in the reader's
     language when shown), and the revision it was built from (the data's ``selectors.study_revision``
     and the registry version): shown while the revision holds, rebuilt after any completion,
@@ -102,6 +102,12 @@ class ReportSnapshot(models.Model):
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="report_snapshots")
     weighted = models.BooleanField(default=False)
+    exclude = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="Data-quality flags whose responses are left out, comma-separated in a fixed order.",
+    )
     revision = models.CharField(max_length=64)
     status = models.CharField(max_length=10, choices=ReportStatus.choices, default=ReportStatus.BUILDING)
     responses = models.PositiveIntegerField(default=0)
@@ -110,7 +116,11 @@ class ReportSnapshot(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["study", "weighted"], name="report_one_per_weighting")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "weighted", "exclude"], name="report_one_per_weighting_and_exclusion"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.study} report ({'weighted' if self.weighted else 'unweighted'}, {self.status})"

@@ -19,11 +19,12 @@ from django.utils.translation import gettext, gettext_noop
 
 from analysis.claims import RegistryError, parse_registry
 from analysis.codebook import Codebook
+from analysis.quality import FLAGS, exclude_flagged
 from analysis.report import build_report, localise_report
 from analysis.report_text import ReportText
 from analysis.weighting import read_margins
 
-from ..bridge import responses_frame
+from ..bridge import responses_frame, study_parameters
 from ..models import ClaimsRegistry, ReportSnapshot, ReportStatus, Study
 from ..selectors import claims_registry_current, questionnaire_codebook, released_responses, study_revision
 
@@ -33,6 +34,7 @@ REPORT_FORMAT = 2  # the shape of a kept report's data: raise it when build_repo
 E_NO_REGISTRY = gettext_noop("This study has no claims registry.")
 E_MARGINS = gettext_noop("The responses cannot be weighted to the census margins: {error}.")
 E_BUILD = gettext_noop("The report could not be built: {error}.")
+E_EXCLUDED = gettext_noop("Every response is excluded by the chosen data-quality flags.")
 E_REGISTRY = gettext_noop("Version {version} of the study's claims registry cannot be used: {error}")
 
 
@@ -59,9 +61,16 @@ def report_revision(study: Study) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def report_current(study: Study, *, weighted: bool) -> ReportSnapshot | None:
+def exclusion_key(exclude: tuple[str, ...] | list[str]) -> str:
+    """The data-quality flags to leave out as a snapshot's key: known flags, in ``FLAGS`` order."""
+    return ",".join(flag for flag in FLAGS if flag in exclude)
+
+
+def report_current(study: Study, *, weighted: bool, exclude: tuple[str, ...] = ()) -> ReportSnapshot | None:
     """The snapshot for the data and registry as they are now (ready or being built), or None."""
-    snapshot = ReportSnapshot.objects.filter(study=study, weighted=weighted).first()
+    snapshot = ReportSnapshot.objects.filter(
+        study=study, weighted=weighted, exclude=exclusion_key(exclude)
+    ).first()
     if snapshot is None or snapshot.revision != report_revision(study):
         return None
     if snapshot.status == ReportStatus.BUILDING and timezone.now() - snapshot.updated_at > STALLED_AFTER:
@@ -69,11 +78,12 @@ def report_current(study: Study, *, weighted: bool) -> ReportSnapshot | None:
     return snapshot
 
 
-def report_request(study: Study, *, weighted: bool) -> ReportSnapshot:
+def report_request(study: Study, *, weighted: bool, exclude: tuple[str, ...] = ()) -> ReportSnapshot:
     """Mark the report as being built for the current data (the caller enqueues the build)."""
     snapshot, _ = ReportSnapshot.objects.update_or_create(
         study=study,
         weighted=weighted,
+        exclude=exclusion_key(exclude),
         defaults={
             "revision": report_revision(study),
             "status": ReportStatus.BUILDING,
@@ -95,8 +105,9 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(data, default=default))
 
 
-def report_build(*, study_id: int, weighted: bool) -> ReportSnapshot:
-    """Build the report from the responses and the registry, kept with the revision read first."""
+def report_build(*, study_id: int, weighted: bool, exclude: tuple[str, ...] = ()) -> ReportSnapshot:
+    """Build the report from the responses and the registry, kept with the revision read first;
+    responses carrying any data-quality flag in ``exclude`` are left out, and the report says so."""
     study = Study.objects.get(pk=study_id)
     revision = report_revision(study)  # read first: a response arriving meanwhile makes it stale
     registry = claims_registry_current(study)
@@ -111,19 +122,33 @@ def report_build(*, study_id: int, weighted: bool) -> ReportSnapshot:
     if registry is None:
         values["problem"] = E_NO_REGISTRY
     elif not frame.empty:
-        values |= _built(study, registry, frame, codebook, weighted=weighted)
-    snapshot, _ = ReportSnapshot.objects.update_or_create(study=study, weighted=weighted, defaults=values)
+        values |= _built(study, registry, frame, codebook, weighted=weighted, exclude=exclude)
+    snapshot, _ = ReportSnapshot.objects.update_or_create(
+        study=study, weighted=weighted, exclude=exclusion_key(exclude), defaults=values
+    )
     return snapshot
 
 
 def _built(
-    study: Study, registry: ClaimsRegistry, frame: pd.DataFrame, codebook: Codebook, *, weighted: bool
+    study: Study,
+    registry: ClaimsRegistry,
+    frame: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    weighted: bool,
+    exclude: tuple[str, ...] = (),
 ) -> dict:
     """The report's data, or the problem that kept it from being built, in words."""
     try:
         claims = parse_registry(registry.text)
     except RegistryError as error:  # attached under older rules than this version of Candid's
         return {"problem": gettext(E_REGISTRY).format(version=registry.version, error=error)}
+    try:
+        frame, quality = exclude_flagged(
+            frame, codebook, exclude=[f for f in FLAGS if f in exclude], parameters=study_parameters(study)
+        )
+    except ValueError:
+        return {"problem": gettext(E_EXCLUDED)}
     try:
         report = build_report(
             frame,
@@ -133,32 +158,33 @@ def _built(
             sample_names=dict(study.samples.values_list("slug", "name")),
             registry_version=registry.version,
             title={"": study.title, **study.titles},
+            quality=quality,
         )
     except ValueError as error:  # margins the sample cannot meet, above all: say why
         return {"problem": gettext(E_MARGINS if weighted else E_BUILD).format(error=error)}
     return {"data": _plain(report)}
 
 
-def report_prepared(study: Study, *, weighted: bool) -> ReportSnapshot:
+def report_prepared(study: Study, *, weighted: bool, exclude: tuple[str, ...] = ()) -> ReportSnapshot:
     """The kept report while current; else built now (up to ``CANDID_REPORT_INLINE_MAX`` responses)
     or marked as being built and queued for the background worker."""
-    snapshot = report_current(study, weighted=weighted)
+    snapshot = report_current(study, weighted=weighted, exclude=exclude)
     if snapshot is not None:
         return snapshot
     total = released_responses(study).count()
     if total <= settings.CANDID_REPORT_INLINE_MAX:
-        return report_build(study_id=study.pk, weighted=weighted)
+        return report_build(study_id=study.pk, weighted=weighted, exclude=exclude)
     from ..tasks import build_report as build_report_task  # the tasks module imports this one
 
-    snapshot = report_request(study, weighted=weighted)
-    build_report_task.enqueue(study.pk, weighted)
+    snapshot = report_request(study, weighted=weighted, exclude=exclude)
+    build_report_task.enqueue(study.pk, weighted, list(exclude))
     return snapshot
 
 
-def report_failed(*, study_id: int, weighted: bool, error: str) -> None:
-    ReportSnapshot.objects.filter(study_id=study_id, weighted=weighted).update(
-        status=ReportStatus.FAILED, problem=f"The report could not be built ({error})."
-    )
+def report_failed(*, study_id: int, weighted: bool, error: str, exclude: tuple[str, ...] = ()) -> None:
+    ReportSnapshot.objects.filter(
+        study_id=study_id, weighted=weighted, exclude=exclusion_key(exclude)
+    ).update(status=ReportStatus.FAILED, problem=f"The report could not be built ({error}).")
 
 
 def report_forget(*, study_id: int) -> None:

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from analysis.claims import REGISTRY, RegistryError
+from analysis.quality import FLAGS
 from analysis.report_html import render_body, render_document, render_pdf
 
 from ..forms import ClaimsRegistryForm
@@ -163,9 +164,26 @@ def _language(request: HttpRequest) -> str:
     return asked if asked in known else translation.get_language() or settings.LANGUAGE_CODE
 
 
+def _exclude(request: HttpRequest) -> tuple[str, ...]:
+    """The data-quality flags whose responses the reader leaves out (``?exclude=``, known ones)."""
+    asked = request.GET.getlist("exclude")
+    return tuple(flag for flag in FLAGS if flag in asked)
+
+
 def _prepared(request: HttpRequest, study: Study):
     weighted = request.GET.get("weights") == "census" and margins_fit(study)
-    return weighted, report_prepared(study, weighted=weighted)
+    return weighted, report_prepared(study, weighted=weighted, exclude=_exclude(request))
+
+
+def _query(language: str, weighted: bool, exclude: tuple[str, ...]) -> str:
+    """The report's options as a query string, for its links and downloads."""
+    return urlencode(
+        [
+            ("language", language),
+            *([("weights", "census")] if weighted else []),
+            *(("exclude", f) for f in exclude),
+        ]
+    )
 
 
 @staff_member_required
@@ -178,11 +196,14 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     weighted, snapshot = _prepared(request, study)
     language = _language(request)
     title = _("Claims report: %(study)s") % {"study": study.title}
+    exclude = _exclude(request)
     context = {
         "study": study,
         "snapshot": snapshot,
         "weighted": weighted,
         "may_edit": _may_edit(request, study),
+        "flags": FLAGS,
+        "exclude": exclude,
     }
     if snapshot.status == ReportStatus.BUILDING:
         return render(request, "survey/claims/report_status.html", _context(request, title, **context))
@@ -204,7 +225,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
                 language=language,
                 languages=languages,
                 census=margins_fit(study),
-                query=urlencode({"language": language, **({"weights": "census"} if weighted else {})}),
+                query=_query(language, weighted, exclude),
                 **context,
             ),
         )
@@ -215,6 +236,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         weighted=weighted,
         responses=snapshot.responses,
         language=language,
+        exclude=list(exclude),
     )
     response["Cache-Control"] = "no-store"
     return response
@@ -247,10 +269,12 @@ def report_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
         responses=snapshot.responses,
         language=language,
         format=fmt,
+        exclude=list(_exclude(request)),
     )
     response = HttpResponse(content, content_type=DOWNLOADS[fmt])
     synthetic = "-synthetic" if snapshot.data.get("data") == "synthetic" else ""
-    name = f"{study.slug}-claims-{language}{'-weighted' if weighted else ''}{synthetic}.{fmt}"
+    excluded = "-excluding-flagged" if _exclude(request) else ""
+    name = f"{study.slug}-claims-{language}{'-weighted' if weighted else ''}{excluded}{synthetic}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"
     return response

@@ -7,7 +7,14 @@ import pandas as pd
 import pytest
 
 from analysis import schema
-from analysis.quality import FLAGS, QualityRules, item_nonresponse, quality_flags, with_flag_columns
+from analysis.quality import (
+    FLAGS,
+    QualityRules,
+    exclude_flagged,
+    item_nonresponse,
+    quality_flags,
+    with_flag_columns,
+)
 
 from .test_results import codebook, frame, parameters
 
@@ -82,3 +89,22 @@ def test_flag_columns_for_exports_match_the_flags_and_are_described():
         assert variable.kind == "flag" and set(variable.value_labels) == {"0", "1"}
     assert exported.loc[0, "quality_speeding"] == 1 and exported["quality_speeding"].sum() == 1
     assert described.names == [*book.names, *(schema.quality_column(f) for f in (*FLAGS, "flagged"))]
+
+
+def test_exclude_flagged_leaves_out_the_chosen_flags_and_says_how_many():
+    data = frame(60).assign(**{schema.DURATION: 600.0})
+    data.loc[[0, 1], schema.DURATION] = 100
+    book = codebook()
+    kept, done = exclude_flagged(
+        data, book, exclude=["speeding", "attention_failed"], parameters={"approve": {"correct": "no"}}
+    )
+    out = (data[schema.DURATION] < 200) | (data["approve"] != "no")
+    assert done == {"flags": ["speeding", "attention_failed"], "excluded": int(out.sum()), "speeding": 1 / 3}
+    assert len(kept) == len(data) - out.sum() and kept.index.tolist() == list(range(len(kept)))
+    pd.testing.assert_frame_equal(kept, data.loc[~out].reset_index(drop=True))
+    same, nothing = exclude_flagged(data, book, exclude=[])
+    assert same is data and nothing["excluded"] == 0 and nothing["flags"] == []
+    with pytest.raises(ValueError, match="unknown data-quality flag fast"):
+        exclude_flagged(data, book, exclude=["fast"])
+    with pytest.raises(ValueError, match="every response"):
+        exclude_flagged(data, book, exclude=["attention_failed"], parameters={"approve": {"correct": "none"}})

@@ -257,3 +257,54 @@ def test_a_registry_that_no_longer_reads_gives_a_message_not_an_error(answered_s
         snapshot.data == {} and "Version 1 of the study's claims registry cannot be used" in snapshot.problem
     )
     assert "the registry has no claims" in snapshot.problem
+
+
+def test_the_report_can_leave_out_flagged_responses_and_says_how_many(
+    client, answered_study, make_user, tmp_path, call_command_capture
+):
+    """Page, downloads and command: the responses failing the XLSForm's attention check
+    (``correct=somewhat_disagree``) are left out on request, and the report says so and how many."""
+    from analysis.suppression import round_count
+    from survey.bridge import responses_frame
+
+    frame, _codebook = responses_frame(answered_study)
+    failed = int((frame["attention"].notna() & (frame["attention"] != "somewhat_disagree")).sum())
+    assert 0 < failed < len(frame)  # the simulation's inattentive respondents
+    analyst = make_user("careful", ANALYST)
+    answered_study.memberships.create(user=analyst, role="analyst")
+    client.force_login(analyst)
+    url = reverse("survey:report", args=[answered_study.slug])
+    plain = client.get(url).content.decode()
+    assert "flagged for data quality" not in plain and 'name="exclude" value="attention_failed"' in plain
+    page = client.get(url, {"exclude": "attention_failed"}).content.decode()
+    said = (
+        f"{round_count(failed)} responses flagged for data quality (a failed attention check) are left out."
+    )
+    assert said in page and "exclude=attention_failed" in page  # the downloads keep the choice
+    assert f"Judged on {round_count(len(frame) - failed)} complete responses" in page
+    chinese = client.get(url, {"exclude": "attention_failed", "language": "zh-hans"}).content.decode()
+    assert f"因数据质量被标记的{round_count(failed)}份回答（未通过注意力检查）未计入。" in chinese
+    download = client.get(
+        reverse("survey:report_download", args=[answered_study.slug, "json"]), {"exclude": "attention_failed"}
+    )
+    data = download.json()
+    assert data["quality"]["flags"] == ["attention_failed"] and data["quality"]["excluded"] == round_count(
+        failed
+    )
+    assert "excluding-flagged" in download["Content-Disposition"]
+    pdf = client.get(
+        reverse("survey:report_download", args=[answered_study.slug, "pdf"]), {"exclude": "attention_failed"}
+    )
+    assert pdf.content.startswith(b"%PDF")
+    assert "flagged for data quality" not in client.get(url).content.decode()  # kept apart
+    assert AuditEvent.objects.filter(action="report_viewed", detail__exclude=["attention_failed"]).exists()
+
+    out = call_command_capture(
+        "claims_report", answered_study.slug, "-o", str(tmp_path), "--exclude", "attention_failed"
+    )
+    assert f"Left out {failed} responses flagged for attention_failed" in out
+    assert said in (tmp_path / "claims.html").read_text(encoding="utf-8")
+    refused = call_command_capture(
+        "claims_report", answered_study.slug, "-o", str(tmp_path), "--exclude", "bogus"
+    )
+    assert "invalid choice: 'bogus'" in refused

@@ -4,8 +4,9 @@ from django.core.management.base import CommandError
 from django.utils import translation
 
 from analysis.claims import RegistryError, parse_registry
+from analysis.quality import FLAGS, QualityRules, exclude_flagged
 from analysis.report import claims_report
-from survey.bridge import responses_frame
+from survey.bridge import responses_frame, study_parameters
 from survey.models import Study
 from survey.selectors import claims_registry_current
 from survey.services.claims import claims_registry_check
@@ -38,6 +39,19 @@ class Command(CandidCommand):
             "--language", choices=sorted(LANGUAGES), default="en", help="language of the report"
         )
         parser.add_argument("--pdf", action="store_true", help="also write claims.pdf")
+        parser.add_argument(
+            "--exclude",
+            action="append",
+            choices=FLAGS,
+            default=[],
+            help="leave out responses with this data-quality flag (repeat for several); the report says so",
+        )
+        parser.add_argument(
+            "--speeding",
+            type=float,
+            default=1 / 3,
+            help="speeding: a duration under this fraction of the sample's median (default 1/3)",
+        )
 
     def handle(
         self, *args, study: str, output: str, registry: str | None, weights: str | None, k: int, **options
@@ -67,6 +81,20 @@ class Command(CandidCommand):
         frame, codebook = responses_frame(target)
         if frame.empty:
             raise CommandError(f"Study {study!r} has no complete responses yet.")
+        try:
+            frame, quality = exclude_flagged(
+                frame,
+                codebook,
+                exclude=options["exclude"],
+                parameters=study_parameters(target),
+                rules=QualityRules(speeding=options["speeding"]),
+            )
+        except ValueError as error:
+            raise CommandError(f"{str(error)[:1].upper()}{str(error)[1:]}.") from error
+        if quality["flags"]:
+            self.stderr.write(
+                f"Left out {quality['excluded']} responses flagged for {', '.join(quality['flags'])}."
+            )
         self.stderr.write(f"Judging the claims on {len(frame)} responses and writing the report...")
         language = LANGUAGES[options["language"]]
         try:
@@ -84,6 +112,7 @@ class Command(CandidCommand):
                     sample_names=dict(target.samples.values_list("slug", "name")),
                     registry_version=version,
                     title={"": target.title, **target.titles},
+                    quality=quality,
                 )
         except (ValueError, OSError) as error:
             raise CommandError(str(error)) from error
