@@ -101,6 +101,15 @@ E_LIST_EXPERIMENT = (
     "list experiment {code!r} needs at least two notes with role=control and exactly one with role=sensitive"
 )
 E_NESTED_GROUP = "{code!r}: a {type} cannot contain another group"
+E_ATTENTION_TYPE = (
+    "attention check {code!r}: correct= names choice codes, so it needs a single-choice or Likert "
+    "question (or a matrix item), not a question of type {type!r}"
+)
+E_ATTENTION_CODE = (
+    "attention check {code!r}: correct={value!r} names {missing}, not a choice of list {list_name!r} "
+    "(its choices: {choices})"
+)
+ATTENTION_TYPES = frozenset({"single_choice", "likert"})
 E_NO_SECTIONS = "the form has no questions"
 E_NO_LANGUAGES = "the form declares no language"
 
@@ -366,6 +375,8 @@ def _validate_question(question, _parent, lists, languages, order, add) -> None:
             E_SLIDER_PARAMETERS.format(code=code),
             "slider_parameters",
         )
+    if "correct" in question["parameters"]:
+        _validate_attention_check(question, lists, add)
     if qtype in GROUP_TYPES:
         _validate_group(question, add)
     elif question["items"]:
@@ -375,6 +386,41 @@ def _validate_question(question, _parent, lists, languages, order, add) -> None:
             "type",
             f"{code!r} is a {qtype} and cannot contain items",
             "items_not_allowed",
+        )
+
+
+def _validate_attention_check(question, lists, add) -> None:
+    """``parameters`` ``correct=a,b`` (an attention check, ``analysis.quality``): codes of the
+    question's own choice list, on a question whose answer is one choice code."""
+    code, value = question["code"], str(question["parameters"]["correct"])
+    if question["type"] not in ATTENTION_TYPES:
+        add(
+            "question",
+            code,
+            "parameters",
+            E_ATTENTION_TYPE.format(code=code, type=question["type"]),
+            "attention_type",
+        )
+        return
+    choice_list = lists.get(question["choice_list"] or "")
+    if choice_list is None:
+        return  # the missing or unknown list is reported already
+    codes = [str(choice["code"]) for choice in choice_list["choices"]]
+    wanted = [c.strip() for c in re.split(r"[,;]", value) if c.strip()]
+    missing = [c for c in wanted if c not in codes] or ([] if wanted else ["no code"])
+    if missing:
+        add(
+            "question",
+            code,
+            "parameters",
+            E_ATTENTION_CODE.format(
+                code=code,
+                value=value,
+                missing=", ".join(repr(m) for m in missing) if wanted else "no code",
+                list_name=choice_list["name"],
+                choices=", ".join(codes),
+            ),
+            "attention_code",
         )
 
 

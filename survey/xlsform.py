@@ -151,6 +151,7 @@ E_OR_OTHER = "'or_other' / 'or specify other' is not supported; add an 'other' c
 E_NO_TYPE = "the row has content but no type"
 E_NO_NAME = "a {type} needs a name"
 E_BAD_BOOLEAN = "{column} must be yes or no, not {value!r}"
+PARAMETER_SEPARATOR = re.compile(r"[\s;]+|,\s*(?=[A-Za-z_][\w-]*\s*=)")
 E_BAD_PARAMETERS = "parameters must be written as key=value pairs, not {value!r}"
 E_UNMATCHED_END = "end_group without a matching begin_group"
 E_UNCLOSED_GROUP = "group {name!r} is never closed with end_group"
@@ -372,7 +373,10 @@ class _Reader:
     def parameters(self, sheet: str, row: int, record, by_field) -> dict[str, str]:
         raw = self.value(record, by_field, "parameters")
         result: dict[str, str] = {}
-        for token in re.split(r"[\s,;]+", raw.strip()) if raw.strip() else []:
+        # Pairs are separated by spaces, semicolons or commas (as pyxform reads them), but a comma
+        # not followed by another key= belongs to the value: correct=a,b and direct_levels=a,b.
+        text = re.sub(r"\s*,\s*", ",", raw.strip())
+        for token in PARAMETER_SEPARATOR.split(text) if text else []:
             key, sep, value = token.partition("=")
             if not sep or not key or not value:
                 self.problem(

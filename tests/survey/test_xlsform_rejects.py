@@ -13,6 +13,16 @@ CORPUS = Path(__file__).parent / "bad_xlsforms"
 
 # file -> (location, message) of the first problem reported
 EXPECTED = {
+    "attention_unknown_code": (
+        "sheet survey, row 2, column H (parameters)",
+        "attention check 'check': correct='yes,maybe' names 'maybe', not a choice of list 'yn' "
+        "(its choices: yes, no)",
+    ),
+    "attention_wrong_type": (
+        "sheet survey, row 2, column H (parameters)",
+        "attention check 'check': correct= names choice codes, so it needs a single-choice or "
+        "Likert question (or a matrix item), not a question of type 'integer'",
+    ),
     "bad_expression": (
         "sheet survey, row 3, column F (relevant)",
         "relevance of 'q2': the expression ends too early (at character 9)",
@@ -161,3 +171,30 @@ def test_a_failure_while_writing_rolls_everything_back(admin_user_, monkeypatch)
         questionnaire_import(spec=tiny_spec(), owner=admin_user_, study_slug="atomic")
     assert not Study.objects.filter(slug="atomic").exists()
     assert QuestionnaireVersion.objects.count() == 0
+
+
+def test_parameters_take_lists_of_codes_after_an_equals_sign():
+    """``correct=a,b`` (an attention check with two right answers) and ``direct_levels=a,b`` keep
+    their commas; pairs are still separated by spaces, semicolons or commas, as pyxform reads them."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    survey = book.active
+    survey.title = "survey"
+    survey.append(["type", "name", "label", "parameters"])
+    survey.append(["select_one yn", "check", "Pick yes or no", "correct=yes, no"])
+    survey.append(["range", "score", "Score", "start=0,end=10, step=1"])
+    survey.append(["range", "other", "Other", "start=1; end=5"])
+    choices = book.create_sheet("choices")
+    choices.append(["list_name", "name", "label"])
+    choices.append(["yn", "yes", "Yes"])
+    choices.append(["yn", "no", "No"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    spec = read_xlsform(buffer.getvalue())
+    questions = {q["code"]: q for section in spec["sections"] for q in section["questions"]}
+    assert questions["check"]["parameters"] == {"correct": "yes,no"}
+    assert questions["score"]["parameters"] == {"start": "0", "end": "10", "step": "1"}
+    assert questions["other"]["parameters"] == {"start": "1", "end": "5"}

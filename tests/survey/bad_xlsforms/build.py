@@ -55,6 +55,8 @@ CASES: dict[str, dict] = {
     "no_survey_sheet": {"sheet": "questions", "survey": [q("integer", "q1")]},
     "or_other": {"survey": [q("select_one yn or_other", "q1")]},
     "slider_without_range": {"survey": [q("range", "score", parameters="step=1")]},
+    "attention_unknown_code": {"survey": [q("select_one yn", "check", parameters="correct=yes,maybe")]},
+    "attention_wrong_type": {"survey": [q("integer", "check", parameters="correct=7")]},
     "unknown_function": {"survey": [q("integer", "q1"), q("integer", "q2", relevant="foo(${q1}) = 1")]},
     "curly_quotes": {"survey": [q("select_one yn", "q1"), q("integer", "q2", relevant="${q1} = ‘yes’")]},
     "language_without_code": {
