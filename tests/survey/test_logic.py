@@ -65,7 +65,7 @@ def test_piping_replaces_codes_with_displayed_answers():
 
 @pytest.mark.fuzz
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None)
-@given(st.text(alphabet="${}()'\"., <>=!+-*abcdinotrsel0123456789 ", max_size=40))
+@given(st.text(alphabet="${}()'\"., <>=!+-*/|[]:%abcdinotrsel0123456789 ", max_size=40))
 def test_any_input_parses_or_fails_cleanly(source):
     try:
         expression = parse(source)
@@ -109,6 +109,26 @@ TOKENS = [
     "false()",
     "regex(",
     "'^[a-z]+$'",
+    "concat(",
+    "substr(",
+    "round(",
+    "pow(",
+    "date(",
+    "format-date(",
+    "'%Y %b %a'",
+    "'2020-02-29'",
+    "selected-at(",
+    "jr:choice-name(",
+    "coalesce(",
+    "translate(",
+    "max(",
+    "sum(",
+    "once(",
+    "decimal-date-time(",
+    "int(",
+    "number(",
+    "<=",
+    "1e309",
 ]
 
 

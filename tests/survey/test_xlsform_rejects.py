@@ -90,6 +90,14 @@ EXPECTED = {
         "group 'page1' is never closed with end_group",
     ),
     "unknown_function": ("sheet survey, row 3, column F (relevant)", "unknown function foo()"),
+    "refused_function": (
+        "sheet survey, row 3, column F (relevant)",
+        "pulldata() is not supported: it reads secondary instances or external files",
+    ),
+    "regex_lookahead": (
+        "sheet survey, row 2, column G (constraint)",
+        "the regular expression cannot be used (invalid perl operator: (?=)",
+    ),
     "unknown_list": (
         "sheet survey, row 2, column A (type)",
         "choice list 'nolist' is not defined in the choices sheet",

@@ -58,6 +58,10 @@ CASES: dict[str, dict] = {
     "attention_unknown_code": {"survey": [q("select_one yn", "check", parameters="correct=yes,maybe")]},
     "attention_wrong_type": {"survey": [q("integer", "check", parameters="correct=7")]},
     "unknown_function": {"survey": [q("integer", "q1"), q("integer", "q2", relevant="foo(${q1}) = 1")]},
+    "refused_function": {
+        "survey": [q("integer", "q1"), q("integer", "q2", relevant="pulldata('prices', 'p', 'k', ${q1}) > 1")]
+    },
+    "regex_lookahead": {"survey": [q("text", "code", constraint="regex(., '^[a-z]+(?=[0-9])')")]},
     "curly_quotes": {"survey": [q("select_one yn", "q1"), q("integer", "q2", relevant="${q1} = ‘yes’")]},
     "language_without_code": {
         "header": ["type", "name", "label::Klingon"],
