@@ -352,11 +352,22 @@ def format_date(day: date, pattern: str, language: str) -> str:
         elif code == "e":
             out.append(str(day.day))
         elif code in "ba":
-            with translation.override(language or None):
+            with translation.override(_django_language(language)):
                 out.append(dateformat.format(day, "M" if code == "b" else "D"))
         else:
             out.append("%" + code)
     return "".join(out)
+
+
+def _django_language(language: str) -> str | None:
+    """Django's catalogue for a study language: every Chinese tag through ``django_locale``."""
+    if not language:
+        return None
+    if language.lower().startswith("zh"):
+        from ..languages import django_locale
+
+        return django_locale(language)
+    return language
 
 
 def _format_date(state: State, args: Sequence[Any]) -> str:
