@@ -185,6 +185,11 @@ class _Checker:
             self.uses_current = True
         elif node.data == "column" and not self.choice_filter:
             name = str(node.children[0])
+            if name in {"true", "false"}:
+                raise ExpressionError(
+                    _("%(name)s is a name in XPath: write %(name)s()") % {"name": name},
+                    _position(node.children[0]),
+                )
             raise ExpressionError(
                 _("unexpected %(name)r: refer to a question as ${%(name)s}") % {"name": name},
                 _position(node.children[0]),

@@ -211,3 +211,33 @@ def test_messages_are_translated():
         message = str(caught.value)
     assert message.startswith("不支持 pulldata()：它读取次级实例或外部文件")
     assert message.endswith("（在第 1 个字符处）")
+
+
+def test_a_skipped_count_does_not_open_the_fewer_than_ten_branch():
+    """Issue 11: the participant who skipped "how many?" was sent down the "fewer than 10" branch."""
+    from survey import flow
+
+    section = {"code": "p", "relevance": "", "questions": []}
+    questions = [
+        {"code": "n", "relevance": "", "type": "integer"},
+        {"code": "few", "relevance": "${n} < 10", "type": "text"},
+        {"code": "many", "relevance": "${n} >= 10", "type": "text"},
+        {"code": "adult", "relevance": "int((today() - ${dob}) div 365.25) >= 18", "type": "text"},
+    ]
+    page = flow.Page(0, section, questions)
+    assert [q["code"] for q in flow.relevant_questions(page, {})] == ["n"]
+    assert [q["code"] for q in flow.relevant_questions(page, {"n": 3})] == ["n", "few"]
+    child = {"n": 12, "dob": date(date.today().year - 10, 1, 1).isoformat()}
+    assert [q["code"] for q in flow.relevant_questions(page, child)] == ["n", "many"]
+
+
+def test_a_date_constraint_compares_days():
+    assert parse(". <= today()").is_true({}, "2020-02-29", CONTEXT) is True
+    assert parse(". <= today()").is_true({}, "2030-01-01", CONTEXT) is False
+    assert parse(". >= date('2000-01-01')").is_true({}, "1999-12-31") is False
+
+
+def test_bare_true_asks_for_the_function():
+    with pytest.raises(ExpressionError) as caught:
+        parse("${a} = true")
+    assert "write true()" in caught.value.message
