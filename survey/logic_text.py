@@ -4,7 +4,7 @@
 ``“How old are you?” ≥ 18 and “Which scores do you use?” includes “Sesame Credit”``: question codes
 become their labels, choice codes their choice labels, operators their mathematical signs, and the
 functions XLSForm authors use most (``selected``, ``count-selected``, ``not``, ``string-length``,
-``regex``) a short phrase. The reading follows the tree the server's own parser builds
+``regex``, ``if``, ``coalesce``, ``int``, ``today``) a short phrase. The reading follows the tree the server's own parser builds
 (:func:`survey.logic.parse`), so it never disagrees with what the server evaluates; a construct it has
 no words for is shown as written.
 """
@@ -46,14 +46,22 @@ class _Reader:
         self.source = source
         self.vocabulary = vocabulary
 
-    def text(self, node: Tree | Token, *, inner: bool = False) -> str:
+    def text(self, node: Tree | Token, *, inner: bool = False, operand: bool = False) -> str:
+        """``node`` in words; ``inner``: inside a larger phrase (and/or in parentheses); ``operand``:
+        an operand of arithmetic or a comparison (every operation and phrase in parentheses, so that
+        ``(a - b) div c`` does not read as ``a − b ÷ c``)."""
         if isinstance(node, Token):
             return self.token(node)
         method = getattr(self, f"node_{node.data}", None)
         if method is None:
             return self.as_written(node)
         result = method(node)
-        return f"({result})" if inner and node.data in {"or_expr", "and_expr"} else result
+        grouped = {"or_expr", "and_expr"}
+        if operand:
+            grouped |= {"comparison", "additive", "multiplicative"}
+            if node.data == "call" and str(node.children[0]) in {"if", "coalesce"}:
+                return f"({result})"
+        return f"({result})" if (inner or operand) and node.data in grouped else result
 
     def as_written(self, node: Tree) -> str:
         meta = node.meta
@@ -77,7 +85,7 @@ class _Reader:
             label = self.vocabulary.choices.get(code, {}).get(literal)
             if label:
                 return quoted(label)
-        return self.text(node, inner=True)
+        return self.text(node, operand=True)
 
     def node_ref(self, node: Tree) -> str:
         code = str(node.children[0])
@@ -120,14 +128,14 @@ class _Reader:
         other = self.question(right)
         return " ".join(
             [
-                self.value_for(other, left) if other else self.text(left, inner=True),
+                self.value_for(other, left) if other else self.text(left, operand=True),
                 OPERATORS.get(op, op),
                 self.value_for(code, right),
             ]
         )
 
     def _arithmetic(self, node: Tree) -> str:
-        return " ".join(self.text(child, inner=True) for child in node.children)
+        return " ".join(self.text(child, operand=True) for child in node.children)
 
     node_additive = _arithmetic
     node_multiplicative = _arithmetic
@@ -155,4 +163,19 @@ class _Reader:
             }
         if name in {"true", "false"} and not arguments:
             return _("always") if name == "true" else _("never")
+        if name in {"today", "now"} and not arguments:
+            return _("today")
+        if name == "if" and len(arguments) == 3:
+            return _("%(then)s if %(condition)s, else %(otherwise)s") % {
+                "then": self.text(arguments[1], inner=True),
+                "condition": self.text(arguments[0], inner=True),
+                "otherwise": self.text(arguments[2], inner=True),
+            }
+        if name == "coalesce" and len(arguments) == 2:
+            return _("%(first)s, or %(second)s when that is empty") % {
+                "first": self.text(arguments[0], inner=True),
+                "second": self.text(arguments[1], inner=True),
+            }
+        if name == "int" and len(arguments) == 1:
+            return _("the whole part of %(number)s") % {"number": self.text(arguments[0], operand=True)}
         return f"{name}({', '.join(self.text(argument) for argument in arguments)})"

@@ -199,7 +199,11 @@ def test_every_expression_of_the_table_reads_in_words():
     for expression, _value, _source in ROWS:
         assert read(expression, vocabulary)
     assert read("${blank} < 10", vocabulary) == "“How many?” < 10"
-    assert read("3 < 4 < 5", vocabulary) == "3 < 4 < 5"
+    assert read("3 < 4 < 5", vocabulary) == "(3 < 4) < 5"
+    assert read("int((today() - ${blank}) div 365.25) >= 18", vocabulary) == (
+        "the whole part of ((today - “How many?”) ÷ 365.25) ≥ 18"
+    )
+    assert read("if(${blank} > 2, 'a', 'b') = 'a'", vocabulary) == "(“a” if “How many?” > 2, else “b”) = “a”"
 
 
 def test_messages_are_translated():
