@@ -12,10 +12,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from survey import logic
 from survey.logic import Context, ExpressionBudgetExceeded, ExpressionError, expression_budget, parse
 from survey.logic import evaluator as evaluator_module
+from tests.helpers import FUZZ_EXAMPLES
 
 TABLE = Path(__file__).with_name("expression_conformance.txt")
 
@@ -245,3 +248,24 @@ def test_bare_true_asks_for_the_function():
     with pytest.raises(ExpressionError) as caught:
         parse("${a} = true")
     assert "write true()" in caught.value.message
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
+@given(
+    st.one_of(
+        st.just(""),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(-(10**6), 10**6),
+        st.text(max_size=6),
+        st.lists(st.sampled_from(["a", "b"]), max_size=2),
+    ),
+    st.sampled_from(["10", "0", "-3.5", "'10'", "'abc'", "''", "true()", "today()"]),
+)
+def test_comparison_laws(value, literal):
+    """For any answer: != is the negation of =; a value that is not a number is neither below, at nor
+    above any number (XPath 1.0 §3.4)."""
+    answers = {"x": value}
+    assert parse(f"${{x}} != {literal}").is_true(answers) is not parse(f"${{x}} = {literal}").is_true(answers)
+    if math.isnan(logic.to_number(value)):
+        for op in ("<", "<=", ">", ">="):
+            assert parse(f"${{x}} {op} {literal}").is_true(answers) is False
