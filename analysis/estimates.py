@@ -5,16 +5,18 @@ the domain and level columns), on Taylor designs (any number of stages) and repl
 alike. Domains (``by=``) are estimated on the full design — rows outside a domain contribute zero
 scores (zero replicate weights) but keep their PSU and stratum — which is R's ``svyby`` on a subset
 design (Lumley 2010, *Complex Surveys*, §2.3). Missing values are treated as outside the domain,
-as R's ``na.rm=TRUE``. Intervals are t-based with the design's degrees of freedom (R's ``degf``),
-for domains too — Stata's ``subpop`` convention and R's ``confint(..., df=degf(design))``; a domain
-whose own degrees of freedom are below one (it lies in a single PSU) has no usable interval and
-gets NaN, as R's ``svyby`` of ``svyciprop`` or ``svyquantile``. ``n`` counts the rows of non-zero
-weight, which are also the ``n`` of the design effect (R's ``deff = "replace"``).
+as R's ``na.rm=TRUE``. Intervals of means, totals and ratios are t-based with the design's degrees
+of freedom (R's ``degf``), for domains too — Stata's ``subpop`` convention and R's
+``confint(svyby(...), df=degf(design))``; share intervals by domain (:func:`proportion`, and
+quantiles) use each domain's own degrees of freedom, as R's ``svyby`` of ``svyciprop`` and
+``svyquantile``, which run on the domain's subset design. A domain whose own degrees of freedom are
+below one (it lies in a single PSU) has no usable interval and gets NaN. ``n`` counts the rows of
+non-zero weight, which are also the ``n`` of the design effect (R's ``deff = "replace"``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -198,16 +200,18 @@ def _srs_variance(design, column, centred, b, n, p, W, B) -> np.ndarray:
     return var / n / (B / W) ** 2
 
 
-def _df(design: SurveyDesign, column: np.ndarray, p: int, per: int = 1) -> np.ndarray:
+def _df(design: SurveyDesign, column: np.ndarray, p: int, per: int = 1, *, own: bool = False) -> np.ndarray:
     """Degrees of freedom per column: the design's, NaN where the column's domain has none.
 
-    ``per`` columns share a domain (the levels of a share): domain ``column // per``.
+    ``per`` columns share a domain (the levels of a share): domain ``column // per``. With
+    ``own=True`` each domain keeps its own, R's ``degf`` of the subset design, which is what
+    ``svyby`` hands ``svyciprop`` and ``svyquantile``.
     """
     domain = np.where(column >= 0, column // per, -1)
     g = p // per
     whole = g == 1 and np.all(column >= 0)
-    own = np.array([design.df]) if whole else design.domain_dfs(domain, g)
-    df = np.where(own >= 1, float(design.df), np.nan)
+    dfs = np.array([design.df]) if whole else design.domain_dfs(domain, g)
+    df = np.where(dfs >= 1, dfs if own else float(design.df), np.nan).astype(float)
     return np.repeat(df, per)
 
 
@@ -353,7 +357,8 @@ def proportion(
     ``"wilson"`` (Wilson 1927, for unweighted simple random samples). ``"auto"`` takes Wilson for
     an unweighted SRS and logit otherwise. At p = 0 or 1 the logit interval does not exist and
     the Wilson interval on Kish's effective n is given instead. The ``se`` is always that of the
-    share itself. Formulas: ``analysis/intervals.py``.
+    share itself. By domain, the t quantiles take the domain's own degrees of freedom (R's
+    ``svyby(..., svyciprop)``: ``degf`` of the subset design). Formulas: ``analysis/intervals.py``.
     """
     from .intervals import proportion_intervals
 
@@ -371,4 +376,7 @@ def proportion(
     if method == "auto":
         method = "wilson" if design.is_simple_random_sample else "logit"
     column = np.where(domains.codes >= 0, domains.codes * k + level_codes, -1)
+    if by is not None:  # R's svyby: svyciprop on each domain's subset design, with its degf
+        by_codes = design.factorize(by)[0]
+        fit = replace(fit, df=_df(design, np.where(by_codes >= 0, by_codes * k, -1), g * k, k, own=True))
     return proportion_intervals(design, frame, fit, column=column, k=k, level=level, method=method)

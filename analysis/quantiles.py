@@ -4,8 +4,10 @@ A quantile inverts the weighted distribution function by one of Hyndman & Fan's 
 *American Statistician* 50(4)), adapted to weights as R's ``qrule_*``. Its interval inverts the
 distribution function at the confidence limits of ``mean(x <= qhat)``, whose SE is the design's —
 the replicates' on a replicate design (Woodruff 1952, *JASA* 47) — and the reported SE is the
-interval's width over ``2 t`` (R). ``interval_type="quantile"`` (replicate designs) takes the
-replicate variance of the quantile itself. Cumulative weights are summed in extended precision
+interval's width over ``2 t`` (R), ``t`` on the degrees of freedom of the domain's rows with a
+value (R's ``degf`` of the subset design that ``na.rm`` and ``svyby`` leave).
+``interval_type="quantile"`` (replicate designs) takes the replicate variance of the quantile
+itself. Cumulative weights are summed in extended precision
 and compared with a tolerance of a few units in the last place, so equal weights that land
 exactly on ``p`` pick the order statistic exact arithmetic picks (R's apisrs median is 658).
 """
@@ -20,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from .design import SurveyDesign
-from .estimates import _domains, _numeric, _ratio_fit
+from .estimates import _df, _domains, _numeric, _ratio_fit
 from .intervals import share_interval
 
 TOLERANCE = 64 * np.finfo(float).eps  # relative: cumulative shares this close to p are equal to it
@@ -199,8 +201,9 @@ def quantile(
 
 def _interval(design, values, inside, qhat, p, level, rule, interval_type) -> tuple[float, float, float]:
     """Woodruff's limits (or the replicate quantile interval) and the t quantile used."""
-    fit = _ratio_fit(design, np.where(inside, 0, -1), (values <= qhat).astype(float), np.ones(design.n), 1)
-    df = fit.df[0]
+    column = np.where(inside, 0, -1)
+    fit = _ratio_fit(design, column, (values <= qhat).astype(float), np.ones(design.n), 1)
+    df = _df(design, column, 1, own=True)[0]  # R: degf of the domain's subset design, its rows with values
     with np.errstate(invalid="ignore"):
         t = float(stats.t.ppf(0.5 + level / 2, df))
     if interval_type == "quantile":

@@ -4,7 +4,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import SurveyDesign, as_replicate, calibrate, mean, poststratify, rake, total
+from analysis import (
+    SurveyDesign,
+    as_replicate,
+    calibrate,
+    mean,
+    poststratify,
+    proportion,
+    quantile,
+    rake,
+    ratio,
+    total,
+)
 
 # R's ?calibrate example: population counts of school types and the total of api99 (apipop).
 POPULATION = {"(Intercept)": 6194, "stypeH": 755, "stypeM": 1018, "api99": 3914069}
@@ -210,3 +221,29 @@ def test_r_population_vector_reads_its_own_formula(designs):
     shares = margins.assign(share=margins["count"] / 6194).drop(columns="count")
     from_shares, _ = calibrate(designs["dclus1"], shares)
     assert from_shares.w.sum() == pytest.approx(designs["dclus1"].w.sum())
+
+
+def test_every_estimator_on_calibrated_designs_matches_r(designs, r):
+    # GREG to ~stype+api99 on dclus1 and on its JK1 replicates: quantiles (Woodruff on the
+    # calibrated CDF), svyciprop, ratios and shares.
+    for name, base in (("clus1g3", designs["dclus1"]), ("rclus1g", as_replicate(designs["dclus1"]))):
+        calibrated, _ = calibrate(base, POPULATION, formula=FORMULA)
+        median = quantile(calibrated, "api00", 0.5).iloc[0]
+        r.check(f"{name}.median", median[["estimate", "ci_low", "ci_high", "se"]])
+        r.check(f"{name}.ciprop", proportion(calibrated, "yes").iloc[1][["estimate", "ci_low", "ci_high"]])
+    calibrated, _ = calibrate(designs["dclus1"], POPULATION, formula=FORMULA)
+    r.check("clus1g3.ratio", ratio(calibrated, "api00", "enroll").iloc[0][["estimate", "se"]])
+    shares = proportion(calibrated, "stype")
+    r.check("clus1g3.prop.stype", shares["estimate"])
+    assert (shares["se"] < 1e-12).all()  # calibrated to the type counts: R 2.6e-17 to 9.4e-17
+
+
+def test_logit_calibration_of_a_two_stage_design_matches_r(designs, r):
+    counts = {"(Intercept)": 6194, "stypeH": 755, "stypeM": 1018}
+    calibrated, report = calibrate(
+        designs["dclus2"], counts, formula="~stype", calfun="logit", bounds=(0.5, 2.5)
+    )
+    assert report.converged
+    r.check("clus2l.mean.api00", mean(calibrated, "api00").iloc[0][["estimate", "se"]])
+    by = mean(calibrated, "api00", by="sch.wide")
+    r.check("clus2l.by", np.concatenate([by["estimate"], by["se"]]))

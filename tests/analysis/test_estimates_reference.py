@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import SurveyDesign, mean, proportion, quantile, ratio, total
+from analysis import SurveyDesign, as_replicate, glm, mean, proportion, quantile, ratio, total
 
 
 @pytest.fixture(scope="module")
@@ -198,3 +198,61 @@ def test_a_domain_inside_one_psu_has_no_interval(api, r):
     r.check("onepsu.ciprop", share[["estimate", "ci_low", "ci_high"]])
     other = mean(design, "api00", by="one").set_index("one").loc[False]
     assert np.isfinite(other["ci_low"])  # the rest of the sample keeps the design's df
+
+
+@pytest.fixture(scope="module")
+def dzero(api) -> SurveyDesign:
+    data = api["apiclus1"].assign(pw0=np.where(api["apiclus1"]["dnum"] == 413, 0.0, api["apiclus1"]["pw"]))
+    return SurveyDesign(data, weights="pw0", clusters="dnum", fpc="fpc")
+
+
+def test_zero_weights_leave_df_and_n_in_every_estimator(dzero, r):
+    # R keeps district 413's rows (weight 0) in the variance, but its degf is 13 and its design
+    # effects count the rows of non-zero weight: ratios, shares, domains, quantiles, svyciprop,
+    # intervals and svyglm's df.residual all follow from that.
+    r.check("zero.ratio", ratio(dzero, "api00", "enroll").iloc[0][["estimate", "se"]])
+    shares = proportion(dzero, "stype")
+    r.check("zero.prop.stype", np.concatenate([shares["estimate"], shares["se"], shares["deff"]]))
+    by = mean(dzero, "api00", by="stype")
+    r.check("zero.by.stype", np.concatenate([by["estimate"], by["se"], by["deff"]]))
+    r.check("zero.median", quantile(dzero, "api00", 0.5).iloc[0][["estimate", "ci_low", "ci_high", "se"]])
+    r.check("zero.ciprop", proportion(dzero, "yes").iloc[1][["estimate", "ci_low", "ci_high"]])
+    r.check("zero.mean.ci", mean(dzero, "api00").iloc[0][["ci_low", "ci_high"]])
+    fit = glm(dzero, "api00~ell+meals")
+    c = fit.coefficients
+    r.check("zero.glm.coef", np.concatenate([c["estimate"], c["se"], c["t"], c["p_value"]]))
+    assert fit.df_residual == r("zero.glm.df") == 11
+
+
+def test_zero_weights_by_domain_match_r(dzero, r):
+    quantiles = quantile(dzero, "api00", 0.5, by="stype")
+    r.check("zero.by.median", np.concatenate([quantiles[c] for c in ("estimate", "se", "ci_low", "ci_high")]))
+    shares = proportion(dzero, "yes", by="stype").query("level == True")
+    r.check("zero.by.ciprop", np.concatenate([shares[c] for c in ("estimate", "se", "ci_low", "ci_high")]))
+    shares = proportion(dzero, "stype", by="sch.wide")
+    tables = [
+        shares.pivot(index="sch.wide", columns="level", values=c).to_numpy().T.ravel()
+        for c in ("estimate", "se", "deff")
+    ]
+    r.check("zero.by.prop", np.concatenate(tables))
+
+
+def test_zero_weights_on_rows_stages_and_replicates_match_r(api, dzero, r):
+    # Single rows of weight 0 in a stratified sample (their PSUs leave degf: 200 - 10 - 3 = 187),
+    # a zero-weight district of a two-stage sample, and JK1 replicates of dzero.
+    data = api["apistrat"].copy()
+    data["pw0"] = data["pw"].where(data.index % 20 != 0, 0.0)
+    stratified = SurveyDesign(data, weights="pw0", strata="stype", fpc="fpc")
+    assert stratified.df == r("zero.strat.degf") == 187
+    r.check("zero.strat.mean", mean(stratified, "api00").iloc[0][["estimate", "se", "deff"]])
+    shares = proportion(stratified, "stype")
+    r.check("zero.strat.prop", np.concatenate([shares["estimate"], shares["se"], shares["deff"]]))
+    two = api["apiclus2"].copy()
+    base = SurveyDesign(two, clusters=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    two["w0"] = np.where(two["dnum"] == 83, 0.0, base.w)
+    staged = SurveyDesign(two, weights="w0", clusters=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    assert staged.df == r("zero.clus2.degf")
+    r.check("zero.clus2.mean", mean(staged, "api00").iloc[0][["estimate", "se", "deff"]])
+    jk1 = as_replicate(dzero)
+    assert jk1.df == r("zero.rep.degf")
+    r.check("zero.rep.mean", mean(jk1, "api00").iloc[0][["estimate", "se"]])

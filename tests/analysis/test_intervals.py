@@ -46,3 +46,13 @@ def test_shares_at_zero_or_one_get_the_wilson_interval_on_the_effective_n():
 def test_unknown_methods_are_refused(designs):
     with pytest.raises(ValueError, match="method must be one of logit, likelihood"):
         proportion(designs["dsrs"], "yes", method="exact")
+
+
+@pytest.mark.parametrize("method", ["mean", "beta", "asin", "xlogit", "likelihood"])
+@pytest.mark.parametrize("name", ["dclus1", "dclus2", "rclus1"])
+def test_share_intervals_by_domain_use_the_domain_s_degf_as_r(designs, r, name, method):
+    # R's svyby(~I(sch.wide=='Yes'), ~stype, design, svyciprop, method=...) runs svyciprop on each
+    # domain's subset design, whose degf counts the domain's own PSUs.
+    design = as_replicate(designs["dclus1"]) if name == "rclus1" else designs[name]
+    yes = proportion(design, "yes", by="stype", method=method).query("level == True")
+    r.check(f"{name}.by.ciprop.{method}", np.concatenate([yes["estimate"], yes["ci_low"], yes["ci_high"]]))

@@ -15,6 +15,7 @@ def test_mu284_two_stage_total_matches_the_published_figure(r):
     design = SurveyDesign(pd.read_csv(DATA / "mu284.csv"), clusters=["id1", "id2"], fpc=["n1", "n2"])
     row = total(design, "y1").iloc[0]
     assert row["estimate"] == pytest.approx(15080)
+    r.check("mu284.total", row["estimate"])
     assert row["se"] ** 2 == pytest.approx(5172234, abs=0.5)
     r.check("mu284.total.var", row["se"] ** 2)
 
@@ -164,3 +165,15 @@ def test_r_api_example_figures(api, designs):
         row = (mean(design, "api00") if statistic == "mean" else total(design, "enroll")).iloc[0]
         assert row["estimate"] == pytest.approx(estimate, abs=0.005 if statistic == "mean" else 0.5)
         assert row["se"] == pytest.approx(se, rel=5e-5)
+
+
+def test_a_domain_inside_one_first_stage_unit_has_no_interval(api, r):
+    # District 83 of apiclus2: its schools are sampled at the second stage, but the subset has one
+    # first-stage unit, so R's degf is 0 and svyciprop's and svyquantile's limits are NaN.
+    data = api["apiclus2"].assign(one=api["apiclus2"]["dnum"] == 83)
+    design = SurveyDesign(data, clusters=["dnum", "snum"], fpc=["fpc1", "fpc2"])
+    assert design.domain_dfs(np.where(data["one"], 0, -1), 1)[0] == r("onepsu.clus2.degf") == 0
+    share = proportion(design, "yes", by="one").set_index(["one", "level"]).loc[(True, True)]
+    r.check("onepsu.clus2.ciprop", share[["estimate", "ci_low", "ci_high"]])
+    median = quantile(design, "api00", 0.5, by="one").iloc[1]
+    r.check("onepsu.clus2.quantile", median[["estimate", "ci_low", "ci_high", "se"]])

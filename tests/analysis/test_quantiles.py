@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import quantile
+from analysis import as_replicate, quantile
 from analysis.quantiles import weighted_quantile
 
 
@@ -77,3 +77,21 @@ def test_several_quantiles_by_domain(designs):
     ]
     assert (frame["ci_low"] <= frame["estimate"]).all() and (frame["estimate"] <= frame["ci_high"]).all()
     assert pd.isna(frame["deff"]).all()
+
+
+@pytest.mark.parametrize("name", ["dclus1", "dclus2", "rclus1"])
+def test_quantiles_of_a_variable_with_missing_values_match_r(designs, r, name):
+    # avg.ed is missing for some schools: R's na.rm=TRUE drops those rows from the design, and from
+    # its degf, before the interval is formed (overall and in each domain).
+    design = as_replicate(designs["dclus1"]) if name == "rclus1" else designs[name]
+    overall = quantile(design, "avg.ed", [0.25, 0.5])
+    r.check(f"{name}.q.avged", overall[["estimate", "ci_low", "ci_high", "se"]].to_numpy().ravel())
+    by = quantile(design, "avg.ed", 0.5, by="stype")
+    r.check(f"{name}.by.q.avged", np.concatenate([by[c] for c in ("estimate", "se", "ci_low", "ci_high")]))
+
+
+def test_replicate_and_beta_intervals_by_domain_match_r(designs, r):
+    by = quantile(as_replicate(designs["dclus1"]), "api00", 0.5, by="stype", interval_type="quantile")
+    r.check("rclus1.by.median.q", np.concatenate([by[c] for c in ("estimate", "se", "ci_low", "ci_high")]))
+    by = quantile(designs["dclus2"], "api00", 0.5, by="stype", interval_type="beta")
+    r.check("clus2.by.median.beta", np.concatenate([by[c] for c in ("estimate", "se", "ci_low", "ci_high")]))

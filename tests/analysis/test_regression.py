@@ -51,6 +51,7 @@ def test_names_follow_r(models):
 
 def test_dispersion_and_term_tests_match_r(models, r):
     r.check("m1.dispersion", models["m1"].dispersion)
+    r.check("m5.dispersion", models["m5"].dispersion)
     for name, terms in (("m1", "~ell+meals"), ("m4", "~ell+meals"), ("m5", "~mobility")):
         test = regterm_test(models[name], terms)
         r.check(f"{name}.test", [test["statistic"], test["df"], test["ddf"], test["p_value"]])
@@ -125,3 +126,24 @@ def test_poisson_and_interactions_on_replicates_match_r(designs, r):
     ]
     r.check("rep.inter.coef", r_table(fit)[0])
     assert regterm_test(fit, "stype:ell")["df"] == 2
+
+
+def test_binomial_and_two_stage_logistic_models_match_r(designs, r):
+    # R: svyglm(I(sch.wide=='Yes')~ell+meals, dstrat, family=binomial()) (same SEs as
+    # quasibinomial: the variance is the design's), and a quasi-binomial model on two stages with
+    # regTermTest on one term.
+    r.check("binom.coef", r_table(glm(designs["dstrat"], "yes~ell+meals", "binomial"))[0])
+    fit = glm(designs["dclus2"], "yes~ell+meals", "quasibinomial")
+    r.check("clus2.logit.coef", r_table(fit)[0])
+    assert fit.df_residual == r("clus2.logit.df") == 37
+    test = regterm_test(fit, "~meals")
+    r.check("clus2.logit.test", [test["statistic"], test["df"], test["ddf"], test["p_value"]])
+
+
+def test_calibrated_replicate_model_matches_r(designs, r):
+    calibrated, _ = calibrate(
+        as_replicate(designs["dclus1"]),
+        {"(Intercept)": 6194, "stypeH": 755, "stypeM": 1018, "api99": 3914069},
+        formula="~stype+api99",
+    )
+    r.check("rclus1g.glm", r_table(glm(calibrated, "api00~ell+meals"))[0])

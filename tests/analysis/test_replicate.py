@@ -74,7 +74,7 @@ def test_supplied_bootstrap_weights_match_r(api, r):
     r.check("rboot.median", quantile(design, "api00", 0.5).iloc[0][["estimate", "ci_low", "ci_high", "se"]])
 
 
-def scd_design(kind: str) -> SurveyDesign:
+def scd_design(kind: str, **options) -> SurveyDesign:
     # Levy & Lemeshow's BRR half-samples for the scd data (R's ?svrepdesign example).
     data = pd.read_csv(DATA / "scd.csv")
     half = 2 * np.array([[1, 0, 1, 0, 1, 0], [1, 0, 0, 1, 0, 1], [0, 1, 1, 0, 0, 1], [0, 1, 0, 1, 1, 0]]).T
@@ -83,12 +83,15 @@ def scd_design(kind: str) -> SurveyDesign:
     for j in range(4):
         data[f"rep{j}"] = half[:, j]
     extra = {"rho": 0.3} if kind == "Fay" else {}
-    return SurveyDesign(data, replicate_weights="^rep", replicate_type=kind, combined_weights=False, **extra)
+    return SurveyDesign(
+        data, replicate_weights="^rep", replicate_type=kind, combined_weights=False, **extra, **options
+    )
 
 
 def test_supplied_brr_and_fay_weights_match_r(r):
     r.check("scd.brr.ratio", ratio(scd_design("BRR"), "alive", "arrests").iloc[0][["estimate", "se"]])
     r.check("scd.fay.ratio", ratio(scd_design("Fay"), "alive", "arrests").iloc[0][["estimate", "se"]])
+    r.check("scd.fay.mean", mean(scd_design("Fay"), "alive").iloc[0][["estimate", "se"]])
 
 
 def test_post_stratified_and_raked_replicates_match_r(designs, r):
@@ -193,14 +196,18 @@ def test_domain_differences_use_the_replicate_covariance(designs):
     assert result["se"] < by.loc["E", "se"] + by.loc["M", "se"]
 
 
-def test_a_domain_inside_one_psu_has_no_interval_on_replicates_either(api):
+def test_a_domain_inside_one_psu_has_no_interval_on_replicates_either(api, r):
     # The rank of the domain's replicate weights is one (R's degf of the subset: 0).
     data = api["apiclus1"].assign(one=api["apiclus1"]["dnum"] == 716)
     jk1 = as_replicate(SurveyDesign(data, weights="pw", clusters="dnum", fpc="fpc"))
     rows = mean(jk1, "api00", by="one").set_index("one")
     assert np.isnan(rows.loc[True, "ci_low"]) and np.isfinite(rows.loc[False, "ci_low"])
-    assert jk1.domain_dfs(np.where(data["one"], 0, -1), 1)[0] == 0
+    assert jk1.domain_dfs(np.where(data["one"], 0, -1), 1)[0] == 0 == r("onepsu.rep.degf")
     assert jk1.domain_dfs(np.where(data["one"], -1, 0), 1)[0] == 13
+    # R: svyquantile(~api00, subset(rclus1o, one), 0.5) has no interval either (svyciprop's
+    # quasi-binomial fit fails in R there, on the replicates where the domain has no weight).
+    rows = quantile(jk1, "api00", 0.5, by="one").iloc[1]
+    r.check("onepsu.rep.quantile", rows[["estimate", "ci_low", "ci_high", "se"]])
 
 
 def test_ratios_and_totals_by_domain_match_r(designs, r):
@@ -210,3 +217,65 @@ def test_ratios_and_totals_by_domain_match_r(designs, r):
         r.check(f"{name}.ratio.by", np.concatenate([by["estimate"], by["se"]]))
     by = total(jk1, "enroll", by="stype")
     r.check("rep.total.by", np.concatenate([by["estimate"], by["se"]]))
+
+
+@pytest.mark.parametrize("name", ["rclus1", "clus2"])
+def test_shares_quantiles_and_proportion_intervals_by_domain_match_r(designs, r, name):
+    # svyby hands svyquantile and svyciprop each domain's subset design, so their intervals use
+    # the domain's own degf (E 14, H 7, M 11 on rclus1; 34, 13, 20 on dclus2), not the design's.
+    design = as_replicate(designs["dclus1"]) if name == "rclus1" else designs["dclus2"]
+    shares = proportion(design, "stype", by="sch.wide")
+    r.check(
+        f"{name}.by.prop",
+        np.concatenate(
+            [
+                shares.pivot(index="sch.wide", columns="level", values=c).to_numpy().T.ravel()
+                for c in ("estimate", "se")
+            ]
+        ),
+    )
+    medians = quantile(design, "api00", 0.5, by="stype")
+    r.check(
+        f"{name}.by.median", np.concatenate([medians[c] for c in ("estimate", "se", "ci_low", "ci_high")])
+    )
+    yes = proportion(design, "yes", by="stype").query("level == True")
+    r.check(f"{name}.by.ciprop", np.concatenate([yes[c] for c in ("estimate", "se", "ci_low", "ci_high")]))
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "options"),
+    [
+        ("scd.brr.mse", "BRR", {"mse": True}),
+        ("scd.fay.mse", "Fay", {"mse": True}),
+        ("scd.other", "other", {"scale": 0.5, "rscales": [1, 2, 1, 2]}),
+        ("scd.sdr", "successive-difference", {}),
+        ("scd.acs", "ACS", {}),
+        ("scd.jk1", "JK1", {}),
+    ],
+)
+def test_supplied_replicate_types_and_options_match_r(r, name, kind, options):
+    design = scd_design(kind, **options)
+    r.check(f"{name}.ratio", ratio(design, "alive", "arrests").iloc[0][["estimate", "se"]])
+    if kind == "Fay":
+        r.check(f"{name}.mean", mean(design, "alive").iloc[0][["estimate", "se"]])
+
+
+def test_supplied_jkn_weights_with_rscales_match_r(designs, r):
+    # as.svrepdesign(dstrat)'s weights handed back as R's svrepdesign(type="JKn", rscales=...) would
+    # take them (combined weights): the same figures as the created design.
+    created = as_replicate(designs["dstrat"])
+    weights = created._replicates.weights
+    columns = pd.DataFrame(weights, columns=[f"rep{j}" for j in range(weights.shape[1])])
+    data = pd.concat([designs["dstrat"].data, columns], axis=1)
+    supplied = SurveyDesign(
+        data,
+        weights="pw",
+        replicate_weights="^rep",
+        replicate_type="JKn",
+        rscales=created._replicates.rscales,
+    )
+    assert supplied.df == r("rstrat.degf")
+    r.check("rstrat.mean.api00", mean(supplied, "api00").iloc[0][["estimate", "se", "deff"]])
+    r.check(
+        "rstrat.median", quantile(supplied, "api00", 0.5).iloc[0][["estimate", "ci_low", "ci_high", "se"]]
+    )

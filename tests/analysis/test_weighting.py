@@ -4,7 +4,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import SurveyDesign, mean, poststratify, proportion, rake
+from analysis import (
+    SurveyDesign,
+    as_replicate,
+    glm,
+    mean,
+    poststratify,
+    proportion,
+    quantile,
+    rake,
+    ratio,
+    total,
+)
 
 
 @pytest.fixture
@@ -118,3 +129,38 @@ def test_poststratified_mean_and_variance_by_hand(sample):
     scores = w * e.to_numpy() / w.sum()
     n = len(sample)
     assert row["se"] ** 2 == pytest.approx(n / (n - 1) * np.sum((scores - scores.mean()) ** 2), rel=1e-10)
+
+
+TYPES = pd.DataFrame({"stype": ["E", "H", "M"], "count": [4421, 755, 1018]})
+TYPE_AND_TARGET = pd.DataFrame(
+    {
+        "variable": ["stype"] * 3 + ["sch.wide"] * 2,
+        "category": ["E", "H", "M", "No", "Yes"],
+        "count": [4421, 755, 1018, 1072, 5122],
+    }
+)
+
+
+@pytest.mark.parametrize("name", ["dclus1p", "rclus1p", "dclus1r", "rclus1r"])
+def test_every_estimator_on_post_stratified_and_raked_designs_matches_r(designs, r, name):
+    # R: postStratify(design, ~stype, pop.types) and rake(design, list(~stype, ~sch.wide), ...), on
+    # dclus1 and on its JK1 replicates (each replicate reweighted); every estimator after it.
+    base = as_replicate(designs["dclus1"]) if name.startswith("r") else designs["dclus1"]
+    design = poststratify(base, TYPES) if name.endswith("p") else rake(base, TYPE_AND_TARGET, tol=1e-13)[0]
+    r.check(f"{name}.ratio", ratio(design, "api00", "enroll").iloc[0][["estimate", "se"]])
+    r.check(f"{name}.total", total(design, "enroll").iloc[0][["estimate", "se"]])
+    for variable, key in (("sch.wide", "prop"), ("stype", "prop.stype")):
+        shares = proportion(design, variable)
+        if name.endswith("r"):  # a raked margin's SE is zero up to the raking's convergence (R's too)
+            r.check(f"{name}.{key}", shares["estimate"])
+            assert (shares["se"] < 1e-7).all()
+        else:
+            r.check(f"{name}.{key}", np.concatenate([shares["estimate"], shares["se"]]))
+    by = mean(design, "api00", by="sch.wide")
+    r.check(f"{name}.by", np.concatenate([by["estimate"], by["se"]]))
+    r.check(f"{name}.median", quantile(design, "api00", 0.5).iloc[0][["estimate", "ci_low", "ci_high", "se"]])
+    r.check(f"{name}.ciprop", proportion(design, "yes").iloc[1][["estimate", "se", "ci_low", "ci_high"]])
+    fit = glm(design, "api00~ell+meals")
+    c = fit.coefficients
+    r.check(f"{name}.glm", np.concatenate([c["estimate"], c["se"], c["t"], c["p_value"]]))
+    assert fit.df_residual == r(f"{name}.glm.df")
