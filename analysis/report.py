@@ -79,9 +79,15 @@ def weight(frame: pd.DataFrame, margins: pd.DataFrame | None) -> tuple[SurveyDes
 def _panel(
     design: SurveyDesign, statistic: Statistic, by: str, labels: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    """The share in each group of ``by`` (codes with their labels), before disclosure control."""
+    """The share in each group of ``by`` (codes with their labels), before disclosure control.
+
+    A group in which nobody answered (a sample the question is not relevant to) has no share and
+    no row, rather than a row of NaN.
+    """
     rows = []
     for _, row in estimate_share(design, statistic, by=by).iterrows():
+        if not row["n"] or pd.isna(row["estimate"]):
+            continue
         code = str(row["group"])
         rows.append(
             {

@@ -378,11 +378,17 @@ def release_tables(claims: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
             for key, arm in arms if "n_treatment" in indirect else [("n", "answered")]:
                 add("indirect", _statistic_rows(("indirect",), indirect, arm, indirect[key]))
         for index, supplement in enumerate(claim["supplementary"]):
-            if supplement["measured"] and supplement["kind"] == "share":
-                add(
-                    f"supplementary/{index}",
-                    _share_rows(("supplementary", index), supplement, "", "", supplement),
-                )
+            if not supplement["measured"]:
+                continue
+            key = ("supplementary", index)
+            if supplement["kind"] == "difference":  # its two samples' shares, as for the direct one
+                for entry in supplement["samples"]:
+                    add(
+                        f"supplementary/{index}",
+                        _share_rows(key, supplement, schema.SAMPLE, entry["sample"], entry),
+                    )
+            else:
+                add(f"supplementary/{index}", _share_rows(key, supplement, "", "", supplement))
     return {name: pd.DataFrame(rows) for name, rows in tables.items()}
 
 

@@ -15,7 +15,17 @@ The model (per sample; ``china`` and ``west``):
   + 0.1 per age band), mapped to ordered answers by fixed cut points;
 - the sensitive item of the list experiment is held with probability ``TRUE_PREVALENCE[sample]``;
   asked directly, a further ``SOCIAL_DESIRABILITY[sample]`` of those who do not hold it say they do;
-- a respondent fails the attention check with probability 0.05.
+- a respondent fails the attention check with probability 0.05;
+- the items on scores in services, data for the state, surveillance, local credit apps and the
+  personal file (the pages after the social credit page) follow the same latent *approval*, shifted
+  per item by ``APPROVAL_SHIFT``; a third latent, *privacy concern* (mean
+  ``PRIVACY_MEAN[sample]``, - 0.4 x approval), drives the two worry items and the convenience-or-privacy
+  choice (``dont_know`` with probability 0.05); respondents live in mainland China exactly when
+  their region is not ``outside_china``; awareness of a local credit app, its use by those aware
+  and awareness of the personal file are drawn with the probabilities in ``AWARE``.
+
+The direct/indirect gap of the list experiment is unchanged by these items: only ``approve_scs``
+carries the social-desirability overclaim.
 """
 
 from __future__ import annotations
@@ -48,6 +58,30 @@ TRUST_MEAN = {"china": 0.3, "west": -0.2}
 TRUE_PREVALENCE = {"china": 0.55, "west": 0.15}
 SOCIAL_DESIRABILITY = {"china": 0.45, "west": 0.05}
 ATTENTION_FAILURE = 0.05
+# Shift of each approval item's latent from the respondent's approval (commercial and state scores).
+APPROVAL_SHIFT = {
+    "rate_companies": 0.5,
+    "approve_commercial": 0.2,
+    "travel_ban": 0.3,
+    "price_by_score": -0.3,
+    "show_dating": -0.9,
+    "judge_tenant": -0.2,
+    "judge_partner": -0.6,
+    "share_data_state": -0.4,
+    "approve_privileges": 0.2,
+}
+APPROVAL_ITEMS = frozenset(APPROVAL_SHIFT) | {"approve_scs"}
+PRIVACY_MEAN = {"china": 0.2, "west": 0.6}
+# Shift of each worry item's latent from the respondent's privacy concern.
+WORRY_SHIFT = {"worry_watch": 0.0, "worry_travel": -0.3}
+# Chance of "yes" (the rest "no" or "don't know"), per sample.
+AWARE = {
+    "use_commercial": {"china": 0.8, "west": 0.15},
+    "aware_blacklist": {"china": 0.8, "west": 0.15},
+    "aware_local_app": {"china": 0.25, "west": 0.05},
+    "use_local_app": {"china": 0.5, "west": 0.3},
+    "aware_dangan": {"china": 0.7, "west": 0.1},
+}
 AGE_ORDER = ["18_29", "30_39", "40_49", "50_59", "60_plus"]
 
 
@@ -73,6 +107,7 @@ class Respondent:
     traits: dict[str, str] = field(init=False)
     trust: float = field(init=False)
     approval: float = field(init=False)
+    privacy: float = field(init=False)
     holds_sensitive: bool = field(init=False)
 
     def __post_init__(self) -> None:
@@ -89,6 +124,9 @@ class Respondent:
             + 0.1 * age_step
         )
         self.holds_sensitive = self.rng.random() < TRUE_PREVALENCE.get(self.sample, 0.3)
+        # Its own stream, so the answers drawn before the new pages stay what they were.
+        privacy_rng = random.Random(f"{self.seed}:privacy")
+        self.privacy = privacy_rng.gauss(PRIVACY_MEAN.get(self.sample, 0.0), 1) - 0.4 * self.approval
 
     # --- answers by variable ------------------------------------------------------------------
 
@@ -106,6 +144,12 @@ class Respondent:
                 else "dont_know"
                 if self.rng.random() < 0.04
                 else "be_careful"
+            )
+        if code == "trust_data_use":
+            return _ordered(
+                0.5 * self.trust + 0.5 * self.approval - 0.3 + noise,
+                self._natural(options, "completely"),
+                [1.2, 0.0, -1.2],
             )
         if code.startswith("trust_"):
             shift = {
@@ -128,8 +172,8 @@ class Respondent:
                 self._natural(options, "great_deal"),
                 [1.0, 0.0, -1.0],
             )
-        if code in {"approve_scs", "approve_commercial", "rate_companies", "rate_local_gov", "travel_ban"}:
-            shift = {"rate_companies": 0.5, "approve_commercial": 0.2, "travel_ban": 0.3}.get(code, 0)
+        if code in APPROVAL_ITEMS or code == "rate_local_gov":
+            shift = APPROVAL_SHIFT.get(code, 0)
             return _ordered(
                 self.approval + shift + noise,
                 self._natural(options, "strongly_approve"),
@@ -143,9 +187,25 @@ class Respondent:
             return self.rng.choices(["victim", "attempt", "no"], weights=[0.12, 0.38, 0.5])[0]
         if code == "scam_worry":
             return _ordered(-self.trust + noise, self._natural(options, "very"), [1.0, 0.3, -0.3, -1.0])
-        if code in {"use_commercial", "aware_blacklist"}:
-            chance = 0.8 if self.sample == "china" else 0.15
+        if code in AWARE:
+            chance = AWARE[code].get(self.sample, AWARE[code]["west"])
             return "yes" if self.rng.random() < chance else self.rng.choice(["no", "dont_know"])
+        if code == "live_mainland":
+            return "no" if self.traits["region"] == "outside_china" else "yes"
+        if code in WORRY_SHIFT:
+            return _ordered(
+                self.privacy + WORRY_SHIFT[code] + noise,
+                self._natural(options, "very"),
+                [1.0, 0.3, -0.3, -1.0],
+            )
+        if code == "convenience_or_privacy":
+            if self.rng.random() < 0.05:
+                return "dont_know"
+            return "convenience" if self.approval - self.privacy + noise > 0 else "surveillance"
+        if code == "dangan_see":
+            return _ordered(
+                self.privacy + 1.2 + noise, self._natural(options, "strongly_agree"), [1.2, 0.3, -0.3, -1.2]
+            )
         return self.rng.choice(options)
 
     @staticmethod

@@ -85,6 +85,20 @@ def test_the_report_holds_every_claim_with_its_verdicts_and_registry(report):
     json.dumps(report)  # plain data all through
 
 
+def test_a_question_one_sample_was_not_asked_has_no_row_for_that_sample():
+    """A China-only item (relevant only to residents of mainland China) is missing for the whole
+    Western sample: its by-sample panel shows the mainland alone, and the report is strict JSON."""
+    frame, codebook = survey()
+    china = frame[schema.SAMPLE] == "china"
+    frame["aware_dangan"] = np.where(china, np.where(np.arange(len(frame)) % 3 == 0, "no", "yes"), None)
+    codebook.variables.append(Variable("aware_dangan", "categorical", "aware_dangan"))
+    report = build_report(frame, codebook, registry=load_registry(), sample_names={"china": "Mainland"})
+    dangan = claim_of(report, "dangan")
+    assert [row["group"] for row in dangan["samples"]] == ["china"]
+    assert dangan["direct"]["estimate"] == pytest.approx(2 / 3, abs=0.01)
+    json.dumps(report, allow_nan=False)
+
+
 def test_localised_report_speaks_the_readers_language_with_words_not_codes(report):
     english = localise_report(report, language="en")
     chinese = localise_report(report, language="zh-hans")

@@ -266,6 +266,27 @@ def test_a_withheld_share_is_withheld_wherever_the_same_respondents_appear():
     assert west_vs_china["direct"]["suppressed"] and west_vs_china["verdict"] == "inconclusive"
 
 
+def test_a_supplementary_difference_between_samples_passes_disclosure_control():
+    """A difference shown beside a claim is withheld when one sample's share rests on too few
+    respondents, as the claim's own difference is (it would reveal that sample's share)."""
+    from analysis.claims import load_registry
+    from analysis.codebook import Codebook, Variable
+    from analysis.report import build_report
+
+    data = pd.concat([frame(0.9, 0.5, n=300, seed=13), frame(0.3, 0.2, n=300, seed=14, sample="west")])
+    data = data.reset_index(drop=True)
+    data["show_dating"] = np.where(data["approve"] == "yes", "somewhat_approve", "neutral")
+    west = np.flatnonzero(data[schema.SAMPLE] == "west")
+    data.loc[west[6:], "show_dating"] = None  # 6 Western respondents answered
+    variables = [Variable("show_dating", "ordinal", "show_dating")]
+    report = build_report(data, Codebook("s", "S", ["en"], variables), registry=load_registry(), k=10)
+    shown = next(c for c in report["claims"] if c["id"] == "scores-shown")
+    assert shown["direct"]["suppressed"] is False
+    gap = next(s for s in shown["supplementary"] if s["kind"] == "difference")
+    assert gap["suppressed"] and gap["estimate"] is None
+    assert all(entry["estimate"] is None for entry in gap["samples"])
+
+
 def test_published_figures_are_rounded_but_verdicts_use_the_exact_ones():
     result = judge(
         claim(), SurveyDesign(frame(0.7, 0.6, n=803, seed=13), strata=schema.SAMPLE), rounding=True

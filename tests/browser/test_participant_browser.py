@@ -34,7 +34,10 @@ def answer_page(page, respondent: Respondent) -> None:
             field.fill(str(value))
 
 
-def complete(page, url: str, respondent: Respondent, *, shoot=None, axe=None, prefix: str = "") -> str:
+def complete(
+    page, url: str, respondent: Respondent, *, shoot=None, axe=None, prefix: str = "", seen=None
+) -> str:
+    """Consent, every page, the receipt code; ``seen`` (a list) collects each page's heading."""
     page.goto(url)
     if axe:
         axe(page, f"{prefix}consent")
@@ -54,6 +57,8 @@ def complete(page, url: str, respondent: Respondent, *, shoot=None, axe=None, pr
             axe(page, f"{prefix}page-{number}")
         if shoot:
             shoot(page, f"{prefix}page-{number}")
+        if seen is not None and page.locator("main h1").count():
+            seen.append(page.locator("main h1").first.inner_text().strip())
         answer_page(page, respondent)
         submit(page, "next")
     raise AssertionError("the survey did not finish")
@@ -63,6 +68,7 @@ def test_complete_in_english_with_axe_on_every_page(
     live_server, shipped_study, context, screenshots, axe_check
 ):
     page = context.new_page()
+    seen: list[str] = []
     code = complete(
         page,
         f"{live_server.url}/s/{shipped_study.slug}/west/",
@@ -70,7 +76,11 @@ def test_complete_in_english_with_axe_on_every_page(
         shoot=screenshots,
         axe=axe_check,
         prefix="en-",
+        seen=seen,
     )
+    # The Western sample gets the items that make sense outside China, not the mainland-only page.
+    assert {"Scores in services and between people", "Data, the state and surveillance"} <= set(seen)
+    assert "Local credit apps and personal files" not in seen
     assert re.fullmatch(r"\d+(-[A-Z2-7]{1,5}){6}", code)
     response = PendingResponse.objects.get()
     assert response.status == "complete" and response.language == "en" and response.sample.slug == "west"
@@ -81,6 +91,7 @@ def test_complete_in_chinese(live_server, shipped_study, browser, screenshots, a
     page = context.new_page()
     page.goto(f"{live_server.url}/s/{shipped_study.slug}/")
     assert "开始之前" in page.content()
+    seen: list[str] = []
     code = complete(
         page,
         f"{live_server.url}/s/{shipped_study.slug}/",
@@ -88,7 +99,9 @@ def test_complete_in_chinese(live_server, shipped_study, browser, screenshots, a
         shoot=screenshots,
         axe=axe_check,
         prefix="zh-",
+        seen=seen,
     )
+    assert {"服务中与人际间的评分", "数据、政府与监控", "地方信用应用与个人档案"} <= set(seen)
     assert code and PendingResponse.objects.get().language == "zh"
     context.close()
 
