@@ -31,7 +31,8 @@ def crosstab(design: SurveyDesign, row: str, column: str) -> Crosstab:
     The test divides Pearson's X^2 (on the weighted table scaled to the sample size) by the trace
     of the generalised design-effect matrix Delta, and refers it to F with ``d0 = tr(D)^2 / tr(D^2)``
     and ``d0 * df`` degrees of freedom (Rao & Scott 1984, *Annals of Statistics* 12(1); Lumley's
-    ``svychisq``).
+    ``svychisq``). ``df`` is the design's ``degf``, which leaves out PSUs whose rows all have weight
+    zero; R's ``svychisq`` counts them (its ``nu``), unlike its own ``degf``.
     """
     data = design.data
     valid = (data[row].notna() & data[column].notna()).to_numpy()

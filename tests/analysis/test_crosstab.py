@@ -1,8 +1,9 @@
 """The Rao-Scott test on multistage and replicate designs, against R's svychisq."""
 
+import numpy as np
 import pytest
 
-from analysis import as_replicate, crosstab
+from analysis import SurveyDesign, as_replicate, crosstab
 
 
 @pytest.mark.parametrize("name", ["dclus2", "rclus1", "rstrat"])
@@ -16,3 +17,14 @@ def test_rao_scott_f_matches_r(designs, r, name):
     }[name]
     result = crosstab(design, "sch.wide", "stype")
     r.check(f"{name}.chisq", [result.statistic, result.ndf, result.ddf, result.p_value])
+
+
+def test_zero_weight_psus_leave_the_test_s_degrees_of_freedom(api, r):
+    # The statistic and its numerator df are R's svychisq(~sch.wide+stype, dzero). The denominator
+    # df is d0 * degf = d0 * 13: zero-weight rows never count toward degrees of freedom (issue 13),
+    # where R's svychisq counts every PSU (its nu, 14) unlike its own degf.
+    data = api["apiclus1"].assign(pw0=np.where(api["apiclus1"]["dnum"] == 413, 0.0, api["apiclus1"]["pw"]))
+    design = SurveyDesign(data, weights="pw0", clusters="dnum", fpc="fpc")
+    result = crosstab(design, "sch.wide", "stype")
+    r.check("zero.chisq", [result.statistic, result.ndf])
+    assert design.df == 13 and result.ddf == pytest.approx(13 * result.ndf)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import SurveyDesign, as_replicate, glm, mean, proportion, quantile, ratio, total
+from analysis import SurveyDesign, as_replicate, glm, mean, proportion, quantile, ratio, regterm_test, total
 
 
 @pytest.fixture(scope="module")
@@ -222,6 +222,8 @@ def test_zero_weights_leave_df_and_n_in_every_estimator(dzero, r):
     c = fit.coefficients
     r.check("zero.glm.coef", np.concatenate([c["estimate"], c["se"], c["t"], c["p_value"]]))
     assert fit.df_residual == r("zero.glm.df") == 11
+    test = regterm_test(fit, "~ell+meals")
+    r.check("zero.glm.test", [test["statistic"], test["df"], test["ddf"], test["p_value"]])
 
 
 def test_zero_weights_by_domain_match_r(dzero, r):
@@ -256,3 +258,7 @@ def test_zero_weights_on_rows_stages_and_replicates_match_r(api, dzero, r):
     jk1 = as_replicate(dzero)
     assert jk1.df == r("zero.rep.degf")
     r.check("zero.rep.mean", mean(jk1, "api00").iloc[0][["estimate", "se"]])
+    fit = glm(jk1, "api00~ell+meals")
+    c = fit.coefficients
+    r.check("zero.rep.glm", np.concatenate([c["estimate"], c["se"], c["t"], c["p_value"]]))
+    assert fit.df_residual == r("zero.rep.glm.df")

@@ -115,6 +115,7 @@ def test_unknown_terms_are_named(models):
 def test_poisson_and_interactions_on_replicates_match_r(designs, r):
     fit = glm(designs["dclus2"], "enroll ~ ell + stype", "quasipoisson")
     r.check("pois.coef", r_table(fit)[0])
+    r.check("pois.family.coef", r_table(glm(designs["dclus2"], "enroll ~ ell + stype", "poisson"))[0])
     fit = glm(as_replicate(designs["dclus1"]), "api00 ~ stype*ell")
     assert fit.coefficients["term"].tolist() == [
         "(Intercept)",
