@@ -10,7 +10,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= config.settings.local
 
-.PHONY: help setup demo serve test test-sqlite test-postgres lint bench fuzz load faults browser lock clean messages pdf
+.PHONY: help setup demo serve test test-sqlite test-postgres lint bench fuzz load faults browser java lock clean messages pdf
 
 help:
 	@echo "make demo     set up, load the shipped study and serve it on http://$(HOST):$(PORT) (SERVE=0: set up only)"
@@ -72,6 +72,13 @@ browser:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
 	fi
 
+# ODK Validate (shipped with pyxform) is a Java program: the XLSForm interoperability tests run it.
+java:
+	@if ! command -v java >/dev/null 2>&1; then \
+		echo "Installing Debian's default-jre-headless for ODK Validate (the XLSForm interoperability tests)..."; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq default-jre-headless >/dev/null; \
+	fi
 
 DEMO_N ?= 1000
 DEMO_OUT ?= demo-output
@@ -115,15 +122,15 @@ LIMIT = timeout --kill-after=30 $(TEST_LIMIT)
 
 # The two passes share nothing (a temporary SQLite file; PostgreSQL's test database), so they run side
 # by side, one per core; each prints its report when it finishes.
-test: $(READY) browser
+test: $(READY) browser java
 	@echo "=== Running the SQLite and PostgreSQL passes side by side (each prints when it finishes) ==="
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
-test-sqlite: $(READY)
+test-sqlite: $(READY) java
 	@echo "=== Test suite on SQLite ==="
 	$(LIMIT) env -u DATABASE_URL -u DJANGO_SETTINGS_MODULE $(PY) -m pytest -p no:cacheprovider
 
-test-postgres: $(READY)
+test-postgres: $(READY) java
 	@echo "=== Test suite on PostgreSQL ($(PG_URL)) ==="
 	@if ! $(PY) bin/pg_ready.py "$(PG_URL)"; then \
 		if [ -n "$$CI" ]; then echo "PostgreSQL is not answering and CI must not skip it." >&2; exit 1; fi; \

@@ -8,20 +8,27 @@ from typing import Any
 
 from .instrument import Problem, QuestionnaireInvalid, spec_from_json
 from .xlsform import read_xlsform, write_xlsform
+from .xlsform.limits import check_size
 
 FORMATS = ("xlsx", "json")
 
 
 def read_questionnaire_file(path: str | Path) -> dict[str, Any]:
+    """A validated spec from a file; its size is checked against the upload limit before it is read."""
     path = Path(path)
+    check_size(path.stat().st_size)
     return read_questionnaire_bytes(path.name, path.read_bytes())
 
 
 def read_questionnaire_bytes(name: str, content: bytes) -> dict[str, Any]:
-    """A validated spec from a file's ``content``, read as its ``name``'s extension says (an upload)."""
+    """A validated spec from a file's ``content``, read as its ``name``'s extension says (an upload).
+
+    The upload limits (survey/xlsform/limits.py) apply to both formats.
+    """
+    check_size(len(content))
     suffix = Path(name).suffix.lower().lstrip(".")
     if suffix == "xlsx":
-        return read_xlsform(content)
+        return read_xlsform(content, name=name)
     if suffix == "json":
         try:
             data = json.loads(content.decode("utf-8"))

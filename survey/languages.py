@@ -1,12 +1,17 @@
 """The languages a questionnaire may be written in, by code, with their names.
 
-Codes are what XLSForm headers carry in brackets (``label::English (en)``) and what
-``Study.languages`` stores: ISO 639-1 codes, plus ``zh`` for Chinese as Candid's shipped study
-writes it (its texts are Simplified Chinese). Names are shown in the language itself, so that a
+Codes are BCP 47 language tags (RFC 5646), what XLSForm headers carry in brackets
+(``label::English (en)``, ``label::简体中文 (zh-CN)``) and what ``Study.languages`` stores, in BCP 47's
+conventional case. The shipped study writes Simplified Chinese as ``zh``; ``zh-CN``, ``zh-SG``,
+``zh-Hans`` and ``zh-Hans-CN`` are the same language to every page (:func:`chinese_script`). Names are shown in the language itself, so that a
 researcher finds their own language whatever language the page is in.
 """
 
 from __future__ import annotations
+
+import re
+
+from django.conf.locale import LANG_INFO
 
 # code -> (English name, name in the language itself)
 LANGUAGES: dict[str, tuple[str, str]] = {
@@ -80,3 +85,110 @@ def django_locale(code: str) -> str:
         return get_supported_language_variant("-".join(subtags), strict=True)
     except LookupError:
         return settings.LANGUAGE_CODE
+
+
+# --- BCP 47 language tags -----------------------------------------------------------------------
+# Questionnaires name their languages with BCP 47 tags (RFC 5646): ``en``, ``zh-CN``, ``zh-Hans``,
+# ``pt-BR``. Chinese is told apart by script, not region: every tag below reads Simplified Chinese.
+TAG_PATTERN = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
+# English and native names of the languages Django knows (``label::English``, ``label::简体中文``).
+_NAMES: dict[str, str] = {}
+for _code, _info in LANG_INFO.items():
+    if "name" in _info:
+        _NAMES.setdefault(_info["name"].casefold(), _code)
+        _NAMES.setdefault(_info["name_local"].casefold(), _code)
+for _code, (_english, _native) in LANGUAGES.items():
+    _NAMES[_english.casefold()] = _code
+    _NAMES[_native.casefold()] = _code
+_NAMES.update(
+    {"chinese": "zh", "中文": "zh", "simplified chinese": "zh-Hans", "traditional chinese": "zh-Hant"}
+)
+
+
+def normalize_tag(tag: str) -> str:
+    """``tag`` in BCP 47's conventional case (RFC 5646 §2.1.1): ``zh-cn`` → ``zh-CN``, ``zh_hans`` → ``zh-Hans``.
+
+    Raises ``ValueError`` when ``tag`` is not shaped like a language tag.
+    """
+    tag = tag.strip()
+    if not TAG_PATTERN.match(tag):
+        raise ValueError(tag)
+    parts = tag.replace("_", "-").split("-")
+    result = [parts[0].lower()]
+    extension = False  # after a singleton (``x-``, ``u-``) subtags are not scripts or regions
+    for part in parts[1:]:
+        if extension or len(part) == 1:
+            extension = True
+            result.append(part.lower())
+        elif len(part) == 4 and part.isalpha():
+            result.append(part.title())  # script
+        elif (len(part) == 2 and part.isalpha()) or (len(part) == 3 and part.isdigit()):
+            result.append(part.upper())  # region
+        else:
+            result.append(part.lower())
+    return "-".join(result)
+
+
+def tag_for_name(name: str) -> str | None:
+    """The tag of a language given by its English or native name (``English``, ``简体中文``), if known."""
+    return _NAMES.get(" ".join(name.split()).casefold())
+
+
+def chinese_script(tag: str) -> str | None:
+    """``Hans`` or ``Hant`` for a Chinese tag (by its script, else its region; bare ``zh`` is Simplified)."""
+    parts = normalize_tag(tag).split("-")
+    if parts[0] != "zh":
+        return None
+    for part in parts[1:]:
+        if part in {"Hans", "Hant"}:
+            return part
+        if part.lower() in _TRADITIONAL_REGIONS:
+            return "Hant"
+    return "Hans"
+
+
+def _family(tag: str) -> str:
+    """What a reader of ``tag`` reads: ``zh-Hans``/``zh-Hant`` for Chinese, the tag itself otherwise."""
+    script = chinese_script(tag)
+    return f"zh-{script}" if script else normalize_tag(tag).lower()
+
+
+def lookup(ranges: list[str], available: list[str], default: str) -> str:
+    """The available tag a reader of ``ranges`` (most preferred first) should get (RFC 4647 §3.4 lookup).
+
+    Each range is tried as written, then (for Chinese) as its script (``zh-CN`` → ``zh-Hans``), then
+    truncated a subtag at a time (``zh-Hans-CN`` → ``zh-Hans`` → ``zh``). A tag matches an available tag
+    written in the same case-insensitive form or, for Chinese, of the same script, so that a study
+    written in ``zh-CN`` serves ``zh``, ``zh-SG`` and ``zh-Hans`` readers alike; last, as Django does,
+    any available tag of the same language (``pt`` → ``pt-BR``). ``*`` ranges and malformed ones are
+    skipped; ``default`` when nothing matches.
+    """
+    offered = []
+    for tag in available:
+        try:
+            offered.append((tag, normalize_tag(tag).lower(), _family(tag)))
+        except ValueError:
+            continue
+    for raw in ranges:
+        try:
+            tag = normalize_tag(raw)
+        except ValueError:
+            continue
+        chain = [tag]
+        if chinese_script(tag):
+            chain.append(f"zh-{chinese_script(tag)}")
+        parts = tag.split("-")
+        chain += ["-".join(parts[:end]) for end in range(len(parts) - 1, 0, -1)]
+        for candidate in chain:
+            for original, lowered, _family_of in offered:
+                if lowered == candidate.lower():
+                    return original
+            if chinese_script(candidate):
+                for original, _lowered, family in offered:
+                    if family == _family(candidate):
+                        return original
+        # Beyond RFC 4647, as Django does: a ``pt`` reader gets ``pt-BR`` rather than the default.
+        for original, lowered, _family_of in offered:
+            if lowered.split("-")[0] == parts[0]:
+                return original
+    return default

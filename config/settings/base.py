@@ -87,7 +87,13 @@ CANDID_EXPORT_INLINE_MAX = 5000  # responses; larger exports go to the backgroun
 # Export files are deleted by the background worker this many hours after they are written (and at
 # once, whatever their age, when a participant of the study withdraws).
 CANDID_EXPORT_RETENTION_HOURS = float(os.environ.get("CANDID_EXPORT_RETENTION_HOURS", "24"))
-CANDID_UPLOAD_MAX_BYTES = int(os.environ.get("CANDID_UPLOAD_MAX_BYTES", "5000000"))  # studio uploads
+# Questionnaire files (studio uploads and the command line), checked before parsing: survey/xlsform/limits.py.
+CANDID_UPLOAD_MAX_BYTES = int(os.environ.get("CANDID_UPLOAD_MAX_BYTES", "5000000"))
+CANDID_UPLOAD_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("CANDID_UPLOAD_MAX_UNCOMPRESSED_BYTES", "50000000"))
+CANDID_UPLOAD_MAX_ROWS = int(os.environ.get("CANDID_UPLOAD_MAX_ROWS", "5000"))
+CANDID_UPLOAD_MAX_CELL_CHARS = int(os.environ.get("CANDID_UPLOAD_MAX_CELL_CHARS", "10000"))
+# Uploads stay in memory up to the size limit and are never written to a temporary file.
+FILE_UPLOAD_HANDLERS = ["survey.uploads.BoundedMemoryUploadHandler"]
 CANDID_REPORT_INLINE_MAX = 50_000  # responses; larger studies' reports are built in the background
 CANDID_RESULTS_INLINE_MAX = 50_000  # responses; larger studies' results pages are built in the background
 

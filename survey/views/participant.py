@@ -25,6 +25,7 @@ from django.views.decorators.http import require_http_methods
 from .. import flow
 from ..forms import PageForm, is_well_formed, submit_page, text_in
 from ..instrument import iter_questions
+from ..languages import lookup
 from ..models import PendingResponse, ResponseStatus, Sample, Study
 from ..participant_text import LANGUAGE_NAMES, text, translation_for
 from ..receipts import keyed_hash
@@ -64,11 +65,8 @@ def choose_language(request: HttpRequest, languages: list[str], default: str) ->
     for candidate in (request.GET.get("lang"), request.COOKIES.get(LANGUAGE_COOKIE)):
         if candidate in languages:
             return candidate
-    for tag, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
-        primary = tag.lower().split("-")[0]
-        if primary in languages:
-            return primary
-    return default
+    ranges = [tag for tag, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", ""))]
+    return lookup(ranges, languages, default)
 
 
 def render_participant(

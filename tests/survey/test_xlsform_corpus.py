@@ -16,16 +16,22 @@ IMPORTS = {
 }
 REFUSED = {
     "UCL_Biomass_Plot_Form.xlsx": ("sheet survey, row 1, column L (choice_filter)", "not supported"),
-    "bad_calc.xlsx": ("sheet survey", "'calculate' is not supported; supported types:"),
+    "bad_calc.xlsx": (
+        "sheet survey, row 2, column A (type)",
+        "question type 'calculate' ('badcalc') is not supported",
+    ),
     "case_insensitivity.xlsx": ("sheet SURVEY", "'select_one_external c1' is not supported"),
     "choice_filter_test.xlsx": (
-        "sheet settings, row 2",
-        "setting 'allow_choice_duplicates' is not supported",
+        "sheet survey, row 1, column D (choice_filter)",
+        "options filtered by earlier answers (choice_filter) are not supported",
     ),
     "duplicate_columns.xlsx": ("sheet survey, row 1, column E", "column header 'label' appears twice"),
     "field-list.xlsx": ("sheet survey, row 3", "no label in zh (table_list_question)"),
     "group.xlsx": ("sheet survey, row 4, column A (type)", "'phone number' is not supported"),
-    "or_other.xlsx": ("sheet choices, row 1, column D (pastel)", "not supported"),
+    "or_other.xlsx": (
+        "sheet survey, row 2, column A (type)",
+        "'or_other' / 'or specify other' is not supported",
+    ),
     "specify_other.xlsx": ("sheet survey, row 2, column A (type)", "'or specify other' is not supported"),
     "xl_date_ambiguous.xlsx": ("sheet survey, row 1, column L (choice_filter)", "not supported"),
 }

@@ -112,7 +112,7 @@ EXPECTED = {
     ),
     "unsupported_column": (
         "sheet survey, row 1, column D (calculation)",
-        "column 'calculation' is not supported by Candid; supported columns:",
+        "column 'calculation' is not supported by Candid: computed values (calculate) are not supported yet",
     ),
     "unsupported_type": (
         "sheet survey, row 2, column A (type)",

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.core.validators import URLValidator
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +18,7 @@ from ...languages import language_choices, language_name
 from ...models import StudyRole
 from ...selectors import staff_accounts
 from ...services.studies import SAMPLE_OUTCOMES, SampleData, StudyData
+from ...xlsform.limits import size_problem
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 PANEL_URL = URLValidator(schemes=["https", "http"])
@@ -336,12 +336,11 @@ class BaseMemberFormSet(forms.BaseFormSet):
 MemberFormSet = forms.formset_factory(MemberForm, formset=BaseMemberFormSet, extra=1)
 
 
-E_FILE_TOO_LARGE = _("The file is %(size)s MB; the limit is %(limit)s MB.")
 E_FILE_TYPE = _("Choose an XLSForm spreadsheet (.xlsx) or a Candid questionnaire (.json).")
 
 
 class ImportForm(forms.Form):
-    """An XLSForm (or Candid JSON) upload, read whole into memory after a size check."""
+    """An XLSForm (or Candid JSON) upload, read into memory after the size check every import shares."""
 
     file = forms.FileField(
         label=_("XLSForm spreadsheet"),
@@ -354,16 +353,9 @@ class ImportForm(forms.Form):
         upload = cleaned.get("file")
         if upload is None:
             return cleaned
-        limit = settings.CANDID_UPLOAD_MAX_BYTES
-        if upload.size > limit:
-            self.add_error(
-                "file",
-                forms.ValidationError(
-                    E_FILE_TOO_LARGE,
-                    code="too_large",
-                    params={"size": f"{upload.size / 1e6:.1f}", "limit": f"{limit / 1e6:.0f}"},
-                ),
-            )
+        too_large = size_problem(upload.size)
+        if too_large:
+            self.add_error("file", forms.ValidationError(too_large.message, code="too_large"))
         elif not upload.name.lower().endswith((".xlsx", ".json")):
             self.add_error("file", forms.ValidationError(E_FILE_TYPE, code="file_type"))
         else:

@@ -1,0 +1,65 @@
+"""Every message the XLSForm reader gives, as constants so that tests assert them and translators find them.
+
+Each goes through gettext (the studio shows it in the researcher's language) and is filled in with
+``str.format`` after translation, so translations keep the ``{placeholders}``.
+"""
+
+from django.utils.translation import gettext_lazy as _
+
+E_NOT_XLSX = _("the file is not an .xlsx workbook (save it from Excel or LibreOffice as .xlsx)")
+E_NO_SURVEY = _("the workbook has no 'survey' sheet")
+E_NO_TYPE_COLUMN = _("the survey sheet has no 'type' column")
+E_DUPLICATE_COLUMN = _("column header {header!r} appears twice (also in column {other})")
+E_UNSUPPORTED_COLUMN = _("column {header!r} is not supported by Candid; supported columns: {supported}")
+E_REFUSED_COLUMN = _("column {header!r} is not supported by Candid: {reason}")
+E_MEDIA_COLUMN = _(
+    "column {header!r} attaches images, audio or video to a question; Candid shows text only, so "
+    "remove the column or leave it empty"
+)
+E_UNSUPPORTED_TYPE = _("question type {type!r} is not supported; supported types: {supported}")
+E_METADATA_TYPE = _(
+    "question type {type!r} records device or time metadata, which Candid never collects so that "
+    "participants stay anonymous; supported types: {supported}"
+)
+E_REPEAT = _(
+    "{type!r}: repeats are not supported for anonymous surveys (a roster of people or items would "
+    "make participants identifiable); ask about the group as a whole or with a fixed number of questions"
+)
+E_CALCULATE = _(
+    "question type 'calculate' ({name!r}) is not supported yet: Candid stores only what participants "
+    "answer; compute the value in the analysis instead"
+)
+E_OR_OTHER = _(
+    "'or_other' / 'or specify other' is not supported; add an 'other' choice and a text question "
+    "shown when it is selected"
+)
+E_NO_TYPE = _("the row has content but no type")
+E_NO_NAME = _("a {type} needs a name")
+E_BAD_BOOLEAN = _("{column} must be yes or no, not {value!r}")
+E_BAD_PARAMETERS = _("parameters must be written as key=value pairs, not {value!r}")
+E_UNMATCHED_END = _("{type} without a matching begin_group")
+E_UNCLOSED_GROUP = _("group {name!r} is never closed with end_group")
+E_NESTED_GROUP = _(
+    "group {name!r}: a group inside a page must have appearance 'table-list' (a matrix) or "
+    "'list_experiment'; plain nested groups and deeper nesting are not supported"
+)
+E_TOP_TABLE_LIST = _(
+    "group {name!r}: a 'table-list' matrix must sit inside a page group (a begin_group around it)"
+)
+E_LANGUAGE_CODE = _(
+    "language {name!r} has no code; write the header as '{column}::{name} (xx)' with its BCP 47 tag "
+    "(for example en, fr, pt-BR, zh-CN)"
+)
+E_UNKNOWN_SETTING = _("setting {name!r} is not supported; supported settings: {supported}")
+E_DUPLICATE_NAME = _("name {name!r} is used twice (also in row {other})")
+E_DUPLICATE_CHOICE_ROW = _("choice {name!r} appears twice in list {list_name!r} (also in row {other})")
+E_CHOICE_INCOMPLETE = _("a choice needs a list_name and a name")
+E_MATRIX_CHILD = _("only select_one questions can stand in matrix {name!r}")
+
+# Why a column real forms use is refused, named in E_REFUSED_COLUMN.
+REASON_CALCULATE = _("computed values (calculate) are not supported yet")
+REASON_CHOICE_FILTER = _("options filtered by earlier answers (choice_filter) are not supported yet")
+REASON_DEFAULT = _("default answers are not supported: a participant's answer must be their own")
+REASON_READ_ONLY = _("read-only questions are not supported; use a note to show text")
+REASON_REPEAT_COUNT = _("repeats are not supported for anonymous surveys")
+REASON_TRIGGER = _("questions recalculated on a trigger are not supported")

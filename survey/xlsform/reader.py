@@ -1,0 +1,647 @@
+"""Reading an XLSForm workbook into Candid's questionnaire spec.
+
+Every problem is reported with sheet, row and column; the reader never writes anything.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import openpyxl
+from openpyxl.utils.exceptions import InvalidFileException
+from pyxform import aliases as pyxform_aliases
+
+from ..instrument import CHOICE_TYPES, FORMAT, Problem, QuestionnaireInvalid, normalize, validate
+from . import messages as m
+from .headers import CANDID_PREFIX, Column, Sheet, language_of, read_sheet
+from .limits import check_workbook
+
+SUPPORTED_TYPES = (
+    "select_one LIST",
+    "select_multiple LIST",
+    "rank LIST",
+    "integer",
+    "decimal",
+    "text",
+    "date",
+    "note",
+    "range",
+    "begin_group / end_group",
+)
+SUPPORTED_TYPES_TEXT = ", ".join(SUPPORTED_TYPES)
+METADATA_TYPES = frozenset(
+    {
+        "start",
+        "end",
+        "today",
+        "deviceid",
+        "imei",
+        "subscriberid",
+        "simserial",
+        "phonenumber",
+        "username",
+        "email",
+        "audit",
+        "start-geopoint",
+        "background-audio",
+    }
+)
+REPEAT_TYPES = frozenset(
+    {"begin repeat", "begin_repeat", "end repeat", "end_repeat", "begin loop", "end loop"}
+)
+SURVEY_COLUMNS = (
+    "type",
+    "name",
+    "label",
+    "hint",
+    "guidance_hint",
+    "required",
+    "required_message",
+    "relevant",
+    "constraint",
+    "constraint_message",
+    "appearance",
+    "parameters",
+    "randomize",
+    "source",
+)
+# Columns real forms use that Candid refuses, each with the reason it gives.
+REFUSED_COLUMNS = {
+    "calculate": m.REASON_CALCULATE,
+    "choice_filter": m.REASON_CHOICE_FILTER,
+    "default": m.REASON_DEFAULT,
+    "read_only": m.REASON_READ_ONLY,
+    "repeat_count": m.REASON_REPEAT_COUNT,
+    "trigger": m.REASON_TRIGGER,
+}
+# Accepted and left aside: words for interviewers and ODK's own "required" message, which change no
+# answer (Candid shows its own message when an answer is missing).
+IGNORED_COLUMNS = frozenset({"guidance_hint", "required_message", "no_app_error_string"})
+TRANSLATABLE = frozenset({"label", "hint", "constraint_message", "guidance_hint", "required_message"})
+CHOICES_COLUMNS = ("list_name", "name", "label")
+SETTINGS_USED = ("form_title", "form_id", "default_language", "version")
+# ODK transport settings that mean nothing to a web survey and change no answer.
+SETTINGS_IGNORED = frozenset(
+    {
+        "instance_name",
+        "public_key",
+        "submission_url",
+        "style",
+        "omit_instanceid",
+        "xml_root",
+        "clean_text_values",
+        "auto_send",
+        "auto_delete",
+        "namespaces",
+        "allow_choice_duplicates",
+        "prefix",
+        "delimiter",
+        "sms_keyword",
+        "sms_separator",
+        "sms_allow_media",
+        "sms_date_format",
+        "sms_datetime_format",
+        "sms_response",
+        "compact_prefix",
+        "compact_delimiter",
+        "instance_xmlns",
+        "client_editable",
+    }
+)
+# Candid's extensions as ``bind::candid:<key>`` columns; other keys become parameters.
+CANDID_FLAGS = ("reverse", "shuffle", "randomize")
+SPEC_TO_COLUMN = {"relevance": "relevant", "code": "name"}
+PARAMETER_SEPARATOR = re.compile(r"[\s;]+|,\s*(?=[A-Za-z_][\w-]*\s*=)")
+TRUE_WORDS = frozenset({"yes", "true", "true()", "1", "y"})
+FALSE_WORDS = frozenset({"", "no", "false", "false()", "0", "n"})
+DEFAULT_LANGUAGE_CODE = "en"
+
+
+@dataclass
+class Locations:
+    """Where each element came from, so that the validator's problems point at a cell."""
+
+    survey_title: str = "survey"
+    choices_title: str = "choices"
+    rows: dict[tuple[str, Any], tuple[str, int]] = field(default_factory=dict)
+    columns: dict[tuple[str, str], str] = field(default_factory=dict)  # (sheet, field) -> "D (relevant)"
+
+    def locate(self, kind: str, key: Any, column: str) -> str:
+        if kind == "form" or key is None:
+            return f"sheet {self.survey_title}"
+        sheet, row = self.rows.get((kind, key), (self.survey_title, 0))
+        where = f"sheet {sheet}, row {row}" if row else f"sheet {sheet}"
+        base, sep, language = column.partition("::")
+        column = SPEC_TO_COLUMN.get(base, base) + sep + language
+        if column:
+            where += f", column {self.columns.get((sheet, column), f'{column} (no such column)')}"
+        return where
+
+
+@dataclass
+class _Reader:
+    problems: list[Problem] = field(default_factory=list)
+    locations: Locations = field(default_factory=Locations)
+    languages: dict[str, str] = field(default_factory=dict)  # code -> display name
+    default_code: str = DEFAULT_LANGUAGE_CODE
+
+    def duplicate_column(self, sheet: str, column: Column, other: str) -> None:
+        message = m.E_DUPLICATE_COLUMN.format(header=column.header, other=other)
+        self.problems.append(
+            Problem(f"sheet {sheet}, row 1, column {column.letter}", message, "duplicate_column")
+        )
+
+    def problem(self, sheet: str, row: int, column: Column | str | None, message: str, code: str) -> None:
+        where = f"sheet {sheet}, row {row}" if row else f"sheet {sheet}"
+        if isinstance(column, Column):
+            where += f", column {column.letter} ({column.header})"
+        elif column:
+            where += f", column {column}"
+        self.problems.append(Problem(where, message, code))
+
+    # --- columns ---------------------------------------------------------------------------
+
+    def register_columns(self, sheet: Sheet, allowed: Iterable[str]) -> dict[str, list[Column]]:
+        """Group a sheet's columns by field; flag unsupported ones that hold any value."""
+        allowed = set(allowed)
+        by_field: dict[str, list[Column]] = {}
+        for column in sheet.columns:
+            candid = column.base.startswith(CANDID_PREFIX) and sheet.title.lower() == "survey"
+            # pyxform lets the choices sheet carry columns of its own (what choice filters read).
+            extra_choice_column = sheet.title.lower() == "choices" and column.base not in TRANSLATABLE
+            if column.base not in allowed and not candid:
+                if not extra_choice_column and any(record.get(column.header) for _, record in sheet.rows):
+                    self.refuse_column(sheet.title, column, allowed)
+                continue
+            if column.base in TRANSLATABLE or column.base == "form_title":
+                language = self.language(sheet.title, 1, column, column.language, column.base)
+                if language is None:
+                    continue
+                code, name = language
+                if column.base in {"label", "form_title"} and self.languages.get(code, code) == code:
+                    self.languages[code] = name
+                self.locations.columns[(sheet.title, f"{column.base}::{code}")] = str(column)
+                column.language = code
+            self.locations.columns.setdefault((sheet.title, column.base), str(column))
+            by_field.setdefault(column.base, []).append(column)
+        return by_field
+
+    def refuse_column(self, sheet: str, column: Column, allowed: set[str]) -> None:
+        if column.base.startswith("media::"):
+            message, code = m.E_MEDIA_COLUMN.format(header=column.header), "media_column"
+        elif column.base in REFUSED_COLUMNS:
+            reason = REFUSED_COLUMNS[column.base]
+            message, code = m.E_REFUSED_COLUMN.format(header=column.header, reason=reason), "refused_column"
+        else:
+            supported = ", ".join(sorted(allowed - IGNORED_COLUMNS))
+            message = m.E_UNSUPPORTED_COLUMN.format(header=column.header, supported=supported)
+            code = "unsupported_column"
+        self.problem(sheet, 1, column, message, code)
+
+    def language(
+        self, sheet: str, row: int, column: Column, part: str | None, base: str
+    ) -> tuple[str, str] | None:
+        """(tag, name) of a header's or setting's language part, or None after a problem."""
+        language = language_of(part, self.default_code)
+        if language is None:
+            self.problem(
+                sheet, row, column, m.E_LANGUAGE_CODE.format(name=part, column=base), "language_code"
+            )
+        return language
+
+    def texts(self, record: dict[str, Any], columns: list[Column]) -> dict[str, str]:
+        return {c.language: record[c.header] for c in columns if record.get(c.header)}
+
+    def value(self, record: dict[str, Any], by_field: dict[str, list[Column]], name: str) -> str:
+        columns = by_field.get(name, [])
+        return record.get(columns[0].header, "") if columns else ""
+
+    def boolean(self, sheet: str, row: int, record, by_field, name: str) -> bool:
+        raw = self.value(record, by_field, name)
+        if raw.lower() in TRUE_WORDS:
+            return True
+        if raw.lower() not in FALSE_WORDS:
+            self.problem(
+                sheet,
+                row,
+                by_field[name][0],
+                m.E_BAD_BOOLEAN.format(column=name, value=raw),
+                "bad_boolean",
+            )
+        return False
+
+    def parameters(self, sheet: str, row: int, record, by_field) -> dict[str, str]:
+        raw = self.value(record, by_field, "parameters")
+        result: dict[str, str] = {}
+        # Pairs are separated by spaces, semicolons or commas (as pyxform reads them), but a comma
+        # not followed by another key= belongs to the value: correct=a,b and direct_levels=a,b.
+        text = re.sub(r"\s*,\s*", ",", raw.strip())
+        for token in PARAMETER_SEPARATOR.split(text) if text else []:
+            key, sep, value = token.partition("=")
+            if not sep or not key or not value:
+                self.problem(
+                    sheet,
+                    row,
+                    by_field["parameters"][0],
+                    m.E_BAD_PARAMETERS.format(value=raw),
+                    "bad_parameters",
+                )
+                return {}
+            result[key.strip().lower()] = value.strip()
+        return result
+
+    def extensions(
+        self, sheet: str, row: int, record, by_field, parameters: dict[str, str]
+    ) -> dict[str, Any]:
+        """Candid's flags, wherever a form writes them; other ``candid:`` columns join ``parameters``.
+
+        ``randomize`` is ODK's ``parameters`` ``randomize=true``, Candid's ``bind::candid:randomize``
+        or the older ``randomize`` column; ``reverse`` and ``shuffle`` are ``bind::candid:...`` columns
+        or (older Candid exports) parameters; ``source`` is ``bind::candid:source`` or a ``source`` column.
+        """
+        extra = {
+            base[len(CANDID_PREFIX) :]: self.value(record, by_field, base)
+            for base in by_field
+            if base.startswith(CANDID_PREFIX) and self.value(record, by_field, base)
+        }
+        flags: dict[str, Any] = {}
+        for key in CANDID_FLAGS:
+            words = [parameters.pop(key, ""), extra.pop(key, "")]
+            flags[key] = any(word.lower() in TRUE_WORDS for word in words if word)
+        if "randomize" in by_field:
+            flags["randomize"] |= self.boolean(sheet, row, record, by_field, "randomize")
+        flags["source"] = extra.pop("source", "") or self.value(record, by_field, "source")
+        parameters.update(extra)
+        return flags
+
+    # --- settings and choices ----------------------------------------------------------------
+
+    def read_settings(self, sheet: Sheet | None) -> dict[str, Any]:
+        """``{"title": {tag: text}, "form_id", "version"}``; every key optional, as in XLSForm."""
+        settings: dict[str, Any] = {"title": {}}
+        if sheet is None or not sheet.rows:
+            return settings
+        row, record = sheet.rows[0]
+        for column in sheet.columns:
+            value = record.get(column.header, "")
+            if column.base == "default_language" and value:
+                language = self.language(sheet.title, row, column, value, "label")
+                if language is not None:
+                    self.default_code = language[0]
+                    self.languages.setdefault(language[0], language[1])
+        for column in sheet.columns:
+            value = record.get(column.header, "")
+            if column.base in {"form_title", f"{CANDID_PREFIX}title"}:
+                language = self.language(sheet.title, row, column, column.language, "form_title")
+                if language is not None and value:
+                    settings["title"][language[0]] = value
+            elif column.base in {"form_id", "version"}:
+                settings[column.base] = value
+            elif column.base == "default_language" or column.base in SETTINGS_IGNORED:
+                continue
+            elif value:
+                self.problem(
+                    sheet.title,
+                    row,
+                    column,
+                    m.E_UNKNOWN_SETTING.format(name=column.header, supported=", ".join(SETTINGS_USED)),
+                    "unsupported_setting",
+                )
+        return settings
+
+    def read_choices(self, sheet: Sheet | None) -> list[dict[str, Any]]:
+        if sheet is None:
+            return []
+        self.locations.choices_title = sheet.title
+        by_field = self.register_columns(sheet, CHOICES_COLUMNS)
+        lists: dict[str, dict[str, Any]] = {}
+        for row, record in sheet.rows:
+            list_name = self.value(record, by_field, "list_name")
+            code = self.value(record, by_field, "name")
+            if not list_name or not code:
+                self.problem(
+                    sheet.title,
+                    row,
+                    None,
+                    str(m.E_CHOICE_INCOMPLETE),
+                    "choice_incomplete",
+                )
+                continue
+            choice_list = lists.setdefault(list_name, {"name": list_name, "choices": []})
+            if ("choice", (list_name, code)) in self.locations.rows:
+                other = self.locations.rows[("choice", (list_name, code))][1]
+                self.problem(
+                    sheet.title,
+                    row,
+                    by_field["name"][0],
+                    m.E_DUPLICATE_CHOICE_ROW.format(name=code, list_name=list_name, other=other),
+                    "duplicate_choice",
+                )
+                continue
+            choice_list["choices"].append(
+                {"code": code, "label": self.texts(record, by_field.get("label", []))}
+            )
+            self.locations.rows.setdefault(("choice", (list_name, code)), (sheet.title, row))
+            self.locations.rows.setdefault(("list", list_name), (sheet.title, row))
+        return list(lists.values())
+
+    # --- the survey sheet ----------------------------------------------------------------------
+
+    def parse_type(
+        self, sheet: str, row: int, column: Column, raw: str, name: str = ""
+    ) -> tuple[str, str | None] | None:
+        """(Candid type or group marker, choice list) for a type cell, or None after a problem."""
+        text = " ".join(raw.lower().split())
+        if text.endswith(" or_other") or text.endswith("or specify other"):
+            self.problem(sheet, row, column, str(m.E_OR_OTHER), "or_other")
+            return None
+        if text in REPEAT_TYPES:
+            self.problem(sheet, row, column, m.E_REPEAT.format(type=raw), "repeat")
+            return None
+        if text in {"begin group", "begin_group"}:
+            return "begin_group", None
+        if text in {"end group", "end_group"}:
+            return "end_group", None
+        if text in {"integer", "decimal", "text", "date", "note"}:
+            return text, None
+        if text == "range":
+            return "slider", None
+        for alias, canonical in pyxform_aliases.select.items():
+            if alias in pyxform_aliases.select_from_file or canonical not in {
+                "select one",
+                "select all that apply",
+                "rank",
+            }:
+                continue
+            if text.startswith(alias + " ") and len(text.split()) == len(alias.split()) + 1:
+                list_name = raw.split()[-1]
+                kind = {
+                    "select one": "single_choice",
+                    "select all that apply": "multiple_choice",
+                    "rank": "ranking",
+                }[canonical]
+                return kind, list_name
+        head = text.split(" ")[0]
+        if head in {"calculate", "calculation"}:
+            self.problem(sheet, row, column, m.E_CALCULATE.format(name=name), "calculate")
+        elif head in METADATA_TYPES:
+            self.problem(
+                sheet,
+                row,
+                column,
+                m.E_METADATA_TYPE.format(type=raw, supported=SUPPORTED_TYPES_TEXT),
+                "metadata_type",
+            )
+        else:
+            self.problem(
+                sheet,
+                row,
+                column,
+                m.E_UNSUPPORTED_TYPE.format(type=raw, supported=SUPPORTED_TYPES_TEXT),
+                "unsupported_type",
+            )
+        return None
+
+    def read_survey(self, sheet: Sheet) -> list[dict[str, Any]]:
+        self.locations.survey_title = sheet.title
+        by_field = self.register_columns(sheet, SURVEY_COLUMNS)
+        if "type" not in by_field:
+            self.problem(sheet.title, 1, None, str(m.E_NO_TYPE_COLUMN), "no_type_column")
+            return []
+        type_column = by_field["type"][0]
+        sections: list[dict[str, Any]] = []
+        implicit: dict[str, Any] | None = None
+        stack: list[tuple[dict[str, Any], int, str]] = []  # (node, row, kind: section|matrix|list_experiment)
+        names_in_form = {self.value(record, by_field, "name") for _, record in sheet.rows}
+        seen_names: dict[str, int] = {}
+
+        def implicit_section() -> dict[str, Any]:
+            nonlocal implicit
+            if implicit is None:
+                number = len(sections) + 1
+                code = f"page_{number}"
+                while code in names_in_form:
+                    number += 1
+                    code = f"page_{number}"
+                implicit = {"code": code, "label": {}, "questions": []}
+                sections.append(implicit)
+            return implicit
+
+        for row, record in sheet.rows:
+            raw_type = self.value(record, by_field, "type")
+            if not raw_type:
+                self.problem(sheet.title, row, type_column, str(m.E_NO_TYPE), "no_type")
+                continue
+            parsed = self.parse_type(
+                sheet.title, row, type_column, raw_type, self.value(record, by_field, "name")
+            )
+            if parsed is None:
+                continue
+            kind, list_name = parsed
+            if kind == "end_group":
+                if not stack:
+                    message = m.E_UNMATCHED_END.format(type=raw_type)
+                    self.problem(sheet.title, row, type_column, message, "unmatched_end")
+                else:
+                    stack.pop()
+                continue
+            name = self.value(record, by_field, "name")
+            if not name:
+                self.problem(
+                    sheet.title,
+                    row,
+                    by_field.get("name", [type_column])[0],
+                    m.E_NO_NAME.format(type=raw_type),
+                    "no_name",
+                )
+                continue
+            if name in seen_names:
+                self.problem(
+                    sheet.title,
+                    row,
+                    by_field["name"][0],
+                    m.E_DUPLICATE_NAME.format(name=name, other=seen_names[name]),
+                    "duplicate_code",
+                )
+                continue
+            seen_names[name] = row
+            appearance = self.value(record, by_field, "appearance")
+            parameters = self.parameters(sheet.title, row, record, by_field)
+            flags = self.extensions(sheet.title, row, record, by_field, parameters)
+            common = {
+                "code": name,
+                "label": self.texts(record, by_field.get("label", [])),
+                "relevance": self.value(record, by_field, "relevant"),
+                "randomize": flags["randomize"],
+            }
+            if kind == "begin_group":
+                tokens = appearance.split()
+                if not stack:
+                    if "table-list" in tokens:
+                        self.problem(
+                            sheet.title,
+                            row,
+                            type_column,
+                            m.E_TOP_TABLE_LIST.format(name=name),
+                            "top_table_list",
+                        )
+                    implicit = None
+                    section = {
+                        **common,
+                        "shuffle": flags["shuffle"],
+                        "questions": [],
+                    }
+                    sections.append(section)
+                    stack.append((section, row, "section"))
+                    self.locations.rows[("section", name)] = (sheet.title, row)
+                    continue
+                if len(stack) > 1 or not ({"table-list", "list_experiment"} & set(tokens)):
+                    self.problem(
+                        sheet.title,
+                        row,
+                        type_column,
+                        m.E_NESTED_GROUP.format(name=name),
+                        "nested_group",
+                    )
+                    stack.append(({"code": name, "items": [], "questions": []}, row, "ignored"))
+                    continue
+                group_type = "list_experiment" if "list_experiment" in tokens else "matrix"
+                group = self.question(
+                    sheet.title,
+                    row,
+                    record,
+                    by_field,
+                    common,
+                    group_type,
+                    None,
+                    appearance,
+                    parameters,
+                    flags,
+                )
+                stack[-1][0]["questions"].append(group)
+                stack.append((group, row, group_type))
+                continue
+            question = self.question(
+                sheet.title, row, record, by_field, common, kind, list_name, appearance, parameters, flags
+            )
+            if stack and stack[-1][2] in {"matrix", "list_experiment"}:
+                parent = stack[-1][0]
+                if parent["type"] == "matrix":
+                    if kind != "single_choice":
+                        self.problem(
+                            sheet.title,
+                            row,
+                            type_column,
+                            m.E_MATRIX_CHILD.format(name=parent["code"]),
+                            "matrix_child",
+                        )
+                    parent["choice_list"] = parent["choice_list"] or list_name
+                parent["items"].append(question)
+            elif stack:
+                stack[-1][0]["questions"].append(question)
+            else:
+                implicit_section()["questions"].append(question)
+        for node, row, _kind in stack:
+            self.problem(
+                sheet.title,
+                row,
+                type_column,
+                m.E_UNCLOSED_GROUP.format(name=node["code"]),
+                "unclosed_group",
+            )
+        return sections
+
+    def question(
+        self, sheet, row, record, by_field, common, kind, list_name, appearance, parameters, flags
+    ) -> dict[str, Any]:
+        tokens = appearance.split()
+        if kind == "single_choice" and "likert" in tokens:
+            kind = "likert"
+        if kind == "text" and "multiline" in tokens:
+            kind = "long_text"
+        self.locations.rows[("question", common["code"])] = (sheet, row)
+        return {
+            **common,
+            "type": kind,
+            "hint": self.texts(record, by_field.get("hint", [])),
+            "required": self.boolean(sheet, row, record, by_field, "required")
+            if "required" in by_field
+            else False,
+            "constraint": self.value(record, by_field, "constraint"),
+            "constraint_message": self.texts(record, by_field.get("constraint_message", [])),
+            "appearance": appearance,
+            "reverse_scale": flags["reverse"],
+            "parameters": parameters,
+            "choice_list": list_name if kind in CHOICE_TYPES else None,
+            "source": flags["source"],
+            "items": [],
+        }
+
+
+def _sheets_by_name(workbook) -> dict[str, Any]:
+    return {worksheet.title.strip().lower(): worksheet for worksheet in workbook.worksheets}
+
+
+def read_xlsform(source: str | Path | bytes | BinaryIO, *, name: str = "") -> dict[str, Any]:
+    """Read an XLSForm workbook (a path, its bytes or a binary file) into a validated, normalised spec.
+
+    The upload limits (:mod:`survey.xlsform.limits`) are checked before anything is parsed. The
+    settings sheet and each of its keys are optional: the title is ``form_title``, else ``form_id``,
+    else ``name`` (the file name) without its extension, in the default language.
+    Raises :class:`QuestionnaireInvalid` listing every problem with sheet, row and column.
+    """
+    if isinstance(source, str | Path):
+        name = name or Path(source).name
+        source = Path(source).read_bytes()
+    elif not isinstance(source, bytes):
+        source = source.read()
+    limits = check_workbook(source)
+    reader = _Reader()
+    try:
+        workbook = openpyxl.load_workbook(io.BytesIO(source), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
+        raise QuestionnaireInvalid([Problem("", str(m.E_NOT_XLSX), "not_xlsx")]) from error
+    try:
+        sheets = _sheets_by_name(workbook)
+        if "survey" not in sheets:
+            raise QuestionnaireInvalid([Problem("", str(m.E_NO_SURVEY), "no_survey_sheet")])
+        read = {
+            title: read_sheet(sheets[title], reader.duplicate_column, limits) if title in sheets else None
+            for title in ("settings", "choices", "survey")
+        }
+    finally:
+        workbook.close()
+    settings = reader.read_settings(read["settings"])
+    choice_lists = reader.read_choices(read["choices"])
+    sections = reader.read_survey(read["survey"])
+    if reader.problems:
+        raise QuestionnaireInvalid(reader.problems)
+    languages = sorted(reader.languages, key=lambda code: (code != reader.default_code, code))
+    default = (
+        reader.default_code
+        if reader.default_code in reader.languages
+        else (languages[0] if languages else "")
+    )
+    title = settings["title"] or {default: settings.get("form_id") or Path(name).stem}
+    spec = normalize(
+        {
+            "format": FORMAT,
+            "form_id": settings.get("form_id", ""),
+            "title": {code: text for code, text in title.items() if text},
+            "languages": languages,
+            "language_names": dict(reader.languages),
+            "default_language": default,
+            "sections": sections,
+            "choice_lists": choice_lists,
+        }
+    )
+    problems = validate(spec, reader.locations.locate)
+    if problems:
+        raise QuestionnaireInvalid(problems)
+    return spec

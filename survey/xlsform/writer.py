@@ -1,0 +1,172 @@
+"""Writing a questionnaire spec as an XLSForm workbook that pyxform converts and ODK Validate accepts.
+
+Standard XLSForm carries what ODK knows (types, labels and hints per language, relevance, constraints,
+``parameters`` it accepts: ``start``/``end``/``step`` of a range, ``randomize=true`` of a select).
+Candid's extensions go in ``bind::candid:<key>`` columns, which pyxform writes as attributes in the
+``candid`` namespace declared in the settings sheet; :func:`survey.xlsform.read_xlsform` reads them back.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import openpyxl
+
+from ..instrument import normalize
+from .headers import CANDID_NAMESPACE, CANDID_PREFIX
+
+# Parameters pyxform accepts per XLSForm type; every other parameter becomes a candid: column.
+PYXFORM_PARAMETERS = {"range": frozenset({"start", "end", "step"})}
+SELECT_TYPES = frozenset({"single_choice", "likert", "multiple_choice", "ranking"})
+TYPE_CELLS = {
+    "single_choice": "select_one {list}",
+    "likert": "select_one {list}",
+    "multiple_choice": "select_multiple {list}",
+    "ranking": "rank {list}",
+    "slider": "range",
+    "long_text": "text",
+}
+
+
+def _yes(value: bool) -> str:
+    return "yes" if value else ""
+
+
+def _extension_keys(spec: dict[str, Any]) -> list[str]:
+    """Parameter keys of the spec that pyxform does not accept for their type, in first-seen order."""
+    keys: dict[str, None] = {}
+    for section in spec["sections"]:
+        for question in section["questions"]:
+            for node in [question, *question["items"]]:
+                accepted = PYXFORM_PARAMETERS.get(TYPE_CELLS.get(node["type"], node["type"]), frozenset())
+                keys.update({key: None for key in node["parameters"] if key not in accepted})
+    return list(keys)
+
+
+def write_xlsform(spec: dict[str, Any]) -> bytes:
+    """The spec as an XLSForm workbook (survey, choices, settings); ``read_xlsform`` reads it back equal."""
+    spec = normalize(spec)
+    languages = spec["languages"]
+    names = spec["language_names"]
+    extension_keys = _extension_keys(spec)
+
+    def header(base: str, code: str) -> str:
+        name = names.get(code, code)
+        return f"{base}::{name} ({code})" if name != code else f"{base}::{code}"
+
+    def candid(key: str) -> str:
+        return f"bind::{CANDID_PREFIX}{key}"
+
+    survey_headers = [
+        "type",
+        "name",
+        *[header("label", code) for code in languages],
+        *[header("hint", code) for code in languages],
+        "required",
+        "relevant",
+        "constraint",
+        *[header("constraint_message", code) for code in languages],
+        "appearance",
+        "parameters",
+        *[candid(key) for key in ("randomize", "reverse", "shuffle", "source", *extension_keys)],
+    ]
+
+    workbook = openpyxl.Workbook()
+    survey = workbook.active
+    survey.title = "survey"
+    survey.append(survey_headers)
+
+    def row(**values: Any) -> None:
+        _append_text_row(survey, [values.get(h, "") for h in survey_headers])
+
+    def texts(node: dict[str, Any], *bases: str) -> dict[str, str]:
+        return {header(base, code): node.get(base, {}).get(code, "") for base in bases for code in languages}
+
+    def node_cells(node: dict[str, Any], xls_type: str) -> dict[str, str]:
+        """Cells every survey row shares: texts, logic, Candid's flags and the parameters."""
+        accepted = PYXFORM_PARAMETERS.get(xls_type, frozenset())
+        parameters = [
+            f"{key}={value}" for key, value in node.get("parameters", {}).items() if key in accepted
+        ]
+        randomize_cell = candid("randomize")
+        if node["randomize"] and xls_type.startswith(("select_one ", "select_multiple ", "rank ")):
+            parameters.append("randomize=true")  # ODK's own way: ODK tools randomise the options too
+            randomize_cell = ""
+        return {
+            "type": xls_type,
+            "name": node["code"],
+            "required": _yes(node.get("required", False)),
+            "relevant": node["relevance"],
+            "constraint": node.get("constraint", ""),
+            "appearance": node.get("appearance", ""),
+            "parameters": " ".join(parameters),
+            **({randomize_cell: _yes(node["randomize"])} if randomize_cell else {}),
+            candid("reverse"): _yes(node.get("reverse_scale", False)),
+            candid("shuffle"): _yes(node.get("shuffle", False)),
+            candid("source"): node.get("source", ""),
+            **{
+                candid(key): value for key, value in node.get("parameters", {}).items() if key not in accepted
+            },
+            **texts(node, "label", "hint", "constraint_message"),
+        }
+
+    def question_row(question: dict[str, Any]) -> None:
+        cell = TYPE_CELLS.get(question["type"], question["type"]).format(list=question["choice_list"])
+        row(**node_cells(question, cell))
+
+    for section in spec["sections"]:
+        row(**node_cells(section, "begin_group"))
+        for question in section["questions"]:
+            if question["type"] in {"matrix", "list_experiment"}:
+                row(**node_cells(question, "begin_group"))
+                for item in question["items"]:
+                    question_row(item)
+                row(type="end_group")
+            else:
+                question_row(question)
+        row(type="end_group")
+
+    choices = workbook.create_sheet("choices")
+    choices.append(["list_name", "name", *[header("label", code) for code in languages]])
+    for choice_list in spec["choice_lists"]:
+        for choice in choice_list["choices"]:
+            _append_text_row(
+                choices,
+                [choice_list["name"], choice["code"], *[choice["label"].get(code, "") for code in languages]],
+            )
+
+    # pyxform reads form_title in one language only: the default's; the others go in candid:title columns.
+    settings = workbook.create_sheet("settings")
+    default = spec["default_language"]
+    titled = [code for code in languages if spec["title"].get(code) and code != default]
+    settings.append(
+        [
+            "form_title",
+            *[header("candid:title", code) for code in titled],
+            "form_id",
+            "default_language",
+            "namespaces",
+        ]
+    )
+    _append_text_row(
+        settings,
+        [
+            spec["title"].get(default, ""),
+            *[spec["title"][code] for code in titled],
+            spec["form_id"],
+            header("", default).removeprefix("::") if default else "",
+            CANDID_NAMESPACE,
+        ],
+    )
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _append_text_row(worksheet, values: list[Any]) -> None:
+    """Append a row whose cells are all text: a label such as "=1+1" stays text, never a formula."""
+    worksheet.append(values)
+    for cell in worksheet[worksheet.max_row]:
+        if isinstance(cell.value, str) and cell.value.startswith("="):
+            cell.data_type = "s"

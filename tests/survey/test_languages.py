@@ -1,0 +1,71 @@
+"""BCP 47 tags and the RFC 4647 lookup that picks a participant's language from Accept-Language."""
+
+import pytest
+
+from survey.languages import chinese_script, django_locale, lookup, normalize_tag
+
+
+@pytest.mark.parametrize(
+    ("raw", "tag"),
+    [
+        ("zh-cn", "zh-CN"),
+        ("ZH_HANS_cn", "zh-Hans-CN"),
+        ("pt-br", "pt-BR"),
+        ("es-419", "es-419"),
+        ("EN", "en"),
+    ],
+)
+def test_tags_take_BCP_47_case(raw, tag):
+    assert normalize_tag(raw) == tag
+
+
+@pytest.mark.parametrize("tag", ["zh", "zh-CN", "zh-SG", "zh-Hans", "zh-Hans-CN", "zh-cn"])
+def test_every_simplified_chinese_tag_is_simplified_chinese(tag):
+    assert chinese_script(tag) == "Hans" and django_locale(tag) == "zh-hans"
+
+
+@pytest.mark.parametrize("tag", ["zh-TW", "zh-HK", "zh-Hant", "zh-Hant-TW"])
+def test_traditional_chinese_tags(tag):
+    assert chinese_script(tag) == "Hant"
+
+
+@pytest.mark.parametrize(
+    ("ranges", "available", "chosen"),
+    [
+        (["zh-CN"], ["en", "zh"], "zh"),  # zh-CN -> zh-Hans -> zh
+        (["zh-Hans-CN"], ["en", "zh"], "zh"),
+        (["zh"], ["en", "zh-CN"], "zh-CN"),
+        (["zh-SG"], ["en", "zh-CN"], "zh-CN"),
+        (["zh-Hans"], ["en", "zh-CN"], "zh-CN"),
+        (["zh-TW", "en"], ["en", "zh", "zh-Hant"], "zh-Hant"),
+        (["zh-TW"], ["en", "zh-CN", "zh-TW"], "zh-TW"),
+        (["fr-CA", "en"], ["fr", "en"], "fr"),
+        (["pt"], ["en", "pt-BR"], "pt-BR"),
+        (["de", "en-GB"], ["en", "zh"], "en"),
+        (["*", "ja"], ["en"], "en"),
+        (["not a tag!"], ["en", "zh"], "en"),
+    ],
+)
+def test_lookup(ranges, available, chosen):
+    assert lookup(ranges, available, "en") == chosen
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("accept", ["zh-CN,zh;q=0.9", "zh-SG", "zh-Hans-CN", "zh"])
+def test_a_simplified_chinese_browser_gets_the_shipped_study_in_chinese(shipped_study, client, accept):
+    from survey.models import Sample
+
+    sample = Sample.objects.filter(study=shipped_study).first()
+    url = f"/s/{shipped_study.slug}/" + (f"{sample.slug}/" if not sample.is_default else "")
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE=accept, follow=True).content.decode()
+    assert 'lang="zh' in page and "我同意参加" in page
+
+
+@pytest.mark.parametrize("accept", ["zh-CN,zh;q=0.9", "zh", "zh-Hans", "zh-SG"])
+def test_a_study_written_in_zh_CN_is_chosen_for_every_simplified_chinese_browser(rf, accept):
+    from survey.participant_text import text
+    from survey.views.participant import choose_language
+
+    request = rf.get("/", HTTP_ACCEPT_LANGUAGE=accept)
+    chosen = choose_language(request, ["en", "zh-CN"], "en")
+    assert chosen == "zh-CN" and text("agree", chosen) == "我同意参加"

@@ -1,0 +1,215 @@
+"""XLSForm as ODK and Kobo users write it: optional settings, BCP 47 language headers, pyxform's header
+aliases, and clear refusals (sheet, row, column, what is unsupported) for what Candid does not do."""
+
+import pytest
+
+from survey.instrument import QuestionnaireInvalid
+from survey.models import QuestionnaireVersion
+from survey.xlsform import read_xlsform
+from tests.survey.xlsform_helpers import CHOICES, workbook
+
+ONE_QUESTION = [["type", "name", "label"], ["integer", "age", "How old are you?"]]
+
+
+def refused(content: bytes, name: str = "") -> list:
+    with pytest.raises(QuestionnaireInvalid) as caught:
+        read_xlsform(content, name=name)
+    return caught.value.problems
+
+
+# --- settings: the sheet and each key optional -----------------------------------------------------
+
+
+def test_a_form_without_a_settings_sheet_takes_its_title_from_the_file_name():
+    spec = read_xlsform(workbook(ONE_QUESTION), name="household_2024.xlsx")
+    assert spec["title"] == {"en": "household_2024"} and spec["form_id"] == ""
+
+
+def test_a_form_without_form_title_takes_its_form_id():
+    spec = read_xlsform(workbook(ONE_QUESTION, settings=[["form_id"], ["hh_survey"]]), name="x.xlsx")
+    assert spec["title"] == {"en": "hh_survey"} and spec["form_id"] == "hh_survey"
+
+
+def test_an_empty_settings_sheet_and_unused_ODK_settings_are_fine():
+    settings = [
+        ["form_title", "version", "instance_name", "allow_choice_duplicates"],
+        ["T", "2024-01", "x", "yes"],
+    ]
+    assert read_xlsform(workbook(ONE_QUESTION, settings=settings))["title"] == {"en": "T"}
+    assert read_xlsform(workbook(ONE_QUESTION, settings=[["form_title"]]), name="a.xlsx")["title"] == {
+        "en": "a"
+    }
+
+
+def test_default_language_names_the_language_of_unmarked_columns():
+    survey = [["type", "name", "label", "label::English (en)"], ["integer", "age", "Quel âge ?", "How old?"]]
+    spec = read_xlsform(workbook(survey, settings=[["default_language"], ["French (fr)"]]))
+    assert spec["default_language"] == "fr" and spec["languages"] == ["fr", "en"]
+    assert spec["sections"][0]["questions"][0]["label"] == {"fr": "Quel âge ?", "en": "How old?"}
+
+
+@pytest.mark.django_db
+def test_the_command_line_imports_a_form_without_a_title(tmp_path, call_command_capture):
+    path = tmp_path / "village_survey.xlsx"
+    path.write_bytes(workbook(ONE_QUESTION))
+    output = call_command_capture("import_questionnaire", str(path))
+    assert "Imported" in output, output
+    assert QuestionnaireVersion.objects.get().title == {"en": "village_survey"}
+
+
+# --- languages -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "tag"),
+    [
+        ("label::Chinese (zh-CN)", "zh-CN"),
+        ("label::简体中文 (zh-CN)", "zh-CN"),
+        ("label::Chinese (zh-cn)", "zh-CN"),
+        ("label::Chinese (zh-Hans)", "zh-Hans"),
+        ("label::Chinese (zh_hans)", "zh-Hans"),
+        ("label::繁體中文 (zh-TW)", "zh-TW"),
+        ("label::Português (pt-BR)", "pt-BR"),
+        ("label::zh-CN", "zh-CN"),
+        ("label::zh-cn", "zh-CN"),
+        ("label::English", "en"),
+        ("label::Français", "fr"),
+        ("label:English", "en"),
+        ("label::English (en)\n", "en"),
+    ],
+)
+def test_language_headers_are_read_as_BCP_47_tags(header, tag):
+    spec = read_xlsform(workbook([["type", "name", header], ["integer", "age", "?"]]))
+    assert spec["languages"] == [tag]
+    assert spec["sections"][0]["questions"][0]["label"] == {tag: "?"}
+
+
+def test_a_language_without_a_tag_is_refused_with_the_way_to_write_it():
+    (problem,) = refused(workbook([["type", "name", "label::Tetun"], ["integer", "age", "?"]]))
+    assert problem.location == "sheet survey, row 1, column C (label::Tetun)"
+    assert "language 'Tetun' has no code; write the header as 'label::Tetun (xx)'" in problem.message
+
+
+# --- pyxform's header aliases ----------------------------------------------------------------------
+
+
+def test_pyxform_namespaced_and_aliased_headers_are_read():
+    survey = [
+        [
+            "type",
+            "name",
+            "caption",
+            "hint",
+            "guidance_hint",
+            "bind::required",
+            "bind::relevant",
+            "bind::constraint",
+            "bind::jr:constraintMsg",
+            "required_message",
+            "body::appearance",
+        ],
+        [
+            "select_one yn",
+            "q1",
+            "Q1",
+            "",
+            "for the interviewer",
+            "yes",
+            "",
+            "",
+            "",
+            "Please answer",
+            "likert",
+        ],
+        ["integer", "q2", "Q2", "A hint", "", "", "${q1} = 'yes'", ". > 0", "More than 0", "", ""],
+    ]
+    spec = read_xlsform(workbook(survey, choices=CHOICES))
+    q1, q2 = spec["sections"][0]["questions"]
+    assert q1["type"] == "likert" and q1["required"] is True
+    assert q2["relevance"] == "${q1} = 'yes'" and q2["constraint"] == ". > 0"
+    assert q2["constraint_message"] == {"en": "More than 0"} and q2["hint"] == {"en": "A hint"}
+
+
+def test_relevance_and_constraining_message_aliases():
+    survey = [
+        ["type", "name", "label", "relevance"],
+        ["integer", "a", "A", ""],
+        ["integer", "b", "B", "${a} > 1"],
+    ]
+    assert read_xlsform(workbook(survey))["sections"][0]["questions"][1]["relevance"] == "${a} > 1"
+
+
+# --- refusals that say what is unsupported ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("type_", ["begin repeat", "begin_repeat", "end repeat"])
+def test_repeats_are_refused_as_repeats_not_as_metadata(type_):
+    survey = [["type", "name", "label"], [type_, "members", "Members"], ["integer", "age", "Age"]]
+    problems = refused(workbook(survey))
+    assert problems[0].location == "sheet survey, row 2, column A (type)"
+    assert "repeats are not supported for anonymous surveys" in problems[0].message
+    assert not any("metadata" in problem.message for problem in problems)
+
+
+@pytest.mark.parametrize("header", ["media::image", "image", "audio", "video", "media::audio::English (en)"])
+def test_media_columns_are_refused_with_a_clear_message(header):
+    survey = [["type", "name", "label", header], ["integer", "age", "Age", "age.png"]]
+    (problem,) = refused(workbook(survey))
+    assert problem.location == f"sheet survey, row 1, column D ({header})"
+    assert "attaches images, audio or video" in problem.message
+
+
+def test_a_media_column_left_empty_is_fine():
+    survey = [["type", "name", "label", "media::image"], ["integer", "age", "Age", ""]]
+    assert read_xlsform(workbook(survey))["sections"][0]["questions"][0]["code"] == "age"
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        ("calculation", "computed values (calculate)"),
+        ("choice_filter", "options filtered by earlier answers (choice_filter)"),
+        ("default", "default answers are not supported"),
+        ("read_only", "read-only questions are not supported"),
+        ("bind::readonly", "read-only questions are not supported"),
+        ("repeat_count", "repeats are not supported"),
+    ],
+)
+def test_columns_real_forms_use_are_refused_naming_what_they_do(header, reason):
+    survey = [["type", "name", "label", header], ["integer", "age", "Age", "1"]]
+    (problem,) = refused(workbook(survey))
+    assert problem.location == f"sheet survey, row 1, column D ({header})"
+    assert reason in problem.message
+
+
+@pytest.mark.parametrize(
+    "type_", ["geopoint", "image", "barcode", "acknowledge", "select_one_from_file a.csv"]
+)
+def test_a_type_pyxform_knows_but_candid_does_not_is_named_with_its_place(type_):
+    (problem,) = refused(workbook([["type", "name", "label"], [type_, "x", "X"]]))
+    assert problem.location == "sheet survey, row 2, column A (type)"
+    assert f"question type {type_!r} is not supported" in problem.message
+
+
+def test_calculate_is_refused_naming_the_calculation():
+    survey = [["type", "name", "label", "calculation"], ["calculate", "total", "", ""]]
+    (problem,) = refused(workbook(survey))
+    assert "question type 'calculate' ('total') is not supported yet" in problem.message
+
+
+def test_extra_choice_columns_are_left_aside():
+    choices = [
+        ["list_name", "name", "label", "region"],
+        ["yn", "yes", "Yes", "north"],
+        ["yn", "no", "No", "south"],
+    ]
+    spec = read_xlsform(workbook([["type", "name", "label"], ["select_one yn", "q", "Q"]], choices=choices))
+    assert [c["code"] for c in spec["choice_lists"][0]["choices"]] == ["yes", "no"]
+
+
+def test_refusals_are_translated():
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        problems = refused(workbook([["type", "name", "label"], ["end repeat", "", ""]]))
+    assert "匿名" in problems[0].message

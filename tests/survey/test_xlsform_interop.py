@@ -1,0 +1,120 @@
+"""Candid's exported XLSForm is standard XLSForm: pyxform converts it, ODK Validate accepts the XForm,
+and it imports back into Candid equal to the questionnaire it came from (extensions included)."""
+
+import shutil
+import warnings
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from pyxform.xls2xform import convert
+
+from survey.instrument_files import read_questionnaire_file
+from survey.xlsform import read_xlsform, write_xlsform
+from tests.conftest import SHIPPED_STUDY
+from tests.specs import specs, tiny_spec
+
+
+def to_xform(content: bytes, *, validate: bool) -> str:
+    """pyxform's conversion (with ODK Validate when asked); raises on any error."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # openpyxl: unknown Excel extensions
+        return convert(xlsform=content, validate=validate, file_type=".xlsx").xform
+
+
+def every_extension() -> dict:
+    """A bilingual form with Likert, matrix, list experiment, slider, reversed scale, shuffled pages."""
+    spec = tiny_spec()
+    questions = spec["sections"][0]["questions"]
+    questions[0].update(type="likert", reverse_scale=True, randomize=True, source="WVS Q57")
+    texts = {"en": "Item", "zh": "项"}
+    questions.append(
+        {
+            "code": "m1",
+            "type": "matrix",
+            "label": {"en": "Matrix", "zh": "矩阵"},
+            "choice_list": "yn",
+            "randomize": True,
+            "items": [
+                {"code": f"m1_{n}", "type": "single_choice", "label": texts, "choice_list": "yn"}
+                for n in (1, 2)
+            ],
+        }
+    )
+    questions.append(
+        {
+            "code": "le",
+            "type": "list_experiment",
+            "label": {"en": "How many?", "zh": "几条？"},
+            "items": [
+                {"code": f"le_{n}", "type": "note", "label": texts, "parameters": {"role": role}}
+                for n, role in enumerate(["control", "control", "sensitive"])
+            ],
+        }
+    )
+    questions.append(
+        {
+            "code": "sl",
+            "type": "slider",
+            "label": {"en": "Slider", "zh": "滑块"},
+            "parameters": {"start": "0", "end": "10", "step": "1"},
+        }
+    )
+    second = {"code": "p2", "label": {"en": "Two", "zh": "二"}, "shuffle": True, "randomize": True}
+    second["questions"] = [{"code": "t1", "type": "long_text", "label": texts}]
+    spec["sections"][0]["shuffle"] = True
+    spec["sections"].append(second)
+    return spec
+
+
+@pytest.fixture(scope="module")
+def odk_validate():
+    assert shutil.which("java"), "ODK Validate needs Java: run `make setup` (installs default-jre-headless)"
+
+
+def test_a_form_with_every_extension_round_trips_through_pyxform_and_ODK_validate(odk_validate):
+    from survey.instrument import normalize
+
+    spec = normalize(every_extension())
+    content = write_xlsform(spec)
+    xform = to_xform(content, validate=True)
+    assert 'candid:reverse="yes"' in xform and 'candid:shuffle="yes"' in xform
+    assert read_xlsform(content) == spec
+
+
+@pytest.mark.django_db
+def test_the_shipped_questionnaire_exported_converts_and_passes_ODK_validate(odk_validate):
+    spec = read_questionnaire_file(SHIPPED_STUDY / "questionnaire.xlsx")
+    content = write_xlsform(spec)
+    to_xform(content, validate=True)
+    assert read_xlsform(content) == spec
+
+
+def test_a_candid_export_before_this_format_still_imports():
+    """Older exports wrote reverse/shuffle as parameters and randomize/source as plain columns."""
+    from tests.survey.xlsform_helpers import workbook
+
+    survey = [
+        ["type", "name", "label", "parameters", "randomize", "source"],
+        ["begin_group", "p1", "Page", "shuffle=yes", "yes", ""],
+        ["select_one yn", "q1", "Q1", "reverse=yes", "yes", "WVS"],
+        ["end_group", "", "", "", "", ""],
+    ]
+    choices = [["list_name", "name", "label"], ["yn", "y", "Yes"], ["yn", "n", "No"]]
+    section = read_xlsform(workbook(survey, choices=choices))["sections"][0]
+    assert section["shuffle"] and section["randomize"]
+    question = section["questions"][0]
+    assert question["reverse_scale"] and question["randomize"] and question["source"] == "WVS"
+    assert question["parameters"] == {}
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking a pyxform run takes minutes
+)
+@given(specs())
+def test_generated_questionnaires_convert_with_pyxform_and_import_back_equal(spec):
+    content = write_xlsform(spec)
+    to_xform(content, validate=False)
+    assert read_xlsform(content) == spec
