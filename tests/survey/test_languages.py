@@ -68,4 +68,4 @@ def test_a_study_written_in_zh_CN_is_chosen_for_every_simplified_chinese_browser
 
     request = rf.get("/", HTTP_ACCEPT_LANGUAGE=accept)
     chosen = choose_language(request, ["en", "zh-CN"], "en")
-    assert chosen == "zh-CN" and text("agree", chosen) == "我同意参加"
+    assert chosen == "zh-CN" and text("closed_title", chosen) == "本调查已结束"
