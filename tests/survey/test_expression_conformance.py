@@ -146,6 +146,9 @@ def test_month_and_day_names_follow_the_language():
         ("../q = 1", "paths such as", 1),
         ("${a} | ${b}", "union operator", 5),
         ("$var = 1", "refer to a question", 0),
+        ("position(..) = 1", "position() is not supported", 0),
+        ("instance('c')/root/item[name = ${q}]/label = 'x'", "instance() is not supported", 0),
+        ("concat('was: ', ${last-saved#q})", "${last-saved#...}", 16),
     ],
 )
 def test_unsupported_is_refused_with_name_and_position(source, words, position):
