@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.db.models.signals import post_migrate
 
 
@@ -36,3 +37,10 @@ class SurveyConfig(AppConfig):
         post_migrate.connect(_keep_without_rowid, sender=self)
         user_login_failed.connect(on_login_failed, dispatch_uid="candid-signin-failed")
         user_logged_in.connect(on_logged_in, dispatch_uid="candid-signin-device")
+
+
+class CandidAdminConfig(admin_apps.AdminConfig):
+    """Django's admin with Candid's site: superusers only (``survey.admin_site``)."""
+
+    default = False  # named in INSTALLED_APPS; SurveyConfig stays this module's default
+    default_site = "survey.admin_site.CandidAdminSite"

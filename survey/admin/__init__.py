@@ -1,3 +1,3 @@
-"""The researcher's editor, as Django admin pages scoped to the studies each user may see."""
+"""Django admin pages for superusers (`survey.admin_site`); researchers and analysts use the studio."""
 
 from . import questionnaires, studies  # noqa: F401  (registers the admin classes)

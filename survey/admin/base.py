@@ -276,8 +276,4 @@ class ReadOnlyWhenPublishedMixin:
             return super().has_add_permission(request)  # type: ignore[misc]
 
 
-admin.site.login_form = ThrottledAdminAuthenticationForm
-admin.site.site_header = "Candid"
-admin.site.site_title = "Candid"
-admin.site.index_title = "Studies, questionnaires and results"
-admin.site.site_url = "/studio/"  # "View site" leads researchers to their workbench
+admin.site.login_form = ThrottledAdminAuthenticationForm  # the sign-in page staff share (LOGIN_URL)

@@ -18,7 +18,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def researcher_client(client, make_user):
-    user = make_user("res", RESEARCHER)
+    """A superuser's admin (the admin is for superusers; researchers edit in the studio)."""
+    user = make_user("res", RESEARCHER, superuser=True)
     client.force_login(user)
     version = questionnaire_import(spec=tiny_spec(), owner=user, study_slug="tiny")
     return client, version
