@@ -37,7 +37,7 @@ SPEEDING, STRAIGHTLINING, ATTENTION, DUPLICATE = (
 )
 FLAGS = (SPEEDING, STRAIGHTLINING, ATTENTION, DUPLICATE)
 SUBSTANTIVE = frozenset({"categorical", "ordinal", "binary", "numeric", "rank", "count"})
-BANDS, BAND_WIDTH, NEIGHBOURS = 16, 8, 10
+BANDS, BAND_WIDTH, NEIGHBOURS, CHANCE = 16, 8, 10, 32
 
 
 @dataclass(frozen=True)
@@ -190,12 +190,18 @@ def straightlining(frame: pd.DataFrame, codebook: Codebook, minimum: int) -> np.
         present = [item for item in items if item in frame]
         if len(present) < minimum:
             continue
-        codes, _ = pd.factorize(
-            pd.concat([frame[item].astype("string") for item in present], ignore_index=True)
-        )
-        answers = codes.reshape(len(present), len(frame)).T
+        ids: dict[str, int] = {}
+        answers = np.column_stack([_text_codes(frame[item], ids) for item in present])
         flagged |= (answers[:, 0] >= 0) & (answers == answers[:, :1]).all(axis=1)
     return flagged
+
+
+def _text_codes(values: pd.Series, ids: dict[str, int]) -> np.ndarray:
+    """Codes (-1 missing) of one column, numbered through ``ids`` (text -> code, shared by the
+    columns compared), so that the same answer gets the same code whatever the columns' dtypes."""
+    codes, uniques = pd.factorize(values)  # one pass over the rows; cheap for a categorical
+    texts = np.array([ids.setdefault(str(u), len(ids)) for u in uniques] or [-1], dtype=np.int64)
+    return np.where(codes >= 0, texts[np.clip(codes, 0, None)], -1)
 
 
 def attention_failed(frame: pd.DataFrame, parameters: dict[str, dict[str, str]]) -> np.ndarray:
@@ -211,11 +217,14 @@ def attention_failed(frame: pd.DataFrame, parameters: dict[str, dict[str, str]])
 
 
 def _answer_matrix(frame: pd.DataFrame, codebook: Codebook) -> np.ndarray:
-    """Integer codes per substantive answer (-1 when missing), ``(n, questions)``."""
+    """Integer codes per substantive answer (-1 when missing), ``(n, questions)``, as the smallest
+    integer type that holds them (comparing pairs of rows reads less memory)."""
     columns = [v.name for v in codebook.variables if v.kind in SUBSTANTIVE and v.name in frame]
-    matrix = np.full((len(frame), len(columns)), -1, dtype=np.int64)
-    for j, column in enumerate(columns):
-        codes, _ = pd.factorize(frame[column])  # any dtype; missing is -1
+    coded = [pd.factorize(frame[column])[0] for column in columns]  # any dtype; missing is -1
+    largest = max((int(codes.max()) for codes in coded if len(codes)), default=0)
+    dtype = np.int8 if largest < 127 else np.int16 if largest < 32767 else np.int64
+    matrix = np.full((len(frame), len(columns)), -1, dtype=dtype)
+    for j, codes in enumerate(coded):
         matrix[:, j] = codes
     return matrix
 
@@ -226,10 +235,13 @@ def near_duplicates(
     """Responses whose answers match another response's on at least ``threshold`` of the questions
     either of them answered (Kuriakose & Robbins' percent match).
 
-    Candidates: responses that agree on a random band of :data:`BAND_WIDTH` questions with three or
-    more answers (:data:`BANDS` bands), each compared with up to :data:`NEIGHBOURS` others of its
-    band. A pair differing on a few questions agrees on a band that misses them; with 16 bands
-    most such pairs are met (and then their full match decides).
+    Candidates: responses that agree on a random band of questions with three or more answers
+    (:data:`BANDS` bands), each compared with up to :data:`NEIGHBOURS` others of its band. A band
+    has :data:`BAND_WIDTH` questions, or more in a large study: as many as make a chance agreement
+    of two unrelated responses rare (the product of the band's answer counts at least
+    :data:`CHANCE` times the number of responses), so that the pairs compared grow with the
+    responses rather than with their square. A pair differing on a few questions agrees on a band
+    that misses them; with 16 bands most such pairs are met (and then their full match decides).
     """
     matrix = _answer_matrix(frame, codebook)
     n, q = matrix.shape
@@ -239,13 +251,12 @@ def near_duplicates(
     if n < 2 or len(informative) < 2:
         return flagged
     rng = np.random.default_rng(seed)
-    width = min(BAND_WIDTH, len(informative) - 1)
     multipliers = rng.integers(1, 2**61, size=q, dtype=np.uint64) | np.uint64(1)
     for _ in range(BANDS):
-        band = rng.choice(informative, width, replace=False)
+        band = _band(rng, informative, levels, n)
         with np.errstate(over="ignore"):  # a hash: wrapping is intended; collisions are only candidates
             keys = ((matrix[:, band] + 2).astype(np.uint64) * multipliers[band]).sum(axis=1, dtype=np.uint64)
-        order = np.argsort(keys, kind="stable")
+        order = np.argsort(keys)
         sorted_keys = keys[order]
         for step in range(1, NEIGHBOURS + 1):
             same = sorted_keys[step:] == sorted_keys[:-step]
@@ -256,6 +267,16 @@ def near_duplicates(
             flagged[first[hit]] = True
             flagged[second[hit]] = True
     return flagged
+
+
+def _band(rng: np.random.Generator, informative: np.ndarray, levels: np.ndarray, n: int) -> np.ndarray:
+    """A random band: :data:`BAND_WIDTH` informative questions, then more (up to all but one) until
+    the product of their answer counts (missing counted as an answer) reaches ``CHANCE * n``."""
+    shuffled = rng.permutation(informative)
+    enough = np.log(CHANCE * n)
+    reach = np.cumsum(np.log(levels[shuffled] + 1.0))
+    width = max(BAND_WIDTH, int(np.searchsorted(reach, enough)) + 1)
+    return shuffled[: min(width, len(informative) - 1)]
 
 
 def _percent_match(matrix: np.ndarray, first: np.ndarray, second: np.ndarray) -> np.ndarray:
@@ -281,7 +302,9 @@ def item_nonresponse(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
         if variable.kind in {"meta", "order", "flag", "arm"} or variable.name not in frame:
             continue
         values = frame[variable.name]
-        missing = values.isna() | (values.astype("string").str.len() == 0).fillna(False)
+        missing = values.isna()
+        if not pd.api.types.is_numeric_dtype(values):  # text, categorical or object: "" is no answer
+            missing |= (values == "").fillna(False).astype(bool)
         rows.append(
             {
                 "variable": variable.name,

@@ -176,6 +176,24 @@ def _common_prefix(texts: list[str]) -> str:
     return first[:size]
 
 
+CATEGORICAL_KINDS = frozenset({"categorical", "ordinal", "rank", "arm"})
+
+
+def categorised(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """``frame`` with its answers of categorical kinds (single choices, rankings, list-experiment
+    arms) held as pandas categoricals, categories in sorted order: the same values, factorised once,
+    so that every later table, test and flag reads integer codes instead of hashing text again.
+    Results built from it are those built from ``frame`` (tested). The input is not changed."""
+    columns = {
+        v.name: frame[v.name].astype("category")
+        for v in codebook.variables
+        if v.kind in CATEGORICAL_KINDS
+        and v.name in frame
+        and not isinstance(frame[v.name].dtype, pd.CategoricalDtype)
+    }
+    return frame.assign(**columns) if columns else frame
+
+
 def build_results(
     design: SurveyDesign,
     codebook: Codebook,
@@ -272,15 +290,16 @@ def _codes(context: _Context, column: str, levels: list[str] | None = None) -> t
 
 
 def _coded(context: _Context, column: str, levels: list[str] | None) -> tuple[np.ndarray, list[str]]:
-    values = context.design.data[column]
-    text = values.astype("string")
+    # One factorisation of the values themselves (cheap for a categorical column, see
+    # ``categorised``); the few distinct values are then read as text, as ``astype("string")`` would.
+    codes, uniques = pd.factorize(context.design.data[column])
+    names = [str(u) for u in uniques]
     if levels is None:
         known = context.codebook.variable(column).value_labels if column in context.codebook.names else {}
-        present = sorted(set(text.dropna().unique()))
+        present = sorted(set(names))
         levels = [*known, *[p for p in present if p not in known]]
     lookup = {level: i for i, level in enumerate(levels)}
-    codes, uniques = pd.factorize(text)
-    mapped = np.array([lookup.get(str(u), -1) for u in uniques], dtype=np.int64)
+    mapped = np.array([lookup.get(name, -1) for name in names], dtype=np.int64)
     return (
         np.where(codes >= 0, mapped[np.clip(codes, 0, None)], -1) if len(mapped) else np.full(len(codes), -1)
     ), levels
@@ -512,11 +531,11 @@ def _ranking(context: _Context, item: Item, _: dict[str, str]) -> Iterator[tuple
     first = item.variables[0]
     choices = _levels(context, first)
     yield FIRST_RANK, _share_rows(context, first, first, choices, statistic=FIRST_RANK)
-    ranks = context.design.data[list(item.variables)].astype("string")
-    answered = ranks[first].notna().to_numpy()
+    ranks = [_codes(context, variable, choices)[0] for variable in item.variables]
+    answered = ranks[0] >= 0
     positions = {}
-    for choice in choices:
-        hit = (ranks == choice).fillna(False).to_numpy(dtype=bool)
+    for j, choice in enumerate(choices):
+        hit = np.column_stack([codes == j for codes in ranks])
         position = np.where(hit.any(axis=1), hit.argmax(axis=1) + 1.0, np.nan)
         positions[f"_rank_{choice}"] = np.where(answered, position, np.nan)
     scored = _scored(context, positions)

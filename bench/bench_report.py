@@ -114,8 +114,9 @@ def results(frame: pd.DataFrame, codebook: Codebook) -> dict:
     """What the results page builds, as a payload the downloads are written from."""
     from analysis.design import SurveyDesign
     from analysis.quality import item_nonresponse, quality_flags
-    from analysis.results import build_results
+    from analysis.results import build_results, categorised
 
+    frame = categorised(frame, codebook)  # as survey.services.results does
     flags = quality_flags(frame, codebook, parameters={"attention": {"correct": "somewhat_disagree"}})
     built = build_results(SurveyDesign(frame, strata=schema.SAMPLE), codebook, by=(schema.SAMPLE,))
     item_nonresponse(frame, codebook)

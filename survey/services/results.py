@@ -28,7 +28,7 @@ from django.utils.translation import gettext_noop
 from analysis import schema
 from analysis.design import SurveyDesign
 from analysis.quality import FLAGS, QualityRules, item_nonresponse, quality_flags
-from analysis.results import build_results
+from analysis.results import build_results, categorised
 from analysis.suppression import DEFAULT_K, check_k, disclose, round_count
 from analysis.weighting import poststratify, rake_samples
 
@@ -176,6 +176,7 @@ def compute_results(
     """
     parameters = study_parameters(study)
     language = options.language if options.language in codebook.languages else codebook.languages[0]
+    frame = categorised(frame, codebook)  # every answer factorised once for all that follows
     flags = quality_flags(
         frame, codebook, parameters=parameters, rules=QualityRules(speeding=options.speeding)
     )

@@ -108,3 +108,49 @@ def test_exclude_flagged_leaves_out_the_chosen_flags_and_says_how_many():
         exclude_flagged(data, book, exclude=["fast"])
     with pytest.raises(ValueError, match="every response"):
         exclude_flagged(data, book, exclude=["attention_failed"], parameters={"approve": {"correct": "none"}})
+
+
+def test_near_duplicates_are_found_in_a_large_study_with_few_chance_pairs(monkeypatch):
+    """Bands widen with the number of responses, so chance agreements of unrelated responses stay
+    rare (the pairs compared grow with n, not n^2), while a copied response with two answers
+    changed (93% equal) is still met."""
+    import analysis.quality as quality
+    from analysis.codebook import codebook_from_specs
+
+    from .test_results import choices, question
+
+    spec = {
+        "sections": [
+            {
+                "code": "p1",
+                "randomize": False,
+                "questions": [
+                    question(f"q{i}", "single_choice", "Q", "问", choice_list="abcd") for i in range(30)
+                ],
+            }
+        ],
+        "choice_lists": [choices("abcd", *[(c, c, c) for c in "abcd"])],
+    }
+    book = codebook_from_specs(study="s", title="S", languages=["en", "zh"], specs=[(1, spec)])
+    rng = np.random.default_rng(8)
+    data = pd.DataFrame({f"q{i}": rng.choice(list("abcd"), 30_000) for i in range(30)})
+    data.loc[7] = data.loc[3]
+    data.loc[7, ["q0", "q1"]] = [
+        "a" if data.loc[3, "q0"] != "a" else "b",
+        "a" if data.loc[3, "q1"] != "a" else "b",
+    ]
+    match, chance_used = quality._percent_match, quality.CHANCE
+
+    def pairs(chance: float) -> tuple[int, pd.DataFrame]:
+        compared: list[int] = []
+        monkeypatch.setattr(quality, "CHANCE", chance)
+        monkeypatch.setattr(
+            quality, "_percent_match", lambda m, a, b: compared.append(len(a)) or match(m, a, b)
+        )
+        flags = quality_flags(data, book, rules=QualityRules(threshold=0.9))
+        return sum(compared), flags
+
+    fixed, _ = pairs(1e-9)  # bands of BAND_WIDTH questions whatever the number of responses
+    compared, flags = pairs(chance_used)
+    assert flags.loc[[3, 7], "near_duplicate"].all() and flags["near_duplicate"].sum() == 2
+    assert compared < fixed / 3
