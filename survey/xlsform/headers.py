@@ -36,7 +36,7 @@ BIND_COLUMNS = {
     "jr:requiredmsg": "required_message",
     "jr:noapperrorstring": "no_app_error_string",
 }
-CONTROL_COLUMNS = {"appearance": "appearance", "jr:count": "repeat_count"}
+CONTROL_COLUMNS = {"appearance": "appearance", "jr:count": "repeat_count", "rows": "rows"}
 HEADER_ALIASES = {
     "relevance": "relevant",
     "caption": "label",

@@ -82,7 +82,8 @@ REFUSED_COLUMNS = {
 }
 # Accepted and left aside: words for interviewers and ODK's own "required" message, which change no
 # answer (Candid shows its own message when an answer is missing).
-IGNORED_COLUMNS = frozenset({"guidance_hint", "required_message", "no_app_error_string"})
+# So are pyxform's display hints (``body::rows``) and ``instance::`` attributes (tags such as HXL's).
+IGNORED_COLUMNS = frozenset({"guidance_hint", "required_message", "no_app_error_string", "rows"})
 TRANSLATABLE = frozenset({"label", "hint", "constraint_message", "guidance_hint", "required_message"})
 CHOICES_COLUMNS = ("list_name", "name", "label")
 SETTINGS_USED = ("form_title", "form_id", "default_language", "version")
@@ -174,8 +175,11 @@ class _Reader:
         for column in sheet.columns:
             candid = column.base.startswith(CANDID_PREFIX) and sheet.title.lower() == "survey"
             # pyxform lets the choices sheet carry columns of its own (what choice filters read).
-            extra_choice_column = sheet.title.lower() == "choices" and column.base not in TRANSLATABLE
-            if column.base not in allowed and not candid:
+            extra_choice_column = sheet.title.lower() == "choices" and not (
+                column.base in TRANSLATABLE or column.base.startswith("media::")
+            )
+            ignored = column.base in IGNORED_COLUMNS or column.base.startswith("instance::")
+            if column.base not in allowed and not candid and not ignored:
                 if not extra_choice_column and any(record.get(column.header) for _, record in sheet.rows):
                     self.refuse_column(sheet.title, column, allowed)
                 continue
@@ -361,7 +365,7 @@ class _Reader:
         if text.endswith(" or_other") or text.endswith("or specify other"):
             self.problem(sheet, row, column, str(m.E_OR_OTHER), "or_other")
             return None
-        if text in REPEAT_TYPES:
+        if text in REPEAT_TYPES or text.startswith(("begin loop ", "begin_loop ")):
             self.problem(sheet, row, column, m.E_REPEAT.format(type=raw), "repeat")
             return None
         if text in {"begin group", "begin_group"}:

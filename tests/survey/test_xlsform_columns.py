@@ -213,3 +213,32 @@ def test_refusals_are_translated():
     with translation.override("zh-hans"):
         problems = refused(workbook([["type", "name", "label"], ["end repeat", "", ""]]))
     assert "匿名" in problems[0].message
+
+
+def test_media_columns_on_the_choices_sheet_are_refused_too():
+    choices = [
+        ["list_name", "name", "label", "image"],
+        ["yn", "yes", "Yes", "yes.png"],
+        ["yn", "no", "No", ""],
+    ]
+    (problem,) = refused(workbook([["type", "name", "label"], ["select_one yn", "q", "Q"]], choices=choices))
+    assert problem.location == "sheet choices, row 1, column D (image)" and problem.code == "media_column"
+
+
+def test_loops_are_repeats():
+    survey = [
+        ["type", "name", "label"],
+        ["begin loop over yn", "l", "L"],
+        ["integer", "a", "A"],
+        ["end loop", "", ""],
+    ]
+    problems = refused(workbook(survey, choices=CHOICES))
+    assert [p.code for p in problems] == ["repeat", "repeat"]
+
+
+def test_display_hints_and_instance_attributes_change_no_answer_and_are_left_aside():
+    survey = [
+        ["type", "name", "label", "body::rows", "instance::hxl"],
+        ["text", "note_text", "Notes", "5", "#notes"],
+    ]
+    assert read_xlsform(workbook(survey))["sections"][0]["questions"][0]["code"] == "note_text"

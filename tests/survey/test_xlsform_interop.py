@@ -25,7 +25,9 @@ def every_extension() -> dict:
     """A bilingual form with Likert, matrix, list experiment, slider, reversed scale, shuffled pages."""
     spec = tiny_spec()
     questions = spec["sections"][0]["questions"]
-    questions[0].update(type="likert", reverse_scale=True, randomize=True, source="WVS Q57")
+    questions[0].update(
+        type="likert", reverse_scale=True, randomize=True, source="WVS Q57", parameters={"correct": "yes,no"}
+    )
     texts = {"en": "Item", "zh": "项"}
     questions.append(
         {
@@ -77,7 +79,11 @@ def test_a_form_with_every_extension_round_trips_through_pyxform_and_ODK_validat
     spec = normalize(every_extension())
     content = write_xlsform(spec)
     xform = to_xform(content, validate=True)
-    assert 'candid:reverse="yes"' in xform and 'candid:shuffle="yes"' in xform
+    assert (
+        'candid:reverse="yes"' in xform
+        and 'candid:shuffle="yes"' in xform
+        and 'candid:correct="yes,no"' in xform
+    )
     assert read_xlsform(content) == spec
 
 
