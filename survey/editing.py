@@ -17,7 +17,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .instrument import QUESTION_DEFAULTS, SECTION_DEFAULTS, TRANSLATED_FIELDS, iter_questions
+from .instrument import (
+    QUESTION_DEFAULTS,
+    SECTION_DEFAULTS,
+    TRANSLATED_FIELDS,
+    iter_questions,
+    normalize_choice,
+)
 
 E_NO_QUESTION = "there is no question {code!r} in this version"
 E_NO_PAGE = "there is no page {code!r} in this version"
@@ -211,7 +217,7 @@ def list_put(
 ) -> dict[str, Any]:
     """Add a choice list, or replace list ``original``'s name and choices (questions follow a rename)."""
     spec = copy.deepcopy(spec)
-    entry = {"name": name, "choices": [{"code": c["code"], "label": dict(c["label"])} for c in choices]}
+    entry = {"name": name, "choices": [normalize_choice(c) for c in choices]}
     if original is None:
         spec["choice_lists"].append(entry)
         return spec

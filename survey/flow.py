@@ -63,6 +63,9 @@ def make_plan(spec: dict[str, Any], seed: int, arms: dict[str, str]) -> dict[str
     options: dict[str, list[str]] = {}
     reversed_codes: list[str] = []
     lists = {cl["name"]: [c["code"] for c in cl["choices"]] for cl in spec["choice_lists"]}
+    anchored = {
+        cl["name"]: {c["code"] for c in cl["choices"] if c.get("anchor")} for cl in spec["choice_lists"]
+    }
     for section in spec["sections"]:
         order = [q["code"] for q in section["questions"]]
         if section["randomize"]:
@@ -75,10 +78,11 @@ def make_plan(spec: dict[str, Any], seed: int, arms: dict[str, str]) -> dict[str
                 items[question["code"]] = rows
             if question["choice_list"]:
                 choice_order = list(lists[question["choice_list"]])
+                fixed = anchored[question["choice_list"]]
                 if question["randomize"] and question["type"] != "matrix":
-                    rng.shuffle(choice_order)
+                    choice_order = _shuffled_around(choice_order, fixed, rng)
                 if question["reverse_scale"] and rng.random() < 0.5:
-                    choice_order.reverse()
+                    choice_order = _reversed_around(choice_order, fixed)
                     reversed_codes.append(question["code"])
                 options[question["code"]] = choice_order
     return {
@@ -89,6 +93,20 @@ def make_plan(spec: dict[str, Any], seed: int, arms: dict[str, str]) -> dict[str
         "reversed": reversed_codes,
         "arms": arms,
     }
+
+
+def _shuffled_around(order: list[str], anchored: set[str], rng: random.Random) -> list[str]:
+    """``order`` shuffled, its anchored choices left at their places ("Don't know" stays last)."""
+    movable = [code for code in order if code not in anchored]
+    rng.shuffle(movable)
+    rest = iter(movable)
+    return [code if code in anchored else next(rest) for code in order]
+
+
+def _reversed_around(order: list[str], anchored: set[str]) -> list[str]:
+    """``order`` reversed, its anchored choices left at their places."""
+    rest = iter(reversed([code for code in order if code not in anchored]))
+    return [code if code in anchored else next(rest) for code in order]
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ MAX_SHORT_TEXT = 500
 MAX_LONG_TEXT = 5000
 E_RANKING_PERMUTATION = _("Give each option a different rank.")
 E_RANKING_INCOMPLETE = _("Rank every option.")
+E_EXCLUSIVE = _("“%(option)s” cannot be chosen together with other answers: choose it alone, or untick it.")
 # A double (IEEE 754 binary64: SPSS, Stata, Parquet, Excel, JSON readers) keeps any decimal of up to 15
 # significant digits exactly (C's DBL_DIG), so an answer within that limit is exported as typed.
 MAX_SIGNIFICANT_DIGITS = 15
@@ -64,6 +65,7 @@ class RenderedQuestion:
     field_names: tuple[str, ...]
     items: tuple[RenderedQuestion, ...] = ()
     item_texts: tuple[str, ...] = ()
+    exclusive: tuple[str, ...] = ()  # the options of a multiple choice that are chosen only alone
 
 
 class PageForm(forms.Form):
@@ -88,6 +90,7 @@ class PageForm(forms.Form):
         self.fallback = fallback_language
         self.questions = questions
         self.rankings: dict[str, list[str]] = {}
+        self.exclusive: dict[str, list[str]] = {}
         options = options or {}
         list_items = list_items or {}
         self.rendered: list[RenderedQuestion] = []
@@ -210,10 +213,26 @@ class PageForm(forms.Form):
             self.rankings[code] = [choice for choice, _ in choices]
             return RenderedQuestion(question, label, hint, tuple(names))
         self.fields[code] = self._field(question, choice_lists, options)
+        if qtype == "multiple_choice":
+            alone = [c["code"] for c in choice_lists.get(question["choice_list"], []) if c.get("exclusive")]
+            if alone:
+                self.exclusive[code] = alone
+            return RenderedQuestion(question, label, hint, (code,), exclusive=tuple(alone))
         return RenderedQuestion(question, label, hint, (code,))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        for code, alone in self.exclusive.items():
+            chosen = cleaned.get(code) or []
+            clashing = [choice for choice in chosen if choice in alone]
+            if clashing and len(chosen) > 1:
+                labels = dict(self.fields[code].choices)
+                self.add_error(
+                    code,
+                    forms.ValidationError(
+                        E_EXCLUSIVE, code="exclusive", params={"option": labels.get(clashing[0], clashing[0])}
+                    ),
+                )
         for question in self.questions:
             if question["type"] != "ranking":
                 continue
@@ -271,6 +290,37 @@ def _cleaned_answers(form: PageForm) -> dict[str, Any]:
     return {name: value for name, value in form.cleaned_data.items() if name not in ranking_fields}
 
 
+def _relevant_so_far(
+    data: Any, page_questions: list[dict[str, Any]], stored: dict[str, Any], form_kwargs: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The page's questions that apply, judged in display order with the answers before each (this
+    page's as typed: a value that does not validate counts as no answer), and those answers."""
+    from . import flow
+
+    codes = {code for question in page_questions for code in flow.answer_codes(question)}
+    provisional = PageForm(data, questions=[{**q, "required": False} for q in page_questions], **form_kwargs)
+    provisional.is_valid()
+    answers = {k: v for k, v in stored.items() if k not in codes}
+    relevant = []
+    for question in page_questions:
+        if flow.is_true(question["relevance"], {**answers}):
+            relevant.append(question)
+            for code in flow.answer_codes(question):
+                value = provisional.cleaned_data.get(code)
+                if value not in (None, "", []):
+                    answers[code] = flow.to_json(value)
+    return relevant, answers
+
+
+def relevant_codes(
+    *, data: Any, page_questions: list[dict[str, Any]], stored: dict[str, Any], form_kwargs: dict[str, Any]
+) -> list[str]:
+    """The codes of the page's questions that apply to the answers typed so far, by the same rule
+    :func:`submit_page` applies when the page is sent (the server's evaluator is the only one)."""
+    relevant, _ = _relevant_so_far(data, page_questions, stored, form_kwargs)
+    return [question["code"] for question in relevant]
+
+
 @dataclass
 class PageResult:
     form: PageForm
@@ -292,17 +342,7 @@ def submit_page(
     from . import flow
 
     codes = [code for question in page_questions for code in flow.answer_codes(question)]
-    provisional = PageForm(data, questions=[{**q, "required": False} for q in page_questions], **form_kwargs)
-    provisional.is_valid()
-    answers = {k: v for k, v in stored.items() if k not in codes}
-    relevant = []
-    for question in page_questions:
-        if flow.is_true(question["relevance"], {**answers}):
-            relevant.append(question)
-            for code in flow.answer_codes(question):
-                value = provisional.cleaned_data.get(code)
-                if value not in (None, "", []):
-                    answers[code] = flow.to_json(value)
+    relevant, answers = _relevant_so_far(data, page_questions, stored, form_kwargs)
     form = PageForm(data, questions=relevant, **form_kwargs)
     if not form.is_valid():
         return PageResult(form, None, codes)

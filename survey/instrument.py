@@ -6,7 +6,7 @@ preview and publish share a single validator. A spec is a dict::
     {"format": "candid/questionnaire@1", "form_id": str, "title": {lang: str},
      "languages": [code, ...], "language_names": {code: name}, "default_language": code,
      "sections": [{"code", "label", "relevance", "randomize", "shuffle", "questions": [Q, ...]}],
-     "choice_lists": [{"name", "choices": [{"code", "label"}]}]}
+     "choice_lists": [{"name", "choices": [{"code", "label"[, "anchor": true][, "exclusive": true]}]}]}
 
 and a question ``Q`` has every key of :data:`QUESTION_DEFAULTS`; matrices and list experiments
 carry their items in ``items``. Problems are reported with a location that the caller supplies
@@ -161,6 +161,17 @@ def normalize_question(question: dict[str, Any]) -> dict[str, Any]:
     return normalized
 
 
+CHOICE_FLAGS = ("anchor", "exclusive")
+
+
+def normalize_choice(choice: dict[str, Any]) -> dict[str, Any]:
+    """A choice's code and labels, and each flag only when set: ``anchor`` (randomisation and a
+    reversed scale leave it where it is, such as "Don't know" at the end) and ``exclusive`` (in a
+    multiple choice, chosen alone, such as "None of these")."""
+    flags = {flag: True for flag in CHOICE_FLAGS if choice.get(flag)}
+    return {"code": choice["code"], "label": dict(choice["label"]), **flags}
+
+
 def normalize(spec: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``spec`` with every optional key filled in, so that equal forms compare equal."""
     sections = []
@@ -180,7 +191,7 @@ def normalize(spec: dict[str, Any]) -> dict[str, Any]:
         "choice_lists": [
             {
                 "name": cl["name"],
-                "choices": [{"code": c["code"], "label": dict(c["label"])} for c in cl["choices"]],
+                "choices": [normalize_choice(c) for c in cl["choices"]],
             }
             for cl in spec.get("choice_lists", [])
         ],
@@ -631,7 +642,9 @@ def spec_from_json(data: Any) -> dict[str, Any]:
                 choice_list.get("choices", []) if isinstance(choice_list, dict) else []
             ):
                 problems += _shape_problems(
-                    choice, {"code": str, "label": _TEXTS}, f"$.choice_lists[{i}].choices[{j}]"
+                    choice,
+                    {"code": str, "label": _TEXTS, "anchor": bool, "exclusive": bool},
+                    f"$.choice_lists[{i}].choices[{j}]",
                 )
         if not all(isinstance(code, str) for code in data.get("languages", [])):
             problems.append(Problem("$.languages", "expected a list of language codes", "json_shape"))

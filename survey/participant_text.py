@@ -28,6 +28,15 @@ MESSAGES: dict[str, Promise] = {
     "receipt_file": _(
         "Withdrawal receipt code: %(code)s\n\nTo withdraw your answers, enter it at %(address)s\n\n%(warning)s\n"
     ),
+    "continue_malformed": _(
+        "That does not look like a code to continue. It starts with the study number, such as "
+        "12-K7QWM-…: please enter all of it."
+    ),
+    "continue_unknown": _(
+        "No answers in progress are kept under this code. A code works once: if you used it "
+        "already, ask for a new one on the device where you are answering now."
+    ),
+    "continue_rate": _("Too many attempts in the last minute. Please wait a minute and try again."),
     "closed_title": _("This survey is closed"),
     "closed_body": _("This survey is not taking answers now. Thank you for your interest."),
     "not_open_body": _("This survey has not opened yet. Please come back later."),

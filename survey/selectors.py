@@ -90,7 +90,15 @@ def version_to_spec(version: QuestionnaireVersion) -> dict[str, Any]:
             "choice_lists": [
                 {
                     "name": cl.name,
-                    "choices": [{"code": c.code, "label": c.label} for c in cl.choices.all()],
+                    "choices": [
+                        {
+                            "code": c.code,
+                            "label": c.label,
+                            **({"anchor": True} if c.anchor else {}),
+                            **({"exclusive": True} if c.exclusive else {}),
+                        }
+                        for c in cl.choices.all()
+                    ],
                 }
                 for cl in lists
             ],

@@ -275,9 +275,15 @@ class FormReader(HTMLParser):
         self.list_items: dict[str, int] = {}
         self._fieldset: list[str] = []
         self._in_le_items = False
+        self._divs: list[bool] = []  # open <div>s, True for a question hidden because it does not apply
 
     def handle_starttag(self, tag: str, attrs_list: list[tuple[str, str | None]]) -> None:
         attrs = {k: v or "" for k, v in attrs_list}
+        if tag == "div":
+            self._divs.append("hidden" in attrs)
+            return
+        if any(self._divs):  # a person cannot see or fill what the page hides
+            return
         if tag == "fieldset":
             self._fieldset.append(
                 attrs.get("id", "")[2:] if "list-experiment" in attrs.get("class", "") else ""
@@ -299,7 +305,9 @@ class FormReader(HTMLParser):
             self.fields.setdefault(attrs["name"], Field(attrs["name"], "textarea", attrs=attrs))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "select":
+        if tag == "div" and self._divs:
+            self._divs.pop()
+        elif tag == "select":
             self._select = None
         elif tag == "ul":
             self._in_le_items = False

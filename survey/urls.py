@@ -82,5 +82,7 @@ urlpatterns = [
     path("exports/<uuid:job_id>/download/", analyst.export_download, name="export_download"),
     path("s/<slug:study_slug>/", participant.entry, name="entry"),
     path("s/<slug:study_slug>/p/<int:index>/", participant.page, name="page"),
+    path("s/<slug:study_slug>/p/<int:index>/relevance/", participant.relevance, name="relevance"),
+    path("s/<slug:study_slug>/continue/", participant.continue_code, name="continue_code"),
     path("s/<slug:study_slug>/<slug:sample_slug>/", participant.entry, name="entry_sample"),
 ]

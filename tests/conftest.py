@@ -141,3 +141,50 @@ def answered_study(shipped_study):
     )
     close_fieldwork(shipped_study)
     return shipped_study
+
+
+@pytest.fixture
+def logic_study(admin_user_):
+    """Study "logic": page one asks q1 (yes/no) and, when q1 = yes, q2 on the same page; page two
+    asks q3 when q1 = yes (its label pipes q1); page three asks q4."""
+    from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
+    from tests.specs import consent_details, tiny_spec
+
+    spec = tiny_spec()
+    spec["sections"].append(
+        {
+            **spec["sections"][0],
+            "code": "p2",
+            "questions": [
+                {
+                    **spec["sections"][0]["questions"][1],
+                    "code": "q3",
+                    "relevance": "${q1} = 'yes'",
+                    "constraint": "",
+                    "constraint_message": {},
+                    "label": {"en": "You said ${q1}. How many?", "zh": "你说${q1}。几个？"},
+                    "required": True,
+                },
+            ],
+        }
+    )
+    spec["sections"].append(
+        {
+            **spec["sections"][0],
+            "code": "p3",
+            "questions": [
+                {
+                    **spec["sections"][0]["questions"][1],
+                    "code": "q4",
+                    "relevance": "",
+                    "constraint": "",
+                    "constraint_message": {},
+                },
+            ],
+        }
+    )
+    version = questionnaire_import(spec=spec, owner=admin_user_, study_slug="logic")
+    return questionnaire_publish(
+        version=version,
+        consent=consent_create(study=version.study, texts={"en": "C", "zh": "C"}, **consent_details()),
+    ).study

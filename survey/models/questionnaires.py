@@ -188,6 +188,10 @@ class Choice(VersionPart):
     code = models.CharField(max_length=64)
     position = models.PositiveIntegerField(default=0)
     label = models.JSONField(default=dict)
+    # Left in place when the options are shuffled or reversed ("Don't know" stays last).
+    anchor = models.BooleanField(default=False)
+    # In a multiple choice, chosen only alone ("None of these").
+    exclusive = models.BooleanField(default=False)
 
     objects = ChoiceQuerySet.as_manager()
 

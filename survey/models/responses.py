@@ -71,6 +71,13 @@ class PendingResponse(models.Model):
         max_length=64, unique=True, help_text="Keyed hash of the consent form's idempotency key."
     )
     resume_hash = models.CharField(max_length=64, unique=True, help_text="Keyed hash of the resume token.")
+    continue_hash = models.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="Keyed hash of the code that continues this response on another device; used once.",
+    )
     receipt_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
     started_on = models.DateField(help_text="Never copied to the released response.")
     duration_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="Rounded to 30 s.")

@@ -36,6 +36,11 @@ class Study(models.Model):
     data_freeze_on = models.DateField(
         null=True, blank=True, help_text="After this date answers can no longer be withdrawn."
     )
+    completed_marker = models.BooleanField(
+        default=False,
+        help_text="Tell a browser that has completed the survey so, instead of starting again (a cookie "
+        "holding no identifier; leave off where devices are shared).",
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="StudyMembership", related_name="studies", blank=True
     )

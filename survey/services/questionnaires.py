@@ -67,7 +67,14 @@ def _write_parts(version: QuestionnaireVersion, spec: dict[str, Any]) -> None:
     list_by_name = {cl.name: cl for cl in lists}
     Choice.objects.bulk_create(
         [
-            Choice(choice_list=list_by_name[cl["name"]], code=c["code"], position=i, label=c["label"])
+            Choice(
+                choice_list=list_by_name[cl["name"]],
+                code=c["code"],
+                position=i,
+                label=c["label"],
+                anchor=c.get("anchor", False),
+                exclusive=c.get("exclusive", False),
+            )
             for cl in spec["choice_lists"]
             for i, c in enumerate(cl["choices"])
         ]

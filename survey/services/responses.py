@@ -102,6 +102,75 @@ def resume_token_for(creation_key: str) -> str:
     return keyed_hash(creation_key, "resume-token")
 
 
+def continue_code_for_token(*, study_id: int, token: str) -> str:
+    """The code that continues the response of resume ``token`` on another device: written and
+    checked like a receipt code (136 random bits, two check characters), derived from the token
+    under the receipt key, so asking twice shows the same code; only its keyed hash is stored."""
+    return receipt_code_for(study_id=study_id, secret=f"continue:{token}")
+
+
+@transaction.atomic
+def response_continue_code(*, study_id: int, token: str) -> str | None:
+    """Give the response of resume ``token`` a code to continue it elsewhere (None if it is not in
+    progress). The code works once, until the response is completed or the study closes."""
+    code = continue_code_for_token(study_id=study_id, token=token)
+    updated = PendingResponse.objects.filter(
+        study_id=study_id, resume_hash=keyed_hash(token, "resume"), status=ResponseStatus.IN_PROGRESS
+    ).update(continue_hash=keyed_hash(parse_receipt_code(code).text, "continue"))
+    return code if updated else None
+
+
+class ContinueOutcome:
+    CONTINUED = "continued"
+    NOT_FOUND = "not_found"
+    RATE_LIMITED = "rate_limited"
+    MALFORMED = "malformed"
+
+
+@dataclass(frozen=True)
+class Continued:
+    outcome: str
+    token: str = ""  # for CONTINUED: the new resume token, for this device's cookie
+    position: int = 0
+    problem: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@transaction.atomic
+def response_continue(*, study_id: int, code: str) -> Continued:
+    """Move the response a continue code belongs to onto this device: a new resume token replaces
+    the old one (the first device's cookie no longer opens it) and the code is spent.
+
+    A mistyped code is caught by its check characters before anything is looked up; a code that
+    matches nothing is a miss, limited per minute like withdrawal misses (keyed by nothing about
+    the person; a matching code is never limited).
+    """
+    try:
+        parsed = parse_receipt_code(code)
+    except ReceiptCodeError as error:
+        return Continued(ContinueOutcome.MALFORMED, problem=error.code, detail=error.detail)
+    response = (
+        PendingResponse.objects.select_for_update()
+        .filter(
+            study_id=study_id,
+            continue_hash=keyed_hash(parsed.text, "continue"),
+            status=ResponseStatus.IN_PROGRESS,
+        )
+        .first()
+        if parsed.study_id == study_id
+        else None
+    )
+    if response is None:
+        if not _miss_allowed("continue", WITHDRAW_MISSES_PER_MINUTE):
+            return Continued(ContinueOutcome.RATE_LIMITED)
+        return Continued(ContinueOutcome.NOT_FOUND)
+    token = secrets.token_urlsafe(32)
+    response.resume_hash = keyed_hash(token, "resume")
+    response.continue_hash = None
+    response.save(update_fields=["resume_hash", "continue_hash"])
+    return Continued(ContinueOutcome.CONTINUED, token=token, position=response.position)
+
+
 def receipt_code_for_token(*, study_id: int, token: str) -> str:
     """The withdrawal receipt code of the response this browser's resume token belongs to."""
     return receipt_code_for(study_id=study_id, secret=token)
@@ -354,6 +423,7 @@ def _complete(response: PendingResponse, spec: dict[str, Any], finish: Finish) -
         return _screen_out(response, full)
     elapsed = max(0.0, time.time() - finish.started_at) if finish.started_at else None
     response.status = ResponseStatus.COMPLETE
+    response.continue_hash = None
     response.duration_seconds = (
         None if elapsed is None else int(DURATION_ROUNDING * math.floor(elapsed / DURATION_ROUNDING + 0.5))
     )
@@ -361,7 +431,7 @@ def _complete(response: PendingResponse, spec: dict[str, Any], finish: Finish) -
     # The resume hash stays until the release: a double click sends its second request with the
     # same cookie, and must be answered with the same thank-you page.
     response.position = response.furthest
-    response.save(update_fields=["status", "duration_seconds", "receipt_hash", "position"])
+    response.save(update_fields=["status", "duration_seconds", "receipt_hash", "position", "continue_hash"])
     responses_release_due(sample_id=response.sample_id, version_id=response.version_id)
     study = Study.objects.get(pk=response.study_id)
     if closed_by_target(study_id=study.pk, sample_id=response.sample_id):

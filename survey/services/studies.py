@@ -85,6 +85,7 @@ class StudyData:
     closes_on: date | None = None
     data_freeze_on: date | None = None
     target_size: int | None = None
+    completed_marker: bool = False
 
 
 E_SLUG_TAKEN = "a study with the link name {slug!r} already exists"
@@ -102,6 +103,7 @@ def _apply_study(study: Study, data: StudyData) -> None:
     study.title = study.titles.get(data.languages[0], "") if data.languages else ""
     study.opens_on, study.closes_on = data.opens_on, data.closes_on
     study.data_freeze_on, study.target_size = data.data_freeze_on, data.target_size
+    study.completed_marker = data.completed_marker
     if data.languages and not study.title:
         raise ValidationError({"titles": E_NO_TITLE.format(language=data.languages[0])}, code="no_title")
     study.full_clean()
@@ -192,6 +194,7 @@ def _study_values(study: Study) -> dict[str, Any]:
         "closes_on": study.closes_on.isoformat() if study.closes_on else None,
         "data_freeze_on": study.data_freeze_on.isoformat() if study.data_freeze_on else None,
         "target_size": study.target_size,
+        "completed_marker": study.completed_marker,
     }
 
 

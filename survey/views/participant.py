@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core import signing
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from .. import flow
-from ..forms import PageForm, is_well_formed, submit_page, text_in
+from ..forms import PageForm, is_well_formed, relevant_codes, submit_page, text_in
 from ..instrument import iter_questions
 from ..languages import lookup
 from ..models import PendingResponse, ResponseStatus, Sample, Study
@@ -32,6 +32,7 @@ from ..receipts import keyed_hash
 from ..selectors import completions_by_sample, latest_published_version, pending_position, spec_for
 from ..services.responses import (
     Completed,
+    ContinueOutcome,
     Finish,
     FlowError,
     ScreenedOut,
@@ -39,6 +40,8 @@ from ..services.responses import (
     consent_decline,
     receipt_code_for_token,
     response_complete,
+    response_continue,
+    response_continue_code,
     response_for_token,
     response_move,
     response_save_page,
@@ -58,6 +61,11 @@ CONSENT_MAX_AGE = 60 * 60 * 24
 
 def cookie_name(study: Study) -> str:
     return f"candid_{study.pk}"
+
+
+def done_cookie_name(study: Study) -> str:
+    """The marker a browser keeps after completing a study that asks for one: its value is "1"."""
+    return f"candid_done_{study.pk}"
 
 
 def choose_language(request: HttpRequest, languages: list[str], default: str) -> str:
@@ -207,10 +215,14 @@ def entry(request: HttpRequest, study_slug: str, sample_slug: str | None = None)
     existing, _, _ = _resume(request, study)
     if existing is not None and existing.status == ResponseStatus.IN_PROGRESS:
         return HttpResponseRedirect(_page_url(study, existing.position))
+    if study.completed_marker and request.COOKIES.get(done_cookie_name(study)) == "1":
+        return message_page(request, language, "thanks_title", "done_body")
     unavailable = _availability(study, sample)
     if unavailable:
         return message_page(request, language, "closed_title", unavailable)
     consent = version.consent
+    if request.method == "POST" and request.POST.get("action") == "continue":
+        return _continue_post(request, study, sample, consent, language)
     if request.method == "POST":
         return _consent_post(request, study, sample, version, consent, language)
     return _consent_page(request, study, sample, consent, language)
@@ -222,8 +234,72 @@ def _browser_mark(request: HttpRequest) -> str:
     return mark if 20 <= len(mark) <= 64 and mark.isascii() else secrets.token_urlsafe(24)
 
 
+def _continue_post(request, study, sample, consent, language) -> HttpResponse:
+    """A code from another device: this browser takes over the response; a wrong code is said so."""
+    result = response_continue(study_id=study.pk, code=request.POST.get("code", "")[:MAX_CODE_INPUT])
+    if result.outcome == ContinueOutcome.CONTINUED:
+        http_response = HttpResponseRedirect(_page_url(study, result.position))
+        _set_resume_cookie(http_response, study, result.token)
+        return http_response
+    if result.outcome == ContinueOutcome.MALFORMED and result.problem == "typo":
+        message = _malformed_message(result.problem, result.detail, language)
+    elif result.outcome == ContinueOutcome.MALFORMED:
+        message = text("continue_malformed", language)
+    else:
+        message = text(
+            "continue_rate" if result.outcome == ContinueOutcome.RATE_LIMITED else "continue_unknown",
+            language,
+        )
+    return _consent_page(
+        request,
+        study,
+        sample,
+        consent,
+        language,
+        continue_error=message,
+        continue_typed=request.POST.get("code", "")[:MAX_CODE_INPUT],
+        status=429 if result.outcome == ContinueOutcome.RATE_LIMITED else 400,
+    )
+
+
+@never_cache
+@require_http_methods(["POST"])
+def continue_code(request: HttpRequest, study_slug: str) -> HttpResponse:
+    """ "Continue on another device": the code to enter on the study's link elsewhere."""
+    study = get_object_or_404(Study, slug=study_slug)
+    response, _, token = _resume(request, study)
+    if response is None or response.status != ResponseStatus.IN_PROGRESS:
+        language = choose_language(request, study.languages, study.languages[0])
+        return message_page(request, language, "trouble_title", "session_invalid", status=403)
+    code = response_continue_code(study_id=study.pk, token=token)
+    link = reverse("survey:entry_sample", args=[study.slug, response.sample.slug])
+    return render_participant(
+        request,
+        "survey/participant/continue.html",
+        response.language,
+        {
+            "study": study,
+            "title": study.title_in(response.language),
+            "code": code,
+            "link": request.build_absolute_uri(link),
+            "back": _page_url(study, response.position),
+            "closes_on": study.closes_on,
+        },
+        languages=study.languages,
+    )
+
+
 def _consent_page(
-    request, study, sample, consent, language, *, error: str = "", status: int = 200
+    request,
+    study,
+    sample,
+    consent,
+    language,
+    *,
+    error: str = "",
+    status: int = 200,
+    continue_error: str = "",
+    continue_typed: str = "",
 ) -> HttpResponse:
     mark = _browser_mark(request)
     key = {"k": secrets.token_urlsafe(24), "b": keyed_hash(mark, "browser")[:32]}
@@ -243,6 +319,8 @@ def _consent_page(
             "consent_key": signing.dumps(key, salt=CONSENT_SALT),
             "error": error,
             "elsewhere": text("consent_elsewhere", language) if error == "elsewhere" else "",
+            "continue_error": continue_error,
+            "continue_typed": continue_typed,
         },
         status=status,
         languages=study.languages,
@@ -355,10 +433,16 @@ def _render_page(
     request, study, response, spec, all_pages, current, *, form: PageForm | None = None, status: int = 200
 ) -> HttpResponse:
     answers = response.answers
-    questions = list(flow.relevant_questions(current, answers))
+    relevant = {q["code"] for q in flow.relevant_questions(current, answers)}
     if form is None:
+        # Every question of the page is in the HTML, those that do not apply (yet) hidden: the page's
+        # script shows them as the server's evaluator says (``relevance``); without it, the "shown"
+        # field makes the server send the page again when an answer here brought a question in.
+        questions = current.questions
         initial = {**_initial(questions, answers), **response.drafts.get(str(current.index), {})}
         form = PageForm(initial=initial, questions=questions, **_form_kwargs(spec, response))
+    else:
+        relevant = {item.spec["code"] for item in form.rendered}
     applying = [p.index for p in all_pages if flow.page_applies(p, answers) or p.index == current.index]
     is_last = flow.next_page(all_pages, current.index, answers) is None
     has_previous = flow.previous_page(all_pages, current.index, answers) is not None
@@ -376,6 +460,13 @@ def _render_page(
                 response.language,
             ),
             "form": form,
+            "relevant": relevant,
+            "participant_page": True,
+            "relevance_url": (
+                reverse("survey:relevance", args=[study.slug, current.index])
+                if any(q["relevance"] for q in current.questions)
+                else ""
+            ),
             "page_index": current.index,
             "is_last": is_last,
             "has_previous": has_previous,
@@ -386,6 +477,33 @@ def _render_page(
         status=status,
         languages=study.languages,
     )
+
+
+@never_cache
+@require_http_methods(["POST"])
+def relevance(request: HttpRequest, study_slug: str, index: int) -> HttpResponse:
+    """Which questions of the page apply to the answers typed so far: ``{"relevant": [codes]}``.
+
+    The page's script posts the page's fields here after each change. Nothing is stored and nothing
+    is logged but the path (Django's log of a refused request); the page works without it.
+    """
+    study = get_object_or_404(Study, slug=study_slug)
+    response, _, _ = _resume(request, study)
+    if response is None or response.status != ResponseStatus.IN_PROGRESS:
+        return JsonResponse({"relevant": None}, status=409)
+    spec = spec_for(response.version)
+    all_pages = flow.pages(spec, response.display)
+    if index >= len(all_pages) or index > response.furthest:
+        return JsonResponse({"relevant": None}, status=409)
+    current = all_pages[index]
+    kwargs = _form_kwargs(spec, response)
+    if not is_well_formed(PageForm(questions=current.questions, **kwargs), request.POST):
+        return JsonResponse({"relevant": None}, status=400)
+    with translation_for(response.language):
+        codes = relevant_codes(
+            data=request.POST, page_questions=current.questions, stored=response.answers, form_kwargs=kwargs
+        )
+    return JsonResponse({"relevant": codes})
 
 
 def _initial(questions: list[dict[str, Any]], answers: dict[str, Any]) -> dict[str, Any]:
@@ -411,6 +529,16 @@ def _typed(form: PageForm, data: Any) -> dict[str, Any]:
 def _page_post(request, study, response, token, spec, all_pages, current, started_at) -> HttpResponse:
     language = response.language
     kwargs = _form_kwargs(spec, response)
+    if request.POST.get("action") == "language":
+        # The language switch of a page with a script: what was typed stays, unchecked, as Back keeps it.
+        typed = _typed(PageForm(questions=current.questions, **kwargs), request.POST)
+        try:
+            response_move(response_id=response.pk, page_index=current.index, typed=typed)
+        except FlowError:
+            return _out_of_order(request, study, response)
+        if request.POST.get("language") in study.languages:
+            response_set_language(response_id=response.pk, language=request.POST["language"])
+        return HttpResponseRedirect(_page_url(study, current.index))
     if request.POST.get("action") == "back":
         previous = flow.previous_page(all_pages, current.index, response.answers)
         if previous is not None:
@@ -506,6 +634,16 @@ def _thanks(request, study, completed: Completed, language: str) -> HttpResponse
         },
     )
     http_response.delete_cookie(cookie_name(study), path=f"/s/{study.slug}/")
+    if study.completed_marker:
+        http_response.set_cookie(
+            done_cookie_name(study),
+            "1",
+            max_age=_resume_lifetime(study),
+            path=f"/s/{study.slug}/",
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
     return http_response
 
 

@@ -85,7 +85,7 @@ REFUSED_COLUMNS = {
 # So are pyxform's display hints (``body::rows``) and ``instance::`` attributes (tags such as HXL's).
 IGNORED_COLUMNS = frozenset({"guidance_hint", "required_message", "no_app_error_string", "rows"})
 TRANSLATABLE = frozenset({"label", "hint", "constraint_message", "guidance_hint", "required_message"})
-CHOICES_COLUMNS = ("list_name", "name", "label")
+CHOICES_COLUMNS = ("list_name", "name", "label", "anchor", "exclusive")
 SETTINGS_USED = ("form_title", "form_id", "default_language", "version")
 # ODK transport settings that mean nothing to a web survey and change no answer.
 SETTINGS_IGNORED = frozenset(
@@ -348,8 +348,13 @@ class _Reader:
                     "duplicate_choice",
                 )
                 continue
+            flags = {
+                flag: True
+                for flag in ("anchor", "exclusive")
+                if self.boolean(sheet.title, row, record, by_field, flag)
+            }
             choice_list["choices"].append(
-                {"code": code, "label": self.texts(record, by_field.get("label", []))}
+                {"code": code, "label": self.texts(record, by_field.get("label", [])), **flags}
             )
             self.locations.rows.setdefault(("choice", (list_name, code)), (sheet.title, row))
             self.locations.rows.setdefault(("list", list_name), (sheet.title, row))

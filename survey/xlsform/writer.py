@@ -129,12 +129,24 @@ def write_xlsform(spec: dict[str, Any]) -> bytes:
         row(type="end_group")
 
     choices = workbook.create_sheet("choices")
-    choices.append(["list_name", "name", *[header("label", code) for code in languages]])
+    # Candid's own choice columns (pyxform passes unknown choices columns through to the form's
+    # itemsets, ODK ignores them): written only when a choice uses them.
+    flags = [
+        flag
+        for flag in ("anchor", "exclusive")
+        if any(c.get(flag) for cl in spec["choice_lists"] for c in cl["choices"])
+    ]
+    choices.append(["list_name", "name", *[header("label", code) for code in languages], *flags])
     for choice_list in spec["choice_lists"]:
         for choice in choice_list["choices"]:
             _append_text_row(
                 choices,
-                [choice_list["name"], choice["code"], *[choice["label"].get(code, "") for code in languages]],
+                [
+                    choice_list["name"],
+                    choice["code"],
+                    *[choice["label"].get(code, "") for code in languages],
+                    *["yes" if choice.get(flag) else "" for flag in flags],
+                ],
             )
 
     # pyxform reads form_title in one language only: the default's; the others go in candid:title columns.

@@ -69,6 +69,7 @@ def axe_check():
 
     axe = Axe()
     seen: dict[str, list[str]] = {}
+    OUTPUT.mkdir(parents=True, exist_ok=True)
 
     def check(page, name: str) -> None:
         results = axe.run(page)

@@ -23,6 +23,8 @@ def answer_page(page, respondent: Respondent) -> None:
         kind = field.get_attribute("type") or field.evaluate("e => e.tagName.toLowerCase()")
         if kind == "hidden":  # the browser sends hidden fields by itself
             continue
+        if not page.locator(f'[name="{name}"]').first.is_visible():
+            continue  # an earlier answer on this page made the question not apply: it has gone
         if kind == "radio":
             page.locator(f'input[name="{name}"][value="{value}"]').check()
         elif kind == "checkbox":
@@ -32,6 +34,9 @@ def answer_page(page, respondent: Respondent) -> None:
             field.select_option(str(value))
         else:
             field.fill(str(value))
+            field.dispatch_event("change")
+        # The page asks the server which questions apply after each change: wait for its answer.
+        page.locator("form[aria-busy]").wait_for(state="detached")
 
 
 def complete(
@@ -153,8 +158,10 @@ def test_validation_errors_and_withdrawal(
     axe_check(page, "withdraw")
     page.get_by_label("Receipt code").fill(code)
     with page.expect_navigation():
-        page.get_by_role("button", name="Withdraw my answers").click()
-    assert "have now been deleted" in page.content()
+        page.get_by_role("button", name="Continue").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Yes, delete my answers").click()
+    assert "Your answers have been deleted" in page.content()
     screenshots(page, "withdrawn")
     assert PendingResponse.objects.filter(status="complete").count() == 0
     second_person.close()

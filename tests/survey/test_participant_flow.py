@@ -6,8 +6,6 @@ import pytest
 from django.test import Client
 
 from survey.models import CounterKind, PendingResponse, StudyCounter
-from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
-from tests.specs import consent_details, tiny_spec
 
 pytestmark = pytest.mark.django_db
 
@@ -90,48 +88,6 @@ def test_stop_and_resume_in_the_same_browser(shipped_study):
     resumed = returning.get(f"/s/{shipped_study.slug}/")
     assert resumed.status_code == 302 and resumed["Location"] == page_one
     assert PendingResponse.objects.count() == 1
-
-
-@pytest.fixture
-def logic_study(admin_user_):
-    spec = tiny_spec()
-    spec["sections"].append(
-        {
-            **spec["sections"][0],
-            "code": "p2",
-            "questions": [
-                {
-                    **spec["sections"][0]["questions"][1],
-                    "code": "q3",
-                    "relevance": "${q1} = 'yes'",
-                    "constraint": "",
-                    "constraint_message": {},
-                    "label": {"en": "You said ${q1}. How many?", "zh": "你说${q1}。几个？"},
-                    "required": True,
-                },
-            ],
-        }
-    )
-    spec["sections"].append(
-        {
-            **spec["sections"][0],
-            "code": "p3",
-            "questions": [
-                {
-                    **spec["sections"][0]["questions"][1],
-                    "code": "q4",
-                    "relevance": "",
-                    "constraint": "",
-                    "constraint_message": {},
-                },
-            ],
-        }
-    )
-    version = questionnaire_import(spec=spec, owner=admin_user_, study_slug="logic")
-    return questionnaire_publish(
-        version=version,
-        consent=consent_create(study=version.study, texts={"en": "C", "zh": "C"}, **consent_details()),
-    ).study
 
 
 def test_relevance_piping_back_and_stale_answers(logic_study):

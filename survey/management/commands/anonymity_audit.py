@@ -135,7 +135,7 @@ class Command(CandidCommand):
         pending = PendingResponse.objects.filter(study__in=studies)
         every_id = ids | set(pending.values_list("id", flat=True))
         hashes = {h for h in Response.objects.values_list("receipt_hash", flat=True) if h}
-        for columns in pending.values_list("receipt_hash", "resume_hash", "creation_hash"):
+        for columns in pending.values_list("receipt_hash", "resume_hash", "creation_hash", "continue_hash"):
             hashes |= {h for h in columns if h}
         for path in log:
             findings += trace_findings(

@@ -7,12 +7,24 @@ document.querySelectorAll("input[data-slider]").forEach((number) => {
   range.min = number.min;
   range.max = number.max;
   range.step = number.step || "1";
-  range.value = number.value || number.min;
-  range.className = "slider";
+  // No thumb until the participant gives a value: a thumb at the start would invite that value, and
+  // an untouched slider is stored as not answered (the number input stays empty).
+  range.value = number.value || (Number(number.min) + Number(number.max)) / 2;
+  range.className = number.value === "" ? "slider untouched" : "slider";
   range.setAttribute("aria-hidden", "true");
   range.tabIndex = -1;
-  range.addEventListener("input", () => { number.value = range.value; });
-  number.addEventListener("input", () => { if (number.value !== "") range.value = number.value; });
+  const choose = () => {
+    number.value = range.value;
+    range.classList.remove("untouched");
+    number.dispatchEvent(new Event("change", { bubbles: true }));
+  };
+  range.addEventListener("input", choose);
+  // A click on the thumb's hidden resting place changes no value, so "input" does not fire.
+  range.addEventListener("click", () => { if (number.value === "") choose(); });
+  number.addEventListener("input", () => {
+    range.classList.toggle("untouched", number.value === "");
+    if (number.value !== "") range.value = number.value;
+  });
   number.insertAdjacentElement("beforebegin", range);
 });
 // Move focus to the error summary so screen readers announce it.
@@ -28,6 +40,70 @@ if (copy && navigator.clipboard && window.isSecureContext) {
     navigator.clipboard.writeText(code).then(() => {
       const status = document.getElementById("copy-status");
       status.textContent = status.dataset.copied;
+    });
+  });
+}
+// Live relevance: after each change the page's fields go to the server, whose evaluator says which
+// questions apply; they are shown or hidden here (focus stays where it is) and the change is
+// announced. Without this script the server sends the page again when an answer brings a question in.
+const live = document.querySelector("form[data-relevance]");
+if (live) {
+  const status = document.getElementById("relevance-status");
+  const slots = [...live.querySelectorAll("[data-question]")];
+  const title = (slot) => (slot.querySelector("legend, label, .note") || slot).textContent.replace(/\s*\*\s*$/, "").trim();
+  let asked = 0;
+  live.addEventListener("change", () => {
+    const mine = ++asked;
+    live.setAttribute("aria-busy", "true");
+    fetch(live.dataset.relevance, { method: "POST", body: new FormData(live), credentials: "same-origin" })
+      .then((reply) => (reply.ok ? reply.json() : null))
+      .then((answer) => {
+        if (!answer || !answer.relevant || mine !== asked) return;
+        const relevant = new Set(answer.relevant);
+        const added = [], removed = [];
+        slots.forEach((slot) => {
+          const applies = relevant.has(slot.dataset.question);
+          if (applies === slot.hidden) {
+            slot.hidden = !applies;
+            (applies ? added : removed).push(title(slot));
+          }
+        });
+        live.elements.shown.value = slots.filter((slot) => !slot.hidden).map((slot) => slot.dataset.question).join(" ");
+        const words = [];
+        if (added.length) words.push(status.dataset.added + " " + added.join("; "));
+        if (removed.length) words.push(status.dataset.removed + " " + removed.join("; "));
+        if (words.length) status.textContent = words.join(" ");
+      })
+      .catch(() => {})
+      .finally(() => { if (mine === asked) live.removeAttribute("aria-busy"); });
+  });
+}
+// Exclusive options ("None of these"): ticking one clears the others of its question, and ticking
+// another clears it. The server refuses the combination in any case.
+document.querySelectorAll("input[type=checkbox][data-exclusive]").forEach((alone) => {
+  const others = [...document.querySelectorAll(`input[type=checkbox][name="${CSS.escape(alone.name)}"]`)].filter((box) => box !== alone);
+  alone.addEventListener("change", () => {
+    if (alone.checked) others.forEach((box) => { box.checked = false; });
+  });
+  others.forEach((box) => box.addEventListener("change", () => {
+    if (box.checked && !box.hasAttribute("data-exclusive")) alone.checked = false;
+  }));
+});
+// The language switch on a question page sends the page's fields along, so that what was typed or
+// ticked here comes back in the other language (the server keeps it unchecked, as for Back).
+const switching = document.querySelector("form[data-language-switch]");
+if (switching) {
+  document.querySelectorAll(".languages a[hreflang]").forEach((link) => {
+    link.addEventListener("click", (event) => {
+      event.preventDefault();
+      [["action", "language"], ["language", link.hreflang]].forEach(([name, value]) => {
+        const field = document.createElement("input");
+        field.type = "hidden";
+        field.name = name;
+        field.value = value;
+        switching.append(field);
+      });
+      switching.submit();
     });
   });
 }

@@ -401,7 +401,17 @@ def list_edit(request: HttpRequest, slug: str, number: int, name: str | None = N
         data,
         prefix="choices",
         languages=spec["languages"],
-        initial=[{"code": c["code"], "label": c["label"]} for c in existing["choices"]] if existing else None,
+        initial=[
+            {
+                "code": c["code"],
+                "label": c["label"],
+                "anchor": c.get("anchor", False),
+                "exclusive": c.get("exclusive", False),
+            }
+            for c in existing["choices"]
+        ]
+        if existing
+        else None,
     )
     saving = data is not None and "add_rows" not in data
     if saving and name_form.is_valid() & choices.is_valid():

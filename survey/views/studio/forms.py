@@ -102,6 +102,14 @@ class StudyForm(forms.Form):
         widget=DATE,
         help_text=_("Participants may withdraw their answers until this date."),
     )
+    completed_marker = forms.BooleanField(
+        label=_("Tell a browser that has completed the survey that it has"),
+        required=False,
+        help_text=_(
+            "The browser keeps a cookie with no identifier and is shown “already completed” instead "
+            "of a new start. Leave this off where people share devices (a family computer, a kiosk)."
+        ),
+    )
     target_size = forms.IntegerField(
         label=_("Target (completed responses)"),
         required=False,
@@ -172,6 +180,7 @@ class StudyForm(forms.Form):
             closes_on=cleaned.get("closes_on"),
             data_freeze_on=cleaned.get("data_freeze_on"),
             target_size=cleaned.get("target_size"),
+            completed_marker=bool(cleaned.get("completed_marker")),
         )
 
 
@@ -622,6 +631,8 @@ class ChoiceForm(forms.Form):
     """One choice of a list: its code (the value stored) and its label in every language."""
 
     code = forms.CharField(label=_("Code"), max_length=64, required=False)
+    anchor = forms.BooleanField(label=_("Stays in place when shuffled"), required=False)
+    exclusive = forms.BooleanField(label=_("Only on its own (multiple choice)"), required=False)
 
     def __init__(self, *args: Any, languages: list[str] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -659,6 +670,8 @@ class BaseChoiceFormSet(forms.BaseFormSet):
             {
                 "code": form.cleaned_data["code"].strip(),
                 "label": texts_of(form.cleaned_data, "label", self.languages),
+                "anchor": form.cleaned_data.get("anchor", False),
+                "exclusive": form.cleaned_data.get("exclusive", False),
             }
             for form in kept
         ]

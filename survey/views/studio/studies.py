@@ -146,6 +146,7 @@ def _initial(study) -> dict:
         "closes_on": study.closes_on,
         "data_freeze_on": study.data_freeze_on,
         "target_size": study.target_size,
+        "completed_marker": study.completed_marker,
     }
 
 

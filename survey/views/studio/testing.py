@@ -188,6 +188,7 @@ def test_run(request: HttpRequest, slug: str, run_id: Any) -> HttpResponse:
                     run.language,
                 ),
                 "form": form,
+                "relevant": {item.spec["code"] for item in form.rendered},
                 "page_index": index,
                 "is_last": flow.next_page(all_pages, index, run.answers) is None,
                 "receipt": "",
