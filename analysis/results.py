@@ -180,16 +180,15 @@ CATEGORICAL_KINDS = frozenset({"categorical", "ordinal", "rank", "arm"})
 
 
 def categorised(frame: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
-    """``frame`` with its answers of categorical kinds (single choices, rankings, list-experiment
-    arms) held as pandas categoricals, categories in sorted order: the same values, factorised once,
+    """``frame`` with its sample and its answers of categorical kinds (single choices, rankings,
+    list-experiment arms) held as pandas categoricals, categories in sorted order: the same values, factorised once,
     so that every later table, test and flag reads integer codes instead of hashing text again.
     Results built from it are those built from ``frame`` (tested). The input is not changed."""
+    names = [schema.SAMPLE, *(v.name for v in codebook.variables if v.kind in CATEGORICAL_KINDS)]
     columns = {
-        v.name: frame[v.name].astype("category")
-        for v in codebook.variables
-        if v.kind in CATEGORICAL_KINDS
-        and v.name in frame
-        and not isinstance(frame[v.name].dtype, pd.CategoricalDtype)
+        name: frame[name].astype("category")
+        for name in names
+        if name in frame and not isinstance(frame[name].dtype, pd.CategoricalDtype)
     }
     return frame.assign(**columns) if columns else frame
 

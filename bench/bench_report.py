@@ -139,12 +139,17 @@ def downloads(payload: dict) -> int:
 
 
 def timed(fn, *args, repeats: int) -> float:
-    times = []
+    return timed_result(fn, *args, repeats=repeats)[0]
+
+
+def timed_result(fn, *args, repeats: int) -> tuple[float, object]:
+    """The median time of ``repeats`` calls, and what the last call returned."""
+    times, result = [], None
     for _ in range(repeats):
         start = time.perf_counter()
-        fn(*args)
+        result = fn(*args)
         times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
+    return sorted(times)[len(times) // 2], result
 
 
 def child(n: int) -> None:
@@ -170,8 +175,7 @@ def main() -> None:
     frame = synthetic(codebook, args.n)
     floor_seconds = timed(floor, frame, codebook, repeats=args.repeats)
     candid_seconds = timed(candid, frame, codebook, repeats=args.repeats)
-    results_seconds = timed(results, frame, codebook, repeats=args.repeats)
-    payload = results(frame, codebook)
+    results_seconds, payload = timed_result(results, frame, codebook, repeats=args.repeats)
     download_seconds = timed(downloads, payload, repeats=args.repeats)
     memory = json.loads(
         subprocess.run(
