@@ -74,6 +74,11 @@ SECTION_DEFAULTS: dict[str, Any] = {
     "questions": [],
 }
 
+# Texts stored in columns of a fixed width (survey.models: QuestionnaireVersion.form_id,
+# Question.appearance); a longer one is a problem at its cell, never a database error on saving.
+TEXT_LIMITS = {"form_id": 100, "appearance": 100}
+E_TOO_LONG = "{field} is {length} characters long; at most {limit} are kept"
+
 # Messages as constants so tests assert them and translators find them in one place.
 E_CODE_FORMAT = (
     "name {code!r} is not a valid variable name (a letter or _, then letters, digits or _, at most 32)"
@@ -219,6 +224,7 @@ def validate(spec: dict[str, Any], locate: Locator = no_location) -> list[Proble
         add("form", None, "", E_NO_LANGUAGES, "no_languages")
     if not any(section["questions"] for section in spec["sections"]):
         add("form", None, "", E_NO_SECTIONS, "no_questions")
+    _check_length("form", None, "form_id", spec.get("form_id", ""), add)
     lists = _validate_choice_lists(spec, languages, add)
     order = _validate_names(spec, add)
     for section in spec["sections"]:
@@ -227,6 +233,12 @@ def validate(spec: dict[str, Any], locate: Locator = no_location) -> list[Proble
     for _section, question, parent in iter_questions(spec):
         _validate_question(question, parent, lists, languages, order, add)
     return problems
+
+
+def _check_length(kind: str, key: Any, field: str, value: str, add) -> None:
+    limit = TEXT_LIMITS[field]
+    if len(value) > limit:
+        add(kind, key, field, E_TOO_LONG.format(field=field, length=len(value), limit=limit), "too_long")
 
 
 def _validate_choice_lists(spec, languages, add) -> dict[str, dict]:
@@ -339,6 +351,7 @@ def _validate_question(question, _parent, lists, languages, order, add) -> None:
         add("question", code, "type", f"unknown type {qtype!r}", "unknown_type")
         return
     _validate_texts("question", code, question, languages, add, required_label=True)
+    _check_length("question", code, "appearance", question["appearance"], add)
     position = order.get(code, (10**9, qtype))[0]
     if question["relevance"]:
         _check_expression(

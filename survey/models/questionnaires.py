@@ -235,9 +235,7 @@ class Question(VersionPart):
     )
     randomize = models.BooleanField(default=False, help_text="Random option (or item) order.")
     reverse_scale = models.BooleanField(default=False, help_text="Show the scale reversed to half.")
-    source = models.CharField(
-        max_length=200, blank=True, help_text="Instrument the item follows, e.g. WVS Q57."
-    )
+    source = models.TextField(blank=True, help_text="Instrument the item follows, e.g. WVS Q57.")
 
     class Meta:
         ordering = ["version", "section__position", "position"]

@@ -132,10 +132,11 @@ class Locations:
     choices_title: str = "choices"
     rows: dict[tuple[str, Any], tuple[str, int]] = field(default_factory=dict)
     columns: dict[tuple[str, str], str] = field(default_factory=dict)  # (sheet, field) -> "D (relevant)"
+    settings: dict[str, str] = field(default_factory=dict)  # form field -> its settings cell
 
     def locate(self, kind: str, key: Any, column: str) -> str:
         if kind == "form" or key is None:
-            return f"sheet {self.survey_title}"
+            return self.settings.get(column, f"sheet {self.survey_title}")
         sheet, row = self.rows.get((kind, key), (self.survey_title, 0))
         where = f"sheet {sheet}, row {row}" if row else f"sheet {sheet}"
         base, sep, language = column.partition("::")
@@ -307,6 +308,7 @@ class _Reader:
                     settings["title"][language[0]] = value
             elif column.base in {"form_id", "version"}:
                 settings[column.base] = value
+                self.locations.settings[column.base] = f"sheet {sheet.title}, row {row}, column {column}"
             elif column.base == "default_language" or column.base in SETTINGS_IGNORED:
                 continue
             elif value:
