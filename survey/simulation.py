@@ -109,6 +109,9 @@ class Respondent:
     approval: float = field(init=False)
     privacy: float = field(init=False)
     holds_sensitive: bool = field(init=False)
+    # What this respondent has answered, by field name: a page shown again (a question made relevant
+    # by an answer on the same page, an error) gets the same answers, as from a person.
+    given: dict[str, Any] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -338,31 +341,42 @@ def fill(reader: FormReader, respondent: Respondent, arms_hint: dict[str, bool])
         elif "__" in name and entry.kind == "select":
             code, choice = name.split("__", 1)
             rankings.setdefault(code, []).append(choice)
-        elif entry.kind == "radio":
-            value = respondent.single(name, entry.options)
-            if name == "approve_scs" and respondent.holds_sensitive:
-                value = respondent._natural(entry.options, "strongly_approve")[
-                    respondent.rng.choice([0, 0, 1])
-                ]
-            elif name == "approve_scs" and respondent.direct_overclaim():
-                value = respondent._natural(entry.options, "strongly_approve")[1]
+        elif name in respondent.given:
+            data[name] = respondent.given[name]
+        else:
+            value = _answer(reader, name, entry, respondent)
             if value is not None:
-                data[name] = value
-        elif entry.kind == "checkbox":
-            data[name] = respondent.multiple(name, entry.options)
-        elif entry.kind == "number" and name in reader.list_items:
-            shown = reader.list_items[name]
-            data[name] = respondent.count(name, shown, treatment=shown > 3)
-        elif entry.kind == "number":
-            low = float(entry.attrs.get("min") or 0)
-            high = float(entry.attrs.get("max") or 100)
-            data[name] = int(respondent.number(name, low, high))
-        elif entry.kind == "date":
-            data[name] = "2020-01-01"
+                data[name] = respondent.given[name] = value
     for code, choices in rankings.items():
-        for rank, choice in enumerate(respondent.ranking(choices), start=1):
+        if code not in respondent.given:
+            respondent.given[code] = respondent.ranking(choices)
+        order = respondent.given[code]
+        for rank, choice in enumerate(order, start=1):
             data[f"{code}__{choice}"] = str(rank)
     return data
+
+
+def _answer(reader: FormReader, name: str, entry: Field, respondent: Respondent) -> Any:
+    """A first answer to one field of the page (None: left unanswered)."""
+    if entry.kind == "radio":
+        value = respondent.single(name, entry.options)
+        if name == "approve_scs" and respondent.holds_sensitive:
+            return respondent._natural(entry.options, "strongly_approve")[respondent.rng.choice([0, 0, 1])]
+        if name == "approve_scs" and respondent.direct_overclaim():
+            return respondent._natural(entry.options, "strongly_approve")[1]
+        return value
+    if entry.kind == "checkbox":
+        return respondent.multiple(name, entry.options)
+    if entry.kind == "number" and name in reader.list_items:
+        shown = reader.list_items[name]
+        return respondent.count(name, shown, treatment=shown > 3)
+    if entry.kind == "number":
+        low = float(entry.attrs.get("min") or 0)
+        high = float(entry.attrs.get("max") or 100)
+        return int(respondent.number(name, low, high))
+    if entry.kind == "date":
+        return "2020-01-01"
+    return None
 
 
 RECEIPT = re.compile(r'id="receipt-code">([^<]+)<')
