@@ -1,8 +1,11 @@
 """Exports of response data: CSV, XLSX, SPSS, Stata, Parquet and JSON, each with its codebook beside it.
 
-Every writer takes an iterable of DataFrame chunks (all with the codebook's columns), so CSV, XLSX,
-Parquet and JSON stream in constant memory; SPSS and Stata files are written by pyreadstat from one
-frame (the formats are written whole). Text a spreadsheet would execute — cells and headers starting
+Every writer takes an iterable of DataFrame chunks (all with the codebook's columns), so CSV, XLSX
+(XlsxWriter's constant-memory mode), Parquet and JSON stream in constant memory; SPSS and Stata files
+are written by pyreadstat from one frame of numbers (``analysis.statfiles``). Missing answers are empty
+cells, or with ``missing_codes`` the SPSS code of their kind (``analysis.missing``) — in numeric
+columns as numbers, in text columns as text. Dates are dates in XLSX and Parquet; choice variables
+are dictionary (categorical) columns in Parquet. Text a spreadsheet would execute — cells and headers starting
 with ``= + - @``, a tab or a carriage return — is neutralised in CSV and XLSX with a leading
 apostrophe (OWASP, "CSV Injection"). Synthetic data says so in every file's label or first note.
 """
@@ -10,9 +13,7 @@ apostrophe (OWASP, "CSV Injection"). Synthetic data says so in every file's labe
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import missing, schema
 from .codebook import Codebook
+from .statfiles import write_statistical
+from .syntax import spss_syntax, stata_syntax
+from .translation import Translate, identity
+from .xlsx import Workbook
 
-FORMATS = ("csv", "xlsx", "sav", "dta", "parquet", "json")
+FORMATS = ("csv", "xlsx", "sav", "dta", "parquet", "json", "long")
+# File name endings: the long format is a CSV with one row per response and answer variable.
+EXTENSIONS = {"long": "long.csv"}
+LONG_COLUMNS = (schema.RESPONSE_ID, schema.QUESTIONNAIRE_VERSION, "variable", "value", "status")
 LABELLED_KINDS = frozenset({"categorical", "ordinal", "rank", "arm", "binary", "flag"})
 NUMERIC_KINDS = frozenset({"numeric", "count", "binary", "flag"})
 DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
@@ -75,6 +84,8 @@ def write_csv(
     language: str = "en",
     bom: bool = False,
     values: str = "codes",
+    missing_codes: bool = False,
+    translate: Translate = identity,
 ) -> int:
     """UTF-8 CSV (with a byte-order mark for Excel when ``bom``); returns the number of rows."""
     rows = 0
@@ -82,7 +93,7 @@ def write_csv(
         for index, frame in enumerate(frames):
             if values == "labels":
                 frame = _labelled(frame, codebook, language)
-            frame = _neutralise_frame(frame)
+            frame = _with_missing(_neutralise_frame(frame), codebook, missing_codes)
             frame.to_csv(
                 handle,
                 header=index == 0,
@@ -103,155 +114,101 @@ def write_xlsx(
     *,
     language: str = "en",
     values: str = "codes",
+    missing_codes: bool = False,
+    translate: Translate = identity,
 ) -> int:
-    """XLSX in write-only mode (streamed); a second sheet lists the variables with their labels."""
-    import openpyxl
-    from openpyxl.cell import WriteOnlyCell
-
-    workbook = openpyxl.Workbook(write_only=True)
-    sheet = workbook.create_sheet("responses")
-
-    def text_cell(value: Any) -> Any:
-        cell = WriteOnlyCell(sheet, value=value)
-        if isinstance(value, str):
-            cell.data_type = "s"  # never a formula, whatever it starts with
-        return cell
-
-    sheet.append([text_cell(neutralise(name)) for name in codebook.names])
+    """XLSX streamed chunk by chunk (``analysis.xlsx``); dates as dates; a second sheet lists the
+    variables with their labels, a third (for synthetic data) says so."""
+    dates = {v.name for v in codebook.variables if v.kind == "date" or v.name == schema.COMPLETED_ON}
+    sheets = ["responses", "variables"] + (["SYNTHETIC"] if codebook.synthetic else [])
     rows = 0
-    for frame in frames:
-        if values == "labels":
-            frame = _labelled(frame, codebook, language)
-        frame = _neutralise_frame(frame)
-        for record in frame.itertuples(index=False, name=None):
-            sheet.append([text_cell(None if _missing(v) else _plain(v)) for v in record])
-            rows += 1
-    variables = workbook.create_sheet("variables")
-    variables.append(["variable", "type", "label", "values"])
-    for variable in codebook.variables:
-        values_text = "; ".join(
-            f"{code} = {variable.value_label_in(code, language)}" for code in variable.value_labels
-        )
-        variables.append(
+    with Workbook(path, sheets) as book:
+        book.write(0, pd.DataFrame([[neutralise(name) for name in codebook.names]], dtype=object))
+        for frame in frames:
+            if values == "labels":
+                frame = _labelled(frame, codebook, language)
+            # codes after neutralising: a typed "-97" reads '-97, the code -97
+            frame = _with_missing(_neutralise_frame(frame), codebook, missing_codes)
+            frame.columns = codebook.names
+            book.write(0, frame, dates)
+            rows += len(frame)
+        described = [
             [
-                text_cell(neutralise(x))
-                for x in (variable.name, variable.kind, variable.label_in(language), values_text)
+                variable.name,
+                variable.kind,
+                variable.label_in(language),
+                "; ".join(
+                    f"{code} = {variable.value_label_in(code, language)}" for code in variable.value_labels
+                ),
             ]
+            for variable in codebook.variables
+        ]
+        book.write(
+            1,
+            _neutralise_frame(
+                pd.DataFrame([["variable", "type", "label", "values"], *described], dtype=object)
+            ),
         )
-    if codebook.synthetic:
-        workbook.create_sheet("SYNTHETIC").append([SYNTHETIC_NOTE])
-    workbook.save(path)
+        if codebook.synthetic:
+            book.write(2, pd.DataFrame([[SYNTHETIC_NOTE]], dtype=object))
     return rows
 
 
 def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+    return (
+        value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value))
+    )
 
 
 def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-STATA_NAME = re.compile(r"[^A-Za-z0-9_]")
-
-
-def stata_names(names: list[str]) -> dict[str, str]:
-    """Names valid in Stata and SPSS (letters, digits, _; at most 32): long ones get a short hash."""
-    mapping = {}
-    for name in names:
-        safe = STATA_NAME.sub("_", name)
-        if len(safe) > 32:
-            safe = safe[:25] + "_" + hashlib.sha256(name.encode()).hexdigest()[:6]
-        mapping[name] = safe
-    return mapping
-
-
-def _statistical_frame(
-    frames: Iterable[pd.DataFrame], codebook: Codebook, language: str
-) -> tuple[pd.DataFrame, dict, dict, dict]:
-    """One frame with labelled variables as integer codes 1..k, plus labels, value labels and measures."""
-    frame = pd.concat(list(frames), ignore_index=True) if frames is not None else pd.DataFrame()
-    frame = frame.reindex(columns=codebook.names)
-    column_labels, value_labels, measures = {}, {}, {}
-    for variable in codebook.variables:
-        column_labels[variable.name] = variable.label_in(language)[:250] or variable.name
-        if variable.kind in {"binary", "flag"}:
-            frame[variable.name] = pd.to_numeric(frame[variable.name], errors="coerce")
-            value_labels[variable.name] = {
-                int(code): variable.value_label_in(code, language) for code in variable.value_labels
-            }
-            measures[variable.name] = "nominal"
-        elif variable.kind in LABELLED_KINDS:
-            codes = list(variable.value_labels)
-            numbers = {code: i for i, code in enumerate(codes, start=1)}
-            frame[variable.name] = (
-                frame[variable.name]
-                .map(lambda v, numbers=numbers: numbers.get(str(v), np.nan) if pd.notna(v) else np.nan)
-                .astype(float)
-            )
-            value_labels[variable.name] = {
-                i: variable.value_label_in(code, language) for code, i in numbers.items()
-            }
-            measures[variable.name] = "ordinal" if variable.kind in {"ordinal", "rank"} else "nominal"
-        elif variable.kind in NUMERIC_KINDS or variable.name in {
-            "questionnaire_version",
-            "consent_version",
-            "duration_seconds",
-            "synthetic",
-            "display_seed",
-        }:
-            frame[variable.name] = pd.to_numeric(frame[variable.name], errors="coerce").astype(float)
-            measures[variable.name] = "scale"
+def _with_missing(frame: pd.DataFrame, codebook: Codebook, codes: bool) -> pd.DataFrame:
+    """``frame`` with cells of a version without the variable emptied, and with ``codes`` every
+    missing answer replaced by the SPSS code of its kind (text columns: the code as text)."""
+    if not codes:  # only cells of a version without the variable change: usually none at all
+        version = frame[schema.QUESTIONNAIRE_VERSION]
+        offered = {
+            v.name: v.versions for v in codebook.variables if missing.has_status(v) and v.name in frame
+        }
+        if all(version.isin(versions).all() for versions in offered.values()):
+            return frame
+    kinds = missing.missing_kinds(frame, codebook)
+    frame = frame.copy()
+    for name, kind in kinds.items():
+        column = frame[name]
+        if codes:
+            numeric = pd.api.types.is_numeric_dtype(column)
+            filled = kind.map(missing.SPSS_CODES)
+            frame[name] = column.where(kind.isna(), filled if numeric else filled.map(_code_text))
         else:
-            frame[variable.name] = (
-                frame[variable.name].astype(object).where(frame[variable.name].notna(), "").astype(str)
-            )
-            measures[variable.name] = "nominal"
-    return frame, column_labels, value_labels, measures
+            absent = kind == missing.NOT_IN_VERSION
+            if absent.any():
+                frame[name] = column.where(~absent)
+    return frame
 
 
-def write_sav(frames: Iterable[pd.DataFrame], codebook: Codebook, path: Path, *, language: str = "en") -> int:
-    """SPSS ``.sav`` with variable labels, value labels and measurement levels in ``language``."""
-    import pyreadstat
-
-    frame, labels, values, measures = _statistical_frame(frames, codebook, language)
-    names = stata_names(list(frame.columns))
-    frame = frame.rename(columns=names)
-    pyreadstat.write_sav(
-        frame,
-        str(path),
-        file_label=(SYNTHETIC_NOTE if codebook.synthetic else codebook.title)[:64],
-        column_labels={names[k]: v for k, v in labels.items()},
-        variable_value_labels={names[k]: v for k, v in values.items()},
-        variable_measure={names[k]: v for k, v in measures.items()},
-        note=[
-            "SYNTHETIC DATA generated from a seeded model by",
-            "simulate_respondents, not collected from people.",
-        ]
-        if codebook.synthetic
-        else None,
-    )
-    return len(frame)
+def _code_text(code: Any) -> Any:
+    return None if _missing(code) else str(int(code))
 
 
-def write_dta(frames: Iterable[pd.DataFrame], codebook: Codebook, path: Path, *, language: str = "en") -> int:
-    """Stata ``.dta`` (version 15) with variable and value labels in ``language``."""
-    import pyreadstat
-
-    frame, labels, values, _measures = _statistical_frame(frames, codebook, language)
-    names = stata_names(list(frame.columns))
-    frame = frame.rename(columns=names)
-    pyreadstat.write_dta(
-        frame,
-        str(path),
-        file_label=(SYNTHETIC_NOTE if codebook.synthetic else codebook.title)[:80],
-        column_labels={names[k]: v[:80] for k, v in labels.items()},
-        variable_value_labels={names[k]: v for k, v in values.items()},
-    )
-    return len(frame)
+def write_sav(frames: Iterable[pd.DataFrame], codebook: Codebook, path: Path, **options: Any) -> int:
+    """SPSS ``.sav``: see ``analysis.statfiles``."""
+    options.pop("missing_codes", None)  # always: user-missing values are how SPSS keeps them
+    return write_statistical(frames, codebook, path, "sav", **options)
 
 
-def _arrow_schema(codebook: Codebook):
+def write_dta(frames: Iterable[pd.DataFrame], codebook: Codebook, path: Path, **options: Any) -> int:
+    """Stata ``.dta`` (version 15): see ``analysis.statfiles``."""
+    options.pop("missing_codes", None)  # always: extended missing values
+    return write_statistical(frames, codebook, path, "dta", **options)
+
+
+CHOICE_KINDS = frozenset({"categorical", "ordinal", "rank", "arm"})
+
+
+def _arrow_schema(codebook: Codebook, missing_codes: bool = False):
     import pyarrow as pa
 
     fields = []
@@ -262,8 +219,13 @@ def _arrow_schema(codebook: Codebook):
             "questionnaire_version",
             "consent_version",
             "synthetic",
+            missing.FURTHEST_PAGE,
         }:
             kind = pa.int64()
+        elif variable.kind in CHOICE_KINDS:
+            kind = pa.dictionary(pa.int32(), pa.string())
+        elif (variable.kind == "date" and not missing_codes) or variable.name == schema.COMPLETED_ON:
+            kind = pa.date32()
         else:
             kind = pa.string()
         fields.append(pa.field(variable.name, kind))
@@ -275,45 +237,60 @@ def _arrow_schema(codebook: Codebook):
 
 
 def write_parquet(
-    frames: Iterable[pd.DataFrame], codebook: Codebook, path: Path, *, language: str = "en"
+    frames: Iterable[pd.DataFrame],
+    codebook: Codebook,
+    path: Path,
+    *,
+    language: str = "en",
+    missing_codes: bool = False,
+    translate: Translate = identity,
 ) -> int:
-    """Parquet, written chunk by chunk; the codebook travels in the file's metadata too."""
+    """Parquet, written chunk by chunk; choice variables as dictionary (categorical) columns, dates as
+    dates; the codebook travels in the file's metadata too."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = _arrow_schema(codebook)
+    schema_ = _arrow_schema(codebook, missing_codes)
     rows = 0
-    with pq.ParquetWriter(str(path), schema) as writer:
+    with pq.ParquetWriter(str(path), schema_) as writer:
         for frame in frames:
-            table = pa.Table.from_pandas(
-                _coerce_for_arrow(frame, schema), schema=schema, preserve_index=False
-            )
-            writer.write_table(table)
+            frame = _with_missing(frame, codebook, missing_codes)
+            arrays = [_arrow_column(frame[field.name], field.type) for field in schema_]
+            writer.write_table(pa.Table.from_arrays(arrays, schema=schema_))
             rows += len(frame)
     return rows
 
 
-def _coerce_for_arrow(frame: pd.DataFrame, schema) -> pd.DataFrame:
+def _texts(column: pd.Series) -> list[str | None]:
+    return [None if _missing(v) else str(v) for v in column.tolist()]
+
+
+def _arrow_column(column: pd.Series, kind):
     import pyarrow as pa
 
-    frame = frame.copy()
-    for field in schema:
-        column = frame[field.name]
-        if field.type == pa.string():
-            frame[field.name] = (
-                column.astype(object).where(column.notna(), None).map(lambda v: None if v is None else str(v))
-            )
-        elif field.type == pa.int64():
-            frame[field.name] = pd.to_numeric(column, errors="coerce").astype("Int64")
-        else:
-            frame[field.name] = pd.to_numeric(column, errors="coerce").astype(float)
-    return frame
+    if pa.types.is_dictionary(kind):
+        return pa.array(_texts(column), type=pa.string()).dictionary_encode().cast(kind)
+    if kind == pa.date32():
+        parsed = pd.to_datetime(column, errors="coerce", format="ISO8601")
+        return pa.array(parsed.dt.date.where(parsed.notna(), None).tolist(), type=kind)
+    if kind == pa.string():
+        return pa.array(_texts(column), type=kind)
+    if kind == pa.int64():
+        return pa.array(pd.to_numeric(column, errors="coerce").astype("Int64"), type=kind)
+    return pa.array(pd.to_numeric(column, errors="coerce").astype(float), type=kind, from_pandas=True)
 
 
 def write_json(
-    frames: Iterable[pd.DataFrame], codebook: Codebook, path: Path, *, language: str = "en"
+    frames: Iterable[pd.DataFrame],
+    codebook: Codebook,
+    path: Path,
+    *,
+    language: str = "en",
+    missing_codes: bool = False,
+    translate: Translate = identity,
 ) -> int:
-    """``{"data": "synthetic"|"collected", "study": ..., "responses": [...]}``, streamed."""
+    """``{"data": "synthetic"|"collected", "study": ..., "responses": [...]}``, streamed; a missing
+    answer is left out of its response, or with ``missing_codes`` holds its code."""
     rows = 0
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(
@@ -324,12 +301,53 @@ def write_json(
         )
         handle.write(', "responses": [\n')
         for frame in frames:
+            frame = _with_missing(frame, codebook, missing_codes)
             for record in frame.to_dict(orient="records"):
                 clean = {k: _plain(v) for k, v in record.items() if not _missing(v)}
                 handle.write(("" if rows == 0 else ",\n") + json.dumps(clean, ensure_ascii=False))
                 rows += 1
         handle.write("\n]}\n")
     return rows
+
+
+def write_long(
+    frames: Iterable[pd.DataFrame],
+    codebook: Codebook,
+    path: Path,
+    *,
+    language: str = "en",
+    bom: bool = False,
+    missing_codes: bool = False,
+    translate: Translate = identity,
+) -> int:
+    """CSV in long form: ``response_id, questionnaire_version, variable, value, status``, one row per
+    response and answer variable, ``status`` being ``answered`` or the kind of missing
+    (``analysis.missing``); ``value`` is empty when missing (the code with ``missing_codes``).
+    Returns the number of responses written."""
+    responses = 0
+    with open(path, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as handle:
+        handle.write(",".join(LONG_COLUMNS) + "\r\n")
+        for frame in frames:
+            kinds = missing.missing_kinds(frame, codebook)
+            valued = _with_missing(_neutralise_frame(frame), codebook, missing_codes)
+            parts = [
+                pd.DataFrame(
+                    {
+                        schema.RESPONSE_ID: frame[schema.RESPONSE_ID].to_numpy(),
+                        schema.QUESTIONNAIRE_VERSION: frame[schema.QUESTIONNAIRE_VERSION].to_numpy(),
+                        "variable": neutralise(name),
+                        "value": valued[name].astype(object).to_numpy(),
+                        "status": kind.fillna("answered").to_numpy(),
+                    }
+                )
+                for name, kind in kinds.items()
+            ]
+            if parts:
+                long = pd.concat(parts, ignore_index=True)
+                long = long.sort_values(schema.RESPONSE_ID, kind="stable")  # a response's rows together
+                long.to_csv(handle, header=False, index=False, lineterminator="\r\n")
+            responses += len(frame)
+    return responses
 
 
 WRITERS: dict[str, Callable[..., int]] = {
@@ -339,18 +357,31 @@ WRITERS: dict[str, Callable[..., int]] = {
     "dta": write_dta,
     "parquet": write_parquet,
     "json": write_json,
+    "long": write_long,
 }
 
 
-def write_codebook(codebook: Codebook, data_path: Path, *, language: str = "en") -> tuple[Path, Path]:
-    """``<file>.codebook.json`` and ``<file>.codebook.html`` beside the data file."""
+def write_codebook(
+    codebook: Codebook,
+    data_path: Path,
+    *,
+    language: str = "en",
+    translate: Translate = identity,
+    syntax: bool = False,
+) -> list[Path]:
+    """``<file>.codebook.json`` and ``<file>.codebook.html`` beside the data file; with ``syntax``
+    also ``<file>.sps`` and ``<file>.do`` (for a CSV exported with missing codes)."""
     json_path = data_path.with_name(data_path.name + ".codebook.json")
     html_path = data_path.with_name(data_path.name + ".codebook.html")
-    payload = codebook.to_dict()
-    payload["stata_names"] = {k: v for k, v in stata_names(codebook.names).items() if k != v}
-    json_path.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
-    html_path.write_text(codebook.to_html(language), encoding="utf-8")
-    return json_path, html_path
+    json_path.write_text(codebook.to_json(), encoding="utf-8")
+    html_path.write_text(codebook.to_html(language, translate, data_path.name), encoding="utf-8")
+    written = [json_path, html_path]
+    if syntax:
+        for suffix, render in ((".sps", spss_syntax), (".do", stata_syntax)):
+            path = data_path.with_name(data_path.name + suffix)
+            path.write_text(render(codebook, data_path.name, language), encoding="utf-8")
+            written.append(path)
+    return written
 
 
 def export(
@@ -360,11 +391,21 @@ def export(
     fmt: str,
     *,
     language: str = "en",
+    translate: Translate = identity,
+    syntax: bool = False,
     **options: Any,
 ) -> int:
-    """Write ``frames`` to ``path`` in ``fmt`` and the codebook beside it; returns the rows written."""
+    """Write ``frames`` to ``path`` in ``fmt`` and the codebook beside it; returns the rows written.
+
+    ``options``: ``missing_codes`` (CSV, XLSX, Parquet, JSON), ``bom`` and ``values`` (CSV, XLSX).
+    ``syntax`` (CSV) adds SPSS and Stata syntax applying the codebook; it implies ``missing_codes``.
+    """
     if fmt not in WRITERS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    rows = WRITERS[fmt](frames, codebook, Path(path), language=language, **options)
-    write_codebook(codebook, Path(path), language=language)
+    if syntax and fmt == "csv":
+        options["missing_codes"] = True
+    rows = WRITERS[fmt](frames, codebook, Path(path), language=language, translate=translate, **options)
+    write_codebook(
+        codebook, Path(path), language=language, translate=translate, syntax=syntax and fmt == "csv"
+    )
     return rows

@@ -4,7 +4,8 @@ One row per complete response; one column per variable. A single choice holds it
 multiple choice one 0/1 column per choice (``code__choice``), a ranking one column per rank
 (``code__rank1`` ...) holding the choice code ranked there, a list experiment its count (``code``)
 and arm (``code__arm``). Besides the answers, each row records its sample, languages and versions,
-and what the participant was shown (seed, page order, option orders, reversed scales).
+and what the participant was shown (seed, page order, option orders, reversed scales, and the
+variables relevance hid: ``display_not_shown``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ DURATION = "duration_seconds"
 SYNTHETIC = "synthetic"
 SEED = "display_seed"
 PAGE_ORDER = "display_page_order"
+NOT_SHOWN = "display_not_shown"
 
 META_COLUMNS = (
     RESPONSE_ID,
@@ -31,6 +33,7 @@ META_COLUMNS = (
     SYNTHETIC,
     SEED,
     PAGE_ORDER,
+    NOT_SHOWN,
 )
 
 CHOICE_SEPARATOR = "__"

@@ -128,6 +128,7 @@ def load(url: str, n: int) -> None:
                     "options": {},
                     "reversed": [],
                     "arms": {"le_scs": rng.choice(["control", "treatment"])},
+                    "not_shown": [],  # stored at completion (issue 12): no relevance judged at export
                 }
                 sample_id, sample_slug = rng.choice(samples)
                 copy.write_row(
@@ -178,9 +179,10 @@ def run_export(url: str, fmt: str, path: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--formats", nargs="+", default=["csv", "parquet", "sav"])
+    parser.add_argument("--formats", nargs="+", default=["csv", "parquet", "xlsx", "sav", "dta"])
     args = parser.parse_args()
     rows = []
+    numeric = {}
     with tempfile.TemporaryDirectory() as folder:
         for n in args.sizes:
             url = prepare(n)
@@ -188,12 +190,31 @@ def main() -> None:
             for fmt in args.formats:
                 measured = run_export(url, fmt, Path(folder) / f"export.{fmt}")
                 rows.append((n, fmt, measured["seconds"], floor, measured["peak_mb"]))
+            numeric[n] = numeric_size(Path(folder) / "export.sav") if "sav" in args.formats else None
     with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
     print("\nExports of the shipped study (63 columns) from PostgreSQL; each export in a fresh process")
     print(f"{'responses':>10} {'format':>8} {'export':>10} {'COPY floor':>11} {'ratio':>6} {'peak RSS':>10}")
+    csv_peak = {n: peak for n, fmt, _s, _f, peak in rows if fmt == "csv"}
     for n, fmt, seconds, floor, peak in rows:
-        print(f"{n:>10,} {fmt:>8} {seconds:>8.2f} s {floor:>9.2f} s {seconds / floor:>6.1f} {peak:>7.0f} MB")
+        versus = f" {peak / csv_peak[n]:>5.1f}x CSV" if n in csv_peak and fmt in {"sav", "dta"} else ""
+        print(
+            f"{n:>10,} {fmt:>8} {seconds:>8.2f} s {floor:>9.2f} s {seconds / floor:>6.1f} {peak:>7.0f} MB{versus}"
+        )
+    for n, size in numeric.items():
+        if size:
+            print(
+                f"{n:>10,} responses: the numeric data (8 bytes per numeric cell of the .sav) is {size:.0f} MB"
+            )
+
+
+def numeric_size(path: Path) -> float:
+    """MB of the .sav's numeric cells held as doubles: the floor of any whole-frame writer."""
+    import pyreadstat
+
+    _, meta = pyreadstat.read_sav(str(path), metadataonly=True)
+    numeric = sum(1 for kind in meta.original_variable_types.values() if not kind.startswith("A"))
+    return meta.number_rows * numeric * 8 / 2**20
 
 
 if __name__ == "__main__":

@@ -9,19 +9,21 @@ stays flat in the number of responses, and the number of queries does not depend
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from analysis import schema
-from analysis.codebook import Codebook, codebook_from_specs
+from analysis import missing, schema
+from analysis.codebook import Codebook, Variable, codebook_from_specs
 from analysis.exports import NUMERIC_KINDS
 from analysis.results import parameters_by_question
 
+from . import flow
 from .models import ConsentText, QuestionnaireVersion, Study
-from .selectors import cached_spec, released_responses
+from .selectors import cached_spec, in_progress_responses, released_responses
 
 DEFAULT_CHUNK = 5000
 NUMBER_COLUMNS = {
@@ -30,6 +32,7 @@ NUMBER_COLUMNS = {
     schema.DURATION,
     schema.SYNTHETIC,
     schema.SEED,
+    missing.FURTHEST_PAGE,
 }
 FIELDS = (
     "id",
@@ -58,13 +61,22 @@ def study_parameters(study: Study) -> dict[str, dict[str, str]]:
     return parameters_by_question(_specs(study))
 
 
+def legacy_responses(study: Study) -> bool:
+    """Whether some response was completed before ``display["not_shown"]`` was stored: the database
+    cannot judge relevance, so those studies take the Python path (``flow.not_shown``)."""
+    return released_responses(study).exclude(display__has_key="not_shown").exists()
+
+
 def _complete(study: Study, include_synthetic: bool):
     return released_responses(study, include_synthetic=include_synthetic)
 
 
-def study_codebook(study: Study, *, include_synthetic: bool = True) -> Codebook:
+def study_codebook(study: Study, *, include_synthetic: bool = True, partial: bool = False) -> Codebook:
+    """The codebook of the study's exports; ``partial`` adds the two columns of partial exports."""
     synthetic = include_synthetic and _complete(study, True).filter(is_synthetic=True).exists()
-    return codebook_from_specs(
+    if partial and include_synthetic and not synthetic:
+        synthetic = in_progress_responses(study).filter(is_synthetic=True).exists()
+    codebook = codebook_from_specs(
         study=study.slug,
         title=study.title,
         languages=study.languages,
@@ -83,6 +95,25 @@ def study_codebook(study: Study, *, include_synthetic: bool = True) -> Codebook:
             .order_by("version")
         ],
     )
+    if partial:
+        codebook.variables[len(schema.META_COLUMNS) : len(schema.META_COLUMNS)] = PARTIAL_VARIABLES
+    return codebook
+
+
+PARTIAL_VARIABLES = [
+    Variable(
+        missing.RESPONSE_STATUS,
+        "meta",
+        missing.RESPONSE_STATUS,
+        label={"en": "complete (released) or in_progress (not finished: still answering, or abandoned)"},
+    ),
+    Variable(
+        missing.FURTHEST_PAGE,
+        "meta",
+        missing.FURTHEST_PAGE,
+        label={"en": "In-progress responses: furthest page reached (1 = first page in display order)"},
+    ),
+]
 
 
 @dataclass(frozen=True)
@@ -95,6 +126,7 @@ class Layout:
     order_names: set[str]  # columns recording a randomised order
     reversed_names: list[str]  # 0/1 columns: the scale was shown reversed
     text_names: list[str]  # columns of text (codes, free text, orders); the rest are numbers
+    choice_versions: dict[str, list[int]]  # 0/1 column -> the versions offering that option
 
 
 def column_layout(codebook: Codebook) -> Layout:
@@ -118,11 +150,16 @@ def column_layout(codebook: Codebook) -> Layout:
         text_names=[
             v.name for v in codebook.variables if v.name not in NUMBER_COLUMNS and v.kind not in NUMERIC_KINDS
         ],
+        choice_versions={
+            v.name: v.versions for v in codebook.variables if v.kind == "binary" and v.question in multi
+        },
     )
 
 
-def _row(values: tuple, layout: Layout) -> dict[str, Any]:
+def _row(values: tuple, layout: Layout, specs: dict[int, dict[str, Any]]) -> dict[str, Any]:
     rid, sample, language, version, consent, completed, duration, synthetic, answers, display = values
+    if "not_shown" not in display:  # completed before Candid stored it: judged now, as at completion
+        display = {**display, "not_shown": flow.not_shown(specs[version], display, answers)}
     row: dict[str, Any] = {
         schema.RESPONSE_ID: str(rid),
         schema.SAMPLE: sample,
@@ -134,12 +171,15 @@ def _row(values: tuple, layout: Layout) -> dict[str, Any]:
         schema.SYNTHETIC: int(synthetic),
         schema.SEED: display.get("seed"),
         schema.PAGE_ORDER: " ".join(display.get("sections", [])),
+        schema.NOT_SHOWN: " ".join(display["not_shown"]),
     }
     for code, value in answers.items():
         if code in layout.multi:
             chosen = set(value)
             for choice in layout.multi[code]:
-                row[schema.choice_column(code, choice)] = int(choice in chosen)
+                name = schema.choice_column(code, choice)
+                if version in layout.choice_versions[name]:  # else the option was not offered
+                    row[name] = int(choice in chosen)
         elif code in layout.ranks:
             for rank, choice in enumerate(value, start=1):
                 row[schema.rank_column(code, rank)] = choice
@@ -172,7 +212,7 @@ def iter_response_frames(
     from . import bridge_copy
 
     codebook = codebook or study_codebook(study, include_synthetic=include_synthetic)
-    if bridge_copy.available():
+    if bridge_copy.available() and not legacy_responses(study):
         return bridge_copy.iter_frames(
             study, codebook, chunk_size=chunk_size, include_synthetic=include_synthetic
         )
@@ -184,6 +224,7 @@ def iter_python_frames(
 ) -> Iterator[pd.DataFrame]:
     """The bridge's columns built in Python from each response's answers and display record."""
     layout = column_layout(codebook)
+    specs = dict(_specs(study))
     rows: list[dict[str, Any]] = []
     columns = codebook.names
     for values in (
@@ -192,7 +233,7 @@ def iter_python_frames(
         .values_list(*FIELDS)
         .iterator(chunk_size=chunk_size)
     ):
-        rows.append(_row(values, layout))
+        rows.append(_row(values, layout, specs))
         if len(rows) >= chunk_size:
             yield _frame(rows, columns, layout)
             rows = []
@@ -207,6 +248,53 @@ def _frame(rows: list[dict[str, Any]], columns: list[str], layout: Layout) -> pd
     for name in layout.text_names:  # text even in a chunk where nobody answered
         frame[name] = frame[name].astype("str")
     return frame
+
+
+def iter_partial_frames(
+    study: Study, codebook: Codebook, *, chunk_size: int = DEFAULT_CHUNK, include_synthetic: bool = True
+) -> Iterator[pd.DataFrame]:
+    """Released responses (``response_status`` complete) then responses in progress, for drop-off
+    analysis: the codebook must come from ``study_codebook(partial=True)``.
+
+    A response in progress gets a new random id in every export (its working id never leaves the
+    database), no completion date or duration, ``furthest_page`` and what relevance hid on the pages
+    it reached; both parts are in the order of their random ids, never of arrival. Complete responses
+    still waiting for their release batch are in neither part (``selectors.released_responses``).
+    """
+    for frame in iter_python_frames(
+        study, codebook, chunk_size=chunk_size, include_synthetic=include_synthetic
+    ):
+        frame[missing.RESPONSE_STATUS] = "complete"
+        yield frame
+    layout, specs = column_layout(codebook), dict(_specs(study))
+    pending = in_progress_responses(study, include_synthetic=include_synthetic).order_by("pk")
+    rows: list[dict[str, Any]] = []
+    for values in pending.values_list(*PENDING_FIELDS).iterator(chunk_size=chunk_size):
+        sample, language, version, consent, synthetic, answers, display, furthest = values
+        plan = {**display, "not_shown": flow.not_shown(specs[version], display, answers, upto=furthest)}
+        row = _row(
+            (uuid.uuid4(), sample, language, version, consent, None, None, synthetic, answers, plan),
+            layout,
+            specs,
+        )
+        rows.append({**row, missing.RESPONSE_STATUS: "in_progress", missing.FURTHEST_PAGE: furthest + 1})
+        if len(rows) >= chunk_size:
+            yield _frame(rows, codebook.names, layout)
+            rows = []
+    if rows:
+        yield _frame(rows, codebook.names, layout)
+
+
+PENDING_FIELDS = (
+    "sample__slug",
+    "language",
+    "version__number",
+    "consent__version",
+    "is_synthetic",
+    "answers",
+    "display",
+    "furthest",
+)
 
 
 def responses_frame(study: Study, *, include_synthetic: bool = True) -> tuple[pd.DataFrame, Codebook]:

@@ -38,7 +38,8 @@ MISSING = "\x1f"  # how COPY marks a missing value for the frame reader (CSV exp
 
 
 def available(fmt: str = "frames", values: str = "codes") -> bool:
-    """Whether the COPY path serves this: PostgreSQL, and frames or a CSV of codes."""
+    """Whether the COPY path serves this: PostgreSQL, and frames or a CSV of codes (the caller also
+    checks ``bridge.legacy_responses``)."""
     return connection.vendor == "postgresql" and fmt in {"frames", "csv"} and values == "codes"
 
 
@@ -117,10 +118,13 @@ class _Columns:
             return self.neutral(sql.SQL("r.language"))
         if name == schema.PAGE_ORDER:
             return self.joined(sql.SQL("COALESCE(r.display -> 'sections', '[]')"))
+        if name == schema.NOT_SHOWN:
+            return self.joined(sql.SQL("COALESCE(r.display -> 'not_shown', '[]')"))
         if base in layout.multi and suffix in layout.multi[base]:
-            return sql.SQL("CASE WHEN {f} IS NOT NULL THEN ({f} ? {c})::int END").format(
-                f=field, c=literal(suffix)
-            )
+            offered = sql.SQL(", ").join(sql.Literal(n) for n in layout.choice_versions[name] or [-1])
+            return sql.SQL(
+                "CASE WHEN {f} IS NOT NULL AND v.number IN ({o}) THEN ({f} ? {c})::int END"
+            ).format(f=field, c=literal(suffix), o=offered)
         if base in layout.ranks and suffix.startswith("rank"):
             rank = int(suffix.removeprefix("rank"))
             return self.neutral(sql.SQL("{} ->> {}").format(field, literal(rank - 1)))

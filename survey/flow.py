@@ -193,6 +193,28 @@ def clear_stale(spec: dict[str, Any], plan: dict[str, Any], answers: dict[str, A
     return kept
 
 
+def not_shown(
+    spec: dict[str, Any], plan: dict[str, Any], answers: dict[str, Any], *, upto: int | None = None
+) -> list[str]:
+    """The variables (``answer_codes``) of questions this participant was not shown because their page
+    or their own relevance was false, judged on the final ``answers`` (relevance only looks backwards,
+    and ``clear_stale`` keeps the answers consistent with it). With ``upto`` (a page index), only pages
+    up to it: those after it were not reached, which is another kind of missing.
+
+    Stored with a completed response (``display["not_shown"]``) so exports can tell "not shown" from
+    "shown, left blank" without evaluating expressions for every row.
+    """
+    hidden: list[str] = []
+    for page in pages(spec, plan):
+        if upto is not None and page.index > upto:
+            break
+        page_on = page_applies(page, answers)
+        for question in page.questions:
+            if not (page_on and is_true(question["relevance"], answers)):
+                hidden += answer_codes(question)
+    return hidden
+
+
 def relevant_questions(page: Page, answers: dict[str, Any]) -> Iterator[dict[str, Any]]:
     """The page's questions that apply, judging each with the answers before it (same page included)."""
     for question in page.questions:

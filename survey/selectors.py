@@ -281,6 +281,13 @@ def released_responses(study: Study, *, include_synthetic: bool = True) -> Query
     return responses if include_synthetic else responses.filter(is_synthetic=False)
 
 
+def in_progress_responses(study: Study, *, include_synthetic: bool = True) -> QuerySet[PendingResponse]:
+    """Responses not finished (still answering, or abandoned: Candid keeps no time of last activity
+    to tell them apart), for partial exports only; never in a figure or a default export."""
+    pending = PendingResponse.objects.filter(study=study, status=ResponseStatus.IN_PROGRESS)
+    return pending if include_synthetic else pending.filter(is_synthetic=False)
+
+
 def completions_by_sample(study: Study, *, synthetic_only: bool = False) -> dict[int, int]:
     """Complete responses per sample id, released or waiting for their batch (two grouped queries).
 

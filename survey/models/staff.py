@@ -58,6 +58,11 @@ class ExportJob(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="export_jobs")
     format = models.CharField(max_length=10)
     language = models.CharField(max_length=16)
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="missing_codes, syntax, partial: see services.exports.EXPORT_OPTIONS.",
+    )
     status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)

@@ -14,21 +14,30 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from analysis.codebook import Codebook
-from analysis.exports import FORMATS, export, write_codebook
+from analysis.exports import EXTENSIONS, FORMATS, export, write_codebook
+from analysis.quality import with_flag_columns
 
 from .. import bridge_copy
-from ..bridge import iter_response_frames, study_codebook
+from ..bridge import (
+    iter_partial_frames,
+    iter_response_frames,
+    legacy_responses,
+    study_codebook,
+    study_parameters,
+)
 from ..models import AuditEvent, ExportJob, ExportRemoval, ExportStatus, Study
-from ..selectors import released_responses
+from ..selectors import in_progress_responses, released_responses
 
 # Files written beside an export's data file, downloadable from its page.
-EXTRA_FILES = (".codebook.html", ".codebook.json")
+EXTRA_FILES = (".codebook.html", ".codebook.json", ".sps", ".do")
 
 
 def audit_record(
@@ -87,19 +96,38 @@ def export_files_expire(*, now: datetime | None = None) -> int:
     return len(jobs)
 
 
+def django_language(code: str) -> str:
+    """The Django language of a questionnaire language code (``zh`` is Simplified Chinese here)."""
+    return "zh-hans" if code.split("-")[0] == "zh" else code
+
+
 def export_retention() -> timedelta:
     return timedelta(hours=settings.CANDID_EXPORT_RETENTION_HOURS)
 
 
+# Options an export may take, all off by default: missing answers as codes in CSV/XLSX/Parquet/JSON,
+# SPSS and Stata syntax beside a CSV, responses in progress beside the released ones, and the four
+# data-quality flags as 0/1 columns (``analysis.quality.with_flag_columns``: computed over every
+# response at once, so the export holds the whole frame; not with partial responses).
+EXPORT_OPTIONS = ("missing_codes", "syntax", "partial", "quality_flags")
+
+
 @transaction.atomic
-def export_job_create(*, user: AbstractBaseUser, study: Study, fmt: str, language: str) -> ExportJob:
+def export_job_create(
+    *, user: AbstractBaseUser, study: Study, fmt: str, language: str, options: dict[str, bool] | None = None
+) -> ExportJob:
     """Record the request (and its audit event); the caller runs it now or enqueues it."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     if language not in study.languages:
         raise ValueError(f"study {study.slug!r} has no language {language!r}")
+    options = {name: True for name in EXPORT_OPTIONS if (options or {}).get(name)}
     total = released_responses(study).count()
-    job = ExportJob.objects.create(study=study, user=user, format=fmt, language=language, rows_total=total)
+    if options.get("partial"):
+        total += in_progress_responses(study).count()
+    job = ExportJob.objects.create(
+        study=study, user=user, format=fmt, language=language, rows_total=total, options=options
+    )
     audit_record(
         user=user,
         action="export_requested",
@@ -108,6 +136,7 @@ def export_job_create(*, user: AbstractBaseUser, study: Study, fmt: str, languag
         language=language,
         responses=total,
         job=str(job.pk),
+        **options,
     )
     return job
 
@@ -121,15 +150,27 @@ def export_write(
     language: str,
     include_synthetic: bool = True,
     progress: Callable[[int], None] | None = None,
-    chunk_size: int = 2000,
+    chunk_size: int = 10_000,
+    partial: bool = False,
     **options: Any,
 ) -> int:
     """Write the study's complete responses in ``fmt`` with the codebook beside; returns the rows.
 
-    CSV of codes on PostgreSQL is written by the database itself (``survey.bridge_copy``); every other
-    case goes through the bridge's DataFrames and ``analysis.exports``.
+    ``partial`` adds responses in progress (``bridge.iter_partial_frames``; the codebook must be
+    ``study_codebook(partial=True)``). CSV of codes on PostgreSQL is written by the database itself
+    (``survey.bridge_copy``) unless missing codes or syntax are asked for; every other case goes
+    through the bridge's DataFrames and ``analysis.exports``. Candid's words in the files (the
+    codebook page, missing-value labels) are in the active Django language.
     """
-    if fmt == "csv" and bridge_copy.available(fmt, options.get("values", "codes")):
+    if (
+        fmt == "csv"
+        and not partial
+        and not options.get("quality_flags")
+        and bridge_copy.available(fmt, options.get("values", "codes"))
+        and not options.get("missing_codes")
+        and not options.get("syntax")
+        and not legacy_responses(study)
+    ):
         rows = bridge_copy.copy_csv(
             study,
             codebook,
@@ -138,12 +179,26 @@ def export_write(
             bom=options.get("bom", False),
             progress=progress,
         )
-        write_codebook(codebook, path, language=language)
+        write_codebook(codebook, path, language=language, translate=gettext)
         return rows
+
+    if options.pop("quality_flags", False):
+        if partial:
+            raise ValueError("quality flags are computed on complete responses only")
+        whole = [
+            pd.concat(
+                list(iter_response_frames(study, include_synthetic=include_synthetic, codebook=codebook))
+            )
+        ]
+        frame, codebook = with_flag_columns(whole[0], codebook, parameters=study_parameters(study))
+        if progress:
+            progress(len(frame))
+        return export([frame], codebook, path, fmt, language=language, translate=gettext, **options)
 
     def frames():
         done = 0
-        for frame in iter_response_frames(
+        source = iter_partial_frames if partial else iter_response_frames
+        for frame in source(
             study, include_synthetic=include_synthetic, codebook=codebook, chunk_size=chunk_size
         ):
             yield frame
@@ -151,7 +206,7 @@ def export_write(
             if progress:
                 progress(done)
 
-    return export(frames(), codebook, path, fmt, language=language, **options)
+    return export(frames(), codebook, path, fmt, language=language, translate=gettext, **options)
 
 
 def export_job_run(*, job_id: str) -> ExportJob:
@@ -160,16 +215,24 @@ def export_job_run(*, job_id: str) -> ExportJob:
     ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.RUNNING)
     folder = export_folder(job)
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{job.study.slug}-responses.{job.format}"
-    codebook = study_codebook(job.study)
+    name = f"{job.study.slug}-responses.{EXTENSIONS.get(job.format, job.format)}"
+    options = dict(job.options)
+    codebook = study_codebook(job.study, partial=bool(options.get("partial")))
 
     def progress(done: int) -> None:
         ExportJob.objects.filter(pk=job.pk).update(rows_done=done)
 
     try:
-        rows = export_write(
-            job.study, codebook, folder / name, job.format, language=job.language, progress=progress
-        )
+        with translation.override(django_language(job.language)):
+            rows = export_write(
+                job.study,
+                codebook,
+                folder / name,
+                job.format,
+                language=job.language,
+                progress=progress,
+                **options,
+            )
     except Exception as error:
         ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.FAILED, error=type(error).__name__)
         _delete_folders([job.pk])

@@ -431,7 +431,14 @@ def _complete(response: PendingResponse, spec: dict[str, Any], finish: Finish) -
     # The resume hash stays until the release: a double click sends its second request with the
     # same cookie, and must be answered with the same thank-you page.
     response.position = response.furthest
-    response.save(update_fields=["status", "duration_seconds", "receipt_hash", "position", "continue_hash"])
+    # What relevance hid, so that exports tell "not shown" from "shown, left blank" (issue 12).
+    response.display = {
+        **response.display,
+        "not_shown": flow.not_shown(spec, response.display, response.answers),
+    }
+    response.save(
+        update_fields=["status", "duration_seconds", "receipt_hash", "position", "continue_hash", "display"]
+    )
     responses_release_due(sample_id=response.sample_id, version_id=response.version_id)
     study = Study.objects.get(pk=response.study_id)
     if closed_by_target(study_id=study.pk, sample_id=response.sample_id):

@@ -21,7 +21,14 @@ from analysis.exports import FORMATS
 
 from ..models import ExportJob, ExportRemoval, ExportStatus, Study
 from ..selectors import claims_registry_current, may_export_raw, may_see_results, study_monitoring
-from ..services.exports import EXTRA_FILES, audit_record, export_folder, export_job_create, export_job_run
+from ..services.exports import (
+    EXPORT_OPTIONS,
+    EXTRA_FILES,
+    audit_record,
+    export_folder,
+    export_job_create,
+    export_job_run,
+)
 from ..services.reports import margins_fit
 from ..tasks import run_export
 
@@ -67,31 +74,34 @@ def results(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def export_start(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(request, slug, export=True)
+    title = _("Export: %(title)s") % {"title": study.title}
     if request.method == "POST":
         fmt, language = request.POST.get("format", ""), request.POST.get("language", "")
+        options = {name: request.POST.get(name) == "on" for name in EXPORT_OPTIONS}
+        error = None
         if fmt not in FORMATS or language not in study.languages:
+            error = _("Choose a format and a language.")
+        elif options["syntax"] and fmt != "csv":
+            error = _("SPSS and Stata syntax files go with a CSV export.")
+        elif options["partial"] and options["quality_flags"]:
+            error = _(
+                "Quality flags are computed on complete responses: export them without partial responses."
+            )
+        if error:
             return render(
                 request,
                 "survey/analyst/export.html",
-                _context(
-                    request,
-                    f"Export: {study.title}",
-                    study=study,
-                    formats=FORMATS,
-                    error="Choose a format and a language.",
-                ),
+                _context(request, title, study=study, formats=FORMATS, error=error),
                 status=400,
             )
-        job = export_job_create(user=request.user, study=study, fmt=fmt, language=language)
+        job = export_job_create(user=request.user, study=study, fmt=fmt, language=language, options=options)
         if job.rows_total <= settings.CANDID_EXPORT_INLINE_MAX:
             export_job_run(job_id=str(job.pk))
         else:
             run_export.enqueue(str(job.pk))
         return HttpResponseRedirect(reverse("survey:export_status", args=[job.pk]))
     return render(
-        request,
-        "survey/analyst/export.html",
-        _context(request, f"Export: {study.title}", study=study, formats=FORMATS),
+        request, "survey/analyst/export.html", _context(request, title, study=study, formats=FORMATS)
     )
 
 

@@ -77,6 +77,12 @@ def test_every_format_reads_back_with_values_and_labels(answered_study, tmp_path
             == codebook.variable("approve_scs").label["zh"]
         )
         assert "SYNTHETIC" in openpyxl.load_workbook(path).sheetnames
+    elif fmt == "long":
+        data = pd.read_csv(path, dtype=str, keep_default_na=False)
+        answers = data[data["variable"] == "gen_trust"].set_index("response_id")
+        stored = frame.set_index(schema.RESPONSE_ID)["gen_trust"].fillna("")
+        assert answers["value"].to_dict() == stored.astype(str).to_dict()
+        assert set(data["status"]) <= {"answered", "not_answered", "not_shown", "not_in_version"}
     else:
         data = json.loads(path.read_text(encoding="utf-8"))
         assert data["data"] == "synthetic" and len(data["responses"]) == 30
@@ -211,3 +217,57 @@ def test_the_codebook_names_who_ran_the_study_and_its_ethics_approval(shipped_st
     assert codebook.consent[0]["research_team"]["zh"].startswith("Candid 项目")
     html = codebook.to_html("en")
     assert "Consent and ethics approval" in html and "DEMO (not reviewed)" in html
+
+
+def test_completion_stores_what_relevance_hid_and_the_bridge_exports_it(answered_study):
+    from survey import flow
+    from survey.selectors import cached_spec
+
+    frame, _ = responses_frame(answered_study)
+    hid_something = 0
+    for response in Response.objects.select_related("version"):
+        expected = flow.not_shown(cached_spec(response.version_id), response.display, response.answers)
+        assert response.display["not_shown"] == expected
+        hid_something += bool(expected)
+        row = frame.set_index(schema.RESPONSE_ID).loc[str(response.pk)]
+        assert row[schema.NOT_SHOWN] == " ".join(expected)
+    assert hid_something  # the shipped study has relevance that hides questions
+
+
+def test_responses_stored_before_not_shown_existed_are_judged_by_the_bridge(answered_study):
+    from survey.bridge import legacy_responses
+
+    before, _ = responses_frame(answered_study)
+    legacy = Response.objects.first()
+    legacy.display = {k: v for k, v in legacy.display.items() if k != "not_shown"}
+    legacy.save(update_fields=["display"])
+    assert legacy_responses(answered_study)
+    after, _ = responses_frame(answered_study)
+    pd.testing.assert_frame_equal(before, after)
+
+
+PLAN = {"seed": 1, "sections": ["p1"], "items": {}, "options": {}, "reversed": [], "arms": {}}
+
+
+def test_an_option_the_respondents_version_did_not_offer_is_not_a_zero():
+    from survey.bridge import _row, column_layout
+    from tests import exports_study
+
+    codebook = exports_study.codebook()
+    specs = {n: exports_study.spec(n) for n in (1, 2, 3)}
+    values = (
+        "id",
+        "main",
+        "en",
+        3,
+        1,
+        None,
+        None,
+        False,
+        {"q1": "0", "fruit": ["a_b"]},
+        PLAN,
+    )
+    row = _row(values, column_layout(codebook), specs)
+    assert row[schema.choice_column("fruit", "a_b")] == 1 and row[schema.choice_column("fruit", "苹果")] == 0
+    assert schema.choice_column("fruit", "香蕉") not in row  # deleted in version 3: not "not chosen"
+    assert row[schema.NOT_SHOWN] == "long"  # judged from the answers: shown only when q1 = 1

@@ -2,13 +2,14 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import CommandError
+from django.utils import translation
 from tqdm import tqdm
 
 from analysis.exports import FORMATS
 from survey.bridge import study_codebook
 from survey.models import Study
-from survey.selectors import released_responses
-from survey.services.exports import export_write
+from survey.selectors import in_progress_responses, released_responses
+from survey.services.exports import django_language, export_write
 
 from ._base import CandidCommand
 
@@ -33,6 +34,27 @@ class Command(CandidCommand):
             "--bom", action="store_true", help="CSV: start with a byte-order mark (for Excel)"
         )
         parser.add_argument("--exclude-synthetic", action="store_true")
+        parser.add_argument(
+            "--missing-codes",
+            action="store_true",
+            help="CSV/XLSX/Parquet/JSON: write each missing answer's kind as its code (-97 shown not "
+            "answered, -98 not shown, -99 not in the version, -96 not reached) instead of an empty cell",
+        )
+        parser.add_argument(
+            "--syntax",
+            action="store_true",
+            help="CSV: also write SPSS .sps and Stata .do files (implies --missing-codes)",
+        )
+        parser.add_argument(
+            "--quality-flags",
+            action="store_true",
+            help="add the four data-quality flags as 0/1 columns (complete responses only)",
+        )
+        parser.add_argument(
+            "--partial",
+            action="store_true",
+            help="also export responses in progress (response_status, furthest_page); never by default",
+        )
 
     def handle(
         self,
@@ -44,6 +66,10 @@ class Command(CandidCommand):
         values: str,
         bom: bool,
         exclude_synthetic: bool,
+        missing_codes: bool = False,
+        syntax: bool = False,
+        partial: bool = False,
+        quality_flags: bool = False,
         **options,
     ):
         target = Study.objects.filter(slug=study).first()
@@ -54,15 +80,30 @@ class Command(CandidCommand):
             raise CommandError(
                 f"Study {study!r} has no language {language!r}; it has {', '.join(target.languages)}."
             )
-        codebook = study_codebook(target, include_synthetic=not exclude_synthetic)
+        if syntax and format != "csv":
+            raise CommandError("--syntax goes with --format csv (the .sav and .dta files carry it all).")
+        codebook = study_codebook(target, include_synthetic=not exclude_synthetic, partial=partial)
         extra = {
             k: v
             for k, v in {"values": values, "bom": bom}.items()
             if (k == "bom" and format == "csv") or (k == "values" and format in {"csv", "xlsx"})
         }
+        if missing_codes and format in {"csv", "xlsx", "parquet", "json"}:
+            extra["missing_codes"] = True
+        if syntax:
+            extra["syntax"] = True
+        if quality_flags:
+            if partial:
+                raise CommandError("--quality-flags goes with complete responses only (not with --partial).")
+            extra["quality_flags"] = True
         total = released_responses(target, include_synthetic=not exclude_synthetic).count()
+        if partial:
+            total += in_progress_responses(target, include_synthetic=not exclude_synthetic).count()
         # A bar on a terminal (counts, rate, time left); nothing in logs or pipes.
-        with tqdm(total=total, desc=f"Exporting {format}", unit="resp", file=sys.stderr, disable=None) as bar:
+        with (
+            tqdm(total=total, desc=f"Exporting {format}", unit="resp", file=sys.stderr, disable=None) as bar,
+            translation.override(django_language(language)),
+        ):
             rows = export_write(
                 target,
                 codebook,
@@ -71,9 +112,11 @@ class Command(CandidCommand):
                 language=language,
                 include_synthetic=not exclude_synthetic,
                 progress=lambda done: bar.update(done - bar.n),
+                partial=partial,
                 **extra,
             )
         label = " (SYNTHETIC data)" if codebook.synthetic else ""
+        label += " including responses in progress" if partial else ""
         self.stdout.write(
             self.style.SUCCESS(f"Wrote {rows} responses to {output}{label}, codebook beside it.")
         )
