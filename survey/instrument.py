@@ -15,7 +15,6 @@ carry their items in ``items``. Problems are reported with a location that the c
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -157,8 +156,21 @@ TYPE_APPEARANCE = {
 }
 
 
+def plain_copy(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, scalars).
+
+    ``copy.deepcopy``'s memo and bookkeeping made it most of the time of importing a 5,000-row form;
+    a spec has no shared or cyclic parts, so a plain recursive copy is equal and several times faster.
+    """
+    if isinstance(value, dict):
+        return {key: plain_copy(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [plain_copy(item) for item in value]
+    return value
+
+
 def normalize_question(question: dict[str, Any]) -> dict[str, Any]:
-    normalized = {**copy.deepcopy(QUESTION_DEFAULTS), **copy.deepcopy(question)}
+    normalized = {**plain_copy(QUESTION_DEFAULTS), **plain_copy(question)}
     token = TYPE_APPEARANCE.get(normalized["type"])
     if token and token not in normalized["appearance"].split():
         normalized["appearance"] = f"{token} {normalized['appearance']}".strip()
@@ -181,7 +193,7 @@ def normalize(spec: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``spec`` with every optional key filled in, so that equal forms compare equal."""
     sections = []
     for section in spec.get("sections", []):
-        merged = {**copy.deepcopy(SECTION_DEFAULTS), **copy.deepcopy(section)}
+        merged = {**plain_copy(SECTION_DEFAULTS), **plain_copy(section)}
         merged["questions"] = [normalize_question(question) for question in merged["questions"]]
         sections.append(merged)
     languages = list(spec.get("languages", []))

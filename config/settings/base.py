@@ -90,7 +90,8 @@ CANDID_EXPORT_RETENTION_HOURS = float(os.environ.get("CANDID_EXPORT_RETENTION_HO
 # Questionnaire files (studio uploads and the command line), checked before parsing: survey/xlsform/limits.py.
 CANDID_UPLOAD_MAX_BYTES = int(os.environ.get("CANDID_UPLOAD_MAX_BYTES", "5000000"))
 CANDID_UPLOAD_MAX_UNCOMPRESSED_BYTES = int(os.environ.get("CANDID_UPLOAD_MAX_UNCOMPRESSED_BYTES", "50000000"))
-CANDID_UPLOAD_MAX_ROWS = int(os.environ.get("CANDID_UPLOAD_MAX_ROWS", "5000"))
+# 1,500 rows: the studio's pages of the largest form stay near 2 s (bench/bench_xlsform_upload.py).
+CANDID_UPLOAD_MAX_ROWS = int(os.environ.get("CANDID_UPLOAD_MAX_ROWS", "1500"))
 CANDID_UPLOAD_MAX_CELL_CHARS = int(os.environ.get("CANDID_UPLOAD_MAX_CELL_CHARS", "10000"))
 # Uploads stay in memory up to the size limit and are never written to a temporary file.
 FILE_UPLOAD_HANDLERS = ["survey.uploads.BoundedMemoryUploadHandler"]

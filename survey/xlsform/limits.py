@@ -7,7 +7,8 @@ sheet and the length of each cell are limited; each refusal names the limit. The
 
 - ``CANDID_UPLOAD_MAX_BYTES``: 5,000,000 (the file as uploaded);
 - ``CANDID_UPLOAD_MAX_UNCOMPRESSED_BYTES``: 50,000,000 (the sum of the zip's members);
-- ``CANDID_UPLOAD_MAX_ROWS``: 5,000 (rows of any one sheet);
+- ``CANDID_UPLOAD_MAX_ROWS``: 1,500 (rows of any one sheet; the studio pages of a form that long take
+  about 2 s, bench/bench_xlsform_upload.py);
 - ``CANDID_UPLOAD_MAX_CELL_CHARS``: 10,000 (characters of any one cell).
 """
 

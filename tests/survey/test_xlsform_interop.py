@@ -1,17 +1,21 @@
 """Candid's exported XLSForm is standard XLSForm: pyxform converts it, ODK Validate accepts the XForm,
 and it imports back into Candid equal to the questionnaire it came from (extensions included)."""
 
+import json
+import re
 import shutil
 import warnings
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from pyxform.xls2xform import convert
 
 from survey.instrument_files import read_questionnaire_file
 from survey.xlsform import read_xlsform, write_xlsform
 from tests.conftest import SHIPPED_STUDY
 from tests.specs import specs, tiny_spec
+
+MALFORMED_REFERENCE = re.compile(r"\$\{(?![A-Za-z_][\w.-]*\})")
 
 
 def to_xform(content: bytes, *, validate: bool) -> str:
@@ -121,6 +125,8 @@ def test_a_candid_export_before_this_format_still_imports():
 )
 @given(specs())
 def test_generated_questionnaires_convert_with_pyxform_and_import_back_equal(spec):
+    # XLSForm has no escape for a literal "${" that is not a reference; pyxform refuses such a text.
+    assume(not MALFORMED_REFERENCE.search(json.dumps(spec, ensure_ascii=False)))
     content = write_xlsform(spec)
     to_xform(content, validate=False)
     assert read_xlsform(content) == spec
