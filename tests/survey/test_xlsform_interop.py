@@ -130,3 +130,23 @@ def test_generated_questionnaires_convert_with_pyxform_and_import_back_equal(spe
     content = write_xlsform(spec)
     to_xform(content, validate=False)
     assert read_xlsform(content) == spec
+
+
+@pytest.mark.django_db
+def test_export_questionnaire_writes_what_pyxform_converts(shipped_study, tmp_path, call_command_capture):
+    output = tmp_path / "shipped.xlsx"
+    assert "Wrote version" in call_command_capture(
+        "export_questionnaire", shipped_study.slug, "-o", str(output)
+    )
+    assert "<h:title>" in to_xform(output.read_bytes(), validate=False)
+    assert read_xlsform(output) == read_questionnaire_file(SHIPPED_STUDY / "questionnaire.xlsx")
+
+
+@pytest.mark.django_db
+def test_export_questionnaire_to_a_folder_that_does_not_exist_says_so(
+    shipped_study, tmp_path, call_command_capture
+):
+    output = call_command_capture(
+        "export_questionnaire", shipped_study.slug, "-o", str(tmp_path / "no" / "x.xlsx")
+    )
+    assert "Cannot write" in output and "No such file or directory" in output

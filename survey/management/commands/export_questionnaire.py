@@ -27,5 +27,8 @@ class Command(CandidCommand):
                 if number
                 else f"Study {study!r} has no questionnaire."
             )
-        Path(output).write_bytes(questionnaire_bytes(version_to_spec(chosen), format))
+        try:
+            Path(output).write_bytes(questionnaire_bytes(version_to_spec(chosen), format))
+        except OSError as error:
+            raise CommandError(f"Cannot write {output}: {error.strerror}") from error
         self.stdout.write(self.style.SUCCESS(f"Wrote version {chosen.number} of {study} to {output}."))
