@@ -436,7 +436,6 @@ class QuestionForm(forms.Form):
     source = forms.CharField(
         label=_("Source"),
         required=False,
-        max_length=200,
         help_text=_("The instrument this item follows, e.g. WVS Q57."),
     )
 
