@@ -186,6 +186,8 @@ def test_randomisation_is_stored_and_list_arms_are_balanced(participant):
     displays = [r.display for r in PendingResponse.objects.all()]
     assert all({"seed", "sections", "items", "options", "reversed", "arms"} <= set(d) for d in displays)
     assert len({tuple(d["options"]["turn_to"]) for d in displays}) > 1  # option order randomised
+    # "Nobody" is anchored: randomisation never moves it from the end of the list.
+    assert {d["options"]["turn_to"][-1] for d in displays} == {"nobody"}
     treated = [r for r in PendingResponse.objects.all() if r.display["arms"]["le_scs"] == "treatment"]
     assert all(0 <= r.answers["le_scs"] <= 4 for r in treated)
 
