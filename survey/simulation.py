@@ -341,9 +341,9 @@ def fill(reader: FormReader, respondent: Respondent, arms_hint: dict[str, bool])
         elif "__" in name and entry.kind == "select":
             code, choice = name.split("__", 1)
             rankings.setdefault(code, []).append(choice)
-        elif name in respondent.given:
-            data[name] = respondent.given[name]
-        else:
+        elif name in respondent.given and entry.attrs.get("aria-invalid") != "true":
+            data[name] = respondent.given[name]  # a page shown again keeps what was answered
+        else:  # a first answer, or another one where the server refused this one
             value = _answer(reader, name, entry, respondent)
             if value is not None:
                 data[name] = respondent.given[name] = value

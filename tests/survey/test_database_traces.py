@@ -76,8 +76,8 @@ def answered_with_marker(study) -> str:
 
 
 def withdraw(code: str) -> None:
-    page = Client(HTTP_ACCEPT_LANGUAGE="en").post("/withdraw/", {"code": code})
-    assert "its answers have now been deleted" in page.content.decode()
+    page = Client(HTTP_ACCEPT_LANGUAGE="en").post("/withdraw/", {"code": code, "action": "confirm"})
+    assert "Your answers have been deleted for good" in page.content.decode()
     if connection.vendor == "postgresql":  # what the background worker runs after a withdrawal
         from django_tasks_db.models import DBTaskResult
 

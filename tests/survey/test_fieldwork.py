@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from survey.models import AuditEvent, FieldworkCount, PendingResponse, Quota, Sample
+from survey.receipts import receipt_code_for
 from survey.services.fieldwork import QuotaData, quota_grid_create, quota_save
 from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
 from survey.services.responses import Completed, Finish, ScreenedOut, response_complete
@@ -97,7 +98,7 @@ def test_withdrawal_gives_the_place_back(quota_study):
     start(client, quota_study)
     html = answer(client, quota_study, {"q1": "yes", "q2": "3"}).content.decode()
     code = re.search(r'id="receipt-code">([^<]+)<', html).group(1)
-    Client().post("/withdraw/", {"code": code})
+    Client().post("/withdraw/", {"code": code, "action": "confirm"})
     cell.refresh_from_db()
     assert cell.filled == 0 and FieldworkCount.objects.get(kind="withdrawn").count == 1
 
@@ -129,7 +130,8 @@ def test_concurrent_completions_never_overfill_a_cell(quota_study):
             barrier.wait(timeout=30)
             outcomes.append(
                 response_complete(
-                    response_id=response.pk, finish=Finish(f"{quota_study.pk}-TESTCODE-{response.pk}")
+                    response_id=response.pk,
+                    finish=Finish(receipt_code_for(study_id=quota_study.pk, secret=f"test-{response.pk}")),
                 )
             )
         finally:
