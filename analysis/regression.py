@@ -38,6 +38,13 @@ COLLINEAR = 1e-12
 
 E_FAMILY = "family must be one of {families} or a statsmodels family; got {value!r}"
 E_TERMS = "no term {terms} in the model; its terms are {available}"
+E_RESPONSE = (
+    "a {family} model needs a response between 0 and 1 (a share or a 0/1 outcome), as R's binomial "
+    "family does; {column!r} has values from {low:g} to {high:g}"
+)
+E_COUNTS = (
+    "a {family} model needs a non-negative response, as R's poisson family does; {column!r} has {low:g}"
+)
 E_RANK = "the model matrix is rank deficient (collinear columns: {columns}); drop or combine them"
 
 
@@ -150,6 +157,18 @@ def _mustart(y: np.ndarray, w: np.ndarray, family) -> np.ndarray:
     return y.astype(float)
 
 
+def _check_response(y: np.ndarray, family: str, formula: str) -> None:
+    """Refuse a response the family cannot model, before IRLS diverges on it (R refuses it too)."""
+    if y.size == 0:
+        return
+    column = formula.split("~", 1)[0].strip()
+    low, high = float(np.min(y)), float(np.max(y))
+    if family in {"binomial", "quasibinomial"} and (low < 0 or high > 1):
+        raise ValueError(E_RESPONSE.format(family=family, column=column, low=low, high=high))
+    if family in {"poisson", "quasipoisson"} and low < 0:
+        raise ValueError(E_COUNTS.format(family=family, column=column, low=low))
+
+
 def glm(
     design: SurveyDesign,
     formula: str,
@@ -178,6 +197,7 @@ def glm(
     rows = frame.rows
     w = design.w[rows]
     scaled = w / w.mean()
+    _check_response(frame.y, family_name, formula)
     if _collinear(frame.x):
         raise ValueError(E_RANK.format(columns=", ".join(frame.names)))
     fit = _irls(frame.x, frame.y, scaled, family_object)

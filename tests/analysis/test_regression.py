@@ -97,11 +97,17 @@ def test_rows_with_missing_variables_are_left_out(designs):
         ("api00 ~ nothing", "gaussian", "cannot build the model matrix"),
         ("api00 ~ ell", "gamma", "family must be one of"),
         ("api00 ~ ell + ell2", "gaussian", "rank deficient"),
+        # R's binomial family refuses a response outside [0, 1]; IRLS used to diverge on it.
+        ("api00 ~ ell", "binomial", "response between 0 and 1"),
+        ("api00 ~ ell", "quasibinomial", r"'api00' has values from \d+ to \d+"),
+        ("neg ~ ell", "poisson", "non-negative response"),
     ],
 )
 def test_bad_models_are_refused(designs, formula, family, message):
     design = SurveyDesign(
-        designs["dstrat"].data.assign(ell2=lambda d: 2 * d["ell"]), weights="pw", strata="stype"
+        designs["dstrat"].data.assign(ell2=lambda d: 2 * d["ell"], neg=lambda d: d["ell"] - 10),
+        weights="pw",
+        strata="stype",
     )
     with pytest.raises(ValueError, match=message):
         glm(design, formula, family)
