@@ -15,29 +15,10 @@ from typing import Any
 import xlsxwriter
 
 from .exports import neutralise
+from .results import COLUMNS as TABLE_COLUMNS
 
-COLUMNS = (
-    "question",
-    "variable",
-    "label",
-    "statistic",
-    "level",
-    "level_label",
-    "group_variable",
-    "group_variable_label",
-    "group",
-    "group_label",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "deff",
-    "n",
-    "suppressed",
-    "attribute_disclosure",
-    "weighting",
-    "data",
-)
+# One row per variable x level x group: the results' table columns, then how and from what.
+COLUMNS = (*TABLE_COLUMNS, "weighting", "data")
 SHEET_NAME_LIMIT = 31
 
 
