@@ -34,6 +34,13 @@ def new_context(browser, setup: str, **extra):
     )
 
 
+def agree_to_logic_study(page, live_server) -> None:
+    """Open the logic study's link and agree on its consent page."""
+    page.goto(f"{live_server.url}/s/logic/")
+    page.get_by_role("checkbox").check()
+    submit(page, "agree")
+
+
 def page_number(url: str) -> int:
     return int(re.search(r"/p/(\d+)/", url).group(1))
 
@@ -125,9 +132,7 @@ def test_a_follow_up_question_appears_as_soon_as_it_applies(
 ):
     context = new_context(browser, setup)
     page = context.new_page()
-    page.goto(f"{live_server.url}/s/logic/")
-    page.get_by_role("checkbox").check()
-    submit(page, "agree")
+    agree_to_logic_study(page, live_server)
     follow_up = page.locator('[data-question="q2"]')
     assert follow_up.is_hidden()
     yes = page.locator('input[name="q1"][value="yes"]')
@@ -157,9 +162,7 @@ def test_a_follow_up_question_appears_as_soon_as_it_applies(
 def test_without_javascript_a_follow_up_comes_on_the_next_round_trip(live_server, logic_study, browser):
     context = new_context(browser, "en-phone", java_script_enabled=False)
     page = context.new_page()
-    page.goto(f"{live_server.url}/s/logic/")
-    page.get_by_role("checkbox").check()
-    submit(page, "agree")
+    agree_to_logic_study(page, live_server)
     page.locator('input[name="q1"][value="yes"]').check()
     assert page.locator('[data-question="q2"]').is_hidden()
     submit(page, "next")
@@ -221,9 +224,7 @@ def test_switching_language_keeps_the_ticks_and_text_of_the_page(
 ):
     context = new_context(browser, setup)
     page = context.new_page()
-    page.goto(f"{live_server.url}/s/logic/")
-    page.get_by_role("checkbox").check()
-    submit(page, "agree")
+    agree_to_logic_study(page, live_server)
     page.locator('input[name="q1"][value="yes"]').check()
     page.locator('[data-question="q2"]').wait_for(state="visible")
     page.locator('input[name="q2"]').fill("7")
@@ -276,9 +277,7 @@ def test_start_on_a_phone_and_continue_on_a_laptop(
 ):
     phone = new_context(browser, start)
     page = phone.new_page()
-    page.goto(f"{live_server.url}/s/logic/")
-    page.get_by_role("checkbox").check()
-    submit(page, "agree")
+    agree_to_logic_study(page, live_server)
     page.locator('input[name="q1"][value="yes"]').check()
     page.locator('input[name="q2"]').fill("2")
     submit(page, "next")
@@ -315,9 +314,7 @@ def test_a_browser_that_completed_is_told_so_when_the_study_asks(
     logic_study.save()
     context = new_context(browser, setup)
     page = context.new_page()
-    page.goto(f"{live_server.url}/s/logic/")
-    page.get_by_role("checkbox").check()
-    submit(page, "agree")
+    agree_to_logic_study(page, live_server)
     page.locator('input[name="q1"][value="no"]').check()
     submit(page, "next")
     page.locator('input[name="q4"]').fill("1")
