@@ -15,7 +15,11 @@ The model (per sample; ``china`` and ``west``):
   + 0.1 per age band), mapped to ordered answers by fixed cut points;
 - the sensitive item of the list experiment is held with probability ``TRUE_PREVALENCE[sample]``;
   asked directly, a further ``SOCIAL_DESIRABILITY[sample]`` of those who do not hold it say they do;
-- a respondent fails the attention check with probability 0.05;
+- a respondent fails each attention check with probability ``ATTENTION_FAILURE`` (0.05), drawn from
+  its own seeded stream: it then picks one of the *wrong* options at random; otherwise a correct
+  one. Which questions are checks, and their correct codes, is what the questionnaire declares
+  (``parameters`` ``correct=a,b``; :func:`attention_checks`), handed to the respondent as
+  ``checks`` — never a question's name;
 - the items on scores in services, data for the state, surveillance, local credit apps and the
   personal file (the pages after the social credit page) follow the same latent *approval*, shifted
   per item by ``APPROVAL_SHIFT``; a third latent, *privacy concern* (mean
@@ -85,6 +89,16 @@ AWARE = {
 AGE_ORDER = ["18_29", "30_39", "40_49", "50_59", "60_plus"]
 
 
+def attention_checks(parameters: dict[str, dict[str, str]]) -> dict[str, tuple[str, ...]]:
+    """The attention checks a questionnaire declares (``parameters`` ``correct=a,b``, as
+    ``analysis.quality.attention_failed`` reads them): question code -> its correct codes."""
+    return {
+        code: tuple(c.strip() for c in params["correct"].split(",") if c.strip())
+        for code, params in parameters.items()
+        if params.get("correct")
+    }
+
+
 def _draw(rng: random.Random, shares: dict[str, float]) -> str:
     return rng.choices(list(shares), weights=list(shares.values()))[0]
 
@@ -109,6 +123,8 @@ class Respondent:
     approval: float = field(init=False)
     privacy: float = field(init=False)
     holds_sensitive: bool = field(init=False)
+    # Attention checks: question code -> its correct codes (``attention_checks``).
+    checks: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # What this respondent has answered, by field name: a page shown again (a question made relevant
     # by an answer on the same page, an error) gets the same answers, as from a person.
     given: dict[str, Any] = field(init=False, default_factory=dict)
@@ -137,9 +153,9 @@ class Respondent:
         """The option this respondent picks for ``code`` (None: leave unanswered)."""
         if code in self.traits and self.traits[code] in options:
             return self.traits[code]
+        if code in self.checks:
+            return self._checked(code, options)
         noise = self.rng.gauss(0, 0.7)
-        if code == "attention":
-            return "somewhat_disagree" if self.rng.random() > ATTENTION_FAILURE else self.rng.choice(options)
         if code == "gen_trust":
             return (
                 "most_trusted"
@@ -210,6 +226,15 @@ class Respondent:
                 self.privacy + 1.2 + noise, self._natural(options, "strongly_agree"), [1.2, 0.3, -0.3, -1.2]
             )
         return self.rng.choice(options)
+
+    def _checked(self, code: str, options: list[str]) -> str:
+        """An attention check's answer: a wrong option with probability :data:`ATTENTION_FAILURE`
+        (its own stream per respondent and check, so the other answers do not move), else a correct one."""
+        stream = random.Random(f"{self.seed}:attention:{code}")
+        correct = [o for o in options if o in self.checks[code]]
+        wrong = [o for o in options if o not in self.checks[code]]
+        fails = stream.random() < ATTENTION_FAILURE
+        return stream.choice(wrong if (fails and wrong) or not correct else correct)
 
     @staticmethod
     def _natural(shown: list[str], first: str) -> list[str]:

@@ -22,3 +22,29 @@ def test_a_page_shown_again_gets_the_same_answers():
         respondent = Respondent(seed, "china")
         first = fill(read_form(PAGE), respondent, {})
         assert fill(read_form(PAGE), respondent, {}) == first
+
+
+def test_attention_checks_fail_at_the_documented_seeded_rate():
+    """A check declared in the questionnaire (``correct=``) is answered from the model: a wrong
+    option with probability ATTENTION_FAILURE, else the correct one — the same for the same seed,
+    whatever the question is called (before, a question named "attention" got a fixed code and any
+    other check a random option)."""
+    from survey.simulation import ATTENTION_FAILURE, attention_checks
+
+    checks = attention_checks({"reading": {"correct": "disagree"}, "other": {"min": "1"}})
+    assert checks == {"reading": ("disagree",)}
+    options = ["agree", "neutral", "disagree"]
+    answers = [Respondent(seed, "west", checks=checks).single("reading", options) for seed in range(4000)]
+    failed = sum(a != "disagree" for a in answers)
+    assert abs(failed / len(answers) - ATTENTION_FAILURE) < 3 * (0.05 * 0.95 / 4000) ** 0.5
+    assert {a for a in answers if a != "disagree"} == {"agree", "neutral"}  # failing means a wrong option
+    again = [Respondent(seed, "west", checks=checks).single("reading", options) for seed in range(4000)]
+    assert again == answers
+    several = attention_checks({"attention": {"correct": "a,b"}})
+    picked = {
+        Respondent(seed, "china", checks=several).single("attention", ["a", "b", "c"]) for seed in range(200)
+    }
+    assert picked == {"a", "b", "c"}
+    # Undeclared, a question named "attention" is an ordinary question: no code is fixed for it.
+    plain = [Respondent(seed, "west").single("attention", options) for seed in range(200)]
+    assert len(set(plain)) == 3 and plain.count("disagree") < 150

@@ -35,9 +35,11 @@ def _run(args: tuple[str, str, list[int], str, str]) -> tuple[int, int]:
         connection.ensure_connection()
         connection.cursor().execute("PRAGMA synchronous=NORMAL")
 
+    from survey.bridge import study_parameters
     from survey.views.participant import cookie_name, read_resume_cookie
 
     study = Study.objects.get(slug=slug)
+    checks = simulation.attention_checks(study_parameters(study))
     marked: list[bool] = []
 
     def label_synthetic(client: Client) -> None:
@@ -53,7 +55,7 @@ def _run(args: tuple[str, str, list[int], str, str]) -> tuple[int, int]:
         outcome = simulation.walk(
             client,
             f"/s/{slug}/{sample}/",
-            simulation.Respondent(seed, sample),
+            simulation.Respondent(seed, sample, checks=checks),
             after_consent=label_synthetic,
         )
         if outcome.completed and marked == [True]:
