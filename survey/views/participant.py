@@ -57,6 +57,9 @@ LANGUAGE_COOKIE = "candid_lang"
 # from the browser it was shown to (a form copied to another browser cannot take over a response).
 BROWSER_COOKIE = "candid_browser"
 CONSENT_MAX_AGE = 60 * 60 * 24
+# The page form's language buttons send ``action=language:<code>``: one control field for every
+# button, so no question code can collide with a field of the switch.
+LANGUAGE_ACTION = "language:"
 
 
 def cookie_name(study: Study) -> str:
@@ -439,8 +442,16 @@ def _render_page(
         # script shows them as the server's evaluator says (``relevance``); without it, the "shown"
         # field makes the server send the page again when an answer here brought a question in.
         questions = current.questions
-        initial = {**_initial(questions, answers), **response.drafts.get(str(current.index), {})}
-        form = PageForm(initial=initial, questions=questions, **_form_kwargs(spec, response))
+        kwargs = _form_kwargs(spec, response)
+        draft = response.drafts.get(str(current.index), {})
+        initial = {**_initial(questions, answers), **draft}
+        form = PageForm(initial=initial, questions=questions, **kwargs)
+        if draft:
+            # What was typed before Back or a language switch decides, as it did on screen, which
+            # follow-up questions show (a kept answer behind a hidden question would be lost).
+            relevant = set(
+                relevant_codes(data=draft, page_questions=questions, stored=answers, form_kwargs=kwargs)
+            )
     else:
         relevant = {item.spec["code"] for item in form.rendered}
     applying = [p.index for p in all_pages if flow.page_applies(p, answers) or p.index == current.index]
@@ -529,15 +540,18 @@ def _typed(form: PageForm, data: Any) -> dict[str, Any]:
 def _page_post(request, study, response, token, spec, all_pages, current, started_at) -> HttpResponse:
     language = response.language
     kwargs = _form_kwargs(spec, response)
-    if request.POST.get("action") == "language":
-        # The language switch of a page with a script: what was typed stays, unchecked, as Back keeps it.
+    action = request.POST.get("action", "")
+    if action.startswith(LANGUAGE_ACTION):
+        # A language button of the page form (``language:zh``): what was typed stays, unchecked, as
+        # Back keeps it, and the page comes back in the other language, with or without a script.
         typed = _typed(PageForm(questions=current.questions, **kwargs), request.POST)
         try:
             response_move(response_id=response.pk, page_index=current.index, typed=typed)
         except FlowError:
             return _out_of_order(request, study, response)
-        if request.POST.get("language") in study.languages:
-            response_set_language(response_id=response.pk, language=request.POST["language"])
+        chosen = action.removeprefix(LANGUAGE_ACTION)
+        if chosen in study.languages:
+            response_set_language(response_id=response.pk, language=chosen)
         return HttpResponseRedirect(_page_url(study, current.index))
     if request.POST.get("action") == "back":
         previous = flow.previous_page(all_pages, current.index, response.answers)

@@ -162,13 +162,27 @@ def test_switching_language_keeps_what_was_typed_on_the_page(logic_study):
 
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     agree(client, "/s/logic/")
-    switched = client.post("/s/logic/p/0/", {"q1": "yes", "q2": "-3", "action": "language", "language": "zh"})
+    english = client.get("/s/logic/p/0/").content.decode()
+    # The switch is a button of the page form that comes after "Next", so Enter still moves forward.
+    buttons = re.findall(r'<button type="submit"[^>]*value="(next|language:zh)"', english)
+    assert buttons == ["next", "language:zh"]
+    assert 'form="page-form" name="action" value="language:zh"' in english
+    switched = client.post("/s/logic/p/0/", {"q1": "yes", "q2": "-3", "action": "language:zh"})
     assert switched.status_code == 302 and switched["Location"] == "/s/logic/p/0/"
     response = PendingResponse.objects.get()
     assert response.language == "zh" and response.answers == {}  # kept as typed, not saved
     html = client.get("/s/logic/p/0/").content.decode()
-    assert 'lang="zh"' in html and 'value="-3"' in html
+    assert '<html lang="zh">' in html and 'value="-3"' in html and "Not negative" not in html
     assert re.search(r'value="yes" id="id_q1_0" checked', html)
+    assert re.search(r'<div class="question-slot" data-question="q2">', html)  # q1 = yes brings it in
+    assert 'name="shown" value="q1 q2 "' in html
+    # A language the study does not offer keeps what was typed and changes nothing else.
+    client.post("/s/logic/p/0/", {"q1": "no", "action": "language:fr"})
+    response.refresh_from_db()
+    assert response.language == "zh" and response.drafts["0"]["q1"] == "no"
+    # The link of other pages (and of a bookmark) still switches by GET.
+    assert client.get("/s/logic/p/0/?lang=en")["Location"] == "/s/logic/p/0/"
+    assert '<html lang="en">' in client.get("/s/logic/p/0/").content.decode()
 
 
 @pytest.mark.parametrize("marker", [False, True])

@@ -89,21 +89,3 @@ document.querySelectorAll("input[type=checkbox][data-exclusive]").forEach((alone
     if (box.checked && !box.hasAttribute("data-exclusive")) alone.checked = false;
   }));
 });
-// The language switch on a question page sends the page's fields along, so that what was typed or
-// ticked here comes back in the other language (the server keeps it unchecked, as for Back).
-const switching = document.querySelector("form[data-language-switch]");
-if (switching) {
-  document.querySelectorAll(".languages a[hreflang]").forEach((link) => {
-    link.addEventListener("click", (event) => {
-      event.preventDefault();
-      [["action", "language"], ["language", link.hreflang]].forEach(([name, value]) => {
-        const field = document.createElement("input");
-        field.type = "hidden";
-        field.name = name;
-        field.value = value;
-        switching.append(field);
-      });
-      switching.submit();
-    });
-  });
-}
