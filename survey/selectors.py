@@ -8,6 +8,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Model, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from analysis.codebook import Codebook, codebook_from_specs
 
@@ -23,6 +24,7 @@ from .models import (
     QuestionType,
     Response,
     ResponseStatus,
+    Sample,
     Section,
     Study,
     StudyRole,
@@ -304,6 +306,24 @@ def completions_by_sample(study: Study, *, synthetic_only: bool = False) -> dict
         ):
             counts[sample_id] = counts.get(sample_id, 0) + n
     return counts
+
+
+def study_closed_reason(study: Study, sample: Sample) -> str | None:
+    """Why the study takes no new participant through ``sample`` today: ``"not_open"`` (before its
+    opening date), ``"closed"`` (after its closing date, or the study's or the sample's target of
+    complete responses is met), or None when it is open. Dates are the site's local dates."""
+    today = timezone.localdate()
+    if study.opens_on and today < study.opens_on:
+        return "not_open"
+    if study.closes_on and today > study.closes_on:
+        return "closed"
+    if study.target_size or sample.target_size:
+        done = completions_by_sample(study)
+        if (study.target_size and sum(done.values()) >= study.target_size) or (
+            sample.target_size and done.get(sample.pk, 0) >= sample.target_size
+        ):
+            return "closed"
+    return None
 
 
 def pending_position(*, response_id: Any) -> int:

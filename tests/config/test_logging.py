@@ -52,7 +52,7 @@ def test_the_filter_scrubs_tracebacks_too():
 
 @pytest.mark.django_db
 def test_a_stalled_participant_request_ends_on_the_try_again_page(client, shipped_study, monkeypatch):
-    import survey.views.participant as participant
+    from survey.views.participant import consent
 
     def runaway(study):
         end = time.monotonic() + 60
@@ -60,7 +60,7 @@ def test_a_stalled_participant_request_ends_on_the_try_again_page(client, shippe
             pass
 
     client.get(f"/s/{shipped_study.slug}/")  # a first request, so the timed one is not slow to start
-    monkeypatch.setattr(participant, "latest_published_version", runaway)
+    monkeypatch.setattr(consent, "latest_published_version", runaway)
     client.raise_request_exception = False  # wherever the budget strikes, the answer is a page
     started = time.monotonic()
     with override_settings(CANDID_REQUEST_BUDGET_SECONDS=2):
