@@ -242,6 +242,7 @@ def _question_variables(
         "text": "text",
         "long_text": "text",
         "date": "date",
+        "calculate": "text",  # XPath string() of the result, as ODK stores a calculation
     }
     if qtype in kinds:
         return [Variable(code, kinds[qtype], label=label, **shared)]

@@ -24,6 +24,10 @@ SETTINGS = (
     "randomize",
     "reverse_scale",
     "parameters",
+    "calculation",
+    "choice_filter",
+    "default",
+    "read_only",
 )
 
 

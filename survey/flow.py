@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .computed import calculated, default_value, filtered_choices
 from .instrument import iter_questions
 from .logic import Context, parse, pipe
 
@@ -138,10 +139,21 @@ def pages(spec: dict[str, Any], plan: dict[str, Any]) -> list[Page]:
     return result
 
 
+def is_shown(question: dict[str, Any]) -> bool:
+    """Whether a question appears on its page: every one but a ``calculate`` (computed, never shown)."""
+    return question["type"] != "calculate"
+
+
+def is_entered(question: dict[str, Any]) -> bool:
+    """Whether the participant gives this question's value: not when it is computed or read-only."""
+    return is_shown(question) and not question.get("calculation") and not question.get("read_only")
+
+
 def page_applies(page: Page, answers: dict[str, Any]) -> bool:
-    """A page is shown when its relevance holds and at least one of its questions is relevant."""
+    """A page is shown when its relevance holds and at least one of its shown questions is relevant
+    (a page of calculations alone is computed, never shown)."""
     return is_true(page.section["relevance"], answers) and any(
-        is_true(q["relevance"], answers) for q in page.questions
+        is_true(q["relevance"], answers) for q in page.questions if is_shown(q)
     )
 
 
@@ -164,7 +176,11 @@ def first_incomplete_page(spec: dict[str, Any], plan: dict[str, Any], answers: d
         if not page_applies(page, answers):
             continue
         for question in relevant_questions(page, answers):
-            if question["required"] and any(code not in answers for code in answer_codes(question)):
+            if (
+                question["required"]
+                and is_entered(question)
+                and any(code not in answers for code in answer_codes(question))
+            ):
                 return page.index
     return None
 
@@ -179,17 +195,50 @@ def answer_codes(question: dict[str, Any]) -> list[str]:
 
 
 def clear_stale(spec: dict[str, Any], plan: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
-    """Drop answers to questions (or whole pages) that an earlier answer has made irrelevant.
+    """Drop answers to questions (or whole pages) that an earlier answer has made irrelevant, and
+    choices a choice filter no longer offers; set every relevant calculation and read-only default
+    (:mod:`survey.computed`), whatever was posted for them.
 
-    Relevance only looks backwards, so one pass in display order settles every question.
+    Relevance, filters and calculations only look backwards, so one pass in display order settles
+    every question.
     """
     kept = dict(answers)
+    context: Context | None = None
+    lists = {cl["name"]: cl["choices"] for cl in spec["choice_lists"]}
     for page in pages(spec, plan):
         page_on = is_true(page.section["relevance"], kept)
         for question in page.questions:
+            code = question["code"]
             if not (page_on and is_true(question["relevance"], kept)):
-                for code in answer_codes(question):
+                for variable in answer_codes(question):
+                    kept.pop(variable, None)
+                continue
+            if question.get("calculation") or question.get("choice_filter"):
+                context = context or expression_context(spec, spec.get("default_language", ""))
+            if question.get("calculation"):
+                value = calculated(question, kept, context)
+                if value is None:
                     kept.pop(code, None)
+                else:
+                    kept[code] = value
+            elif question.get("read_only"):
+                fixed = default_value(question)
+                if fixed in ("", []):
+                    kept.pop(code, None)
+                else:
+                    kept[code] = fixed
+            elif question.get("choice_filter") and code in kept:
+                offered = {
+                    c["code"]
+                    for c in filtered_choices(question, lists[question["choice_list"]], kept, context)
+                }
+                value = kept[code]
+                if isinstance(value, list):
+                    kept[code] = [v for v in value if v in offered]
+                    if not kept[code]:
+                        kept.pop(code)
+                elif value not in offered:
+                    kept.pop(code)
     return kept
 
 

@@ -16,6 +16,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from .computed import calculated, default_value, filtered_choices
+
 MAX_SHORT_TEXT = 500
 MAX_LONG_TEXT = 5000
 E_RANKING_PERMUTATION = _("Give each option a different rank.")
@@ -66,6 +68,8 @@ class RenderedQuestion:
     items: tuple[RenderedQuestion, ...] = ()
     item_texts: tuple[str, ...] = ()
     exclusive: tuple[str, ...] = ()  # the options of a multiple choice that are chosen only alone
+    read_only: bool = False  # shown with its value (``value``), not editable
+    value: str = ""
 
 
 class PageForm(forms.Form):
@@ -82,10 +86,16 @@ class PageForm(forms.Form):
         options: dict[str, list[str]] | None = None,
         list_items: dict[str, list[dict[str, Any]]] | None = None,
         pipe: Callable[[str], str] | None = None,
+        answers: dict[str, Any] | None = None,
+        context: Any = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.pipe = pipe or (lambda text: text)
+        # The answers so far and the expression context (survey.logic.Context): what choice filters
+        # and read-only values are computed from.
+        self.answers = answers or {}
+        self.context = context
         self.language = language
         self.fallback = fallback_language
         self.questions = questions
@@ -95,14 +105,18 @@ class PageForm(forms.Form):
         list_items = list_items or {}
         self.rendered: list[RenderedQuestion] = []
         for question in questions:
-            self.rendered.append(self._add(question, choice_lists, options, list_items))
+            if question["type"] != "calculate":  # computed when the page is saved, never shown
+                self.rendered.append(self._add(question, choice_lists, options, list_items))
 
     def t(self, texts: dict[str, str]) -> str:
         """A text in the page's language, with ``${code}`` piped from earlier answers."""
         return self.pipe(text_in(texts or {}, self.language, self.fallback))
 
     def _choices(self, question: dict[str, Any], choice_lists, options) -> list[tuple[str, str]]:
-        choices = {c["code"]: self.t(c["label"]) for c in choice_lists.get(question["choice_list"], [])}
+        offered = filtered_choices(
+            question, choice_lists.get(question["choice_list"], []), self.answers, self.context
+        )
+        choices = {c["code"]: self.t(c["label"]) for c in offered}
         order = options.get(question["code"]) or list(choices)
         return [(code, choices[code]) for code in order if code in choices]
 
@@ -171,6 +185,21 @@ class PageForm(forms.Form):
         label, hint = self.t(question["label"]), self.t(question["hint"])
         if qtype == "note":
             return RenderedQuestion(question, label, hint, ())
+        if question.get("read_only") or question.get("calculation"):
+            # Computed (or fixed) by the server, never posted: shown with its value.
+            if code in self.answers:
+                value = self.answers[code]
+            elif question.get("calculation"):
+                value = calculated(question, self.answers, self.context) or ""
+            else:
+                value = default_value(question)
+            if question["choice_list"]:
+                labels = {
+                    c["code"]: self.t(c["label"]) for c in choice_lists.get(question["choice_list"], [])
+                }
+                codes = value if isinstance(value, list) else [value] if value != "" else []
+                value = ", ".join(labels.get(str(c), str(c)) for c in codes)
+            return RenderedQuestion(question, label, hint, (), read_only=True, value=str(value))
         if qtype == "matrix":
             scale = options.get(code)
             item_options = (
@@ -213,6 +242,8 @@ class PageForm(forms.Form):
             self.rankings[code] = [choice for choice, _ in choices]
             return RenderedQuestion(question, label, hint, tuple(names))
         self.fields[code] = self._field(question, choice_lists, options)
+        if question.get("default"):
+            self.fields[code].initial = default_value(question)
         if qtype == "multiple_choice":
             alone = [c["code"] for c in choice_lists.get(question["choice_list"], []) if c.get("exclusive")]
             if alone:
@@ -298,13 +329,22 @@ def _relevant_so_far(
     from . import flow
 
     codes = {code for question in page_questions for code in flow.answer_codes(question)}
-    provisional = PageForm(data, questions=[{**q, "required": False} for q in page_questions], **form_kwargs)
-    provisional.is_valid()
     answers = {k: v for k, v in stored.items() if k not in codes}
+    provisional = PageForm(
+        data,
+        questions=[{**q, "required": False, "choice_filter": ""} for q in page_questions],
+        **{**form_kwargs, "answers": answers},
+    )
+    provisional.is_valid()
     relevant = []
     for question in page_questions:
         if flow.is_true(question["relevance"], {**answers}):
             relevant.append(question)
+            if question.get("calculation"):
+                value = calculated(question, answers, form_kwargs.get("context"))
+                if value is not None:
+                    answers[question["code"]] = value
+                continue
             for code in flow.answer_codes(question):
                 value = provisional.cleaned_data.get(code)
                 if value not in (None, "", []):
@@ -318,7 +358,7 @@ def relevant_codes(
     """The codes of the page's questions that apply to the answers typed so far, by the same rule
     :func:`submit_page` applies when the page is sent (the server's evaluator is the only one)."""
     relevant, _ = _relevant_so_far(data, page_questions, stored, form_kwargs)
-    return [question["code"] for question in relevant]
+    return [question["code"] for question in relevant if question["type"] != "calculate"]
 
 
 @dataclass
@@ -343,11 +383,14 @@ def submit_page(
 
     codes = [code for question in page_questions for code in flow.answer_codes(question)]
     relevant, answers = _relevant_so_far(data, page_questions, stored, form_kwargs)
-    form = PageForm(data, questions=relevant, **form_kwargs)
+    # Choice filters read the answers before each question, this page's included.
+    form = PageForm(data, questions=relevant, **{**form_kwargs, "answers": answers})
     if not form.is_valid():
         return PageResult(form, None, codes)
     shown = set(str(data.get("shown", "")).split()) if "shown" in data else None
-    if shown is not None and any(question["code"] not in shown for question in relevant):
+    if shown is not None and any(
+        question["code"] not in shown for question in relevant if question["type"] != "calculate"
+    ):
         # Without JavaScript a question made relevant by an answer on this very page was not on
         # screen: show the page again with it rather than skip it.
         form.add_error(None, forms.ValidationError(E_NEW_QUESTIONS, code="new_questions"))

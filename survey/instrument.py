@@ -3,10 +3,11 @@
 XLSForm, JSON and the database all convert to and from this one shape, so import, export,
 preview and publish share a single validator. A spec is a dict::
 
-    {"format": "candid/questionnaire@1", "form_id": str, "title": {lang: str},
+    {"format": "candid/questionnaire@1", "form_id": str, "form_version": str, "title": {lang: str},
      "languages": [code, ...], "language_names": {code: name}, "default_language": code,
      "sections": [{"code", "label", "relevance", "randomize", "shuffle", "questions": [Q, ...]}],
-     "choice_lists": [{"name", "choices": [{"code", "label"[, "anchor": true][, "exclusive": true]}]}]}
+     "choice_lists": [{"name", "choices": [{"code", "label"[, "anchor": true][, "exclusive": true]
+                                             [, "columns": {column: text}]}]}]}
 
 and a question ``Q`` has every key of :data:`QUESTION_DEFAULTS`; matrices and list experiments
 carry their items in ``items``. Problems are reported with a location that the caller supplies
@@ -39,12 +40,32 @@ QUESTION_TYPES = (
     "slider",
     "note",
     "list_experiment",
+    "calculate",
 )
 CHOICE_TYPES = frozenset({"single_choice", "multiple_choice", "likert", "ranking", "matrix"})
 GROUP_TYPES = frozenset({"matrix", "list_experiment"})
 # Types whose value a relevance expression can read.
 ANSWERED_TYPES = frozenset(QUESTION_TYPES) - {"note", "matrix"}
 TRANSLATED_FIELDS = ("label", "hint", "constraint_message")
+# Types whose value a ``calculation`` can set (a ``calculate`` stores it without showing it; the
+# others show it read-only, as ODK does with a calculation on an input).
+CALCULATED_TYPES = frozenset({"calculate", "text", "integer", "decimal", "date"})
+# Types whose choices a ``choice_filter`` can filter (on the participant page, by the server).
+FILTERED_TYPES = frozenset({"single_choice", "multiple_choice", "likert"})
+# Types that take a (static) ``default``.
+DEFAULT_TYPES = frozenset(
+    {
+        "single_choice",
+        "multiple_choice",
+        "likert",
+        "integer",
+        "decimal",
+        "text",
+        "long_text",
+        "date",
+        "slider",
+    }
+)
 LIST_EXPERIMENT_ROLES = ("control", "sensitive")
 
 QUESTION_DEFAULTS: dict[str, Any] = {
@@ -62,6 +83,10 @@ QUESTION_DEFAULTS: dict[str, Any] = {
     "randomize": False,
     "reverse_scale": False,
     "source": "",
+    "calculation": "",
+    "choice_filter": "",
+    "default": "",
+    "read_only": False,
     "items": [],
 }
 SECTION_DEFAULTS: dict[str, Any] = {
@@ -75,7 +100,7 @@ SECTION_DEFAULTS: dict[str, Any] = {
 
 # Texts stored in columns of a fixed width (survey.models: QuestionnaireVersion.form_id,
 # Question.appearance); a longer one is a problem at its cell, never a database error on saving.
-TEXT_LIMITS = {"form_id": 100, "appearance": 100}
+TEXT_LIMITS = {"form_id": 100, "form_version": 100, "appearance": 100}
 E_TOO_LONG = "{field} is {length} characters long; at most {limit} are kept"
 
 # Messages as constants so tests assert them and translators find them in one place.
@@ -94,11 +119,11 @@ E_UNKNOWN_REF = (
 E_LATER_REF = (
     "{field} of {code!r} refers to ${{{ref}}}, which comes later in the form (at character {position})"
 )
-E_SELF_REF = "relevance of {code!r} refers to itself (at character {position})"
+E_SELF_REF = "{field} of {code!r} refers to itself (at character {position})"
 E_NOT_ANSWERED_REF = (
     "{field} of {code!r} refers to ${{{ref}}}, a {type} that holds no answer (at character {position})"
 )
-E_CURRENT_IN_RELEVANCE = "relevance of {code!r} uses '.', which only a constraint may use"
+E_CURRENT_IN_RELEVANCE = "{field} of {code!r} uses '.', which only a constraint may use"
 E_SLIDER_PARAMETERS = "slider {code!r} needs numeric parameters start and end with start < end and step > 0"
 E_MATRIX_ITEMS = "matrix {code!r} must contain single-choice or Likert items that all use list {list_name!r}"
 E_LIST_EXPERIMENT = (
@@ -114,6 +139,17 @@ E_ATTENTION_CODE = (
     "(its choices: {choices})"
 )
 ATTENTION_TYPES = frozenset({"single_choice", "likert"})
+E_NO_CALCULATION = "calculate {code!r} needs an expression in the calculation column"
+E_CALCULATION_TYPE = (
+    "{code!r}: a calculation can set a calculate, text, integer, decimal or date question, not a {type}"
+)
+E_CHOICE_FILTER_TYPE = "{code!r}: a choice_filter can filter a select_one or select_multiple, not a {type}"
+E_DEFAULT_TYPE = "{code!r}: a {type} takes no default"
+E_DEFAULT_DYNAMIC = (
+    "default of {code!r} is an expression ({value!r}); Candid takes only a fixed default value: "
+    "use a calculation, or compute the value in the analysis"
+)
+E_DEFAULT_VALUE = "default of {code!r}: {value!r} is not {expected}"
 E_NO_SECTIONS = "the form has no questions"
 E_NO_LANGUAGES = "the form declares no language"
 
@@ -184,9 +220,11 @@ CHOICE_FLAGS = ("anchor", "exclusive")
 def normalize_choice(choice: dict[str, Any]) -> dict[str, Any]:
     """A choice's code and labels, and each flag only when set: ``anchor`` (randomisation and a
     reversed scale leave it where it is, such as "Don't know" at the end) and ``exclusive`` (in a
-    multiple choice, chosen alone, such as "None of these")."""
+    multiple choice, chosen alone, such as "None of these"); ``columns`` ({column: text}, the
+    choices sheet's other columns, which a ``choice_filter`` reads) only when there are some."""
     flags = {flag: True for flag in CHOICE_FLAGS if choice.get(flag)}
-    return {"code": choice["code"], "label": dict(choice["label"]), **flags}
+    columns = {"columns": dict(choice["columns"])} if choice.get("columns") else {}
+    return {"code": choice["code"], "label": dict(choice["label"]), **flags, **columns}
 
 
 def normalize(spec: dict[str, Any]) -> dict[str, Any]:
@@ -200,6 +238,7 @@ def normalize(spec: dict[str, Any]) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "form_id": spec.get("form_id", ""),
+        "form_version": spec.get("form_version", ""),
         "title": dict(spec.get("title", {})),
         "languages": languages,
         "language_names": {code: spec.get("language_names", {}).get(code, code) for code in languages},
@@ -237,6 +276,7 @@ def validate(spec: dict[str, Any], locate: Locator = no_location) -> list[Proble
     if not any(section["questions"] for section in spec["sections"]):
         add("form", None, "", E_NO_SECTIONS, "no_questions")
     _check_length("form", None, "form_id", spec.get("form_id", ""), add)
+    _check_length("form", None, "form_version", spec.get("form_version", ""), add)
     lists = _validate_choice_lists(spec, languages, add)
     order = _validate_names(spec, add)
     for section in spec["sections"]:
@@ -362,7 +402,7 @@ def _validate_question(question, _parent, lists, languages, order, add) -> None:
     if qtype not in QUESTION_TYPES:
         add("question", code, "type", f"unknown type {qtype!r}", "unknown_type")
         return
-    _validate_texts("question", code, question, languages, add, required_label=True)
+    _validate_texts("question", code, question, languages, add, required_label=qtype != "calculate")
     _check_length("question", code, "appearance", question["appearance"], add)
     position = order.get(code, (10**9, qtype))[0]
     if question["relevance"]:
@@ -387,6 +427,7 @@ def _validate_question(question, _parent, lists, languages, order, add) -> None:
             add,
             allow_self=True,
         )
+    _validate_xlsform_columns(question, position, lists, order, add)
     for field in ("label", "hint"):
         for language, text in (question[field] or {}).items():
             for ref, pos in piped_codes(str(text)):
@@ -422,6 +463,101 @@ def _validate_question(question, _parent, lists, languages, order, add) -> None:
             "type",
             f"{code!r} is a {qtype} and cannot contain items",
             "items_not_allowed",
+        )
+
+
+def _validate_xlsform_columns(question, position, lists, order, add) -> None:
+    """``calculation``, ``choice_filter``, ``default`` and ``read_only`` of one question."""
+    code, qtype = question["code"], question["type"]
+    if qtype == "calculate" and not question["calculation"].strip():
+        add("question", code, "calculation", E_NO_CALCULATION.format(code=code), "no_calculation")
+    if question["calculation"]:
+        if qtype not in CALCULATED_TYPES:
+            message = E_CALCULATION_TYPE.format(code=code, type=qtype.replace("_", " "))
+            add("question", code, "calculation", message, "calculation_type")
+        else:
+            _check_expression(
+                "question",
+                code,
+                "calculation",
+                question["calculation"],
+                position,
+                order,
+                add,
+                allow_self=False,
+            )
+    if question["choice_filter"]:
+        if qtype not in FILTERED_TYPES:
+            message = E_CHOICE_FILTER_TYPE.format(code=code, type=qtype.replace("_", " "))
+            add("question", code, "choice_filter", message, "choice_filter_type")
+        else:
+            _check_expression(
+                "question",
+                code,
+                "choice_filter",
+                question["choice_filter"],
+                position,
+                order,
+                add,
+                allow_self=False,
+                choice_filter=True,
+            )
+    if question["default"]:
+        _validate_default(question, lists, add)
+
+
+DYNAMIC_DEFAULT = re.compile(r"\$\{|[()\[\]{}]")
+
+
+def _validate_default(question, lists, add) -> None:
+    """A default is a fixed answer of the question's type: choice codes, a number, a date, a text.
+
+    An expression (``${...}``, a function call, brackets; pyxform's test for a dynamic default) is
+    refused: ODK evaluates it on the device when the form opens, which Candid does not do.
+    """
+    code, qtype, value = question["code"], question["type"], str(question["default"]).strip()
+    if qtype not in DEFAULT_TYPES:
+        add(
+            "question",
+            code,
+            "default",
+            E_DEFAULT_TYPE.format(code=code, type=qtype.replace("_", " ")),
+            "default_type",
+        )
+        return
+    if DYNAMIC_DEFAULT.search(value) and qtype not in {"text", "long_text"}:
+        add("question", code, "default", E_DEFAULT_DYNAMIC.format(code=code, value=value), "default_dynamic")
+        return
+    if qtype in {"text", "long_text"}:
+        if DYNAMIC_DEFAULT.search(value) and "${" in value:
+            add(
+                "question",
+                code,
+                "default",
+                E_DEFAULT_DYNAMIC.format(code=code, value=value),
+                "default_dynamic",
+            )
+        return
+    expected = ""
+    if qtype in FILTERED_TYPES:
+        codes = {str(c["code"]) for c in lists.get(question["choice_list"] or "", {}).get("choices", [])}
+        given = value.split() if qtype == "multiple_choice" else [value]
+        if not given or any(word not in codes for word in given):
+            choices = ", ".join(sorted(codes))
+            expected = f"a choice of list {question['choice_list']!r} (its choices: {choices})"
+    elif qtype == "integer" and not re.fullmatch(r"-?\d+", value):
+        expected = "a whole number"
+    elif qtype in {"decimal", "slider"} and not re.fullmatch(r"-?(\d+(\.\d*)?|\.\d+)", value):
+        expected = "a number"
+    elif qtype == "date" and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        expected = "a date written YYYY-MM-DD"
+    if expected:
+        add(
+            "question",
+            code,
+            "default",
+            E_DEFAULT_VALUE.format(code=code, value=value, expected=expected),
+            "default_value",
         )
 
 
@@ -509,9 +645,11 @@ def _slider_ok(parameters: dict[str, Any]) -> bool:
     return start < end and step > 0
 
 
-def _check_expression(kind, code, field, source, limit, order, add, *, allow_self: bool) -> None:
+def _check_expression(
+    kind, code, field, source, limit, order, add, *, allow_self: bool, choice_filter: bool = False
+) -> None:
     try:
-        expression = parse(source)
+        expression = parse(source, choice_filter=choice_filter)
     except ExpressionError as error:
         add(
             kind,
@@ -521,15 +659,15 @@ def _check_expression(kind, code, field, source, limit, order, add, *, allow_sel
             "bad_expression",
         )
         return
-    if field == "relevance" and expression.uses_current:
-        add(kind, code, field, E_CURRENT_IN_RELEVANCE.format(code=code), "current_in_relevance")
+    if field in {"relevance", "calculation"} and expression.uses_current:
+        add(kind, code, field, E_CURRENT_IN_RELEVANCE.format(field=field, code=code), "current_in_relevance")
     for ref, position in expression.references:
         if ref == code and not allow_self:
             add(
                 kind,
                 code,
                 field,
-                E_SELF_REF.format(code=code, position=position + 1),
+                E_SELF_REF.format(field=field, code=code, position=position + 1),
                 "self_reference",
             )
             continue
@@ -589,6 +727,10 @@ _QUESTION_SHAPE: dict[str, Any] = {
     "randomize": bool,
     "reverse_scale": bool,
     "source": str,
+    "calculation": str,
+    "choice_filter": str,
+    "default": str,
+    "read_only": bool,
     "items": "questions",
 }
 _SECTION_SHAPE: dict[str, Any] = {
@@ -642,6 +784,7 @@ def spec_from_json(data: Any) -> dict[str, Any]:
     shape = {
         "format": str,
         "form_id": str,
+        "form_version": str,
         "title": _TEXTS,
         "languages": list,
         "language_names": _TEXTS,
@@ -668,7 +811,7 @@ def spec_from_json(data: Any) -> dict[str, Any]:
             ):
                 problems += _shape_problems(
                     choice,
-                    {"code": str, "label": _TEXTS, "anchor": bool, "exclusive": bool},
+                    {"code": str, "label": _TEXTS, "anchor": bool, "exclusive": bool, "columns": _TEXTS},
                     f"$.choice_lists[{i}].choices[{j}]",
                 )
         if not all(isinstance(code, str) for code in data.get("languages", [])):

@@ -67,6 +67,10 @@ def version_to_spec(version: QuestionnaireVersion) -> dict[str, Any]:
             "randomize": question.randomize,
             "reverse_scale": question.reverse_scale,
             "source": question.source,
+            "calculation": question.calculation,
+            "choice_filter": question.choice_filter,
+            "default": question.default,
+            "read_only": question.read_only,
             "items": [question_spec(item) for item in items_by_parent.get(question.pk, [])],
         }
 
@@ -74,6 +78,7 @@ def version_to_spec(version: QuestionnaireVersion) -> dict[str, Any]:
         {
             "format": FORMAT,
             "form_id": version.form_id,
+            "form_version": version.form_version,
             "title": version.title,
             "languages": version.languages,
             "language_names": version.language_names,
@@ -98,6 +103,7 @@ def version_to_spec(version: QuestionnaireVersion) -> dict[str, Any]:
                             "label": c.label,
                             **({"anchor": True} if c.anchor else {}),
                             **({"exclusive": True} if c.exclusive else {}),
+                            **({"columns": c.columns} if c.columns else {}),
                         }
                         for c in cl.choices.all()
                     ],

@@ -36,6 +36,7 @@ class QuestionType(models.TextChoices):
     SLIDER = "slider", _("Slider (range)")
     NOTE = "note", _("Note (text only)")
     LIST_EXPERIMENT = "list_experiment", _("List experiment")
+    CALCULATE = "calculate", _("Calculation (computed, not shown)")
 
 
 CHOICE_TYPES = frozenset({"single_choice", "multiple_choice", "likert", "ranking", "matrix"})
@@ -75,6 +76,9 @@ class QuestionnaireVersion(models.Model):
     number = models.PositiveIntegerField()
     status = models.CharField(max_length=12, choices=VersionStatus.choices, default=VersionStatus.DRAFT)
     form_id = models.CharField(max_length=100, blank=True)
+    form_version = models.CharField(
+        max_length=100, blank=True, help_text="The XLSForm settings' version (a label such as 2024-05-01)."
+    )
     title = models.JSONField(default=dict, help_text="{language code: title}")
     languages = models.JSONField(default=list)
     language_names = models.JSONField(
@@ -192,6 +196,8 @@ class Choice(VersionPart):
     anchor = models.BooleanField(default=False)
     # In a multiple choice, chosen only alone ("None of these").
     exclusive = models.BooleanField(default=False)
+    # The choices sheet's other columns ({column: text}), which a question's choice_filter reads.
+    columns = models.JSONField(default=dict, blank=True)
 
     objects = ChoiceQuerySet.as_manager()
 
@@ -236,6 +242,12 @@ class Question(VersionPart):
     randomize = models.BooleanField(default=False, help_text="Random option (or item) order.")
     reverse_scale = models.BooleanField(default=False, help_text="Show the scale reversed to half.")
     source = models.TextField(blank=True, help_text="Instrument the item follows, e.g. WVS Q57.")
+    # XLSForm columns (survey.xlsform): an expression the server computes and stores as the answer,
+    # an expression that keeps a choice when true, a pre-filled answer, and shown-but-not-editable.
+    calculation = models.TextField(blank=True)
+    choice_filter = models.TextField(blank=True)
+    default = models.TextField(blank=True)
+    read_only = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["version", "section__position", "position"]

@@ -74,6 +74,7 @@ def _write_parts(version: QuestionnaireVersion, spec: dict[str, Any]) -> None:
                 label=c["label"],
                 anchor=c.get("anchor", False),
                 exclusive=c.get("exclusive", False),
+                columns=c.get("columns", {}),
             )
             for cl in spec["choice_lists"]
             for i, c in enumerate(cl["choices"])
@@ -101,6 +102,10 @@ def _write_parts(version: QuestionnaireVersion, spec: dict[str, Any]) -> None:
             randomize=q["randomize"],
             reverse_scale=q["reverse_scale"],
             source=q["source"],
+            calculation=q["calculation"],
+            choice_filter=q["choice_filter"],
+            default=q["default"],
+            read_only=q["read_only"],
         )
 
     tops: list[tuple[dict[str, Any], Question]] = []
@@ -126,6 +131,7 @@ def rewrite_parts(version: QuestionnaireVersion, spec: dict[str, Any]) -> None:
     Section.objects.filter(version=version).delete()
     ChoiceList.objects.filter(version=version).delete()
     version.form_id = spec["form_id"]
+    version.form_version = spec["form_version"]
     version.title = spec["title"]
     version.languages = spec["languages"]
     version.language_names = spec["language_names"]
@@ -200,6 +206,7 @@ def questionnaire_import(
             study=study,
             number=number,
             form_id=spec["form_id"],
+            form_version=spec["form_version"],
             title=spec["title"],
             languages=spec["languages"],
             language_names=spec["language_names"],
@@ -326,6 +333,7 @@ def questionnaire_new_draft(
         study=study,
         number=number,
         form_id=version.form_id,
+        form_version=version.form_version,
         title=version.title,
         languages=version.languages,
         language_names=version.language_names,

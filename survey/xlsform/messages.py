@@ -25,10 +25,6 @@ E_REPEAT = _(
     "{type!r}: repeats are not supported for anonymous surveys (a roster of people or items would "
     "make participants identifiable); ask about the group as a whole or with a fixed number of questions"
 )
-E_CALCULATE = _(
-    "question type 'calculate' ({name!r}) is not supported yet: Candid stores only what participants "
-    "answer; compute the value in the analysis instead"
-)
 E_OR_OTHER = _(
     "'or_other' / 'or specify other' is not supported; add an 'other' choice and a text question "
     "shown when it is selected"
@@ -57,9 +53,5 @@ E_CHOICE_INCOMPLETE = _("a choice needs a list_name and a name")
 E_MATRIX_CHILD = _("only select_one questions can stand in matrix {name!r}")
 
 # Why a column real forms use is refused, named in E_REFUSED_COLUMN.
-REASON_CALCULATE = _("computed values (calculate) are not supported yet")
-REASON_CHOICE_FILTER = _("options filtered by earlier answers (choice_filter) are not supported yet")
-REASON_DEFAULT = _("default answers are not supported: a participant's answer must be their own")
-REASON_READ_ONLY = _("read-only questions are not supported; use a note to show text")
 REASON_REPEAT_COUNT = _("repeats are not supported for anonymous surveys")
 REASON_TRIGGER = _("questions recalculated on a trigger are not supported")

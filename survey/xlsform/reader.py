@@ -24,6 +24,7 @@ from .limits import check_workbook
 
 SUPPORTED_TYPES = (
     "select_one LIST",
+    "select_one LIST or_other",
     "select_multiple LIST",
     "rank LIST",
     "integer",
@@ -32,6 +33,7 @@ SUPPORTED_TYPES = (
     "date",
     "note",
     "range",
+    "calculate",
     "begin_group / end_group",
 )
 SUPPORTED_TYPES_TEXT = ", ".join(SUPPORTED_TYPES)
@@ -70,13 +72,17 @@ SURVEY_COLUMNS = (
     "parameters",
     "randomize",
     "source",
+    "calculate",
+    "choice_filter",
+    "default",
+    "read_only",
 )
+# Columns holding expressions (and the default, which ODK reads as one): pyxform replaces curly
+# quotes in them by straight ones, as a spreadsheet's autocorrect puts them there unasked.
+EXPRESSION_COLUMNS = ("relevant", "constraint", "calculate", "choice_filter", "default")
+CURLY_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 # Columns real forms use that Candid refuses, each with the reason it gives.
 REFUSED_COLUMNS = {
-    "calculate": m.REASON_CALCULATE,
-    "choice_filter": m.REASON_CHOICE_FILTER,
-    "default": m.REASON_DEFAULT,
-    "read_only": m.REASON_READ_ONLY,
     "repeat_count": m.REASON_REPEAT_COUNT,
     "trigger": m.REASON_TRIGGER,
 }
@@ -117,7 +123,7 @@ SETTINGS_IGNORED = frozenset(
 )
 # Candid's extensions as ``bind::candid:<key>`` columns; other keys become parameters.
 CANDID_FLAGS = ("reverse", "shuffle", "randomize")
-SPEC_TO_COLUMN = {"relevance": "relevant", "code": "name"}
+SPEC_TO_COLUMN = {"relevance": "relevant", "code": "name", "calculation": "calculate"}
 PARAMETER_SEPARATOR = re.compile(r"[\s;]+|,\s*(?=[A-Za-z_][\w-]*\s*=)")
 TRUE_WORDS = frozenset({"yes", "true", "true()", "1", "y"})
 FALSE_WORDS = frozenset({"", "no", "false", "false()", "0", "n"})
@@ -225,7 +231,8 @@ class _Reader:
 
     def value(self, record: dict[str, Any], by_field: dict[str, list[Column]], name: str) -> str:
         columns = by_field.get(name, [])
-        return record.get(columns[0].header, "") if columns else ""
+        text = record.get(columns[0].header, "") if columns else ""
+        return text.translate(CURLY_QUOTES) if name in EXPRESSION_COLUMNS else text
 
     def boolean(self, sheet: str, row: int, record, by_field, name: str) -> bool:
         raw = self.value(record, by_field, name)
@@ -308,7 +315,10 @@ class _Reader:
                     settings["title"][language[0]] = value
             elif column.base in {"form_id", "version"}:
                 settings[column.base] = value
-                self.locations.settings[column.base] = f"sheet {sheet.title}, row {row}, column {column}"
+                where = f"sheet {sheet.title}, row {row}, column {column}"
+                self.locations.settings[column.base] = where
+                if column.base == "version":
+                    self.locations.settings["form_version"] = where
             elif column.base == "default_language" or column.base in SETTINGS_IGNORED:
                 continue
             elif value:
@@ -326,6 +336,15 @@ class _Reader:
             return []
         self.locations.choices_title = sheet.title
         by_field = self.register_columns(sheet, CHOICES_COLUMNS)
+        # The sheet's other columns (what choice filters read), by their header as written.
+        extra = [
+            column
+            for column in sheet.columns
+            if column.base not in CHOICES_COLUMNS
+            and column.base not in TRANSLATABLE
+            and column.base not in IGNORED_COLUMNS
+            and not column.base.startswith(("media::", "instance::"))
+        ]
         lists: dict[str, dict[str, Any]] = {}
         for row, record in sheet.rows:
             list_name = self.value(record, by_field, "list_name")
@@ -355,8 +374,14 @@ class _Reader:
                 for flag in ("anchor", "exclusive")
                 if self.boolean(sheet.title, row, record, by_field, flag)
             }
+            columns = {c.header: record[c.header] for c in extra if record.get(c.header)}
             choice_list["choices"].append(
-                {"code": code, "label": self.texts(record, by_field.get("label", [])), **flags}
+                {
+                    "code": code,
+                    "label": self.texts(record, by_field.get("label", [])),
+                    **flags,
+                    **({"columns": columns} if columns else {}),
+                }
             )
             self.locations.rows.setdefault(("choice", (list_name, code)), (sheet.title, row))
             self.locations.rows.setdefault(("list", list_name), (sheet.title, row))
@@ -379,7 +404,7 @@ class _Reader:
             return "begin_group", None
         if text in {"end group", "end_group"}:
             return "end_group", None
-        if text in {"integer", "decimal", "text", "date", "note"}:
+        if text in {"integer", "decimal", "text", "date", "note", "calculate"}:
             return text, None
         if text == "range":
             return "slider", None
@@ -399,9 +424,7 @@ class _Reader:
                 }[canonical]
                 return kind, list_name
         head = text.split(" ")[0]
-        if head in {"calculate", "calculation"}:
-            self.problem(sheet, row, column, m.E_CALCULATE.format(name=name), "calculate")
-        elif head in METADATA_TYPES:
+        if head in METADATA_TYPES:
             self.problem(
                 sheet,
                 row,
@@ -591,6 +614,12 @@ class _Reader:
             "parameters": parameters,
             "choice_list": list_name if kind in CHOICE_TYPES else None,
             "source": flags["source"],
+            "calculation": self.value(record, by_field, "calculate"),
+            "choice_filter": self.value(record, by_field, "choice_filter"),
+            "default": self.value(record, by_field, "default"),
+            "read_only": self.boolean(sheet, row, record, by_field, "read_only")
+            if "read_only" in by_field
+            else False,
             "items": [],
         }
 
@@ -644,6 +673,7 @@ def read_xlsform(source: str | Path | bytes | BinaryIO, *, name: str = "") -> di
         {
             "format": FORMAT,
             "form_id": settings.get("form_id", ""),
+            "form_version": settings.get("version", ""),
             "title": {code: text for code, text in title.items() if text},
             "languages": languages,
             "language_names": dict(reader.languages),

@@ -45,6 +45,29 @@ def _extension_keys(spec: dict[str, Any]) -> list[str]:
     return list(keys)
 
 
+# XLSForm columns written only when a question of the spec uses them: (column, spec key).
+OPTIONAL_COLUMNS = (
+    ("calculation", "calculation"),
+    ("choice_filter", "choice_filter"),
+    ("default", "default"),
+    ("read_only", "read_only"),
+)
+
+
+def _used_columns(spec: dict[str, Any]) -> list[str]:
+    nodes = [n for s in spec["sections"] for q in s["questions"] for n in [q, *q["items"]]]
+    return [column for column, key in OPTIONAL_COLUMNS if any(node.get(key) for node in nodes)]
+
+
+def _choice_columns(spec: dict[str, Any]) -> list[str]:
+    """The choices sheet's other columns (what choice filters read), in first-seen order."""
+    columns: dict[str, None] = {}
+    for choice_list in spec["choice_lists"]:
+        for choice in choice_list["choices"]:
+            columns.update(dict.fromkeys(choice.get("columns", {})))
+    return list(columns)
+
+
 def write_xlsform(spec: dict[str, Any]) -> bytes:
     """The spec as an XLSForm workbook (survey, choices, settings); ``read_xlsform`` reads it back equal."""
     spec = normalize(spec)
@@ -70,6 +93,7 @@ def write_xlsform(spec: dict[str, Any]) -> bytes:
         *[header("constraint_message", code) for code in languages],
         "appearance",
         "parameters",
+        *_used_columns(spec),
         *[candid(key) for key in ("randomize", "reverse", "shuffle", "source", *extension_keys)],
     ]
 
@@ -102,6 +126,10 @@ def write_xlsform(spec: dict[str, Any]) -> bytes:
             "constraint": node.get("constraint", ""),
             "appearance": node.get("appearance", ""),
             "parameters": " ".join(parameters),
+            "calculation": node.get("calculation", ""),
+            "choice_filter": node.get("choice_filter", ""),
+            "default": node.get("default", ""),
+            "read_only": _yes(node.get("read_only", False)),
             **({randomize_cell: _yes(node["randomize"])} if randomize_cell else {}),
             candid("reverse"): _yes(node.get("reverse_scale", False)),
             candid("shuffle"): _yes(node.get("shuffle", False)),
@@ -136,7 +164,8 @@ def write_xlsform(spec: dict[str, Any]) -> bytes:
         for flag in ("anchor", "exclusive")
         if any(c.get(flag) for cl in spec["choice_lists"] for c in cl["choices"])
     ]
-    choices.append(["list_name", "name", *[header("label", code) for code in languages], *flags])
+    extra = _choice_columns(spec)
+    choices.append(["list_name", "name", *[header("label", code) for code in languages], *flags, *extra])
     for choice_list in spec["choice_lists"]:
         for choice in choice_list["choices"]:
             _append_text_row(
@@ -146,6 +175,7 @@ def write_xlsform(spec: dict[str, Any]) -> bytes:
                     choice["code"],
                     *[choice["label"].get(code, "") for code in languages],
                     *["yes" if choice.get(flag) else "" for flag in flags],
+                    *[choice.get("columns", {}).get(column, "") for column in extra],
                 ],
             )
 
@@ -158,6 +188,7 @@ def write_xlsform(spec: dict[str, Any]) -> bytes:
             "form_title",
             *[header("candid:title", code) for code in titled],
             "form_id",
+            *(["version"] if spec["form_version"] else []),
             "default_language",
             "namespaces",
         ]
@@ -168,6 +199,7 @@ def write_xlsform(spec: dict[str, Any]) -> bytes:
             spec["title"].get(default, ""),
             *[spec["title"][code] for code in titled],
             spec["form_id"],
+            *([spec["form_version"]] if spec["form_version"] else []),
             header("", default).removeprefix("::") if default else "",
             CANDID_NAMESPACE,
         ],

@@ -167,11 +167,6 @@ def test_a_media_column_left_empty_is_fine():
 @pytest.mark.parametrize(
     ("header", "reason"),
     [
-        ("calculation", "computed values (calculate)"),
-        ("choice_filter", "options filtered by earlier answers (choice_filter)"),
-        ("default", "default answers are not supported"),
-        ("read_only", "read-only questions are not supported"),
-        ("bind::readonly", "read-only questions are not supported"),
         ("repeat_count", "repeats are not supported"),
     ],
 )
@@ -191,10 +186,11 @@ def test_a_type_pyxform_knows_but_candid_does_not_is_named_with_its_place(type_)
     assert f"question type {type_!r} is not supported" in problem.message
 
 
-def test_calculate_is_refused_naming_the_calculation():
+def test_calculate_without_its_expression_is_refused_naming_the_column():
     survey = [["type", "name", "label", "calculation"], ["calculate", "total", "", ""]]
     (problem,) = refused(workbook(survey))
-    assert "question type 'calculate' ('total') is not supported yet" in problem.message
+    assert problem.location == "sheet survey, row 2, column D (calculation)"
+    assert "calculate 'total' needs an expression in the calculation column" in problem.message
 
 
 def test_extra_choice_columns_are_left_aside():
@@ -242,3 +238,32 @@ def test_display_hints_and_instance_attributes_change_no_answer_and_are_left_asi
         ["text", "note_text", "Notes", "5", "#notes"],
     ]
     assert read_xlsform(workbook(survey))["sections"][0]["questions"][0]["code"] == "note_text"
+
+
+def test_curly_quotes_in_expressions_are_straightened_as_pyxform_does():
+    """A spreadsheet's autocorrect turns ' and " into ‘ ’ “ ”; pyxform straightens them, so must we.
+    Labels keep theirs (they are typography, not syntax)."""
+    survey = [
+        ["type", "name", "label", "relevant", "constraint"],
+        ["select_one yn", "q1", "“Quoted” label", "", ""],
+        ["text", "q2", "Why?", "${q1} = ‘yes’", "string-length(.) > 0 or . != “x”"],
+    ]
+    spec = read_xlsform(workbook(survey, choices=CHOICES))
+    q1, q2 = spec["sections"][0]["questions"]
+    assert q2["relevance"] == "${q1} = 'yes'"
+    assert q2["constraint"] == 'string-length(.) > 0 or . != "x"'
+    assert q1["label"] == {"en": "“Quoted” label"}
+
+
+def test_the_settings_version_is_kept_and_written_back():
+    spec = read_xlsform(workbook(ONE_QUESTION, settings=[["form_id", "version"], ["hh", "2024-05-01"]]))
+    assert spec["form_version"] == "2024-05-01"
+    from survey.xlsform import write_xlsform
+
+    assert read_xlsform(write_xlsform(spec)) == spec
+
+
+def test_a_settings_version_longer_than_its_column_is_refused_at_its_cell():
+    (problem,) = refused(workbook(ONE_QUESTION, settings=[["version"], ["9" * 101]]))
+    assert problem.location == "sheet settings, row 2, column A (version)"
+    assert "form_version is 101 characters long" in problem.message

@@ -26,7 +26,8 @@ def to_xform(content: bytes, *, validate: bool) -> str:
 
 
 def every_extension() -> dict:
-    """A bilingual form with Likert, matrix, list experiment, slider, reversed scale, shuffled pages."""
+    """A bilingual form with Likert, matrix, list experiment, slider, reversed scale, shuffled pages,
+    and the XLSForm columns Candid reads (calculate, settings version)."""
     spec = tiny_spec()
     questions = spec["sections"][0]["questions"]
     questions[0].update(
@@ -66,7 +67,11 @@ def every_extension() -> dict:
         }
     )
     second = {"code": "p2", "label": {"en": "Two", "zh": "二"}, "shuffle": True, "randomize": True}
-    second["questions"] = [{"code": "t1", "type": "long_text", "label": texts}]
+    second["questions"] = [
+        {"code": "t1", "type": "long_text", "label": texts},
+        {"code": "doubled", "type": "calculate", "calculation": "${sl} * 2"},
+    ]
+    spec["form_version"] = "2024-05-01"
     spec["sections"][0]["shuffle"] = True
     spec["sections"].append(second)
     return spec
@@ -88,6 +93,8 @@ def test_a_form_with_every_extension_round_trips_through_pyxform_and_ODK_validat
         and 'candid:shuffle="yes"' in xform
         and 'candid:correct="yes,no"' in xform
     )
+    assert '<bind nodeset="/data/p2/doubled" type="string" calculate=" /data/p1/sl  * 2"/>' in xform
+    assert 'version="2024-05-01"' in xform
     assert read_xlsform(content) == spec
 
 

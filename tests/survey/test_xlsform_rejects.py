@@ -35,10 +35,6 @@ EXPECTED = {
         "sheet survey, row 2, column E (required)",
         "required must be yes or no, not 'maybe'",
     ),
-    "curly_quotes": (
-        "sheet survey, row 3, column F (relevant)",
-        "unexpected character '‘': use straight quotes",
-    ),
     "duplicate_choice": (
         "sheet choices, row 4, column B (name)",
         "choice 'yes' appears twice in list 'yn' (also in row 2)",
@@ -111,8 +107,8 @@ EXPECTED = {
         "end_group without a matching begin_group",
     ),
     "unsupported_column": (
-        "sheet survey, row 1, column D (calculation)",
-        "column 'calculation' is not supported by Candid: computed values (calculate) are not supported yet",
+        "sheet survey, row 1, column D (body::accuracyThreshold)",
+        "column 'body::accuracyThreshold' is not supported by Candid; supported columns:",
     ),
     "unsupported_type": (
         "sheet survey, row 2, column A (type)",

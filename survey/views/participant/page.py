@@ -271,4 +271,6 @@ def page_form_kwargs(
         "options": display.get("options", {}),
         "list_items": list_items,
         "pipe": lambda label: flow.piped(label, spec, answers, language),
+        "answers": answers,
+        "context": flow.expression_context(spec, language),
     }

@@ -86,6 +86,9 @@ def question_edit(request: HttpRequest, slug: str, number: int, code: str | None
             messages.info(request, _("Add a page first: every question is on a page."))
             return HttpResponseRedirect(reverse("survey:studio_page_new", args=[study.slug, version.number]))
     allowed = ITEM_TYPES[parent["type"]] if parent else [t for t in QuestionType.values]
+    if (existing or {}).get("type") != "calculate":
+        # A calculation is written in the XLSForm's calculation column, which the studio does not edit.
+        allowed = [t for t in allowed if t != "calculate"]
     form = QuestionForm(
         request.POST or None,
         languages=spec["languages"],

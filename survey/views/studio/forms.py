@@ -13,7 +13,7 @@ from django.core.validators import URLValidator
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from ...instrument import CHOICE_TYPES
+from ...instrument import CHOICE_TYPES, QUESTION_DEFAULTS
 from ...languages import language_choices, language_name
 from ...models import StudyRole
 from ...selectors import staff_accounts
@@ -381,6 +381,9 @@ TRANSLATED = (
 )
 
 
+XLSFORM_ONLY_KEYS = ("calculation", "choice_filter", "default", "read_only")
+
+
 class QuestionForm(forms.Form):
     """A question (or an item of a matrix or list experiment) as the researcher edits it.
 
@@ -551,6 +554,8 @@ class QuestionForm(forms.Form):
             "randomize": bool(cleaned.get("randomize")),
             "reverse_scale": bool(cleaned.get("reverse_scale")),
             "source": cleaned.get("source", "").strip(),
+            # XLSForm columns the studio does not edit are kept as imported.
+            **{key: self.existing.get(key, QUESTION_DEFAULTS[key]) for key in XLSFORM_ONLY_KEYS},
         }
 
     # Where a validator problem's field ("label::zh", "name", ...) is shown on this form.

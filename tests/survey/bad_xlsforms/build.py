@@ -62,7 +62,6 @@ CASES: dict[str, dict] = {
         "survey": [q("integer", "q1"), q("integer", "q2", relevant="pulldata('prices', 'p', 'k', ${q1}) > 1")]
     },
     "regex_lookahead": {"survey": [q("text", "code", constraint="regex(., '^[a-z]+(?=[0-9])')")]},
-    "curly_quotes": {"survey": [q("select_one yn", "q1"), q("integer", "q2", relevant="${q1} = ‘yes’")]},
     "language_without_code": {
         "header": ["type", "name", "label::Klingon"],
         "survey": [["integer", "q1", "Q"]],
@@ -77,8 +76,8 @@ CASES: dict[str, dict] = {
         ]
     },
     "unsupported_column": {
-        "header": ["type", "name", "label", "calculation"],
-        "survey": [["integer", "q1", "Q", "1 + 1"]],
+        "header": ["type", "name", "label", "body::accuracyThreshold"],
+        "survey": [["integer", "q1", "Q", "5"]],
     },
     "bad_name": {"survey": [q("integer", "my question")]},
     "matrix_mixed_lists": {
