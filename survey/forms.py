@@ -22,6 +22,7 @@ MAX_SHORT_TEXT = 500
 MAX_LONG_TEXT = 5000
 E_RANKING_PERMUTATION = _("Give each option a different rank.")
 E_RANKING_INCOMPLETE = _("Rank every option.")
+E_NOT_OFFERED = _("“%(option)s” is not offered for your earlier answers: choose another option.")
 E_EXCLUSIVE = _("“%(option)s” cannot be chosen together with other answers: choose it alone, or untick it.")
 # A double (IEEE 754 binary64: SPSS, Stata, Parquet, Excel, JSON readers) keeps any decimal of up to 15
 # significant digits exactly (C's DBL_DIG), so an answer within that limit is exported as typed.
@@ -70,6 +71,7 @@ class RenderedQuestion:
     exclusive: tuple[str, ...] = ()  # the options of a multiple choice that are chosen only alone
     read_only: bool = False  # shown with its value (``value``), not editable
     value: str = ""
+    hidden_choices: tuple[str, ...] = ()  # options its choice filter does not offer (yet)
 
 
 class PageForm(forms.Form):
@@ -101,6 +103,7 @@ class PageForm(forms.Form):
         self.questions = questions
         self.rankings: dict[str, list[str]] = {}
         self.exclusive: dict[str, list[str]] = {}
+        self.offered: dict[str, set[str]] = {}  # question -> the choices its choice filter offers
         options = options or {}
         list_items = list_items or {}
         self.rendered: list[RenderedQuestion] = []
@@ -113,10 +116,14 @@ class PageForm(forms.Form):
         return self.pipe(text_in(texts or {}, self.language, self.fallback))
 
     def _choices(self, question: dict[str, Any], choice_lists, options) -> list[tuple[str, str]]:
-        offered = filtered_choices(
-            question, choice_lists.get(question["choice_list"], []), self.answers, self.context
-        )
-        choices = {c["code"]: self.t(c["label"]) for c in offered}
+        """Every option in display order; a choice filter's verdict is kept in ``offered`` (the page
+        holds all options, those not offered hidden, so the script can show them as answers change)."""
+        every = choice_lists.get(question["choice_list"], [])
+        if question.get("choice_filter"):
+            self.offered[question["code"]] = {
+                c["code"] for c in filtered_choices(question, every, self.answers, self.context)
+            }
+        choices = {c["code"]: self.t(c["label"]) for c in every}
         order = options.get(question["code"]) or list(choices)
         return [(code, choices[code]) for code in order if code in choices]
 
@@ -244,15 +251,40 @@ class PageForm(forms.Form):
         self.fields[code] = self._field(question, choice_lists, options)
         if question.get("default"):
             self.fields[code].initial = default_value(question)
+        hidden = (
+            tuple(
+                choice
+                for choice, _ in self.fields[code].choices
+                if code in self.offered and choice not in self.offered[code]
+            )
+            if qtype in {"single_choice", "likert", "multiple_choice"}
+            else ()
+        )
         if qtype == "multiple_choice":
             alone = [c["code"] for c in choice_lists.get(question["choice_list"], []) if c.get("exclusive")]
             if alone:
                 self.exclusive[code] = alone
-            return RenderedQuestion(question, label, hint, (code,), exclusive=tuple(alone))
-        return RenderedQuestion(question, label, hint, (code,))
+            return RenderedQuestion(
+                question, label, hint, (code,), exclusive=tuple(alone), hidden_choices=hidden
+            )
+        return RenderedQuestion(question, label, hint, (code,), hidden_choices=hidden)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        for code, offered in self.offered.items():
+            value = cleaned.get(code)
+            chosen = value if isinstance(value, list) else [value] if value not in (None, "") else []
+            refused = [choice for choice in chosen if choice not in offered]
+            if refused:
+                labels = dict(self.fields[code].choices)
+                self.add_error(
+                    code,
+                    forms.ValidationError(
+                        E_NOT_OFFERED,
+                        code="not_offered",
+                        params={"option": labels.get(refused[0], refused[0])},
+                    ),
+                )
         for code, alone in self.exclusive.items():
             chosen = cleaned.get(code) or []
             clashing = [choice for choice in chosen if choice in alone]
@@ -357,8 +389,21 @@ def relevant_codes(
 ) -> list[str]:
     """The codes of the page's questions that apply to the answers typed so far, by the same rule
     :func:`submit_page` applies when the page is sent (the server's evaluator is the only one)."""
-    relevant, _ = _relevant_so_far(data, page_questions, stored, form_kwargs)
-    return [question["code"] for question in relevant if question["type"] != "calculate"]
+    return live_state(data=data, page_questions=page_questions, stored=stored, form_kwargs=form_kwargs)[0]
+
+
+def live_state(
+    *, data: Any, page_questions: list[dict[str, Any]], stored: dict[str, Any], form_kwargs: dict[str, Any]
+) -> tuple[list[str], dict[str, list[str]]]:
+    """(:func:`relevant_codes`, {question: the choice codes its choice filter offers}) for the
+    answers typed so far, as :func:`submit_page` will judge them."""
+    relevant, answers = _relevant_so_far(data, page_questions, stored, form_kwargs)
+    filtered = [q for q in relevant if q.get("choice_filter")]
+    offered: dict[str, list[str]] = {}
+    if filtered:
+        form = PageForm(questions=filtered, **{**form_kwargs, "answers": answers})
+        offered = {code: sorted(codes) for code, codes in form.offered.items()}
+    return [question["code"] for question in relevant if question["type"] != "calculate"], offered
 
 
 @dataclass

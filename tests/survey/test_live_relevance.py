@@ -36,10 +36,10 @@ def test_the_server_says_which_questions_apply_and_stores_nothing(logic_study):
     before = PendingResponse.objects.values().get()
     with CaptureQueriesContext(connection) as queries:
         yes = client.post("/s/logic/p/0/relevance/", {"q1": "yes", "q2": "", "shown": "q1"})
-    assert yes.status_code == 200 and yes.json() == {"relevant": ["q1", "q2"]}
+    assert yes.status_code == 200 and yes.json() == {"relevant": ["q1", "q2"], "choices": {}}
     assert yes["Cache-Control"].startswith("max-age=0") or "no-store" in yes["Cache-Control"]
     assert not [q for q in queries.captured_queries if not q["sql"].lstrip().upper().startswith("SELECT")]
-    assert client.post("/s/logic/p/0/relevance/", {"q1": "no"}).json() == {"relevant": ["q1"]}
+    assert client.post("/s/logic/p/0/relevance/", {"q1": "no"}).json() == {"relevant": ["q1"], "choices": {}}
     assert PendingResponse.objects.values().get() == before
 
 
@@ -62,7 +62,7 @@ def test_the_endpoint_needs_the_page_csrf_token(logic_study):
     assert client.post("/s/logic/p/0/relevance/", {"q1": "yes"}).status_code == 403
     token = page_token(client, "/s/logic/p/0/")
     reply = client.post("/s/logic/p/0/relevance/", {"q1": "yes", "csrfmiddlewaretoken": token})
-    assert reply.json() == {"relevant": ["q1", "q2"]}
+    assert reply.json() == {"relevant": ["q1", "q2"], "choices": {}}
 
 
 def test_without_the_script_a_question_brought_in_is_shown_before_it_is_skipped(logic_study):

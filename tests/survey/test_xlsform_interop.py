@@ -27,7 +27,8 @@ def to_xform(content: bytes, *, validate: bool) -> str:
 
 def every_extension() -> dict:
     """A bilingual form with Likert, matrix, list experiment, slider, reversed scale, shuffled pages,
-    and the XLSForm columns Candid reads (calculate, settings version)."""
+    and the XLSForm columns Candid reads (calculate, choice_filter with a choices column, settings
+    version)."""
     spec = tiny_spec()
     questions = spec["sections"][0]["questions"]
     questions[0].update(
@@ -70,7 +71,15 @@ def every_extension() -> dict:
     second["questions"] = [
         {"code": "t1", "type": "long_text", "label": texts},
         {"code": "doubled", "type": "calculate", "calculation": "${sl} * 2"},
+        {
+            "code": "picked",
+            "type": "multiple_choice",
+            "label": texts,
+            "choice_list": "yn",
+            "choice_filter": "kind = 'a' or name != ${q1}",
+        },
     ]
+    spec["choice_lists"][0]["choices"][0]["columns"] = {"kind": "a"}
     spec["form_version"] = "2024-05-01"
     spec["sections"][0]["shuffle"] = True
     spec["sections"].append(second)
@@ -95,6 +104,7 @@ def test_a_form_with_every_extension_round_trips_through_pyxform_and_ODK_validat
     )
     assert '<bind nodeset="/data/p2/doubled" type="string" calculate=" /data/p1/sl  * 2"/>' in xform
     assert 'version="2024-05-01"' in xform
+    assert "instance('yn')/root/item[kind = 'a' or name !=  /data/p1/q1 ]" in xform
     assert read_xlsform(content) == spec
 
 

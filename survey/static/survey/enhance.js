@@ -44,8 +44,8 @@ if (copy && navigator.clipboard && window.isSecureContext) {
   });
 }
 // Live relevance: after each change the page's fields go to the server, whose evaluator says which
-// questions apply; they are shown or hidden here (focus stays where it is) and the change is
-// announced. Without this script the server sends the page again when an answer brings a question in.
+// questions apply and which options the choice filters offer; they are shown or hidden here (focus
+// stays where it is) and a question's change is announced. Without this script the server sends the page again when an answer brings a question in.
 const live = document.querySelector("form[data-relevance]");
 if (live) {
   const status = document.getElementById("relevance-status");
@@ -67,6 +67,15 @@ if (live) {
             slot.hidden = !applies;
             (applies ? added : removed).push(title(slot));
           }
+        });
+        // Choice filters: the options an earlier answer no longer offers are hidden and unticked.
+        Object.entries(answer.choices || {}).forEach(([code, offered]) => {
+          const keep = new Set(offered);
+          live.querySelectorAll(`input[name="${CSS.escape(code)}"]`).forEach((input) => {
+            const option = input.closest("label.option") || input;
+            option.hidden = !keep.has(input.value);
+            if (option.hidden) input.checked = false;
+          });
         });
         live.elements.shown.value = slots.filter((slot) => !slot.hidden).map((slot) => slot.dataset.question).join(" ");
         const words = [];

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from ... import flow
-from ...forms import PageForm, is_well_formed, relevant_codes, submit_page, text_in
+from ...forms import PageForm, is_well_formed, live_state, relevant_codes, submit_page, text_in
 from ...instrument import iter_questions
 from ...models import PendingResponse, ResponseStatus, Study
 from ...participant_text import translation_for
@@ -118,7 +118,7 @@ def _render_page(
             "participant_page": True,
             "relevance_url": (
                 reverse("survey:relevance", args=[study.slug, current.index])
-                if any(q["relevance"] for q in current.questions)
+                if any(q["relevance"] or q.get("choice_filter") for q in current.questions)
                 else ""
             ),
             "page_index": current.index,
@@ -136,7 +136,8 @@ def _render_page(
 @never_cache
 @require_http_methods(["POST"])
 def relevance(request: HttpRequest, study_slug: str, index: int) -> HttpResponse:
-    """Which questions of the page apply to the answers typed so far: ``{"relevant": [codes]}``.
+    """Which questions of the page apply to the answers typed so far, and which choices the choice
+    filters offer: ``{"relevant": [codes], "choices": {question: [choice codes]}}``.
 
     The page's script posts the page's fields here after each change. Nothing is stored and nothing
     is logged but the path (Django's log of a refused request); the page works without it.
@@ -154,10 +155,10 @@ def relevance(request: HttpRequest, study_slug: str, index: int) -> HttpResponse
     if not is_well_formed(PageForm(questions=current.questions, **kwargs), request.POST):
         return JsonResponse({"relevant": None}, status=400)
     with translation_for(response.language):
-        codes = relevant_codes(
+        codes, offered = live_state(
             data=request.POST, page_questions=current.questions, stored=response.answers, form_kwargs=kwargs
         )
-    return JsonResponse({"relevant": codes})
+    return JsonResponse({"relevant": codes, "choices": offered})
 
 
 def _page_post(request, study, response, token, spec, all_pages, current, started_at) -> HttpResponse:
