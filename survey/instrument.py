@@ -119,6 +119,18 @@ E_UNKNOWN_REF = (
 E_LATER_REF = (
     "{field} of {code!r} refers to ${{{ref}}}, which comes later in the form (at character {position})"
 )
+E_SAME_PAGE_REF = (
+    "{field} of {code!r} pipes ${{{ref}}}, which is answered on the same page: an answer is piped "
+    "into the pages after its own (at character {position})"
+)
+E_PIPE_SYNTAX = (
+    "{field} of {code!r} has a '${{' that is not a reference such as ${{q1}}: put a question's code "
+    "between ${{ and }} (at character {position})"
+)
+E_PIPE_IN_TITLE = (
+    "the form title ({language}) is shown before any answer, so it cannot pipe ${{...}} (at character "
+    "{position}); piping works in question labels, hints, constraint messages, choice labels and page titles"
+)
 E_SELF_REF = "{field} of {code!r} refers to itself (at character {position})"
 E_NOT_ANSWERED_REF = (
     "{field} of {code!r} refers to ${{{ref}}}, a {type} that holds no answer (at character {position})"
@@ -279,12 +291,78 @@ def validate(spec: dict[str, Any], locate: Locator = no_location) -> list[Proble
     _check_length("form", None, "form_version", spec.get("form_version", ""), add)
     lists = _validate_choice_lists(spec, languages, add)
     order = _validate_names(spec, add)
+    for language, title in (spec.get("title") or {}).items():
+        for position in _pipe_starts(str(title)):
+            add(
+                "form",
+                None,
+                "title",
+                E_PIPE_IN_TITLE.format(language=language, position=position + 1),
+                "pipe_in_title",
+            )
     for section in spec["sections"]:
         _validate_texts("section", section["code"], section, languages, add, required_label=False)
         _validate_section_relevance(section, order, add)
-    for _section, question, parent in iter_questions(spec):
-        _validate_question(question, parent, lists, languages, order, add)
+        page_start = _page_start(section, order)
+        same_page = {node["code"] for q in section["questions"] for node in [q, *q["items"]]}
+        for language, text in (section["label"] or {}).items():
+            field = f"label::{language}"
+            _check_piping("section", section["code"], field, text, page_start, same_page, order, add)
+        for question in section["questions"]:
+            for node in [question, *question["items"]]:
+                parent = question if node is not question else None
+                _validate_question(node, parent, lists, languages, order, add)
+                _validate_piping(node, lists, page_start, same_page, order, add)
+    unique = list(dict.fromkeys(problems))  # a list shared by questions is checked once per question
+    problems[:] = unique
     return problems
+
+
+def _page_start(section: dict[str, Any], order: dict[str, tuple[int, str]]) -> int:
+    """The document position of a page's first question: answers before it can be piped into it."""
+    positions = [order[q["code"]][0] for q in section["questions"] if q["code"] in order]
+    return min(positions) if positions else 10**9
+
+
+def _pipe_starts(text: str) -> list[int]:
+    """Where each ``${`` of a text starts."""
+    return [match.start() for match in re.finditer(r"\$\{", text)]
+
+
+def _check_piping(kind, code, field, text, page_start, same_page, order, add, *, key: Any = None) -> None:
+    """A text shown to participants with ``${code}`` piped from answers given on earlier pages: the
+    page is drawn from the answers already saved, so an answer on its own page would show blank."""
+    text = str(text or "")
+    if "${" not in text:
+        return
+    refs = piped_codes(text)
+    well_formed = {position for _ref, position in refs}
+    for position in _pipe_starts(text):
+        if position not in well_formed:
+            message = E_PIPE_SYNTAX.format(field=field, code=code, position=position + 1)
+            add(kind, key or code, field, message, "pipe_syntax")
+    for ref, position in refs:
+        if ref in same_page and order.get(ref, (0, ""))[1] in ANSWERED_TYPES:
+            message = E_SAME_PAGE_REF.format(field=field, code=code, ref=ref, position=position + 1)
+            add(kind, key or code, field, message, "same_page_reference")
+        else:
+            _check_ref(kind, code, field, ref, position, page_start, order, add, key=key)
+
+
+def _validate_piping(question, lists, page_start, same_page, order, add) -> None:
+    """Piping in a question's label, hint and constraint message, and in its choices' labels."""
+    code = question["code"]
+    for field in TRANSLATED_FIELDS:
+        for language, text in (question.get(field) or {}).items():
+            _check_piping("question", code, f"{field}::{language}", text, page_start, same_page, order, add)
+    choice_list = lists.get(question.get("choice_list") or "")
+    for choice in (choice_list or {}).get("choices", []):
+        key = (choice_list["name"], choice["code"])
+        name = f"{choice_list['name']}/{choice['code']}"
+        for language, text in (choice["label"] or {}).items():
+            _check_piping(
+                "choice", name, f"label::{language}", text, page_start, same_page, order, add, key=key
+            )
 
 
 def _check_length(kind: str, key: Any, field: str, value: str, add) -> None:
@@ -428,10 +506,6 @@ def _validate_question(question, _parent, lists, languages, order, add) -> None:
             allow_self=True,
         )
     _validate_xlsform_columns(question, position, lists, order, add)
-    for field in ("label", "hint"):
-        for language, text in (question[field] or {}).items():
-            for ref, pos in piped_codes(str(text)):
-                _check_ref("question", code, f"{field}::{language}", ref, pos, position, order, add)
     if qtype in CHOICE_TYPES:
         name = question["choice_list"]
         if not name:
@@ -674,11 +748,13 @@ def _check_expression(
         _check_ref(kind, code, field, ref, position, limit, order, add, allow_self=allow_self)
 
 
-def _check_ref(kind, code, field, ref, position, limit, order, add, *, allow_self: bool = False) -> None:
+def _check_ref(
+    kind, code, field, ref, position, limit, order, add, *, allow_self: bool = False, key: Any = None
+) -> None:
     if ref not in order or order[ref][1] == "section":
         add(
             kind,
-            code,
+            key or code,
             field,
             E_UNKNOWN_REF.format(field=field, code=code, ref=ref, position=position + 1),
             "unknown_reference",
@@ -688,7 +764,7 @@ def _check_ref(kind, code, field, ref, position, limit, order, add, *, allow_sel
     if ref_type not in ANSWERED_TYPES:
         add(
             kind,
-            code,
+            key or code,
             field,
             E_NOT_ANSWERED_REF.format(
                 field=field,
@@ -702,7 +778,7 @@ def _check_ref(kind, code, field, ref, position, limit, order, add, *, allow_sel
     elif ref_position >= limit and not (allow_self and ref == code):
         add(
             kind,
-            code,
+            key or code,
             field,
             E_LATER_REF.format(field=field, code=code, ref=ref, position=position + 1),
             "later_reference",

@@ -7,6 +7,25 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+E_NOT_PIPED = _(
+    "%(field)s is read before any answer, so “${” in it would be shown as typed: write the words "
+    "themselves. Piping (${code}) works in question texts, choice labels and page titles."
+)
+
+
+def refuse_piping(fields: dict[str, tuple[object, str]]) -> None:
+    """Refuse ``${`` in texts participants read before answering (study title, consent, who is
+    asking): nothing can be piped into them. ``fields`` maps a field name to its value (a string or
+    ``{language: text}``) and the name people know it by. Raises ``ValidationError`` by field."""
+    errors = {}
+    for name, (value, label) in fields.items():
+        texts = value.values() if isinstance(value, dict) else [value]
+        if any("${" in str(text or "") for text in texts):
+            errors[name] = ValidationError(E_NOT_PIPED, code="not_piped", params={"field": label})
+    if errors:
+        raise ValidationError(errors)
 
 
 def validate_languages(value: object) -> None:
@@ -65,6 +84,9 @@ class Study(models.Model):
 
     def clean(self) -> None:
         validate_languages(self.languages)
+        refuse_piping(
+            {"title": (self.title, _("The study title")), "titles": (self.titles, _("The study title"))}
+        )
 
     def title_in(self, language: str) -> str:
         """The title in ``language``, else in the first language that has one, else ``title``."""
@@ -192,6 +214,17 @@ class ConsentText(models.Model):
 
     def __str__(self) -> str:
         return f"Consent v{self.version} of {self.study.slug}"
+
+    def clean(self) -> None:
+        refuse_piping(
+            {
+                "texts": (self.texts, _("The consent text")),
+                "research_team": (self.research_team, _("The research team")),
+                "contact": (self.contact, _("The contact")),
+                "ethics_committee": (self.ethics_committee, _("The ethics committee")),
+                "ethics_reference": (self.ethics_reference, _("The ethics approval number")),
+            }
+        )
 
     def missing_languages(self) -> list[str]:
         return [lang for lang in self.study.languages if not (self.texts or {}).get(lang, "").strip()]

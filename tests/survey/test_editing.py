@@ -43,11 +43,15 @@ def test_put_adds_replaces_and_moves_between_pages():
 def test_rename_follows_every_reference():
     spec = tiny_spec()
     spec["sections"][0]["questions"][1]["label"] = {"en": "You said ${q1}", "zh": "您说 ${ q1 }"}
+    # q2 on a page of its own: an answer is piped into the pages after its own
+    spec["sections"].append(
+        {**spec["sections"][0], "code": "p2", "questions": [spec["sections"][0]["questions"].pop()]}
+    )
     q1 = {**spec["sections"][0]["questions"][0], "code": "trust"}
     renamed = normalize(
         editing.question_put(spec, original="q1", page_code="p1", parent_code=None, question=q1)
     )
-    q2 = renamed["sections"][0]["questions"][1]
+    q2 = renamed["sections"][1]["questions"][0]
     assert q2["relevance"] == "${trust} = 'yes'"
     assert q2["label"] == {"en": "You said ${trust}", "zh": "您说 ${trust}"}
     assert validate(renamed) == []
