@@ -42,8 +42,23 @@ def crosstab(design: SurveyDesign, row: str, column: str) -> Crosstab:
     cell = np.where(valid, c_codes * nr + r_codes, -1)  # rows vary fastest, as R's interaction()
     everyone = np.where(valid, 0, -1)
     fit = _proportion_fit(design, everyone, np.where(valid, cell, 0), 1, nr * nc)
-    p, V = fit.estimate, fit.cov
-    n = int(valid.sum())
+    tally = np.bincount(cell[valid], minlength=nr * nc)  # one pass, no pivot table
+    return rao_scott(design, fit.estimate, fit.cov, tally, row_levels=r_levels, column_levels=c_levels)
+
+
+def rao_scott(
+    design: SurveyDesign,
+    p: np.ndarray,
+    V: np.ndarray,
+    counts: np.ndarray,
+    *,
+    row_levels: pd.Index,
+    column_levels: pd.Index,
+) -> Crosstab:
+    """The table and test of :func:`crosstab` from the cells' weighted shares of everyone counted
+    ``p`` (``(nr * nc,)``, rows varying fastest), their covariance ``V`` and unweighted ``counts``."""
+    nr, nc = len(row_levels), len(column_levels)
+    n = int(counts.sum())
     main = np.column_stack(
         [
             np.ones(nr * nc),
@@ -71,11 +86,10 @@ def crosstab(design: SurveyDesign, row: str, column: str) -> Crosstab:
         pearson = float(np.nansum((table - expected) ** 2 / expected))
     statistic = pearson / np.trace(delta)
     ddf = d0 * max(design.df, 1)
-    tally = np.bincount(cell[valid], minlength=nr * nc).reshape(nc, nr).T  # one pass, no pivot table
-    counts = pd.DataFrame(tally, index=r_levels, columns=c_levels)
-    weighted = pd.DataFrame(table, index=r_levels, columns=c_levels)
+    counts_table = pd.DataFrame(counts.reshape(nc, nr).T, index=row_levels, columns=column_levels)
+    weighted = pd.DataFrame(table, index=row_levels, columns=column_levels)
     return Crosstab(
-        counts=counts,
+        counts=counts_table,
         column_percent=100 * weighted / weighted.sum(axis=0),
         statistic=float(statistic),
         ndf=float(d0),

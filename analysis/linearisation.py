@@ -180,15 +180,24 @@ def _corrections(
     return corr
 
 
-def _covariance(design: SurveyDesign, g_stratum: np.ndarray, s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
-    """``sum_h scale_h (sum z z' - (sum z)(sum z)' / n_h)`` from per-group ``s1 = sum z`` and ``s2 = sum z z'``."""
+def _covariance(
+    design: SurveyDesign,
+    g_stratum: np.ndarray,
+    s1: np.ndarray,
+    terms: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> np.ndarray:
+    """``sum_h scale_h (sum z z' - (sum z)(sum z)' / n_h)`` from per-group ``s1 = sum z`` and
+    ``sum z z'`` given as terms ``(c, L, R)``: ``sum_g c_g L_g R_g'`` (one matrix product per
+    stratum, not a ``(groups, p, p)`` array)."""
     structure = design._taylor
     p = s1.shape[1]
     cov = np.zeros((p, p))
     for h in np.unique(g_stratum):
         rows = g_stratum == h
         total = s1[rows].sum(axis=0)
-        cross = s2[rows].sum(axis=0)
+        cross = sum(
+            ((left[rows] * c[rows, None]).T @ right[rows] for c, left, right in terms), np.zeros((p, p))
+        )
         cov += structure.scale_h[h] * (cross - np.outer(total, total) / structure.n_h[h])
     return cov
 
@@ -197,6 +206,67 @@ def shares(design: SurveyDesign, domain: np.ndarray, level: np.ndarray, g: int, 
     """Shares of ``k`` levels within ``g`` domains (column ``d*k + l``), with their full covariance."""
     cells = _cells(design)
     sums, g_stratum, g_cell, g_domain, g_level = _group_table(design, cells, domain, g, level, k, None)
+    return _shares(design, cells, sums, g_stratum, g_cell, g_domain, g_level, g, k)
+
+
+def row_groups(design: SurveyDesign) -> tuple[np.ndarray, int]:
+    """Each row's stratum and calibration cell as one code ``stratum * cells + cell``, and the
+    number of codes: what every row of one group shares in the variance of a share or a mean.
+    Computed once and kept on the (immutable) design."""
+    found = design.__dict__.get("_row_groups")
+    if found is None:
+        cells = _cells(design)
+        structure = design._taylor
+        stratum = structure.psu_stratum[structure.psu]
+        found = (stratum * cells.n_cells + cells.row_cell, len(structure.n_h) * cells.n_cells)
+        design.__dict__["_row_groups"] = found
+    return found
+
+
+def shares_of_groups(
+    design: SurveyDesign,
+    group: np.ndarray,
+    domain: np.ndarray,
+    level: np.ndarray,
+    sums: dict[str, np.ndarray],
+    g: int,
+    k: int,
+) -> GroupFit:
+    """:func:`shares` from sums over groups of rows instead of the rows themselves.
+
+    The groups may be any partition of the rows at least as fine as (stratum, calibration cell,
+    domain, level): ``group`` is each group's :func:`row_groups` code, ``domain`` its domain
+    (``-1``: outside every domain) and ``level`` its level; ``sums`` hold per group ``count``,
+    ``positive`` (rows of non-zero weight), ``w``, ``w2`` and, for a post-stratified design,
+    ``old_w``. Sums of unions of groups are sums of their sums, so the result is :func:`shares`'
+    (to rounding; tested), from one pass over the rows for every breakdown of a variable.
+    """
+    cells = _cells(design)
+    inside = domain >= 0
+    key = (group * (g + 1) + np.where(inside, domain, g)) * k + np.where(inside, level, 0)
+    index, uniques = _factorize(key)
+    size = len(uniques)
+    merged = {name: np.bincount(index, weights=values, minlength=size) for name, values in sums.items()}
+    g_level = uniques % k
+    rest = uniques // k
+    g_domain = rest % (g + 1)
+    rest = rest // (g + 1)
+    return _shares(
+        design, cells, merged, rest // cells.n_cells, rest % cells.n_cells, g_domain, g_level, g, k
+    )
+
+
+def _shares(
+    design: SurveyDesign,
+    cells: _Cells,
+    sums: dict[str, np.ndarray],
+    g_stratum: np.ndarray,
+    g_cell: np.ndarray,
+    g_domain: np.ndarray,
+    g_level: np.ndarray,
+    g: int,
+    k: int,
+) -> GroupFit:
     p = g * k
     W_domain = np.bincount(g_domain, weights=sums["w"], minlength=g + 1)[:g]
     A = np.bincount(g_domain * k + g_level, weights=sums["w"], minlength=(g + 1) * k)[:p]
@@ -221,8 +291,7 @@ def shares(design: SurveyDesign, domain: np.ndarray, level: np.ndarray, g: int, 
     )
     B = u - corr[g_cell]
     s1 = B * sums["w"][:, None]
-    s2 = np.einsum("g,gi,gj->gij", sums["w2"], B, B)
-    cov = _covariance(design, g_stratum, s1, s2)
+    cov = _covariance(design, g_stratum, s1, [(sums["w2"], B, B)])
     n_domain = np.bincount(g_domain, weights=sums["positive"], minlength=g + 1)[:g]
     n = np.repeat(n_domain, k)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -254,13 +323,8 @@ def means(design: SurveyDesign, domain: np.ndarray, y: np.ndarray, g: int) -> Gr
     corr = _corrections(cells, g_cell, sums_u, sums["count"], weighted_u, sums.get("old_w"))
     B = -corr[g_cell]
     s1 = A * sums["wy"][:, None] + B * sums["w"][:, None]
-    s2 = (
-        np.einsum("g,gi,gj->gij", sums["w2y2"], A, A)
-        + np.einsum("g,gi,gj->gij", sums["w2y"], A, B)
-        + np.einsum("g,gi,gj->gij", sums["w2y"], B, A)
-        + np.einsum("g,gi,gj->gij", sums["w2"], B, B)
-    )
-    cov = _covariance(design, g_stratum, s1, s2)
+    terms = [(sums["w2y2"], A, A), (sums["w2y"], A, B), (sums["w2y"], B, A), (sums["w2"], B, B)]
+    cov = _covariance(design, g_stratum, s1, terms)
     n = np.bincount(g_domain, weights=sums["positive"], minlength=g + 1)[:g]
     with np.errstate(divide="ignore", invalid="ignore"):
         # svyvar(y) over n, from the domain's weighted squared deviations (R's deff = "replace")

@@ -24,15 +24,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import schema
+from . import linearisation, schema
 from .codebook import Codebook, Variable
 from .compare import cronbach_alpha
-from .crosstab import crosstab
+from .crosstab import Crosstab, crosstab
 from .design import SurveyDesign, with_data
 from .estimates import mean, proportion
 from .quantiles import quantile
 from .sensitive import compare_list_with_direct, list_experiment, randomized_response
 from .suppression import DEFAULT_K, Release, disclose, fingerprints, round_count, row_keys, union
+from .tally import Tally, cell_fingerprints, crosstab_of_tally, share_estimates, tally
 
 SHARE, MEAN, MEDIAN = "share", "mean", "median"
 SELECTED, MEAN_RANK, FIRST_RANK, ALPHA = "selected", "mean_rank", "ranked_first", "alpha"
@@ -112,7 +113,7 @@ class _Context:
     keys: np.ndarray
     group_labels: dict[str, dict[str, str]]
     labels: dict[str, str] = field(default_factory=dict)  # variable or question -> label
-    cache: dict[tuple, tuple[np.ndarray, list[str]]] = field(default_factory=dict)
+    cache: dict[tuple, Any] = field(default_factory=dict)  # codes, level maps and tallies of columns
 
 
 def parameters_by_question(specs: list[tuple[int, dict[str, Any]]]) -> dict[str, dict[str, str]]:
@@ -284,24 +285,52 @@ def _codes(context: _Context, column: str, levels: list[str] | None = None) -> t
     (computed once per column and levels)."""
     key = (column, tuple(levels) if levels is not None else None)
     if key not in context.cache:
-        context.cache[key] = _coded(context, column, levels)
+        raw, _ = _raw(context, column)
+        mapped, levels = _level_map(context, column, levels)
+        context.cache[key] = (
+            (np.where(raw >= 0, mapped[np.clip(raw, 0, None)], -1) if len(mapped) else np.full(len(raw), -1)),
+            levels,
+        )
     return context.cache[key]
 
 
-def _coded(context: _Context, column: str, levels: list[str] | None) -> tuple[np.ndarray, list[str]]:
-    # One factorisation of the values themselves (cheap for a categorical column, see
-    # ``categorised``); the few distinct values are then read as text, as ``astype("string")`` would.
-    codes, uniques = pd.factorize(context.design.data[column])
-    names = [str(u) for u in uniques]
+def _raw(context: _Context, column: str) -> tuple[np.ndarray, pd.Index]:
+    """Row -> index of its distinct value (-1 missing) and the distinct values, as ``pandas.factorize``
+    gives them: one factorisation per column (cheap for a categorical column, see ``categorised``)."""
+    key = ("raw", column)
+    if key not in context.cache:
+        codes, uniques = pd.factorize(context.design.data[column])
+        context.cache[key] = np.asarray(codes, dtype=np.int64), uniques
+    return context.cache[key]
+
+
+def _level_map(context: _Context, column: str, levels: list[str] | None) -> tuple[np.ndarray, list[str]]:
+    """Distinct value (:func:`_raw`) -> level index (-1: not a level), and the levels: ``levels``, or
+    the codebook's followed by the other values present. The values are read as text, as
+    ``astype("string")`` would."""
+    names = [str(u) for u in _raw(context, column)[1]]
     if levels is None:
         known = context.codebook.variable(column).value_labels if column in context.codebook.names else {}
         present = sorted(set(names))
         levels = [*known, *[p for p in present if p not in known]]
     lookup = {level: i for i, level in enumerate(levels)}
-    mapped = np.array([lookup.get(name, -1) for name in names], dtype=np.int64)
-    return (
-        np.where(codes >= 0, mapped[np.clip(codes, 0, None)], -1) if len(mapped) else np.full(len(codes), -1)
-    ), levels
+    return np.array([lookup.get(name, -1) for name in names], dtype=np.int64), levels
+
+
+def _tally(context: _Context, column: str) -> Tally:
+    """The group sums of ``column`` crossed with every breakdown (one pass over the rows, kept)."""
+    key = ("tally", column)
+    if key not in context.cache:
+        answer, values = _raw(context, column)
+        breakdowns = [_raw(context, b) for b in _breakdowns(context, column)[1:]]
+        context.cache[key] = tally(
+            context.design,
+            answer,
+            len(values),
+            [(codes, len(uniques)) for codes, uniques in breakdowns],
+            context.keys,
+        )
+    return context.cache[key]
 
 
 def _share_rows(
@@ -315,25 +344,22 @@ def _share_rows(
 ) -> pd.DataFrame:
     """A share table of ``column`` (every level, overall and per breakdown) with unweighted counts
     and the identities of the respondent sets; ``estimate=False`` gives the cells without estimates."""
-    level_codes, levels = _codes(context, column, levels)
+    tallied = linearisation.applies(context.design)  # else from the rows, breakdown by breakdown
+    levels = _level_map(context, column, levels)[1]
+    size = len(levels)
     rows = []
     for b in _breakdowns(context, column):
-        group_codes, groups = (
-            (np.zeros(context.design.n, dtype=np.int64), [""]) if b is None else _codes(context, b)
-        )
-        valid = (level_codes >= 0) & (group_codes >= 0)
-        domain = np.where(valid, group_codes, -1)
-        fit: dict[tuple[int, int], dict[str, float]] = {}
-        if estimate and valid.any():
-            coded = pd.Categorical.from_codes(np.where(valid, level_codes, -1), categories=range(len(levels)))
-            data = _narrow(
-                context.design, _level=coded, _domain=pd.Categorical.from_codes(domain, range(len(groups)))
+        if tallied:
+            groups = [""] if b is None else _level_map(context, b, None)[1]
+            fit, cell_keys = _tallied_cells(context, column, levels, b, estimate=estimate)
+        else:
+            group_codes, groups = (
+                (np.zeros(context.design.n, dtype=np.int64), [""]) if b is None else _codes(context, b)
             )
-            fit = _by_cell(proportion(_same_rows(context.design, data), "_level", by="_domain"))
-        size = len(levels)
-        cell_keys = fingerprints(
-            context.keys, np.where(valid, domain * size + level_codes, -1), len(groups) * size
-        )
+            level_codes = _codes(context, column, levels)[0]
+            fit, cell_keys = _counted_cells(
+                context, level_codes, levels, group_codes, groups, estimate=estimate
+            )
         for g, group in enumerate(groups):
             base = union(cell_keys[g * size : (g + 1) * size])
             if base[2] == 0:
@@ -358,6 +384,59 @@ def _share_rows(
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def _tallied_cells(
+    context: _Context, column: str, levels: list[str], b: str | None, *, estimate: bool
+) -> tuple[dict[tuple[int, int], dict[str, float]], list[tuple[int, int, int]]]:
+    """The share estimates keyed by (group, level) and the cells' fingerprints of ``column`` by ``b``,
+    from the column's tally (one pass over the rows for every breakdown)."""
+    t = _tally(context, column)
+    level_of = _level_map(context, column, levels)[0][np.clip(t.answer, 0, None)]
+    level_of = np.where(t.answer >= 0, level_of, -1) if len(level_of) else np.full(len(t.answer), -1)
+    group_of, g = None, 1
+    if b is not None:
+        position = _breakdowns(context, column)[1:].index(b)
+        mapped, groups = _level_map(context, b, None)
+        raw = t.breakdowns[position]
+        group_of = (
+            np.where(raw >= 0, mapped[np.clip(raw, 0, None)], -1) if len(mapped) else np.full(len(raw), -1)
+        )
+        g = len(groups)
+    fit = {}
+    if estimate:
+        found = share_estimates(context.design, t, level_of, group_of)
+        values = {c: found[c].to_numpy(dtype=float) for c in ESTIMATE_COLUMNS}
+        fit = {
+            (int(d), int(level)): {c: float(values[c][i]) for c in ESTIMATE_COLUMNS}
+            for i, (d, level) in enumerate(zip(found["group"], found["level"], strict=True))
+        }
+    return fit, cell_fingerprints(t, level_of, len(levels), group_of, g)
+
+
+def _counted_cells(
+    context: _Context,
+    level_codes: np.ndarray,
+    levels: list[str],
+    group_codes: np.ndarray,
+    groups: list[str],
+    *,
+    estimate: bool,
+) -> tuple[dict[tuple[int, int], dict[str, float]], list[tuple[int, int, int]]]:
+    """:func:`_tallied_cells` from the rows, for designs with clusters or replicate weights."""
+    valid = (level_codes >= 0) & (group_codes >= 0)
+    domain = np.where(valid, group_codes, -1)
+    fit: dict[tuple[int, int], dict[str, float]] = {}
+    if estimate and valid.any():
+        coded = pd.Categorical.from_codes(np.where(valid, level_codes, -1), categories=range(len(levels)))
+        data = _narrow(
+            context.design, _level=coded, _domain=pd.Categorical.from_codes(domain, range(len(groups)))
+        )
+        fit = _by_cell(proportion(_same_rows(context.design, data), "_level", by="_domain"))
+    size = len(levels)
+    return fit, fingerprints(
+        context.keys, np.where(valid, domain * size + level_codes, -1), len(groups) * size
+    )
 
 
 def _identity(key: tuple[int, int, int], *names: str) -> tuple:
@@ -468,10 +547,11 @@ def _same_rows(design: SurveyDesign, data: pd.DataFrame) -> SurveyDesign:
     cells): the rows are the same, only columns were added."""
     derived = with_data(design, data)
     # Computed once here on the parent, then shared with every derived design (cached properties).
-    shared = ("w", "_taylor") if not design.is_replicate else ("w",)
+    shared = ("w", "_taylor", "df") if not design.is_replicate else ("w",)
     for name in shared:
         getattr(design, name)
-    for name in ("w", "df", "has_zero_weights", "_taylor", "_replicates", "_calibration_cells"):
+    kept = ("w", "df", "has_zero_weights", "_taylor", "_replicates", "_calibration_cells", "_row_groups")
+    for name in (*kept, "_tally_rows"):
         if name in design.__dict__:
             derived.__dict__[name] = design.__dict__[name]
     return derived
@@ -716,7 +796,7 @@ def _with_tests(context: _Context, item: Item) -> Item:
             if b == variable:
                 continue
             try:
-                table = crosstab(context.design, variable, b)
+                table = _crosstab(context, variable, b)
             except (ValueError, np.linalg.LinAlgError, ZeroDivisionError):
                 continue
             if np.isfinite(table.p_value):
@@ -731,6 +811,16 @@ def _with_tests(context: _Context, item: Item) -> Item:
                     }
                 )
     return Item(item.question, item.kind, item.label, item.variables, tuple(tests))
+
+
+def _crosstab(context: _Context, variable: str, b: str) -> Crosstab:
+    """:func:`analysis.crosstab` of ``variable`` by ``b``, from the variable's tally when it has one."""
+    if not linearisation.applies(context.design):
+        return crosstab(context.design, variable, b)
+    position = _breakdowns(context, variable)[1:].index(b)
+    return crosstab_of_tally(
+        context.design, _tally(context, variable), position, _raw(context, variable)[1], _raw(context, b)[1]
+    )
 
 
 def _labelled(context: _Context, frame: pd.DataFrame) -> pd.DataFrame:
