@@ -90,6 +90,7 @@ class PageForm(forms.Form):
         pipe: Callable[[str], str] | None = None,
         answers: dict[str, Any] | None = None,
         context: Any = None,
+        use_defaults: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -98,6 +99,9 @@ class PageForm(forms.Form):
         # and read-only values are computed from.
         self.answers = answers or {}
         self.context = context
+        # A question's XLSForm default is offered only until its page is first saved: after that an
+        # empty answer is the participant's own.
+        self.use_defaults = use_defaults
         self.language = language
         self.fallback = fallback_language
         self.questions = questions
@@ -249,7 +253,7 @@ class PageForm(forms.Form):
             self.rankings[code] = [choice for choice, _ in choices]
             return RenderedQuestion(question, label, hint, tuple(names))
         self.fields[code] = self._field(question, choice_lists, options)
-        if question.get("default"):
+        if question.get("default") and self.use_defaults:
             self.fields[code].initial = default_value(question)
         hidden = (
             tuple(

@@ -25,9 +25,10 @@ E_REPEAT = _(
     "{type!r}: repeats are not supported for anonymous surveys (a roster of people or items would "
     "make participants identifiable); ask about the group as a whole or with a fixed number of questions"
 )
-E_OR_OTHER = _(
-    "'or_other' / 'or specify other' is not supported; add an 'other' choice and a text question "
-    "shown when it is selected"
+E_OR_OTHER = _("{type!r} or_other: only select_one and select_multiple can have an 'other' choice")
+E_OR_OTHER_FILTER = _(
+    "a select with or_other cannot have a choice_filter (pyxform refuses it too); add an 'other' "
+    "choice and a text question shown when it is selected"
 )
 E_NO_TYPE = _("the row has content but no type")
 E_NO_NAME = _("a {type} needs a name")

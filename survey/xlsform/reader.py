@@ -21,6 +21,7 @@ from ..instrument import CHOICE_TYPES, FORMAT, Problem, QuestionnaireInvalid, no
 from . import messages as m
 from .headers import CANDID_PREFIX, Column, Sheet, language_of, read_sheet
 from .limits import check_workbook
+from .or_other import add_other_choice, specify_question, split_or_other
 
 SUPPORTED_TYPES = (
     "select_one LIST",
@@ -158,6 +159,8 @@ class _Reader:
     locations: Locations = field(default_factory=Locations)
     languages: dict[str, str] = field(default_factory=dict)  # code -> display name
     default_code: str = DEFAULT_LANGUAGE_CODE
+    or_other_rows: set[int] = field(default_factory=set)  # survey rows of "select_... or_other"
+    or_other_lists: list[str] = field(default_factory=list)  # lists that gain the choice "other"
 
     def duplicate_column(self, sheet: str, column: Column, other: str) -> None:
         message = m.E_DUPLICATE_COLUMN.format(header=column.header, other=other)
@@ -393,10 +396,17 @@ class _Reader:
         self, sheet: str, row: int, column: Column, raw: str, name: str = ""
     ) -> tuple[str, str | None] | None:
         """(Candid type or group marker, choice list) for a type cell, or None after a problem."""
-        text = " ".join(raw.lower().split())
-        if text.endswith(" or_other") or text.endswith("or specify other"):
-            self.problem(sheet, row, column, str(m.E_OR_OTHER), "or_other")
-            return None
+        text, or_other = split_or_other(" ".join(raw.lower().split()))
+        if or_other:
+            raw = raw.split()
+            raw = " ".join(raw[: len(text.split())])
+            parsed = self.parse_type(sheet, row, column, raw, name)
+            if parsed is not None and parsed[0] not in {"single_choice", "multiple_choice"}:
+                self.problem(sheet, row, column, m.E_OR_OTHER.format(type=raw), "or_other")
+                return None
+            if parsed is not None:
+                self.or_other_rows.add(row)
+            return parsed
         if text in REPEAT_TYPES or text.startswith(("begin loop ", "begin_loop ")):
             self.problem(sheet, row, column, m.E_REPEAT.format(type=raw), "repeat")
             return None
@@ -564,6 +574,14 @@ class _Reader:
             question = self.question(
                 sheet.title, row, record, by_field, common, kind, list_name, appearance, parameters, flags
             )
+            specify = None
+            if row in self.or_other_rows:
+                if question["choice_filter"]:
+                    # pyxform refuses it too: the filter would hide "other" or not, unpredictably.
+                    self.problem(sheet.title, row, type_column, str(m.E_OR_OTHER_FILTER), "or_other_filter")
+                specify = specify_question(question, list(self.languages) or [self.default_code])
+                self.locations.rows[("question", specify["code"])] = (sheet.title, row)
+                self.or_other_lists.append(list_name)
             if stack and stack[-1][2] in {"matrix", "list_experiment"}:
                 parent = stack[-1][0]
                 if parent["type"] == "matrix":
@@ -578,9 +596,9 @@ class _Reader:
                     parent["choice_list"] = parent["choice_list"] or list_name
                 parent["items"].append(question)
             elif stack:
-                stack[-1][0]["questions"].append(question)
+                stack[-1][0]["questions"] += [question, *([specify] if specify else [])]
             else:
-                implicit_section()["questions"].append(question)
+                implicit_section()["questions"] += [question, *([specify] if specify else [])]
         for node, row, _kind in stack:
             self.problem(
                 sheet.title,
@@ -660,6 +678,10 @@ def read_xlsform(source: str | Path | bytes | BinaryIO, *, name: str = "") -> di
     settings = reader.read_settings(read["settings"])
     choice_lists = reader.read_choices(read["choices"])
     sections = reader.read_survey(read["survey"])
+    by_name = {choice_list["name"]: choice_list for choice_list in choice_lists}
+    for list_name in reader.or_other_lists:
+        if list_name in by_name:
+            add_other_choice(by_name[list_name], list(reader.languages) or [reader.default_code])
     if reader.problems:
         raise QuestionnaireInvalid(reader.problems)
     languages = sorted(reader.languages, key=lambda code: (code != reader.default_code, code))

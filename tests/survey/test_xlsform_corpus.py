@@ -13,6 +13,9 @@ CORPUS = SHARED / "xlsform-corpus"
 IMPORTS = {
     "text_and_integer.xlsx": {"languages": ["en"], "codes": ["your_name", "your_age"]},
     "yes_or_no_question.xlsx": {"languages": ["en"], "codes": ["good_day"]},
+    # or_other: the choice "other" and a text "<name>_other" shown when it is chosen, as pyxform adds them.
+    "or_other.xlsx": {"languages": ["en"], "codes": ["fav_color", "fav_color_other", "fav_pastel"]},
+    "specify_other.xlsx": {"languages": ["en"], "codes": ["sex", "sex_other"]},
 }
 REFUSED = {
     "UCL_Biomass_Plot_Form.xlsx": (
@@ -31,11 +34,6 @@ REFUSED = {
     "duplicate_columns.xlsx": ("sheet survey, row 1, column E", "column header 'label' appears twice"),
     "field-list.xlsx": ("sheet survey, row 3", "no label in zh (table_list_question)"),
     "group.xlsx": ("sheet survey, row 4, column A (type)", "'phone number' is not supported"),
-    "or_other.xlsx": (
-        "sheet survey, row 2, column A (type)",
-        "'or_other' / 'or specify other' is not supported",
-    ),
-    "specify_other.xlsx": ("sheet survey, row 2, column A (type)", "'or specify other' is not supported"),
     "xl_date_ambiguous.xlsx": ("sheet survey, row 5, column L (choice_filter)", "unexpected character ':'"),
 }
 

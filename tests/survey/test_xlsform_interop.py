@@ -27,8 +27,8 @@ def to_xform(content: bytes, *, validate: bool) -> str:
 
 def every_extension() -> dict:
     """A bilingual form with Likert, matrix, list experiment, slider, reversed scale, shuffled pages,
-    and the XLSForm columns Candid reads (calculate, choice_filter with a choices column, settings
-    version)."""
+    and the XLSForm columns Candid reads (calculate, choice_filter with a choices column, default,
+    read_only, settings version)."""
     spec = tiny_spec()
     questions = spec["sections"][0]["questions"]
     questions[0].update(
@@ -80,6 +80,10 @@ def every_extension() -> dict:
         },
     ]
     spec["choice_lists"][0]["choices"][0]["columns"] = {"kind": "a"}
+    questions[1]["default"] = "3"
+    second["questions"].append(
+        {"code": "wave", "type": "text", "label": texts, "read_only": True, "default": "spring"}
+    )
     spec["form_version"] = "2024-05-01"
     spec["sections"][0]["shuffle"] = True
     spec["sections"].append(second)
@@ -105,6 +109,8 @@ def test_a_form_with_every_extension_round_trips_through_pyxform_and_ODK_validat
     assert '<bind nodeset="/data/p2/doubled" type="string" calculate=" /data/p1/sl  * 2"/>' in xform
     assert 'version="2024-05-01"' in xform
     assert "instance('yn')/root/item[kind = 'a' or name !=  /data/p1/q1 ]" in xform
+    assert "<q2>3</q2>" in xform and "<wave>spring</wave>" in xform
+    assert '<bind nodeset="/data/p2/wave" type="string" readonly="true()"/>' in xform
     assert read_xlsform(content) == spec
 
 

@@ -71,7 +71,7 @@ EXPECTED = {
     "not_a_workbook": ("", "the file is not an .xlsx workbook"),
     "or_other": (
         "sheet survey, row 2, column A (type)",
-        "'or_other' / 'or specify other' is not supported",
+        "'integer' or_other: only select_one and select_multiple can have an 'other' choice",
     ),
     "plain_nested_group": (
         "sheet survey, row 3, column A (type)",

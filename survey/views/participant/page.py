@@ -88,7 +88,9 @@ def _render_page(
         kwargs = _form_kwargs(spec, response)
         draft = response.drafts.get(str(current.index), {})
         initial = {**_initial(questions, answers), **draft}
-        form = PageForm(initial=initial, questions=questions, **kwargs)
+        # Defaults (XLSForm ``default``) until the page is first saved: then a blank is an answer.
+        fresh = current.index >= response.furthest and not draft
+        form = PageForm(initial=initial, questions=questions, use_defaults=fresh, **kwargs)
         if draft:
             # What was typed before Back or a language switch decides, as it did on screen, which
             # follow-up questions show (a kept answer behind a hidden question would be lost).

@@ -53,7 +53,7 @@ CASES: dict[str, dict] = {
     "unmatched_end": {"survey": [q("integer", "q1"), q("end_group", "")]},
     "bad_required": {"survey": [q("integer", "q1", required="maybe")]},
     "no_survey_sheet": {"sheet": "questions", "survey": [q("integer", "q1")]},
-    "or_other": {"survey": [q("select_one yn or_other", "q1")]},
+    "or_other": {"survey": [q("integer or_other", "q1")]},
     "slider_without_range": {"survey": [q("range", "score", parameters="step=1")]},
     "attention_unknown_code": {"survey": [q("select_one yn", "check", parameters="correct=yes,maybe")]},
     "attention_wrong_type": {"survey": [q("integer", "check", parameters="correct=7")]},
