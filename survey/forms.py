@@ -17,6 +17,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .computed import calculated, default_value, filtered_choices
+from .instrument import PAGE_FORM_NAMES
 
 MAX_SHORT_TEXT = 500
 MAX_LONG_TEXT = 5000
@@ -330,7 +331,7 @@ class PageForm(forms.Form):
 
 E_CONSTRAINT_DEFAULT = _("This answer is not allowed here.")
 E_UNEXPECTED_FIELDS = "unexpected fields"
-CONTROL_FIELDS = frozenset({"csrfmiddlewaretoken", "action", "receipt", "page_key", "shown"})
+CONTROL_FIELDS = PAGE_FORM_NAMES
 E_NEW_QUESTIONS = _(
     "Your answers make more questions apply on this page. Please look at them, then continue."
 )

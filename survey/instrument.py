@@ -107,6 +107,10 @@ E_TOO_LONG = "{field} is {length} characters long; at most {limit} are kept"
 E_CODE_FORMAT = (
     "name {code!r} is not a valid variable name (a letter or _, then letters, digits or _, at most 32)"
 )
+# The names the participant page's form uses for itself (its buttons, its CSRF token, the list of
+# questions on screen): a question of that name would send two values and no page could be sent.
+PAGE_FORM_NAMES = frozenset({"csrfmiddlewaretoken", "action", "receipt", "page_key", "shown"})
+E_RESERVED_CODE = "name {code!r} is used by the survey page itself ({names}): choose another"
 E_DUPLICATE_CODE = "name {code!r} is used twice (also at {other})"
 E_DUPLICATE_CHOICE = "choice {code!r} appears twice in list {list_name!r}"
 E_UNKNOWN_LIST = "choice list {list_name!r} is not defined in the choices sheet"
@@ -429,6 +433,9 @@ def _validate_names(spec, add) -> dict[str, tuple[int, str]]:
 def _check_name(kind: str, code: str, first_seen: dict[str, str], add) -> None:
     if not CODE_PATTERN.match(str(code)):
         add(kind, code, "name", E_CODE_FORMAT.format(code=code), "code_format")
+    elif kind == "question" and code in PAGE_FORM_NAMES:
+        names = ", ".join(sorted(PAGE_FORM_NAMES))
+        add(kind, code, "name", E_RESERVED_CODE.format(code=code, names=names), "reserved_code")
     if code in first_seen:
         add(
             kind,

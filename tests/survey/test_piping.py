@@ -2,7 +2,7 @@
 choice labels shows an answer from an earlier page, in the participant's language; whatever cannot
 be piped (an answer on the same page, a later or unknown question, a malformed ``${``, any ``${`` in
 the study title, the form title or the consent texts) is refused when saved, with where and why,
-instead of reaching a participant as typed."""
+instead of reaching a participant as typed. So is a question named like a field of the page form."""
 
 from __future__ import annotations
 
@@ -169,3 +169,12 @@ def test_the_studio_consent_form_says_why_and_saves_nothing(admin_user_):
     page = client.post(url, fields)
     assert page.status_code == 400 and "read before any answer" in page.content.decode()
     assert not ConsentText.objects.filter(study=study).exists()
+
+
+@pytest.mark.parametrize("name", ["action", "shown", "csrfmiddlewaretoken"])
+def test_a_question_cannot_take_a_name_the_page_form_uses(name):
+    # A radio named "action" would send a second "action" beside the Next button's: no page of the
+    # study could ever be sent. The importer says so instead.
+    spec = copy.deepcopy(two_pages())
+    spec["sections"][1]["questions"][1]["code"] = name
+    assert [p.code for p in validate(normalize(spec))] == ["reserved_code"]
