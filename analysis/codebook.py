@@ -105,6 +105,9 @@ class Codebook:
     # "ethics_committee" ({language: text} each), "ethics_reference"}: who ran the study, and under
     # which ethics approval.
     consent: list[dict[str, Any]] = field(default_factory=list)
+    # {questionnaire version number: the XLSForm settings ``version`` it was imported with}, for the
+    # versions that had one: how a researcher's own form label maps to Candid's numbers.
+    form_versions: dict[int, str] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -125,6 +128,7 @@ class Codebook:
             "languages": self.languages,
             "data": "synthetic" if self.synthetic else "collected",
             "consent": self.consent,
+            "form_versions": {str(number): label for number, label in sorted(self.form_versions.items())},
             "missing_values": MISSING_DOC,
             "variables": [
                 {**asdict(v), "spss_name": names["sav"][v.name], "stata_name": names["dta"][v.name]}
@@ -289,6 +293,7 @@ def codebook_from_specs(
         variables=meta + answered + order_vars,
         synthetic=synthetic,
         consent=list(consent or []),
+        form_versions={number: spec["form_version"] for number, spec in specs if spec.get("form_version")},
     )
 
 

@@ -60,6 +60,7 @@ W_CONSENT_LINE = gettext_noop(
     "reference {reference}"
 )
 W_R = gettext_noop("Reading the files in R")
+W_FORM_VERSION = gettext_noop("Version {number}: XLSForm settings version {label}")
 
 
 def render(codebook: Codebook, language: str, translate: Translate = identity, file_name: str = "") -> str:
@@ -88,6 +89,12 @@ def render(codebook: Codebook, language: str, translate: Translate = identity, f
     )
     if consent:
         banner += f"<h2>{e(t(W_CONSENT))}</h2><ul>{consent}</ul>"
+    labels = "".join(
+        f"<li>{e(t(W_FORM_VERSION).format(number=number, label=label))}</li>"
+        for number, label in sorted(codebook.form_versions.items())
+    )
+    if labels:
+        banner += f"<h2>{e(t(W_VERSIONS))}</h2><ul>{labels}</ul>"
     kinds = "".join(
         f"<tr><td><code>{e(k)}</code> {e(t(missing.LABELS[k]))}</td><td>{missing.SPSS_CODES[k]}</td>"
         f"<td>.{missing.STATA_CODES[k]}</td></tr>"

@@ -267,3 +267,32 @@ def test_a_settings_version_longer_than_its_column_is_refused_at_its_cell():
     (problem,) = refused(workbook(ONE_QUESTION, settings=[["version"], ["9" * 101]]))
     assert problem.location == "sheet settings, row 2, column A (version)"
     assert "form_version is 101 characters long" in problem.message
+
+
+def test_the_settings_version_is_named_in_the_codebook():
+    from analysis.codebook import codebook_from_specs
+
+    spec = read_xlsform(workbook(ONE_QUESTION, settings=[["version"], ["2024-05-01"]]))
+    book = codebook_from_specs(
+        study="s", title="S", languages=["en"], specs=[(1, spec), (2, {**spec, "form_version": ""})]
+    )
+    assert book.form_versions == {1: "2024-05-01"}
+    assert book.to_dict()["form_versions"] == {"1": "2024-05-01"}
+    assert "Version 1: XLSForm settings version 2024-05-01" in book.to_html("en")
+
+
+@pytest.mark.django_db
+def test_the_settings_version_is_stored_and_shown_beside_candids_version_number(admin_user_):
+    from django.test import Client
+
+    from survey.selectors import version_to_spec
+    from survey.services.questionnaires import questionnaire_import
+
+    spec = read_xlsform(workbook(ONE_QUESTION, settings=[["form_id", "version"], ["hh", "2024-05-01"]]))
+    version = questionnaire_import(spec=spec, owner=admin_user_, study_slug="hh")
+    version.refresh_from_db()
+    assert version.form_version == "2024-05-01" and version_to_spec(version) == spec
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(admin_user_)
+    page = client.get("/studio/hh/").content.decode()
+    assert 'Version 1</a> <span class="form-version">(XLSForm version 2024-05-01)</span>' in page
