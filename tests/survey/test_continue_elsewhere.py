@@ -69,6 +69,9 @@ def test_a_typo_is_named_before_lookup_and_misses_are_limited_without_blocking_a
     groups[2] = ("A" if groups[2][0] != "A" else "B") + groups[2][1:]
     typo = enter_code(Client(HTTP_ACCEPT_LANGUAGE="en"), "-".join(groups))
     assert typo.status_code == 400 and "typo in group 2" in typo.content.decode()
+    # In Chinese too, and about "this code", not a receipt code (the words are shared with withdrawal).
+    chinese = enter_code(Client(HTTP_ACCEPT_LANGUAGE="zh-CN"), "-".join(groups)).content.decode()
+    assert "此代码的第 2 组有输入错误" in chinese and "回执码" not in chinese
     assert not RateBucket.objects.exists()
     monkeypatch.setattr(response_services, "WITHDRAW_MISSES_PER_MINUTE", 2)
     stranger = Client(HTTP_ACCEPT_LANGUAGE="en")
