@@ -304,6 +304,7 @@ class FormReader(HTMLParser):
         self._fieldset: list[str] = []
         self._in_le_items = False
         self._divs: list[bool] = []  # open <div>s, True for a question hidden because it does not apply
+        self._hidden_option = False  # inside an option's <label hidden> (a choice filter's verdict)
 
     def handle_starttag(self, tag: str, attrs_list: list[tuple[str, str | None]]) -> None:
         attrs = {k: v or "" for k, v in attrs_list}
@@ -311,6 +312,10 @@ class FormReader(HTMLParser):
             self._divs.append("hidden" in attrs)
             return
         if any(self._divs):  # a person cannot see or fill what the page hides
+            return
+        if tag == "label":
+            self._hidden_option = "hidden" in attrs
+        elif self._hidden_option:
             return
         if tag == "fieldset":
             self._fieldset.append(
@@ -333,7 +338,9 @@ class FormReader(HTMLParser):
             self.fields.setdefault(attrs["name"], Field(attrs["name"], "textarea", attrs=attrs))
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "div" and self._divs:
+        if tag == "label":
+            self._hidden_option = False
+        elif tag == "div" and self._divs:
             self._divs.pop()
         elif tag == "select":
             self._select = None

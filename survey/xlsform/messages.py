@@ -50,6 +50,15 @@ E_LANGUAGE_CODE = _(
 E_UNKNOWN_SETTING = _("setting {name!r} is not supported; supported settings: {supported}")
 E_DUPLICATE_NAME = _("name {name!r} is used twice (also in row {other})")
 E_DUPLICATE_CHOICE_ROW = _("choice {name!r} appears twice in list {list_name!r} (also in row {other})")
+E_DUPLICATE_CHOICE_ALLOWED = _(
+    "choice {name!r} appears twice in list {list_name!r} (also in row {other}); allow_choice_duplicates "
+    "is not supported: an answer stores the choice's name, so give each choice its own name (for "
+    "example {name}_2) and keep what they share in another column for the choice_filter"
+)
+E_OR_OTHER_GROUP = _(
+    "or_other cannot be used inside matrix or list experiment {name!r}: its 'Specify other' text would "
+    "have no row; add an 'other' choice and a text question after the group"
+)
 E_CHOICE_INCOMPLETE = _("a choice needs a list_name and a name")
 E_MATRIX_CHILD = _("only select_one questions can stand in matrix {name!r}")
 

@@ -161,6 +161,7 @@ class _Reader:
     default_code: str = DEFAULT_LANGUAGE_CODE
     or_other_rows: set[int] = field(default_factory=set)  # survey rows of "select_... or_other"
     or_other_lists: list[str] = field(default_factory=list)  # lists that gain the choice "other"
+    choice_duplicates_allowed: bool = False  # the settings' allow_choice_duplicates
 
     def duplicate_column(self, sheet: str, column: Column, other: str) -> None:
         message = m.E_DUPLICATE_COLUMN.format(header=column.header, other=other)
@@ -322,6 +323,8 @@ class _Reader:
                 self.locations.settings[column.base] = where
                 if column.base == "version":
                     self.locations.settings["form_version"] = where
+            elif column.base == "allow_choice_duplicates":
+                self.choice_duplicates_allowed = value.lower() in TRUE_WORDS
             elif column.base == "default_language" or column.base in SETTINGS_IGNORED:
                 continue
             elif value:
@@ -368,7 +371,11 @@ class _Reader:
                     sheet.title,
                     row,
                     by_field["name"][0],
-                    m.E_DUPLICATE_CHOICE_ROW.format(name=code, list_name=list_name, other=other),
+                    (
+                        m.E_DUPLICATE_CHOICE_ALLOWED
+                        if self.choice_duplicates_allowed
+                        else m.E_DUPLICATE_CHOICE_ROW
+                    ).format(name=code, list_name=list_name, other=other),
                     "duplicate_choice",
                 )
                 continue
@@ -584,6 +591,14 @@ class _Reader:
                 self.or_other_lists.append(list_name)
             if stack and stack[-1][2] in {"matrix", "list_experiment"}:
                 parent = stack[-1][0]
+                if specify:
+                    self.problem(
+                        sheet.title,
+                        row,
+                        type_column,
+                        m.E_OR_OTHER_GROUP.format(name=parent["code"]),
+                        "or_other",
+                    )
                 if parent["type"] == "matrix":
                     if kind != "single_choice":
                         self.problem(

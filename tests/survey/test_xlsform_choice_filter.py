@@ -148,3 +148,25 @@ def test_a_filter_on_an_answer_of_the_same_page_is_judged_live_and_on_submission
 def test_written_back_with_the_filter_and_the_choice_columns_and_read_back_equal():
     spec = read_xlsform(workbook(TWO_PAGES, choices=CHOICES))
     assert read_xlsform(write_xlsform(spec)) == spec
+
+
+@pytest.mark.django_db
+def test_synthetic_respondents_choose_among_the_offered_options_only(admin_user_):
+    from survey.simulation import read_form
+
+    publish_xlsform(admin_user_, "cascade", TWO_PAGES, choices=CHOICES)
+    client = start("cascade")
+    client.post("/s/cascade/p/0/", {"state": "washington"})
+    fields = read_form(client.get("/s/cascade/p/1/").content.decode()).fields
+    assert fields["county"].options == ["king", "pierce"]
+    assert fields["visited"].options == ["king", "pierce"]
+
+
+def test_duplicate_choice_names_for_cascading_selects_are_refused_with_the_way_out():
+    choices = [*CHOICES, ["counties", "king", "King", "texas"]]
+    settings = [["allow_choice_duplicates"], ["yes"]]
+    with pytest.raises(QuestionnaireInvalid) as caught:
+        read_xlsform(workbook(TWO_PAGES, choices=choices, settings=settings))
+    (problem,) = caught.value.problems
+    assert problem.location == "sheet choices, row 8, column B (name)"
+    assert "allow_choice_duplicates is not supported" in problem.message and "king_2" in problem.message

@@ -187,3 +187,17 @@ def test_read_only_is_written_back_and_pyxform_marks_it_readonly():
     assert (
         'nodeset="/data/p2/wave" type="string" readonly="true()"' in xform and "<wave>spring</wave>" in xform
     )
+
+
+def test_or_other_inside_a_matrix_is_refused_naming_the_group():
+    survey = [
+        ["type", "name", "label", "appearance"],
+        ["begin_group", "p1", "", ""],
+        ["begin_group", "grid", "Grid", "table-list"],
+        ["select_one colours or_other", "a", "A", ""],
+        ["end_group", "", "", ""],
+        ["end_group", "", "", ""],
+    ]
+    problems = refused(survey, PLAIN_COLOURS)
+    assert problems[0].location == "sheet survey, row 4, column A (type)"
+    assert "or_other cannot be used inside matrix or list experiment 'grid'" in problems[0].message
