@@ -435,15 +435,25 @@ def submit_page(
     relevant, answers = _relevant_so_far(data, page_questions, stored, form_kwargs)
     # Choice filters read the answers before each question, this page's included.
     form = PageForm(data, questions=relevant, **{**form_kwargs, "answers": answers})
-    if not form.is_valid():
-        return PageResult(form, None, codes)
+    valid = form.is_valid()
     shown = set(str(data.get("shown", "")).split()) if "shown" in data else None
-    if shown is not None and any(
-        question["code"] not in shown for question in relevant if question["type"] != "calculate"
-    ):
+    brought_in = [
+        question
+        for question in relevant
+        if shown is not None and question["code"] not in shown and question["type"] != "calculate"
+    ]
+    if brought_in:
         # Without JavaScript a question made relevant by an answer on this very page was not on
-        # screen: show the page again with it rather than skip it.
+        # screen: show the page again with it rather than skip it, and without marking it wrong
+        # (it has not been seen, let alone left blank).
+        for question in brought_in:
+            names = set(flow.answer_codes(question))
+            names |= {f"{question['code']}__{choice}" for choice in form.rankings.get(question["code"], [])}
+            for name in names:
+                form.errors.pop(name, None)
         form.add_error(None, forms.ValidationError(E_NEW_QUESTIONS, code="new_questions"))
+        return PageResult(form, None, codes)
+    if not valid:
         return PageResult(form, None, codes)
 
     cleaned = {k: flow.to_json(v) for k, v in _cleaned_answers(form).items() if v not in (None, "", [])}

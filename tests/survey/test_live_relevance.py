@@ -72,3 +72,27 @@ def test_without_the_script_a_question_brought_in_is_shown_before_it_is_skipped(
     html = page.content.decode()
     assert page.status_code == 200 and "make more questions apply" in html
     assert '<div class="question-slot" data-question="q2">' in html
+
+
+def test_without_the_script_a_required_question_brought_in_is_not_marked_wrong(admin_user_):
+    import copy
+
+    from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
+    from tests.specs import consent_details, tiny_spec
+
+    spec = copy.deepcopy(tiny_spec())
+    spec["sections"][0]["questions"][1]["required"] = True  # q2, brought in by q1 = yes
+    version = questionnaire_import(spec=spec, owner=admin_user_, study_slug="required-follow-up")
+    questionnaire_publish(
+        version=version,
+        consent=consent_create(study=version.study, texts={"en": "C", "zh": "C"}, **consent_details()),
+    )
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    agree(client, "/s/required-follow-up/")
+    html = client.post("/s/required-follow-up/p/0/", {"q1": "yes", "shown": "q1"}).content.decode()
+    assert "make more questions apply" in html and '<div class="question-slot" data-question="q2">' in html
+    assert "This field is required" not in html and "aria-invalid" not in html
+    # Sent again blank, now that it has been seen, it is required as usual.
+    again = client.post("/s/required-follow-up/p/0/", {"q1": "yes", "shown": "q1 q2"}).content.decode()
+    assert "make more questions apply" not in again and 'aria-invalid="true"' in again
+    assert PendingResponse.objects.get().answers == {}
