@@ -121,25 +121,44 @@ def participant(shipped_study):
 
 
 @pytest.fixture
-def answered_study(shipped_study):
+def answered_study(shipped_study, admin_user_):
     """The shipped study with 15 synthetic respondents per sample, sent through the real pages and
-    released to analysts (as when the fieldwork closes: 15 is fewer than a release batch)."""
+    released to analysts (as when the fieldwork closes: 15 is fewer than a release batch).
+
+    The pages run once per session; later tests that start from the same tables get the rows they
+    wrote (``tests.db_snapshot``), and the fixtures' objects are re-read from them."""
+    from io import StringIO
+
+    from django.core.cache import cache
     from django.core.management import call_command
 
+    from survey.models import Study
+    from survey.selectors import _published_spec
+    from tests.db_snapshot import replay
     from tests.helpers import close_fieldwork
 
-    call_command(
-        "simulate_respondents",
-        shipped_study.slug,
-        "-n",
-        "15",
-        "--seed",
-        "7",
-        "--workers",
-        "1",
-        stdout=__import__("io").StringIO(),
-    )
-    close_fieldwork(shipped_study)
+    def build() -> None:
+        call_command(
+            "simulate_respondents",
+            shipped_study.slug,
+            "-n",
+            "15",
+            "--seed",
+            "7",
+            "--workers",
+            "1",
+            stdout=StringIO(),
+        )
+        close_fieldwork(shipped_study)
+
+    if replay(build):
+        shipped_study.pk = Study.objects.get(slug=shipped_study.slug).pk
+        admin_user_.pk = type(admin_user_).objects.get(username=admin_user_.username).pk
+    # Either way the test starts from the database alone: nothing the pages left in a cache.
+    _published_spec.cache_clear()
+    cache.clear()
+    shipped_study.refresh_from_db()
+    admin_user_.refresh_from_db()
     return shipped_study
 
 
