@@ -218,6 +218,36 @@ def test_receipt_copy_save_and_a_withdrawal_that_answers(
     context.close()
 
 
+@pytest.mark.parametrize(("setup", "javascript"), [("zh-phone", True), ("en-phone", False)])
+def test_a_consent_page_error_is_seen_without_scrolling(
+    live_server, shipped_study, browser, setup, javascript, axe_check
+):
+    # The consent text is long: an error drawn beside the tick box was below the fold of a phone,
+    # so "I agree" seemed to do nothing. It comes first now, and the script moves focus to it.
+    context = new_context(browser, setup, java_script_enabled=javascript)
+    page = context.new_page()
+    sample = "china" if setup.startswith("zh") else "west"
+    page.goto(f"{live_server.url}/s/{shipped_study.slug}/{sample}/")
+    submit(page, "agree")
+    summary = page.locator("#error-summary")
+    assert summary.bounding_box()["y"] + summary.bounding_box()["height"] < PHONE["height"]
+    if javascript:
+        assert page.evaluate("document.activeElement.id") == "error-summary"
+        axe_check(page, f"{setup}-consent-unticked")
+    summary.locator("a").click()
+    assert page.evaluate("document.activeElement.id") == "agree"
+    page.locator("#continue summary").click()
+    page.locator("#continue-code").fill("1-AAAAA")
+    with page.expect_navigation():
+        page.locator("#continue-code").press("Enter")
+    assert (
+        summary.bounding_box()["y"] < PHONE["height"] and summary.locator('a[href="#continue-code"]').count()
+    )
+    if javascript:
+        axe_check(page, f"{setup}-consent-continue-error")
+    context.close()
+
+
 @pytest.mark.parametrize(
     ("setup", "javascript"),
     [("en-desktop", True), ("zh-phone", True), ("en-phone", False), ("zh-desktop", False)],
