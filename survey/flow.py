@@ -194,6 +194,13 @@ def answer_codes(question: dict[str, Any]) -> list[str]:
     return [question["code"]]
 
 
+def with_computed(spec: dict[str, Any], plan: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """``answers`` with the values the server computes (:func:`clear_stale`) when the questionnaire
+    has any (a calculation or a read-only question); else ``answers`` itself, at no cost."""
+    computes = any(q.get("calculation") or q.get("read_only") for _, q, _ in iter_questions(spec))
+    return clear_stale(spec, plan, answers) if computes else answers
+
+
 def clear_stale(spec: dict[str, Any], plan: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
     """Drop answers to questions (or whole pages) that an earlier answer has made irrelevant, and
     choices a choice filter no longer offers; set every relevant calculation and read-only default
@@ -258,8 +265,12 @@ def not_shown(
         if upto is not None and page.index > upto:
             break
         page_on = page_applies(page, answers)
+        section_on = is_true(page.section["relevance"], answers)
         for question in page.questions:
-            if not (page_on and is_true(question["relevance"], answers)):
+            # A calculation is never on screen: it applies when its page's and its own relevance hold
+            # (a page of calculations alone is computed though never shown).
+            on = page_on if is_shown(question) else section_on
+            if not (on and is_true(question["relevance"], answers)):
                 hidden += answer_codes(question)
     return hidden
 

@@ -382,6 +382,11 @@ def _relevant_so_far(
                 if value is not None:
                     answers[question["code"]] = value
                 continue
+            if question.get("read_only"):
+                fixed = default_value(question)
+                if fixed not in ("", []):
+                    answers[question["code"]] = fixed
+                continue
             for code in flow.answer_codes(question):
                 value = provisional.cleaned_data.get(code)
                 if value not in (None, "", []):

@@ -81,6 +81,8 @@ def test_clear_stale_computes_calculations_in_order_and_drops_irrelevant_ones():
     plan = flow.make_plan(spec, 1, {})
     answers = flow.clear_stale(spec, plan, {"adults": 2, "children": 4, "rooms": 4})
     assert answers["household"] == "6" and answers["per_room"] == "1.5"
+    # per_room's page (calculations alone) is never shown, yet per_room applies: not "not shown".
+    assert flow.not_shown(spec, plan, answers) == []
     # An unanswered term makes the sum NaN (XPath: number('') is NaN): stored as missing, not "NaN".
     assert "household" not in flow.clear_stale(spec, plan, {"adults": 2})
     # A calculation that no longer applies is dropped, like an answer.
@@ -134,3 +136,18 @@ def test_calculations_are_exported_as_text_variables():
 def test_written_back_with_the_calculation_column_and_read_back_equal():
     spec = read_xlsform(workbook(HOUSEHOLD))
     assert read_xlsform(write_xlsform(spec)) == spec
+
+
+@pytest.mark.django_db
+def test_a_completed_response_exports_its_calculations_beside_its_answers(admin_user_):
+    from survey.bridge import responses_frame
+    from tests.helpers import close_fieldwork
+
+    study = publish_xlsform(admin_user_, "calc", HOUSEHOLD)
+    client = start("calc")
+    client.post("/s/calc/p/0/", {"adults": "2", "children": "4", "pets": "1"})
+    assert client.post("/s/calc/p/1/", {"rooms": "4"}).status_code == 200  # the thank-you page
+    assert close_fieldwork(study) == 1
+    frame, _ = responses_frame(study)
+    (row,) = frame.to_dict("records")
+    assert (row["household"], row["per_room"], row["rooms"]) == ("6", "1.5", 4)

@@ -201,3 +201,23 @@ def test_or_other_inside_a_matrix_is_refused_naming_the_group():
     problems = refused(survey, PLAIN_COLOURS)
     assert problems[0].location == "sheet survey, row 4, column A (type)"
     assert "or_other cannot be used inside matrix or list experiment 'grid'" in problems[0].message
+
+
+@pytest.mark.django_db
+def test_a_read_only_default_is_read_by_relevance_on_its_own_page(admin_user_):
+    survey = [
+        ["type", "name", "label", "read_only", "default", "relevant"],
+        ["begin_group", "p1", "", "", "", ""],
+        ["text", "wave", "Survey wave", "yes", "spring", ""],
+        ["integer", "rooms", "Rooms", "", "", "${wave} = 'spring'"],
+        ["end_group", "", "", "", "", ""],
+        ["begin_group", "p2", "", "", "", ""],
+        ["integer", "age", "Age", "", "", ""],
+        ["end_group", "", "", "", "", ""],
+    ]
+    publish_xlsform(admin_user_, "wave", survey)
+    client = start("wave")
+    html = client.get("/s/wave/p/0/").content.decode()
+    assert '<div class="question-slot" data-question="rooms">' in html  # shown from the start
+    assert client.post("/s/wave/p/0/", {"rooms": "2", "shown": "wave rooms"}).status_code == 302
+    assert stored_answers() == {"wave": "spring", "rooms": 2}

@@ -60,6 +60,9 @@ def page(request: HttpRequest, study_slug: str, index: int) -> HttpResponse:
             return completed_page(request, study, response.pk, token, started_at, language)
         return message_page(request, language, "thanks_title", "done_body")
     spec = spec_for(response.version)
+    # Values the server computes (calculations, read-only defaults) as they stand before any page is
+    # saved, so that the first page's relevance and texts read them too (in memory: saving recomputes).
+    response.answers = flow.with_computed(spec, response.display, response.answers)
     all_pages = flow.pages(spec, response.display)
     if (
         index >= len(all_pages)
@@ -149,6 +152,7 @@ def relevance(request: HttpRequest, study_slug: str, index: int) -> HttpResponse
     if response is None or response.status != ResponseStatus.IN_PROGRESS:
         return JsonResponse({"relevant": None}, status=409)
     spec = spec_for(response.version)
+    response.answers = flow.with_computed(spec, response.display, response.answers)
     all_pages = flow.pages(spec, response.display)
     if index >= len(all_pages) or index > response.furthest:
         return JsonResponse({"relevant": None}, status=409)
