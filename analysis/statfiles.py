@@ -12,22 +12,29 @@ What a statistics package receives, per variable (the codebook says the same):
 - names follow ``analysis.varnames`` (legal and unique per format); a renamed variable's label starts
   with its original name.
 
-Chunks are converted to numbers as they arrive (text stays text), so the whole file is held once, as
-the columns pyreadstat writes, not as the bridge's text frames.
+Memory stays flat: chunks are converted to numbers as they arrive (text stays text) and kept in a
+temporary file, with the two things the file's dictionary needs from all of them (each text's width
+and the answers a missing code must avoid); then the chunks are read back one at a time, their
+missing codes filled in, and written by ``analysis.statrows`` in pyreadstat's layout.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import pickle
+import tempfile
 import textwrap
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 
 from . import missing, schema
 from .codebook import Codebook, Variable
+from .statrows import text_width, write_chunks
 from .translation import Translate, identity
 from .varnames import legal_names
 
@@ -45,6 +52,7 @@ NUMBER_META = frozenset(
 )
 SPSS_EPOCH = dt.date(1582, 10, 14)  # SPSS dates are seconds since this day
 STATA_EPOCH = dt.date(1960, 1, 1)  # Stata %td dates are days since this day
+KIND = "\0kind"  # suffix of a converted chunk's column of kinds of missing
 KIND_INDEX = {kind: i for i, kind in enumerate(missing.KINDS, start=1)}
 SYNTHETIC_LINES = [
     "SYNTHETIC DATA generated from a seeded model by",
@@ -86,48 +94,93 @@ def _convert(chunk: pd.DataFrame, codebook: Codebook, fmt: str) -> pd.DataFrame:
         else:
             out[variable.name] = values.astype(object).where(values.notna(), "").astype(str)
         if variable.name in kinds:
-            out[variable.name + "\0kind"] = kinds[variable.name].map(KIND_INDEX).fillna(0).astype(np.int8)
+            out[variable.name + KIND] = kinds[variable.name].map(KIND_INDEX).fillna(0).astype(np.int8)
             if kind != "text":
                 out[variable.name] = out[variable.name].where(kinds[variable.name].isna())
     return pd.DataFrame(out, index=chunk.index)
 
 
-def statistical_frame(
-    frames: Iterable[pd.DataFrame], codebook: Codebook, fmt: str
-) -> tuple[pd.DataFrame, dict[str, dict[str, int]]]:
-    """The whole file's data, with missing codes filled in, and each variable's SPSS missing codes.
+@dataclass
+class Spool:
+    """Converted chunks kept on disk between the two passes, and what was learnt from them."""
 
-    SPSS: numeric and date variables hold their code (``missing.shifted_codes``), text the code as
-    text. Stata: a numeric variable with missing cells becomes an object column holding the
-    extended-missing letter there (pyreadstat's convention); text stays empty.
-    """
-    converted = [_convert(chunk, codebook, fmt) for chunk in frames]
-    frame = (
-        pd.concat(converted, ignore_index=True)
-        if converted
-        else _convert(pd.DataFrame(columns=codebook.names), codebook, fmt)
-    )
+    file: IO[bytes]
+    widths: dict[str, int]
+    low: dict[str, set[float]]  # answers at or below the highest missing code, per number
+    flagged: set[str] = field(default_factory=set)  # variables with a kind of missing per cell
+    chunks: int = 0
+
+    def add(self, converted: pd.DataFrame) -> None:
+        self.flagged.update(name[: -len(KIND)] for name in converted.columns if name.endswith(KIND))
+        for name in self.widths:
+            self.widths[name] = max(self.widths[name], text_width(converted[name]))
+        for name, taken in self.low.items():
+            values = converted[name]
+            taken.update(values[values <= max(missing.SPSS_CODES.values())].unique().tolist())
+        pickle.dump(converted, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.chunks += 1
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        for _ in range(self.chunks):
+            yield pickle.load(self.file)  # noqa: S301 - our own unlinked temporary file
+
+
+def _spooled(frames: Iterable[pd.DataFrame], codebook: Codebook, fmt: str, spool: IO[bytes]) -> Spool:
+    """Convert every chunk (``_convert``) into ``spool`` (pickled, one chunk at a time), noting what
+    the file's dictionary needs from all of them: each text's width in bytes, and the answers that
+    could collide with a missing code (``missing.shifted_codes``)."""
+    texts = [v.name for v in codebook.variables if variable_type(v) == "text"]
+    numbers = [v.name for v in codebook.variables if variable_type(v) != "text" and v.kind not in LABELLED]
+    summary = Spool(spool, {name: 1 for name in texts}, {name: set() for name in numbers})
+    for chunk in frames:
+        converted = _convert(chunk, codebook, fmt)
+        summary.add(converted)
+    if not summary.chunks:  # no responses: the columns still make a file
+        summary.add(_convert(pd.DataFrame(columns=codebook.names), codebook, fmt))
+    spool.seek(0)
+    return summary
+
+
+def missing_codes(codebook: Codebook, spool: Spool) -> dict[str, dict[str, int]]:
+    """Each answer variable's SPSS missing codes: a choice's by its numbers, a number's or a date's
+    by its answers, a text's the usual ones."""
     codes: dict[str, dict[str, int]] = {}
     for variable in codebook.variables:
-        flag = variable.name + "\0kind"
+        if variable.name not in spool.flagged:
+            continue
+        if variable.kind in LABELLED:
+            codes[variable.name] = missing.shifted_codes(list(variable.values.values()))
+        else:
+            codes[variable.name] = missing.shifted_codes(sorted(spool.low.get(variable.name, ())))
+    return codes
+
+
+def _filled(
+    converted: pd.DataFrame, codebook: Codebook, codes: dict[str, dict[str, int]], fmt: str
+) -> pd.DataFrame:
+    """One converted chunk with its missing codes filled in. SPSS: numeric and date variables hold
+    their code (``missing.shifted_codes``), text the code as text. Stata: a numeric variable with
+    missing cells becomes an object column holding the extended-missing letter there (pyreadstat's
+    convention); text stays empty."""
+    frame = converted
+    for variable in codebook.variables:
+        flag = variable.name + KIND
         if flag not in frame:
             continue
         kinds = frame.pop(flag)
-        kind = variable_type(variable)
-        numbers = list(variable.values.values()) if variable.kind in LABELLED else frame[variable.name]
-        codes[variable.name] = missing.shifted_codes(list(numbers) if kind != "text" else [])
+        text = variable_type(variable) == "text"
         for name, index in KIND_INDEX.items():
             cells = kinds == index
             if not cells.any():
                 continue
             if fmt == "sav":
                 code = codes[variable.name][name]
-                frame.loc[cells, variable.name] = str(code) if kind == "text" else float(code)
-            elif kind != "text":
+                frame.loc[cells, variable.name] = str(code) if text else float(code)
+            elif not text:
                 column = frame[variable.name].astype(object).where(frame[variable.name].notna(), None)
                 column[cells] = missing.STATA_CODES[name]
                 frame[variable.name] = column
-    return frame, codes
+    return frame
 
 
 def _labels(variable: Variable, language: str, original: str, renamed: str) -> str:
@@ -166,10 +219,26 @@ def write_statistical(
     The codebook's variables get their SPSS missing codes set (``Variable.missing_codes``), so the
     codebook written after the data says what the file holds.
     """
-    import pyreadstat
+    with tempfile.TemporaryFile() as file:
+        spool = _spooled(frames, codebook, fmt, file)
+        columns = [v.name for v in codebook.variables]
+        codes = missing_codes(codebook, spool)
+        names = legal_names(codebook.names, fmt)
+        options = _dictionary(codebook, names, codes, fmt, language, translate)
+        chunks = (_filled(chunk, codebook, codes, fmt)[columns].rename(columns=names) for chunk in spool)
+        widths = {names[name]: width for name, width in spool.widths.items()}
+        return write_chunks(chunks, path, fmt, text_widths=widths, **options)
 
-    frame, codes = statistical_frame(frames, codebook, fmt)
-    names = legal_names(codebook.names, fmt)
+
+def _dictionary(
+    codebook: Codebook,
+    names: dict[str, str],
+    codes: dict[str, dict[str, int]],
+    fmt: str,
+    language: str,
+    translate: Translate,
+) -> dict[str, Any]:
+    """pyreadstat's options for the file: labels, value labels, formats, missing values, notes."""
     labels, values, formats, missing_ranges, stata_missing, measures = {}, {}, {}, {}, {}, {}
     for variable in codebook.variables:
         name, kind = names[variable.name], variable_type(variable)
@@ -196,31 +265,24 @@ def write_statistical(
             if kind != "text" and variable.kind not in LABELLED | {"binary", "flag"}
             else "nominal"
         )
-    frame = frame.rename(columns=names)
     title = SYNTHETIC_LINES[0] if codebook.synthetic else codebook.title
     if fmt == "sav":
-        pyreadstat.write_sav(
-            frame,
-            str(path),
-            file_label=(" ".join(SYNTHETIC_LINES) if codebook.synthetic else codebook.title)[:64],
-            column_labels=labels,
-            variable_value_labels=values,
-            variable_measure=measures,
-            variable_format=formats,
-            missing_ranges=missing_ranges,
-            note=_notes(codebook, names),
-        )
-    else:
-        pyreadstat.write_dta(
-            frame,
-            str(path),
-            file_label=(" ".join(SYNTHETIC_LINES) if codebook.synthetic else title)[:80],
-            column_labels=labels,
-            variable_value_labels=values,
-            variable_format=formats,
-            missing_user_values=stata_missing,
-        )
-    return len(frame)
+        return {
+            "file_label": (" ".join(SYNTHETIC_LINES) if codebook.synthetic else codebook.title)[:64],
+            "column_labels": labels,
+            "variable_value_labels": values,
+            "variable_measure": measures,
+            "variable_format": formats,
+            "missing_ranges": missing_ranges,
+            "note": _notes(codebook, names),
+        }
+    return {
+        "file_label": (" ".join(SYNTHETIC_LINES) if codebook.synthetic else title)[:80],
+        "column_labels": labels,
+        "variable_value_labels": values,
+        "variable_format": formats,
+        "missing_user_values": stata_missing,
+    }
 
 
 def _notes(codebook: Codebook, names: dict[str, str]) -> list[str]:
