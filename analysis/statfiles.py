@@ -158,16 +158,17 @@ def missing_codes(codebook: Codebook, spool: Spool) -> dict[str, dict[str, int]]
 def _filled(
     converted: pd.DataFrame, codebook: Codebook, codes: dict[str, dict[str, int]], fmt: str
 ) -> pd.DataFrame:
-    """One converted chunk with its missing codes filled in. SPSS: numeric and date variables hold
+    """One converted chunk with its missing codes filled in (its kinds of missing left for the caller
+    to drop). SPSS: numeric and date variables hold
     their code (``missing.shifted_codes``), text the code as text. Stata: a numeric variable with
     missing cells becomes an object column holding the extended-missing letter there (pyreadstat's
     convention); text stays empty."""
     frame = converted
     for variable in codebook.variables:
         flag = variable.name + KIND
-        if flag not in frame:
+        if flag not in frame or not frame[flag].any():
             continue
-        kinds = frame.pop(flag)
+        kinds = frame[flag]
         text = variable_type(variable) == "text"
         for name, index in KIND_INDEX.items():
             cells = kinds == index

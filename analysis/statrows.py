@@ -56,11 +56,20 @@ class Layout:
     count_at: tuple[int, ...]  # offsets of the count fields in ``head``
 
 
+def _texts(values: pd.Series) -> pa.StringArray:
+    """``values`` as one Arrow string array, missing as ``""`` (no copy for pandas' Arrow strings)."""
+    texts = pa.array(values, from_pandas=True)
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if texts.type != pa.string():
+        texts = texts.cast(pa.string())
+    return texts.fill_null("")
+
+
 def text_width(values: pd.Series) -> int:
     """The widest text of ``values`` in UTF-8 bytes (at least 1, as pyreadstat counts)."""
-    texts = pa.array(values.astype(object), type=pa.string(), from_pandas=True)
-    lengths = pa.compute.binary_length(texts).to_numpy(zero_copy_only=False)
-    return max(1, int(np.nanmax(lengths))) if len(lengths) else 1
+    widest = pa.compute.max(pa.compute.binary_length(_texts(values))).as_py()
+    return max(1, widest or 0)
 
 
 def _user_width(name: str, width: int, value_labels: dict) -> int:
@@ -137,7 +146,7 @@ def _put_texts(
     """Write each text's UTF-8 bytes into ``block[:, start:start + storage]``, padded with ``pad``;
     with ``segment``, cut into pieces of that many bytes, one at every 256th byte (long SPSS texts).
     Scattered by flat index: 4 or 8 bytes of index per byte of text, never a copy of the column."""
-    texts = pa.array(values.astype(object), type=pa.string(), from_pandas=True).fill_null("")
+    texts = _texts(values)
     offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32, count=len(texts) + 1, offset=texts.offset * 4)
     width = storage if segment is None else storage // 256 * segment + storage % 256
     lengths = np.diff(offsets)
