@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterable
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -180,13 +182,37 @@ def _with_missing(frame: pd.DataFrame, codebook: Codebook, codes: bool) -> pd.Da
         column = frame[name]
         if codes:
             numeric = pd.api.types.is_numeric_dtype(column)
-            filled = kind.map(missing.SPSS_CODES)
+            filled = kind.map(codebook.variable(name).missing_codes or missing.SPSS_CODES)
             frame[name] = column.where(kind.isna(), filled if numeric else filled.map(_code_text))
         else:
             absent = kind == missing.NOT_IN_VERSION
             if absent.any():
                 frame[name] = column.where(~absent)
     return frame
+
+
+def _coded(frames: Iterable[pd.DataFrame], codebook: Codebook) -> Iterator[pd.DataFrame]:
+    """``frames`` again, once every answer variable has its SPSS missing codes (``missing_codes``),
+    as the ``.sav`` gives them: an answer equal to a code moves that variable's codes 100 lower
+    (``missing.shifted_codes``), so no answer reads as missing. The first pass keeps the chunks in
+    a temporary file, one at a time; the codes are set before the first chunk is handed on."""
+    answers = [v for v in codebook.variables if missing.has_status(v)]
+    low: dict[str, set[float]] = {v.name: set() for v in answers if v.kind not in CHOICE_KINDS}
+    with tempfile.TemporaryFile() as spool:
+        chunks = 0
+        for frame in frames:
+            for name, taken in low.items():
+                if name in frame:
+                    numbers = pd.to_numeric(frame[name], errors="coerce")
+                    taken.update(numbers[numbers <= max(missing.SPSS_CODES.values())].tolist())
+            pickle.dump(frame, spool, protocol=pickle.HIGHEST_PROTOCOL)
+            chunks += 1
+        for variable in answers:
+            numbers = variable.values.values() if variable.kind in CHOICE_KINDS else low[variable.name]
+            variable.missing_codes = missing.shifted_codes(sorted(numbers))
+        spool.seek(0)
+        for _ in range(chunks):
+            yield pickle.load(spool)  # noqa: S301 - our own unlinked temporary file
 
 
 def _code_text(code: Any) -> Any:
@@ -404,6 +430,8 @@ def export(
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if syntax and fmt == "csv":
         options["missing_codes"] = True
+    if options.get("missing_codes") and fmt not in {"sav", "dta"}:
+        frames = _coded(frames, codebook)
     rows = WRITERS[fmt](frames, codebook, Path(path), language=language, translate=translate, **options)
     write_codebook(
         codebook, Path(path), language=language, translate=translate, syntax=syntax and fmt == "csv"

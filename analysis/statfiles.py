@@ -184,9 +184,11 @@ def _filled(
     return frame
 
 
-def _labels(variable: Variable, language: str, original: str, renamed: str) -> str:
+def file_label(variable: Variable, language: str, name: str) -> str:
+    """The variable's label in ``language`` in a file where it is called ``name``: its wording (or
+    its name), after its original name when the file renamed it."""
     text = variable.label_in(language) or variable.name
-    return f"{original}: {text}" if renamed != original else text
+    return f"{variable.name}: {text}" if name != variable.name else text
 
 
 def _value_labels(
@@ -243,7 +245,7 @@ def _dictionary(
     labels, values, formats, missing_ranges, stata_missing, measures = {}, {}, {}, {}, {}, {}
     for variable in codebook.variables:
         name, kind = names[variable.name], variable_type(variable)
-        label = _labels(variable, language, variable.name, name)
+        label = file_label(variable, language, name)
         labels[name] = label[:80] if fmt == "dta" else label
         value_labels = _value_labels(variable, language, fmt, codes.get(variable.name, {}), translate)
         if value_labels:

@@ -3,13 +3,18 @@
 The CSV holds codes (``analysis.exports.write_csv``, with ``missing_codes`` for the kinds of missing);
 these scripts read it, rename variables to the format's legal names (``analysis.varnames``), turn
 choice codes into the numbers the ``.sav``/``.dta`` files hold (``Variable.values``), and declare
-labels and missing values — what Kobo and LimeSurvey users expect beside the data.
+labels and missing values — what Kobo and LimeSurvey users expect beside the data. What they build
+equals the ``.sav``/``.dta`` export of the same responses (tested by interpreting them), except that a
+text the CSV neutralised for spreadsheets (``analysis.exports.neutralise``) keeps its apostrophe.
 """
 
 from __future__ import annotations
 
+import textwrap
+
 from . import missing
 from .codebook import Codebook, Variable
+from .statfiles import file_label
 
 LABELLED = frozenset({"categorical", "ordinal", "rank", "arm"})
 DATES = frozenset({"date"})
@@ -66,7 +71,8 @@ def spss_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str:
             lines += [
                 f"RECODE {name} " + " ".join(f"({_quote(code, chr(39))}={n})" for code, n in v.values.items())
             ]
-            lines += [f"  ({_quote(str(c), chr(39))}={c})" for c in missing.SPSS_CODES.values()] + [
+            codes = v.missing_codes or missing.SPSS_CODES
+            lines += [f"  ({_quote(str(c), chr(39))}={c})" for c in codes.values()] + [
                 f"  INTO {name}_n.",
                 f"DELETE VARIABLES {name}.",
                 f"RENAME VARIABLES ({name}_n={name}).",
@@ -74,13 +80,18 @@ def spss_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str:
         elif v.kind == "date" or v.name == "completed_on":
             lines += [
                 f"COMPUTE {name}_n = NUMBER(CHAR.SUBSTR({name}, 1, 10), SDATE10).",
+                *(
+                    f"IF ({name} = {_quote(str(code), chr(39))}) {name}_n = {code}."
+                    for code in (v.missing_codes or missing.SPSS_CODES).values()
+                    if _answer(v)
+                ),
                 f"FORMATS {name}_n (DATE11).",
                 f"DELETE VARIABLES {name}.",
                 f"RENAME VARIABLES ({name}_n={name}).",
             ]
     for v in codebook.variables:
         name = names[v.name]
-        lines.append(f"VARIABLE LABELS {name} {_quote(v.label_in(language) or v.name, chr(39))}.")
+        lines.append(f"VARIABLE LABELS {name} {_quote(file_label(v, language, name), chr(39))}.")
         if v.value_labels and (v.kind in LABELLED or v.kind in {"binary", "flag"}):
             values = v.values or {code: int(code) for code in v.value_labels}
             pairs = " ".join(
@@ -100,6 +111,8 @@ def spss_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str:
                 lines.append(f"MISSING VALUES {name} ({declared}).")
             else:
                 lines.append(f"MISSING VALUES {name} ({min(codes.values())} THRU {max(codes.values())}).")
+    order = textwrap.wrap(" ".join(names[v.name] for v in codebook.variables), 76)  # as in the .sav
+    lines += ["MATCH FILES /FILE=* /KEEP=", *(f"  {line}" for line in order), "."]
     return "\n".join(lines) + "\nEXECUTE.\n"
 
 
@@ -112,17 +125,19 @@ def stata_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str
     ]
     for i, v in enumerate(codebook.variables, start=1):
         lines.append(f"rename v{i} {names[v.name]}")
-    extended = {
-        code: "." + letter
-        for code, letter in zip(missing.SPSS_CODES.values(), missing.STATA_CODES.values(), strict=True)
-    }
     for v in codebook.variables:
         name = names[v.name]
         codes = v.missing_codes or missing.SPSS_CODES
-        if v.kind in LABELLED:
+        if v.kind in LABELLED:  # into a new variable: a code that looks like another's number stays
+            lines.append(f"generate double {name}_n = .")
             for code, n in v.values.items():
-                lines.append(f"replace {name} = {_quote(str(n))} if {name} == {_quote(code)}")
-        if v.kind == "date" or v.name == "completed_on":
+                lines.append(f"replace {name}_n = {n} if {name} == {_quote(code)}")
+            if _answer(v):
+                for kind in missing.KINDS:
+                    letter = missing.STATA_CODES[kind]
+                    lines.append(f'replace {name}_n = .{letter} if {name} == "{codes[kind]}"')
+            lines += [f"drop {name}", f"rename {name}_n {name}"]
+        elif v.kind == "date" or v.name == "completed_on":
             lines.append(f'generate double {name}_d = date({name}, "YMD")')
             lines.append(f"format {name}_d %td")
             if _answer(v):
@@ -131,17 +146,15 @@ def stata_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str
                         f'replace {name}_d = .{missing.STATA_CODES[kind]} if {name} == "{codes[kind]}"'
                     )
             lines += [f"drop {name}", f"rename {name}_d {name}"]
-        elif not _is_text(v):
+        elif not _is_text(v):  # compared as numbers: the CSV may write -97 as -97.0
+            lines.append(f"destring {name}, replace")
             if _answer(v):
                 for kind in missing.KINDS:
-                    lines.append(
-                        f'replace {name} = "{extended[missing.SPSS_CODES[kind]]}" if {name} == "{codes[kind]}"'
-                    )
-            lines.append(f"destring {name}, replace")
+                    lines.append(f"replace {name} = .{missing.STATA_CODES[kind]} if {name} == {codes[kind]}")
         elif _answer(v):
             for kind in missing.KINDS:
                 lines.append(f'replace {name} = "" if {name} == "{codes[kind]}"')
-        lines.append(f"label variable {name} {_quote((v.label_in(language) or v.name)[:80])}")
+        lines.append(f"label variable {name} {_quote(file_label(v, language, name)[:80])}")
         if name != v.name:
             lines.append(f"notes {name}: original name {v.name}")
         if v.kind in LABELLED and v.coding == "numbered":
@@ -155,6 +168,7 @@ def stata_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str
             if _answer(v) and not _is_text(v):
                 pairs += [f".{missing.STATA_CODES[k]} {_quote(missing.LABELS[k])}" for k in missing.KINDS]
             lines += [f"label define {name}_l {' '.join(pairs)}, replace", f"label values {name} {name}_l"]
+    lines.append("order " + " ".join(names[v.name] for v in codebook.variables))  # as in the .dta
     return "\n".join(lines) + "\n"
 
 

@@ -103,7 +103,10 @@ def test_answers_read_back_equal_the_stored_answers(written):
     assert csv["in"].tolist()[0] == "'=cmd" and csv["WITH"].tolist()[:2] == [0.1, 70.25]
     assert csv["long"].isna().tolist() == [False, True, True, False]  # empty by default
     codes = pd.read_csv(folder / "codes.csv", dtype={"in": str})
-    assert codes["long"].tolist() == [12, -98, -98, 3] and codes["new_q"].tolist()[:2] == [-99, -99]
+    assert codes["long"].tolist() == [12, -98, -98, 3]
+    # new_q's answer -97 stays an answer: its codes are the .sav's, 100 lower, in the codebook too
+    assert codes["new_q"].tolist() == [-199, -199, -97, -197]
+    assert books["csv-codes"].variable("new_q").missing_codes == books["sav"].variable("new_q").missing_codes
     assert codes["in"].tolist()[1] == "-97"
     records = json.loads((folder / "out.json").read_text(encoding="utf-8"))["responses"]
     assert [r.get("colour") for r in records] == ["blue", "red", "green", "purple"]
