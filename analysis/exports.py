@@ -1,10 +1,10 @@
 """Exports of response data: CSV, XLSX, SPSS, Stata, Parquet and JSON, each with its codebook beside it.
 
-Every writer takes an iterable of DataFrame chunks (all with the codebook's columns), so CSV, XLSX
-(XlsxWriter's constant-memory mode), Parquet and JSON stream in constant memory; SPSS and Stata files
-are written by pyreadstat from one frame of numbers (``analysis.statfiles``). Missing answers are empty
-cells, or with ``missing_codes`` the SPSS code of their kind (``analysis.missing``) — in numeric
-columns as numbers, in text columns as text. Dates are dates in XLSX and Parquet; choice variables
+Every writer takes an iterable of DataFrame chunks (all with the codebook's columns) and holds one
+chunk at a time: CSV, XLSX (SpreadsheetML, ``analysis.xlsx``), Parquet and JSON as they come, SPSS
+and Stata after a first pass through a temporary file (``analysis.statfiles``). Missing answers are
+empty cells, or with ``missing_codes`` the SPSS code of their kind (``analysis.missing``), the
+``.sav``'s (found by a first pass of their own) — in numeric columns as numbers, in text as text. Dates are dates in XLSX and Parquet; choice variables
 are dictionary (categorical) columns in Parquet. Text a spreadsheet would execute — cells and headers starting
 with ``= + - @``, a tab or a carriage return — is neutralised in CSV and XLSX with a leading
 apostrophe (OWASP, "CSV Injection"). Synthetic data says so in every file's label or first note.
