@@ -24,16 +24,23 @@ def hostile_study(owner) -> Study:
     q1["hint"] = {"en": "Hint " + PAYLOAD, "zh": "提示 " + PAYLOAD}
     q2["constraint_message"] = {"en": "Message " + PAYLOAD, "zh": "信息 " + PAYLOAD}
     spec["choice_lists"][0]["choices"][0]["label"] = {"en": "Yes " + PAYLOAD, "zh": "是 " + PAYLOAD}
-    first["questions"].append(
+    # A page of its own, so that the hostile choice label of q1 is piped into its title and label.
+    note = {
+        **q2,
+        "code": "note_text",
+        "type": "long_text",
+        "relevance": "",
+        "constraint": "",
+        "constraint_message": {},
+        "appearance": "multiline",
+        "label": {"en": "Say ${q1}", "zh": "说 ${q1}"},
+    }
+    spec["sections"].append(
         {
-            **q2,
-            "code": "note_text",
-            "type": "long_text",
-            "relevance": "",
-            "constraint": "",
-            "constraint_message": {},
-            "appearance": "multiline",
-            "label": {"en": "Say ${q1}", "zh": "说 ${q1}"},
+            **first,
+            "code": "p2",
+            "label": {"en": "Page two for ${q1}", "zh": "第二页 ${q1}"},
+            "questions": [note],
         }
     )
     version = questionnaire_import(spec=spec, owner=owner, study_slug="hostile")
@@ -62,7 +69,6 @@ def test_payloads_never_execute_in_participant_pages(live_server, admin_user_, c
     # q2 now applies: the page asks the server, shows it and announces it (as text, never markup).
     page.locator('[data-question="q2"]').wait_for(state="visible")
     assert page.evaluate("window.__xss") == 0
-    page.locator('textarea[name="note_text"]').fill(PAYLOAD)
 
     page.locator('input[name="q2"]').fill("-5")  # violates the constraint: its message is shown
     submit(page, "next")
@@ -70,6 +76,11 @@ def test_payloads_never_execute_in_participant_pages(live_server, admin_user_, c
     assert "Message " + PAYLOAD in page.inner_text("main")
     assert page.evaluate("window.__xss") == 0
     page.locator('input[name="q2"]').fill("5")
+    submit(page, "next")
+    # The answer's label piped into the next page's title and question, as text.
+    assert "Page two for Yes " + PAYLOAD in page.inner_text("main")
+    assert "Say Yes " + PAYLOAD in page.inner_text("main") and page.evaluate("window.__xss") == 0
+    page.locator('textarea[name="note_text"]').fill(PAYLOAD)
     submit(page, "next")
     assert page.locator("#receipt-code").count() == 1 and page.evaluate("window.__xss") == 0
     assert PendingResponse.objects.get().answers["note_text"] == PAYLOAD
