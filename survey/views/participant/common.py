@@ -37,6 +37,8 @@ def render_participant(
     status: int = 200,
     languages: list[str] | None = None,
 ) -> HttpResponse:
+    """``template`` rendered in ``language`` (Candid's words and the language switch), never cached;
+    the language is kept for the visit in a cookie."""
     with translation_for(language):
         response = render(
             request,
@@ -64,6 +66,7 @@ def message_page(
     status: int = 200,
     link: str | None = None,
 ) -> HttpResponse:
+    """A page of one message (title and body are keys of :data:`survey.participant_text.MESSAGES`)."""
     return render_participant(
         request,
         "survey/participant/message.html",
@@ -78,6 +81,7 @@ def message_page(
 
 
 def page_url(study: Study, index: int) -> str:
+    """The address of page ``index`` (0-based, in display order) of the study."""
     return reverse("survey:page", args=[study.slug, index])
 
 
@@ -106,6 +110,7 @@ TYPO_MESSAGES = {None: "withdraw_typo", 0: "withdraw_typo_study"}
 
 
 def malformed_message(problem: str, detail: dict[str, Any], language: str) -> str:
+    """The message for a code that cannot be read (a receipt or a code to continue), in ``language``."""
     values = {name: str(value) for name, value in detail.items()}
     if problem == "typo":
         return text(TYPO_MESSAGES.get(detail.get("group"), "withdraw_typo_group"), language, **values)

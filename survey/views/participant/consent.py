@@ -109,6 +109,7 @@ def consent_page(
     continue_error: str = "",
     continue_typed: str = "",
 ) -> HttpResponse:
+    """The consent page, with a fresh consent key bound to this browser's mark (set as a cookie)."""
     mark = _browser_mark(request)
     key = {"k": secrets.token_urlsafe(24), "b": keyed_hash(mark, "browser")[:32]}
     http_response = render_participant(

@@ -44,6 +44,8 @@ def visit_ended(request: HttpRequest, study: Study, language: str) -> HttpRespon
 
 
 def thanks_page(request, study, completed: Completed, language: str) -> HttpResponse:
+    """The thank-you page with the receipt code (shown once); ends the resume cookie and, when the
+    study asks for it, marks this browser as having completed it."""
     panel_link = completed.sample.panel_link("completion")
     freeze = study.data_freeze_on
     warning = (

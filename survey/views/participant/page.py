@@ -40,6 +40,8 @@ LANGUAGE_ACTION = "language:"
 @never_cache
 @require_http_methods(["GET", "POST"])
 def page(request: HttpRequest, study_slug: str, index: int) -> HttpResponse:
+    """Page ``index`` of the response this browser is answering: shown, or sent (Next, Back, a
+    language button); a page not open to it leads back to where it is."""
     study = get_object_or_404(Study, slug=study_slug)
     response, started_at, token = resumed_response(request, study)
     if response is None:

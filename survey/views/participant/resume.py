@@ -21,6 +21,7 @@ COOKIE_SALT = "candid-resume"
 
 
 def cookie_name(study: Study) -> str:
+    """The resume cookie of ``study`` (its value is signed: a token and the start time)."""
     return f"candid_{study.pk}"
 
 
