@@ -221,12 +221,18 @@ def plain_copy(value: Any) -> Any:
     return value
 
 
+def _copy_without(value: dict[str, Any], nested: str) -> dict[str, Any]:
+    """A deep copy of ``value`` but its ``nested`` list, which the caller copies item by item
+    (copying it here too copied every question two or three times)."""
+    return {key: plain_copy(item) for key, item in value.items() if key != nested}
+
+
 def normalize_question(question: dict[str, Any]) -> dict[str, Any]:
-    normalized = {**plain_copy(QUESTION_DEFAULTS), **plain_copy(question)}
+    normalized = {**plain_copy(QUESTION_DEFAULTS), **_copy_without(question, "items")}
     token = TYPE_APPEARANCE.get(normalized["type"])
     if token and token not in normalized["appearance"].split():
         normalized["appearance"] = f"{token} {normalized['appearance']}".strip()
-    normalized["items"] = [normalize_question(item) for item in normalized["items"]]
+    normalized["items"] = [normalize_question(item) for item in question.get("items", [])]
     return normalized
 
 
@@ -247,8 +253,8 @@ def normalize(spec: dict[str, Any]) -> dict[str, Any]:
     """A copy of ``spec`` with every optional key filled in, so that equal forms compare equal."""
     sections = []
     for section in spec.get("sections", []):
-        merged = {**plain_copy(SECTION_DEFAULTS), **plain_copy(section)}
-        merged["questions"] = [normalize_question(question) for question in merged["questions"]]
+        merged = {**plain_copy(SECTION_DEFAULTS), **_copy_without(section, "questions")}
+        merged["questions"] = [normalize_question(question) for question in section.get("questions", [])]
         sections.append(merged)
     languages = list(spec.get("languages", []))
     return {

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from analysis.codebook import Codebook, codebook_from_specs
 
-from .instrument import FORMAT, normalize
+from .instrument import FORMAT, iter_questions, normalize
 from .models import (
     Choice,
     ChoiceList,
@@ -640,9 +640,61 @@ def reading_of(source: str, vocabulary: Any) -> str | None:
         return None
 
 
-def version_outline(version: QuestionnaireVersion, staff_language: str) -> dict[str, Any]:
+VERSION_PART_ROWS = 100  # question rows on one screen of the version page and the preview
+
+
+def version_parts(spec: dict[str, Any], rows: int = VERSION_PART_ROWS) -> list[list[tuple[int, int, int]]]:
+    """The version page's screens: each a list of ``(page index, first question, end)`` slices with
+    at most ``rows`` question rows (a matrix's or list experiment's items count). Pages stay whole
+    unless one alone holds more; a form within ``rows`` is one screen."""
+    parts: list[list[tuple[int, int, int]]] = []
+    current: list[tuple[int, int, int]] = []
+    size = 0
+    for index, section in enumerate(spec["sections"]):
+        weights = [1 + len(q["items"]) for q in section["questions"]]
+        if current and size + max(sum(weights), 1) > rows:
+            parts.append(current)
+            current, size = [], 0
+        first = 0
+        for position, weight in enumerate(weights):
+            if size + weight > rows and position > first:
+                current.append((index, first, position))
+                parts.append(current)
+                current, size, first = [], 0, position
+            size += weight
+        current.append((index, first, len(weights)))
+        size += 0 if weights else 1
+    if current or not parts:
+        parts.append(current)
+    return parts
+
+
+def _part_holding(spec: dict[str, Any], parts: list[list[tuple[int, int, int]]], anchor: str) -> int:
+    """The screen (1-based) that shows ``anchor`` (``q-<code>``, ``page-block-<code>``; choice lists are
+    on the last screen); 1 when nothing matches."""
+    if anchor == "choice-lists" or anchor.startswith("list-block-"):
+        return len(parts)
+    for number, part in enumerate(parts, start=1):
+        for index, first, end in part:
+            section = spec["sections"][index]
+            if anchor == f"page-block-{section['code']}" and first == 0:
+                return number
+            for question in section["questions"][first:end]:
+                if anchor in {f"q-{q['code']}" for q in (question, *question["items"])}:
+                    return number
+    return 1
+
+
+def version_outline(
+    version: QuestionnaireVersion, staff_language: str, *, part: int = 1, anchor: str = ""
+) -> dict[str, Any]:
     """A version as the studio shows it: pages in order, each question with its texts in every language,
-    its choices, its logic in words, and the problems still attached to it. Four queries."""
+    its choices, its logic in words, and the problems still attached to it. Four queries.
+
+    A long form is shown a screen at a time (:func:`version_parts`): ``part`` (1-based; out of range
+    gives the nearest) or the screen holding ``anchor``; ``parts`` describes every screen for the
+    navigation (its pages and the problems it holds). Choice lists are on the last screen.
+    """
     from .services.drafts import draft_problems, problem_place
 
     spec = version_to_spec(version)
@@ -660,10 +712,11 @@ def version_outline(version: QuestionnaireVersion, staff_language: str) -> dict[
             general.append(problem.message)
     lists = {cl["name"]: cl for cl in spec["choice_lists"]}
     used_by: dict[str, list[str]] = {}
-
-    def outline(question: dict[str, Any]) -> dict[str, Any]:
+    for _section, question, _parent in iter_questions(spec):
         if question["choice_list"]:
             used_by.setdefault(question["choice_list"], []).append(question["code"])
+
+    def outline(question: dict[str, Any]) -> dict[str, Any]:
         return {
             **question,
             "type_label": QuestionType(question["type"]).label
@@ -683,15 +736,21 @@ def version_outline(version: QuestionnaireVersion, staff_language: str) -> dict[
             "item_rows": [outline(item) for item in question["items"]],
         }
 
+    parts = version_parts(spec)
+    part = _part_holding(spec, parts, anchor) if anchor else min(max(part, 1), len(parts))
     pages = [
         {
             **section,
+            "number": index + 1,
+            "continued": first > 0,
             "labels": [(lang, section["label"].get(lang, "")) for lang in spec["languages"]],
             "relevance_text": reading_of(section["relevance"], vocabulary),
-            "problems": problems.get(("section", section["code"]), []),
-            "rows": [outline(q) for q in section["questions"]],
+            "problems": problems.get(("section", section["code"]), []) if first == 0 else [],
+            "rows": [outline(q) for q in section["questions"][first:end]],
+            "last": end == len(section["questions"]),
         }
-        for section in spec["sections"]
+        for index, first, end in parts[part - 1]
+        for section in [spec["sections"][index]]
     ]
     choice_lists = [
         {
@@ -706,7 +765,7 @@ def version_outline(version: QuestionnaireVersion, staff_language: str) -> dict[
             "used_by": used_by.get(cl["name"], []),
             "problems": problems.get(("list", cl["name"]), []),
         }
-        for cl in spec["choice_lists"]
+        for cl in (spec["choice_lists"] if part == len(parts) else [])
     ]
     return {
         "spec": spec,
@@ -717,7 +776,44 @@ def version_outline(version: QuestionnaireVersion, staff_language: str) -> dict[
         "choice_lists": choice_lists,
         "problems": general,
         "problem_count": sum(len(v) for v in problems.values()) + len(general),
+        "part": part,
+        "parts": version_parts_navigation(spec, parts, problems) if len(parts) > 1 else [],
     }
+
+
+def version_parts_navigation(
+    spec: dict[str, Any],
+    parts: list[list[tuple[int, int, int]]],
+    problems: dict[tuple[str, str], list[str]] | None = None,
+) -> list[dict[str, Any]]:
+    """Each screen's number, first and last page (numbers), question range when it shows part of one
+    page, and how many of ``problems`` (``{(kind, code): messages}``, as :func:`version_outline`
+    sorts them) it holds (the choice lists' on the last screen)."""
+    problems = problems or {}
+    described = []
+    for number, part in enumerate(parts, start=1):
+        count = 0
+        for index, first, end in part:
+            section = spec["sections"][index]
+            count += len(problems.get(("section", section["code"]), [])) if first == 0 else 0
+            for question in section["questions"][first:end]:
+                count += sum(
+                    len(problems.get(("question", q["code"]), [])) for q in (question, *question["items"])
+                )
+        if number == len(parts):
+            count += sum(len(v) for (kind, _key), v in problems.items() if kind == "list")
+        (index, first, _), (last, _, end) = part[0], part[-1]
+        whole = len(part) > 1 or (first == 0 and end == len(spec["sections"][index]["questions"]))
+        described.append(
+            {
+                "number": number,
+                "first_page": index + 1,
+                "last_page": last + 1,
+                "questions": None if whole else (first + 1, end),
+                "problems": count,
+            }
+        )
+    return described
 
 
 def claim_variables(study: Study) -> frozenset[str]:

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
 
@@ -148,6 +148,9 @@ class VersionInlineMixin(ReadOnlyWhenPublishedMixin):
         return [*self.plain_fields, *translated_fieldnames(self.form_base, languages)]
 
 
+ADMIN_INLINE_ROWS = 100  # a version's change page lists no more rows of one kind (issue 10, item 11)
+
+
 class SectionInline(VersionInlineMixin, ScopedInline):
     model = Section
     form_base = SectionForm
@@ -174,6 +177,9 @@ class ChoiceListInline(ReadOnlyWhenPublishedMixin, ScopedInline):
 
     def version_of(self, obj: QuestionnaireVersion) -> QuestionnaireVersion:
         return obj
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        return super().get_queryset(request).prefetch_related("choices")  # one query, not one per list
 
     @admin.display(description="Choices")
     def choices_summary(self, obj: ChoiceList) -> str:
@@ -229,13 +235,55 @@ class QuestionnaireVersionAdmin(StudyScopedMixin, ReadOnlyWhenPublishedMixin, ad
         "consent",
         "published_on",
     )
-    readonly_fields = ("number", "status", "published_on")
+    readonly_fields = ("number", "status", "published_on", "edited_elsewhere")
     form = VersionForm
     inlines = (SectionInline, QuestionInline, ChoiceListInline)
     change_form_template = "admin/survey/questionnaireversion/change_form.html"
 
     def version_of(self, obj: QuestionnaireVersion) -> QuestionnaireVersion:
         return obj
+
+    def _long_inlines(self, obj: QuestionnaireVersion) -> dict[type, int]:
+        """The inlines with more rows than one page can show in time, and their row counts."""
+        counts = {
+            SectionInline: obj.sections.count(),
+            QuestionInline: obj.questions.count(),
+            ChoiceListInline: obj.choice_lists.count(),
+        }
+        return {inline: count for inline, count in counts.items() if count > ADMIN_INLINE_ROWS}
+
+    def get_inlines(self, request: HttpRequest, obj: QuestionnaireVersion | None) -> list[type]:
+        long = self._long_inlines(obj) if obj is not None else {}
+        return [inline for inline in self.inlines if inline not in long]
+
+    def get_fields(self, request: HttpRequest, obj: QuestionnaireVersion | None = None) -> list[str]:
+        fields = [f for f in super().get_fields(request, obj) if f != "edited_elsewhere"]
+        return [*fields, "edited_elsewhere"] if obj is not None and self._long_inlines(obj) else fields
+
+    @admin.display(description=_("Too long for this page"))
+    def edited_elsewhere(self, obj: QuestionnaireVersion) -> str:
+        """Where the rows left out of this page are edited: the studio, or their own lists."""
+        long = self._long_inlines(obj)
+        studio = reverse("survey:studio_version", args=[obj.study.slug, obj.number])
+        places = {
+            SectionInline: (_("%(count)s pages"), studio),
+            QuestionInline: (
+                _("%(count)s questions"),
+                f"{reverse('admin:survey_question_changelist')}?version__id__exact={obj.pk}",
+            ),
+            ChoiceListInline: (
+                _("%(count)s choice lists"),
+                f"{reverse('admin:survey_choicelist_changelist')}?version__id__exact={obj.pk}",
+            ),
+        }
+        links = [(places[inline][1], places[inline][0] % {"count": count}) for inline, count in long.items()]
+        return format_html(
+            '{} {} — <a href="{}">{}</a>',
+            _("More than %(limit)s rows are not listed here:") % {"limit": ADMIN_INLINE_ROWS},
+            format_html_join(", ", '<a href="{}">{}</a>', links),
+            studio,
+            _("edit them in the studio"),
+        )
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # New versions come from an import or from "New draft", which keep numbering and codes right.
@@ -406,7 +454,7 @@ class ChoiceInline(ReadOnlyWhenPublishedMixin, ScopedInline):
 class ChoiceListAdmin(StudyScopedMixin, ReadOnlyWhenPublishedMixin, admin.ModelAdmin):
     study_path = "version__study"
     list_display = ("name", "version")
-    list_filter = (("version__study", RelatedOnlyFieldListFilter),)
+    list_filter = (("version__study", RelatedOnlyFieldListFilter), ("version", RelatedOnlyFieldListFilter))
     fields = ("version", "name")
     inlines = (ChoiceInline,)
 

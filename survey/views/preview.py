@@ -11,7 +11,7 @@ from django.urls import reverse
 from ..forms import PageForm, text_in
 from ..instrument import iter_questions
 from ..models import QuestionnaireVersion
-from ..selectors import version_to_spec
+from ..selectors import version_parts, version_parts_navigation, version_to_spec
 
 
 def render_preview(
@@ -24,13 +24,17 @@ def render_preview(
     arm: str = "control",
 ) -> HttpResponse:
     """Every page of ``version`` in ``language``; ``switch_url(other)`` links the other languages.
-    List experiments show the items of ``arm`` (``control``, or ``treatment`` with the sensitive item)."""
+    List experiments show the items of ``arm`` (``control``, or ``treatment`` with the sensitive item).
+    A long form is shown a part at a time (``?part=N``), as the studio's version page."""
     switch_url = switch_url or (
         lambda other: reverse("admin:survey_questionnaireversion_preview", args=[version.pk, other])
     )
     if language not in version.languages:
         raise Http404("The questionnaire has no such language.")
     spec = version_to_spec(version)
+    parts = version_parts(spec)
+    asked = request.GET.get("part", "")
+    part = min(max(int(asked), 1), len(parts)) if asked.isascii() and asked.isdigit() else 1
     choice_lists = {cl["name"]: cl["choices"] for cl in spec["choice_lists"]}
     list_items = {
         q["code"]: [i for i in q["items"] if arm == "treatment" or i["parameters"].get("role") == "control"]
@@ -40,9 +44,10 @@ def render_preview(
     pages = [
         {
             "section": section,
+            "number": index + 1,
             "label": text_in(section["label"], language, spec["default_language"]),
             "form": PageForm(
-                questions=section["questions"],
+                questions=section["questions"][first:end],
                 choice_lists=choice_lists,
                 language=language,
                 fallback_language=spec["default_language"],
@@ -50,7 +55,8 @@ def render_preview(
                 auto_id=f"p{index}_%s",
             ),
         }
-        for index, section in enumerate(spec["sections"])
+        for index, first, end in parts[part - 1]
+        for section in [spec["sections"][index]]
     ]
     context = {
         "version": version,
@@ -58,9 +64,16 @@ def render_preview(
         "title": text_in(spec["title"], language, spec["default_language"]) or version.study.title,
         "pages": pages,
         "preview": True,
-        "switches": [(other, switch_url(other)) for other in version.languages if other != language],
+        "switches": [
+            (other, switch_url(other) + (f"?part={part}" if len(parts) > 1 else ""))
+            for other in version.languages
+            if other != language
+        ],
+        "parts": version_parts_navigation(spec, parts) if len(parts) > 1 else [],
+        "part": part,
         "back_url": back_url,
         "arm": arm,
+        "arm_query": "&arm=treatment" if arm == "treatment" else "",
         "has_list_experiment": bool(list_items),
     }
     response = render(request, "survey/preview.html", context)

@@ -44,7 +44,8 @@ def _draft(request: HttpRequest, slug: str, number: int) -> tuple[Study, Questio
 
 def _back(study: Study, version: QuestionnaireVersion, anchor: str = "") -> HttpResponseRedirect:
     url = reverse("survey:studio_version", args=[study.slug, version.number])
-    return HttpResponseRedirect(f"{url}#{anchor}" if anchor else url)
+    # ``at`` opens the part of a long form that holds the anchor (selectors.version_parts).
+    return HttpResponseRedirect(f"{url}?at={anchor}#{anchor}" if anchor else url)
 
 
 def _apply(request: HttpRequest, version: QuestionnaireVersion, change, action: str, **detail: Any):

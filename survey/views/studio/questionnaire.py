@@ -110,10 +110,17 @@ def template_download(request: HttpRequest) -> FileResponse:
 @studio_page
 def version(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     """A version's pages, questions and lists, every text in every language side by side; a draft with
-    the editor's buttons, a published version read-only."""
+    the editor's buttons, a published version read-only. A long form is shown a part at a time
+    (``?part=N``, or ``?at=<anchor>`` for the part holding a question, page or list)."""
     study = study_for(request, slug)
     current = version_for(study, number)
-    outline = version_outline(current, get_language() or "en")
+    part = request.GET.get("part", "")
+    outline = version_outline(
+        current,
+        get_language() or "en",
+        part=int(part) if part.isascii() and part.isdigit() else 1,
+        anchor=request.GET.get("at", ""),
+    )
     others = list(study.versions.exclude(pk=current.pk).order_by("-number").values_list("number", flat=True))
     return render_studio(
         request,
