@@ -27,6 +27,23 @@ SETUPS = {
 }
 
 
+# The text of an element's first text node, one string per line it is drawn on.
+LINES_OF_TEXT = """element => {
+    const text = element.firstChild, range = document.createRange(), lines = [];
+    let line = "", top = null;
+    for (let i = 0; i < text.length; i++) {
+        range.setStart(text, i);
+        range.setEnd(text, i + 1);
+        const y = Math.round(range.getBoundingClientRect().top);
+        if (top !== null && y !== top) { lines.push(line); line = ""; }
+        line += text.data[i];
+        top = y;
+    }
+    lines.push(line);
+    return lines;
+}"""
+
+
 def new_context(browser, setup: str, **extra):
     locale, accept, viewport = SETUPS[setup]
     return browser.new_context(
@@ -193,6 +210,10 @@ def test_receipt_copy_save_and_a_withdrawal_that_answers(
     assert saved.get_attribute("download").endswith(".txt")
     assert code in unquote(saved.get_attribute("href"))
     axe_check(page, f"{setup}-thanks-copied")
+    # On a phone the code takes two lines: it wraps after a hyphen, never inside a group.
+    lines = page.locator("#receipt-code").evaluate(LINES_OF_TEXT)
+    assert "".join(lines) == code and all(line.endswith("-") for line in lines[:-1])
+    assert len(lines) == (2 if setup.endswith("phone") else 1)
     page.goto(f"{live_server.url}/withdraw/")
     groups = code.split("-")
     typo = "-".join(
