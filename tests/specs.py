@@ -74,6 +74,7 @@ SIMPLE_TYPES = (
     "multiple_choice",
     "ranking",
     "slider",
+    "calculate",
 )
 
 
@@ -88,7 +89,8 @@ def specs(draw) -> dict[str, Any]:
         {
             "name": next(names),
             "choices": [
-                {"code": code, "label": draw(texts)}
+                # Sometimes a choices-sheet column that a choice_filter reads.
+                {"code": code, "label": draw(texts), **draw(st.sampled_from([{}, {"columns": {"grp": "a"}}]))}
                 for code in draw(st.lists(_word, min_size=1, max_size=4, unique=True))
             ],
         }
@@ -118,6 +120,17 @@ def specs(draw) -> dict[str, Any]:
         if qtype == "integer" and draw(st.booleans()):
             q["constraint"] = ". >= 0"
             q["constraint_message"] = draw(texts)
+        # XLSForm's computed and fixed values: calculation, default, read_only, choice_filter.
+        if qtype == "calculate":
+            q.update(label={}, hint={}, required=False, randomize=False, reverse_scale=False)
+            q["calculation"] = (
+                f"concat(${{{draw(st.sampled_from(answered))['code']}}}, '!')" if answered else "1 + 1"
+            )
+        if qtype in {"integer", "text"} and draw(st.booleans()):
+            q["default"] = "7" if qtype == "integer" else draw(_word)
+            q["read_only"] = draw(st.booleans())
+        if qtype in {"single_choice", "multiple_choice"} and draw(st.booleans()):
+            q["choice_filter"] = "grp = 'a' or name != ''"
         if qtype != "note":
             answered.append(q)
         return q
