@@ -157,3 +157,11 @@ def test_statistical_export_converts_and_writes_one_chunk_at_a_time(tmp_path, fm
     assert many < 1.3 * few  # whole, it would be about ten times
     back, _ = (pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta)(str(tmp_path / f"out.{fmt}"))
     assert len(back) == 20_000
+
+
+@pytest.mark.parametrize("fmt", ["sav", "dta"])
+def test_a_study_without_responses_exports_every_variable(tmp_path, fmt):
+    book = study.codebook()
+    assert statfiles.write_statistical([], book, tmp_path / f"none.{fmt}", fmt) == 0
+    back, meta = (pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta)(str(tmp_path / f"none.{fmt}"))
+    assert len(back) == 0 and meta.column_names == list(book.file_names(fmt).values())
