@@ -222,15 +222,20 @@ def build_results(
         group_labels=group_labels,
         variable_labels=variable_labels,
     )
-    release = disclose(tables, k=k)
-    released = [_labelled(context, frame) for frame in release.tables.values()]
+    return released_results(context, items, list(tables), disclose(tables, k=k))
+
+
+def released_results(context: _Context, items: list[Item], names: list[str], release: Release) -> Results:
+    """:class:`Results` from the tables ``names`` of a release that may hold more (non-response,
+    flag counts ... released with them): labelled, with the items' Rao–Scott tests."""
+    released = [_labelled(context, release.tables[name]) for name in names if name in release.tables]
     table = pd.concat(released, ignore_index=True) if released else pd.DataFrame(columns=COLUMNS)
     return Results(
         table=table.reindex(columns=COLUMNS),
         items=[_with_tests(context, item) for item in items],
-        n=round_count(design.n),
-        by=tuple(by),
-        language=language,
+        n=round_count(context.design.n),
+        by=tuple(context.by),
+        language=context.language,
         release=release,
     )
 
@@ -244,16 +249,22 @@ def results_tables(
     parameters: dict[str, dict[str, str]] | None = None,
     group_labels: dict[str, dict[str, str]] | None = None,
     variable_labels: dict[str, str] | None = None,
+    keys: np.ndarray | None = None,
 ) -> tuple[_Context, list[Item], dict[str, pd.DataFrame]]:
     """The tables of :func:`build_results` before disclosure control (exact counts, the identities
-    of respondent sets): what :func:`analysis.suppression.disclose` is given, for tests and audits."""
+    of respondent sets): what :func:`analysis.suppression.disclose` is given, for tests and audits.
+
+    ``keys`` are the respondents' fingerprint numbers (``suppression.row_keys`` of every response,
+    the rows of ``design`` picked from them), so that figures of two releases over overlapping
+    responses share identities; by default ``row_keys(design.n)``."""
     for variable in by:
         if variable not in design.data.columns:
             raise ValueError(f"cannot break down by {variable!r}: it is not a variable of this study")
     parameters = parameters or {}
     items = [_translated(item, codebook, language) for item in plan(codebook, parameters)]
     labels = {item.question: item.label for item in items} | (variable_labels or {})
-    context = _Context(design, codebook, tuple(by), language, row_keys(design.n), group_labels or {}, labels)
+    keys = row_keys(design.n) if keys is None else keys
+    context = _Context(design, codebook, tuple(by), language, keys, group_labels or {}, labels)
     tables: dict[str, pd.DataFrame] = {}
     for item in items:
         builder = BUILDERS.get(item.kind)

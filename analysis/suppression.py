@@ -48,7 +48,27 @@ Input tables (``tables`` maps a name to a DataFrame), one row per released figur
 ``sum_of`` (optional)
     for a cell that adds up cells released elsewhere (a top-box share: "agree" = "strongly agree"
     + "somewhat agree"), the ``cell`` identities of its parts; the equation joins the release, so
-    a part hidden in its own table cannot be worked out from the sum.
+    a part hidden in its own table cannot be worked out from the sum. ``base_sum_of`` (optional)
+    says the same of the row's ``base``.
+``implied`` (optional, bool)
+    a figure that is never shown but that a reader can write down (the respondents a release
+    left out: a figure without exclusions minus the same figure with them; "not flagged" beside a
+    flag count). It starts hidden, unless a shown row has the same identity, and it is protected
+    only when it counts 1 to k - 1 respondents.
+``threshold`` (optional, bool, default true)
+    false for a cell that the threshold rule does not hide by itself (item non-response: the
+    number of responses minus the question's n, both shown anyway); a cell with the same
+    identity in another row is still hidden when that row is under k.
+
+``fixed`` are tables released before (with their exact ``count`` and ``n``, and the ``suppressed``
+column :func:`disclose` gave them) that a reader holds beside this release — the same results without exclusions beside results that leave
+flagged responses out. Their equations join the system, their hidden cells stay hidden and must
+stay unrecoverable, and their shown cells cannot be hidden now (they are known).
+
+After the tables have been made safe one by one (each with the tables it shares a sum with), the
+whole release is checked as one system — every table's equations together — and the smallest
+block of equations in which a hidden cell is still recoverable gets a further partner, until none
+is (differencing across tables: Hundepool et al. 2012, §5.3 "linked tables").
 
 Every other numeric column (``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``, ``n_eff``,
 ``median`` ...) is masked (NA) in a hidden row. :func:`disclose` returns a :class:`Release` whose
@@ -58,7 +78,7 @@ and ``attribute_disclosure`` (bool, on every row of a flagged group).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,7 +88,9 @@ MIN_K = 5
 DEFAULT_K = 10
 ROUNDING_BASE = 5
 TRIED_PARTNERS = 40  # candidates tried per step (each costs one rank computation)
+BLOCK_TRIED = 150  # hidden figures in a block of the whole-release check above which none are tried
 OVERALL = ""
+FIXED = "\0fixed:"  # names of tables released before, inside the system
 STATISTIC = "∑"  # the level of a statistic's cell: its (weighted) total, additive like a count
 
 E_K_TOO_SMALL = "k must be at least 5 (got {k}); smaller thresholds do not protect respondents"
@@ -85,6 +107,9 @@ LABEL_COLUMNS = {
     "scale",
     "suppression",
     "sum_of",
+    "base_sum_of",
+    "implied",
+    "threshold",
 }
 SHARE_COLUMNS = ("estimate", "se", "ci_low", "ci_high")
 NUMBER_DECIMALS = 2
@@ -107,8 +132,14 @@ class _System:
     equations: dict[str, list[tuple[list[Hashable], dict[Hashable, float]]]] = field(default_factory=dict)
     rows_of_base: dict[Hashable, set[Hashable]] = field(default_factory=dict)  # base -> its row cells
     tables_of: dict[Hashable, set[str]] = field(default_factory=dict)
+    cell_tables: dict[Hashable, set[str]] = field(default_factory=dict)  # where a key is a cell
     sums: list[tuple[str, Hashable, tuple[Hashable, ...]]] = field(default_factory=list)
     links: dict[str, set[str]] = field(default_factory=dict)  # table -> tables checked with it
+    implied: set[Hashable] = field(default_factory=set)  # figures of implied rows
+    shown: set[Hashable] = field(default_factory=set)  # figures of rows that are shown
+    checked: set[Hashable] = field(default_factory=set)  # figures the threshold rule applies to
+    fixed: set[Hashable] = field(default_factory=set)  # shown in a release made before: known
+    hidden_before: set[Hashable] = field(default_factory=set)  # hidden in a release made before
 
     def cell(self, table: str, key: Hashable, count: int, *, base: bool, margin: bool = False) -> Hashable:
         self.count.setdefault(key, int(count))
@@ -147,29 +178,59 @@ def disclose(
     k: int = DEFAULT_K,
     rounding_base: int = ROUNDING_BASE,
     rounding: bool = True,
+    fixed: Mapping[str, pd.DataFrame] | None = None,
+    fixed_links: Mapping[str, Sequence[str]] | None = None,
 ) -> Release:
     """Suppress, flag and round every table of one release together (see the module docstring).
 
     Raises ``ValueError`` when ``k`` is below 5 or a table lacks a required column. Inputs are not
     changed. With ``rounding=False`` figures keep their precision (for a verdict computed from
-    them); every hiding decision is the same.
+    them); every hiding decision is the same. ``fixed``: tables released before, held beside this
+    release (their decisions stand; only this release's cells are hidden further);
+    ``fixed_links`` names, for a fixed table, the tables of this release checked with it (those
+    its ``sum_of`` parts come from). Other links between tables come from shared figures.
     """
     check_k(k)
     frames = {name: _prepared(name, frame) for name, frame in tables.items()}
     system = _System()
     for name, frame in frames.items():
         _add_table(system, name, frame)
+    for name, frame in (fixed or {}).items():
+        _add_fixed(system, f"{FIXED}{name}", frame)
     _add_sums(system)
+    for name, others in (fixed_links or {}).items():
+        for other in others:
+            if other in frames:
+                system.links.setdefault(f"{FIXED}{name}", set()).add(other)
+                system.links.setdefault(other, set()).add(f"{FIXED}{name}")
     hidden, primary = _primary(system, k)
-    hidden = _complementary(system, hidden)
+    hidden = _complementary(system, hidden, k)
+    hidden = _whole(system, hidden, k)
     out = {}
     if frames:  # decided in one pass over every row, then handed back table by table
         every = pd.concat([f.assign(_table=name) for name, f in frames.items()], ignore_index=True)
         decided = _released(every, hidden, primary, rounding_base if rounding else 0)
         parts = dict(iter(decided.groupby("_table", sort=False)))
         out = {name: parts[name].drop(columns="_table").set_axis(frames[name].index) for name in frames}
-    n_primary = len(primary)
-    return Release(out, k, rounding_base, n_primary, len(hidden) - n_primary)
+    new = hidden - system.hidden_before
+    n_primary = len(primary & new)
+    return Release(out, k, rounding_base, n_primary, len(new) - n_primary)
+
+
+def _add_fixed(system: _System, name: str, frame: pd.DataFrame) -> None:
+    """A table released before: its equations, its shown figures known, its hidden ones hidden."""
+    frame = _prepared(name, frame)
+    _add_table(system, name, frame, before=True)
+    suppressed = frame["suppressed"].fillna(True).to_numpy(dtype=bool)
+    implied = _flags(frame, "implied", False)
+    for cell, base, hidden, unshown in zip(frame["cell"], frame["base"], suppressed, implied, strict=True):
+        if unshown:  # never shown there, not hidden to protect anything: this release decides
+            continue
+        if hidden:  # a hidden row shows neither its figure nor its group's n
+            system.hidden_before |= {cell, base}
+        else:
+            system.fixed |= {cell, base}
+    system.hidden_before -= system.fixed
 
 
 def _prepared(name: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -200,7 +261,7 @@ def _prepared(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _add_table(system: _System, name: str, frame: pd.DataFrame) -> None:
+def _add_table(system: _System, name: str, frame: pd.DataFrame, *, before: bool = False) -> None:
     """Cells of one table and its equations: rows sum to the group's n; groups to the overall.
 
     Terms are kept by position in the table (row, or group) and added up afterwards, so a cell that
@@ -214,6 +275,8 @@ def _add_table(system: _System, name: str, frame: pd.DataFrame) -> None:
     columns: dict[tuple, dict[tuple, tuple[Hashable, float]]] = {}
     bases: dict[tuple, dict[tuple, tuple[Hashable, float]]] = {}
     breakdowns = sorted({*frame["group_variable"]} - {OVERALL})
+    implied = _flags(frame, "implied", False)
+    threshold = _flags(frame, "threshold", True)
     for i, (variable, gv, group, cell, base) in enumerate(
         zip(
             frame["variable"],
@@ -225,8 +288,12 @@ def _add_table(system: _System, name: str, frame: pd.DataFrame) -> None:
         )
     ):
         system.cell(name, cell, counts[i], base=False, margin=gv == OVERALL)
+        system.cell_tables.setdefault(cell, set()).add(name)
         system.cell(name, base, ns[i], base=True, margin=gv == OVERALL)
         system.rows_of_base.setdefault(base, set()).add(cell)
+        if not before:
+            (system.implied if implied[i] else system.shown).update((cell, base))
+            system.checked.update((cell, base) if threshold[i] else (base,))
         level = STATISTIC if statistic[i] else frame["level"].iat[i]
         sign = -1.0 if gv == OVERALL else 1.0
         if not statistic[i]:
@@ -242,10 +309,18 @@ def _add_table(system: _System, name: str, frame: pd.DataFrame) -> None:
         for key, coefficient in terms.values():
             net[key] = net.get(key, 0.0) + coefficient
         system.equation(name, {key: c for key, c in net.items() if c != 0.0})
-    if "sum_of" in frame.columns:
-        for cell, parts in zip(frame["cell"], frame["sum_of"], strict=True):
-            if isinstance(parts, list | tuple) and parts:
-                system.sums.append((name, cell, tuple(parts)))
+    for column, keys in (("sum_of", frame["cell"]), ("base_sum_of", frame["base"])):
+        if column in frame.columns:
+            for key, parts in zip(keys, frame[column], strict=True):
+                if isinstance(parts, list | tuple) and parts:
+                    system.sums.append((name, key, tuple(parts)))
+
+
+def _flags(frame: pd.DataFrame, column: str, default: bool) -> np.ndarray:
+    """A boolean column of the table, ``default`` where absent or missing."""
+    if column not in frame.columns:
+        return np.full(len(frame), default)
+    return frame[column].astype(object).where(frame[column].notna(), default).astype(bool).to_numpy()
 
 
 def _add_sums(system: _System) -> None:
@@ -256,7 +331,10 @@ def _add_sums(system: _System) -> None:
         terms = {cell: -1.0}
         for part in parts:
             terms[part] = terms.get(part, 0.0) + 1.0
-            for other in system.tables_of[part]:
+            # Linked through the part's own tables, not every table sharing a group's n with it
+            # (that would check nearly the whole release at once); the whole-release check
+            # (``_whole``) sees the rest.
+            for other in () if table.startswith(FIXED) else system.cell_tables.get(part, ()):
                 if other != table:
                     system.links.setdefault(table, set()).add(other)
                     system.links.setdefault(other, set()).add(table)
@@ -264,14 +342,29 @@ def _add_sums(system: _System) -> None:
 
 
 def _primary(system: _System, k: int) -> tuple[set[Hashable], set[Hashable]]:
-    primary = {key for key, count in system.count.items() if 0 < count < k}
-    hidden = set(primary)
+    """Cells under k (the threshold rule), the rows of groups under k, figures hidden before and
+    implied figures shown nowhere; never a figure shown before."""
+    primary = {
+        key
+        for key, count in system.count.items()
+        if 0 < count < k and key in system.checked and key not in system.fixed
+    }
+    hidden = set(primary) | system.hidden_before | (system.implied - system.shown)
     for base in [key for key in primary if system.is_base[key]]:
         hidden |= system.rows_of_base.get(base, set())
-    return hidden, primary
+    return hidden - system.fixed, primary
 
 
-def _complementary(system: _System, hidden: set[Hashable]) -> set[Hashable]:
+def _protected(system: _System, key: Hashable, k: int) -> bool:
+    """Whether a hidden figure must stay unrecoverable: any non-zero one, except an implied figure
+    shown nowhere that counts k or more respondents (a group a reader may work out)."""
+    count = system.count[key]
+    if count <= 0:
+        return False
+    return count < k or key not in system.implied or key in system.shown
+
+
+def _complementary(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
     """Hide cells until no hidden cell of any table is recoverable from that table's equations.
 
     Tables share cells (a group's n, figures with one respondent set), so a table is checked again
@@ -288,11 +381,8 @@ def _complementary(system: _System, hidden: set[Hashable]) -> set[Hashable]:
             *system.equations[table],
             *(e for other in sorted(system.links.get(table, ())) for e in system.equations.get(other, [])),
         ]
-        while (partner := _next_partner(system, equations, hidden)) is not None:
-            newly = {partner} | (
-                system.rows_of_base.get(partner, set()) if system.is_base[partner] else set()
-            )
-            newly -= hidden
+        while (partner := _next_partner(system, equations, hidden, k)) is not None:
+            newly = _hide(system, partner, hidden)
             hidden |= newly
             touched = {t for cell in newly for t in system.tables_of.get(cell, ())}
             touched |= {linked for t in touched for linked in system.links.get(t, ())}
@@ -303,27 +393,106 @@ def _complementary(system: _System, hidden: set[Hashable]) -> set[Hashable]:
     return hidden
 
 
+def _hide(system: _System, partner: Hashable, hidden: set[Hashable]) -> set[Hashable]:
+    """What hiding ``partner`` hides (a group's n hides its rows), beyond ``hidden``."""
+    newly = {partner} | (system.rows_of_base.get(partner, set()) if system.is_base[partner] else set())
+    return newly - hidden - system.fixed
+
+
+def _whole(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
+    """Check every equation of the release together; while a hidden figure is recoverable, give
+    the block of equations it is recovered from (those linked through hidden figures) a partner.
+
+    Tables made safe one by one can still give a figure away together (a question's n, the number
+    of responses and its missing count; a flag count and the answers it adds up). The equations
+    fall apart into blocks that share no hidden figure, each solved on its own and only again
+    when it changes. Each step hides one more figure, so the loop ends.
+    """
+    hidden = set(hidden)
+    equations = [e for table in system.equations.values() for e in table]
+    safe: set[frozenset[Hashable]] = set()
+    while True:
+        exposed = None
+        for keys, block in _components(equations, hidden):
+            if keys in safe:
+                continue
+            found = [key for key in _recoverable(block, sorted(keys, key=repr)) if _protected(system, key, k)]
+            if found:
+                exposed = (keys, block)
+                break
+            safe.add(keys)
+        if exposed is None:
+            return hidden
+        keys, block = exposed
+        # Trials cost a rank computation each: on a large block, the ranked choice next to the cell.
+        tries = TRIED_PARTNERS if len(keys) <= BLOCK_TRIED else 0
+        partner = _next_partner(system, block, hidden, k, tries=tries)
+        if partner is None:
+            return hidden
+        hidden |= _hide(system, partner, hidden)
+
+
+def _components(
+    equations: list[tuple[list[Hashable], dict[Hashable, float]]], hidden: set[Hashable]
+) -> list[tuple[frozenset[Hashable], list[tuple[list[Hashable], dict[Hashable, float]]]]]:
+    """The equations with a hidden figure, in blocks that share none (with their hidden figures)."""
+    parent: dict[Hashable, Hashable] = {}
+
+    def root(key: Hashable) -> Hashable:
+        parent.setdefault(key, key)
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    touching = []
+    for equation in equations:
+        inside = [key for key in equation[0] if key in hidden]
+        if inside:
+            touching.append((inside, equation))
+            first = root(inside[0])
+            for key in inside[1:]:
+                other = root(key)
+                if other != first:
+                    parent[other] = first
+    blocks: dict[Hashable, tuple[set[Hashable], list]] = {}
+    for inside, equation in touching:
+        keys, rows = blocks.setdefault(root(inside[0]), (set(), []))
+        keys.update(inside)
+        rows.append(equation)
+    return [(frozenset(keys), rows) for keys, rows in blocks.values()]
+
+
 def _next_partner(
-    system: _System, equations: list[tuple[list[Hashable], dict[Hashable, float]]], hidden: set[Hashable]
+    system: _System,
+    equations: list[tuple[list[Hashable], dict[Hashable, float]]],
+    hidden: set[Hashable],
+    k: int,
+    *,
+    tries: int = TRIED_PARTNERS,
 ) -> Hashable | None:
     """The released cell to hide next, or None when no hidden cell of these equations is recoverable."""
     unknowns = sorted({key for keys, _ in equations for key in keys if key in hidden}, key=repr)
     if not unknowns:
         return None
     # A hidden zero that can be worked out reveals no one (zeros are released anyway).
-    recoverable = [key for key in _recoverable(equations, unknowns) if system.count[key] > 0]
+    recoverable = [key for key in _recoverable(equations, unknowns) if _protected(system, key, k)]
     if not recoverable:
         return None
     targets = set(recoverable)
-    pool = {key for keys, _ in equations if targets & set(keys) for key in keys if key not in hidden}
+    if not tries:  # no trials: protect the smallest recoverable figure first, from its own equations
+        targets = {min(recoverable, key=lambda key: (system.count[key], repr(key)))}
+    free = [key for keys, _ in equations for key in keys if key not in hidden and key not in system.fixed]
+    pool = {key for keys, _ in equations if targets & set(keys) for key in keys} & set(free)
     if not pool:  # every cell next to them is hidden: widen to any equation with a hidden cell
-        pool = {key for keys, _ in equations for key in keys if key not in hidden}
+        pool = set(free)
     # Inside the table first (a cycle of hidden cells), then the overall figures, a group's n last
     # (it hides the group's whole row in every table); small non-zero counts before others.
     ranked = sorted(
         pool,
         key=lambda key: (
             system.is_base[key],
+            len(system.rows_of_base.get(key, ())) if system.is_base[key] else 0,
             system.is_margin[key],
             system.count[key] == 0,
             system.count[key],
@@ -334,9 +503,9 @@ def _next_partner(
     # needed, as when each of two rows pins its own small cell). A group's n only when no cell is
     # left: hiding an n hides that group's row in every table of the same respondents.
     cells = [key for key in ranked if not system.is_base[key]]
-    for candidate in cells[:TRIED_PARTNERS]:
+    for candidate in cells[:tries]:
         trial = sorted({*unknowns, candidate}, key=repr)
-        still = {key for key in _recoverable(equations, trial) if system.count[key] > 0}
+        still = {key for key in _recoverable(equations, trial) if _protected(system, key, k)}
         if targets - still:
             return candidate
     return cells[0] if cells else (ranked[0] if ranked else None)
@@ -347,6 +516,7 @@ def _recoverable(
 ) -> list[Hashable]:
     """Hidden cells fixed by the equations: those orthogonal to the null space of the hidden part."""
     index = {key: j for j, key in enumerate(unknowns)}
+    equations = [e for e in equations if any(key in index for key in e[0])]  # others say nothing
     matrix = np.zeros((len(equations), len(unknowns)))
     for i, (_, terms) in enumerate(equations):
         for key, coefficient in terms.items():
@@ -363,6 +533,8 @@ def determined(matrix: np.ndarray) -> np.ndarray:
     """
     if matrix.size == 0:
         return np.zeros(matrix.shape[1], dtype=bool)
+    if matrix.shape[0] > matrix.shape[1]:  # R of A = QR has A's row space, in far fewer rows
+        matrix = np.linalg.qr(matrix, mode="r")
     _, singular, vt = np.linalg.svd(matrix, full_matrices=True)
     tolerance = max(matrix.shape) * np.finfo(float).eps * (singular[0] if len(singular) else 1.0)
     rank = int(np.sum(singular > max(tolerance, 1e-9)))

@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -27,9 +27,24 @@ from django.utils.translation import gettext_noop
 
 from analysis import schema
 from analysis.design import SurveyDesign
-from analysis.quality import FLAGS, QualityRules, item_nonresponse, quality_flags
-from analysis.results import build_results, categorised
-from analysis.suppression import DEFAULT_K, check_k, disclose, round_count
+from analysis.quality import FLAGS, QualityRules, quality_flags
+from analysis.release import (
+    DROPOFF,
+    EXCLUDED,
+    FLAG_COUNTS,
+    LEFT_OUT,
+    MISSING,
+    NONRESPONSE,
+    RESPONSES,
+    USED,
+    dropoff_table,
+    flags_table,
+    left_out,
+    nonresponse_table,
+    responses_table,
+)
+from analysis.results import categorised, released_results, results_tables
+from analysis.suppression import DEFAULT_K, check_k, disclose, row_keys
 from analysis.weighting import poststratify, rake_samples
 
 from ..bridge import responses_frame, study_parameters
@@ -48,6 +63,10 @@ E_TARGETS_FORMAT = gettext_noop(
     "margins — or one column per variable and a count column — a post-stratification table."
 )
 E_TARGETS_ENCODING = gettext_noop("The file must be UTF-8 text.")
+E_TOO_FEW_EXCLUDED = gettext_noop(
+    "Fewer than %(k)s responses carry the chosen data-quality flags, so none are left out: beside the "
+    "results that keep them, leaving them out would show their own answers."
+)
 
 
 @dataclass(frozen=True)
@@ -180,37 +199,66 @@ def compute_results(
     flags = quality_flags(
         frame, codebook, parameters=parameters, rules=QualityRules(speeding=options.speeding)
     )
-    keep = ~flags[[f for f in options.exclude if f in FLAGS]].any(axis=1) if options.exclude else None
-    used = frame.loc[keep].reset_index(drop=True) if keep is not None else frame
+    chosen = [f for f in options.exclude if f in FLAGS]
+    keep = ~flags[chosen].any(axis=1).to_numpy() if chosen else np.ones(len(frame), dtype=bool)
+    notes = []
+    if 0 < int((~keep).sum()) < options.k:
+        # Fewer than k left out: the difference from the results that keep them would be their own
+        # answers, which no amount of suppression in this release can hide usefully.
+        notes.append(_(E_TOO_FEW_EXCLUDED) % {"k": options.k})
+        keep[:] = True
+    used = frame.loc[keep].reset_index(drop=True) if not keep.all() else frame
     if used.empty:
         raise ValueError(_("Every response is excluded by the chosen data-quality flags."))
+    keys = row_keys(len(frame))
+    by = tuple(b for b in options.by if b in used.columns)
+    labels = {
+        "by": by,
+        "language": language,
+        "parameters": parameters,
+        "group_labels": {schema.SAMPLE: {sample.slug: sample.name for sample in study.samples.all()}},
+        "variable_labels": {schema.SAMPLE: _("Sample")},
+    }
+    dropoff = dropoff_table(study_dropoff(study))
+    shared = {FLAG_COUNTS: flags_table(flags, keys, frame=frame, parameters=parameters)}
+    if not dropoff.empty:
+        shared[DROPOFF] = dropoff
     design, weighting = _weighted(study, used, options, targets)
-    samples = {sample.slug: sample.name for sample in study.samples.all()}
-    results = build_results(
-        design,
-        codebook,
-        by=tuple(b for b in options.by if b in used.columns),
-        k=options.k,
-        language=language,
-        parameters=parameters,
-        group_labels={schema.SAMPLE: samples},
-        variable_labels={schema.SAMPLE: _("Sample")},
-    )
-    quality = _released_counts(
-        {flag: int(flags[flag].sum()) for flag in FLAGS}, total=len(frame), k=options.k
-    )
-    nonresponse = item_nonresponse(used, codebook)
-    dropoff = study_dropoff(study)
+    context, items, tables = results_tables(design, codebook, keys=keys[keep], **labels)
+    extra = {
+        RESPONSES: responses_table(keys, None if keep.all() else keep),
+        NONRESPONSE: nonresponse_table(used, codebook, keys[keep]),
+        **shared,
+    }
+    released = {**tables, **{name: t for name, t in extra.items() if not t.empty}}
+    fixed, implied = None, {}
+    if not keep.all():
+        # The page without exclusions, as it is released: its decisions stand beside this release.
+        full_design, _weights = _weighted(study, frame, replace(options, exclude=()), targets)
+        _context, _items, full_tables = results_tables(full_design, codebook, keys=keys, **labels)
+        full = {
+            **full_tables,
+            RESPONSES: responses_table(keys),
+            NONRESPONSE: nonresponse_table(frame, codebook, keys),
+            **shared,
+        }
+        full = {name: t for name, t in full.items() if not t.empty}
+        fixed, implied = left_out(full, disclose(full, k=options.k, rounding=False), released)
+    links = {name: [name, f"{LEFT_OUT}{name}"] for name in fixed or {}}
+    release = disclose({**released, **implied}, k=options.k, fixed=fixed, fixed_links=links)
+    results = released_results(context, items, list(tables), release)
+    counts = release[RESPONSES].set_index("level")
     synthetic = bool(codebook.synthetic)
     return {
-        "n": results.n,
+        "n": _count(counts.at[USED, "count"]),
         "language": language,
         "data": "synthetic" if synthetic else "real",
         "k": options.k,
         "by": list(results.by),
         "weighting": weighting,
-        "excluded": round_count(len(frame) - len(used)) if keep is not None else 0,
-        "exclude": list(options.exclude),
+        "excluded": _count(counts.at[EXCLUDED, "count"]) if EXCLUDED in counts.index else 0,
+        "exclude": list(options.exclude) if not notes else [],
+        "notes": notes,
         "speeding": options.speeding,
         "items": [
             {
@@ -223,10 +271,10 @@ def compute_results(
             for i in results.items
         ],
         "table": _records(results.table),
-        "quality": quality,
-        "nonresponse": _records(_released_shares(nonresponse, k=options.k)),
-        "dropoff": _records(_released_dropoff(dropoff, k=options.k)),
-        "release": {"primary": results.release.primary, "complementary": results.release.complementary},
+        "quality": _released_flags(release[FLAG_COUNTS]),
+        "nonresponse": _records(_released_nonresponse(release.tables.get(NONRESPONSE))),
+        "dropoff": _records(_released_dropoff(release.tables.get(DROPOFF))),
+        "release": {"primary": release.primary, "complementary": release.complementary},
     }
 
 
@@ -269,86 +317,33 @@ def _weighted(
     return weighted, {"method": "poststratify", "source": label, "deff_weighting": kish}
 
 
-def _released_counts(counts: dict[str, int], *, total: int, k: int) -> list[dict[str, Any]]:
-    """Flag counts as one-way tables (flagged / not flagged of all responses), disclosed together."""
-    tables = {
-        flag: pd.DataFrame(
-            [
-                {
-                    "variable": flag,
-                    "group_variable": "",
-                    "group": "",
-                    "level": "yes",
-                    "count": count,
-                    "n": total,
-                },
-                {
-                    "variable": flag,
-                    "group_variable": "",
-                    "group": "",
-                    "level": "no",
-                    "count": total - count,
-                    "n": total,
-                },
-            ]
-        ).assign(
-            base=[("all",), ("all",)], estimate=[count / total, 1 - count / total] if total else [0.0, 0.0]
-        )
-        for flag, count in counts.items()
-    }
-    release = disclose(tables, k=k)
+def _released_flags(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Flag counts as shown: flagged responses (count, share of every response, suppressed)."""
+    shown = table[table["level"] == "yes"]
     return [
-        {"flag": flag, **_clean(release[flag].iloc[0][["count", "estimate", "suppressed"]].to_dict())}
-        for flag in counts
+        {"flag": record["variable"], **_clean({c: record[c] for c in ("count", "estimate", "suppressed")})}
+        for record in shown.to_dict("records")
     ]
 
 
-def _released_shares(frame: pd.DataFrame, *, k: int) -> pd.DataFrame:
-    """Item non-response (missing / answered of all responses) through the disclosure step."""
-    if frame.empty:
-        return frame
-    rows = []
-    for record in frame.to_dict("records"):
-        for level, count in (("missing", record["missing"]), ("answered", record["n"] - record["missing"])):
-            rows.append(
-                {
-                    "variable": record["variable"],
-                    "question": record["question"],
-                    "relevance": record["relevance"],
-                    "group_variable": "",
-                    "group": "",
-                    "level": level,
-                    "count": count,
-                    "n": record["n"],
-                    "estimate": count / record["n"] if record["n"] else np.nan,
-                    "base": ("all",),
-                }
-            )
-    table = disclose({"nonresponse": pd.DataFrame(rows)}, k=k)["nonresponse"]
-    return table[table["level"] == "missing"].drop(columns=["base", "cell", "scale"], errors="ignore")
+def _released_nonresponse(table: pd.DataFrame | None) -> pd.DataFrame:
+    """Item non-response as shown: the missing rows of the released table."""
+    if table is None or table.empty:
+        return pd.DataFrame()
+    missing = table[table["level"] == MISSING]
+    return missing[["variable", "question", "relevance", "level", "count", "n", "estimate", "suppressed"]]
 
 
-def _released_dropoff(rows: list[dict[str, Any]], *, k: int) -> pd.DataFrame:
-    """Responses left unfinished, by the last page reached, as one disclosed one-way table."""
-    total = sum(row["count"] for row in rows)
-    if not total:
-        return pd.DataFrame(columns=["page", "count", "estimate", "suppressed"])
-    table = pd.DataFrame(
-        [
-            {
-                "variable": "dropoff",
-                "group_variable": "",
-                "group": "",
-                "level": row["page"],
-                "count": row["count"],
-                "n": total,
-                "estimate": row["count"] / total,
-            }
-            for row in rows
-        ]
-    )
-    released = disclose({"dropoff": table}, k=k)["dropoff"]
-    return released.rename(columns={"level": "page"})[["page", "count", "n", "estimate", "suppressed"]]
+def _released_dropoff(table: pd.DataFrame | None) -> pd.DataFrame:
+    """Unfinished responses by the last page reached, as shown."""
+    if table is None or table.empty:
+        return pd.DataFrame(columns=["page", "count", "n", "estimate", "suppressed"])
+    return table.rename(columns={"level": "page"})[["page", "count", "n", "estimate", "suppressed"]]
+
+
+def _count(value: Any) -> int | None:
+    """A released count as a whole number (None when hidden)."""
+    return None if value is None or pd.isna(value) else int(value)
 
 
 def _clean(value: Any) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import null_space
 from scipy.optimize import linprog
 
 
@@ -19,7 +20,9 @@ def attack(tables: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame], *, k
 
     ``tables`` are the released tables (hidden values are NA); ``truth`` the same tables before
     release, used only to give the attacker the exact released values (rounding is ignored: the
-    attacker is given more than is shown).
+    attacker is given more than is shown). A figure is known when any table shows it, as a cell or
+    as a group's n. Rows of ``truth`` with ``implied`` true are figures never shown but tied to
+    shown ones (the left-out responses' own table): they count as found only when under ``k``.
     """
     values: dict[tuple, float] = {}
     hidden: set[tuple] = set()
@@ -27,6 +30,7 @@ def attack(tables: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame], *, k
     seen_cell: dict[tuple, bool] = {}  # so is a cell
     equations: list[dict[tuple, float]] = []
     sums: list[dict[tuple, float]] = []
+    implied: set[tuple] = set()
     for name, released in tables.items():
         exact = truth[name].reset_index(drop=True)
         released = released.reset_index(drop=True)
@@ -49,6 +53,8 @@ def attack(tables: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame], *, k
                 row["base"] if "cell" in exact else ("base", base_of[i], row["group_variable"], row["group"])
             )
             values[cell], values[base] = float(row["count"]), float(row["n"])
+            if "implied" in exact and pd.notna(row["implied"]) and bool(row["implied"]):
+                implied |= {cell, base}
             seen_cell.setdefault(cell, False)
             seen_cell[cell] |= not bool(released.loc[i, "suppressed"])
             shown.setdefault(base, False)
@@ -74,12 +80,50 @@ def attack(tables: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame], *, k
                         terms[part] = terms.get(part, 0.0) + 1.0
                     sums.append({key: c for key, c in terms.items() if c})
     equations += [terms for terms in sums if all(key in values for key in terms)]
-    hidden |= {cell for cell, seen in seen_cell.items() if not seen}
-    targets = hidden | {base for base, seen in shown.items() if not seen and 0 < values[base] < k}
-    hidden |= {base for base, seen in shown.items() if not seen}
+    known = {key for key, seen in (*seen_cell.items(), *shown.items()) if seen}
+    hidden |= {cell for cell, seen in seen_cell.items() if not seen} - known
+    targets = hidden | {base for base, seen in shown.items() if not seen and 0 < values[base] < k} - known
+    hidden |= {base for base, seen in shown.items() if not seen} - known
+    targets = {key for key in targets if key not in implied or values[key] < k}
     unknowns = sorted(hidden)
     if not unknowns:
         return []
+    # Equations split into independent blocks (no unknown in common), each solved on its own.
+    parent = {key: key for key in unknowns}
+
+    def root(key: tuple) -> tuple:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    for terms in equations:
+        inside = [key for key in terms if key in parent]
+        for key in inside[1:]:
+            parent[root(key)] = root(inside[0])
+    blocks: dict[tuple, list[tuple]] = {}
+    for key in unknowns:
+        blocks.setdefault(root(key), []).append(key)
+    block_equations: dict[tuple, list[dict[tuple, float]]] = {}
+    for terms in equations:
+        inside = [key for key in terms if key in parent]
+        if inside:
+            block_equations.setdefault(root(inside[0]), []).append(terms)
+    found = []
+    for block, keys in blocks.items():
+        wanted = [key for key in keys if key in targets and values[key] != 0]
+        if wanted and block in block_equations:
+            found += _solved(keys, block_equations[block], values, wanted)
+    return found
+
+
+def _solved(
+    unknowns: list[tuple],
+    equations: list[dict[tuple, float]],
+    values: dict[tuple, float],
+    wanted: list[tuple],
+) -> list[tuple]:
+    """Which of ``wanted`` one block of equations determines (exactly, or to within 0.5 given x >= 0)."""
     index = {key: j for j, key in enumerate(unknowns)}
     matrix = np.zeros((len(equations), len(unknowns)))
     rhs = np.zeros(len(equations))
@@ -89,20 +133,21 @@ def attack(tables: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame], *, k
                 matrix[i, index[key]] = coefficient
             else:
                 rhs[i] -= coefficient * values[key]
-    rank = np.linalg.matrix_rank(matrix)
+    # x_j is fixed by A x = b when every null-space vector of A is zero at j.
+    null = null_space(matrix)
+    free = np.linalg.norm(null, axis=1) > 1e-8 if null.size else np.zeros(len(unknowns), dtype=bool)
     found = []
-    for j, key in enumerate(unknowns):
-        if key not in targets or values[key] == 0:  # an n of k or more, or a zero, is no secret
-            continue
-        unit = np.zeros(len(unknowns))
-        unit[j] = 1.0
-        if np.linalg.matrix_rank(np.vstack([matrix, unit])) == rank:
+    for key in wanted:
+        j = index[key]
+        if not free[j]:
             found.append(key)
-        elif values[key] > 0:  # bounds: min and max of the cell given x >= 0 and the equations
-            bounds = []
-            for sign in (1, -1):
-                result = linprog(sign * unit, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs")
-                bounds.append(sign * result.fun if result.status == 0 else np.inf)  # 3: no upper bound
-            if bounds[1] - bounds[0] < 0.5:
-                found.append(key)
+            continue
+        unit = np.zeros(len(unknowns))  # bounds: min and max of the cell given x >= 0 and the equations
+        unit[j] = 1.0
+        bounds = []
+        for sign in (1, -1):
+            result = linprog(sign * unit, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs")
+            bounds.append(sign * result.fun if result.status == 0 else np.inf)  # 3: no upper bound
+        if bounds[1] - bounds[0] < 0.5:
+            found.append(key)
     return found
