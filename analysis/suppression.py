@@ -88,6 +88,7 @@ MIN_K = 5
 DEFAULT_K = 10
 ROUNDING_BASE = 5
 TRIED_PARTNERS = 40  # candidates tried per step (each costs one rank computation)
+GRAM_ABOVE = 200  # unknowns above which ``determined`` reads the null space from A'A
 BLOCK_TRIED = 150  # hidden figures in a block of the whole-release check above which none are tried
 OVERALL = ""
 FIXED = "\0fixed:"  # names of tables released before, inside the system
@@ -533,6 +534,12 @@ def determined(matrix: np.ndarray) -> np.ndarray:
     """
     if matrix.size == 0:
         return np.zeros(matrix.shape[1], dtype=bool)
+    if matrix.shape[1] > GRAM_ABOVE:
+        # A large block (a release beside the one without exclusions): the null space of A is that
+        # of the symmetric A'A, whose eigendecomposition costs a fraction of A's SVD.
+        values, vectors = np.linalg.eigh(matrix.T @ matrix)
+        null = vectors[:, values <= 1e-10 * max(float(values[-1]), 1.0)]
+        return np.linalg.norm(null, axis=1) < 1e-6 if null.size else np.ones(matrix.shape[1], dtype=bool)
     if matrix.shape[0] > matrix.shape[1]:  # R of A = QR has A's row space, in far fewer rows
         matrix = np.linalg.qr(matrix, mode="r")
     _, singular, vt = np.linalg.svd(matrix, full_matrices=True)

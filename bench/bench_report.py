@@ -111,15 +111,34 @@ def candid(frame: pd.DataFrame, codebook: Codebook) -> int:
 
 
 def results(frame: pd.DataFrame, codebook: Codebook) -> dict:
-    """What the results page builds, as a payload the downloads are written from."""
+    """What the results page builds (``survey.services.results.compute_results`` without the
+    database): the tables, the number of responses, item non-response and the flag counts through
+    one disclosure step, as a payload the downloads are written from."""
     from analysis.design import SurveyDesign
-    from analysis.quality import item_nonresponse, quality_flags
-    from analysis.results import build_results, categorised
+    from analysis.quality import quality_flags
+    from analysis.release import (
+        FLAG_COUNTS,
+        NONRESPONSE,
+        RESPONSES,
+        flags_table,
+        nonresponse_table,
+        responses_table,
+    )
+    from analysis.results import categorised, released_results, results_tables
+    from analysis.suppression import disclose, row_keys
 
+    parameters = {"attention": {"correct": "somewhat_disagree"}}
     frame = categorised(frame, codebook)  # as survey.services.results does
-    flags = quality_flags(frame, codebook, parameters={"attention": {"correct": "somewhat_disagree"}})
-    built = build_results(SurveyDesign(frame, strata=schema.SAMPLE), codebook, by=(schema.SAMPLE,))
-    item_nonresponse(frame, codebook)
+    flags = quality_flags(frame, codebook, parameters=parameters)
+    keys = row_keys(len(frame))
+    design = SurveyDesign(frame, strata=schema.SAMPLE)
+    context, items, tables = results_tables(design, codebook, by=(schema.SAMPLE,), keys=keys)
+    extra = {
+        RESPONSES: responses_table(keys),
+        NONRESPONSE: nonresponse_table(frame, codebook, keys),
+        FLAG_COUNTS: flags_table(flags, keys, frame=frame, parameters=parameters),
+    }
+    built = released_results(context, items, list(tables), disclose({**tables, **extra}, k=10))
     table = built.table.astype(object).where(built.table.notna(), None)
     return {
         "table": table.to_dict("records"),
