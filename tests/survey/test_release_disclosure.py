@@ -257,3 +257,39 @@ def test_too_few_flagged_responses_are_not_left_out(answered_study):
     assert kept["excluded"] == 0 and kept["exclude"] == [] and kept["table"] == everything["table"]
     assert "Fewer than 10 responses carry the chosen data-quality flags" in kept["notes"][0]
     assert_nothing_recovered(released, truth, k=10)
+
+
+@pytest.fixture
+def neighbourhood_study(make_user):
+    """The second study (tests/fixtures/neighbourhood_trust.xlsx) answered by 30 participants who do
+    not know which question is the attention check (most fail it)."""
+    from django.test import Client
+
+    from survey.instrument_files import read_questionnaire_file
+    from survey.roles import RESEARCHER
+    from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
+    from survey.simulation import Respondent, walk
+    from tests.helpers import close_fieldwork
+    from tests.specs import consent_details
+    from tests.survey.test_second_study import FORM
+
+    owner = make_user("ward_owner", RESEARCHER)
+    version = questionnaire_import(spec=read_questionnaire_file(FORM), owner=owner, study_slug="ward")
+    consent = consent_create(
+        study=version.study, texts={"en": "C.", "zh": "C。"}, **consent_details(("en", "zh"))
+    )
+    questionnaire_publish(version=version, consent=consent)
+    sample = version.study.samples.get().slug
+    for seed in range(30):
+        assert walk(Client(HTTP_ACCEPT_LANGUAGE="en"), "/s/ward/", Respondent(seed, sample)).completed
+    close_fieldwork(version.study)
+    return version.study
+
+
+def test_the_second_study_with_failed_attention_checks_left_out(neighbourhood_study):
+    """The second study's own release, and leaving out those who failed its declared attention check
+    beside the release that keeps them (before: a cell of 4 and one of 1 respondent worked out)."""
+    options = ResultsOptions(by=("region",), k=5, exclude=("attention_failed",))
+    payloads, released, truth = whole_release(neighbourhood_study, options)
+    assert payloads["kept"]["exclude"] == ["attention_failed"]
+    assert_nothing_recovered(released, truth, k=5)
