@@ -102,6 +102,9 @@ CANDID_RESULTS_INLINE_MAX = 50_000  # responses; larger studies' results pages a
 # sample and questionnaire version), so that a known completion time narrows a response down to no
 # fewer than k. Never below 10 (a system check refuses less); see survey/services/releases.py.
 CANDID_RELEASE_K = env_int("CANDID_RELEASE_K", 20)
+# Smallest cell the results page and its downloads release (never below 5): an analyst may raise k
+# there, not lower it, since two releases at different k differ by exactly the cells between them.
+CANDID_RESULTS_K = env_int("CANDID_RESULTS_K", 10)
 
 # Spreadsheet import of questions and choices only for those who may change them (researchers);
 # export for those who may view them. Rows are still checked against the user's studies one by one.

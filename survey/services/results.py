@@ -47,7 +47,7 @@ from analysis.results import categorised, released_results, results_tables
 from analysis.suppression import DEFAULT_K, check_k, disclose, row_keys
 from analysis.weighting import poststratify, rake_samples
 
-from ..bridge import responses_frame, study_parameters
+from ..bridge import responses_frame, study_codebook, study_parameters
 from ..models import ReportStatus, ResultsSnapshot, Study, WeightingTargets
 from ..selectors import released_responses, study_dropoff, study_revision
 from .exports import audit_record
@@ -101,6 +101,17 @@ class ResultsOptions:
             exclude=tuple(values.get("exclude", ())),
             speeding=float(values.get("speeding", 1 / 3)),
         )
+
+
+def breakdown_choices(study: Study, language: str) -> list[tuple[str, str]]:
+    """What results may be broken down by: the sample and every single-choice question (not an item
+    of a battery), as ``[(variable, label in language)]``; the page and ``aggregate_tables`` offer these."""
+    codebook = study_codebook(study)
+    choices = [(schema.SAMPLE, _("Sample"))]
+    for variable in codebook.variables:
+        if variable.kind in {"categorical", "ordinal"} and variable.question == variable.name:
+            choices.append((variable.name, variable.label_in(language)))
+    return choices
 
 
 def results_current(study: Study, options: ResultsOptions) -> ResultsSnapshot | None:

@@ -3,12 +3,18 @@
 For the study's researchers and analysts (``selectors.may_see_results``); aggregates only, every
 figure from the snapshot that went through the disclosure step. Options travel in the query string
 (``by``, ``weighting``, ``exclude``, ``k``, ``lang``), so a view of the results can be bookmarked.
+
+Two releases that differ in one setting differ by exactly the respondents the setting moves, so the
+settings that would move a few at a time are not the requester's: k may be raised above the
+operator's ``CANDID_RESULTS_K`` but never lowered below it, and speeding is always "faster than a
+third of the median duration" (``analysis.quality.QualityRules``), not a fraction chosen per request.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
@@ -21,13 +27,18 @@ from django.views.decorators.http import require_POST
 from analysis import schema
 from analysis.aggregates import write_csv, write_xlsx
 from analysis.quality import FLAGS
-from analysis.suppression import DEFAULT_K, MIN_K
+from analysis.suppression import MIN_K
 
-from ..bridge import study_codebook
 from ..models import ReportStatus, Study, WeightingTargets
 from ..selectors import may_see_results
 from ..services.exports import audit_record
-from ..services.results import SHIPPED_TARGETS, ResultsOptions, results_prepared, weighting_targets_upload
+from ..services.results import (
+    SHIPPED_TARGETS,
+    ResultsOptions,
+    breakdown_choices,
+    results_prepared,
+    weighting_targets_upload,
+)
 from .results_page import page_context
 
 MAX_BREAKDOWNS = 3
@@ -40,16 +51,6 @@ def _study(request: HttpRequest, slug: str) -> Study:
     return study
 
 
-def _breakdown_choices(study: Study, language: str) -> list[tuple[str, str]]:
-    """The sample and every single-choice question (not an item of a battery), labelled."""
-    codebook = study_codebook(study)
-    choices = [(schema.SAMPLE, _("Sample"))]
-    for variable in codebook.variables:
-        if variable.kind in {"categorical", "ordinal"} and variable.question == variable.name:
-            choices.append((variable.name, variable.label_in(language)))
-    return choices
-
-
 def _language(study: Study, requested: str) -> str:
     if requested in study.languages:
         return requested
@@ -57,11 +58,15 @@ def _language(study: Study, requested: str) -> str:
     return active if active in study.languages else study.languages[0]
 
 
+def _k_floor() -> int:
+    return max(MIN_K, settings.CANDID_RESULTS_K)
+
+
 def _options(study: Study, query: QueryDict) -> tuple[ResultsOptions, list[str]]:
     """Options from the query string; anything unknown is dropped with a message, never a 500."""
     problems = []
     language = _language(study, query.get("lang", ""))
-    allowed = {name for name, _label in _breakdown_choices(study, language)}
+    allowed = {name for name, _label in breakdown_choices(study, language)}
     by = (
         [b for b in query.getlist("by") if b in allowed][:MAX_BREAKDOWNS]
         if "by" in query
@@ -69,11 +74,15 @@ def _options(study: Study, query: QueryDict) -> tuple[ResultsOptions, list[str]]
     )
     if any(b not in allowed for b in query.getlist("by")):
         problems.append(_("A breakdown that is not a single-choice question of this study was left out."))
+    floor = _k_floor()
     try:
-        k = max(MIN_K, int(query.get("k", DEFAULT_K)))
+        k = int(query.get("k", floor))
     except ValueError:
-        k = DEFAULT_K
-        problems.append(_("k must be a whole number; 10 is used."))
+        k = floor
+        problems.append(_("k must be a whole number; %(k)s is used.") % {"k": floor})
+    if k < floor:
+        problems.append(_("k cannot be lowered below %(k)s here; %(k)s is used.") % {"k": floor})
+        k = floor
     weighting = query.get("weighting", "none")
     known = (
         {"none"}
@@ -87,16 +96,7 @@ def _options(study: Study, query: QueryDict) -> tuple[ResultsOptions, list[str]]
         weighting = "none"
         problems.append(_("Unknown weighting; the results are unweighted."))
     exclude = tuple(flag for flag in query.getlist("exclude") if flag in FLAGS)
-    try:
-        speeding = float(query.get("speeding", 1 / 3))
-        if not 0 < speeding < 1:
-            raise ValueError
-    except ValueError:
-        speeding = 1 / 3
-        problems.append(_("The speeding fraction must be between 0 and 1; 1/3 is used."))
-    options = ResultsOptions(
-        by=tuple(by), weighting=weighting, k=k, language=language, exclude=exclude, speeding=speeding
-    )
+    options = ResultsOptions(by=tuple(by), weighting=weighting, k=k, language=language, exclude=exclude)
     return options, problems
 
 
@@ -112,9 +112,10 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         "options": options,
         "problems": problems,
         "snapshot": snapshot,
-        "breakdowns": _breakdown_choices(study, options.language),
+        "breakdowns": breakdown_choices(study, options.language),
         "weightings": _weightings(study),
         "flags": FLAGS,
+        "k_floor": _k_floor(),
         "query": request.GET.urlencode(),
     }
     if snapshot.status == ReportStatus.DONE and snapshot.payload:

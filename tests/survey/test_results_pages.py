@@ -35,8 +35,9 @@ def page(client, study, query: str = "") -> str:
     return response.content.decode()
 
 
-def test_every_question_with_labels_charts_and_the_synthetic_warning(signed_in, answered_study):
-    body = page(signed_in, answered_study, "?lang=en&k=5")  # 30 respondents: most cells are under 10
+def test_every_question_with_labels_charts_and_the_synthetic_warning(signed_in, answered_study, settings):
+    settings.CANDID_RESULTS_K = 5  # 30 respondents: most cells are under 10
+    body = page(signed_in, answered_study, "?lang=en&k=5")
     assert "Synthetic data." in body
     assert "Generally speaking, would you say that most people can be trusted" in body  # gen_trust
     assert "Most people can be trusted" in body  # a choice label, not its code
@@ -62,6 +63,19 @@ def test_a_breakdown_with_small_groups_suppresses_them(signed_in, answered_study
 def test_unknown_options_are_refused_with_a_message(signed_in, answered_study):
     body = page(signed_in, answered_study, "?by=response_id&k=x&weighting=upload:nothing&speeding=7")
     assert "left out" in body and "whole number" in body and "unweighted" in body.lower()
+
+
+def test_a_request_cannot_move_a_few_respondents_between_releases(signed_in, answered_study, settings):
+    """Two releases that differ in k or in the speeding fraction differ by exactly the respondents
+    in between (a tester rebuilt one person's answers from speeding=0.62 and 0.64): k may be raised
+    above the operator's floor, not lowered, and the speeding fraction is not the requester's."""
+    settings.CANDID_RESULTS_K = 10
+    body = page(signed_in, answered_study, "?k=5&speeding=0.62&exclude=speeding")
+    assert "cannot be lowered below 10" in body
+    page(signed_in, answered_study, "?k=12&speeding=0.64&exclude=speeding")
+    kept = {(s.options["k"], s.options["speeding"]) for s in ResultsSnapshot.objects.all()}
+    assert kept == {(10, 1 / 3), (12, 1 / 3)}
+    assert 'name="speeding"' not in body
 
 
 def test_downloads_hold_the_page_tables(signed_in, answered_study):
@@ -154,7 +168,8 @@ def test_aggregate_tables_command(answered_study, tmp_path, call_command_capture
         encoding="utf-8-sig"
     )
     for bad, message in (
-        (["--by", "shoe_size"], "not a variable"),
+        (["--by", "shoe_size"], "breakdowns of this study are"),
+        (["--by", "comments"], "breakdowns of this study are"),  # free text: a traceback before
         (["-k", "3"], "at least 5"),
         (["--language", "fr"], "languages are"),
         (["--weights", str(tmp_path / "missing.csv")], "No such file"),

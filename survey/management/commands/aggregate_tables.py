@@ -9,7 +9,7 @@ from analysis.aggregates import write_csv, write_xlsx
 from analysis.quality import FLAGS
 from survey.bridge import responses_frame
 from survey.models import Study
-from survey.services.results import ResultsOptions, compute_results
+from survey.services.results import ResultsOptions, breakdown_choices, compute_results
 
 from ._base import CandidCommand
 
@@ -55,9 +55,13 @@ class Command(CandidCommand):
         frame, codebook = responses_frame(target)
         if frame.empty:
             raise CommandError(f"Study {study!r} has no complete responses yet.")
-        unknown = [b for b in by or [] if b not in frame.columns or b == schema.RESPONSE_ID]
+        allowed = [name for name, _label in breakdown_choices(target, language or target.languages[0])]
+        unknown = [b for b in by or [] if b not in allowed or b not in frame.columns]
         if unknown:
-            raise CommandError(f"Cannot break down by {', '.join(unknown)}: not a variable of this study.")
+            raise CommandError(
+                f"Cannot break down by {', '.join(unknown)}: the breakdowns of this study are the sample and "
+                f"its single-choice questions ({', '.join(allowed)})."
+            )
         chosen = ResultsOptions(
             by=tuple(by) if by is not None else (schema.SAMPLE,),
             k=k,
