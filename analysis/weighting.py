@@ -22,6 +22,12 @@ GROUP_SEPARATOR = "|"
 E_MARGIN_COLUMNS = "margins need columns variable, category and share or count; found {columns}"
 E_NOT_IN_SAMPLE = "margin {variable}={category} has no respondent in the sample; collapse it with a neighbour"
 E_NOT_IN_MARGINS = "{variable}={category} occurs in the sample but has no population figure"
+E_BAD_FIGURE = (
+    "{variable}={category} has the population figure {value!r}; figures must be positive numbers "
+    "(shares up to 1, counts up to {largest:g})"
+)
+# Above this a count no longer adds up exactly in floating point (2**53 is about 9.0e15).
+LARGEST_COUNT = 1e15
 E_SHARES_SUM = "the shares of {variable} sum to {total:.6f}, not 1"
 E_COUNTS_SUM = "the counts of {variable} sum to {total:g}, but {other} sums to {expected:g}; all margins must describe one population"
 E_NO_CONVERGENCE = "raking did not converge in {iterations} iterations: {variable}={category} is still off by {deviation:.3g}"
@@ -64,6 +70,12 @@ def _targets(margins: pd.DataFrame, data: pd.DataFrame, total: float) -> dict[st
         if sample.isna().any():
             raise ValueError(E_MISSING_VALUES.format(variable=variable, count=int(sample.isna().sum())))
         values = pd.Series(rows[value_column].to_numpy(dtype=float), index=rows["category"].astype(str))
+        largest = 1.0 if value_column == "share" else LARGEST_COUNT
+        for category, value in values.items():
+            if not (np.isfinite(value) and 0 < value <= largest):
+                raise ValueError(
+                    E_BAD_FIGURE.format(variable=variable, category=category, value=value, largest=largest)
+                )
         present = {str(value) for value in sample.unique()}
         covered = {part for category in values.index for part in category.split(GROUP_SEPARATOR)}
         for category in values.index:

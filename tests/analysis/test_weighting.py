@@ -96,6 +96,15 @@ def test_bad_margins_are_refused_by_name(sample, margins, message):
         rake(SurveyDesign(sample), margins)
 
 
+@pytest.mark.parametrize("value", [1e308, float("inf"), float("nan"), -5.0, 0.0])
+def test_impossible_population_figures_are_refused(sample, value):
+    """A tester's margins of 1e308 per category 'converged in 1 iteration' with every share 0.0%."""
+    counts = MARGINS.assign(count=MARGINS["share"] * 1000).drop(columns="share")
+    counts.loc[counts["category"] == "f", "count"] = value
+    with pytest.raises(ValueError, match="sex=f has the population figure"):
+        rake(SurveyDesign(sample), counts)
+
+
 def test_counts_of_different_populations_are_refused(sample):
     counts = MARGINS.assign(count=MARGINS["share"] * 100).drop(columns="share")
     counts.loc[counts["variable"] == "urban", "count"] *= 2
