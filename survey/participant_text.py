@@ -41,6 +41,11 @@ MESSAGES: dict[str, Promise] = {
     "closed_body": _("This survey is not taking answers now. Thank you for your interest."),
     "not_open_body": _("This survey has not opened yet. Please come back later."),
     "done_body": _("You have already completed this survey on this device. Thank you."),
+    "finished_title": _("Thank you"),
+    "finished_body": _(
+        "You have finished this survey. The receipt code is not shown again: if you saved it, you can "
+        "still use it to withdraw your answers. You can close this page."
+    ),
     "ended_title": _("Thank you for your time"),
     "ended_body": _(
         "This visit to the survey has ended and nothing more is needed from you. You can close this page."

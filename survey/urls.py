@@ -84,5 +84,6 @@ urlpatterns = [
     path("s/<slug:study_slug>/p/<int:index>/", participant.page, name="page"),
     path("s/<slug:study_slug>/p/<int:index>/relevance/", participant.relevance, name="relevance"),
     path("s/<slug:study_slug>/continue/", participant.continue_code, name="continue_code"),
+    path("s/<slug:study_slug>/thanks/", participant.thanks, name="thanks"),
     path("s/<slug:study_slug>/<slug:sample_slug>/", participant.entry, name="entry_sample"),
 ]

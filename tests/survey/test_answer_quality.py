@@ -152,7 +152,7 @@ def test_the_published_study_enforces_exclusive_options(admin_user_):
     assert PendingResponse.objects.get().answers == {}
     html = client.get("/s/quality/p/0/").content.decode()
     assert html.index('value="none"') < html.index('value="dk"')  # anchored, from the stored plan
-    again = client.post("/s/quality/p/0/", {"turn_to": ["none"], "shown": "turn_to"})
+    again = client.post("/s/quality/p/0/", {"turn_to": ["none"], "shown": "turn_to"}, follow=True)
     assert 'id="receipt-code"' in again.content.decode()  # the only page: finished
     assert PendingResponse.objects.get().answers == {"turn_to": ["none"]}
 

@@ -71,7 +71,7 @@ def answered_with_marker(study) -> str:
 
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     page_url = agree(client, f"/s/{study.slug}/")["Location"]
-    thanks = client.post(page_url, {"q1": "yes", "q2": "3", "note": MARKER}).content.decode()
+    thanks = client.post(page_url, {"q1": "yes", "q2": "3", "note": MARKER}, follow=True).content.decode()
     return re.search(r'id="receipt-code">([^<]+)<', thanks).group(1).strip()
 
 

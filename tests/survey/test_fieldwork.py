@@ -45,9 +45,9 @@ def start(client: Client, study) -> None:
     assert client.post(url, {"consent_key": key, "agree": "yes", "action": "agree"}).status_code == 302
 
 
-def answer(client: Client, study, data: dict[str, str]):
+def answer(client: Client, study, data: dict[str, str], **kwargs):
     return client.post(
-        f"/s/{study.slug}/p/0/", {**data, "shown": " ".join(k for k in data), "action": "next"}
+        f"/s/{study.slug}/p/0/", {**data, "shown": " ".join(k for k in data), "action": "next"}, **kwargs
     )
 
 
@@ -60,7 +60,9 @@ def test_a_full_cell_screens_out_politely_and_keeps_nothing(quota_study):
     cell = yes_cell(quota_study, 1)
     first = Client(HTTP_ACCEPT_LANGUAGE="en")
     start(first, quota_study)
-    assert "receipt-code" in answer(first, quota_study, {"q1": "yes", "q2": "3"}).content.decode()
+    assert (
+        "receipt-code" in answer(first, quota_study, {"q1": "yes", "q2": "3"}, follow=True).content.decode()
+    )
     cell.refresh_from_db()
     assert cell.filled == 1
     second = Client(HTTP_ACCEPT_LANGUAGE="en")
@@ -78,7 +80,7 @@ def test_a_full_cell_screens_out_politely_and_keeps_nothing(quota_study):
     # Someone outside the cell still completes.
     third = Client(HTTP_ACCEPT_LANGUAGE="en")
     start(third, quota_study)
-    assert "receipt-code" in answer(third, quota_study, {"q1": "no"}).content.decode()
+    assert "receipt-code" in answer(third, quota_study, {"q1": "no"}, follow=True).content.decode()
 
 
 @pytest.mark.django_db
@@ -96,7 +98,7 @@ def test_withdrawal_gives_the_place_back(quota_study):
     cell = yes_cell(quota_study, 1)
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     start(client, quota_study)
-    html = answer(client, quota_study, {"q1": "yes", "q2": "3"}).content.decode()
+    html = answer(client, quota_study, {"q1": "yes", "q2": "3"}, follow=True).content.decode()
     code = re.search(r'id="receipt-code">([^<]+)<', html).group(1)
     Client().post("/withdraw/", {"code": code, "action": "confirm"})
     cell.refresh_from_db()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .common import choose_language
 from .consent import entry
+from .finish import thanks
 from .page import page, page_form_kwargs, relevance
 from .resume import continue_code, cookie_name, read_resume_cookie
 from .withdraw import withdraw
@@ -24,5 +25,6 @@ __all__ = [
     "page_form_kwargs",
     "read_resume_cookie",
     "relevance",
+    "thanks",
     "withdraw",
 ]

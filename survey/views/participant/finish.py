@@ -1,13 +1,23 @@
 """The end of a visit: the thank-you page with the receipt code, a polite end for a full quota
-cell, and the repeat of a click that already ended the visit."""
+cell, and the repeat of a click that already ended the visit.
+
+"Finish" answers with a redirect (POST/redirect/GET) to the study's thank-you address, so a reload
+(phones reload tabs) asks for that page again instead of sending "Finish" once more. The receipt code
+travels to it in a short-lived signed cookie of this browser only (:data:`RECEIPT_COOKIE_SECONDS`,
+path of the study): it is never stored on the server, beside the response or in a session row. After
+the cookie has expired the same address shows a neutral "you have finished" page, never an error.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
-from ...models import Study
+from ...models import Sample, Study
 from ...participant_text import text
 from ...services.responses import (
     Completed,
@@ -17,7 +27,7 @@ from ...services.responses import (
     receipt_code_for_token,
     response_complete,
 )
-from .common import message_page, render_participant
+from .common import choose_language, message_page, render_participant
 from .resume import cookie_name, done_cookie_name, resume_lifetime
 
 
@@ -43,10 +53,70 @@ def visit_ended(request: HttpRequest, study: Study, language: str) -> HttpRespon
     return http_response
 
 
+RECEIPT_COOKIE_SALT = "candid-receipt"
+RECEIPT_COOKIE_SECONDS = 15 * 60
+"""How long a reload of the thank-you page shows the receipt code again in the same browser."""
+
+
+def receipt_cookie_name(study: Study) -> str:
+    """The cookie that carries the receipt code from "Finish" to the thank-you page (signed)."""
+    return f"candid_receipt_{study.pk}"
+
+
 def thanks_page(request, study, completed: Completed, language: str) -> HttpResponse:
-    """The thank-you page with the receipt code (shown once); ends the resume cookie and, when the
-    study asks for it, marks this browser as having completed it."""
-    panel_link = completed.sample.panel_link("completion")
+    """The answer to "Finish": a redirect to the thank-you page, with the receipt code in a signed
+    cookie that lives :data:`RECEIPT_COOKIE_SECONDS`; ends the resume cookie and, when the study asks
+    for it, marks this browser as having completed it."""
+    http_response = HttpResponseRedirect(reverse("survey:thanks", args=[study.slug]))
+    http_response.status_code = 303  # See Other: the reload asks for the thank-you page with GET
+    path = f"/s/{study.slug}/"
+    payload = "|".join(
+        [completed.receipt_code, language, str(completed.sample.pk), "1" if completed.synthetic else "0"]
+    )
+    http_response.set_signed_cookie(
+        receipt_cookie_name(study),
+        payload,
+        salt=RECEIPT_COOKIE_SALT,
+        max_age=RECEIPT_COOKIE_SECONDS,
+        path=path,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.SESSION_COOKIE_SECURE,
+    )
+    http_response.delete_cookie(cookie_name(study), path=path)
+    if study.completed_marker:
+        http_response.set_cookie(
+            done_cookie_name(study),
+            "1",
+            max_age=resume_lifetime(study),
+            path=path,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
+    return http_response
+
+
+@never_cache
+@require_GET
+def thanks(request: HttpRequest, study_slug: str) -> HttpResponse:
+    """The thank-you page "Finish" leads to, as often as it is reloaded: with the receipt code while
+    this browser's receipt cookie lives, afterwards (or without one) a neutral "you have finished"."""
+    study = get_object_or_404(Study, slug=study_slug)
+    payload = request.get_signed_cookie(
+        receipt_cookie_name(study), default=None, salt=RECEIPT_COOKIE_SALT, max_age=RECEIPT_COOKIE_SECONDS
+    )
+    parts = payload.split("|") if payload else []
+    if len(parts) != 4 or parts[1] not in study.languages:
+        language = choose_language(request, study.languages, study.languages[0])
+        return message_page(request, language, "finished_title", "finished_body")
+    code, language, sample_id, synthetic = parts
+    sample = Sample.objects.filter(study=study, pk=int(sample_id)).first() if sample_id.isdigit() else None
+    return _receipt_page(request, study, code, sample, synthetic == "1", language)
+
+
+def _receipt_page(request, study, code: str, sample: Sample | None, synthetic: bool, language: str):
+    panel_link = sample.panel_link("completion") if sample is not None else None
     freeze = study.data_freeze_on
     warning = (
         text("receipt_warning", language, date=freeze.isoformat())
@@ -54,34 +124,20 @@ def thanks_page(request, study, completed: Completed, language: str) -> HttpResp
         else text("receipt_warning_no_date", language)
     )
     withdraw_url = request.build_absolute_uri(reverse("survey:withdraw"))
-    http_response = render_participant(
+    return render_participant(
         request,
         "survey/participant/thanks.html",
         language,
         {
             "study": study,
-            "receipt_code": completed.receipt_code,
+            "receipt_code": code,
             "panel_link": panel_link,
             "receipt_warning": warning,
-            "receipt_file": text(
-                "receipt_file", language, code=completed.receipt_code, address=withdraw_url, warning=warning
-            ),
-            "receipt_filename": f"receipt-{completed.receipt_code.split('-')[0]}.txt",
-            "synthetic": completed.synthetic,
+            "receipt_file": text("receipt_file", language, code=code, address=withdraw_url, warning=warning),
+            "receipt_filename": f"receipt-{code.split('-')[0]}.txt",
+            "synthetic": synthetic,
         },
     )
-    http_response.delete_cookie(cookie_name(study), path=f"/s/{study.slug}/")
-    if study.completed_marker:
-        http_response.set_cookie(
-            done_cookie_name(study),
-            "1",
-            max_age=resume_lifetime(study),
-            path=f"/s/{study.slug}/",
-            httponly=True,
-            samesite="Lax",
-            secure=settings.SESSION_COOKIE_SECURE,
-        )
-    return http_response
 
 
 def screened_out_page(
