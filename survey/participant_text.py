@@ -66,9 +66,7 @@ MESSAGES: dict[str, Promise] = {
     "withdraw_typo_study": _(
         "The study number at the start of this code does not fit the rest of it. Please check it."
     ),
-    "withdraw_typo": _(
-        "This code has typos in more than one place. Please check it against the code you were shown."
-    ),
+    "withdraw_typo": _("This code has a typo. Please check the whole code against the code you were shown."),
     "withdraw_frozen": _(
         "The data of this study were fixed for analysis on the announced date, so answers can no "
         "longer be withdrawn."

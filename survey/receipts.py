@@ -15,7 +15,8 @@ study number and the 28 random characters: the check characters add nothing to h
 The check characters make the code a Reed-Solomon codeword over GF(32) with two check symbols
 (distance 3; the study number enters as one more symbol): every typo in one character and every
 pair of wrong characters is caught before anything is looked up, and a single wrong character is
-located, so the page can say which group to look at. Codes written before the check characters
+located when nothing else as likely explains it (two swapped neighbours can look like one wrong
+character elsewhere), so the page can say which group to look at only then. Codes written before the check characters
 existed (28 characters) are still read; only their last character can be checked.
 
 What a person types is read leniently (NFKC, so full-width characters and superscript digits become
@@ -122,16 +123,51 @@ def check_characters(study_id: int, body: str) -> str:
     return ALPHABET[c28] + ALPHABET[c29]
 
 
+def _is_codeword(study_id: int, characters: str) -> bool:
+    return _syndromes(_symbols(study_id, characters)) == (0, 0)
+
+
+def _swaps_explain(study_id: int, characters: str) -> bool:
+    """Whether two neighbouring characters swapped (in the body or in the study number) make the
+    typed code a codeword: then a single wrong character cannot be told from a swap."""
+    for i in range(len(characters) - 1):
+        if characters[i] != characters[i + 1]:
+            swapped = characters[:i] + characters[i + 1] + characters[i] + characters[i + 2 :]
+            if _is_codeword(study_id, swapped):
+                return True
+    digits = str(study_id)
+    for i in range(len(digits) - 1):
+        other = digits[:i] + digits[i + 1] + digits[i] + digits[i + 2 :]
+        if other != digits and not other.startswith("0") and _is_codeword(int(other), characters):
+            return True
+    return False
+
+
 def typo_groups(study_id: int, characters: str) -> list[int]:
-    """Where a code of 30 characters that fails its check was mistyped: the group (1-6) of the one
-    wrong character when a single one explains it, else [] (two or more; or the study number, 0)."""
+    """Where a code of 30 characters that fails its check was mistyped: ``[group]`` (1-6, or 0 for
+    the study number) only when one wrong character there is the one explanation the check can be
+    sure of, else ``[]``.
+
+    With two check symbols (distance 3) the syndromes of two wrong characters can look like one
+    wrong character somewhere else: two swapped neighbours, the commonest double typo, often do. So
+    a located position is named only when (a) its correction is a possible code (the last body
+    character of a 136-bit code carries one bit) and (b) no swap of two neighbouring characters
+    (or study-number digits) also explains what was typed.
+    """
     s1, s2 = _syndromes(_symbols(study_id, characters))
     if s1 == 0 or s2 == 0:
         return []
     position = _LOG[_div(s2, s1)]  # a single error e at position j: s1 = e a^j, s2 = e a^2j
-    if position == CODE_LENGTH:
-        return [0]
-    return [position // GROUP + 1] if position < CODE_LENGTH else []
+    if position > CODE_LENGTH:
+        return []
+    if position < CODE_LENGTH:
+        error = _div(s1, _EXP[position])
+        corrected = ALPHABET[ALPHABET.index(characters[position]) ^ error]
+        if position == BODY_LENGTH - 1 and ALPHABET.index(corrected) & 0b01111:
+            return []  # the last body character of a real code has its four low bits zero
+    if _swaps_explain(study_id, characters):
+        return []
+    return [0] if position == CODE_LENGTH else [position // GROUP + 1]
 
 
 class ReceiptCodeError(ValueError):
