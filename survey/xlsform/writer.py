@@ -144,7 +144,23 @@ def write_xlsform(spec: dict[str, Any]) -> bytes:
         cell = TYPE_CELLS.get(question["type"], question["type"]).format(list=question["choice_list"])
         row(**node_cells(question, cell))
 
-    for section in spec["sections"]:
+    used_names = {section["code"] for section in spec["sections"]} | {
+        node["code"]
+        for section in spec["sections"]
+        for question in section["questions"]
+        for node in (question, *question.get("items", []))
+    }
+    loose = False  # the previous page was written without a group
+    for index, section in enumerate(spec["sections"]):
+        if not loose and _loose_page(section, index, used_names):
+            # A page of calculations alone has nothing to show: as a group it would be empty, which
+            # ODK Validate refuses ("Group has no children"). Outside any group, the reader makes it
+            # the same page again (named page_N by its position, as XLSForm's implicit pages are).
+            for question in section["questions"]:
+                question_row(question)
+            loose = True
+            continue
+        loose = False
         row(**node_cells(section, "begin_group"))
         for question in section["questions"]:
             if question["type"] in {"matrix", "list_experiment"}:
@@ -224,3 +240,19 @@ def _append_text_row(worksheet, values: list[Any]) -> None:
         else:
             row.append(value)
     worksheet.append(row)
+
+
+def _loose_page(section: dict[str, Any], index: int, names: set[str]) -> bool:
+    """Whether a page can be written without a group and read back as itself: calculations only,
+    nothing of its own to show or decide (label, relevance, flags), and the name the reader gives an
+    implicit page at this position (``page_N``, skipping names the form uses)."""
+    if not section["questions"] or any(q["type"] != "calculate" for q in section["questions"]):
+        return False
+    if any(section.get("label", {}).values()) or section.get("relevance") or section.get("randomize"):
+        return False
+    if section.get("shuffle") or section.get("appearance") or section.get("parameters"):
+        return False
+    number = index + 1
+    while f"page_{number}" in names - {section["code"]}:
+        number += 1
+    return section["code"] == f"page_{number}"

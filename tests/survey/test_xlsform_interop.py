@@ -173,3 +173,29 @@ def test_export_questionnaire_to_a_folder_that_does_not_exist_says_so(
         "export_questionnaire", shipped_study.slug, "-o", str(tmp_path / "no" / "x.xlsx")
     )
     assert "Cannot write" in output and "No such file or directory" in output
+
+
+def test_a_calculation_between_groups_exports_as_pyxform_reads_it(odk_validate):
+    """A calculate row between two groups is a page of its own in Candid; exported inside a group it
+    was an empty group, which ODK Validate refuses ("Group has no children")."""
+    from tests.survey.xlsform_helpers import workbook
+
+    form = workbook(
+        [
+            ["type", "name", "label", "calculation"],
+            ["begin_group", "g1", "G1", ""],
+            ["integer", "a", "A", ""],
+            ["end_group", "", "", ""],
+            ["calculate", "c", "", "${a} + 1"],
+            ["begin_group", "g2", "G2", ""],
+            ["note", "n", "c is ${c}", ""],
+            ["end_group", "", "", ""],
+        ]
+    )
+    to_xform(form, validate=True)  # the form itself is standard
+    spec = read_xlsform(form)
+    assert [section["code"] for section in spec["sections"]] == ["g1", "page_2", "g2"]
+    exported = write_xlsform(spec)
+    xform = to_xform(exported, validate=True)
+    assert 'calculate=" /data/g1/a  + 1"' in xform
+    assert read_xlsform(exported) == spec
