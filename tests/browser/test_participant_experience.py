@@ -103,14 +103,18 @@ def test_enter_goes_forward_on_every_page_type_and_back_works_by_keyboard(
         slider = page.locator("input[data-slider]")
         if slider.count() and not slider_seen:
             # No thumb and no value until touched: an untouched slider is not an answer.
-            assert slider.input_value() == "" and "untouched" in page.locator(
-                "input[type=range]"
-            ).get_attribute("class")
+            track = page.locator("input[type=range]")
+            assert slider.input_value() == "" and "untouched" in track.get_attribute("class")
+            # Drawn unset: no native fill (a plain track) and no thumb; the two ends are written.
+            assert track.get_attribute("data-state") == "unset"
+            assert track.evaluate("r => getComputedStyle(r).appearance") == "none"
+            ends = page.locator(".slider-ends span").all_inner_texts()
+            assert ends == [slider.get_attribute("min"), slider.get_attribute("max")]
             axe_check(page, f"{setup}-slider-untouched")
-            page.locator("input[type=range]").click()  # the middle of the track
-            assert slider.input_value() != "" and "untouched" not in page.locator(
-                "input[type=range]"
-            ).get_attribute("class")
+            track.click()  # the middle of the track
+            assert slider.input_value() != "" and "untouched" not in track.get_attribute("class")
+            assert track.get_attribute("data-state") == "set"
+            assert track.evaluate("r => getComputedStyle(r).appearance") != "none"
             slider_seen = True
         answer_page(page, respondent)
         press_enter_in_the_page(page)

@@ -10,22 +10,39 @@ document.querySelectorAll("input[data-slider]").forEach((number) => {
   // No thumb until the participant gives a value: a thumb at the start would invite that value, and
   // an untouched slider is stored as not answered (the number input stays empty).
   range.value = number.value || (Number(number.min) + Number(number.max)) / 2;
-  range.className = number.value === "" ? "slider untouched" : "slider";
+  // Unset is also drawn as unset: no thumb and no filled track (the stylesheet keys on data-state).
+  const mark = () => {
+    const unset = number.value === "";
+    range.classList.toggle("untouched", unset);
+    range.dataset.state = unset ? "unset" : "set";
+  };
+  range.className = "slider";
+  mark();
   range.setAttribute("aria-hidden", "true");
   range.tabIndex = -1;
   const choose = () => {
     number.value = range.value;
-    range.classList.remove("untouched");
+    mark();
     number.dispatchEvent(new Event("change", { bubbles: true }));
   };
   range.addEventListener("input", choose);
   // A click on the thumb's hidden resting place changes no value, so "input" does not fire.
   range.addEventListener("click", () => { if (number.value === "") choose(); });
   number.addEventListener("input", () => {
-    range.classList.toggle("untouched", number.value === "");
+    mark();
     if (number.value !== "") range.value = number.value;
   });
+  // The two ends of the scale under the track, so the range is readable before anything is chosen.
+  const ends = document.createElement("div");
+  ends.className = "slider-ends";
+  ends.setAttribute("aria-hidden", "true");
+  for (const end of [number.min, number.max]) {
+    const label = document.createElement("span");
+    label.textContent = end;
+    ends.append(label);
+  }
   number.insertAdjacentElement("beforebegin", range);
+  range.insertAdjacentElement("afterend", ends);
 });
 // Move focus to the error summary so screen readers announce it.
 const summary = document.getElementById("error-summary");
