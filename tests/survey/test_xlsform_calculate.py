@@ -146,7 +146,7 @@ def test_a_completed_response_exports_its_calculations_beside_its_answers(admin_
     study = publish_xlsform(admin_user_, "calc", HOUSEHOLD)
     client = start("calc")
     client.post("/s/calc/p/0/", {"adults": "2", "children": "4", "pets": "1"})
-    assert client.post("/s/calc/p/1/", {"rooms": "4"}).status_code == 200  # the thank-you page
+    assert client.post("/s/calc/p/1/", {"rooms": "4"}, follow=True).status_code == 200  # the thank-you page
     assert close_fieldwork(study) == 1
     frame, _ = responses_frame(study)
     (row,) = frame.to_dict("records")
