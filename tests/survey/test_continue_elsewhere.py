@@ -119,3 +119,20 @@ def test_the_code_is_forgotten_on_completion_and_refused_once_the_study_closes(l
 def test_asking_for_a_code_needs_a_response_in_progress(logic_study):
     assert Client().post("/s/logic/continue/").status_code == 403
     assert Client().get("/s/logic/continue/").status_code == 405
+
+
+def test_continue_on_another_device_keeps_what_was_typed_on_the_page(logic_study):
+    """The button sends the page form: what was typed (unchecked, as Back keeps it) comes along."""
+    phone = Client(HTTP_ACCEPT_LANGUAGE="en")
+    agree(phone, "/s/logic/")
+    phone.post("/s/logic/p/0/", {"q1": "yes", "q2": "3"})
+    html = phone.get("/s/logic/p/1/").content.decode()
+    assert re.search(r'<button type="submit" form="page-form" name="action" value="continue"', html)
+    shown = phone.post("/s/logic/p/1/", {"q3": "7", "action": "continue"})
+    assert shown.status_code == 200
+    code = CODE.search(shown.content.decode()).group(1).strip()
+    laptop = Client(HTTP_ACCEPT_LANGUAGE="en")
+    assert enter_code(laptop, code)["Location"] == "/s/logic/p/1/"
+    page = laptop.get("/s/logic/p/1/").content.decode()
+    assert re.search(r'name="q3"[^>]*value="7"|value="7"[^>]*name="q3"', page)
+    assert "q3" not in PendingResponse.objects.get().answers  # kept as typed, not yet an answer

@@ -30,11 +30,13 @@ from ...services.responses import (
 )
 from .common import choose_language, message_page, out_of_order, page_url, render_participant
 from .finish import completed_page, screened_out_page, thanks_page, visit_ended
-from .resume import resumed_response
+from .resume import continue_code, resumed_response
 
 # The page form's language buttons send ``action=language:<code>``: one control field for every
 # button, so no question code can collide with a field of the switch.
 LANGUAGE_ACTION = "language:"
+# "Continue on another device", a button of the page form: what was typed is kept, then the code shown.
+CONTINUE_ACTION = "continue"
 
 
 @never_cache
@@ -123,6 +125,7 @@ def _render_page(
             "form": form,
             "relevant": relevant,
             "participant_page": True,
+            "continue_action": CONTINUE_ACTION,
             "relevance_url": (
                 reverse("survey:relevance", args=[study.slug, current.index])
                 if any(q["relevance"] or q.get("choice_filter") for q in current.questions)
@@ -185,6 +188,13 @@ def _page_post(request, study, response, token, spec, all_pages, current, starte
         if chosen in study.languages:
             response_set_language(response_id=response.pk, language=chosen)
         return HttpResponseRedirect(page_url(study, current.index))
+    if action == CONTINUE_ACTION:
+        typed = _typed(PageForm(questions=current.questions, **kwargs), request.POST)
+        try:
+            response_move(response_id=response.pk, page_index=current.index, typed=typed)
+        except FlowError:
+            return out_of_order(request, study, response)
+        return continue_code(request, study.slug)
     if request.POST.get("action") == "back":
         previous = flow.previous_page(all_pages, current.index, response.answers)
         if previous is not None:
