@@ -65,3 +65,8 @@ E_MATRIX_CHILD = _("only select_one questions can stand in matrix {name!r}")
 # Why a column real forms use is refused, named in E_REFUSED_COLUMN.
 REASON_REPEAT_COUNT = _("repeats are not supported for anonymous surveys")
 REASON_TRIGGER = _("questions recalculated on a trigger are not supported")
+E_FILTER_NO_COLUMN = _(
+    "the choice_filter reads column {column!r}, which the {sheet!r} sheet does not have, so it would hide "
+    "every choice (a bare word is a column: write a text in quotes, '{column}'); the columns it can read "
+    "are: {columns}"
+)

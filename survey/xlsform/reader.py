@@ -14,10 +14,12 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import openpyxl
+from lark import Tree
 from openpyxl.utils.exceptions import InvalidFileException
 from pyxform import aliases as pyxform_aliases
 
 from ..instrument import CHOICE_TYPES, FORMAT, Problem, QuestionnaireInvalid, normalize, validate
+from ..logic.evaluator import ExpressionError, parse
 from . import messages as m
 from .headers import CANDID_PREFIX, Column, Sheet, language_of, read_sheet
 from .limits import check_workbook
@@ -162,6 +164,7 @@ class _Reader:
     or_other_rows: set[int] = field(default_factory=set)  # survey rows of "select_... or_other"
     or_other_lists: list[str] = field(default_factory=list)  # lists that gain the choice "other"
     choice_duplicates_allowed: bool = False  # the settings' allow_choice_duplicates
+    choice_columns: list[str] = field(default_factory=list)  # the choices sheet's own columns
 
     def duplicate_column(self, sheet: str, column: Column, other: str) -> None:
         message = m.E_DUPLICATE_COLUMN.format(header=column.header, other=other)
@@ -351,6 +354,7 @@ class _Reader:
             and column.base not in IGNORED_COLUMNS
             and not column.base.startswith(("media::", "instance::"))
         ]
+        self.choice_columns = [column.header for column in extra]
         lists: dict[str, dict[str, Any]] = {}
         for row, record in sheet.rows:
             list_name = self.value(record, by_field, "list_name")
@@ -581,6 +585,8 @@ class _Reader:
             question = self.question(
                 sheet.title, row, record, by_field, common, kind, list_name, appearance, parameters, flags
             )
+            if question["choice_filter"]:
+                self.check_filter_columns(sheet.title, row, by_field["choice_filter"][0], question)
             specify = None
             if row in self.or_other_rows:
                 if question["choice_filter"]:
@@ -623,6 +629,31 @@ class _Reader:
                 "unclosed_group",
             )
         return sections
+
+    def check_filter_columns(self, sheet: str, row: int, column: Column, question: dict[str, Any]) -> None:
+        """A choice filter reads only ``name`` and the choices sheet's own columns: a column the sheet
+        does not have would be empty for every choice and hide them all, so it is refused here. A
+        filter that does not parse is left to the validator, which names the fault."""
+        try:
+            expression = parse(question["choice_filter"], choice_filter=True)
+        except ExpressionError:
+            return
+        known = ["name", *self.choice_columns]
+        read = (
+            [
+                str(node.children[0])
+                for node in expression.tree.iter_subtrees_topdown()
+                if node.data == "column"
+            ]
+            if isinstance(expression.tree, Tree)
+            else []
+        )
+        for name in dict.fromkeys(read):
+            if name not in known:
+                message = m.E_FILTER_NO_COLUMN.format(
+                    column=name, sheet=self.locations.choices_title or "choices", columns=", ".join(known)
+                )
+                self.problem(sheet, row, column, message, "choice_filter_column")
 
     def question(
         self, sheet, row, record, by_field, common, kind, list_name, appearance, parameters, flags

@@ -86,6 +86,38 @@ def test_a_filter_that_cannot_be_judged_is_refused_at_its_cell(row, words):
     assert words in problem.message
 
 
+@pytest.mark.parametrize(
+    ("expression", "missing"),
+    [("nosuchcol = ${state}", "nosuchcol"), ("name = 'king' or State = ${state}", "State")],
+)
+def test_a_filter_reading_a_column_the_choices_sheet_lacks_is_refused_with_the_columns_it_has(
+    expression, missing
+):
+    """Such a column is empty for every choice: the filter would import and then hide every option."""
+    survey = [
+        HEADER,
+        ["select_one states", "state", "State", ""],
+        ["select_one counties", "n", "N", expression],
+    ]
+    with pytest.raises(QuestionnaireInvalid) as caught:
+        read_xlsform(workbook(survey, choices=CHOICES))
+    (problem,) = caught.value.problems
+    assert problem.code == "choice_filter_column"
+    assert problem.location == "sheet survey, row 3, column D (choice_filter)"
+    assert f"reads column {missing!r}, which the 'choices' sheet does not have" in problem.message
+    assert problem.message.endswith("the columns it can read are: name, state")
+    assert f"write a text in quotes, '{missing}'" in problem.message
+
+
+def test_a_filter_reading_name_or_a_choices_column_is_accepted():
+    survey = [
+        HEADER,
+        ["select_one states", "state", "State", ""],
+        ["select_one counties", "n", "N", "name != 'x' and state = ${state}"],
+    ]
+    assert read_xlsform(workbook(survey, choices=CHOICES))
+
+
 @pytest.mark.django_db
 def test_the_participant_sees_and_may_choose_only_the_offered_options(admin_user_):
     publish_xlsform(admin_user_, "cascade", TWO_PAGES, choices=CHOICES)

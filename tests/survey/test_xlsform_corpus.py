@@ -13,8 +13,6 @@ CORPUS = SHARED / "xlsform-corpus"
 IMPORTS = {
     "text_and_integer.xlsx": {"languages": ["en"], "codes": ["your_name", "your_age"]},
     "yes_or_no_question.xlsx": {"languages": ["en"], "codes": ["good_day"]},
-    # or_other: the choice "other" and a text "<name>_other" shown when it is chosen, as pyxform adds them.
-    "or_other.xlsx": {"languages": ["en"], "codes": ["fav_color", "fav_color_other", "fav_pastel"]},
     "specify_other.xlsx": {"languages": ["en"], "codes": ["sex", "sex_other"]},
 }
 REFUSED = {
@@ -31,6 +29,9 @@ REFUSED = {
         "sheet choices, row 6, column B (name)",
         "choice 'king' appears twice in list 'counties'",
     ),
+    # pyxform's own test form filters with pastel=yes: the bare word is a column the choices sheet
+    # lacks (ODK compares with an empty node-set), so every pastel would be hidden.
+    "or_other.xlsx": ("sheet survey, row 3, column D (choice_filter)", "reads column 'yes'"),
     "duplicate_columns.xlsx": ("sheet survey, row 1, column E", "column header 'label' appears twice"),
     "field-list.xlsx": ("sheet survey, row 3", "no label in zh (table_list_question)"),
     "group.xlsx": ("sheet survey, row 4, column A (type)", "'phone number' is not supported"),
