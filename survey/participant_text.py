@@ -46,6 +46,10 @@ MESSAGES: dict[str, Promise] = {
         "You have finished this survey. The receipt code is not shown again: if you saved it, you can "
         "still use it to withdraw your answers. You can close this page."
     ),
+    "withdrawn_body": _(
+        "Your answers to this survey were withdrawn and deleted on this device. Nothing more is needed "
+        "from you."
+    ),
     "ended_title": _("Thank you for your time"),
     "ended_body": _(
         "This visit to the survey has ended and nothing more is needed from you. You can close this page."

@@ -63,3 +63,21 @@ def test_a_forged_receipt_cookie_is_not_shown(quota_study):
     assert (
         page.status_code == 200 and FINISHED in page.content.decode() and "AAAAA" not in page.content.decode()
     )
+
+
+@pytest.mark.django_db
+def test_after_a_withdrawal_in_this_browser_the_link_says_withdrawn_not_saved(quota_study):
+    quota_study.completed_marker = True
+    quota_study.save()
+    client, url = finished(quota_study)
+    code = RECEIPT.search(client.get(url).content.decode()).group(1).strip()
+    before = client.get(f"/s/{quota_study.slug}/").content.decode()
+    assert "You have already completed this survey" in before and "answers are saved" not in before
+    done = client.post("/withdraw/", {"code": code, "action": "confirm"})
+    assert "deleted for good" in done.content.decode()
+    after = client.get(f"/s/{quota_study.slug}/").content.decode()
+    assert "were withdrawn and deleted" in after
+    assert "answers are saved" not in after and "already completed" not in after
+    # The thank-you page no longer shows the (now void) receipt either.
+    assert not RECEIPT.search(client.get(url).content.decode())
+    assert not PendingResponse.objects.exists()

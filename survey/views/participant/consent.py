@@ -25,7 +25,7 @@ from .common import (
     page_url,
     render_participant,
 )
-from .resume import cookie_name, done_cookie_name, resumed_response, set_resume_cookie
+from .resume import WITHDRAWN_MARKER, cookie_name, done_cookie_name, resumed_response, set_resume_cookie
 
 CONSENT_SALT = "candid-consent"
 # A random value this browser keeps while it may send a consent form: the form is accepted only
@@ -50,8 +50,12 @@ def entry(request: HttpRequest, study_slug: str, sample_slug: str | None = None)
     existing, _, _ = resumed_response(request, study)
     if existing is not None and existing.status == ResponseStatus.IN_PROGRESS:
         return HttpResponseRedirect(page_url(study, existing.position))
-    if study.completed_marker and request.COOKIES.get(done_cookie_name(study)) == "1":
-        return message_page(request, language, "thanks_title", "done_body")
+    marker = request.COOKIES.get(done_cookie_name(study)) if study.completed_marker else None
+    if marker == WITHDRAWN_MARKER:
+        return message_page(request, language, "finished_title", "withdrawn_body")
+    if marker == "1":
+        # Not "your answers are saved": they may since have been withdrawn from another browser.
+        return message_page(request, language, "finished_title", "done_body")
     unavailable = study_closed_reason(study, sample)
     if unavailable:
         return message_page(request, language, "closed_title", UNAVAILABLE_MESSAGES[unavailable])

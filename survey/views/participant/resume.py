@@ -25,6 +25,10 @@ def cookie_name(study: Study) -> str:
     return f"candid_{study.pk}"
 
 
+WITHDRAWN_MARKER = "withdrawn"
+"""The marker's value after the answers were withdrawn in this browser (else "1")."""
+
+
 def done_cookie_name(study: Study) -> str:
     """The marker a browser keeps after completing a study that asks for one: its value is "1"."""
     return f"candid_done_{study.pk}"

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from ...models import Study
 from ...participant_text import text
 from ...services.responses import WithdrawalOutcome, response_withdraw
 from .common import MAX_CODE_INPUT, choose_language, malformed_message, render_participant
+from .finish import receipt_cookie_name
+from .resume import WITHDRAWN_MARKER, done_cookie_name, resume_lifetime
 
 WITHDRAWAL_MESSAGES = {
     WithdrawalOutcome.DELETED: "withdraw_deleted",
@@ -40,7 +44,7 @@ def withdraw(request: HttpRequest) -> HttpResponse:
         else:
             message = text(WITHDRAWAL_MESSAGES[outcome], language)
             status = 429 if outcome == WithdrawalOutcome.RATE_LIMITED else 200
-    return render_participant(
+    http_response = render_participant(
         request,
         "survey/participant/withdraw.html",
         language,
@@ -57,3 +61,23 @@ def withdraw(request: HttpRequest) -> HttpResponse:
         status=status,
         languages=["en", "zh"],
     )
+    if outcome == WithdrawalOutcome.DELETED and result.study is not None:
+        mark_withdrawn(http_response, result.study)
+    return http_response
+
+
+def mark_withdrawn(http_response: HttpResponse, study: Study) -> None:
+    """After a withdrawal in this browser: the study's link no longer says the answers are saved
+    (its completed marker says withdrawn), and the thank-you page no longer shows the receipt."""
+    path = f"/s/{study.slug}/"
+    http_response.delete_cookie(receipt_cookie_name(study), path=path)
+    if study.completed_marker:
+        http_response.set_cookie(
+            done_cookie_name(study),
+            WITHDRAWN_MARKER,
+            max_age=resume_lifetime(study),
+            path=path,
+            httponly=True,
+            samesite="Lax",
+            secure=settings.SESSION_COOKIE_SECURE,
+        )
