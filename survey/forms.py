@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .computed import calculated, default_value, filtered_choices
 from .instrument import PAGE_FORM_NAMES
+from .languages import same_language
 
 MAX_SHORT_TEXT = 500
 MAX_LONG_TEXT = 5000
@@ -56,7 +57,11 @@ class ExactDecimalField(forms.DecimalField):
 
 def text_in(texts: dict[str, str], language: str, fallback: str) -> str:
     """The text in ``language``; a complete translation is required to publish, so the fallback is for drafts."""
-    return texts.get(language) or texts.get(fallback) or next(iter(texts.values()), "")
+    if texts.get(language):
+        return texts[language]
+    # The same language under another BCP 47 tag (a study in ``zh``, a form written in ``zh-Hans``).
+    same = same_language(language, list(texts))
+    return (texts.get(same) if same else "") or texts.get(fallback) or next(iter(texts.values()), "")
 
 
 @dataclass(frozen=True)

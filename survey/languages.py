@@ -192,3 +192,26 @@ def lookup(ranges: list[str], available: list[str], default: str) -> str:
             if lowered.split("-")[0] == parts[0]:
                 return original
     return default
+
+
+def same_language(tag: str, available: list[str] | tuple[str, ...]) -> str | None:
+    """The tag of ``available`` that names the same language as ``tag`` for a reader, or None.
+
+    Exact (case-insensitive) first, then by :func:`_family`: ``zh``, ``zh-CN``, ``zh-SG``, ``zh-Hans``
+    and ``Chinese (zh-CN)``'s tag all meet one study language (Simplified Chinese), while ``zh-TW`` and
+    ``zh-Hant`` meet Traditional; other languages meet only their own tag. Malformed tags meet nothing
+    but themselves.
+    """
+    if tag in available:
+        return tag
+    try:
+        family = _family(tag)
+    except ValueError:
+        return None
+    for other in available:
+        try:
+            if _family(other) == family:
+                return other
+        except ValueError:
+            continue
+    return None

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from ..instrument import Problem, QuestionnaireInvalid, iter_questions, normalize, validate
+from ..languages import same_language
 from ..models import (
     Choice,
     ChoiceList,
@@ -230,7 +231,7 @@ def questionnaire_import(
 def publish_problems(version: QuestionnaireVersion, consent: ConsentText | None) -> list[Problem]:
     """Why ``version`` cannot be published with ``consent``; empty when it can."""
     problems = validate(version_to_spec(version), lambda kind, key, field: f"{kind} {key}" if key else "")
-    missing = [lang for lang in version.study.languages if lang not in version.languages]
+    missing = [lang for lang in version.study.languages if same_language(lang, version.languages) is None]
     if missing:
         problems.append(
             Problem("", E_LANGUAGES_MISSING.format(languages=", ".join(missing)), "languages_missing")

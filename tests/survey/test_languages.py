@@ -69,3 +69,41 @@ def test_a_study_written_in_zh_CN_is_chosen_for_every_simplified_chinese_browser
     request = rf.get("/", HTTP_ACCEPT_LANGUAGE=accept)
     chosen = choose_language(request, ["en", "zh-CN"], "en")
     assert chosen == "zh-CN" and text("closed_title", chosen) == "本调查已结束"
+
+
+def _retag(value, old: str, new: str):
+    """``value`` (a questionnaire spec) with every text keyed ``old`` keyed ``new`` instead."""
+    if isinstance(value, dict):
+        return {(new if key == old else key): _retag(item, old, new) for key, item in value.items()}
+    if isinstance(value, list):
+        return [new if item == old else _retag(item, old, new) for item in value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("tag", "same"), [("zh-Hans", True), ("zh-CN", True), ("zh-Hant", False), ("en", False)]
+)
+def test_same_language_meets_every_simplified_chinese_tag(tag, same):
+    from survey.languages import same_language
+
+    assert same_language("zh", ["en" if tag != "en" else "fr", tag]) == (tag if same else None)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("tag", ["zh-Hans", "zh-CN"])
+def test_a_form_written_in_zh_Hans_serves_a_study_in_zh(admin_user_, tag):
+    """An XLSForm with ``label::zh-Hans`` columns is not "without texts in zh", and its Chinese is shown."""
+    from survey.forms import text_in
+    from survey.services.questionnaires import consent_create, publish_problems, questionnaire_import
+    from tests.specs import consent_details, tiny_spec
+
+    first = questionnaire_import(spec=tiny_spec(), owner=admin_user_, study_slug="tagged")
+    assert first.study.languages == ["en", "zh"]
+    consent = consent_create(study=first.study, texts={"en": "C", "zh": "C"}, **consent_details())
+    retagged = _retag(tiny_spec(), "zh", tag)
+    assert tag in retagged["languages"] and "zh" not in retagged["languages"]
+    first.delete()
+    version = questionnaire_import(spec=retagged, owner=admin_user_, study_slug="tagged")
+    assert not [p for p in publish_problems(version, consent) if p.code == "languages_missing"]
+    title = retagged["title"]
+    assert text_in(title, "zh", "en") == title[tag] != title["en"]

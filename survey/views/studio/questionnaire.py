@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ...instrument import Problem, QuestionnaireInvalid
 from ...instrument_files import questionnaire_bytes, read_questionnaire_bytes
+from ...languages import same_language
 from ...models import VersionStatus
 from ...selectors import version_outline, version_to_spec
 from ...services.questionnaires import questionnaire_import, questionnaire_new_draft, spec_summary
@@ -78,7 +79,7 @@ def import_form(request: HttpRequest, slug: str) -> HttpResponse:
                     "languages": ", ".join(summary["languages"]),
                 },
             )
-            missing = [lang for lang in study.languages if lang not in spec["languages"]]
+            missing = [lang for lang in study.languages if same_language(lang, spec["languages"]) is None]
             if missing:
                 messages.warning(
                     request,
