@@ -15,6 +15,7 @@ from typing import Any
 
 from .computed import calculated, default_value, filtered_choices
 from .instrument import iter_questions
+from .languages import same_language
 from .logic import Context, parse, pipe
 
 ARM_CONTROL, ARM_TREATMENT = "control", "treatment"
@@ -39,7 +40,8 @@ def expression_context(
         labels = lists.get(question_lists.get(question, ""), {}).get(code)
         if not labels:
             return ""
-        return labels.get(language) or labels.get(default) or ""
+        same = labels.get(language) or labels.get(same_language(language, list(labels)) or "")
+        return same or labels.get(default) or ""
 
     return Context(language=language, choice_label=choice_label, choice=choice)
 

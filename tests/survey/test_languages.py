@@ -107,3 +107,12 @@ def test_a_form_written_in_zh_Hans_serves_a_study_in_zh(admin_user_, tag):
     assert not [p for p in publish_problems(version, consent) if p.code == "languages_missing"]
     title = retagged["title"]
     assert text_in(title, "zh", "en") == title[tag] != title["en"]
+
+
+def test_choice_labels_read_the_same_language_under_another_tag():
+    """``jr:choice-name()`` and piping read a zh study's choice labels from a form written in zh-Hans."""
+    from survey import flow
+    from tests.specs import tiny_spec
+
+    spec = _retag(tiny_spec(), "zh", "zh-Hans")
+    assert flow.expression_context(spec, "zh").choice_label("q1", "yes") == "是"
