@@ -3,9 +3,12 @@ evaluator with XLSForm's names (``name`` and the choices sheet's other columns) 
 page, on submission, in the live-relevance answer, and when an earlier answer changes."""
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 
 from survey import flow
 from survey.instrument import QuestionnaireInvalid
+from survey.roles import RESEARCHER
 from survey.xlsform import read_xlsform, write_xlsform
 from tests.survey.xlsform_helpers import workbook
 from tests.survey.xlsform_studies import publish_xlsform, start, stored_answers
@@ -116,6 +119,20 @@ def test_a_filter_reading_name_or_a_choices_column_is_accepted():
         ["select_one counties", "n", "N", "name != 'x' and state = ${state}"],
     ]
     assert read_xlsform(workbook(survey, choices=CHOICES))
+
+
+@pytest.mark.django_db
+def test_the_preview_shows_every_option_of_a_filtered_question_with_its_filter(make_user):
+    """The preview has no answers: it shows the researcher every option and the filter that
+    chooses among them, not a question with no options."""
+    user = make_user("rita", RESEARCHER)
+    study = publish_xlsform(user, "c", ONE_PAGE, choices=CHOICES)
+    version = study.versions.get()
+    client = Client(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_login(user)
+    html = client.get(reverse("survey:studio_preview", args=["c", version.number, "en"])).content.decode()
+    assert county_labels(html) == {"cameron": True, "travis": True, "king": True, "pierce": True}
+    assert "Options offered when: <code>state = ${state}</code>" in html
 
 
 @pytest.mark.django_db
