@@ -3,8 +3,8 @@ cell, and the repeat of a click that already ended the visit.
 
 "Finish" answers with a redirect (POST/redirect/GET) to the study's thank-you address, so a reload
 (phones reload tabs) asks for that page again instead of sending "Finish" once more. The receipt code
-travels to it in a short-lived signed cookie of this browser only (:data:`RECEIPT_COOKIE_SECONDS`,
-path of the study): it is never stored on the server, beside the response or in a session row. After
+travels to it in a signed cookie of this browser only (path of the study) that ends with the browser
+session and is read for :data:`RECEIPT_COOKIE_SECONDS` after it was signed: it is never stored on the server, beside the response or in a session row. After
 the cookie has expired the same address shows a neutral "you have finished" page, never an error.
 """
 
@@ -65,7 +65,7 @@ def receipt_cookie_name(study: Study) -> str:
 
 def thanks_page(request, study, completed: Completed, language: str) -> HttpResponse:
     """The answer to "Finish": a redirect to the thank-you page, with the receipt code in a signed
-    cookie that lives :data:`RECEIPT_COOKIE_SECONDS`; ends the resume cookie and, when the study asks
+    session cookie read for :data:`RECEIPT_COOKIE_SECONDS` (the signature's timestamp); ends the resume cookie and, when the study asks
     for it, marks this browser as having completed it."""
     http_response = HttpResponseRedirect(reverse("survey:thanks", args=[study.slug]))
     http_response.status_code = 303  # See Other: the reload asks for the thank-you page with GET
@@ -77,7 +77,6 @@ def thanks_page(request, study, completed: Completed, language: str) -> HttpResp
         receipt_cookie_name(study),
         payload,
         salt=RECEIPT_COOKIE_SALT,
-        max_age=RECEIPT_COOKIE_SECONDS,
         path=path,
         httponly=True,
         samesite="Lax",
