@@ -107,13 +107,15 @@ demo: $(READY)
 	echo "$$accounts" | awk '$$1 == "demo-researcher" {print "  Sign in as " $$1 " with password " $$3}' 
 	@if [ "$(SERVE)" = "1" ]; then $(MAKE) --no-print-directory serve; fi
 
+# Served without Django's debug pages (a visitor at an unknown address would see every URL pattern);
+# DJANGO_DEBUG=1 make serve brings them back for development.
 serve: $(READY)
 	$(PY) manage.py migrate --noinput -v0
 	$(PY) manage.py collectstatic --noinput -v0
 	@# The background worker for long exports runs beside the web server and stops with it.
 	@$(PY) manage.py db_worker --no-startup-delay > var/worker.log 2>&1 & worker=$$!; \
 	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
-	$(VENV)/bin/gunicorn config.wsgi -c config/gunicorn.py --bind $(HOST):$(PORT)
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-0} $(VENV)/bin/gunicorn config.wsgi -c config/gunicorn.py --bind $(HOST):$(PORT)
 
 # Each pass takes about 5 minutes; a pass that runs past TEST_LIMIT seconds is stopped, so a hang
 # fails the run with the stacks printed by pytest-timeout and faulthandler instead of holding it.
