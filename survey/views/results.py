@@ -74,6 +74,10 @@ def _options(study: Study, query: QueryDict) -> tuple[ResultsOptions, list[str]]
     )
     if any(b not in allowed for b in query.getlist("by")):
         problems.append(_("A breakdown that is not a single-choice question of this study was left out."))
+    if len([b for b in query.getlist("by") if b in allowed]) > MAX_BREAKDOWNS:
+        problems.append(
+            _("At most %(n)s breakdowns at a time: the first %(n)s were used.") % {"n": MAX_BREAKDOWNS}
+        )
     floor = _k_floor()
     try:
         k = int(query.get("k", floor))

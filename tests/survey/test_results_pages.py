@@ -65,6 +65,12 @@ def test_unknown_options_are_refused_with_a_message(signed_in, answered_study):
     assert "left out" in body and "whole number" in body and "unweighted" in body.lower()
 
 
+def test_more_breakdowns_than_the_page_takes_are_said_to_be_cut(signed_in, answered_study):
+    body = page(signed_in, answered_study, "?by=sample&by=urban&by=gender&by=age_band")
+    assert "At most 3 breakdowns at a time" in body
+    assert ResultsSnapshot.objects.get().options["by"] == ["sample", "urban", "gender"]
+
+
 def test_a_request_cannot_move_a_few_respondents_between_releases(signed_in, answered_study, settings):
     """Two releases that differ in k or in the speeding fraction differ by exactly the respondents
     in between (a tester rebuilt one person's answers from speeding=0.62 and 0.64): k may be raised
