@@ -85,7 +85,7 @@ def press_enter_in_the_page(page) -> None:
 def test_enter_goes_forward_on_every_page_type_and_back_works_by_keyboard(
     live_server, shipped_study, browser, setup, axe_check
 ):
-    context = new_context(browser, setup)
+    context = new_context(browser, setup, has_touch=setup.endswith("phone"))
     page = context.new_page()
     sample = "china" if setup.startswith("zh") else "west"
     page.goto(f"{live_server.url}/s/{shipped_study.slug}/{sample}/")
@@ -111,7 +111,8 @@ def test_enter_goes_forward_on_every_page_type_and_back_works_by_keyboard(
             ends = page.locator(".slider-ends span").all_inner_texts()
             assert ends == [slider.get_attribute("min"), slider.get_attribute("max")]
             axe_check(page, f"{setup}-slider-untouched")
-            track.click()  # the middle of the track
+            # The middle of the track, where the hidden thumb rests: a phone's tap fires no click there.
+            track.tap() if setup.endswith("phone") else track.click()
             assert slider.input_value() != "" and "untouched" not in track.get_attribute("class")
             assert track.get_attribute("data-state") == "set"
             assert track.evaluate("r => getComputedStyle(r).appearance") != "none"

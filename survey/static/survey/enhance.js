@@ -26,8 +26,11 @@ document.querySelectorAll("input[data-slider]").forEach((number) => {
     number.dispatchEvent(new Event("change", { bubbles: true }));
   };
   range.addEventListener("input", choose);
-  // A click on the thumb's hidden resting place changes no value, so "input" does not fire.
-  range.addEventListener("click", () => { if (number.value === "") choose(); });
+  // A click or a tap on the thumb's hidden resting place changes no value, so "input" does not
+  // fire; a tap fires no "click" either, but every pointer (mouse, finger, pen) ends with pointerup.
+  const chooseResting = () => { if (number.value === "") choose(); };
+  range.addEventListener("click", chooseResting);
+  range.addEventListener("pointerup", chooseResting);
   number.addEventListener("input", () => {
     mark();
     if (number.value !== "") range.value = number.value;
