@@ -130,7 +130,9 @@ def specs(draw) -> dict[str, Any]:
             q["default"] = "7" if qtype == "integer" else draw(_word)
             q["read_only"] = draw(st.booleans())
         if qtype in {"single_choice", "multiple_choice"} and draw(st.booleans()):
-            q["choice_filter"] = "grp = 'a' or name != ''"
+            # A filter reads only name and the columns the choices sheet has (others are refused).
+            has_grp = any("columns" in choice for cl in lists for choice in cl["choices"])
+            q["choice_filter"] = "grp = 'a' or name != ''" if has_grp else "name != ''"
         if qtype != "note":
             answered.append(q)
         return q
