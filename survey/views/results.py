@@ -67,14 +67,12 @@ def _options(study: Study, query: QueryDict) -> tuple[ResultsOptions, list[str]]
     problems = []
     language = _language(study, query.get("lang", ""))
     allowed = {name for name, _label in breakdown_choices(study, language)}
-    by = (
-        [b for b in query.getlist("by") if b in allowed][:MAX_BREAKDOWNS]
-        if "by" in query
-        else [schema.SAMPLE]
-    )
-    if any(b not in allowed for b in query.getlist("by")):
+    asked = query.getlist("by")
+    usable = [b for b in asked if b in allowed]
+    by = usable[:MAX_BREAKDOWNS] if "by" in query else [schema.SAMPLE]
+    if len(usable) < len(asked):
         problems.append(_("A breakdown that is not a single-choice question of this study was left out."))
-    if len([b for b in query.getlist("by") if b in allowed]) > MAX_BREAKDOWNS:
+    if len(usable) > MAX_BREAKDOWNS:
         problems.append(
             _("At most %(n)s breakdowns at a time: the first %(n)s were used.") % {"n": MAX_BREAKDOWNS}
         )
