@@ -194,8 +194,10 @@ class _Reader:
             )
             ignored = column.base in IGNORED_COLUMNS or column.base.startswith("instance::")
             if column.base not in allowed and not candid and not ignored:
-                if not extra_choice_column and any(record.get(column.header) for _, record in sheet.rows):
-                    self.refuse_column(sheet.title, column, allowed)
+                # Refused where it is first used: a header row alone does not say which question to fix.
+                used = next((row for row, record in sheet.rows if record.get(column.header)), None)
+                if not extra_choice_column and used is not None:
+                    self.refuse_column(sheet.title, used, column, allowed)
                 continue
             if column.base in TRANSLATABLE or column.base == "form_title":
                 language = self.language(sheet.title, 1, column, column.language, column.base)
@@ -210,7 +212,7 @@ class _Reader:
             by_field.setdefault(column.base, []).append(column)
         return by_field
 
-    def refuse_column(self, sheet: str, column: Column, allowed: set[str]) -> None:
+    def refuse_column(self, sheet: str, row: int, column: Column, allowed: set[str]) -> None:
         if column.base.startswith("media::"):
             message, code = m.E_MEDIA_COLUMN.format(header=column.header), "media_column"
         elif column.base in REFUSED_COLUMNS:
@@ -220,7 +222,7 @@ class _Reader:
             supported = ", ".join(sorted(allowed - IGNORED_COLUMNS))
             message = m.E_UNSUPPORTED_COLUMN.format(header=column.header, supported=supported)
             code = "unsupported_column"
-        self.problem(sheet, 1, column, message, code)
+        self.problem(sheet, row, column, message, code)
 
     def language(
         self, sheet: str, row: int, column: Column, part: str | None, base: str

@@ -152,10 +152,15 @@ def test_repeats_are_refused_as_repeats_not_as_metadata(type_):
 
 
 @pytest.mark.parametrize("header", ["media::image", "image", "audio", "video", "media::audio::English (en)"])
-def test_media_columns_are_refused_with_a_clear_message(header):
-    survey = [["type", "name", "label", header], ["integer", "age", "Age", "age.png"]]
+def test_media_columns_are_refused_at_the_first_row_using_them(header):
+    survey = [
+        ["type", "name", "label", header],
+        ["integer", "age", "Age", ""],
+        ["integer", "height", "Height", "height.png"],
+        ["integer", "weight", "Weight", "weight.png"],
+    ]
     (problem,) = refused(workbook(survey))
-    assert problem.location == f"sheet survey, row 1, column D ({header})"
+    assert problem.location == f"sheet survey, row 3, column D ({header})"
     assert "attaches images, audio or video" in problem.message
 
 
@@ -173,7 +178,7 @@ def test_a_media_column_left_empty_is_fine():
 def test_columns_real_forms_use_are_refused_naming_what_they_do(header, reason):
     survey = [["type", "name", "label", header], ["integer", "age", "Age", "1"]]
     (problem,) = refused(workbook(survey))
-    assert problem.location == f"sheet survey, row 1, column D ({header})"
+    assert problem.location == f"sheet survey, row 2, column D ({header})"
     assert reason in problem.message
 
 
@@ -214,11 +219,11 @@ def test_refusals_are_translated():
 def test_media_columns_on_the_choices_sheet_are_refused_too():
     choices = [
         ["list_name", "name", "label", "image"],
-        ["yn", "yes", "Yes", "yes.png"],
         ["yn", "no", "No", ""],
+        ["yn", "yes", "Yes", "yes.png"],
     ]
     (problem,) = refused(workbook([["type", "name", "label"], ["select_one yn", "q", "Q"]], choices=choices))
-    assert problem.location == "sheet choices, row 1, column D (image)" and problem.code == "media_column"
+    assert problem.location == "sheet choices, row 3, column D (image)" and problem.code == "media_column"
 
 
 def test_loops_are_repeats():

@@ -17,7 +17,7 @@ IMPORTS = {
 }
 REFUSED = {
     "UCL_Biomass_Plot_Form.xlsx": (
-        "sheet survey, row 1, column O (repeat_count)",
+        "sheet survey, row 43, column O (repeat_count)",
         "repeats are not supported",
     ),
     "bad_calc.xlsx": (

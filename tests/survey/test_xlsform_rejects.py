@@ -107,7 +107,7 @@ EXPECTED = {
         "end_group without a matching begin_group",
     ),
     "unsupported_column": (
-        "sheet survey, row 1, column D (body::accuracyThreshold)",
+        "sheet survey, row 2, column D (body::accuracyThreshold)",
         "column 'body::accuracyThreshold' is not supported by Candid; supported columns:",
     ),
     "unsupported_type": (
