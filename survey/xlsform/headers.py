@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from openpyxl.utils import get_column_letter
@@ -86,15 +86,20 @@ class Sheet:
     rows: list[tuple[int, dict[str, Any]]]  # (row number, {header: value})
 
 
-def cell_text(value: Any) -> str:
+def cell_text(value: Any, *, as_pyxform: bool = False) -> str:
+    """A cell's value as text. A date cell is ``YYYY-MM-DD``, with its time when it has one
+    (``2024-05-01 13:45:00``); ``as_pyxform`` writes every date cell as pyxform does (``str()``, so
+    midnight too), for the settings sheet, whose ``version`` ODK tools compare as text."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, datetime | date):
-        return value.date().isoformat() if isinstance(value, datetime) else value.isoformat()
+    if isinstance(value, datetime):
+        return str(value) if as_pyxform or value.time() != time() else value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
     return str(value).strip()
 
 
@@ -150,9 +155,12 @@ def language_of(part: str | None, default: str) -> tuple[str, str] | None:
     return tag, tag
 
 
-def read_sheet(worksheet, duplicate: Callable[[str, Column, str], None], limits: Limits) -> Sheet:
+def read_sheet(
+    worksheet, duplicate: Callable[[str, Column, str], None], limits: Limits, *, as_pyxform: bool = False
+) -> Sheet:
     """A worksheet's header row and non-empty rows; ``duplicate(sheet, column, other_letter)`` reports a
-    repeated header. Raises :class:`QuestionnaireInvalid` at the first row or cell over ``limits``."""
+    repeated header; ``as_pyxform``: date cells as pyxform writes them (:func:`cell_text`).
+    Raises :class:`QuestionnaireInvalid` at the first row or cell over ``limits``."""
     rows = worksheet.iter_rows(values_only=True)
     header_row = next(rows, None) or ()
     columns: list[Column] = []
@@ -185,7 +193,10 @@ def read_sheet(worksheet, duplicate: Callable[[str, Column, str], None], limits:
                 [Problem(f"sheet {worksheet.title}, row {number}", message, "too_many_rows")]
             )
         record = {
-            c.header: cell_text(values[c.index - 1]) if c.index - 1 < len(values) else "" for c in columns
+            c.header: cell_text(values[c.index - 1], as_pyxform=as_pyxform)
+            if c.index - 1 < len(values)
+            else ""
+            for c in columns
         }
         for column in columns:
             if len(record[column.header]) > limits.max_cell_chars:

@@ -718,7 +718,9 @@ def read_xlsform(source: str | Path | bytes | BinaryIO, *, name: str = "") -> di
         if "survey" not in sheets:
             raise QuestionnaireInvalid([Problem("", str(m.E_NO_SURVEY), "no_survey_sheet")])
         read = {
-            title: read_sheet(sheets[title], reader.duplicate_column, limits) if title in sheets else None
+            title: read_sheet(sheets[title], reader.duplicate_column, limits, as_pyxform=title == "settings")
+            if title in sheets
+            else None
             for title in ("settings", "choices", "survey")
         }
     finally:

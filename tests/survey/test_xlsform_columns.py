@@ -1,6 +1,8 @@
 """XLSForm as ODK and Kobo users write it: optional settings, BCP 47 language headers, pyxform's header
 aliases, and clear refusals (sheet, row, column, what is unsupported) for what Candid does not do."""
 
+from datetime import datetime
+
 import pytest
 
 from survey.instrument import QuestionnaireInvalid
@@ -266,6 +268,36 @@ def test_the_settings_version_is_kept_and_written_back():
     from survey.xlsform import write_xlsform
 
     assert read_xlsform(write_xlsform(spec)) == spec
+
+
+@pytest.mark.parametrize(
+    "value", [datetime(2024, 5, 1, 13, 45), datetime(2024, 5, 1), datetime(2024, 5, 1, 0, 0, 30)]
+)
+def test_a_date_cell_as_settings_version_is_read_as_pyxform_reads_it(value):
+    """An Excel date cell (time included, midnight too) is the text pyxform gives the XForm's version,
+    which ODK tools compare as text; a date-only version lost its time."""
+    import re
+    import warnings
+
+    from pyxform.xls2xform import convert
+
+    from survey.xlsform import write_xlsform
+
+    content = workbook(ONE_QUESTION, settings=[["form_id", "version"], ["hh", value]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        xform = convert(xlsform=content, file_type=".xlsx").xform
+    pyxform_version = re.search(r'<data id="hh" version="([^"]*)"', xform).group(1)
+    spec = read_xlsform(content)
+    assert spec["form_version"] == pyxform_version == str(value)
+    assert read_xlsform(write_xlsform(spec)) == spec
+
+
+def test_a_date_cell_elsewhere_keeps_its_time_only_when_it_has_one():
+    survey = [["type", "name", "label", "default"], ["text", "wave", datetime(2024, 5, 1, 13, 45), "x"]]
+    survey.append(["text", "day", datetime(2024, 5, 1), "y"])
+    first, second = read_xlsform(workbook(survey))["sections"][0]["questions"]
+    assert first["label"] == {"en": "2024-05-01 13:45:00"} and second["label"] == {"en": "2024-05-01"}
 
 
 def test_a_settings_version_longer_than_its_column_is_refused_at_its_cell():
