@@ -7,7 +7,9 @@ empty cells, or with ``missing_codes`` the SPSS code of their kind (``analysis.m
 ``.sav``'s (found by a first pass of their own) — in numeric columns as numbers, in text as text. Dates are dates in XLSX and Parquet; choice variables
 are dictionary (categorical) columns in Parquet. Text a spreadsheet would execute — cells and headers starting
 with ``= + - @``, a tab or a carriage return — is neutralised in CSV and XLSX with a leading
-apostrophe (OWASP, "CSV Injection"). Synthetic data says so in every file's label or first note.
+apostrophe (OWASP, "CSV Injection"; ``analysis.formulas``), reversibly: the syntax files beside a
+CSV undo it, so SPSS and Stata get every text as typed, as in the .sav and .dta, while the CSV stays
+safe to open in a spreadsheet. Synthetic data says so in every file's label or first note.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pandas as pd
 
 from . import missing, schema
 from .codebook import Codebook
+from .formulas import DANGEROUS_START, neutralise
 from .statfiles import write_statistical
 from .syntax import spss_syntax, stata_syntax
 from .translation import Translate, identity
@@ -36,17 +39,9 @@ EXTENSIONS = {"long": "long.csv"}
 LONG_COLUMNS = (schema.RESPONSE_ID, schema.QUESTIONNAIRE_VERSION, "variable", "value", "status")
 LABELLED_KINDS = frozenset({"categorical", "ordinal", "rank", "arm", "binary", "flag"})
 NUMERIC_KINDS = frozenset({"numeric", "count", "binary", "flag"})
-DANGEROUS_START = ("=", "+", "-", "@", "\t", "\r")
 SYNTHETIC_NOTE = (
     "SYNTHETIC DATA generated from a seeded model by simulate_respondents, not collected from people."
 )
-
-
-def neutralise(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula, prefixed with an apostrophe; anything else unchanged."""
-    if isinstance(value, str) and value.startswith(DANGEROUS_START):
-        return "'" + value
-    return value
 
 
 def _neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -59,7 +54,7 @@ def _neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
                 values.where(values.map(lambda v: isinstance(v, str))) if values.dtype == object else values
             )
 
-            risky = texts.str.startswith(DANGEROUS_START).fillna(False).astype(bool)
+            risky = texts.str.lstrip("'").str.startswith(DANGEROUS_START).fillna(False).astype(bool)
             if risky.any():
                 frame[column] = values.where(~risky, "'" + texts)
     frame.columns = [neutralise(str(c)) for c in frame.columns]

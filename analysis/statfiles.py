@@ -106,7 +106,7 @@ class Spool:
 
     file: IO[bytes]
     widths: dict[str, int]
-    low: dict[str, set[float]]  # answers at or below the highest missing code, per number
+    low: dict[str, set[float]]  # answers at or below the highest missing code, per number or text answer
     flagged: set[str] = field(default_factory=set)  # variables with a kind of missing per cell
     chunks: int = 0
 
@@ -116,6 +116,8 @@ class Spool:
             self.widths[name] = max(self.widths[name], text_width(converted[name]))
         for name, taken in self.low.items():
             values = converted[name]
+            if not pd.api.types.is_numeric_dtype(values):  # a text answer "-97" must not read as missing
+                values = pd.to_numeric(values, errors="coerce")
             taken.update(values[values <= max(missing.SPSS_CODES.values())].unique().tolist())
         pickle.dump(converted, self.file, protocol=pickle.HIGHEST_PROTOCOL)
         self.chunks += 1
@@ -131,6 +133,7 @@ def _spooled(frames: Iterable[pd.DataFrame], codebook: Codebook, fmt: str, spool
     could collide with a missing code (``missing.shifted_codes``)."""
     texts = [v.name for v in codebook.variables if variable_type(v) == "text"]
     numbers = [v.name for v in codebook.variables if variable_type(v) != "text" and v.kind not in LABELLED]
+    numbers += [name for name in texts if missing.has_status(codebook.variable(name))]
     summary = Spool(spool, {name: 1 for name in texts}, {name: set() for name in numbers})
     for chunk in frames:
         converted = _convert(chunk, codebook, fmt)
@@ -142,8 +145,8 @@ def _spooled(frames: Iterable[pd.DataFrame], codebook: Codebook, fmt: str, spool
 
 
 def missing_codes(codebook: Codebook, spool: Spool) -> dict[str, dict[str, int]]:
-    """Each answer variable's SPSS missing codes: a choice's by its numbers, a number's or a date's
-    by its answers, a text's the usual ones."""
+    """Each answer variable's SPSS missing codes: a choice's by its numbers, any other's by its
+    answers (a text's by those that read as numbers, as the CSV's ``missing_codes`` do)."""
     codes: dict[str, dict[str, int]] = {}
     for variable in codebook.variables:
         if variable.name not in spool.flagged:

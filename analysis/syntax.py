@@ -4,8 +4,14 @@ The CSV holds codes (``analysis.exports.write_csv``, with ``missing_codes`` for 
 these scripts read it, rename variables to the format's legal names (``analysis.varnames``), turn
 choice codes into the numbers the ``.sav``/``.dta`` files hold (``Variable.values``), and declare
 labels and missing values — what Kobo and LimeSurvey users expect beside the data. What they build
-equals the ``.sav``/``.dta`` export of the same responses (tested by interpreting them), except that a
-text the CSV neutralised for spreadsheets (``analysis.exports.neutralise``) keeps its apostrophe.
+equals the ``.sav``/``.dta`` export of the same responses (tested by interpreting them).
+
+The CSV guards text a spreadsheet would run as a formula with a leading apostrophe (OWASP, "CSV
+Injection"; ``analysis.formulas``): it is one file, and whoever receives it may open it in
+Excel. SPSS and Stata run no formulas, so the scripts undo the guard (``unneutralise``: one apostrophe
+less on a text whose first character after its apostrophes is ``= + - @``, a tab or a carriage
+return) and the analyst's data hold the answers as typed, as the ``.sav``/``.dta`` do. A choice code
+is matched in the form the CSV writes it (``-1`` Refused is ``'-1`` there).
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import textwrap
 
 from . import missing
 from .codebook import Codebook, Variable
+from .formulas import DANGEROUS_START, neutralise
 from .statfiles import file_label
 
 LABELLED = frozenset({"categorical", "ordinal", "rank", "arm"})
@@ -46,6 +53,26 @@ _NUMBER_META = {
 }
 
 
+def _spss_char(char: str) -> str:
+    return f"X'{ord(char):02X}'" if not char.isprintable() else _quote(char, "'")
+
+
+def _spss_unguard(name: str) -> str:
+    """SPSS: the CSV's formula guard undone (``unneutralise``)."""
+    starts = ", ".join(_spss_char(c) for c in DANGEROUS_START)
+    return (
+        f'IF (CHAR.SUBSTR({name}, 1, 1) = "\'" AND ANY(CHAR.SUBSTR(LTRIM({name}, "\'"), 1, 1), {starts}))'
+        f" {name} = CHAR.SUBSTR({name}, 2)."
+    )
+
+
+def _stata_unguard(name: str) -> str:
+    """Stata: the CSV's formula guard undone (``unneutralise``), by an ICU regular expression."""
+    escaped = {"\t": "\\t", "\r": "\\r", "-": "\\-"}
+    starts = "".join(escaped.get(c, c) for c in DANGEROUS_START)
+    return f'replace {name} = usubstr({name}, 2, .) if ustrregexm({name}, "^\'+[{starts}]")'
+
+
 def spss_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str:
     """SPSS syntax reading ``csv_name`` (``missing_codes`` export) into a labelled data set."""
     names = codebook.file_names("sav")
@@ -69,7 +96,8 @@ def spss_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str:
         name = names[v.name]
         if v.kind in LABELLED:
             lines += [
-                f"RECODE {name} " + " ".join(f"({_quote(code, chr(39))}={n})" for code, n in v.values.items())
+                f"RECODE {name} "
+                + " ".join(f"({_quote(neutralise(code), chr(39))}={n})" for code, n in v.values.items())
             ]
             codes = v.missing_codes or missing.SPSS_CODES
             lines += [f"  ({_quote(str(c), chr(39))}={c})" for c in codes.values()] + [
@@ -89,6 +117,8 @@ def spss_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str:
                 f"DELETE VARIABLES {name}.",
                 f"RENAME VARIABLES ({name}_n={name}).",
             ]
+        elif _is_text(v):
+            lines.append(_spss_unguard(name))
     for v in codebook.variables:
         name = names[v.name]
         lines.append(f"VARIABLE LABELS {name} {_quote(file_label(v, language, name), chr(39))}.")
@@ -131,7 +161,7 @@ def stata_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str
         if v.kind in LABELLED:  # into a new variable: a code that looks like another's number stays
             lines.append(f"generate double {name}_n = .")
             for code, n in v.values.items():
-                lines.append(f"replace {name}_n = {n} if {name} == {_quote(code)}")
+                lines.append(f"replace {name}_n = {n} if {name} == {_quote(neutralise(code))}")
             if _answer(v):
                 for kind in missing.KINDS:
                     letter = missing.STATA_CODES[kind]
@@ -151,9 +181,11 @@ def stata_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str
             if _answer(v):
                 for kind in missing.KINDS:
                     lines.append(f"replace {name} = .{missing.STATA_CODES[kind]} if {name} == {codes[kind]}")
-        elif _answer(v):
-            for kind in missing.KINDS:
-                lines.append(f'replace {name} = "" if {name} == "{codes[kind]}"')
+        else:  # text: the codes of missing, then the guard (a typed "'-97" is not the code -97)
+            if _answer(v):
+                for kind in missing.KINDS:
+                    lines.append(f'replace {name} = "" if {name} == "{codes[kind]}"')
+            lines.append(_stata_unguard(name))
         lines.append(f"label variable {name} {_quote(file_label(v, language, name)[:80])}")
         if name != v.name:
             lines.append(f"notes {name}: original name {v.name}")

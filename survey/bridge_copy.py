@@ -77,9 +77,9 @@ class _Columns:
         text = sql.SQL("({})").format(text)  # ->> binds more loosely than ||
         if not self.for_csv:
             return text
-        return sql.SQL("NULLIF(CASE WHEN ascii({t}) IN ({s}) THEN {q} || {t} ELSE {t} END, '')").format(
-            t=text, s=STARTS, q=APOSTROPHE
-        )
+        return sql.SQL(
+            "NULLIF(CASE WHEN ascii(ltrim({t}, {q})) IN ({s}) THEN {q} || {t} ELSE {t} END, '')"
+        ).format(t=text, s=STARTS, q=APOSTROPHE)
 
     def joined(self, array: sql.Composable) -> sql.Composable:
         """A JSON array of codes as space-separated text (the bridge's ``" ".join``)."""
@@ -93,7 +93,7 @@ class _Columns:
         if not self.for_csv:
             return text
         return sql.SQL(
-            "CASE WHEN ascii({t}) IN ({s}) AND jsonb_typeof(r.answers -> {c}) = 'string'"
+            "CASE WHEN ascii(ltrim({t}, {q})) IN ({s}) AND jsonb_typeof(r.answers -> {c}) = 'string'"
             " THEN {q} || {t} ELSE {t} END"
         ).format(t=text, s=STARTS, c=sql.Literal(code), q=APOSTROPHE)
 

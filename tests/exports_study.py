@@ -4,7 +4,8 @@ Between versions a question is reworded (``q1``), a choice deleted (``colour``: 
 ``fruit``: ``香蕉`` in v1-v2), choices added (``colour``: ``purple`` from v3) and a question added
 (``new_q`` from v2). Names are hostile to statistics packages: Stata's reserved ``long`` and ``in``,
 SPSS's ``WITH``, Chinese choice codes, ``a-b`` beside ``a_b``. ``q1`` is coded 1 Yes / 0 No / 99 Don't
-know. Each row is one kind of respondent; ``EXPECTED`` says what every export must show for it.
+know / -1 Refused (a code the CSV guards as a spreadsheet formula). Each row is one kind of
+respondent; ``EXPECTED`` says what every export must show for it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ def _choices(*pairs: tuple[str, str, str]) -> list[dict[str, Any]]:
     return [{"code": code, "label": {"en": en, "zh": zh}} for code, en, zh in pairs]
 
 
-YN = _choices(("1", "Yes", "是"), ("0", "No", "否"), ("99", "Don't know", "不知道"))
+YN = _choices(
+    ("1", "Yes", "是"), ("0", "No", "否"), ("99", "Don't know", "不知道"), ("-1", "Refused", "拒绝回答")
+)
 COLOURS = {
     "red": ("Red", "红"),
     "green": ("Green", "绿"),

@@ -11,11 +11,12 @@ import datetime as dt
 import math
 import re
 
+import pandas as pd
 import pyreadstat
 import pytest
 
-from analysis import statfiles
-from analysis.exports import export, neutralise
+from analysis import schema, statfiles
+from analysis.exports import export
 from tests import exports_study as study
 
 QUOTED = r"'(?:[^']|'')*'"
@@ -23,12 +24,31 @@ SPSS_EPOCH = dt.date(1582, 10, 14)
 STATA_EPOCH = dt.date(1960, 1, 1)
 
 
+# Typed answers the CSV guards against spreadsheet formulas (OWASP): SPSS and Stata must get them as typed
+GUARDED = ["=1+1", "-5 apples", "'=x", "''-y", "-97", "@SUM(A1)", "\tcmd", "+"]
+
+
+def frames() -> list[pd.DataFrame]:
+    """The three-version study, then its four respondents again answering ``in`` with ``GUARDED``
+    texts, one of them refusing ``q1`` (its code -1 is guarded in the CSV too)."""
+    again = pd.concat(study.frames(), ignore_index=True)
+    again[schema.RESPONSE_ID] = [f"s{i}" for i in range(len(again))]
+    extra = []
+    for start in (0, 4):
+        chunk = again.copy()
+        chunk[schema.RESPONSE_ID] = chunk[schema.RESPONSE_ID] + str(start)
+        chunk["in"] = pd.Series(GUARDED[start : start + 4], dtype=chunk["in"].dtype)
+        extra.append(chunk)
+    extra[0].loc[2, "q1"] = "-1"
+    return study.frames() + extra
+
+
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     folder = tmp_path_factory.mktemp("syntax")
     for fmt in ("sav", "dta"):
-        export(study.frames(), study.codebook(), folder / f"out.{fmt}", fmt)
-    export(study.frames(), study.codebook(), folder / "out.csv", "csv", syntax=True)
+        export(frames(), study.codebook(), folder / f"out.{fmt}", fmt)
+    export(frames(), study.codebook(), folder / "out.csv", "csv", syntax=True)
     with open(folder / "out.csv", encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))[1:]
     return folder, rows
@@ -39,6 +59,8 @@ def _unquote(text: str) -> str:
 
 
 def _spss_value(token: str):
+    if token.startswith("X'"):  # a hexadecimal string
+        return bytes.fromhex(token[2:-1]).decode()
     return _unquote(token) if token.startswith("'") else float(token)
 
 
@@ -70,6 +92,16 @@ def run_sps(text: str, rows: list[list[str]]) -> dict:
         elif m := re.fullmatch(r"RECODE (\S+) (.*) INTO (\S+)", command):
             pairs = dict((_unquote(a), float(b)) for a, b in re.findall(rf"\(({QUOTED})=(-?\d+)\)", m[2]))
             data[m[3]] = [pairs.get(cell) for cell in data[m[1]]]
+        elif m := re.fullmatch(
+            r"IF \(CHAR\.SUBSTR\((\S+), 1, 1\) = \"'\" AND ANY\(CHAR\.SUBSTR\(LTRIM\(\1, \"'\"\), 1, 1\),"
+            r" (.*)\)\) \1 = CHAR\.SUBSTR\(\1, 2\)",
+            command,
+        ):
+            starts = [_spss_value(v) for v in re.findall(rf"{QUOTED}|X'[0-9A-F]+'", m[2])]
+            data[m[1]] = [
+                cell[1:] if cell[:1] == "'" and cell.lstrip("'")[:1] in starts else cell
+                for cell in data[m[1]]
+            ]
         elif m := re.fullmatch(r"COMPUTE (\S+) = NUMBER\(CHAR\.SUBSTR\((\S+), 1, 10\), SDATE10\)", command):
             data[m[1]] = [_date(cell, SPSS_EPOCH, 86400.0) for cell in data[m[2]]]
         elif m := re.fullmatch(rf"IF \((\S+) = ({QUOTED})\) (\S+) = (-?\d+)", command):
@@ -128,6 +160,9 @@ def run_do(text: str, rows: list[list[str]]) -> dict:
             data[m[1]] = [None] * len(rows)
         elif m := re.fullmatch(r'generate double (\S+) = date\((\S+), "YMD"\)', line):
             data[m[1]] = [_date(cell, STATA_EPOCH, 1.0) for cell in data[m[2]]]
+        elif m := re.fullmatch(r'replace (\S+) = usubstr\(\1, 2, \.\) if ustrregexm\(\1, "([^"]*)"\)', line):
+            # ICU's syntax for these patterns is Python's
+            data[m[1]] = [cell[1:] if re.search(m[2], cell) else cell for cell in data[m[1]]]
         elif m := re.fullmatch(r'replace (\S+) = (\S+|"[^"]*") if (\S+) == ("[^"]*"|-?\d+)', line):
             new, test = _stata_value(m[2]), _stata_value(m[4])
             data[m[1]] = [
@@ -157,7 +192,7 @@ def run_do(text: str, rows: list[list[str]]) -> dict:
 def _same(cell, expected) -> bool:
     if expected is None or (isinstance(expected, float) and math.isnan(expected)):
         return cell is None or cell == ""
-    return cell in (expected, neutralise(expected))  # the CSV's guard against formulas stays
+    return cell == expected  # the CSV's guard against formulas undone, as typed
 
 
 def test_sps_applied_to_the_csv_builds_the_sav(exported):
