@@ -214,6 +214,13 @@ def test_sps_applied_to_the_csv_builds_the_sav(exported):
         assert (built["formats"].get(name) == "DATE11") == (meta.original_variable_types[name] == "DATE11")
 
 
+def test_a_typed_text_equal_to_a_missing_code_stays_an_answer(exported):
+    folder, _ = exported
+    plain, _ = pyreadstat.read_sav(str(folder / "out.sav"))  # user-missing values read as missing
+    assert plain["in"].tolist().count("-97") == 1
+    assert plain["in"].isna().sum() == 2  # the two respondents who left it blank
+
+
 def test_do_file_applied_to_the_csv_builds_the_dta(exported):
     folder, rows = exported
     built = run_do((folder / "out.csv.do").read_text(encoding="utf-8"), rows)
