@@ -15,7 +15,8 @@ What a statistics package receives, per variable (the codebook says the same):
 Memory stays flat: chunks are converted to numbers as they arrive (text stays text) and kept in a
 temporary file, with the two things the file's dictionary needs from all of them (each text's width
 and the answers a missing code must avoid); then the chunks are read back one at a time, their
-missing codes filled in, and written by ``analysis.statrows`` in pyreadstat's layout.
+missing codes filled in, and written by ``analysis.statrows`` in pyreadstat's layout (Stata's
+strLs, texts of 2,045 bytes or more, too: only a digest of each distinct one is kept).
 """
 
 from __future__ import annotations

@@ -15,20 +15,29 @@ and ``src/stata/readstat_dta_write.c``, ReadStat 1.1):
   double, ``.`` being 0x7FE0000000000000 and ``.a``–``.z`` 0x7FE0010000000000 + (k << 40); a text is
   a ``str#`` of its width, padded with NUL bytes. The number of observations is ``<N>`` (uint64) in
   the header, and the map's offsets of the sections after ``<data>`` move with the data's length.
+- ``.dta`` strLs (a text column whose widest value has 2,045 bytes or more): the cell holds
+  (v, o), 3 and 5 bytes in release 119, the variable and observation (1-based) where the same text first
+  appeared, row by row; the ``<strls>`` section after the data holds each distinct text once, in
+  that order, as ``GSO`` + v (uint32) + o (uint64) + 130 (ASCII) + length (int32, with the closing
+  NUL) + the text and a NUL (ReadStat's ``dta_emit_strls``; pyreadstat shares one text between
+  columns too). The blocks wait in a temporary file until the data is written; each distinct text
+  is remembered by its 16-byte BLAKE2 digest (a shorter text as it is), so memory grows with the
+  number of distinct strL texts (about 150 bytes each), not with their length.
 
 The file is byte for byte what pyreadstat writes from the concatenated chunks, creation time apart
-(tested). Stata texts of 2,045 bytes or more are strLs, kept in a section after the data that this
-module does not write: such a file is written by pyreadstat from the whole frame.
+(tested).
 """
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import struct
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
@@ -43,6 +52,8 @@ DTA_MISSING = 0x7FE0000000000000
 DTA_MISSING_A = 0x7FE0010000000000
 DTA_MAX_DOUBLE = struct.unpack("<d", struct.pack("<q", 0x7FDFFFFFFFFFFFFF))[0]
 DTA_STRL_WIDTH = 2045  # pyreadstat makes a text this wide or wider a strL
+DTA_GSO_ASCII = 130  # ReadStat writes every strL as ASCII (UTF-8 bytes, NUL-terminated)
+DIGEST = 16  # bytes of the BLAKE2 digest a strL is remembered by (shorter ones as they are)
 STATA_TAGS = [chr(c) for c in range(ord("a"), ord("z") + 1)]
 
 
@@ -51,7 +62,7 @@ class Layout:
     """Where a file written by pyreadstat from one row keeps its data."""
 
     head: bytes  # everything before the first data byte
-    tail: bytes  # everything after the last one (Stata: strLs, value labels, closing tag)
+    tail: bytes  # everything after the last one (Stata: after the strLs: value labels, closing tag)
     row_length: int
     count_at: tuple[int, ...]  # offsets of the count fields in ``head``
 
@@ -100,16 +111,19 @@ def _dta_layout(raw: bytes) -> Layout:
     at = raw.index(b"<map>", count_at) + 5  # the label's length is known from here on
     offsets = struct.unpack_from("<14Q", raw, at)
     start, end = offsets[9] + len(b"<data>"), offsets[10] - len(b"</data>")
-    return Layout(raw[:start], raw[end:], end - start, (count_at, at))
+    return Layout(raw[:start], raw[offsets[11] :], end - start, (count_at, at))
 
 
-def _dta_head(layout: Layout, rows: int) -> bytes:
+def _dta_head(layout: Layout, rows: int, strls: int) -> bytes:
+    """The header for ``rows`` observations and a ``<strls>`` section of ``strls`` bytes."""
     head = bytearray(layout.head)
     count_at, map_at = layout.count_at
     struct.pack_into("<Q", head, count_at, rows)
     offsets = list(struct.unpack_from("<14Q", head, map_at))
     grown = (rows - 1) * layout.row_length
+    strls_grown = strls - (offsets[11] - offsets[10])
     offsets[10:] = [offset + grown for offset in offsets[10:]]
+    offsets[11:] = [offset + strls_grown for offset in offsets[11:]]
     struct.pack_into("<14Q", head, map_at, *offsets)
     return bytes(head)
 
@@ -192,13 +206,52 @@ def _dta_number(values: pd.Series) -> np.ndarray:
     return bits
 
 
-def _encoder(fmt: str, names: list[str], widths: dict[str, int], row_length: int) -> Callable:
-    """A function from one chunk to its rows' bytes, ``(rows, row_length)`` uint8."""
+class StrLs:
+    """Stata strLs as pyreadstat writes them: each distinct text once, as a ``GSO`` block named by
+    the (variable, observation) of its first appearance, row by row; every cell holds that pair."""
+
+    def __init__(self, columns: list[tuple[str, int, int]], spool: IO[bytes]) -> None:
+        self.columns = columns  # name, byte offset in the row, variable number (1-based)
+        self.spool = spool
+        self.seen: dict[bytes, bytes] = {}  # text or its digest: its cell
+        self.rows = 0
+        self.size = 0  # bytes of GSO blocks in the spool
+
+    def put(self, block: np.ndarray, chunk: pd.DataFrame) -> None:
+        """Write the chunk's strL cells into ``block`` and its new texts' blocks to the spool."""
+        texts = [_texts(chunk[name]).to_pylist() for name, _start, _v in self.columns]
+        cells: list[list[bytes]] = [[] for _ in self.columns]
+        for row, values in enumerate(zip(*texts, strict=True), start=self.rows + 1):
+            for (_name, _start, v), text, out in zip(self.columns, values, cells, strict=True):
+                data = text.encode("utf-8")
+                key = data if len(data) < DIGEST else hashlib.blake2b(data, digest_size=DIGEST).digest()
+                ref = self.seen.get(key)
+                if ref is None:
+                    ref = self.seen[key] = v.to_bytes(3, "little") + row.to_bytes(5, "little")
+                    gso = b"GSO" + struct.pack("<IQBi", v, row, DTA_GSO_ASCII, len(data) + 1) + data + b"\0"
+                    self.spool.write(gso)
+                    self.size += len(gso)
+                out.append(ref)
+        for (_name, start, _v), refs in zip(self.columns, cells, strict=True):
+            block[:, start : start + 8] = np.frombuffer(b"".join(refs), dtype=np.uint8).reshape(-1, 8)
+        self.rows += len(chunk)
+
+
+def _encoder(
+    fmt: str, names: list[str], widths: dict[str, int], row_length: int, spool: IO[bytes] | None = None
+) -> tuple[Callable, StrLs | None]:
+    """A function from one chunk to its rows' bytes, ``(rows, row_length)`` uint8, and the strLs it
+    writes to ``spool`` (Stata texts of 2,045 bytes or more; ``None`` when there are none)."""
     columns = []
+    strl_columns = []
     offset = 0
-    for name in names:
+    for index, name in enumerate(names):
         if name not in widths:
             columns.append((name, offset, 8, None))
+            offset += 8
+            continue
+        if fmt == "dta" and widths[name] >= DTA_STRL_WIDTH:
+            strl_columns.append((name, offset, index + 1))
             offset += 8
             continue
         storage = _sav_storage(widths[name]) if fmt == "sav" else widths[name]
@@ -207,6 +260,9 @@ def _encoder(fmt: str, names: list[str], widths: dict[str, int], row_length: int
     if offset != row_length:
         raise RuntimeError(f"rows of {offset} bytes where pyreadstat's are {row_length}")
     number = _sav_number if fmt == "sav" else _dta_number
+    strls = StrLs(strl_columns, spool) if strl_columns and spool is not None else None
+    if strl_columns and strls is None:
+        raise ValueError("strLs need a spool for their blocks")
 
     def encode(chunk: pd.DataFrame) -> np.ndarray:
         block = np.empty((len(chunk), row_length), dtype=np.uint8)
@@ -218,9 +274,11 @@ def _encoder(fmt: str, names: list[str], widths: dict[str, int], row_length: int
                 _put_texts(block, start, storage, chunk[name], 32, segment)
             else:
                 _put_texts(block, start, storage, chunk[name], 0, None)
+        if strls is not None:
+            strls.put(block, chunk)
         return block
 
-    return encode
+    return encode, strls
 
 
 def write_chunks(
@@ -241,8 +299,6 @@ def write_chunks(
     of extended missing values (pyreadstat's conventions). A text wider than its width, or a Stata
     number beyond ±8.99e307 (infinities included), raises ``ValueError``.
     """
-    import pyreadstat
-
     chunks = iter(chunks)
     first = next(chunks, None)
     if first is None:
@@ -252,21 +308,26 @@ def write_chunks(
     widths = {name: _user_width(name, width, labels) for name, width in text_widths.items()}
     if fmt == "dta":
         options = {"version": 15, **options}
-        if any(width >= DTA_STRL_WIDTH for width in widths.values()):
-            whole = pd.concat([first, *chunks], ignore_index=True)
-            pyreadstat.write_dta(whole, str(path), **options)
-            return len(whole)
     layout = _layout(fmt, names, widths, options)
-    encode = _encoder(fmt, names, widths, layout.row_length)
     rows = 0
-    with open(path, "wb") as out:
+    with open(path, "wb") as out, tempfile.TemporaryFile() as spool:
+        encode, strls = _encoder(fmt, names, widths, layout.row_length, spool)
         out.write(layout.head)
         for chunk in _chained(first, chunks):
             out.write(encode(chunk[names]).data)
             rows += len(chunk)
+        if fmt == "dta":
+            out.write(b"</data><strls>")
+            spool.seek(0)
+            shutil.copyfileobj(spool, out)
+            out.write(b"</strls>")
         out.write(layout.tail)
         out.seek(0)
-        out.write(_sav_head(layout, rows) if fmt == "sav" else _dta_head(layout, rows))
+        if fmt == "sav":
+            out.write(_sav_head(layout, rows))
+        else:
+            strls_size = len(b"<strls></strls>") + (strls.size if strls else 0)
+            out.write(_dta_head(layout, rows, strls_size))
     return rows
 
 

@@ -95,14 +95,49 @@ def test_no_rows_still_make_a_file_with_every_variable(tmp_path, fmt):
     assert meta.column_names_to_labels["answer"] == "Free text"
 
 
-def test_stata_text_long_enough_for_a_strl_is_written_whole_and_reads_back(tmp_path):
-    frame, options = _frame("dta", 20)
-    frame.loc[4, "answer"] = "长" * 700  # 2,100 bytes: a strL
-    path = tmp_path / "strl.dta"
-    chunks = [frame.iloc[:10], frame.iloc[10:]]
-    assert write_chunks(chunks, path, "dta", text_widths=_widths(frame), **options) == 20
-    back, _ = pyreadstat.read_dta(str(path))
+def _strl_frame(rows: int, seed: int = 5) -> pd.DataFrame:
+    """Two strL columns: long texts, short and empty ones, repeats within a column, across the two
+    columns and across chunks, one text first seen in the second column of the row."""
+    rng = np.random.default_rng(seed)
+    pool = ["长" * 700, "z" * 3000, "", "a", "=1+1", "y" * 2045, "x" * 2044]
+    answer = [
+        str(rng.choice(pool)) if rng.random() < 0.6 else f"unique {i} " + "w" * int(rng.integers(0, 2100))
+        for i in range(rows)
+    ]
+    other = [str(rng.choice(pool)) for _ in range(rows)]
+    other[3] = "only here, then in answer" + "q" * 2050
+    answer[4] = other[3]
+    frame, _ = _frame("dta", rows, seed)
+    frame["answer"] = pd.Series(answer, dtype=object)
+    frame["note"] = pd.Series(other, dtype=object)
+    return frame
+
+
+@pytest.mark.parametrize("size", [1, 7, 500])
+def test_stata_strls_are_written_chunk_by_chunk_as_pyreadstat_writes_them(tmp_path, size):
+    frame = _strl_frame(120)
+    _, options = _frame("dta", 120)
+    whole, chunked = tmp_path / "whole.dta", tmp_path / "chunked.dta"
+    pyreadstat.write_dta(frame, str(whole), version=15, **options)
+    widths = {**_widths(frame), "note": text_width(frame["note"])}
+    assert widths["answer"] >= 2045 and widths["note"] >= 2045  # strLs, both
+    chunks = [frame.iloc[i : i + size] for i in range(0, len(frame), size)]
+    assert write_chunks(chunks, chunked, "dta", text_widths=widths, **options) == 120
+    assert _masked(chunked.read_bytes(), "dta") == _masked(whole.read_bytes(), "dta")
+    back, _ = pyreadstat.read_dta(str(chunked))
     assert back["answer"].tolist() == frame["answer"].tolist()
+
+
+def test_stata_strls_hold_memory_flat_in_the_number_of_chunks(tmp_path):
+    one = _strl_frame(2000)
+    _, options = _frame("dta", 2000)
+    widths = {**_widths(one), "note": text_width(one["note"])}
+
+    def write(chunks):
+        write_chunks(chunks, tmp_path / "big.dta", "dta", text_widths=widths, **options)
+
+    few, many = _peaks(write, one, (2, 20))
+    assert many < 1.3 * few  # whole, it would be about ten times
 
 
 def test_text_wider_than_declared_and_stata_numbers_out_of_range_are_refused(tmp_path):
