@@ -200,3 +200,13 @@ def test_a_study_without_responses_exports_every_variable(tmp_path, fmt):
     assert statfiles.write_statistical([], book, tmp_path / f"none.{fmt}", fmt) == 0
     back, meta = (pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta)(str(tmp_path / f"none.{fmt}"))
     assert len(back) == 0 and meta.column_names == list(book.file_names(fmt).values())
+
+
+def test_a_stata_export_with_a_strl_answer_reads_back(tmp_path):
+    frames = study.frames()
+    frames[1].loc[1, "in"] = "长" * 800  # 2,400 bytes: a strL
+    book = study.codebook()
+    assert statfiles.write_statistical(frames, book, tmp_path / "long.dta", "dta") == 4
+    back, _ = pyreadstat.read_dta(str(tmp_path / "long.dta"))
+    name = book.file_names("dta")["in"]
+    assert back[name].tolist() == ["=cmd", "", "", "长" * 800]
