@@ -424,6 +424,8 @@ def export(
     if fmt not in WRITERS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if syntax and fmt == "csv":
+        if options.get("values", "codes") != "codes":  # the scripts recode codes, not labels
+            raise ValueError("syntax files read a CSV of codes, not of labels")
         options["missing_codes"] = True
     if options.get("missing_codes") and fmt not in {"sav", "dta"}:
         frames = _coded(frames, codebook)

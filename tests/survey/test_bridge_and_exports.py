@@ -134,6 +134,27 @@ def test_export_command_writes_file_and_codebook(answered_study, tmp_path, call_
     assert (tmp_path / "s.sav.codebook.html").read_text(encoding="utf-8").count("Synthetic data") == 1
 
 
+def test_syntax_files_are_refused_beside_a_csv_of_labels(answered_study, tmp_path, call_command_capture):
+    """The .sps/.do recode the CSV's codes: beside a CSV of labels they would read every choice
+    as missing (a numeric column of labels does not even read)."""
+    output = call_command_capture(
+        "export_responses",
+        answered_study.slug,
+        *("--format", "csv", "--syntax", "--values", "labels", "-o", str(tmp_path / "l.csv")),
+    )
+    assert "--syntax reads a CSV of codes" in output and not (tmp_path / "l.csv").exists()
+    codebook = study_codebook(answered_study)
+    with pytest.raises(ValueError, match="codes"):
+        export(
+            iter_response_frames(answered_study, codebook=codebook),
+            codebook,
+            tmp_path / "l.csv",
+            "csv",
+            syntax=True,
+            values="labels",
+        )
+
+
 @pytest.fixture
 def awkward_answers(answered_study):
     """Free text a spreadsheet would run, quotes, commas, line breaks; numbers that look risky."""

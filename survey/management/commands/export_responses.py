@@ -3,6 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 from django.utils import translation
+from django.utils.translation import gettext
 from tqdm import tqdm
 
 from analysis.exports import FORMATS
@@ -82,6 +83,12 @@ class Command(CandidCommand):
             )
         if syntax and format != "csv":
             raise CommandError("--syntax goes with --format csv (the .sav and .dta files carry it all).")
+        if syntax and values != "codes":
+            raise CommandError(
+                gettext(
+                    "--syntax reads a CSV of codes: leave out --values labels (the syntax applies the labels)."
+                )
+            )
         codebook = study_codebook(target, include_synthetic=not exclude_synthetic, partial=partial)
         extra = {
             k: v
