@@ -400,7 +400,7 @@ def write_codebook(
     if syntax:
         for suffix, render in ((".sps", spss_syntax), (".do", stata_syntax)):
             path = data_path.with_name(data_path.name + suffix)
-            path.write_text(render(codebook, data_path.name, language), encoding="utf-8")
+            path.write_text(render(codebook, data_path.name, language, translate), encoding="utf-8")
             written.append(path)
     return written
 

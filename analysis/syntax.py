@@ -22,6 +22,7 @@ from . import missing
 from .codebook import Codebook, Variable
 from .formulas import DANGEROUS_START, neutralise
 from .statfiles import file_label
+from .translation import Translate, identity
 
 LABELLED = frozenset({"categorical", "ordinal", "rank", "arm"})
 DATES = frozenset({"date"})
@@ -73,8 +74,11 @@ def _stata_unguard(name: str) -> str:
     return f'replace {name} = usubstr({name}, 2, .) if ustrregexm({name}, "^\'+[{starts}]")'
 
 
-def spss_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str:
-    """SPSS syntax reading ``csv_name`` (``missing_codes`` export) into a labelled data set."""
+def spss_syntax(
+    codebook: Codebook, csv_name: str, language: str = "en", translate: Translate = identity
+) -> str:
+    """SPSS syntax reading ``csv_name`` (``missing_codes`` export) into a labelled data set; the kinds
+    of missing labelled by ``translate``, as in the ``.sav``."""
     names = codebook.file_names("sav")
     columns = []
     for v in codebook.variables:
@@ -132,7 +136,7 @@ def spss_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str:
             codes = v.missing_codes or missing.SPSS_CODES
             text = _is_text(v)
             labels = " ".join(
-                f"{_quote(str(codes[k]), chr(39)) if text else codes[k]} {_quote(missing.LABELS[k], chr(39))}"
+                f"{_quote(str(codes[k]), chr(39)) if text else codes[k]} {_quote(translate(missing.LABELS[k]), chr(39))}"
                 for k in missing.KINDS
             )
             lines.append(f"ADD VALUE LABELS {name} {labels}.")
@@ -146,8 +150,11 @@ def spss_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str:
     return "\n".join(lines) + "\nEXECUTE.\n"
 
 
-def stata_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str:
-    """A Stata do-file reading ``csv_name`` (``missing_codes`` export) as the ``.dta`` export holds it."""
+def stata_syntax(
+    codebook: Codebook, csv_name: str, language: str = "en", translate: Translate = identity
+) -> str:
+    """A Stata do-file reading ``csv_name`` (``missing_codes`` export) as the ``.dta`` export holds it;
+    the kinds of missing labelled by ``translate``."""
     names = codebook.file_names("dta")
     lines = [
         f"* Reads {csv_name} (written with missing codes) as the .dta export holds it.",
@@ -198,7 +205,9 @@ def stata_syntax(codebook: Codebook, csv_name: str, language: str = "en") -> str
             values = v.values or {code: int(code) for code in v.value_labels}
             pairs = [f"{values[c]} {_quote(v.value_label_in(c, language))}" for c in v.value_labels]
             if _answer(v) and not _is_text(v):
-                pairs += [f".{missing.STATA_CODES[k]} {_quote(missing.LABELS[k])}" for k in missing.KINDS]
+                pairs += [
+                    f".{missing.STATA_CODES[k]} {_quote(translate(missing.LABELS[k]))}" for k in missing.KINDS
+                ]
             lines += [f"label define {name}_l {' '.join(pairs)}, replace", f"label values {name} {name}_l"]
     lines.append("order " + " ".join(names[v.name] for v in codebook.variables))  # as in the .dta
     return "\n".join(lines) + "\n"

@@ -235,6 +235,34 @@ def test_do_file_applied_to_the_csv_builds_the_dta(exported):
         assert built["values"].get(name, {}) == meta.variable_value_labels.get(name, {}), name
 
 
+@pytest.mark.parametrize("fmt", ["sav", "dta"])
+def test_syntax_labels_the_kinds_of_missing_in_the_exports_language(tmp_path, fmt):
+    """A Chinese export's .sav/.dta label the kinds of missing in Chinese (``translate``): the
+    syntax files too, not in English."""
+
+    def translate(text: str) -> str:
+        return f"«{text}»"  # any translation: the files must agree
+
+    export(frames(), study.codebook(), tmp_path / f"out.{fmt}", fmt, language="zh", translate=translate)
+    export(
+        frames(),
+        study.codebook(),
+        tmp_path / "out.csv",
+        "csv",
+        syntax=True,
+        language="zh",
+        translate=translate,
+    )
+    with open(tmp_path / "out.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))[1:]
+    run, read = (run_sps, pyreadstat.read_sav) if fmt == "sav" else (run_do, pyreadstat.read_dta)
+    built = run((tmp_path / f"out.csv.{'sps' if fmt == 'sav' else 'do'}").read_text(encoding="utf-8"), rows)
+    _, meta = read(str(tmp_path / f"out.{fmt}"), user_missing=True)
+    assert "«Shown, not answered»" in meta.variable_value_labels["q1"].values()
+    for name in meta.column_names:
+        assert built["values"].get(name, {}) == meta.variable_value_labels.get(name, {}), name
+
+
 def test_a_list_whose_codes_look_like_numbers_is_not_recoded_twice():
     book = study.codebook()
     colour = book.variable("colour")
