@@ -213,6 +213,13 @@ def stata_syntax(
     return "\n".join(lines) + "\n"
 
 
+def _r_unguard() -> str:
+    """An R string of the PCRE pattern matching the CSV's guard (``unneutralise``)."""
+    escaped = {"\t": "\\\\t", "\r": "\\\\r"}
+    starts = "".join(escaped.get(c, c) for c in DANGEROUS_START if c != "-") + "-"
+    return f"\"^'(?='*[{starts}])\""
+
+
 def r_snippet(codebook: Codebook, file_name: str) -> str:
     """R code reading the export: haven for ``.sav``/``.dta`` (labels and missing kinds kept), readr
     with the JSON codebook otherwise."""
@@ -225,6 +232,8 @@ def r_snippet(codebook: Codebook, file_name: str) -> str:
         "library(readr); library(jsonlite)\n"
         f'data <- read_csv("{file_name.rsplit(".", 1)[0]}.csv", col_types = cols(.default = col_character()))\n'
         f'book <- fromJSON("{file_name}.codebook.json", simplifyVector = FALSE)\n'
+        "# the CSV's guard against spreadsheet formulas undone (a leading apostrophe; analysis.formulas)\n"
+        f'data[] <- lapply(data, function(x) sub({_r_unguard()}, "", x, perl = TRUE))\n'
         "for (v in book$variables) if (length(v$value_labels) > 0 && v$name %in% names(data))\n"
         "  data[[v$name]] <- factor(data[[v$name]], levels = names(v$value_labels),\n"
         '    labels = vapply(v$value_labels, function(l) l[[1]], ""))\n'

@@ -17,6 +17,7 @@ import pytest
 
 from analysis import schema, statfiles
 from analysis.exports import export
+from analysis.formulas import neutralise
 from tests import exports_study as study
 
 QUOTED = r"'(?:[^']|'')*'"
@@ -287,3 +288,8 @@ def test_r_snippet_reads_the_files_written_beside_it(exported):
         assert (folder / read).exists(), read
     assert snippet.count("(") == snippet.count(")") and snippet.count('"') % 2 == 0
     assert statfiles.file_label(study.codebook().variable("long"), "en", "long_x") == "long: How long?"
+    # the guard undone as SPSS and Stata do: R's sub(perl = TRUE) run here as Python's re (same syntax)
+    literal = re.search(r'sub\("((?:[^"\\]|\\.)*)", "", x, perl = TRUE\)', snippet)[1]
+    pattern = literal.replace("\\\\", "\\")  # R's string escapes: \\t is \t for PCRE
+    for text in [*GUARDED, "-1", "'tis", "a=b"]:
+        assert re.sub(pattern, "", neutralise(text), count=1) == text, text
