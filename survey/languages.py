@@ -2,7 +2,7 @@
 
 Codes are BCP 47 language tags (RFC 5646), what XLSForm headers carry in brackets
 (``label::English (en)``, ``label::简体中文 (zh-CN)``) and what ``Study.languages`` stores, in BCP 47's
-conventional case. The shipped study writes Simplified Chinese as ``zh``; ``zh-CN``, ``zh-SG``,
+conventional case. New studies write Simplified Chinese ``zh-Hans``; the shipped study (and older ones) ``zh``; ``zh-CN``, ``zh-SG``,
 ``zh-Hans`` and ``zh-Hans-CN`` are the same language to every page (:func:`chinese_script`). Names are shown in the language itself, so that a
 researcher finds their own language whatever language the page is in.
 """
@@ -16,7 +16,7 @@ from django.conf.locale import LANG_INFO
 # code -> (English name, name in the language itself)
 LANGUAGES: dict[str, tuple[str, str]] = {
     "en": ("English", "English"),
-    "zh": ("Chinese (Simplified)", "简体中文"),
+    "zh-Hans": ("Chinese (Simplified)", "简体中文"),
     "zh-Hant": ("Chinese (Traditional)", "繁體中文"),
     "ar": ("Arabic", "العربية"),
     "bn": ("Bengali", "বাংলা"),
@@ -43,21 +43,33 @@ LANGUAGES: dict[str, tuple[str, str]] = {
 }
 
 
+def _known(code: str) -> tuple[str, str] | None:
+    """The names of ``code``'s language if Candid lists it, under this tag or another tag of the same
+    language (an older study's ``zh`` is ``zh-Hans``)."""
+    return LANGUAGES.get(code) or LANGUAGES.get(same_language(code, tuple(LANGUAGES)) or "")
+
+
 def language_name(code: str) -> str:
-    """``简体中文 (zh)`` for a known code, the code itself otherwise."""
-    known = LANGUAGES.get(code)
+    """``简体中文 (zh-Hans)`` for a known code (``简体中文 (zh)`` for a study written in ``zh``), the code
+    itself otherwise."""
+    known = _known(code)
     return f"{known[1]} ({code})" if known else code
 
 
 def language_choices(extra: list[str] | tuple[str, ...] = ()) -> list[tuple[str, str]]:
-    """(code, name) pairs for a form: every known language, plus ``extra`` codes already in use."""
-    codes = list(LANGUAGES) + [code for code in extra if code not in LANGUAGES]
+    """(code, name) pairs for a form: every known language, plus ``extra`` codes already in use.
+
+    A code in use takes the place of the known tag of the same language, so a study written in ``zh``
+    keeps its ``zh`` ticked and is not offered ``zh-Hans`` beside it as a second Chinese.
+    """
+    codes = [same_language(code, tuple(extra)) or code for code in LANGUAGES]
+    codes += [code for code in extra if code not in codes]
     return [(code, language_name(code)) for code in codes]
 
 
 def xlsform_name(code: str) -> str:
-    """The English name XLSForm headers use for ``code`` (``label::Chinese (Simplified) (zh)``)."""
-    known = LANGUAGES.get(code)
+    """The English name XLSForm headers use for ``code`` (``label::Chinese (Simplified) (zh-Hans)``)."""
+    known = _known(code)
     return known[0] if known else code
 
 
@@ -192,6 +204,14 @@ def lookup(ranges: list[str], available: list[str], default: str) -> str:
             if lowered.split("-")[0] == parts[0]:
                 return original
     return default
+
+
+def text_for(texts: dict[str, str], language: str) -> str:
+    """The text of ``texts`` ({tag: text}) that a reader of ``language`` gets by :func:`lookup` (a
+    ``zh-hans`` page reads a ``zh`` text), or "" when no non-empty text matches."""
+    available = [tag for tag, text in texts.items() if text]
+    found = lookup([language], available, "")
+    return texts[found] if found else ""
 
 
 def same_language(tag: str, available: list[str] | tuple[str, ...]) -> str | None:

@@ -13,7 +13,7 @@ from django.utils import timezone
 from analysis.codebook import Codebook, codebook_from_specs
 
 from .instrument import FORMAT, iter_questions, normalize
-from .languages import same_language
+from .languages import lookup, same_language
 from .models import (
     Choice,
     ChoiceList,
@@ -602,12 +602,9 @@ def study_overview(user: AbstractBaseUser, study: Study) -> dict[str, Any]:
 
 
 def questionnaire_language(languages: list[str], staff_language: str) -> str:
-    """The questionnaire language closest to the staff page's (``zh-hans`` reads ``zh`` texts)."""
-    primary = staff_language.lower().split("-")[0]
-    for candidate in (staff_language, primary):
-        if candidate in languages:
-            return candidate
-    return languages[0] if languages else ""
+    """The questionnaire language closest to the staff page's, by RFC 4647 lookup (``zh-hans`` reads
+    ``zh`` or ``zh-Hans`` texts), else the first."""
+    return lookup([staff_language], list(languages), languages[0] if languages else "")
 
 
 def logic_vocabulary(spec: dict[str, Any], language: str) -> Any:

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from ..languages import text_for
+
 E_NOT_PIPED = _(
     "%(field)s is read before any answer, so “${” in it would be shown as typed: write the words "
     "themselves. Piping (${code}) works in question texts, choice labels and page titles."
@@ -89,10 +91,11 @@ class Study(models.Model):
         )
 
     def title_in(self, language: str) -> str:
-        """The title in ``language``, else in the first language that has one, else ``title``."""
+        """The title a reader of ``language`` gets by RFC 4647 lookup (a ``zh-Hans`` reader reads the
+        ``zh`` title), else the title in the first language that has one, else ``title``."""
         titles = self.titles or {}
         return (
-            titles.get(language)
+            text_for(titles, language)
             or next((titles[lang] for lang in self.languages if titles.get(lang)), "")
             or self.title
         )
@@ -227,13 +230,14 @@ class ConsentText(models.Model):
         )
 
     def missing_languages(self) -> list[str]:
-        return [lang for lang in self.study.languages if not (self.texts or {}).get(lang, "").strip()]
+        return [lang for lang in self.study.languages if not text_for(self.texts or {}, lang).strip()]
 
     def missing(self, languages: list[str]) -> dict[str, list[str]]:
         """``{field: [languages without it]}`` for every translated field not complete in ``languages``;
-        ``ethics_reference`` is listed (with no language) when it is empty."""
+        ``ethics_reference`` is listed (with no language) when it is empty. A text under another tag of
+        the same language counts (a ``zh-Hans`` consent serves a ``zh`` questionnaire)."""
         gaps = {
-            name: [lang for lang in languages if not str((getattr(self, name) or {}).get(lang, "")).strip()]
+            name: [lang for lang in languages if not str(text_for(getattr(self, name) or {}, lang)).strip()]
             for name in self.TRANSLATED_FIELDS
         }
         result = {name: langs for name, langs in gaps.items() if langs}

@@ -91,11 +91,11 @@ def test_the_researchers_journey(studio, live_server, browser, axe_check, screen
     shoot("home-empty")
     follow(page, "Create study")
     page.locator("#id_title__en").fill("Trust and ratings, spring wave")
-    page.locator("#id_title__zh").fill("信任与评分，春季")
+    page.locator("#id_title__zh-Hans").fill("信任与评分，春季")
     page.locator("#id_slug").fill("spring")
     page.locator("#id_samples-0-name").fill("Mainland online panel")
     page.locator("#id_samples-0-slug").fill("china")
-    page.locator("#id_samples-0-default_language").select_option("zh")
+    page.locator("#id_samples-0-default_language").select_option("zh-Hans")
     axe_check(page, "studio-create")
     shoot("create")
     click(page, "Create study")
@@ -143,7 +143,7 @@ def test_the_researchers_journey(studio, live_server, browser, axe_check, screen
         "ethics_committee": ("University ethics board", "大学伦理委员会"),
     }.items():
         page.locator(f"#id_{field}__en").fill(english)
-        page.locator(f"#id_{field}__zh").fill(chinese)
+        page.locator(f"#id_{field}__zh-Hans").fill(chinese)
     page.locator("#id_ethics_reference").fill("UEB-2025-17")
     axe_check(page, "studio-consent")
     click(page, "Save consent")

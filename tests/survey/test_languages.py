@@ -116,3 +116,60 @@ def test_choice_labels_read_the_same_language_under_another_tag():
 
     spec = _retag(tiny_spec(), "zh", "zh-Hans")
     assert flow.expression_context(spec, "zh").choice_label("q1", "yes") == "是"
+
+
+def test_the_create_study_form_offers_simplified_chinese_as_zh_Hans():
+    from survey.views.studio.forms import StudyForm
+
+    codes = [code for code, _name in StudyForm().fields["languages"].choices]
+    assert "zh-Hans" in codes and "zh" not in codes
+
+
+def test_a_study_in_zh_keeps_its_zh_and_is_not_offered_a_second_chinese():
+    from survey.languages import language_choices, language_name
+
+    choices = dict(language_choices(["en", "zh"]))
+    assert (
+        "zh" in choices
+        and "zh-Hans" not in choices
+        and choices["zh"] == language_name("zh") == "简体中文 (zh)"
+    )
+
+
+@pytest.mark.parametrize(("written", "reader"), [("zh", "zh-Hans"), ("zh-Hans", "zh"), ("zh-CN", "zh-hans")])
+def test_the_study_title_is_read_by_lookup_not_by_exact_tag(written, reader):
+    from survey.models import Study
+
+    study = Study(slug="s", title="Trust", titles={"en": "Trust", written: "信任"}, languages=["en", written])
+    assert study.title_in(reader) == "信任"
+
+
+@pytest.mark.parametrize(("languages", "staff"), [(["en", "zh-Hans"], "zh-hans"), (["en", "zh"], "zh-hans")])
+def test_the_staff_pages_read_the_questionnaire_language_of_the_same_script(languages, staff):
+    from survey.selectors import questionnaire_language
+
+    assert questionnaire_language(languages, staff) == languages[1]
+
+
+def test_quota_labels_are_read_by_lookup():
+    from survey.views.studio.forms import QuotaForm
+
+    question = {
+        "code": "q1",
+        "label": {"en": "Gender", "zh": "性别"},
+        "choices": [{"code": "f", "label": {"en": "Female", "zh": "女"}}],
+    }
+    form = QuotaForm(samples=[], questions=[question], language="zh-Hans")
+    field = form.fields["cell__q1"]
+    assert field.label == "q1: 性别" and field.choices == [("f", "女")]
+
+
+@pytest.mark.django_db
+def test_a_consent_written_in_zh_Hans_completes_a_questionnaire_in_zh(admin_user_):
+    from survey.models import ConsentText
+    from tests.specs import consent_details
+
+    consent = ConsentText(texts={"en": "C", "zh-Hans": "同意"}, ethics_reference="EC-1")
+    for name, texts in consent_details(("en", "zh-Hans")).items():
+        setattr(consent, name, texts)
+    assert consent.missing(["en", "zh"]) == {}

@@ -39,9 +39,9 @@ def researcher(make_user):
 
 def create_payload(**overrides) -> dict[str, str]:
     data = {
-        "languages": ["en", "zh"],
+        "languages": ["en", "zh-Hans"],
         "title__en": "Trust in neighbours",
-        "title__zh": "邻里信任",
+        "title__zh-Hans": "邻里信任",
         "slug": "neighbours",
         "opens_on": "",
         "closes_on": "",
@@ -53,7 +53,7 @@ def create_payload(**overrides) -> dict[str, str]:
         "samples-MAX_NUM_FORMS": "1000",
         "samples-0-name": "Online panel",
         "samples-0-slug": "panel",
-        "samples-0-default_language": "zh",
+        "samples-0-default_language": "zh-Hans",
         "samples-0-target_size": "500",
         "samples-0-is_default": "on",
         "samples-0-completion_redirect_url": "https://panel.example.org/done?cc={code}",
@@ -101,13 +101,13 @@ def test_create_study_with_samples_redirects_and_members(researcher, make_user):
         "survey:studio_import", args=["neighbours"]
     )
     study = Study.objects.get(slug="neighbours")
-    assert study.owner == user and study.languages == ["en", "zh"]
+    assert study.owner == user and study.languages == ["en", "zh-Hans"]
     assert (
-        study.titles == {"en": "Trust in neighbours", "zh": "邻里信任"}
+        study.titles == {"en": "Trust in neighbours", "zh-Hans": "邻里信任"}
         and study.title == "Trust in neighbours"
     )
     sample = Sample.objects.get(study=study)
-    assert sample.is_default and sample.default_language == "zh" and sample.target_size == 500
+    assert sample.is_default and sample.default_language == "zh-Hans" and sample.target_size == 500
     assert sample.panel_link("completion") == "https://panel.example.org/done?cc=C0MPL3TE"
     assert sample.panel_link("overquota") == "https://panel.example.org/full?cc=FULL"
     assert sample.panel_link("screenout") is None
@@ -119,7 +119,7 @@ def test_create_study_with_samples_redirects_and_members(researcher, make_user):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"title__zh": ""}, "Give the study a title in"),
+        ({"title__zh-Hans": ""}, "Give the study a title in"),
         ({"slug": "not a slug!"}, "Enter a valid"),
         ({"members-0-username": "nobody-here"}, "No staff account has the username nobody-here"),
         ({"members-0-username": "rita"}, "The owner is already on the study"),

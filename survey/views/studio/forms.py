@@ -14,7 +14,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
 from ...instrument import CHOICE_TYPES, QUESTION_DEFAULTS
-from ...languages import language_choices, language_name
+from ...languages import language_choices, language_name, text_for
 from ...models import StudyRole
 from ...selectors import staff_accounts
 from ...services.studies import SAMPLE_OUTCOMES, SampleData, StudyData
@@ -768,7 +768,7 @@ E_GRID_SAME = _("Choose different questions.")
 
 
 def _label(texts: dict[str, str], language: str) -> str:
-    return texts.get(language) or next((t for t in texts.values() if t), "")
+    return text_for(texts, language) or next((t for t in texts.values() if t), "")
 
 
 class QuotaForm(forms.Form):

@@ -53,7 +53,7 @@ def create(request: HttpRequest) -> HttpResponse:
         data = grown(data, "samples")
     if data is not None and "add_member" in data:
         data = grown(data, "members")
-    form = StudyForm(data, initial={"languages": ["en", "zh"]})
+    form = StudyForm(data, initial={"languages": ["en", "zh-Hans"]})
     languages = form.chosen_languages()
     samples = SampleFormSet(
         data,
