@@ -47,6 +47,8 @@ GROUP_TYPES = frozenset({"matrix", "list_experiment"})
 # Types whose value a relevance expression can read.
 ANSWERED_TYPES = frozenset(QUESTION_TYPES) - {"note", "matrix"}
 TRANSLATED_FIELDS = ("label", "hint", "constraint_message")
+# Texts a form may leave out in some of its languages: the page shows the default language's instead.
+OPTIONAL_TRANSLATIONS = ("hint", "constraint_message")
 # Types whose value a ``calculation`` can set (a ``calculate`` stores it without showing it; the
 # others show it read-only, as ODK does with a calculation on an input).
 CALCULATED_TYPES = frozenset({"calculate", "text", "integer", "decimal", "date"})
@@ -455,7 +457,13 @@ def _check_name(kind: str, code: str, first_seen: dict[str, str], add) -> None:
 
 
 def _validate_texts(kind, code, node, languages, add, *, required_label: bool) -> None:
+    """A label is needed in every language once it is in one (or always, ``required_label``). A hint or a
+    constraint message may be missing in some: pyxform only warns, and the page shows it in the default
+    language (as JavaRosa's localizer falls back to the default language); :func:`untranslated` lists them.
+    """
     for field in TRANSLATED_FIELDS:
+        if field in OPTIONAL_TRANSLATIONS:
+            continue
         texts = node.get(field) or {}
         given = [lang for lang in languages if str(texts.get(lang, "")).strip()]
         must = required_label if field == "label" else False
@@ -469,6 +477,20 @@ def _validate_texts(kind, code, node, languages, add, *, required_label: bool) -
                         E_MISSING_LABEL.format(field=field.replace("_", " "), language=language, code=code),
                         "missing_label",
                     )
+
+
+def untranslated(spec: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
+    """``(question code, field, [languages without it])`` for each hint or constraint message given in
+    some of the form's languages but not all (accepted: shown in the default language there)."""
+    gaps = []
+    for _section, question, _parent in iter_questions(spec):
+        for field in OPTIONAL_TRANSLATIONS:
+            texts = question.get(field) or {}
+            if any(str(text).strip() for text in texts.values()):
+                missing = [lang for lang in spec["languages"] if not str(texts.get(lang, "")).strip()]
+                if missing:
+                    gaps.append((question["code"], field, missing))
+    return gaps
 
 
 def _validate_section_relevance(section, order, add) -> None:

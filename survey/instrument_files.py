@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from .instrument import Problem, QuestionnaireInvalid, spec_from_json
 from .xlsform import read_xlsform, write_xlsform
 from .xlsform.limits import check_size
@@ -52,3 +54,22 @@ def questionnaire_bytes(spec: dict[str, Any], fmt: str) -> bytes:
     if fmt == "json":
         return (json.dumps(spec, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+
+
+UNTRANSLATED_SHOWN = 10
+
+
+def untranslated_note(gaps: list[tuple[str, str, list[str]]], default: str) -> str:
+    """What an import accepted without every translation (pyxform only warns about it too): which
+    hints and constraint messages participants will read in the default language instead."""
+    fields = {"hint": _("hint"), "constraint_message": _("message when not accepted")}
+    listed = [
+        f"{code} ({fields[field]}: {', '.join(languages)})"
+        for code, field, languages in gaps[:UNTRANSLATED_SHOWN]
+    ]
+    if len(gaps) > UNTRANSLATED_SHOWN:
+        listed.append(_("and %(count)s more") % {"count": len(gaps) - UNTRANSLATED_SHOWN})
+    return _(
+        "Some hints and messages are not written in every language; participants reading those languages "
+        "see them in %(default)s: %(list)s."
+    ) % {"default": default, "list": "; ".join(listed)}

@@ -80,11 +80,16 @@ SIMPLE_TYPES = (
 
 @st.composite
 def specs(draw) -> dict[str, Any]:
-    """Valid questionnaires with every question type, random texts in two languages and random flags."""
+    """Valid questionnaires with every question type, random texts in two languages (hints, constraint
+    messages and the title sometimes in a third, or missing in one) and random flags."""
     languages = ["en", "zh"]
     names = iter(draw(st.lists(_codes, min_size=60, max_size=60, unique=True)))
     texts = st.fixed_dictionaries({lang: _text for lang in languages})
     maybe_texts = st.one_of(st.just({}), texts)
+    # Hints, constraint messages and the title may be missing in a language of the form, or written in
+    # one that has no labels (fr): pyxform accepts both, and the export must keep every one of them.
+    partial_texts = st.fixed_dictionaries({}, optional={lang: _text for lang in [*languages, "fr"]})
+    optional_texts = st.one_of(st.just({}), texts, partial_texts)
     lists = [
         {
             "name": next(names),
@@ -103,7 +108,7 @@ def specs(draw) -> dict[str, Any]:
             "code": next(names),
             "type": qtype,
             "label": draw(texts),
-            "hint": draw(maybe_texts),
+            "hint": draw(optional_texts),
             "required": draw(st.booleans()),
             "appearance": draw(st.sampled_from(["", "compact"])),
             "randomize": draw(st.booleans()),
@@ -119,7 +124,7 @@ def specs(draw) -> dict[str, Any]:
             q["relevance"] = f"${{{earlier}}} != ''"
         if qtype == "integer" and draw(st.booleans()):
             q["constraint"] = ". >= 0"
-            q["constraint_message"] = draw(texts)
+            q["constraint_message"] = draw(optional_texts)
         # XLSForm's computed and fixed values: calculation, default, read_only, choice_filter.
         if qtype == "calculate":
             q.update(label={}, hint={}, required=False, randomize=False, reverse_scale=False)
@@ -192,7 +197,7 @@ def specs(draw) -> dict[str, Any]:
     return normalize(
         {
             "form_id": draw(_codes),
-            "title": draw(texts),
+            "title": {**draw(texts), **draw(partial_texts)},
             "languages": languages,
             "language_names": {"en": "English", "zh": "Chinese"},
             "default_language": "en",

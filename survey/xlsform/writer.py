@@ -68,12 +68,29 @@ def _choice_columns(spec: dict[str, Any]) -> list[str]:
     return list(columns)
 
 
+def _text_languages(spec: dict[str, Any], field: str) -> list[str]:
+    """The form's languages, then every other language some text of ``field`` is written in (a hint in a
+    language without labels), in first-seen order: each gets its column, so no text is left behind."""
+    found = dict.fromkeys(spec["languages"])
+    for section in spec["sections"]:
+        if field == "label":
+            found.update(dict.fromkeys(section["label"]))
+        for question in section["questions"]:
+            for node in [question, *question["items"]]:
+                found.update(dict.fromkeys(node.get(field) or {}))
+    if field == "label":
+        for choice_list in spec["choice_lists"]:
+            for choice in choice_list["choices"]:
+                found.update(dict.fromkeys(choice["label"]))
+    return list(found)
+
+
 def write_xlsform(spec: dict[str, Any]) -> bytes:
     """The spec as an XLSForm workbook (survey, choices, settings); ``read_xlsform`` reads it back equal."""
     spec = normalize(spec)
-    languages = spec["languages"]
     names = spec["language_names"]
     extension_keys = _extension_keys(spec)
+    text_languages = {field: _text_languages(spec, field) for field in ("label", "hint", "constraint_message")}
 
     def header(base: str, code: str) -> str:
         name = names.get(code, code)
@@ -85,12 +102,12 @@ def write_xlsform(spec: dict[str, Any]) -> bytes:
     survey_headers = [
         "type",
         "name",
-        *[header("label", code) for code in languages],
-        *[header("hint", code) for code in languages],
+        *[header("label", code) for code in text_languages["label"]],
+        *[header("hint", code) for code in text_languages["hint"]],
         "required",
         "relevant",
         "constraint",
-        *[header("constraint_message", code) for code in languages],
+        *[header("constraint_message", code) for code in text_languages["constraint_message"]],
         "appearance",
         "parameters",
         *_used_columns(spec),
@@ -106,7 +123,11 @@ def write_xlsform(spec: dict[str, Any]) -> bytes:
         _append_text_row(survey, [values.get(h, "") for h in survey_headers])
 
     def texts(node: dict[str, Any], *bases: str) -> dict[str, str]:
-        return {header(base, code): node.get(base, {}).get(code, "") for base in bases for code in languages}
+        return {
+            header(base, code): node.get(base, {}).get(code, "")
+            for base in bases
+            for code in text_languages[base]
+        }
 
     def node_cells(node: dict[str, Any], xls_type: str) -> dict[str, str]:
         """Cells every survey row shares: texts, logic, Candid's flags and the parameters."""
@@ -181,7 +202,9 @@ def write_xlsform(spec: dict[str, Any]) -> bytes:
         if any(c.get(flag) for cl in spec["choice_lists"] for c in cl["choices"])
     ]
     extra = _choice_columns(spec)
-    choices.append(["list_name", "name", *[header("label", code) for code in languages], *flags, *extra])
+    choices.append(
+        ["list_name", "name", *[header("label", code) for code in text_languages["label"]], *flags, *extra]
+    )
     for choice_list in spec["choice_lists"]:
         for choice in choice_list["choices"]:
             _append_text_row(
@@ -189,7 +212,7 @@ def write_xlsform(spec: dict[str, Any]) -> bytes:
                 [
                     choice_list["name"],
                     choice["code"],
-                    *[choice["label"].get(code, "") for code in languages],
+                    *[choice["label"].get(code, "") for code in text_languages["label"]],
                     *["yes" if choice.get(flag) else "" for flag in flags],
                     *[choice.get("columns", {}).get(column, "") for column in extra],
                 ],
@@ -198,7 +221,7 @@ def write_xlsform(spec: dict[str, Any]) -> bytes:
     # pyxform reads form_title in one language only: the default's; the others go in candid:title columns.
     settings = workbook.create_sheet("settings")
     default = spec["default_language"]
-    titled = [code for code in languages if spec["title"].get(code) and code != default]
+    titled = [code for code in spec["title"] if spec["title"][code] and code != default]
     settings.append(
         [
             "form_title",

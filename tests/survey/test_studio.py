@@ -187,6 +187,17 @@ def test_import_then_reimport_replaces_the_draft(researcher):
     assert AuditEvent.objects.filter(action="questionnaire_imported", study=study).count() == 2
 
 
+def test_import_accepts_a_partial_translation_and_says_so(researcher):
+    user, client = researcher
+    study = Study.objects.create(owner=user, slug="s", title="S", languages=["en", "zh"])
+    spec = tiny_spec()
+    spec["sections"][0]["questions"][1]["constraint_message"] = {"en": "Not negative"}
+    url = reverse("survey:studio_import", args=[study.slug])
+    page = client.post(url, {"file": xlsx_upload(spec)}, follow=True).content.decode()
+    assert "is imported as draft version 1" in page
+    assert "participants reading those languages see them in en: q2 (message when not accepted: zh)" in page
+
+
 def test_import_a_file_that_is_not_a_spreadsheet(researcher):
     user, client = researcher
     study = Study.objects.create(owner=user, slug="s", title="S", languages=["en"])

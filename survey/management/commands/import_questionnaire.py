@@ -1,7 +1,7 @@
 from django.core.management.base import CommandError
 
-from survey.instrument import QuestionnaireInvalid
-from survey.instrument_files import read_questionnaire_file
+from survey.instrument import QuestionnaireInvalid, untranslated
+from survey.instrument_files import read_questionnaire_file, untranslated_note
 from survey.models import Study
 from survey.services.questionnaires import questionnaire_import
 
@@ -37,3 +37,6 @@ class Command(CandidCommand):
                 f"Imported {file} as draft version {version.number} of study {version.study.slug}."
             )
         )
+        gaps = untranslated(spec)
+        if gaps:
+            self.stdout.write(self.style.WARNING(untranslated_note(gaps, spec["default_language"])))

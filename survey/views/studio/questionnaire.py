@@ -13,8 +13,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ...instrument import Problem, QuestionnaireInvalid
-from ...instrument_files import questionnaire_bytes, read_questionnaire_bytes
+from ...instrument import Problem, QuestionnaireInvalid, untranslated
+from ...instrument_files import questionnaire_bytes, read_questionnaire_bytes, untranslated_note
 from ...languages import same_language
 from ...models import VersionStatus
 from ...selectors import version_outline, version_to_spec
@@ -88,6 +88,9 @@ def import_form(request: HttpRequest, slug: str) -> HttpResponse:
                     )
                     % {"languages": ", ".join(missing)},
                 )
+            gaps = untranslated(spec)
+            if gaps:
+                messages.info(request, untranslated_note(gaps, spec["default_language"]))
             return HttpResponseRedirect(reverse("survey:studio_version", args=[study.slug, version.number]))
     return render_studio(
         request,
