@@ -20,7 +20,9 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from .logic import Context, parse, to_string
+from lark import Tree
+
+from .logic import Context, ExpressionError, parse, to_string
 
 
 def calculated(
@@ -34,6 +36,23 @@ def calculated(
     if isinstance(value, float) and math.isnan(value):
         return None
     return to_string(value) or None
+
+
+def unknown_filter_columns(source: str, known: list[str]) -> list[str]:
+    """The columns a choice filter reads that are not in ``known`` (``name`` and the choices' own
+    columns), in order: each would be empty for every choice and hide them all. A filter that does not
+    parse reads nothing here; the validator names its fault."""
+    try:
+        expression = parse(source, choice_filter=True)
+    except ExpressionError:
+        return []
+    tree = expression.tree
+    read = (
+        [str(node.children[0]) for node in tree.iter_subtrees_topdown() if node.data == "column"]
+        if isinstance(tree, Tree)
+        else []
+    )
+    return [name for name in dict.fromkeys(read) if name not in known]
 
 
 def choice_columns(choice: dict[str, Any]) -> dict[str, Any]:

@@ -14,12 +14,11 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import openpyxl
-from lark import Tree
 from openpyxl.utils.exceptions import InvalidFileException
 from pyxform import aliases as pyxform_aliases
 
+from ..computed import unknown_filter_columns
 from ..instrument import CHOICE_TYPES, FORMAT, Problem, QuestionnaireInvalid, normalize, validate
-from ..logic.evaluator import ExpressionError, parse
 from . import messages as m
 from .headers import CANDID_PREFIX, Column, Sheet, language_of, read_sheet
 from .limits import check_workbook
@@ -636,26 +635,12 @@ class _Reader:
         """A choice filter reads only ``name`` and the choices sheet's own columns: a column the sheet
         does not have would be empty for every choice and hide them all, so it is refused here. A
         filter that does not parse is left to the validator, which names the fault."""
-        try:
-            expression = parse(question["choice_filter"], choice_filter=True)
-        except ExpressionError:
-            return
         known = ["name", *self.choice_columns]
-        read = (
-            [
-                str(node.children[0])
-                for node in expression.tree.iter_subtrees_topdown()
-                if node.data == "column"
-            ]
-            if isinstance(expression.tree, Tree)
-            else []
-        )
-        for name in dict.fromkeys(read):
-            if name not in known:
-                message = m.E_FILTER_NO_COLUMN.format(
-                    column=name, sheet=self.locations.choices_title or "choices", columns=", ".join(known)
-                )
-                self.problem(sheet, row, column, message, "choice_filter_column")
+        for name in unknown_filter_columns(question["choice_filter"], known):
+            message = m.E_FILTER_NO_COLUMN.format(
+                column=name, sheet=self.locations.choices_title or "choices", columns=", ".join(known)
+            )
+            self.problem(sheet, row, column, message, "choice_filter_column")
 
     def question(
         self, sheet, row, record, by_field, common, kind, list_name, appearance, parameters, flags

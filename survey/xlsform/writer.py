@@ -90,7 +90,9 @@ def write_xlsform(spec: dict[str, Any]) -> bytes:
     spec = normalize(spec)
     names = spec["language_names"]
     extension_keys = _extension_keys(spec)
-    text_languages = {field: _text_languages(spec, field) for field in ("label", "hint", "constraint_message")}
+    text_languages = {
+        field: _text_languages(spec, field) for field in ("label", "hint", "constraint_message")
+    }
 
     def header(base: str, code: str) -> str:
         name = names.get(code, code)

@@ -264,6 +264,62 @@ def test_a_bad_expression_is_refused_at_its_field_and_nothing_changes(draft):
     assert not AuditEvent.objects.filter(action="questionnaire_edited").exists()
 
 
+def test_the_editor_edits_calculation_choice_filter_default_and_read_only(draft):
+    client, version = draft
+    new = reverse("survey:studio_question_new", args=["tiny", 1]) + "?page=p1"
+    calculate = {"code": "twice", "type": "calculate", "page": "p1", "calculation": "${q2} * 2"}
+    page = client.get(new).content.decode()
+    assert 'name="calculation"' in page and '<option value="calculate"' in page
+    assert client.post(new, calculate).status_code == 302
+    shown = {"code": "wave", "type": "text", "page": "p1", "label__en": "Wave", "label__zh": "波次"}
+    assert client.post(new, {**shown, "default": "spring", "read_only": "on"}).status_code == 302
+    payload = question_payload(version, _code="q1", choice_filter="name != 'no'", default="yes")
+    assert client.post(reverse("survey:studio_question", args=["tiny", 1, "q1"]), payload).status_code == 302
+    spec = version_to_spec(version)
+    questions = {q["code"]: q for q in spec["sections"][0]["questions"]}
+    assert questions["twice"]["type"] == "calculate" and questions["twice"]["calculation"] == "${q2} * 2"
+    assert questions["wave"]["default"] == "spring" and questions["wave"]["read_only"]
+    assert questions["q1"]["choice_filter"] == "name != 'no'" and questions["q1"]["default"] == "yes"
+    edit = client.get(reverse("survey:studio_question", args=["tiny", 1, "twice"])).content.decode()
+    assert "${q2} * 2" in edit  # shown for editing, not only kept
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"code": "c", "type": "calculate", "calculation": ""}, "calculation", "needs an expression"),
+        (
+            {"code": "c", "type": "calculate", "calculation": "${nope} + 1"},
+            "calculation",
+            "refers to ${nope}",
+        ),
+        ({"code": "c", "type": "calculate", "calculation": "${c} + 1"}, "calculation", "refers to itself"),
+        ({"_code": "q1", "choice_filter": "name = "}, "choice_filter", "ends too early"),
+        ({"_code": "q1", "choice_filter": "region = 'north'"}, "choice_filter", "reads region"),
+        ({"_code": "q1", "default": "maybe"}, "default", "is not a choice of list"),
+        ({"default": "${q1}"}, "default", "is an expression"),
+        ({"default": "seven"}, "default", "is not a whole number"),
+    ],
+)
+def test_the_editor_checks_the_xlsform_columns_as_an_import_does(draft, fields, field, message):
+    client, version = draft
+    before = version_to_spec(version)
+    if fields.get("type") == "calculate":
+        url = reverse("survey:studio_question_new", args=["tiny", 1]) + "?page=p1"
+        data = {"page": "p1", **fields}
+    else:
+        url = reverse("survey:studio_question", args=["tiny", 1, fields.get("_code", "q2")])
+        data = question_payload(version, **fields)
+        if fields.get("_code") == "q1":
+            data["choice_list"] = "yn"
+    response = client.post(url, data)
+    html = response.content.decode()
+    assert response.status_code == 400 and message in html
+    assert f'id="id_{field}_error"' in html  # at its field, re-shown with what was typed
+    assert f'name="{field}"' in html
+    assert version_to_spec(version) == before
+
+
 def test_renaming_a_question_renames_its_references(draft):
     client, version = draft
     payload = question_payload(version, _code="q1", code="trust")

@@ -87,9 +87,6 @@ def question_edit(request: HttpRequest, slug: str, number: int, code: str | None
             messages.info(request, _("Add a page first: every question is on a page."))
             return HttpResponseRedirect(reverse("survey:studio_page_new", args=[study.slug, version.number]))
     allowed = ITEM_TYPES[parent["type"]] if parent else [t for t in QuestionType.values]
-    if (existing or {}).get("type") != "calculate":
-        # A calculation is written in the XLSForm's calculation column, which the studio does not edit.
-        allowed = [t for t in allowed if t != "calculate"]
     form = QuestionForm(
         request.POST or None,
         languages=spec["languages"],
@@ -98,6 +95,14 @@ def question_edit(request: HttpRequest, slug: str, number: int, code: str | None
         types=[(value, label) for value, label in QuestionType.choices if value in allowed],
         parent=parent,
         existing=existing,
+        choice_columns=list(
+            dict.fromkeys(
+                column
+                for choice_list in spec["choice_lists"]
+                for choice in choice_list["choices"]
+                for column in choice.get("columns", {})
+            )
+        ),
         initial={"page": page_code, "type": allowed[0]},
     )
     if request.method == "POST" and form.is_valid():

@@ -13,7 +13,8 @@ from django.core.validators import URLValidator
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
-from ...instrument import CHOICE_TYPES, QUESTION_DEFAULTS
+from ...computed import unknown_filter_columns
+from ...instrument import CHOICE_TYPES
 from ...languages import language_choices, language_name, text_for
 from ...models import StudyRole
 from ...selectors import staff_accounts
@@ -381,7 +382,10 @@ TRANSLATED = (
 )
 
 
-XLSFORM_ONLY_KEYS = ("calculation", "choice_filter", "default", "read_only")
+E_FILTER_COLUMN = _(
+    "The choice filter reads %(column)s, which no choice has, so it would hide every choice (a bare word "
+    "is a column of the choices: write a text in quotes, '%(column)s'). The columns it can read: %(columns)s."
+)
 
 
 class QuestionForm(forms.Form):
@@ -441,6 +445,39 @@ class QuestionForm(forms.Form):
         required=False,
         help_text=_("The instrument this item follows, e.g. WVS Q57."),
     )
+    # XLSForm's calculation, choice_filter, default and read_only columns, checked as an import checks them.
+    calculation = forms.CharField(
+        label=_("Calculation"),
+        required=False,
+        max_length=2000,
+        help_text=_(
+            "An XLSForm expression computed when the page is saved and stored as the answer, e.g. "
+            "${adults} + ${children}. Needed by a calculate; a text, number or date question then shows it."
+        ),
+    )
+    choice_filter = forms.CharField(
+        label=_("Choice filter"),
+        required=False,
+        max_length=2000,
+        help_text=_(
+            "Offer only the choices for which this is true: name is the choice's code, a bare word a "
+            "column of the choices sheet, e.g. state = ${state}. Empty: every choice."
+        ),
+    )
+    default = forms.CharField(
+        label=_("Default answer"),
+        required=False,
+        max_length=500,
+        help_text=_(
+            "Filled in until the page is first saved: a choice code (codes separated by spaces for a "
+            "multiple choice), a number, a date written YYYY-MM-DD or a text."
+        ),
+    )
+    read_only = forms.BooleanField(
+        label=_("Read only"),
+        required=False,
+        help_text=_("Shown with its calculated or default value; the participant cannot change it."),
+    )
 
     def __init__(
         self,
@@ -451,10 +488,12 @@ class QuestionForm(forms.Form):
         types: list[tuple[str, str]],
         parent: dict[str, Any] | None,
         existing: dict[str, Any] | None,
+        choice_columns: list[str] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.languages, self.parent, self.existing = languages, parent, existing or {}
+        self.choice_columns = list(choice_columns)  # what a choice filter may read besides name
         self.fields["type"].choices = types
         self.fields["page"].choices = pages
         self.fields["choice_list"].choices = [("", _("(none)")), *[(name, name) for name in lists]]
@@ -491,6 +530,10 @@ class QuestionForm(forms.Form):
                         "reverse_scale",
                         "appearance",
                         "source",
+                        "calculation",
+                        "choice_filter",
+                        "default",
+                        "read_only",
                     )
                 }
             )
@@ -516,6 +559,17 @@ class QuestionForm(forms.Form):
             cleaned.get("slider_end"),
         ):
             self.add_error("slider_start", forms.ValidationError(E_SLIDER_NUMBERS, code="slider_numbers"))
+        source = cleaned.get("choice_filter", "").strip()
+        known = ["name", *self.choice_columns]
+        for column in unknown_filter_columns(source, known) if source else []:
+            self.add_error(
+                "choice_filter",
+                forms.ValidationError(
+                    E_FILTER_COLUMN,
+                    code="choice_filter_column",
+                    params={"column": column, "columns": ", ".join(known)},
+                ),
+            )
         return cleaned
 
     def question(self) -> dict[str, Any]:
@@ -542,9 +596,7 @@ class QuestionForm(forms.Form):
         return {
             "code": cleaned["code"].strip(),
             "type": qtype,
-            "label": texts_of(cleaned, "label", self.languages),
-            "hint": texts_of(cleaned, "hint", self.languages),
-            "constraint_message": texts_of(cleaned, "constraint_message", self.languages),
+            **{name: self.texts(name) for name, _label in TRANSLATED},
             "required": bool(cleaned.get("required")),
             "relevance": cleaned.get("relevance", "").strip(),
             "constraint": cleaned.get("constraint", "").strip(),
@@ -554,9 +606,21 @@ class QuestionForm(forms.Form):
             "randomize": bool(cleaned.get("randomize")),
             "reverse_scale": bool(cleaned.get("reverse_scale")),
             "source": cleaned.get("source", "").strip(),
-            # XLSForm columns the studio does not edit are kept as imported.
-            **{key: self.existing.get(key, QUESTION_DEFAULTS[key]) for key in XLSFORM_ONLY_KEYS},
+            "calculation": cleaned.get("calculation", "").strip(),
+            "choice_filter": cleaned.get("choice_filter", "").strip(),
+            "default": cleaned.get("default", "").strip(),
+            "read_only": bool(cleaned.get("read_only")),
         }
+
+    def texts(self, name: str) -> dict[str, str]:
+        """``{language: text}`` as typed, with the texts in languages the form has no field for (a hint
+        imported in a language without labels) kept as they were."""
+        kept = {
+            language: text
+            for language, text in (self.existing.get(name) or {}).items()
+            if language not in self.languages
+        }
+        return {**kept, **texts_of(self.cleaned_data, name, self.languages)}
 
     # Where a validator problem's field ("label::zh", "name", ...) is shown on this form.
     PROBLEM_FIELDS = {
@@ -564,6 +628,10 @@ class QuestionForm(forms.Form):
         "relevance": "relevance",
         "constraint": "constraint",
         "parameters": "slider_start",
+        "calculation": "calculation",
+        "choice_filter": "choice_filter",
+        "default": "default",
+        "read_only": "read_only",
     }
 
     def add_problem(self, field: str, code: str, message: str) -> None:
