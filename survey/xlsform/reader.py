@@ -121,6 +121,10 @@ SETTINGS_IGNORED = frozenset(
         "compact_delimiter",
         "instance_xmlns",
         "client_editable",
+        "flat",  # ODK Tables: an instance without nested group elements; Candid has no instance XML
+        # pyxform 4 adds to each select_multiple only the constraint (.='none' or not(selected(.,
+        # 'none'))), and no option named none, so its participants see no change.
+        "add_none_option",
     }
 )
 # Candid's extensions as ``bind::candid:<key>`` columns; other keys become parameters.
@@ -676,7 +680,12 @@ class _Reader:
 
 
 def _sheets_by_name(workbook) -> dict[str, Any]:
-    return {worksheet.title.strip().lower(): worksheet for worksheet in workbook.worksheets}
+    """The workbook's sheets by lower-cased name; a workbook of one sheet, whatever its name, is the
+    survey sheet, as pyxform reads it (``Sheet1`` saved from a blank spreadsheet)."""
+    sheets = {worksheet.title.strip().lower(): worksheet for worksheet in workbook.worksheets}
+    if len(workbook.worksheets) == 1 and "survey" not in sheets:
+        return {"survey": workbook.worksheets[0]}
+    return sheets
 
 
 def read_xlsform(source: str | Path | bytes | BinaryIO, *, name: str = "") -> dict[str, Any]:

@@ -300,6 +300,56 @@ def test_a_date_cell_elsewhere_keeps_its_time_only_when_it_has_one():
     assert first["label"] == {"en": "2024-05-01 13:45:00"} and second["label"] == {"en": "2024-05-01"}
 
 
+def test_a_workbook_of_one_sheet_not_named_survey_is_the_survey_as_pyxform_reads_it():
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(workbook(ONE_QUESTION)))
+    book.active.title = "Sheet1"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    spec = read_xlsform(buffer.getvalue(), name="ages.xlsx")
+    assert spec["title"] == {"en": "ages"} and spec["sections"][0]["questions"][0]["code"] == "age"
+
+
+def test_two_sheets_without_a_survey_sheet_are_still_refused():
+    content = workbook(ONE_QUESTION, choices=CHOICES)
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(content))
+    book["survey"].title = "questions"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    (problem,) = refused(buffer.getvalue())
+    assert problem.code == "no_survey_sheet"
+
+
+@pytest.mark.parametrize("value", ["FALSE", "yes"])
+def test_add_none_option_is_accepted_as_pyxform_4_applies_it_with_no_option_shown(value):
+    """pyxform 4 adds to a select_multiple the constraint (.='none' or not(selected(., 'none'))) and no
+    option named none, so its participants see the same choices; Candid accepts the setting alike."""
+    import warnings
+
+    from pyxform.xls2xform import convert
+
+    survey = [["type", "name", "label"], ["select_multiple yn", "used", "Used"]]
+    content = workbook(survey, choices=CHOICES, settings=[["add_none_option"], [value]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        xform = convert(xlsform=content, file_type=".xlsx").xform
+    assert "<name>none</name>" not in xform
+    spec = read_xlsform(content)
+    assert [c["code"] for c in spec["choice_lists"][0]["choices"]] == ["yes", "no"]
+
+
+def test_the_flat_setting_of_odk_tables_changes_no_answer_and_is_accepted():
+    spec = read_xlsform(workbook(ONE_QUESTION, settings=[["form_title", "flat"], ["T", "TRUE"]]))
+    assert spec["title"] == {"en": "T"}
+
+
 def test_a_settings_version_longer_than_its_column_is_refused_at_its_cell():
     (problem,) = refused(workbook(ONE_QUESTION, settings=[["version"], ["9" * 101]]))
     assert problem.location == "sheet settings, row 2, column A (version)"

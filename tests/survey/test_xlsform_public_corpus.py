@@ -36,18 +36,18 @@ OUTCOMES = {
     "onadata/transportation.xlsx": "repeat",
     "onadata/tutorial.xlsx": "unsupported_type",
     "pyxform/ODKValidateWarnings.xlsx": "unsupported_type",
-    "pyxform/attribute_columns_test.xlsx": "unsupported_setting",
+    "pyxform/attribute_columns_test.xlsx": "media_column",
     "pyxform/extra_columns.xlsx": None,
     "pyxform/extra_sheet_names.xlsx": None,
-    "pyxform/flat_xlsform_test.xlsx": "unsupported_setting",
+    "pyxform/flat_xlsform_test.xlsx": "media_column",
     "pyxform/include.xlsx": "unsupported_type",
     "pyxform/include_json.xlsx": "unsupported_type",
     "pyxform/loop.xlsx": "repeat",
     "pyxform/pull_data.xlsx": "bad_expression",
-    "pyxform/survey_no_name.xlsx": "no_survey_sheet",
+    "pyxform/survey_no_name.xlsx": None,  # one sheet, not named survey: the survey
     # its choice labels pipe the answers on the select's own page (${name1}): blank here, so refused
     "pyxform/xl_date_ambiguous_v1.xlsx": "same_page_reference",
-    "pyxform/xlsform_spec_test.xlsx": "unsupported_setting",
+    "pyxform/xlsform_spec_test.xlsx": "media_column",
 }
 SHARED_OUTCOMES = {
     "UCL_Biomass_Plot_Form.xlsx": "refused_column",
