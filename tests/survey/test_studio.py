@@ -664,3 +664,36 @@ def test_another_studys_consent_cannot_be_chosen_when_publishing(draft, make_use
     assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
     version.refresh_from_db()
     assert version.status == "draft" and version.consent is None
+
+
+def test_a_new_zh_Hans_study_takes_the_shipped_zh_questionnaire_to_a_chinese_participant(researcher):
+    """The create form's zh-Hans, the shipped questionnaire's zh and a consent written in zh-Hans meet:
+    nothing blocks publishing, and a zh-CN browser answers in Chinese."""
+    from survey.services.questionnaires import publish_problems, questionnaire_publish
+    from tests.conftest import SHIPPED_STUDY
+
+    _user, client = researcher
+    assert client.post(reverse("survey:studio_new"), create_payload()).status_code == 302
+    study = Study.objects.get(slug="neighbours")
+    upload = io.BytesIO((SHIPPED_STUDY / "questionnaire.xlsx").read_bytes())
+    upload.name = "questionnaire.xlsx"
+    assert (
+        client.post(reverse("survey:studio_import", args=[study.slug]), {"file": upload}).status_code == 302
+    )
+    version = QuestionnaireVersion.objects.get(study=study)
+    assert study.languages == ["en", "zh-Hans"] and version.languages == ["en", "zh"]
+    consent = consent_create(
+        study=study, texts={"en": "C", "zh-Hans": "同意书"}, **consent_details(("en", "zh-Hans"))
+    )
+    assert publish_problems(version, consent) == []
+    questionnaire_publish(version=version, consent=consent)
+    participant = Client(HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9")
+    page = participant.get("/s/neighbours/").content.decode()
+    assert "同意书" in page and "邻里信任" in page
+    key = re.search(r'name="consent_key" value="([^"]+)"', page).group(1)
+    first = participant.post(
+        "/s/neighbours/", {"consent_key": key, "agree": "yes", "action": "agree"}, follow=True
+    )
+    html = first.content.decode()
+    spec = version_to_spec(version)
+    assert spec["sections"][0]["label"]["zh"] in html and spec["sections"][0]["label"]["en"] not in html
