@@ -23,6 +23,7 @@ import pandas as pd
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+EXCEL_FIRST_DAY = 61  # 1900-03-01: earlier serials go through the 1900 leap year Excel wrongly keeps
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # (Arrow strings hold no surrogates)
 EMPTY = "<c/>"
 STYLES = (
@@ -66,10 +67,15 @@ def column_cells(column: pd.Series, *, date: bool = False):
 
     column = column.reset_index(drop=True)
     if date:
-        parsed = pd.to_datetime(column, errors="coerce", format="ISO8601")
-        serial = pa.array((parsed - EXCEL_EPOCH).dt.days.astype("Int64"), type=pa.int64(), from_pandas=True)
+        # Only YYYY-MM-DD from 1900 on is a date Excel can show: a missing code (-97, which pandas
+        # would read as the year -97) or an earlier date stays text
+        iso = column.astype(object).where(column.astype(str).str.match(r"\d{4}-\d\d-\d\d"))
+        parsed = pd.to_datetime(iso, errors="coerce", format="ISO8601")
+        days = (parsed - EXCEL_EPOCH).dt.days.astype("Int64")
+        serial = pa.array(days, type=pa.int64(), from_pandas=True)
         dated = _wrap(pc.cast(serial, pa.string()), '<c s="1"><v>', "</v></c>")
-        return pc.if_else(pa.array(parsed.notna().to_numpy()), dated, _texts(column))
+        shown = (days >= EXCEL_FIRST_DAY).fillna(False).to_numpy(dtype=bool)
+        return pc.if_else(pa.array(shown), dated, _texts(column))
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         numbers = column.astype(float).to_numpy()
         present = np.isfinite(numbers)

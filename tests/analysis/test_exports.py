@@ -281,3 +281,26 @@ def test_every_stored_answer_reads_back_from_every_format(written, fmt):
         if isinstance(expected, int | float) and expected is not None:
             expected = float(expected)
         assert got == expected, (fmt, key, read[key], expected)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet", "json", "long"])
+def test_with_missing_codes_every_missing_answer_reads_back_as_its_kinds_code(tmp_path, fmt):
+    """``missing_codes``: each missing cell of every format holds the code of its kind of missing,
+    the .sav's (so 100 lower for ``new_q``, answered -97), and every answer is still as stored."""
+    sav_book, book = study.codebook(), study.codebook()
+    export(study.frames(), sav_book, tmp_path / "ref.sav", "sav")
+    export(study.frames(), book, tmp_path / f"out.{fmt}", fmt, missing_codes=True)
+    read = _read_back(tmp_path, fmt, book)
+    kinds = {}
+    for name, column in missing.missing_kinds(pd.concat(study.frames(), ignore_index=True), book).items():
+        kinds.update({(row, name): kind for row, kind in column.items() if pd.notna(kind)})
+    assert set(study.EXPECTED_MISSING.items()) <= set(kinds.items())
+    for key, expected in _stored().items():
+        variable = book.variable(key[1])
+        if key in kinds:
+            code = sav_book.variable(key[1]).missing_codes[kinds[key]]
+            assert variable.missing_codes[kinds[key]] == code  # the codebook says what the file holds
+            assert float(read[key]) == code, (fmt, key, read[key], code)
+        else:
+            got = _as_stored(read[key], expected, fmt, variable)
+            assert got == (float(expected) if isinstance(expected, int | float) else expected), (fmt, key)
