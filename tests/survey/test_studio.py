@@ -401,6 +401,24 @@ def test_live_check_says_where_and_reads_in_words(draft):
     assert "“Q2” ≥ 18" in new
 
 
+def test_live_check_reads_calculations_and_choice_filters_too(draft):
+    client, _version = draft
+    url = reverse("survey:studio_check", args=["tiny", 1])
+
+    def check(field: str, expression: str, question: str = "q1") -> str:
+        return client.get(
+            url, {"expression": expression, "field": field, "question": question}
+        ).content.decode()
+
+    assert "refers to ${nope}" in check("calculation", "${nope} * 2", "q2")
+    assert "“Q1”" in check("calculation", "concat(${q1}, '!')", "q2")
+    assert "ends too early" in check("choice_filter", "name = ")
+    filtered = check("choice_filter", "region = 'north' or name != 'no'")  # a bare word is a column
+    assert "unexpected" not in filtered and "ends too early" not in filtered
+    page = client.get(reverse("survey:studio_question", args=["tiny", 1, "q1"])).content.decode()
+    assert 'data-check-field="choice_filter"' in page and 'data-check-field="calculation"' in page
+
+
 def test_live_check_knows_the_odk_functions_and_says_what_is_refused(draft):
     client, _version = draft
     url = reverse("survey:studio_check", args=["tiny", 1])

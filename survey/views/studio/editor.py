@@ -154,7 +154,7 @@ def _readings(spec: dict[str, Any], form: QuestionForm | PageForm, staff_languag
     values = form.data if form.is_bound else form.initial
     return {
         name: reading_of(str(values.get(name) or ""), vocabulary) or ""
-        for name in ("relevance", "constraint")
+        for name in ("relevance", "constraint", "calculation")
         if name in form.fields
     }
 
@@ -232,16 +232,22 @@ def _references(question: dict[str, Any]) -> set[str]:
 # --- live checking ---------------------------------------------------------------------------
 
 
+# The expression fields the live check reads (a page has relevance only; the validator names the same).
+CHECKED_FIELDS = frozenset({"relevance", "constraint", "calculation", "choice_filter"})
+
+
 @studio_page
 @require_GET
 def check(request: HttpRequest, slug: str, number: int) -> HttpResponse:
-    """Check one relevance or constraint as typed, in the place it would have: the parser's message
-    with its position, a reference to an unknown or later question, or the expression in words."""
+    """Check one relevance, constraint, calculation or choice filter as typed, in the place it would
+    have: the parser's message with its position, a reference to an unknown or later question, or the
+    expression in words (not for a choice filter, whose bare names are the choices' columns)."""
     study = study_for(request, slug)
     version = version_for(study, number)
     field = request.GET.get("field", "relevance")
-    if field not in {"relevance", "constraint"}:
+    if field not in CHECKED_FIELDS:
         field = "relevance"
+    choice_filter = field == "choice_filter"  # bare names are the choices' columns there
     source = request.GET.get("expression", "")[:2000]
     spec = version_to_spec(version)
     code = request.GET.get("question", "")
@@ -249,7 +255,7 @@ def check(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     problems, position = [], None
     if source.strip():
         try:
-            parse(source)
+            parse(source, choice_filter=choice_filter)
         except ExpressionError as error:
             problems, position = [str(error)], error.position
         else:
@@ -258,7 +264,7 @@ def check(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         reading_of(
             source, logic_vocabulary(spec, questionnaire_language(spec["languages"], get_language() or "en"))
         )
-        if source.strip() and not problems
+        if source.strip() and not problems and not choice_filter
         else ""
     )
     response = render(
