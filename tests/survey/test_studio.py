@@ -715,3 +715,24 @@ def test_a_new_zh_Hans_study_takes_the_shipped_zh_questionnaire_to_a_chinese_par
     html = first.content.decode()
     spec = version_to_spec(version)
     assert spec["sections"][0]["label"]["zh"] in html and spec["sections"][0]["label"]["en"] not in html
+
+
+def test_texts_in_a_language_without_labels_survive_the_editor(researcher):
+    """A hint and a title imported in a language the form has no labels in (hint::fr, form_title::fr)
+    have no field in the editor; saving the question or the title keeps them."""
+    from survey.services.questionnaires import questionnaire_import
+
+    user, client = researcher
+    spec = tiny_spec(title={"en": "Tiny", "zh": "小", "fr": "Petit"})
+    spec["sections"][0]["questions"][1]["hint"] = {"fr": "En chiffres"}
+    version = questionnaire_import(spec=spec, owner=user, study_slug="tiny")
+    Study.objects.filter(pk=version.study_id).update(owner=user)
+    question_url = reverse("survey:studio_question", args=["tiny", 1, "q2"])
+    assert client.post(question_url, question_payload(version, label__en="Q2!")).status_code == 302
+    settings = {"languages": ["en", "zh"], "default_language": "en", "title__en": "Tiny!", "title__zh": "小"}
+    assert client.post(reverse("survey:studio_form_settings", args=["tiny", 1]), settings).status_code == 302
+    version.refresh_from_db()
+    after = version_to_spec(version)
+    assert after["sections"][0]["questions"][1]["hint"] == {"fr": "En chiffres"}
+    assert after["sections"][0]["questions"][1]["label"]["en"] == "Q2!"
+    assert after["title"] == {"en": "Tiny!", "zh": "小", "fr": "Petit"}

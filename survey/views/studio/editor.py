@@ -487,7 +487,9 @@ def form_settings(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         languages = form.cleaned_data["ordered"]
-        title = {**texts_of(form.cleaned_data, "title", spec["languages"])}
+        # A title in a language the form has no labels in (an XLSForm's form_title::fr) has no field here.
+        kept = {code: text for code, text in spec["title"].items() if code not in spec["languages"]}
+        title = {**kept, **texts_of(form.cleaned_data, "title", spec["languages"])}
         names = {code: spec["language_names"].get(code) or xlsform_name(code) for code in languages}
         problems = _apply(
             request,
