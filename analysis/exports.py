@@ -54,7 +54,11 @@ def _neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
                 values.where(values.map(lambda v: isinstance(v, str))) if values.dtype == object else values
             )
 
-            risky = texts.str.lstrip("'").str.startswith(DANGEROUS_START).fillna(False).astype(bool)
+            risky = texts.str.startswith(DANGEROUS_START).fillna(False).astype(bool)
+            quoted = texts.str.startswith("'").fillna(False).astype(bool)
+            if quoted.any():  # rare: only texts starting with apostrophes are stripped and looked at
+                after = texts[quoted].str.lstrip("'").str.startswith(DANGEROUS_START)
+                risky |= after.reindex(texts.index, fill_value=False).astype(bool)
             if risky.any():
                 frame[column] = values.where(~risky, "'" + texts)
     frame.columns = [neutralise(str(c)) for c in frame.columns]
