@@ -301,7 +301,8 @@ def validate(spec: dict[str, Any], locate: Locator = no_location) -> list[Proble
         add("form", None, "", E_NO_SECTIONS, "no_questions")
     _check_length("form", None, "form_id", spec.get("form_id", ""), add)
     _check_length("form", None, "form_version", spec.get("form_version", ""), add)
-    lists = _validate_choice_lists(spec, languages, add)
+    unwritten = unwritten_languages(spec)
+    lists = _validate_choice_lists(spec, languages, add, unwritten)
     order = _validate_names(spec, add)
     for language, title in (spec.get("title") or {}).items():
         for position in _pipe_starts(str(title)):
@@ -313,7 +314,9 @@ def validate(spec: dict[str, Any], locate: Locator = no_location) -> list[Proble
                 "pipe_in_title",
             )
     for section in spec["sections"]:
-        _validate_texts("section", section["code"], section, languages, add, required_label=False)
+        _validate_texts(
+            "section", section["code"], section, languages, add, required_label=False, unwritten=unwritten
+        )
         _validate_section_relevance(section, order, add)
         page_start = _page_start(section, order)
         same_page = {node["code"] for q in section["questions"] for node in [q, *q["items"]]}
@@ -323,7 +326,7 @@ def validate(spec: dict[str, Any], locate: Locator = no_location) -> list[Proble
         for question in section["questions"]:
             for node in [question, *question["items"]]:
                 parent = question if node is not question else None
-                _validate_question(node, parent, lists, languages, order, add)
+                _validate_question(node, parent, lists, languages, order, add, unwritten)
                 _validate_piping(node, lists, page_start, same_page, order, add)
     unique = list(dict.fromkeys(problems))  # a list shared by questions is checked once per question
     problems[:] = unique
@@ -383,7 +386,7 @@ def _check_length(kind: str, key: Any, field: str, value: str, add) -> None:
         add(kind, key, field, E_TOO_LONG.format(field=field, length=len(value), limit=limit), "too_long")
 
 
-def _validate_choice_lists(spec, languages, add) -> dict[str, dict]:
+def _validate_choice_lists(spec, languages, add, unwritten) -> dict[str, dict]:
     lists: dict[str, dict] = {}
     for choice_list in spec["choice_lists"]:
         name = choice_list["name"]
@@ -410,8 +413,9 @@ def _validate_choice_lists(spec, languages, add) -> dict[str, dict]:
                     f"choice name {choice['code']!r} must be one word without spaces",
                     "choice_code_format",
                 )
+            given = [lang for lang in languages if str(choice["label"].get(lang, "")).strip()]
             for language in languages:
-                if not str(choice["label"].get(language, "")).strip():
+                if language not in given and (not given or language in unwritten):
                     add(
                         "choice",
                         key,
@@ -456,40 +460,64 @@ def _check_name(kind: str, code: str, first_seen: dict[str, str], add) -> None:
         first_seen[code] = f"{kind} {code}"
 
 
-def _validate_texts(kind, code, node, languages, add, *, required_label: bool) -> None:
-    """A label is needed in every language once it is in one (or always, ``required_label``). A hint or a
-    constraint message may be missing in some: pyxform only warns, and the page shows it in the default
-    language (as JavaRosa's localizer falls back to the default language); :func:`untranslated` lists them.
+def _validate_texts(kind, code, node, languages, add, *, required_label: bool, unwritten=frozenset()) -> None:
+    """A question needs a label (``required_label``) in some language; a label, hint or constraint message
+    given in some languages may be missing in others: pyxform only warns (and writes "-"), and the page
+    shows the default language's text there (as JavaRosa's localizer falls back to the default
+    language); :func:`untranslated` lists them. A language the form has no label in at all
+    (``unwritten``: added in the studio, not yet translated) is still unfinished: every label is missing
+    there, and publishing refuses it.
     """
-    for field in TRANSLATED_FIELDS:
-        if field in OPTIONAL_TRANSLATIONS:
-            continue
-        texts = node.get(field) or {}
-        given = [lang for lang in languages if str(texts.get(lang, "")).strip()]
-        must = required_label if field == "label" else False
-        if must or given:
-            for language in languages:
-                if language not in given:
-                    add(
-                        kind,
-                        code,
-                        f"{field}::{language}",
-                        E_MISSING_LABEL.format(field=field.replace("_", " "), language=language, code=code),
-                        "missing_label",
-                    )
+    texts = node.get("label") or {}
+    given = [lang for lang in languages if str(texts.get(lang, "")).strip()]
+    if not (required_label or given):
+        return
+    for language in languages:
+        if language not in given and (not given or language in unwritten):
+            add(
+                kind,
+                code,
+                f"label::{language}",
+                E_MISSING_LABEL.format(field="label", language=language, code=code),
+                "missing_label",
+            )
+
+
+def unwritten_languages(spec: dict[str, Any]) -> frozenset[str]:
+    """The form's languages in which no page, question or choice has a label: not a translation with a
+    few gaps (accepted, shown in the default language) but one not begun."""
+    written: set[str] = set()
+    nodes = [*spec["sections"], *(node for _s, node, _p in iter_questions(spec))]
+    nodes += [choice for choice_list in spec["choice_lists"] for choice in choice_list["choices"]]
+    for node in nodes:
+        written.update(lang for lang, text in (node.get("label") or {}).items() if str(text).strip())
+    return frozenset(lang for lang in spec["languages"] if lang not in written)
 
 
 def untranslated(spec: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
-    """``(question code, field, [languages without it])`` for each hint or constraint message given in
-    some of the form's languages but not all (accepted: shown in the default language there)."""
+    """``(code, field, [languages without it])`` for each page label, question label, hint or constraint
+    message and choice label (code ``list/choice``) given in some of the form's languages but not all:
+    accepted, and shown in the default language there. Languages without any label
+    (:func:`unwritten_languages`) are left out: they are refused, not accepted with gaps."""
+    unwritten = unwritten_languages(spec)
+    languages = [lang for lang in spec["languages"] if lang not in unwritten]
+    nodes: list[tuple[str, dict[str, Any], tuple[str, ...]]] = []
+    for section in spec["sections"]:
+        nodes.append((section["code"], section, ("label",)))
+        for question in section["questions"]:
+            for node in [question, *question["items"]]:
+                nodes.append((node["code"], node, ("label", *OPTIONAL_TRANSLATIONS)))
+    for choice_list in spec["choice_lists"]:
+        for choice in choice_list["choices"]:
+            nodes.append((f"{choice_list['name']}/{choice['code']}", choice, ("label",)))
     gaps = []
-    for _section, question, _parent in iter_questions(spec):
-        for field in OPTIONAL_TRANSLATIONS:
-            texts = question.get(field) or {}
+    for code, node, fields in nodes:
+        for field in fields:
+            texts = node.get(field) or {}
             if any(str(text).strip() for text in texts.values()):
-                missing = [lang for lang in spec["languages"] if not str(texts.get(lang, "")).strip()]
+                missing = [lang for lang in languages if not str(texts.get(lang, "")).strip()]
                 if missing:
-                    gaps.append((question["code"], field, missing))
+                    gaps.append((code, field, missing))
     return gaps
 
 
@@ -510,12 +538,14 @@ def _validate_section_relevance(section, order, add) -> None:
     )
 
 
-def _validate_question(question, _parent, lists, languages, order, add) -> None:
+def _validate_question(question, _parent, lists, languages, order, add, unwritten) -> None:
     code, qtype = question["code"], question["type"]
     if qtype not in QUESTION_TYPES:
         add("question", code, "type", f"unknown type {qtype!r}", "unknown_type")
         return
-    _validate_texts("question", code, question, languages, add, required_label=qtype != "calculate")
+    _validate_texts(
+        "question", code, question, languages, add, required_label=qtype != "calculate", unwritten=unwritten
+    )
     _check_length("question", code, "appearance", question["appearance"], add)
     position = order.get(code, (10**9, qtype))[0]
     if question["relevance"]:

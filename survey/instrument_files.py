@@ -56,20 +56,20 @@ def questionnaire_bytes(spec: dict[str, Any], fmt: str) -> bytes:
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-UNTRANSLATED_SHOWN = 10
-
-
 def untranslated_note(gaps: list[tuple[str, str, list[str]]], default: str) -> str:
-    """What an import accepted without every translation (pyxform only warns about it too): which
-    hints and constraint messages participants will read in the default language instead."""
-    fields = {"hint": _("hint"), "constraint_message": _("message when not accepted")}
+    """What an import accepted without every translation (pyxform only warns about it too): each label,
+    hint and constraint message participants will read in the default language instead, one by one
+    (``q2 (label: fr)``, ``yn/no (choice label: fr)``)."""
+    fields = {
+        "label": _("label"),
+        "hint": _("hint"),
+        "constraint_message": _("message when not accepted"),
+    }
     listed = [
-        f"{code} ({fields[field]}: {', '.join(languages)})"
-        for code, field, languages in gaps[:UNTRANSLATED_SHOWN]
+        f"{code} ({_('choice label') if '/' in code else fields[field]}: {', '.join(languages)})"
+        for code, field, languages in gaps
     ]
-    if len(gaps) > UNTRANSLATED_SHOWN:
-        listed.append(_("and %(count)s more") % {"count": len(gaps) - UNTRANSLATED_SHOWN})
     return _(
-        "Some hints and messages are not written in every language; participants reading those languages "
-        "see them in %(default)s: %(list)s."
+        "Some texts are not written in every language; participants reading those languages see them in "
+        "%(default)s: %(list)s."
     ) % {"default": default, "list": "; ".join(listed)}

@@ -158,10 +158,10 @@ def test_import_refused_spreadsheet_lists_problems_and_creates_nothing(researche
     study = Study.objects.create(owner=user, slug="s", title="S", languages=["en", "zh"])
     spec = tiny_spec()
     spec["sections"][0]["questions"][1]["relevance"] = "${nope} = 'yes'"
-    spec["choice_lists"][0]["choices"][1]["label"] = {"en": "No"}
+    spec["choice_lists"][0]["choices"][1]["label"] = {}  # no label in any language (one missing: accepted)
     response = client.post(reverse("survey:studio_import", args=[study.slug]), {"file": xlsx_upload(spec)})
     html = response.content.decode()
-    assert response.status_code == 400 and "was not imported: 2 problems" in html
+    assert response.status_code == 400 and "was not imported: 3 problems" in html
     assert "<td>survey</td>" in html and "<td>choices</td>" in html  # the sheet of each problem
     assert re.search(r'<td class="number">\d+</td>', html)  # its row
     assert "refers to ${nope}" in html

@@ -63,9 +63,9 @@ EXPECTED = {
         "sheet survey, row 2, column A (type)",
         "question type 'start' records device or time metadata",
     ),
-    "missing_label_zh": (
-        "sheet survey, row 3, column D (label::Chinese (zh))",
-        "no label in zh (q2)",
+    "missing_label": (
+        "sheet survey, row 3, column C (label::English (en))",
+        "no label in en (q2)",
     ),
     "no_survey_sheet": ("", "the workbook has no 'survey' sheet"),
     "not_a_workbook": ("", "the file is not an .xlsx workbook"),

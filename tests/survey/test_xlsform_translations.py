@@ -1,15 +1,17 @@
-"""Translations as pyxform takes them: a hint or constraint message may be missing in a language (pyxform
-warns, the page falls back to the default language), and texts written in a language that has no labels
+"""Translations as pyxform takes them: a label, hint or constraint message may be missing in a language
+(pyxform warns, the page falls back to the default language), and texts written in a language that has no labels
 survive an export."""
 
+import io
 import re
 import warnings
 
+import openpyxl
 import pytest
 from django.test import Client
 from pyxform.xls2xform import convert
 
-from survey.instrument import untranslated
+from survey.instrument import QuestionnaireInvalid, untranslated
 from survey.xlsform import read_xlsform, write_xlsform
 from tests.specs import consent_details, tiny_spec
 from tests.survey.xlsform_helpers import workbook
@@ -54,10 +56,86 @@ def test_a_hint_missing_in_the_default_language_is_accepted_too():
     assert untranslated(spec) == [("city", "hint", ["en"])]
 
 
-def test_labels_are_still_needed_in_every_language():
-    survey = [["type", "name", "label::en", "label::zh"], ["text", "city", "City", ""]]
-    with pytest.raises(Exception, match=r"no label in zh \(city\)"):
+FRENCH_GAPS = [
+    ["type", "name", "label::English (en)", "label::Français (fr)"],
+    ["select_one yn", "smoke", "Do you smoke?", "Fumez-vous ?"],
+    ["integer", "cigarettes", "How many a day?", ""],
+]
+FRENCH_CHOICES = [
+    ["list_name", "name", "label::English (en)", "label::Français (fr)"],
+    ["yn", "yes", "Yes", "Oui"],
+    ["yn", "no", "No", ""],
+]
+
+
+def test_a_label_missing_in_one_language_is_accepted_as_pyxform_accepts_it():
+    """pyxform converts the form (it writes "-" there); Candid keeps the cell empty, lists it and
+    shows the default language's label there. The export writes the empty cells back, nothing invented."""
+    content = workbook(FRENCH_GAPS, choices=FRENCH_CHOICES)
+    assert pyxform(content).xform.count("<value>-</value>") == 2  # pyxform's stand-in for the two cells
+    spec = read_xlsform(content)
+    question = spec["sections"][0]["questions"][1]
+    assert spec["languages"] == ["en", "fr"] and question["label"] == {"en": "How many a day?"}
+    assert spec["choice_lists"][0]["choices"][1]["label"] == {"en": "No"}
+    assert untranslated(spec) == [("cigarettes", "label", ["fr"]), ("yn/no", "label", ["fr"])]
+    exported = write_xlsform(spec)
+    assert read_xlsform(exported) == spec
+    survey = openpyxl.load_workbook(io.BytesIO(exported))["survey"]
+    header, *rows = survey.iter_rows(values_only=True)
+    row = next(row for row in rows if row[header.index("name")] == "cigarettes")
+    assert row[header.index("label::Français (fr)")] in (None, "")
+
+
+def test_a_label_missing_in_every_language_is_still_refused():
+    survey = [
+        ["type", "name", "label::en", "label::zh"],
+        ["text", "name", "Name", "名字"],
+        ["text", "city", "", ""],
+    ]
+    with pytest.raises(QuestionnaireInvalid, match=r"no label in en \(city\)") as caught:
         read_xlsform(workbook(survey))
+    assert {p.location for p in caught.value.problems} == {
+        "sheet survey, row 3, column C (label::en)",
+        "sheet survey, row 3, column D (label::zh)",
+    }
+
+
+def test_a_language_with_no_label_at_all_is_a_translation_not_begun_and_refused():
+    """A label column left empty throughout is not a few gaps: every label is reported missing there."""
+    survey = [
+        ["type", "name", "label::en", "label::zh"],
+        ["text", "city", "City", ""],
+        ["text", "town", "Town", ""],
+    ]
+    with pytest.raises(QuestionnaireInvalid) as caught:
+        read_xlsform(workbook(survey))
+    assert [p.message for p in caught.value.problems] == ["no label in zh (city)", "no label in zh (town)"]
+
+
+@pytest.mark.django_db
+def test_a_participant_reading_a_language_without_a_label_gets_the_default_languages(admin_user_):
+    from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
+
+    spec = tiny_spec()
+    spec["sections"][0]["questions"][0]["label"] = {"en": "Q1 in English"}
+    spec["choice_lists"][0]["choices"][1]["label"] = {"en": "No in English"}
+    version = questionnaire_import(spec=spec, owner=admin_user_, study_slug="gaps")
+    consent = consent_create(study=version.study, texts={"en": "C", "zh": "C"}, **consent_details())
+    questionnaire_publish(version=version, consent=consent)
+    client = Client(HTTP_ACCEPT_LANGUAGE="zh-CN")
+    page = client.get("/s/gaps/").content.decode()
+    key = re.search(r'name="consent_key" value="([^"]+)"', page).group(1)
+    html = client.post("/s/gaps/", {"consent_key": key, "agree": "yes", "action": "agree"}, follow=True)
+    html = html.content.decode()
+    assert "Q1 in English" in html and "No in English" in html and "是" in html and "问2" in html
+
+
+def test_the_import_note_lists_each_text_left_untranslated():
+    from survey.instrument_files import untranslated_note
+
+    spec = read_xlsform(workbook(FRENCH_GAPS, choices=FRENCH_CHOICES))
+    note = untranslated_note(untranslated(spec), spec["default_language"])
+    assert "cigarettes (label: fr)" in note and "yn/no (choice label: fr)" in note and " en:" in note
 
 
 def test_texts_in_a_language_without_labels_are_written_back():

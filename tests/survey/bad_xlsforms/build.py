@@ -35,7 +35,8 @@ def q(type_, name, en="Question", zh="问题", required="", relevant="", constra
 CASES: dict[str, dict] = {
     "duplicate_name": {"survey": [q("integer", "age"), q("integer", "age")]},
     "unknown_list": {"survey": [q("select_one nolist", "q1")]},
-    "missing_label_zh": {"survey": [q("integer", "q1"), q("integer", "q2", zh="")]},
+    # A label missing in one language is accepted (the default language's is shown); in every one, not.
+    "missing_label": {"survey": [q("integer", "q1"), q("integer", "q2", en="", zh="")]},
     "bad_expression": {"survey": [q("integer", "q1"), q("integer", "q2", relevant="${q1} >= ")]},
     "unknown_reference": {"survey": [q("integer", "q1", relevant="${nope} = 1")]},
     "later_reference": {"survey": [q("integer", "q1", relevant="${q2} > 3"), q("integer", "q2")]},
