@@ -9,7 +9,9 @@ researcher finds their own language whatever language the page is in.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 
 from django.conf.locale import LANG_INFO
 
@@ -102,7 +104,10 @@ def django_locale(code: str) -> str:
 # --- BCP 47 language tags -----------------------------------------------------------------------
 # Questionnaires name their languages with BCP 47 tags (RFC 5646): ``en``, ``zh-CN``, ``zh-Hans``,
 # ``pt-BR``. Chinese is told apart by script, not region: every tag below reads Simplified Chinese.
-TAG_PATTERN = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*$")
+TAG_PATTERN = re.compile(r"^(?:[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*|[xX](?:[-_][A-Za-z0-9]{1,8})+)$")
+# A private-use tag (RFC 5646 §2.2.7) is ``x-`` and subtags of 1 to 8 letters or digits; Candid keeps
+# language tags in 16 characters (the response's language column).
+PRIVATE_USE_MAX = 16
 # English and native names of the languages Django knows (``label::English``, ``label::简体中文``).
 _NAMES: dict[str, str] = {}
 for _code, _info in LANG_INFO.items():
@@ -127,7 +132,8 @@ def normalize_tag(tag: str) -> str:
         raise ValueError(tag)
     parts = tag.replace("_", "-").split("-")
     result = [parts[0].lower()]
-    extension = False  # after a singleton (``x-``, ``u-``) subtags are not scripts or regions
+    # After a singleton (``x-``, ``u-``), and in a private-use tag, subtags are not scripts or regions.
+    extension = len(parts[0]) == 1
     for part in parts[1:]:
         if extension or len(part) == 1:
             extension = True
@@ -144,6 +150,41 @@ def normalize_tag(tag: str) -> str:
 def tag_for_name(name: str) -> str | None:
     """The tag of a language given by its English or native name (``English``, ``简体中文``), if known."""
     return _NAMES.get(" ".join(name.split()).casefold())
+
+
+def private_use_tag(name: str) -> str:
+    """The private-use tag (RFC 5646 §2.2.7) of a language known by a name alone: ``Tetun`` → ``x-tetun``,
+    ``Tetun Dili`` → ``x-tetun-dili``.
+
+    Letters lose their accents (``Mường`` → ``muong``) and each word is a subtag of at most 8 letters or
+    digits. A name with no Latin letter or digit, or one whose tag would pass 16 characters, is told apart
+    by a digest of the name instead (``x-kinyarwa-3f2a``, ``x-9c41d2e0``), so two names never share a tag.
+    """
+    folded = unicodedata.normalize("NFKD", " ".join(name.split()).casefold())
+    ascii_name = folded.encode("ascii", "ignore").decode()
+    subtags = [
+        word[start : start + 8]
+        for word in re.findall(r"[a-z0-9]+", ascii_name)
+        for start in range(0, len(word), 8)
+    ]
+    tag = "-".join(["x", *subtags])
+    if subtags and len(tag) <= PRIVATE_USE_MAX:
+        return tag
+    digest = hashlib.sha256(" ".join(name.split()).casefold().encode()).hexdigest()
+    return f"x-{subtags[0]}-{digest[:4]}" if subtags else f"x-{digest[:8]}"
+
+
+def own_name(code: str, names: dict[str, str] | None = None) -> str:
+    """What a reader of ``code`` looks for in a language switch: the name in the language itself of a
+    language Candid lists (``Français``), else the name the questionnaire gives it (``Tetun`` for
+    ``x-tetun``), else the tag."""
+    known = _known(code)
+    return known[1] if known else (names or {}).get(code) or code
+
+
+def is_private_use(tag: str) -> bool:
+    """Whether ``tag`` is a private-use tag (``x-tetun``): a language Candid knows by its name only."""
+    return tag.lower().startswith("x-")
 
 
 def chinese_script(tag: str) -> str | None:
@@ -190,7 +231,8 @@ def lookup(ranges: list[str], available: list[str], default: str) -> str:
         if chinese_script(tag):
             chain.append(f"zh-{chinese_script(tag)}")
         parts = tag.split("-")
-        chain += ["-".join(parts[:end]) for end in range(len(parts) - 1, 0, -1)]
+        # Truncated a subtag at a time; a range left ending in a singleton (``x``) is dropped too (§3.4).
+        chain += ["-".join(parts[:end]) for end in range(len(parts) - 1, 0, -1) if len(parts[end - 1]) > 1]
         for candidate in chain:
             for original, lowered, _family_of in offered:
                 if lowered == candidate.lower():
@@ -201,7 +243,7 @@ def lookup(ranges: list[str], available: list[str], default: str) -> str:
                         return original
         # Beyond RFC 4647, as Django does: a ``pt`` reader gets ``pt-BR`` rather than the default.
         for original, lowered, _family_of in offered:
-            if lowered.split("-")[0] == parts[0]:
+            if len(parts[0]) > 1 and lowered.split("-")[0] == parts[0]:
                 return original
     return default
 

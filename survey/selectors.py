@@ -115,6 +115,17 @@ def version_to_spec(version: QuestionnaireVersion) -> dict[str, Any]:
     )
 
 
+def study_language_names(study: Study) -> dict[str, str]:
+    """The names the study's published questionnaires give their languages (``{"x-tetun": "Tetun"}``),
+    the latest version's first: what a language known by its name alone is called to participants."""
+    names: dict[str, str] = {}
+    published = study.versions.filter(status=VersionStatus.PUBLISHED).order_by("-number")
+    for version_names in published.values_list("language_names", flat=True):
+        for code, name in (version_names or {}).items():
+            names.setdefault(code, name)
+    return names
+
+
 def spec_for(version: QuestionnaireVersion) -> dict[str, Any]:
     """``cached_spec`` for a version already loaded (no query when it is cached)."""
     if version.status != "published":

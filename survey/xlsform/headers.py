@@ -5,7 +5,8 @@ headers (``bind::relevant``, ``body::appearance``, ``media::image``) and aliases
 ``caption``, ``calculation``) are read as pyxform reads them. Candid's own extensions are columns
 pyxform passes through as bind attributes (``bind::candid:reverse``), so they survive a trip through
 ODK tools. A language is a BCP 47 tag in brackets (``label::简体中文 (zh-CN)``), a bare tag
-(``label::zh-CN``), or a language name alone (``label::English``).
+(``label::zh-CN``), or a language name alone (``label::English``; an unknown one, ``label::Tetun``, as a
+private-use tag, ``x-tetun``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from ..instrument import Problem, QuestionnaireInvalid
-from ..languages import normalize_tag, tag_for_name
+from ..languages import normalize_tag, private_use_tag, tag_for_name
 from .limits import E_CELL, E_ROWS, Limits
 
 # Candid's extensions, written as bind attributes in the ``candid`` namespace.
@@ -133,11 +134,14 @@ def split_header(raw: str) -> tuple[str, str | None]:
     return HEADER_ALIASES.get(base, base), language
 
 
-def language_of(part: str | None, default: str) -> tuple[str, str] | None:
-    """(BCP 47 tag, display name) for a header's language part; None when it names no language.
+def language_of(part: str | None, default: str) -> tuple[str, str]:
+    """(BCP 47 tag, display name) for a header's language part.
 
     ``None`` or empty is the form's default language; ``简体中文 (zh-CN)`` is ``zh-CN`` called
-    ``简体中文``; ``zh-cn`` alone is ``zh-CN``; ``English`` is ``en``.
+    ``简体中文``; ``zh-cn`` alone is ``zh-CN``; ``English`` and ``Kiswahili`` (names Django's language
+    table or Candid's list knows) are ``en`` and ``sw``. Any other name is a language all the same, as
+    pyxform takes it: ``Tetun`` is the private-use tag ``x-tetun`` called ``Tetun``
+    (:func:`survey.languages.private_use_tag`), and the export writes ``label::Tetun`` back.
     """
     if not part:
         return default, default
@@ -151,7 +155,7 @@ def language_of(part: str | None, default: str) -> tuple[str, str] | None:
     try:
         tag = normalize_tag(part)
     except ValueError:
-        return None
+        return private_use_tag(part), " ".join(part.split())
     return tag, tag
 
 

@@ -43,10 +43,6 @@ E_NESTED_GROUP = _(
 E_TOP_TABLE_LIST = _(
     "group {name!r}: a 'table-list' matrix must sit inside a page group (a begin_group around it)"
 )
-E_LANGUAGE_CODE = _(
-    "language {name!r} has no code; write the header as '{column}::{name} (xx)' with its BCP 47 tag "
-    "(for example en, fr, pt-BR, zh-CN)"
-)
 E_UNKNOWN_SETTING = _("setting {name!r} is not supported; supported settings: {supported}")
 E_DUPLICATE_NAME = _("name {name!r} is used twice (also in row {other})")
 E_DUPLICATE_CHOICE_ROW = _("choice {name!r} appears twice in list {list_name!r} (also in row {other})")

@@ -203,10 +203,7 @@ class _Reader:
                     self.refuse_column(sheet.title, used, column, allowed)
                 continue
             if column.base in TRANSLATABLE or column.base == "form_title":
-                language = self.language(sheet.title, 1, column, column.language, column.base)
-                if language is None:
-                    continue
-                code, name = language
+                code, name = language_of(column.language, self.default_code)
                 if column.base in {"label", "form_title"} and self.languages.get(code, code) == code:
                     self.languages[code] = name
                 self.locations.columns[(sheet.title, f"{column.base}::{code}")] = str(column)
@@ -226,17 +223,6 @@ class _Reader:
             message = m.E_UNSUPPORTED_COLUMN.format(header=column.header, supported=supported)
             code = "unsupported_column"
         self.problem(sheet, row, column, message, code)
-
-    def language(
-        self, sheet: str, row: int, column: Column, part: str | None, base: str
-    ) -> tuple[str, str] | None:
-        """(tag, name) of a header's or setting's language part, or None after a problem."""
-        language = language_of(part, self.default_code)
-        if language is None:
-            self.problem(
-                sheet, row, column, m.E_LANGUAGE_CODE.format(name=part, column=base), "language_code"
-            )
-        return language
 
     def texts(self, record: dict[str, Any], columns: list[Column]) -> dict[str, str]:
         return {c.language: record[c.header] for c in columns if record.get(c.header)}
@@ -315,16 +301,13 @@ class _Reader:
         for column in sheet.columns:
             value = record.get(column.header, "")
             if column.base == "default_language" and value:
-                language = self.language(sheet.title, row, column, value, "label")
-                if language is not None:
-                    self.default_code = language[0]
-                    self.languages.setdefault(language[0], language[1])
+                self.default_code, name = language_of(value, self.default_code)
+                self.languages.setdefault(self.default_code, name)
         for column in sheet.columns:
             value = record.get(column.header, "")
             if column.base in {"form_title", f"{CANDID_PREFIX}title"}:
-                language = self.language(sheet.title, row, column, column.language, "form_title")
-                if language is not None and value:
-                    settings["title"][language[0]] = value
+                if value:
+                    settings["title"][language_of(column.language, self.default_code)[0]] = value
             elif column.base in {"form_id", "version"}:
                 settings[column.base] = value
                 where = f"sheet {sheet.title}, row {row}, column {column}"

@@ -15,6 +15,7 @@ import openpyxl
 from openpyxl.cell.cell import Cell
 
 from ..instrument import normalize
+from ..languages import is_private_use, private_use_tag
 from .headers import CANDID_NAMESPACE, CANDID_PREFIX
 
 # Parameters pyxform accepts per XLSForm type; every other parameter becomes a candid: column.
@@ -96,6 +97,8 @@ def write_xlsform(spec: dict[str, Any]) -> bytes:
 
     def header(base: str, code: str) -> str:
         name = names.get(code, code)
+        if is_private_use(code) and private_use_tag(name) == code:
+            return f"{base}::{name}"  # as the form wrote it (label::Tetun), which reads back as this tag
         return f"{base}::{name} ({code})" if name != code else f"{base}::{code}"
 
     def candid(key: str) -> str:

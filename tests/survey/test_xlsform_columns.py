@@ -86,10 +86,10 @@ def test_language_headers_are_read_as_BCP_47_tags(header, tag):
     assert spec["sections"][0]["questions"][0]["label"] == {tag: "?"}
 
 
-def test_a_language_without_a_tag_is_refused_with_the_way_to_write_it():
-    (problem,) = refused(workbook([["type", "name", "label::Tetun"], ["integer", "age", "?"]]))
-    assert problem.location == "sheet survey, row 1, column C (label::Tetun)"
-    assert "language 'Tetun' has no code; write the header as 'label::Tetun (xx)'" in problem.message
+def test_a_language_without_a_tag_is_a_private_use_tag_called_by_its_name():
+    """pyxform takes any name; test_xlsform_language_names.py has the rest (export, participants)."""
+    spec = read_xlsform(workbook([["type", "name", "label::Tetun"], ["integer", "age", "?"]]))
+    assert spec["languages"] == ["x-tetun"] and spec["language_names"] == {"x-tetun": "Tetun"}
 
 
 # --- pyxform's header aliases ----------------------------------------------------------------------

@@ -47,10 +47,6 @@ EXPECTED = {
         "sheet survey, row 3, column B (name)",
         "name 'age' is used twice (also in row 2)",
     ),
-    "language_without_code": (
-        "sheet survey, row 1, column C (label::Klingon)",
-        "language 'Klingon' has no code",
-    ),
     "later_reference": (
         "sheet survey, row 2, column F (relevant)",
         "refers to ${q2}, which comes later in the form",

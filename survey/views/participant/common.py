@@ -11,9 +11,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation.trans_real import parse_accept_lang_header
 
-from ...languages import lookup
+from ...languages import is_private_use, lookup, own_name
 from ...models import PendingResponse, Study
 from ...participant_text import LANGUAGE_NAMES, text, translation_for
+from ...selectors import study_language_names
 
 LANGUAGE_COOKIE = "candid_lang"
 MAX_CODE_INPUT = 200
@@ -26,6 +27,13 @@ def choose_language(request: HttpRequest, languages: list[str], default: str) ->
             return candidate
     ranges = [tag for tag, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", ""))]
     return lookup(ranges, languages, default)
+
+
+def language_switch(languages: list[str], study: Study | None) -> list[tuple[str, str]]:
+    """(code, name) for the language switch, each name in its own language; a language the questionnaire
+    knows by its name alone (``x-tetun``) is called as the questionnaire calls it (``Tetun``)."""
+    names = study_language_names(study) if study and any(is_private_use(c) for c in languages) else {}
+    return [(code, LANGUAGE_NAMES.get(code) or own_name(code, names)) for code in languages]
 
 
 def render_participant(
@@ -45,7 +53,7 @@ def render_participant(
             template,
             {
                 "language": language,
-                "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in (languages or [])],
+                "languages": language_switch(languages or [], context.get("study")),
                 **context,
             },
             status=status,

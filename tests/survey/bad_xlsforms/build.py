@@ -63,10 +63,6 @@ CASES: dict[str, dict] = {
         "survey": [q("integer", "q1"), q("integer", "q2", relevant="pulldata('prices', 'p', 'k', ${q1}) > 1")]
     },
     "regex_lookahead": {"survey": [q("text", "code", constraint="regex(., '^[a-z]+(?=[0-9])')")]},
-    "language_without_code": {
-        "header": ["type", "name", "label::Klingon"],
-        "survey": [["integer", "q1", "Q"]],
-    },
     "plain_nested_group": {
         "survey": [
             q("begin_group", "p1"),
