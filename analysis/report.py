@@ -12,7 +12,7 @@ effect and effective n). Synthetic data is labelled throughout.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -26,7 +26,7 @@ from .claims import Registry, Statistic
 from .codebook import Codebook
 from .design import Calibration, SurveyDesign, with_weights
 from .report_text import ReportText
-from .suppression import round_count
+from .suppression import round_count, row_keys
 from .translation import text_in
 from .verdicts import (
     DIRECT_UNAVAILABLE,
@@ -36,10 +36,12 @@ from .verdicts import (
     NO_STATISTIC,
     NOT_MEASURED,
     SUPPRESSED,
+    RespondentSets,
     decide,
     estimate_share,
     measure_claim,
     release,
+    release_tables,
     rounded,
 )
 from .weighting import rake, read_margins
@@ -133,6 +135,8 @@ def build_report(
     registry_version: int | None = None,
     quality: Mapping[str, Any] | None = None,
     title: Mapping[str, str] | None = None,
+    keys: np.ndarray | None = None,
+    disclosure: Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]] | None = None,
 ) -> dict[str, Any]:
     """Every claim of ``registry`` judged on ``frame`` (one row per complete response), as plain data.
 
@@ -142,7 +146,11 @@ def build_report(
     names (slug -> name); ``quality`` says which flagged responses the caller left out of
     ``frame`` (``{"excluded": n, "flags": [...]}``, as ``analysis.quality.exclude_flagged`` gives it;
     the count is released rounded like every count); ``title`` the study's title per language (the
-    codebook's otherwise). Raises ``ValueError`` when the margins cannot be met by the responses.
+    codebook's otherwise). ``keys`` are ``frame``'s rows' fingerprint numbers (of every response,
+    ``suppression.row_keys``; by default of ``frame`` alone), so figures are identified by their
+    respondents as the results page's are; ``disclosure`` makes the disclosure decision
+    (``verdicts.release``), for a caller holding other releases beside this one. Raises
+    ``ValueError`` when the margins cannot be met by the responses.
     """
     design, weighting = weight(frame, margins)
     synthetic = bool(
@@ -151,17 +159,9 @@ def build_report(
     )
     samples = sorted(frame[schema.SAMPLE].dropna().unique()) if schema.SAMPLE in frame else []
     names = dict(sample_names or {})
-    measured = []
-    for claim in registry:
-        found = measure_claim(claim, design)
-        statistic = claim.statistic
-        if statistic is not None and statistic.kind == "share" and found["direct"]["measured"]:
-            found["subgroups"] = _breakdowns(design, statistic, registry, codebook)
-            if len(samples) > 1:
-                labels = {s: names.get(s, s) for s in samples}
-                found["samples"] = _panel(design, replace(statistic, population={}), schema.SAMPLE, labels)
-        measured.append(found)
-    released = release(measured, k=k)
+    measured = _measured(design, codebook, registry, names)
+    sets = RespondentSets(frame, row_keys(len(frame)) if keys is None else keys)
+    released = release(measured, k=k, sets=sets, decide=disclosure)
     results = [rounded(decide(claim, found)) for claim, found in zip(registry, released, strict=True)]
     return {
         "study": codebook.study,
@@ -185,6 +185,40 @@ def build_report(
         "source": registry.source,
         "claims": results,
     }
+
+
+def _measured(
+    design: SurveyDesign, codebook: Codebook, registry: Registry, names: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Every claim's figures, estimated (with its panels by breakdown and by sample)."""
+    data = design.data
+    samples = sorted(data[schema.SAMPLE].dropna().unique()) if schema.SAMPLE in data else []
+    measured = []
+    for claim in registry:
+        found = measure_claim(claim, design)
+        statistic = claim.statistic
+        if statistic is not None and statistic.kind == "share" and found["direct"]["measured"]:
+            found["subgroups"] = _breakdowns(design, statistic, registry, codebook)
+            if len(samples) > 1:
+                labels = {s: names.get(s, s) for s in samples}
+                found["samples"] = _panel(design, replace(statistic, population={}), schema.SAMPLE, labels)
+        measured.append(found)
+    return measured
+
+
+def report_tables(
+    frame: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    registry: Registry,
+    keys: np.ndarray,
+    margins: pd.DataFrame | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The report's figures on ``frame`` as the tables its disclosure step is given (exact counts,
+    respondent sets fingerprinted with ``keys``): for a report that leaves flagged responses out,
+    the report that keeps them, held beside it (``analysis.release.left_out``)."""
+    design, _weighting = weight(frame, margins)
+    return release_tables(_measured(design, codebook, registry, {}), RespondentSets(frame, keys))
 
 
 def _released_quality(quality: Mapping[str, Any] | None) -> dict[str, Any] | None:

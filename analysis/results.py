@@ -227,8 +227,9 @@ def build_results(
 
 def released_results(context: _Context, items: list[Item], names: list[str], release: Release) -> Results:
     """:class:`Results` from the tables ``names`` of a release that may hold more (non-response,
-    flag counts ... released with them): labelled, with the items' Rao–Scott tests."""
-    released = [_labelled(context, release.tables[name]) for name in names if name in release.tables]
+    flag counts ... released with them): labelled, with the items' Rao–Scott tests. Rows the
+    disclosure step withheld (a breakdown it could not protect) are left out."""
+    released = [_labelled(context, shown(release.tables[name])) for name in names if name in release.tables]
     table = pd.concat(released, ignore_index=True) if released else pd.DataFrame(columns=COLUMNS)
     return Results(
         table=table.reindex(columns=COLUMNS),
@@ -832,6 +833,13 @@ def _crosstab(context: _Context, variable: str, b: str) -> Crosstab:
     return crosstab_of_tally(
         context.design, _tally(context, variable), position, _raw(context, variable)[1], _raw(context, b)[1]
     )
+
+
+def shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a released table that are released at all (not ``withheld``)."""
+    if "withheld" not in frame.columns:
+        return frame
+    return frame[~frame["withheld"].to_numpy(dtype=bool)]
 
 
 def _labelled(context: _Context, frame: pd.DataFrame) -> pd.DataFrame:

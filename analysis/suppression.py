@@ -61,19 +61,28 @@ Input tables (``tables`` maps a name to a DataFrame), one row per released figur
     identity in another row is still hidden when that row is under k.
 
 ``fixed`` are tables released before (with their exact ``count`` and ``n``, and the ``suppressed``
-column :func:`disclose` gave them) that a reader holds beside this release — the same results without exclusions beside results that leave
-flagged responses out. Their equations join the system, their hidden cells stay hidden and must
-stay unrecoverable, and their shown cells cannot be hidden now (they are known).
+column :func:`disclose` gave them) that a reader holds beside this release — the same results
+without exclusions beside results that leave flagged responses out; every release made before
+from the same data (``survey.services.disclosure``). Their equations join the system, their
+hidden cells stay hidden and must stay unrecoverable, their shown cells cannot be hidden now
+(they are known), and their implied figures are protected as this release's own are.
 
 After the tables have been made safe one by one (each with the tables it shares a sum with), the
 whole release is checked as one system — every table's equations together — and the smallest
 block of equations in which a hidden cell is still recoverable gets a further partner, until none
 is (differencing across tables: Hundepool et al. 2012, §5.3 "linked tables").
 
+Beside releases made before, a hidden cell of a new breakdown can be tied by the breakdown's own
+equation to figures all shown already (the same respondents as a figure another release showed),
+so that no cell of this release is left to hide. That breakdown of the table (its rows with that
+group variable) is then *withheld*: left out of the release altogether, with its equation, and the
+decision made again without it.
+
 Every other numeric column (``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``, ``n_eff``,
 ``median`` ...) is masked (NA) in a hidden row. :func:`disclose` returns a :class:`Release` whose
-tables carry ``suppressed`` (bool), ``suppression`` (``"primary"``, ``"complementary"`` or ``""``)
-and ``attribute_disclosure`` (bool, on every row of a flagged group).
+tables carry ``suppressed`` (bool), ``suppression`` (``"primary"``, ``"complementary"``,
+``"withheld"`` or ``""``), ``withheld`` (bool: a row not to show at all) and
+``attribute_disclosure`` (bool, on every row of a flagged group).
 """
 
 from __future__ import annotations
@@ -90,6 +99,7 @@ ROUNDING_BASE = 5
 TRIED_PARTNERS = 40  # candidates tried per step (each costs one rank computation)
 GRAM_ABOVE = 200  # unknowns above which ``determined`` reads the null space from A'A
 BLOCK_TRIED = 150  # hidden figures in a block of the whole-release check above which none are tried
+WITHHOLD_ROUNDS = 6  # decisions made again, each time without the breakdowns that could not be protected
 OVERALL = ""
 FIXED = "\0fixed:"  # names of tables released before, inside the system
 STATISTIC = "∑"  # the level of a statistic's cell: its (weighted) total, additive like a count
@@ -111,6 +121,7 @@ LABEL_COLUMNS = {
     "base_sum_of",
     "implied",
     "threshold",
+    "withheld",
 }
 SHARE_COLUMNS = ("estimate", "se", "ci_low", "ci_high")
 NUMBER_DECIMALS = 2
@@ -141,6 +152,8 @@ class _System:
     checked: set[Hashable] = field(default_factory=set)  # figures the threshold rule applies to
     fixed: set[Hashable] = field(default_factory=set)  # shown in a release made before: known
     hidden_before: set[Hashable] = field(default_factory=set)  # hidden in a release made before
+    implied_before: set[Hashable] = field(default_factory=set)  # implied in a release made before
+    stuck: set[Hashable] = field(default_factory=set)  # recoverable, and nothing left to hide
 
     def cell(self, table: str, key: Hashable, count: int, *, base: bool, margin: bool = False) -> Hashable:
         self.count.setdefault(key, int(count))
@@ -193,6 +206,34 @@ def disclose(
     """
     check_k(k)
     frames = {name: _prepared(name, frame) for name, frame in tables.items()}
+    withheld = {name: np.zeros(len(frame), dtype=bool) for name, frame in frames.items()}
+    for _round in range(WITHHOLD_ROUNDS):
+        kept = {name: frame[~withheld[name]] for name, frame in frames.items()}
+        system, hidden, primary = _decided(kept, k, fixed, fixed_links)
+        more = _to_withhold(system, kept)
+        if not more:
+            break
+        for name, rows in more.items():
+            withheld[name] |= frames[name].index.isin(rows)
+    out = {}
+    if frames:  # decided in one pass over every row, then handed back table by table
+        every = pd.concat([f.assign(_table=name) for name, f in frames.items()], ignore_index=True)
+        aside = np.concatenate([withheld[name] for name in frames])
+        decided = _released(every, hidden, primary, rounding_base if rounding else 0, aside)
+        parts = dict(iter(decided.groupby("_table", sort=False)))
+        out = {name: parts[name].drop(columns="_table").set_axis(frames[name].index) for name in frames}
+    new = hidden - system.hidden_before
+    n_primary = len(primary & new)
+    return Release(out, k, rounding_base, n_primary, len(new) - n_primary)
+
+
+def _decided(
+    frames: Mapping[str, pd.DataFrame],
+    k: int,
+    fixed: Mapping[str, pd.DataFrame] | None,
+    fixed_links: Mapping[str, Sequence[str]] | None,
+) -> tuple[_System, set[Hashable], set[Hashable]]:
+    """The system of a release and its hidden figures (primary, complementary, whole-release)."""
     system = _System()
     for name, frame in frames.items():
         _add_table(system, name, frame)
@@ -207,15 +248,24 @@ def disclose(
     hidden, primary = _primary(system, k)
     hidden = _complementary(system, hidden, k)
     hidden = _whole(system, hidden, k)
-    out = {}
-    if frames:  # decided in one pass over every row, then handed back table by table
-        every = pd.concat([f.assign(_table=name) for name, f in frames.items()], ignore_index=True)
-        decided = _released(every, hidden, primary, rounding_base if rounding else 0)
-        parts = dict(iter(decided.groupby("_table", sort=False)))
-        out = {name: parts[name].drop(columns="_table").set_axis(frames[name].index) for name in frames}
-    new = hidden - system.hidden_before
-    n_primary = len(primary & new)
-    return Release(out, k, rounding_base, n_primary, len(new) - n_primary)
+    return system, hidden, primary
+
+
+def _to_withhold(system: _System, frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.Index]:
+    """Rows to leave out of the release when a hidden cell stays recoverable whatever is hidden.
+
+    That happens beside releases made before: a new breakdown's equation (its groups add up to
+    the overall figure) can tie a hidden cell of it to figures all shown already. That breakdown
+    of the table (its rows with the same group variable) is then not released at all, so neither
+    is the equation.
+    """
+    out: dict[str, pd.Index] = {}
+    for name, frame in frames.items():
+        touched = np.array([c in system.stuck for c in frame["cell"]], dtype=bool)
+        touched &= (frame["group_variable"] != OVERALL).to_numpy()
+        if touched.any():
+            out[name] = frame.index[frame["group_variable"].isin(set(frame.loc[touched, "group_variable"]))]
+    return out
 
 
 def _add_fixed(system: _System, name: str, frame: pd.DataFrame) -> None:
@@ -225,13 +275,17 @@ def _add_fixed(system: _System, name: str, frame: pd.DataFrame) -> None:
     suppressed = frame["suppressed"].fillna(True).to_numpy(dtype=bool)
     implied = _flags(frame, "implied", False)
     for cell, base, hidden, unshown in zip(frame["cell"], frame["base"], suppressed, implied, strict=True):
-        if unshown:  # never shown there, not hidden to protect anything: this release decides
+        if unshown:  # never shown there: protected now as this release's own implied figures are
+            system.implied_before |= {cell, base}
             continue
         if hidden:  # a hidden row shows neither its figure nor its group's n
             system.hidden_before |= {cell, base}
         else:
             system.fixed |= {cell, base}
     system.hidden_before -= system.fixed
+    # An implied figure of a release made before is as this release's own, unless a release
+    # showed it (known) or hid it (a hidden figure stays protected whatever its count).
+    system.implied |= system.implied_before - system.fixed - system.hidden_before
 
 
 def _prepared(name: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -362,7 +416,7 @@ def _protected(system: _System, key: Hashable, k: int) -> bool:
     count = system.count[key]
     if count <= 0:
         return False
-    return count < k or key not in system.implied or key in system.shown
+    return count < k or key not in system.implied or key in system.shown or key in system.hidden_before
 
 
 def _complementary(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
@@ -410,7 +464,9 @@ def _whole(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
     when it changes. Each step hides one more figure, so the loop ends.
     """
     hidden = set(hidden)
-    equations = [e for table in system.equations.values() for e in table]
+    # One equation once, however many tables (and releases made before) state it.
+    unique = {frozenset(e[1].items()): e for table in system.equations.values() for e in table}
+    equations = list(unique.values())
     safe: set[frozenset[Hashable]] = set()
     while True:
         exposed = None
@@ -419,17 +475,18 @@ def _whole(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
                 continue
             found = [key for key in _recoverable(block, sorted(keys, key=repr)) if _protected(system, key, k)]
             if found:
-                exposed = (keys, block)
+                exposed = (keys, block, found)
                 break
             safe.add(keys)
         if exposed is None:
             return hidden
-        keys, block = exposed
+        keys, block, found = exposed
         # Trials cost a rank computation each: on a large block, the ranked choice next to the cell.
         tries = TRIED_PARTNERS if len(keys) <= BLOCK_TRIED else 0
         partner = _next_partner(system, block, hidden, k, tries=tries)
-        if partner is None:
-            return hidden
+        if partner is None:  # nothing left to hide there (``system.stuck``): the other blocks
+            safe.add(keys)
+            continue
         hidden |= _hide(system, partner, hidden)
 
 
@@ -509,7 +566,10 @@ def _next_partner(
         still = {key for key in _recoverable(equations, trial) if _protected(system, key, k)}
         if targets - still:
             return candidate
-    return cells[0] if cells else (ranked[0] if ranked else None)
+    if not ranked:  # every other figure of these equations is known: see ``_to_withhold``
+        system.stuck |= targets
+        return None
+    return cells[0] if cells else ranked[0]
 
 
 def _recoverable(
@@ -551,14 +611,21 @@ def determined(matrix: np.ndarray) -> np.ndarray:
     return np.linalg.norm(null, axis=0) < 1e-8
 
 
-def _released(frame: pd.DataFrame, hidden: set[Hashable], primary: set[Hashable], base: int) -> pd.DataFrame:
+def _released(
+    frame: pd.DataFrame, hidden: set[Hashable], primary: set[Hashable], base: int, withheld: np.ndarray
+) -> pd.DataFrame:
     cells = frame["cell"].tolist()
     bases = frame["base"].tolist()
     suppressed = np.array([c in hidden or b in hidden for c, b in zip(cells, bases, strict=True)], dtype=bool)
     first = np.array([c in primary or b in primary for c, b in zip(cells, bases, strict=True)], dtype=bool)
+    first &= ~withheld
+    suppressed |= withheld
     out = frame.copy()
     out["suppressed"] = suppressed
-    out["suppression"] = np.where(first, "primary", np.where(suppressed, "complementary", ""))
+    out["suppression"] = np.where(
+        withheld, "withheld", np.where(first, "primary", np.where(suppressed, "complementary", ""))
+    )
+    out["withheld"] = withheld
     out["attribute_disclosure"] = _attribute_disclosure(frame)
     values = [
         c

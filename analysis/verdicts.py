@@ -30,7 +30,8 @@ may be shown, :func:`decide` judges on what was released.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,7 @@ from .compare import difference
 from .design import SurveyDesign, with_data
 from .estimates import proportion
 from .sensitive import compare_list_with_direct, compare_randomized_with_direct
-from .suppression import disclose, round_count
+from .suppression import disclose, fingerprints, round_count, union
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED = (
     "supported",
@@ -289,38 +290,82 @@ def measure_claim(claim: Claim, design: SurveyDesign) -> dict[str, Any]:
 # --- releasing --------------------------------------------------------------------------------
 
 
-def _conditions(population: Mapping[str, str], group_variable: str = "", group: str = "") -> frozenset:
-    """Who a figure is about, as a set of (variable, code): the same respondents whatever the table."""
+def _conditions(population: Mapping[str, str], group_variable: str = "", group: str = "") -> tuple:
+    """Who a figure is about, as sorted (variable, code) pairs: the same respondents whatever the
+    table (a tuple, so that a recorded identity reads back equal)."""
     found = {(str(k), str(v)) for k, v in population.items()}
     if group_variable:
         found.add((group_variable, str(group)))
-    return frozenset(found)
+    return tuple(sorted(found))
 
 
-def _share_rows(figure: tuple, measure: dict, group_variable: str, group: str, share: dict) -> list[dict]:
+@dataclass(frozen=True)
+class RespondentSets:
+    """The rows a report's figures were estimated on and their fingerprint numbers
+    (``suppression.row_keys`` of every response, these rows picked from them), so that a figure
+    is identified by its set of respondents as the results page identifies its cells: the same
+    respondents are one figure whichever release shows them."""
+
+    data: pd.DataFrame
+    keys: np.ndarray
+
+    def share(self, measure: dict, group_variable: str, group: str) -> dict[str, Any]:
+        """Identities of a share's "yes" and "no" cells and its base, and the answers each adds up
+        (one set per answer code: the results page's cells of that question and group)."""
+        values = self.data[measure["variable"]]
+        inside = in_population(self.data, measure["population"]).to_numpy() & values.notna().to_numpy()
+        if group_variable:
+            inside &= (_as_text(self.data[group_variable]) == str(group)).fillna(False).to_numpy(dtype=bool)
+        codes, uniques = pd.factorize(values)
+        codes = np.where(inside, codes, -1)
+        parts = fingerprints(self.keys, codes, len(uniques))
+        chosen = pd.Index(uniques).isin(measure["levels"])
+        yes = [("set", *p) for p, hit in zip(parts, chosen, strict=True) if hit and p[2]]
+        no = [("set", *p) for p, hit in zip(parts, chosen, strict=True) if not hit and p[2]]
+        return {
+            "yes": ("set", *union([p[1:] for p in yes])) if yes else None,
+            "no": ("set", *union([p[1:] for p in no])) if no else None,
+            "base": ("set", *union([p[1:] for p in yes + no])) if yes or no else None,
+            "yes_parts": yes,
+            "no_parts": no,
+        }
+
+
+def _share_rows(
+    figure: tuple, measure: dict, group_variable: str, group: str, share: dict, sets: RespondentSets | None
+) -> list[dict]:
     """A share as its two cells: respondents answering one of the levels, and the rest.
 
-    ``cell`` and ``base`` name the respondent sets (variable, levels, population and group), so a
-    figure that appears in two places — a claim's share and the same sample in the panel by sample,
-    or one item judged by two claims — is one figure to disclosure control.
+    ``cell`` and ``base`` name the respondent sets: their fingerprints with ``sets`` (each cell
+    with ``sum_of`` the answers it adds up), else (variable, levels, population and group). Either
+    way a figure that appears in two places — a claim's share and the same sample in the panel by
+    sample, or one item judged by two claims — is one figure to disclosure control.
     """
     where = _conditions(measure["population"], group_variable, group)
     base = ("answered", measure["variable"], where)
     levels = tuple(sorted(measure["levels"]))
-    return [
-        {
-            "figure": figure,
-            "variable": measure["variable"],
-            "group_variable": group_variable,
-            "group": group,
-            "level": level,
-            "count": count,
-            "n": share["n"],
-            "cell": ("share", measure["variable"], levels, where, level),
-            "base": base,
-        }
-        for level, count in (("yes", share["count"]), ("no", share["n"] - share["count"]))
-    ]
+    found = sets.share(measure, group_variable, group) if sets is not None else {}
+    rows = []
+    for level, count in (("yes", share["count"]), ("no", share["n"] - share["count"])):
+        cell = found.get(level) or ("share", measure["variable"], levels, where, level)
+        if sets is not None and not found.get(level):
+            cell = ("empty", "share", measure["variable"], levels, where, level)
+        parts = found.get(f"{level}_parts")
+        rows.append(
+            {
+                "figure": figure,
+                "variable": measure["variable"],
+                "group_variable": group_variable,
+                "group": group,
+                "level": level,
+                "count": count,
+                "n": share["n"],
+                "cell": cell,
+                "base": found.get("base") or base,
+                "sum_of": parts if parts and len(parts) > 1 else None,
+            }
+        )
+    return rows
 
 
 def _statistic_rows(figure: tuple, measure: dict, arm: str, n: int) -> list[dict]:
@@ -340,14 +385,17 @@ def _statistic_rows(figure: tuple, measure: dict, arm: str, n: int) -> list[dict
     ]
 
 
-def release_tables(claims: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
+def release_tables(
+    claims: list[dict[str, Any]], sets: RespondentSets | None = None
+) -> dict[str, pd.DataFrame]:
     """Every figure of the measured ``claims`` as the tidy count tables of ``analysis.suppression``.
 
     One table per measure: rows ``figure`` (where the figure sits in the claim), ``variable``,
     ``group_variable``, ``group``, ``level`` (``yes``/``no`` for a share; None for a statistic such
     as a list-experiment arm), ``count`` and ``n`` (unweighted respondents in the cell and group),
     ``cell`` and ``base`` (their respondent sets). A breakdown's groups sit in the table of the
-    overall share they add up to.
+    overall share they add up to. With ``sets``, identities are fingerprints of respondent sets
+    (:class:`RespondentSets`) and a share's cells carry the answers they add up (``sum_of``).
     """
     tables: dict[str, list[dict]] = {}
     for claim in claims:
@@ -360,17 +408,25 @@ def release_tables(claims: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
         if direct and direct["measured"]:
             if direct["kind"] == "difference":
                 for entry in direct["samples"]:
-                    add("direct", _share_rows(("direct",), direct, schema.SAMPLE, entry["sample"], entry))
+                    add(
+                        "direct",
+                        _share_rows(("direct",), direct, schema.SAMPLE, entry["sample"], entry, sets),
+                    )
             else:
-                add("direct", _share_rows(("direct",), direct, "", "", direct))
+                add("direct", _share_rows(("direct",), direct, "", "", direct, sets))
             for by, panel in claim.get("subgroups", {}).items():
                 for row in panel["rows"]:
-                    add("direct", _share_rows(("subgroups", by, row["group"]), direct, by, row["group"], row))
+                    add(
+                        "direct",
+                        _share_rows(("subgroups", by, row["group"]), direct, by, row["group"], row, sets),
+                    )
             unfiltered = {**direct, "population": {}}
             for row in claim.get("samples", []):
                 add(
                     "samples",
-                    _share_rows(("samples", row["group"]), unfiltered, schema.SAMPLE, row["group"], row),
+                    _share_rows(
+                        ("samples", row["group"]), unfiltered, schema.SAMPLE, row["group"], row, sets
+                    ),
                 )
         indirect = claim["indirect"]
         if indirect and indirect["measured"]:
@@ -385,10 +441,10 @@ def release_tables(claims: list[dict[str, Any]]) -> dict[str, pd.DataFrame]:
                 for entry in supplement["samples"]:
                     add(
                         f"supplementary/{index}",
-                        _share_rows(key, supplement, schema.SAMPLE, entry["sample"], entry),
+                        _share_rows(key, supplement, schema.SAMPLE, entry["sample"], entry, sets),
                     )
             else:
-                add(f"supplementary/{index}", _share_rows(key, supplement, "", "", supplement))
+                add(f"supplementary/{index}", _share_rows(key, supplement, "", "", supplement, sets))
     return {name: pd.DataFrame(rows) for name, rows in tables.items()}
 
 
@@ -402,14 +458,26 @@ def disclose_tables(tables: dict[str, pd.DataFrame], *, k: int) -> dict[str, pd.
     return dict(disclose(tables, k=k, rounding=False).tables)
 
 
-def release(claims: list[dict[str, Any]], *, k: int) -> list[dict[str, Any]]:
+def release(
+    claims: list[dict[str, Any]],
+    *,
+    k: int,
+    sets: RespondentSets | None = None,
+    decide: Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]] | None = None,
+) -> list[dict[str, Any]]:
     """The claims report's one disclosure step: every figure it shows passes here, all at once.
 
     Returns the measured ``claims`` with every withheld figure's values set to None and
     ``suppressed`` True. A difference between two figures is withheld with either of them.
+    ``sets`` identifies figures by their respondents (:class:`RespondentSets`); ``decide`` makes
+    the decision on the tables (:func:`release_tables`) instead of :func:`disclose_tables` — a
+    caller that holds other releases of the same data beside this one (``disclose(..., fixed=)``)
+    — and returns them with ``suppressed``.
     """
     hidden: set[tuple[str, tuple]] = set()
-    for name, table in disclose_tables(release_tables(claims), k=k).items():
+    tables = release_tables(claims, sets)
+    decided = decide(tables) if decide is not None else disclose_tables(tables, k=k)
+    for name, table in decided.items():
         claim_id = name.split("/", 1)[0]
         hidden |= {(claim_id, figure) for figure in table.loc[table["suppressed"], "figure"]}
     released = []

@@ -23,6 +23,8 @@ from .responses import (
 )
 from .staff import (
     AuditEvent,
+    DisclosureLedger,
+    DisclosureRecord,
     ExportJob,
     ExportRemoval,
     ExportStatus,
@@ -43,6 +45,8 @@ __all__ = [
     "ClaimsRegistry",
     "ConsentText",
     "CounterKind",
+    "DisclosureLedger",
+    "DisclosureRecord",
     "ExportJob",
     "ExportRemoval",
     "ExportStatus",

@@ -131,6 +131,51 @@ class ReportSnapshot(models.Model):
         return f"{self.study} report ({'weighted' if self.weighted else 'unweighted'}, {self.status})"
 
 
+class DisclosureLedger(models.Model):
+    """Every release made from one state of a study's data (``selectors.study_revision``): the
+    results page, aggregate downloads and claims reports each record what they showed, and every
+    later release from the same state is decided with them held beside it (``services.disclosure``).
+
+    One release per state may leave flagged responses out (``DisclosureRecord.exclusion``): two
+    would give, by difference, figures of the responses left out that neither shows. Kept only for
+    the current state; a withdrawal drops it."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="disclosure_ledgers")
+    revision = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["study", "revision"], name="disclosure_ledger_one_per_revision")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.study} disclosure ledger ({self.revision[:8]})"
+
+
+class DisclosureRecord(models.Model):
+    """One release of a ledger: its tables as disclosure control saw them (exact ``count`` and
+    ``n``, the identities of the respondent sets, ``suppressed``, ``implied``, ``sum_of``).
+
+    They hold exact counts of hidden cells, as the response tables they come from do: never shown,
+    read only to decide the next release."""
+
+    ledger = models.ForeignKey(DisclosureLedger, on_delete=models.CASCADE, related_name="records")
+    origin = models.CharField(max_length=20)
+    options = models.JSONField(default=dict, blank=True)
+    exclusion = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        help_text="The data-quality flags whose responses were left out.",
+    )
+    tables = OrderedJSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.ledger} {self.origin} #{self.pk}"
+
+
 class SignInFailures(models.Model):
     """Failed staff sign-ins in one minute, counted under a key: a keyed hash of the normalised
     username, of a trusted device, or ``all`` (every username together, from untrusted browsers).

@@ -8,25 +8,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
-from analysis.claims import RegistryError, parse_registry
+from analysis.claims import Registry, RegistryError, parse_registry
 from analysis.codebook import Codebook
-from analysis.quality import FLAGS, exclude_flagged
-from analysis.report import build_report, localise_report
+from analysis.quality import FLAGS, QualityRules, exclude_flagged
+from analysis.release import LEFT_OUT, left_out
+from analysis.report import build_report, localise_report, report_tables
 from analysis.report_text import ReportText
+from analysis.suppression import DEFAULT_K, disclose, row_keys
 from analysis.weighting import read_margins
 
 from ..bridge import responses_frame, study_parameters
 from ..models import ClaimsRegistry, ReportSnapshot, ReportStatus, Study
 from ..selectors import claims_registry_current, questionnaire_codebook, released_responses, study_revision
+from .disclosure import disclosure_release, exclusion_check, released_exclusion
 
 SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
 STALLED_AFTER = timedelta(minutes=30)  # a background build not finished by then is started again
@@ -35,6 +40,8 @@ E_NO_REGISTRY = gettext_noop("This study has no claims registry.")
 E_MARGINS = gettext_noop("The responses cannot be weighted to the census margins: {error}.")
 E_BUILD = gettext_noop("The report could not be built: {error}.")
 E_EXCLUDED = gettext_noop("Every response is excluded by the chosen data-quality flags.")
+ROW = "_row"  # a response's position among every response, kept through the exclusions
+WITHOUT = "without exclusions:"  # names of the report without exclusions' tables, recorded beside
 E_REGISTRY = gettext_noop("Version {version} of the study's claims registry cannot be used: {error}")
 
 
@@ -110,6 +117,7 @@ def report_build(*, study_id: int, weighted: bool, exclude: tuple[str, ...] = ()
     responses carrying any data-quality flag in ``exclude`` are left out, and the report says so."""
     study = Study.objects.get(pk=study_id)
     revision = report_revision(study)  # read first: a response arriving meanwhile makes it stale
+    data_revision = study_revision(study)  # the state of the data, for the disclosure ledger
     registry = claims_registry_current(study)
     frame, codebook = responses_frame(study)
     values: dict[str, Any] = {
@@ -122,7 +130,9 @@ def report_build(*, study_id: int, weighted: bool, exclude: tuple[str, ...] = ()
     if registry is None:
         values["problem"] = E_NO_REGISTRY
     elif not frame.empty:
-        values |= _built(study, registry, frame, codebook, weighted=weighted, exclude=exclude)
+        values |= _built(
+            study, registry, frame, codebook, weighted=weighted, exclude=exclude, revision=data_revision
+        )
     snapshot, _ = ReportSnapshot.objects.update_or_create(
         study=study, weighted=weighted, exclude=exclusion_key(exclude), defaults=values
     )
@@ -137,6 +147,7 @@ def _built(
     *,
     weighted: bool,
     exclude: tuple[str, ...] = (),
+    revision: str,
 ) -> dict:
     """The report's data, or the problem that kept it from being built, in words."""
     try:
@@ -144,25 +155,111 @@ def _built(
     except RegistryError as error:  # attached under older rules than this version of Candid's
         return {"problem": gettext(E_REGISTRY).format(version=registry.version, error=error)}
     try:
-        frame, quality = exclude_flagged(
+        kept, quality, keys = report_exclusion(
             frame, codebook, exclude=[f for f in FLAGS if f in exclude], parameters=study_parameters(study)
         )
     except ValueError:
         return {"problem": gettext(E_EXCLUDED)}
+    margins = _shipped_margins() if weighted else None
     try:
+        disclosure = report_disclosure(
+            study=study,
+            revision=revision,
+            frame=frame,
+            codebook=codebook,
+            registry=claims,
+            quality=quality,
+            margins=margins,
+            k=DEFAULT_K,
+        )
         report = build_report(
-            frame,
+            kept,
             codebook,
             registry=claims,
-            margins=_shipped_margins() if weighted else None,
+            margins=margins,
             sample_names=dict(study.samples.values_list("slug", "name")),
             registry_version=registry.version,
             title={"": study.title, **study.titles},
             quality=quality,
+            keys=keys,
+            disclosure=disclosure,
         )
     except ValueError as error:  # margins the sample cannot meet, above all: say why
         return {"problem": gettext(E_MARGINS if weighted else E_BUILD).format(error=error)}
     return {"data": _plain(report)}
+
+
+def report_exclusion(
+    frame: pd.DataFrame,
+    codebook: Codebook,
+    *,
+    exclude: tuple[str, ...] | list[str],
+    parameters: dict[str, dict[str, str]],
+    rules: QualityRules | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any], np.ndarray]:
+    """``analysis.quality.exclude_flagged`` of every response (``frame``, as ``responses_frame``
+    gives it), and the kept rows' fingerprint numbers (``row_keys`` of every response, picked)."""
+    positions = frame.assign(**{ROW: np.arange(len(frame))})
+    kept, quality = exclude_flagged(positions, codebook, exclude=exclude, parameters=parameters, rules=rules)
+    keys = row_keys(len(frame))[kept[ROW].to_numpy()]
+    return kept.drop(columns=ROW), quality, keys
+
+
+def report_disclosure(
+    *,
+    study: Study,
+    revision: str,
+    frame: pd.DataFrame,
+    codebook: Codebook,
+    registry: Registry,
+    quality: dict[str, Any],
+    margins: pd.DataFrame | None,
+    k: int,
+) -> Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]]:
+    """The claims report's disclosure decision (``build_report(disclosure=...)``): its tables
+    decided beside every release made before from the same data (``services.disclosure``), and
+    recorded. ``frame`` holds every response; leaving flagged ones out (``quality``), the report
+    that keeps them is held beside it (``analysis.release.left_out``), as on the results page."""
+    flags = list(quality.get("flags") or [])
+    exclusion = released_exclusion(flags, quality.get("speeding")) if flags else ""
+    recorded = {"k": k, "exclude": flags, "weighted": margins is not None}
+    exclusion_check(study=study, revision=revision, exclusion=exclusion, origin="report", options=recorded)
+    full = (
+        report_tables(frame, codebook, registry=registry, keys=row_keys(len(frame)), margins=margins)
+        if flags
+        else None
+    )
+
+    def disclosure(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        def decide(
+            before: dict[str, pd.DataFrame],
+        ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+            fixed, implied, record = dict(before), {}, {}
+            if full:
+                decided = disclose(full, k=k, rounding=False, fixed=before)
+                without, implied = left_out(full, decided, tables)
+                fixed |= {f"{WITHOUT}{name}": t for name, t in without.items()}
+                record |= {f"{WITHOUT}{name}": t for name, t in without.items()}
+            links = {f"{WITHOUT}{name}": [name, f"{LEFT_OUT}{name}"] for name in full or {}}
+            decision = disclose({**tables, **implied}, k=k, rounding=False, fixed=fixed, fixed_links=links)
+            for name, table in {**tables, **implied}.items():
+                decided = decision[name]
+                published = ~decided["withheld"].to_numpy(dtype=bool)
+                record[name] = table[published].assign(
+                    suppressed=decided["suppressed"].to_numpy(dtype=bool)[published]
+                )
+            return {name: decision[name] for name in tables}, record
+
+        return disclosure_release(
+            study=study,
+            revision=revision,
+            origin="report",
+            exclusion=exclusion,
+            decide=decide,
+            options=recorded,
+        )
+
+    return disclosure
 
 
 def report_prepared(study: Study, *, weighted: bool, exclude: tuple[str, ...] = ()) -> ReportSnapshot:

@@ -41,6 +41,7 @@ from ..models import (
 from ..receipts import ReceiptCodeError, keyed_hash, parse_receipt_code, receipt_code_for, receipt_hash
 from ..selectors import cached_spec, closed_by_target, spec_for
 from ..storage import PENDING_TABLE, RELEASED_TABLE
+from .disclosure import disclosure_forget
 from .exports import export_files_forget
 from .fieldwork import fieldwork_count, quota_claim, quota_full_cell, quota_release
 from .maintenance import scrub_after_commit
@@ -535,9 +536,10 @@ def withdrawal_followups(*, study_id: int, batch_id: int | None) -> None:
     """Forget everything derived from withdrawn answers, in the withdrawal's transaction.
 
     ``batch_id`` is the release batch the response was in, or None if it was never released (then
-    no report or export can hold it). Kept reports are dropped, and export files deleted.
+    no report or export can hold it). Kept reports and the disclosure ledger are dropped, and export files deleted.
     """
     report_forget(study_id=study_id)
+    disclosure_forget(study_id=study_id)
     # Every export of the study, whether or not it could hold this response: which ones could would
     # say when the person answered (``export_files_forget``).
     export_files_forget(study_id=study_id)

@@ -44,15 +44,18 @@ from analysis.release import (
     responses_table,
 )
 from analysis.results import categorised, released_results, results_tables
-from analysis.suppression import DEFAULT_K, check_k, disclose, row_keys
+from analysis.results import shown as visible
+from analysis.suppression import DEFAULT_K, Release, check_k, disclose, row_keys
 from analysis.weighting import poststratify, rake_samples
 
 from ..bridge import responses_frame, study_codebook, study_parameters
 from ..models import ReportStatus, ResultsSnapshot, Study, WeightingTargets
 from ..selectors import released_responses, study_dropoff, study_revision
+from .disclosure import disclosure_release, exclusion_check, released_exclusion
 from .exports import audit_record
 
 STALLED_AFTER = timedelta(minutes=30)
+WITHOUT = "without exclusions:"  # names of the page without exclusions' tables, recorded beside
 SHIPPED_TARGETS = {
     "census-china-2020": settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv",
 }
@@ -173,7 +176,7 @@ def results_build(*, study_id: int, options: dict[str, Any]) -> ResultsSnapshot:
     }
     if not frame.empty:
         try:
-            values["payload"] = compute_results(study, frame, codebook, chosen)
+            values["payload"] = compute_results(study, frame, codebook, chosen, revision=revision)
         except ValueError as error:  # weighting the sample cannot meet, a breakdown that is gone
             values["problem"] = str(error)
     snapshot, _created = ResultsSnapshot.objects.update_or_create(
@@ -197,12 +200,16 @@ def compute_results(
     options: ResultsOptions,
     *,
     targets: tuple[str, str] | None = None,
+    revision: str | None = None,
 ) -> dict[str, Any]:
-    """The released payload: results tables, quality, non-response and drop-off, all disclosed.
+    """The released payload: results tables, quality, non-response and drop-off, all disclosed
+    beside every release made before from the same data (``services.disclosure``).
 
     ``targets`` (the CSV text and its name) weights by population figures given directly (the
-    command line's ``--weights``) instead of ``options.weighting``. Raises ``ValueError`` with a
-    message for weights the sample cannot meet, or when every response is excluded.
+    command line's ``--weights``) instead of ``options.weighting``. ``revision`` is the data's
+    ``study_revision`` read before ``frame`` (read now by default). Raises ``ValueError`` with a
+    message for weights the sample cannot meet, when every response is excluded, or when
+    responses are left out by other flags than a release from the same data left out.
     """
     parameters = study_parameters(study)
     language = options.language if options.language in codebook.languages else codebook.languages[0]
@@ -218,6 +225,16 @@ def compute_results(
         # answers, which no amount of suppression in this release can hide usefully.
         notes.append(_(E_TOO_FEW_EXCLUDED) % {"k": options.k})
         keep[:] = True
+    revision = revision or study_revision(study)
+    recorded = {key: value for key, value in _options_json(options).items() if key != "language"}
+    if not keep.all():
+        exclusion_check(
+            study=study,
+            revision=revision,
+            exclusion=released_exclusion(chosen, options.speeding),
+            origin="results",
+            options=recorded,
+        )
     used = frame.loc[keep].reset_index(drop=True) if not keep.all() else frame
     if used.empty:
         raise ValueError(_("Every response is excluded by the chosen data-quality flags."))
@@ -242,9 +259,9 @@ def compute_results(
         **shared,
     }
     released = {**tables, **{name: t for name, t in extra.items() if not t.empty}}
-    fixed, implied = None, {}
+    full = None
     if not keep.all():
-        # The page without exclusions, as it is released: its decisions stand beside this release.
+        # The page without exclusions, as it would be released: recorded beside this release.
         full_design, _weights = _weighted(study, frame, replace(options, exclude=()), targets)
         _context, _items, full_tables = results_tables(full_design, codebook, keys=keys, **labels)
         full = {
@@ -254,9 +271,34 @@ def compute_results(
             **shared,
         }
         full = {name: t for name, t in full.items() if not t.empty}
-        fixed, implied = left_out(full, disclose(full, k=options.k, rounding=False), released)
-    links = {name: [name, f"{LEFT_OUT}{name}"] for name in fixed or {}}
-    release = disclose({**released, **implied}, k=options.k, fixed=fixed, fixed_links=links)
+
+    def decide(before: dict[str, pd.DataFrame]) -> tuple[Release, dict[str, pd.DataFrame]]:
+        """This release beside every one recorded before (and, leaving responses out, beside the
+        page without exclusions, whose decisions are made first and stand)."""
+        fixed, implied, record = dict(before), {}, {}
+        if full is not None:
+            decided = disclose(full, k=options.k, rounding=False, fixed=before)
+            without, implied = left_out(full, decided, released)
+            fixed |= {f"{WITHOUT}{name}": t for name, t in without.items()}
+            record |= {f"{WITHOUT}{name}": t for name, t in without.items()}
+        links = {f"{WITHOUT}{name}": [name, f"{LEFT_OUT}{name}"] for name in full or {}}
+        decision = disclose({**released, **implied}, k=options.k, fixed=fixed, fixed_links=links)
+        for name, table in {**released, **implied}.items():
+            decided = decision[name]
+            published = ~decided["withheld"].to_numpy(dtype=bool)
+            record[name] = table[published].assign(
+                suppressed=decided["suppressed"].to_numpy(dtype=bool)[published]
+            )
+        return decision, record
+
+    release = disclosure_release(
+        study=study,
+        revision=revision,
+        origin="results",
+        exclusion="" if keep.all() else released_exclusion(chosen, options.speeding),
+        decide=decide,
+        options=recorded,
+    )
     results = released_results(context, items, list(tables), release)
     counts = release[RESPONSES].set_index("level")
     synthetic = bool(codebook.synthetic)
@@ -330,7 +372,8 @@ def _weighted(
 
 def _released_flags(table: pd.DataFrame) -> list[dict[str, Any]]:
     """Flag counts as shown: flagged responses (count, share of every response, suppressed)."""
-    shown = table[table["level"] == "yes"]
+    shown = visible(table)
+    shown = shown[shown["level"] == "yes"]
     return [
         {"flag": record["variable"], **_clean({c: record[c] for c in ("count", "estimate", "suppressed")})}
         for record in shown.to_dict("records")
@@ -341,6 +384,7 @@ def _released_nonresponse(table: pd.DataFrame | None) -> pd.DataFrame:
     """Item non-response as shown: the missing rows of the released table."""
     if table is None or table.empty:
         return pd.DataFrame()
+    table = visible(table)
     missing = table[table["level"] == MISSING]
     return missing[["variable", "question", "relevance", "level", "count", "n", "estimate", "suppressed"]]
 
@@ -349,7 +393,7 @@ def _released_dropoff(table: pd.DataFrame | None) -> pd.DataFrame:
     """Unfinished responses by the last page reached, as shown."""
     if table is None or table.empty:
         return pd.DataFrame(columns=["page", "count", "n", "estimate", "suppressed"])
-    return table.rename(columns={"level": "page"})[["page", "count", "n", "estimate", "suppressed"]]
+    return visible(table).rename(columns={"level": "page"})[["page", "count", "n", "estimate", "suppressed"]]
 
 
 def _count(value: Any) -> int | None:

@@ -9,6 +9,7 @@ from analysis.aggregates import write_csv, write_xlsx
 from analysis.quality import FLAGS
 from survey.bridge import responses_frame
 from survey.models import Study
+from survey.selectors import study_revision
 from survey.services.results import ResultsOptions, breakdown_choices, compute_results
 
 from ._base import CandidCommand
@@ -52,6 +53,7 @@ class Command(CandidCommand):
             raise CommandError("k must be at least 5; smaller thresholds do not protect respondents.")
         if language and language not in target.languages:
             raise CommandError(f"The study's languages are {', '.join(target.languages)}; not {language!r}.")
+        revision = study_revision(target)  # read first: a release meanwhile makes a new state
         frame, codebook = responses_frame(target)
         if frame.empty:
             raise CommandError(f"Study {study!r} has no complete responses yet.")
@@ -76,6 +78,7 @@ class Command(CandidCommand):
                 codebook,
                 chosen,
                 targets=(text, Path(weights).name) if text is not None else None,
+                revision=revision,
             )
         except (ValueError, OSError, UnicodeDecodeError) as error:
             raise CommandError(str(error)) from error

@@ -4,13 +4,14 @@ from django.core.management.base import CommandError
 from django.utils import translation
 
 from analysis.claims import RegistryError, parse_registry
-from analysis.quality import FLAGS, QualityRules, exclude_flagged
+from analysis.quality import FLAGS, QualityRules
 from analysis.report import claims_report
+from analysis.weighting import read_margins
 from survey.bridge import responses_frame, study_parameters
 from survey.models import Study
-from survey.selectors import claims_registry_current
+from survey.selectors import claims_registry_current, study_revision
 from survey.services.claims import claims_registry_check
-from survey.services.reports import report_text
+from survey.services.reports import report_disclosure, report_exclusion, report_text
 
 from ._base import CandidCommand
 
@@ -78,12 +79,13 @@ class Command(CandidCommand):
             raise CommandError(f"Cannot read {registry}: {error.strerror}.") from error
         # Each step can take a while on a large study: say which one is running.
         self.stderr.write("Reading the responses...")
-        frame, codebook = responses_frame(target)
-        if frame.empty:
+        revision = study_revision(target)  # read first: a release meanwhile makes a new state
+        every, codebook = responses_frame(target)
+        if every.empty:
             raise CommandError(f"Study {study!r} has no complete responses yet.")
         try:
-            frame, quality = exclude_flagged(
-                frame,
+            frame, quality, keys = report_exclusion(
+                every,
                 codebook,
                 exclude=options["exclude"],
                 parameters=study_parameters(target),
@@ -98,6 +100,17 @@ class Command(CandidCommand):
         self.stderr.write(f"Judging the claims on {len(frame)} responses and writing the report...")
         language = LANGUAGES[options["language"]]
         try:
+            margins = read_margins(Path(weights)) if weights else None
+            disclosure = report_disclosure(
+                study=target,
+                revision=revision,
+                frame=every,
+                codebook=codebook,
+                registry=found,
+                quality=quality,
+                margins=margins,
+                k=k,
+            )
             with translation.override(language):
                 report = claims_report(
                     frame,
@@ -113,6 +126,8 @@ class Command(CandidCommand):
                     registry_version=version,
                     title={"": target.title, **target.titles},
                     quality=quality,
+                    keys=keys,
+                    disclosure=disclosure,
                 )
         except (ValueError, OSError) as error:
             raise CommandError(str(error)) from error

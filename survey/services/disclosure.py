@@ -1,0 +1,202 @@
+"""The disclosure ledger: every release from one state of a study's data, held beside the next one.
+
+A results page, an aggregate download and a claims report are each made safe on their own by
+``analysis.suppression.disclose``; two of them side by side (by sample and by urban, k = 10 and
+k = 5, with and without flagged responses) could still give a hidden cell by difference. So every
+release made from one state of the data (``selectors.study_revision``) is recorded here, and every
+later release from that state is decided with all of them as ``fixed`` tables: what they showed is
+known, what they hid stays hidden, and only the new release's own cells are hidden further (which
+always gives a solution). Cells are identified by the fingerprints of their respondent sets
+(``analysis.suppression.row_keys`` of every response, in ``responses_frame`` order), so the same
+figure is one unknown whichever release showed it (Hundepool et al. 2012, *Statistical Disclosure
+Control*, §5.3, linked tables).
+
+Responses may be left out by data-quality flags in one release per state of the data (asked for
+again with the same options, it is the same release). A second release leaving responses out —
+other flags, or the same flags by another breakdown — is refused with a message: beside the first
+and the releases that keep every response, it would give figures of the responses left out by
+difference that no release shows, and deciding them all together is beyond what the ledger does
+in the time a page has.
+
+The decision and the record are one step under a lock on the ledger row (and SQLite's write lock):
+a release decided while another was recorded is decided again, so two builds never both decide
+alone. A new state of the data starts a new ledger; the old one is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
+
+from analysis.quality import FLAGS
+
+from ..models import DisclosureLedger, DisclosureRecord, Study
+
+RETRIES = 5
+COLUMNS = (
+    "variable",
+    "group_variable",
+    "group",
+    "level",
+    "count",
+    "n",
+    "cell",
+    "base",
+    "suppressed",
+    "implied",
+    "threshold",
+    "sum_of",
+    "base_sum_of",
+)
+E_OTHER_EXCLUSION = gettext_noop(
+    "Results leaving out flagged responses (%(earlier)s) were already released from these data. "
+    "Leaving responses out in another release (%(chosen)s) would show, by difference, figures of "
+    "the responses left out that neither release shows. Use the same choices as before, or leave "
+    "no responses out; a new release of responses starts afresh."
+)
+E_BUSY = "the disclosure ledger kept changing while this release was decided; try again"
+
+
+def released_exclusion(flags: tuple[str, ...] | list[str], speeding: float | None = None) -> str:
+    """The responses a release leaves out, as the ledger compares them: the flags in ``FLAGS``
+    order, and the speeding fraction when speeding is one of them ("" for none)."""
+    chosen = [flag for flag in FLAGS if flag in flags]
+    key = ",".join(chosen)
+    if "speeding" in chosen and speeding is not None:
+        key += f"@{speeding:.6g}"
+    return key
+
+
+def _words(key: str) -> str:
+    flags, _sep, fraction = key.partition("@")
+    text = ", ".join(flags.split(","))
+    return (
+        f"{text} ({_('speeding below %(fraction)s of the median') % {'fraction': fraction}})"
+        if fraction
+        else text
+    )
+
+
+def exclusion_check(
+    *, study: Study, revision: str, exclusion: str, origin: str, options: dict[str, Any]
+) -> None:
+    """``ValueError`` (with a message) when this release leaves responses out and another release
+    from the same data already did (the same release asked for again is allowed)."""
+    if not exclusion:
+        return
+    earlier = (
+        DisclosureRecord.objects.filter(ledger__study=study, ledger__revision=revision)
+        .exclude(exclusion="")
+        .values("origin", "options", "exclusion")
+    )
+    for record in earlier:
+        if record["origin"] == origin and record["options"] == options and record["exclusion"] == exclusion:
+            return
+    first = next(iter(earlier), None)
+    if first is not None:
+        raise ValueError(
+            _(E_OTHER_EXCLUSION) % {"earlier": _words(first["exclusion"]), "chosen": _words(exclusion)}
+        )
+
+
+def disclosure_release[T](
+    *,
+    study: Study,
+    revision: str,
+    origin: str,
+    exclusion: str,
+    decide: Callable[[dict[str, pd.DataFrame]], tuple[T, Mapping[str, pd.DataFrame]]],
+    options: dict[str, Any] | None = None,
+) -> T:
+    """Decide a release beside every release recorded for ``revision`` and record it.
+
+    ``decide(fixed)`` gets the recorded tables (``disclose``'s ``fixed``) and returns its result
+    and the tables to record (exact ``count``/``n``, ``cell``/``base``, ``suppressed`` as decided,
+    ``implied`` and ``sum_of`` where present). ``exclusion`` is :func:`released_exclusion` of the
+    responses left out. Raises ``ValueError`` for a second, different exclusion set.
+    """
+    options = json.loads(json.dumps(options or {}, default=list))
+    for _attempt in range(RETRIES):
+        exclusion_check(study=study, revision=revision, exclusion=exclusion, origin=origin, options=options)
+        seen = list(
+            DisclosureRecord.objects.filter(ledger__study=study, ledger__revision=revision)
+            .order_by("pk")
+            .values_list("pk", "tables")
+        )
+        fixed = {f"{pk}:{name}": frame for pk, tables in seen for name, frame in tables_read(tables).items()}
+        result, tables = decide(fixed)
+        with transaction.atomic():
+            ledger = _locked(study, revision)
+            latest = ledger.records.order_by("-pk").values_list("pk", flat=True).first()
+            if latest != (seen[-1][0] if seen else None):
+                continue  # another release was recorded meanwhile: decide again beside it
+            DisclosureRecord.objects.create(
+                ledger=ledger,
+                origin=origin,
+                options=options,
+                exclusion=exclusion,
+                tables=tables_written(tables),
+            )
+        return result
+    raise RuntimeError(E_BUSY)
+
+
+def _locked(study: Study, revision: str) -> DisclosureLedger:
+    """The ledger of ``revision``, locked for this transaction (older states' ledgers dropped)."""
+    DisclosureLedger.objects.filter(study=study).exclude(revision=revision).delete()
+    ledger, _created = DisclosureLedger.objects.get_or_create(study=study, revision=revision)
+    return DisclosureLedger.objects.select_for_update().get(pk=ledger.pk)
+
+
+def disclosure_forget(*, study_id: int) -> None:
+    """Drop a study's ledgers (after a withdrawal: nothing derived from that person is kept)."""
+    DisclosureLedger.objects.filter(study_id=study_id).delete()
+
+
+# --- tables as JSON -----------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple | list | frozenset | set):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _identity(value: Any) -> Hashable:
+    return tuple(_identity(v) for v in value) if isinstance(value, list) else value
+
+
+def tables_written(tables: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, list]]:
+    """Tables as JSON: each a dict of the columns ``disclose`` reads (identities as lists)."""
+    out = {}
+    for name, frame in tables.items():
+        present = [c for c in COLUMNS if c in frame.columns]
+        out[name] = {c: [_plain(v) for v in frame[c].astype(object)] for c in present}
+    return out
+
+
+def tables_read(stored: Mapping[str, Mapping[str, list]]) -> dict[str, pd.DataFrame]:
+    """:func:`tables_written`'s tables back as frames, identities as tuples again."""
+    out = {}
+    for name, columns in stored.items():
+        values: dict[str, list] = {}
+        for column, cells in columns.items():
+            if column in {"cell", "base"}:
+                values[column] = [_identity(v) for v in cells]
+            elif column in {"sum_of", "base_sum_of"}:
+                values[column] = [[_identity(p) for p in v] if v else None for v in cells]
+            else:
+                values[column] = cells
+        out[name] = pd.DataFrame(values)
+    return out

@@ -1,0 +1,104 @@
+"""Several releases from one state of the data, attacked together (issues 10 and 16).
+
+An analyst may ask for the results page by sample, then by urban, then by urban and gender, with
+k = 10 and then k = 5, with and without flagged responses — and hold every download side by side.
+Each release alone is safe; the attack here (``tests.analysis.attack``: linear algebra and a
+linear programme over every equation a reader knows, figures identified by their sets of
+responses worked out from the raw answers) runs over all of them combined. The disclosure ledger
+(``survey.services.disclosure``) decides each release beside those made before.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from survey.bridge import responses_frame
+from survey.models import DisclosureLedger, DisclosureRecord
+from survey.selectors import study_revision
+from survey.services.disclosure import tables_read, tables_written
+from survey.services.results import ResultsOptions, compute_results
+from tests.survey.test_release_disclosure import assert_nothing_recovered, whole_release
+
+pytestmark = pytest.mark.django_db
+
+
+def combined(study, requests: list[ResultsOptions]) -> tuple[list[dict], dict, dict]:
+    """Every request's payloads and the attack's tables of all of them together (each request's
+    tables under its own tag; figures over the same responses unify by their response sets)."""
+    payloads, released, truth = [], {}, {}
+    for number, options in enumerate(requests):
+        found, shown, exact = whole_release(study, options)
+        payloads.append(found)
+        released |= {f"{number}/{name}": table for name, table in shown.items()}
+        truth |= {f"{number}/{name}": table for name, table in exact.items()}
+    return payloads, released, truth
+
+
+def test_breakdowns_and_thresholds_combined(answered_study):
+    """By nothing, by sample, by urban, by urban and gender, and again with another k: before the
+    ledger, each was decided alone, and the downloads together gave hidden cells by difference."""
+    requests = [
+        ResultsOptions(by=(), k=5),
+        ResultsOptions(by=("sample",), k=5),
+        ResultsOptions(by=("urban",), k=5),
+        ResultsOptions(by=("urban", "gender"), k=5),
+        ResultsOptions(by=("gender",), k=7),
+        ResultsOptions(by=("sample", "urban"), k=10),
+    ]
+    payloads, released, truth = combined(answered_study, requests)
+    assert sum(p["all"]["release"]["primary"] for p in payloads) > 0
+    assert_nothing_recovered(released, truth, k=5)
+    ledger = DisclosureLedger.objects.get(study=answered_study)
+    assert ledger.revision == study_revision(answered_study)
+    assert ledger.records.count() == len(requests)
+
+
+def test_exclusions_beside_other_breakdowns(answered_study):
+    """Leaving the straight-liners out by sample, beside the pages that keep them by urban, by
+    gender and by sample: the left-out responses' own figures stay hidden."""
+    requests = [
+        ResultsOptions(by=("urban",), k=5),
+        ResultsOptions(by=("sample",), k=5, exclude=("straightlining",)),
+        ResultsOptions(by=("gender",), k=5),
+    ]
+    payloads, released, truth = combined(answered_study, requests)
+    assert payloads[1]["kept"]["exclude"] == ["straightlining"]
+    assert_nothing_recovered(released, truth, k=5)
+
+
+def test_a_second_release_leaving_responses_out_is_refused(answered_study):
+    """Another release leaving responses out — other flags, or the same by another breakdown —
+    would give the left-out responses' figures by difference: refused with a message. The same
+    release asked for again (the command line after the page) and releases keeping every
+    response are still made."""
+    frame, codebook = responses_frame(answered_study)
+    first = ResultsOptions(k=5, exclude=("straightlining",))
+    compute_results(answered_study, frame, codebook, first)
+    for other in (
+        ResultsOptions(k=5, exclude=("straightlining", "speeding")),
+        ResultsOptions(by=("urban",), k=5, exclude=("straightlining",)),
+    ):
+        with pytest.raises(ValueError, match="were already released from these data"):
+            compute_results(answered_study, frame, codebook, other)
+    compute_results(answered_study, frame, codebook, first)
+    compute_results(answered_study, frame, codebook, ResultsOptions(k=5))
+    assert DisclosureRecord.objects.exclude(exclusion="").count() == 2
+
+
+def test_a_new_state_of_the_data_starts_a_new_ledger(answered_study):
+    frame, codebook = responses_frame(answered_study)
+    compute_results(answered_study, frame, codebook, ResultsOptions(k=5), revision="before")
+    compute_results(answered_study, frame, codebook, ResultsOptions(k=5), revision="after")
+    assert list(DisclosureLedger.objects.values_list("revision", flat=True)) == ["after"]
+    assert DisclosureRecord.objects.count() == 1
+
+
+def test_recorded_tables_read_back_as_they_were(answered_study):
+    frame, codebook = responses_frame(answered_study)
+    compute_results(answered_study, frame, codebook, ResultsOptions(k=5, exclude=("straightlining",)))
+    record = DisclosureRecord.objects.get()
+    tables = tables_read(record.tables)
+    assert tables_written(tables) == record.tables
+    cells = [cell for table in tables.values() for cell in table["cell"]]
+    assert all(isinstance(cell, tuple) for cell in cells)
+    assert any(table["implied"].fillna(False).any() for table in tables.values() if "implied" in table)
