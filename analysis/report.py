@@ -317,7 +317,7 @@ def explain(claim: dict[str, Any], text: ReportText, *, k: int) -> list[str]:
             text.says.format(estimate=text.percent_of(direct["estimate"]), interval=_interval(text, direct))
         )
     elif direct and direct[SUPPRESSED]:
-        sentences.append(text.says.format(estimate=text.withheld.format(k=k), interval=text.dash))
+        sentences.append(text.says.format(estimate=text.withheld_for(direct, k), interval=text.dash))
     if indirect is None:
         return sentences
     method = text.list_experiment if indirect["kind"] == "list_experiment" else text.randomized_response

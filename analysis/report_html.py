@@ -34,7 +34,7 @@ def _figure(text: ReportText, found: dict[str, Any] | None, k: int, *, points: b
     if not found["measured"]:
         return e(text.not_measured)
     if found.get("suppressed"):
-        return e(text.withheld.format(k=k))
+        return e(text.withheld_for(found, k))
     show = text.points_of if points else text.percent_of
     interval = text.interval.format(low=show(found["ci_low"]), high=show(found["ci_high"]))
     return (
@@ -254,7 +254,7 @@ def _panel(title: str, rows: list[dict[str, Any]], text: ReportText, k: int) -> 
     body = "".join(
         f"<tr><th scope='row'>{e(row['label'])}</th>"
         + (
-            f"<td colspan='3'>{e(text.withheld.format(k=k))}</td>"
+            f"<td colspan='3'>{e(text.withheld_for(row, k))}</td>"
             if row["suppressed"]
             else f"<td>{e(text.percent_of(row['estimate']))}</td>"
             f"<td>{e(text.percent_of(row['ci_low']))} – {e(text.percent_of(row['ci_high']))}</td><td>{row['n']}</td>"

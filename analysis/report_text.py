@@ -38,6 +38,7 @@ class ReportText:
     interval: str = _("95% CI {low} – {high}")
     n: str = _("n = {n}")
     withheld: str = _("withheld (fewer than {k} respondents)")
+    withheld_other: str = _("withheld (so that another withheld figure cannot be worked out)")
     not_measured: str = _("not measured")
     supported: str = _("supported")
     contradicted: str = _("contradicted")
@@ -155,6 +156,12 @@ class ReportText:
 
     def tag(self, key: str) -> str:
         return getattr(self, f"tag_{key}")
+
+    def withheld_for(self, found: dict, k: int) -> str:
+        """Why a figure is withheld: too few respondents, or to protect another figure."""
+        return (
+            self.withheld_other if found.get("suppression") == "complementary" else self.withheld.format(k=k)
+        )
 
     def percent_of(self, value: float | None, digits: int = 1) -> str:
         return self.dash if value is None else self.percent.format(value=f"{100 * value:.{digits}f}")

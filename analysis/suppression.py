@@ -24,6 +24,14 @@ tables"; Eurostat's confidentiality practice for tables of counts):
   default: conventional rounding, Hundepool et al. §5.4; Eurostat rounds published counts to a base
   too), shares and their intervals to 0.1 percentage point, other statistics to 2 decimals.
   Decisions are made on the exact counts; rounding is on top.
+* **Rounding is not relied on.** A share to 0.1 point of a small group gives its exact n back
+  (28.6 % is 2 of 7, and no other group under 10 gives it), so counts rounded to 5 hide nothing
+  there. The linear system therefore treats every shown count as exact, and every recovery
+  attack in the tests (``tests/analysis/attack.py``, ``tests/survey/test_disclosure_ledger.py``)
+  is given the exact counts: hidden cells stay unrecoverable without any rounding. Rounding only
+  makes shown figures less precise (Hundepool et al. 2012, §5.4, on rounding as protection of
+  its own); shares are not rounded coarser for small groups, since what they could give away
+  is already assumed known.
 
 Input tables (``tables`` maps a name to a DataFrame), one row per released figure:
 

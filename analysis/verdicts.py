@@ -467,19 +467,23 @@ def release(
 ) -> list[dict[str, Any]]:
     """The claims report's one disclosure step: every figure it shows passes here, all at once.
 
-    Returns the measured ``claims`` with every withheld figure's values set to None and
-    ``suppressed`` True. A difference between two figures is withheld with either of them.
-    ``sets`` identifies figures by their respondents (:class:`RespondentSets`); ``decide`` makes
+    Returns the measured ``claims`` with every withheld figure's values set to None,
+    ``suppressed`` True and ``suppression`` why: ``"primary"`` (fewer than k respondents) or
+    ``"complementary"`` (hidden so that another figure cannot be worked out). A difference between
+    two figures is withheld with either of them. ``sets`` identifies figures by their respondents (:class:`RespondentSets`); ``decide`` makes
     the decision on the tables (:func:`release_tables`) instead of :func:`disclose_tables` — a
     caller that holds other releases of the same data beside this one (``disclose(..., fixed=)``)
     — and returns them with ``suppressed``.
     """
     hidden: set[tuple[str, tuple]] = set()
+    small: set[tuple[str, tuple]] = set()  # hidden for resting on fewer than k respondents
     tables = release_tables(claims, sets)
     decided = decide(tables) if decide is not None else disclose_tables(tables, k=k)
     for name, table in decided.items():
         claim_id = name.split("/", 1)[0]
         hidden |= {(claim_id, figure) for figure in table.loc[table["suppressed"], "figure"]}
+        if "suppression" in table.columns:
+            small |= {(claim_id, f) for f in table.loc[table["suppression"] == "primary", "figure"]}
     released = []
     for claim in claims:
         cid = claim["id"]
@@ -487,7 +491,9 @@ def release(
         def withheld(figure: dict | None, key: tuple, cid: str = cid) -> dict | None:
             if figure is None or (cid, key) not in hidden:
                 return figure
-            blank = {**figure, **dict.fromkeys(VALUES), SUPPRESSED: True}
+            # Why: too few respondents itself, or hidden so that another figure cannot be worked out.
+            why = "primary" if (cid, key) in small else "complementary"
+            blank = {**figure, **dict.fromkeys(VALUES), SUPPRESSED: True, "suppression": why}
             blank.update(
                 {name: None for name in ("n", "count", "n_treatment", "n_control") if name in figure}
             )

@@ -295,3 +295,23 @@ def test_published_figures_are_rounded_but_verdicts_use_the_exact_ones():
         result["direct"]["estimate"], 3
     )
     assert result["indirect"]["n_treatment"] % 5 == 0
+
+
+def test_a_figure_hidden_to_protect_another_says_so_not_that_it_is_small():
+    """Three rural respondents are too few; the urban share is hidden only because the overall
+    share minus it would give the rural one. The report said "fewer than 10 respondents" of both."""
+    from analysis.report import _panel
+    from analysis.report_text import ReportText
+
+    data = frame(0.6, 0.6, n=200)
+    data["urban"] = np.where(np.arange(200) < 3, "rural", "urban")
+    design = SurveyDesign(data, strata=schema.SAMPLE)
+    statistic = claim().statistic
+    found = measure_claim(claim(), design)
+    found["subgroups"] = {"urban": {"title": {}, "rows": _panel(design, statistic, "urban", {})}}
+    rows = {row["group"]: row for row in release([found], k=10)[0]["subgroups"]["urban"]["rows"]}
+    assert rows["rural"]["suppression"] == "primary" and rows["urban"]["suppression"] == "complementary"
+    text = ReportText()
+    assert text.withheld_for(rows["rural"], 10) == "withheld (fewer than 10 respondents)"
+    assert "fewer than" not in text.withheld_for(rows["urban"], 10)
+    assert "another withheld figure" in text.withheld_for(rows["urban"], 10)
