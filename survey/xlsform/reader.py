@@ -168,6 +168,7 @@ class _Reader:
     or_other_lists: list[str] = field(default_factory=list)  # lists that gain the choice "other"
     choice_duplicates_allowed: bool = False  # the settings' allow_choice_duplicates
     choice_columns: list[str] = field(default_factory=list)  # the choices sheet's own columns
+    specify_codes: set[str] = field(default_factory=set)  # the "specify other" questions or_other adds
 
     def duplicate_column(self, sheet: str, column: Column, other: str) -> None:
         message = m.E_DUPLICATE_COLUMN.format(header=column.header, other=other)
@@ -289,6 +290,27 @@ class _Reader:
         flags["source"] = extra.pop("source", "") or self.value(record, by_field, "source")
         parameters.update(extra)
         return flags
+
+    def drop_unwritten_languages(
+        self, sections: list[dict[str, Any]], choice_lists: list[dict[str, Any]]
+    ) -> None:
+        """Forget a language whose label column holds no text anywhere, as pyxform, which reads cells,
+        never sees it (a template's ``label::French`` left empty): the form is in its other languages.
+        Texts written in it (a hint) stay, as texts in a language without labels do."""
+        nodes = [*sections, *(c for cl in choice_lists for c in cl["choices"])]
+        for section in sections:
+            for question in section["questions"]:
+                if question["code"] not in self.specify_codes:
+                    nodes += [question, *question["items"]]
+        written = {code for node in nodes for code, text in node["label"].items() if text}
+        if not written:
+            return  # nothing labelled at all: the validator names each missing label
+        for code in [code for code in self.languages if code not in written]:
+            del self.languages[code]
+            for section in sections:
+                for question in section["questions"]:
+                    if question["code"] in self.specify_codes:
+                        question["label"].pop(code, None)
 
     # --- settings and choices ----------------------------------------------------------------
 
@@ -581,6 +603,7 @@ class _Reader:
                     # pyxform refuses it too: the filter would hide "other" or not, unpredictably.
                     self.problem(sheet.title, row, type_column, str(m.E_OR_OTHER_FILTER), "or_other_filter")
                 specify = specify_question(question, list(self.languages) or [self.default_code])
+                self.specify_codes.add(specify["code"])
                 self.locations.rows[("question", specify["code"])] = (sheet.title, row)
                 self.or_other_lists.append(list_name)
             if stack and stack[-1][2] in {"matrix", "list_experiment"}:
@@ -706,6 +729,7 @@ def read_xlsform(source: str | Path | bytes | BinaryIO, *, name: str = "") -> di
     choice_lists = reader.read_choices(read["choices"])
     sections = reader.read_survey(read["survey"])
     by_name = {choice_list["name"]: choice_list for choice_list in choice_lists}
+    reader.drop_unwritten_languages(sections, choice_lists)
     for list_name in reader.or_other_lists:
         if list_name in by_name:
             add_other_choice(by_name[list_name], list(reader.languages) or [reader.default_code])

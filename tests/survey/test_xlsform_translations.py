@@ -14,6 +14,7 @@ from pyxform.xls2xform import convert
 from survey.instrument import QuestionnaireInvalid, untranslated
 from survey.xlsform import read_xlsform, write_xlsform
 from tests.specs import consent_details, tiny_spec
+from tests.survey.xlsform_helpers import CHOICES as CHOICES_EN
 from tests.survey.xlsform_helpers import workbook
 
 BILINGUAL = [
@@ -100,16 +101,19 @@ def test_a_label_missing_in_every_language_is_still_refused():
     }
 
 
-def test_a_language_with_no_label_at_all_is_a_translation_not_begun_and_refused():
-    """A label column left empty throughout is not a few gaps: every label is reported missing there."""
+def test_a_label_column_left_empty_is_no_language_of_the_form_as_pyxform_reads_it():
+    """pyxform reads cells: a template's label::zh with nothing in it is no language of the form. A hint
+    written in it is kept, as texts in a language without labels are."""
     survey = [
-        ["type", "name", "label::en", "label::zh"],
-        ["text", "city", "City", ""],
-        ["text", "town", "Town", ""],
+        ["type", "name", "label::en", "label::zh", "hint::zh", "label::fr"],
+        ["text", "city", "City", "", "例如：北京", ""],
+        ["select_one yn or_other", "town", "Town", "", "", ""],
     ]
-    with pytest.raises(QuestionnaireInvalid) as caught:
-        read_xlsform(workbook(survey))
-    assert [p.message for p in caught.value.problems] == ["no label in zh (city)", "no label in zh (town)"]
+    spec = read_xlsform(workbook(survey, choices=CHOICES_EN))
+    assert spec["languages"] == ["en"] and untranslated(spec) == [("city", "hint", ["en"])]
+    assert spec["sections"][0]["questions"][0]["hint"] == {"zh": "例如：北京"}
+    assert spec["sections"][0]["questions"][2]["label"] == {"en": "Specify other."}
+    assert read_xlsform(write_xlsform(spec)) == spec
 
 
 @pytest.mark.django_db
