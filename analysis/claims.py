@@ -520,6 +520,24 @@ def _breakdowns(reader: _Reader, document: dict) -> tuple[Breakdown, ...]:
 
 def parse_registry(text: str | bytes) -> Registry:
     """Read a registry from its TOML text; raises :class:`RegistryError` listing every problem."""
+    registry, problems = read_registry(text)
+    if problems:
+        raise RegistryError(problems)
+    assert registry is not None  # a registry is read whenever there is no problem
+    return registry
+
+
+def read_registry(text: str | bytes) -> tuple[Registry | None, list[Problem]]:
+    """A registry's TOML text read as far as it goes: the registry of the claims read without a
+    problem (None when the text is no TOML document) and every problem found, so that a caller
+    can check the rest against a questionnaire too and list every problem at once."""
+    try:
+        return _read(text)
+    except RegistryError as error:  # the file itself cannot be read
+        return None, error.problems
+
+
+def _read(text: str | bytes) -> tuple[Registry, list[Problem]]:
     if len(text) > MAX_BYTES:
         raise RegistryError([Problem(FILE, "registry", E_TOO_LARGE, {"limit": MAX_BYTES})])
     if isinstance(text, bytes):
@@ -552,14 +570,17 @@ def parse_registry(text: str | bytes) -> Registry:
         elif claim_id in seen:
             reader.problem("id", E_DUPLICATE_ID, value=claim_id)
         seen.add(claim_id)
-        claims.append(_claim(reader, table))
-    if not claims and not any(p.claim == FILE and p.field == "claims" for p in problems):
+        before = len(problems)
+        claim = _claim(reader, table)
+        if len(problems) == before:  # a claim with a problem of its own is not checked further
+            claims.append(claim)
+    claimed = any(p.claim == FILE and p.field == "claims" for p in problems)
+    if not claims and not claimed and not any(p.claim != FILE for p in problems):
         problems.append(Problem(FILE, "claims", E_NO_CLAIMS))
-    if problems:
-        raise RegistryError(problems)
-    return Registry(
+    registry = Registry(
         source=source, claims=tuple(claims), title=title, language=language, breakdowns=breakdowns
     )
+    return registry, problems
 
 
 def load_registry(path: Path | str = REGISTRY) -> Registry:

@@ -8,7 +8,7 @@ from pathlib import Path
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from analysis.claims import SHIPPED, Registry, RegistryError, check_registry, parse_registry
+from analysis.claims import SHIPPED, Registry, RegistryError, check_registry, read_registry
 from analysis.translation import text_in
 
 from ..models import ClaimsRegistry, Study
@@ -19,14 +19,17 @@ from .exports import audit_record
 def claims_registry_check(*, study: Study, content: bytes | str) -> Registry:
     """The registry in ``content`` if it is well formed and fits ``study``'s questionnaire and samples.
 
-    Raises :class:`analysis.claims.RegistryError` listing every problem, each naming its claim
-    and field. Changes nothing.
+    Raises :class:`analysis.claims.RegistryError` listing every problem at once, each naming its
+    claim and field: those of the file's form and, for every claim read without one, those of
+    its fit to the questionnaire. Changes nothing.
     """
-    registry = parse_registry(content)
-    samples = set(study.samples.values_list("slug", flat=True))
-    problems = check_registry(registry, questionnaire_codebook(study), samples)
+    registry, problems = read_registry(content)
+    if registry is not None:
+        samples = set(study.samples.values_list("slug", flat=True))
+        problems = problems + check_registry(registry, questionnaire_codebook(study), samples)
     if problems:
         raise RegistryError(problems)
+    assert registry is not None
     return registry
 
 

@@ -309,3 +309,20 @@ def test_the_report_can_leave_out_flagged_responses_and_says_how_many(
         "claims_report", answered_study.slug, "-o", str(tmp_path), "--exclude", "bogus"
     )
     assert "invalid choice: 'bogus'" in refused
+
+
+def test_every_problem_of_an_upload_is_listed_in_one_round(good_day_study):
+    """A claim with a malformed field and another naming a variable the questionnaire lacks: both
+    in one answer (before, the second showed only after the first was fixed and uploaded again)."""
+    from analysis.claims import RegistryError
+    from survey.services.claims import claims_registry_check
+
+    study, _owner = good_day_study
+    first = GOOD_DAY.format(variable="no_such_question")
+    second = first.split("[[claims]]", 1)[1].replace('id = "good-days"', 'id = "bad-days"')
+    second = second.replace("threshold = 0.25", 'threshold = "a quarter"')
+    with pytest.raises(RegistryError) as refused:
+        claims_registry_check(study=study, content=first + "[[claims]]" + second)
+    found = {(p.claim, p.field) for p in refused.value.problems}
+    assert ("good-days", "statistic.variable") in found
+    assert ("bad-days", "statistic.threshold") in found
