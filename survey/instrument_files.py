@@ -15,22 +15,26 @@ from .xlsform.limits import check_size
 FORMATS = ("xlsx", "json")
 
 
-def read_questionnaire_file(path: str | Path) -> dict[str, Any]:
-    """A validated spec from a file; its size is checked against the upload limit before it is read."""
+def read_questionnaire_file(path: str | Path, *, notices: list[Problem] | None = None) -> dict[str, Any]:
+    """A validated spec from a file; its size is checked against the upload limit before it is read.
+    ``notices``: see :func:`read_questionnaire_bytes`."""
     path = Path(path)
     check_size(path.stat().st_size)
-    return read_questionnaire_bytes(path.name, path.read_bytes())
+    return read_questionnaire_bytes(path.name, path.read_bytes(), notices=notices)
 
 
-def read_questionnaire_bytes(name: str, content: bytes) -> dict[str, Any]:
+def read_questionnaire_bytes(
+    name: str, content: bytes, *, notices: list[Problem] | None = None
+) -> dict[str, Any]:
     """A validated spec from a file's ``content``, read as its ``name``'s extension says (an upload).
 
-    The upload limits (survey/xlsform/limits.py) apply to both formats.
+    The upload limits (survey/xlsform/limits.py) apply to both formats. An XLSForm's notices (a text
+    missing in a language, at its cell) are appended to ``notices`` when given.
     """
     check_size(len(content))
     suffix = Path(name).suffix.lower().lstrip(".")
     if suffix == "xlsx":
-        return read_xlsform(content, name=name)
+        return read_xlsform(content, name=name, notices=notices)
     if suffix == "json":
         try:
             data = json.loads(content.decode("utf-8"))

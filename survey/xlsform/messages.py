@@ -66,3 +66,5 @@ E_FILTER_NO_COLUMN = _(
     "every choice (a bare word is a column: write a text in quotes, '{column}'); the columns it can read "
     "are: {columns}"
 )
+# Not a refusal: a notice listed after an import (pyxform only warns about it too).
+N_UNTRANSLATED = _("no {field} in {language}: readers of {language} see the {default} one")

@@ -14,11 +14,20 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import openpyxl
+from django.utils.translation import gettext
 from openpyxl.utils.exceptions import InvalidFileException
 from pyxform import aliases as pyxform_aliases
 
 from ..computed import unknown_filter_columns
-from ..instrument import CHOICE_TYPES, FORMAT, Problem, QuestionnaireInvalid, normalize, validate
+from ..instrument import (
+    CHOICE_TYPES,
+    FORMAT,
+    Problem,
+    QuestionnaireInvalid,
+    normalize,
+    untranslated,
+    validate,
+)
 from . import messages as m
 from .headers import CANDID_PREFIX, Column, Sheet, language_of, read_sheet
 from .limits import check_workbook
@@ -694,13 +703,40 @@ def _sheets_by_name(workbook) -> dict[str, Any]:
     return sheets
 
 
-def read_xlsform(source: str | Path | bytes | BinaryIO, *, name: str = "") -> dict[str, Any]:
+def untranslated_cells(spec: dict[str, Any], locate) -> list[Problem]:
+    """A notice (code ``untranslated``) at each cell :func:`survey.instrument.untranslated` finds empty:
+    a label, hint or constraint message missing in a language, shown in the default language there."""
+    sections = {section["code"] for section in spec["sections"]}
+    fields = {
+        "label": gettext("label"),
+        "hint": gettext("hint"),
+        "constraint_message": gettext("message when not accepted"),
+    }
+    notices = []
+    for code, text_field, languages in untranslated(spec):
+        if "/" in code:
+            kind, key = "choice", tuple(code.split("/", 1))
+        else:
+            kind, key = ("section" if code in sections else "question"), code
+        for language in languages:
+            message = m.N_UNTRANSLATED.format(
+                field=fields[text_field], language=language, default=spec["default_language"]
+            )
+            notices.append(Problem(locate(kind, key, f"{text_field}::{language}"), message, "untranslated"))
+    return notices
+
+
+def read_xlsform(
+    source: str | Path | bytes | BinaryIO, *, name: str = "", notices: list[Problem] | None = None
+) -> dict[str, Any]:
     """Read an XLSForm workbook (a path, its bytes or a binary file) into a validated, normalised spec.
 
     The upload limits (:mod:`survey.xlsform.limits`) are checked before anything is parsed. The
     settings sheet and each of its keys are optional: the title is ``form_title``, else ``form_id``,
     else ``name`` (the file name) without its extension, in the default language.
-    Raises :class:`QuestionnaireInvalid` listing every problem with sheet, row and column.
+    Raises :class:`QuestionnaireInvalid` listing every problem with sheet, row and column. What is
+    accepted with a notice (a text missing in a language: :func:`untranslated_cells`) is appended to
+    ``notices`` when given, each with its sheet, row and column.
     """
     if isinstance(source, str | Path):
         name = name or Path(source).name
@@ -758,4 +794,6 @@ def read_xlsform(source: str | Path | bytes | BinaryIO, *, name: str = "") -> di
     problems = validate(spec, reader.locations.locate)
     if problems:
         raise QuestionnaireInvalid(problems)
+    if notices is not None:
+        notices += untranslated_cells(spec, reader.locations.locate)
     return spec

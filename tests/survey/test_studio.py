@@ -196,6 +196,9 @@ def test_import_accepts_a_partial_translation_and_says_so(researcher):
     page = client.post(url, {"file": xlsx_upload(spec)}, follow=True).content.decode()
     assert "is imported as draft version 1" in page
     assert "participants reading those languages see them in en: q2 (message when not accepted: zh)" in page
+    assert re.search(
+        r"sheet survey, row \d+, column [A-Z]+ \(constraint_message::[^)]*\(zh\)\): no message", page
+    )
 
 
 def test_import_a_file_that_is_not_a_spreadsheet(researcher):

@@ -87,6 +87,29 @@ def test_a_label_missing_in_one_language_is_accepted_as_pyxform_accepts_it():
     assert row[header.index("label::Français (fr)")] in (None, "")
 
 
+def test_each_cell_accepted_empty_is_a_notice_at_its_sheet_row_and_column():
+    notices = []
+    read_xlsform(workbook(FRENCH_GAPS, choices=FRENCH_CHOICES), notices=notices)
+    assert [str(notice) for notice in notices] == [
+        "sheet survey, row 3, column D (label::Français (fr)): no label in fr: readers of fr see the en one",
+        "sheet choices, row 3, column D (label::Français (fr)): no label in fr: readers of fr see the en one",
+    ]
+    assert {notice.code for notice in notices} == {"untranslated"}
+
+
+@pytest.mark.django_db
+def test_import_questionnaire_lists_each_cell(tmp_path, admin_user_):
+    from django.core.management import call_command
+
+    path = tmp_path / "gaps.xlsx"
+    path.write_bytes(workbook(FRENCH_GAPS, choices=FRENCH_CHOICES))
+    out = io.StringIO()
+    call_command("import_questionnaire", str(path), "--study", "gaps", stdout=out)
+    text = out.getvalue()
+    assert "cigarettes (label: fr); yn/no (choice label: fr)" in text
+    assert "  - sheet choices, row 3, column D (label::Français (fr)): no label in fr" in text
+
+
 def test_a_label_missing_in_every_language_is_still_refused():
     survey = [
         ["type", "name", "label::en", "label::zh"],

@@ -1,6 +1,6 @@
 from django.core.management.base import CommandError
 
-from survey.instrument import QuestionnaireInvalid, untranslated
+from survey.instrument import Problem, QuestionnaireInvalid, untranslated
 from survey.instrument_files import read_questionnaire_file, untranslated_note
 from survey.models import Study
 from survey.services.questionnaires import questionnaire_import
@@ -21,7 +21,8 @@ class Command(CandidCommand):
 
     def handle(self, *args, file: str, study: str | None, owner: str | None, **options):
         try:
-            spec = read_questionnaire_file(file)
+            notices: list[Problem] = []
+            spec = read_questionnaire_file(file, notices=notices)
             existing = Study.objects.filter(slug=study).first() if study else None
             version = questionnaire_import(
                 spec=spec, owner=resolve_owner(owner), study=existing, study_slug=study or ""
@@ -40,3 +41,5 @@ class Command(CandidCommand):
         gaps = untranslated(spec)
         if gaps:
             self.stdout.write(self.style.WARNING(untranslated_note(gaps, spec["default_language"])))
+            for notice in notices:  # each cell, for an XLSForm
+                self.stdout.write(self.style.WARNING(f"  - {notice}"))

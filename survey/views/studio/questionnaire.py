@@ -57,7 +57,8 @@ def import_form(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         try:
-            spec = read_questionnaire_bytes(upload.name, form.cleaned_data["content"])
+            notices: list[Problem] = []
+            spec = read_questionnaire_bytes(upload.name, form.cleaned_data["content"], notices=notices)
             version = questionnaire_import(
                 spec=spec, owner=request.user, study=study, replace_draft=True, source=upload.name
             )
@@ -91,6 +92,8 @@ def import_form(request: HttpRequest, slug: str) -> HttpResponse:
             gaps = untranslated(spec)
             if gaps:
                 messages.info(request, untranslated_note(gaps, spec["default_language"]))
+            if notices:  # each cell, for an XLSForm
+                messages.info(request, "; ".join(str(notice) for notice in notices))
             return HttpResponseRedirect(reverse("survey:studio_version", args=[study.slug, version.number]))
     return render_studio(
         request,
