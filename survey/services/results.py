@@ -50,7 +50,15 @@ from analysis.weighting import poststratify, rake_samples
 
 from ..bridge import responses_frame, study_codebook, study_parameters
 from ..models import ReportStatus, ResultsSnapshot, Study, WeightingTargets
-from ..selectors import released_responses, study_dropoff, study_revision
+from ..selectors import (
+    latest_published_version,
+    logic_vocabulary,
+    reading_of,
+    released_responses,
+    spec_for,
+    study_dropoff,
+    study_revision,
+)
 from .disclosure import disclosure_release, exclusion_check, released_exclusion
 from .exports import audit_record
 
@@ -325,7 +333,9 @@ def compute_results(
         ],
         "table": _records(results.table),
         "quality": _released_flags(release[FLAG_COUNTS]),
-        "nonresponse": _records(_released_nonresponse(release.tables.get(NONRESPONSE))),
+        "nonresponse": _worded(
+            study, codebook, language, _records(_released_nonresponse(release.tables.get(NONRESPONSE)))
+        ),
         "dropoff": _records(_released_dropoff(release.tables.get(DROPOFF))),
         "release": {"primary": release.primary, "complementary": release.complementary},
     }
@@ -387,6 +397,21 @@ def _released_nonresponse(table: pd.DataFrame | None) -> pd.DataFrame:
     table = visible(table)
     missing = table[table["level"] == MISSING]
     return missing[["variable", "question", "relevance", "level", "count", "n", "estimate", "suppressed"]]
+
+
+def _worded(study: Study, codebook: Any, language: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Non-response rows with the question's label and its display condition in words (labels for
+    codes, as the questionnaire editor reads them), in the results' language."""
+    version = latest_published_version(study)
+    vocabulary = logic_vocabulary(spec_for(version), language) if version is not None else None
+    names = set(codebook.names)
+    out = []
+    for row in rows:
+        variable = row["variable"]
+        label = codebook.variable(variable).label_in(language) if variable in names else variable
+        condition = reading_of(row.get("relevance") or "", vocabulary) if vocabulary is not None else None
+        out.append({**row, "label": label, "relevance_text": condition or row.get("relevance") or ""})
+    return out
 
 
 def _released_dropoff(table: pd.DataFrame | None) -> pd.DataFrame:

@@ -182,3 +182,22 @@ def test_aggregate_tables_command(answered_study, tmp_path, call_command_capture
     ):
         with pytest.raises(CommandError, match=message):
             call_command("aggregate_tables", answered_study.slug, "-o", str(tmp_path), *bad)
+
+
+def test_item_nonresponse_reads_in_words_not_codes(signed_in, answered_study):
+    """Item non-response names each question by its label and says when it is shown in words (it
+    showed the variable code and the raw XPath condition, a new-user tester found)."""
+    import re
+
+    body = page(signed_in, answered_study, "?lang=en&k=5")
+    snapshot = ResultsSnapshot.objects.get()
+    rows = snapshot.payload["nonresponse"]
+    conditional = [row for row in rows if row["relevance"]]
+    assert rows and conditional
+    assert all(row["label"] and row["label"] != row["variable"] for row in rows)
+    for row in conditional:
+        assert "${" not in row["relevance_text"] and "“" in row["relevance_text"]
+    table = body[body.index("Item non-response") :]
+    table = table[: table.index("</table>")]
+    assert rows[0]["label"] in table and conditional[0]["relevance_text"].split("“")[1][:20] in table
+    assert not re.search(r"\$\{\w+\}", table) and "<code>" not in table
