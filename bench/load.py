@@ -31,6 +31,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 from pathlib import Path
 
 import psycopg
@@ -40,8 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SERVER = os.environ.get("PG_SERVER", "postgres://postgres@127.0.0.1:5432")
-DB = "candid_load"
-PORT = 8797
+DB = "candid_load"  # --database
+PORT = 8797  # --port
 STUDY = "trust-and-rating-systems"
 RECEIPT_KEY = "load-test-receipt-key"
 PROBE = {
@@ -128,6 +129,7 @@ class Recorder:
         self.retries = 0
         self.double_clickers = 0
         self.error_endings: list[int] = []  # the status of the last page of participants who did not finish
+        self.gave_up: list[str] = []  # why participants stopped trying (an exception in their thread)
 
 
 def participant(recorder: Recorder, seed: int, deadline: float) -> None:
@@ -159,12 +161,21 @@ def participant(recorder: Recorder, seed: int, deadline: float) -> None:
         """Every button pressed twice at once; the browser shows the answer that arrives last."""
 
         def post(self, path, data, **_):
-            shown = []
-            clicks = [threading.Thread(target=lambda: shown.append(self._open(path, data))) for _ in range(2)]
-            for click in clicks:
-                click.start()
-            for click in clicks:
-                click.join()
+            shown, failed = [], []
+
+            def click() -> None:
+                try:
+                    shown.append(self._open(path, data))
+                except Exception as error:  # gave up: counted below, not lost with the thread
+                    failed.append(error)
+
+            clicks = [threading.Thread(target=click) for _ in range(2)]
+            for thread in clicks:
+                thread.start()
+            for thread in clicks:
+                thread.join()
+            if not shown:
+                raise failed[0]
             return shown[-1]
 
     rng = random.Random(seed)
@@ -177,11 +188,18 @@ def participant(recorder: Recorder, seed: int, deadline: float) -> None:
             ("Referer", PROBE["referrer"]),
             ("X-Forwarded-For", PROBE["ip"]),
         ]
-        outcome = walk(
-            client,
-            f"/s/{STUDY}/{sample}/?PROLIFIC_PID={PROBE['panel']}",
-            Respondent(rng.randrange(2**31), sample),
-        )
+        try:
+            outcome = walk(
+                client,
+                f"/s/{STUDY}/{sample}/?PROLIFIC_PID={PROBE['panel']}",
+                Respondent(rng.randrange(2**31), sample),
+            )
+        except Exception as error:  # a participant who gave up is an error ending, not a lost thread
+            with recorder.lock:
+                recorder.double_clickers += kind is DoubleClicking
+                recorder.error_endings.append(client.last_status)
+                recorder.gave_up.append(f"{type(error).__name__}: {error}"[:200])
+            continue
         with recorder.lock:
             recorder.double_clickers += kind is DoubleClicking
             if outcome.completed:
@@ -192,9 +210,8 @@ def participant(recorder: Recorder, seed: int, deadline: float) -> None:
 
 def inject_faults(server: subprocess.Popen, at: float, events: list[str]) -> None:
     time.sleep(at)
-    cluster = sorted(os.listdir("/etc/postgresql"))[0]
     subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", cluster, "main", "restart"],
+        ["pg_ctlcluster", "--skip-systemctl-redirect", *serving_cluster(), "restart"],
         check=True,
         capture_output=True,
     )
@@ -204,6 +221,18 @@ def inject_faults(server: subprocess.Popen, at: float, events: list[str]) -> Non
     if workers:
         os.kill(int(workers[0]), signal.SIGKILL)
         events.append(f"gunicorn worker {workers[0]} killed with SIGKILL at t={at + 5:.0f}s")
+
+
+def serving_cluster() -> tuple[str, str]:
+    """The version and name of the local PostgreSQL cluster listening on ``SERVER``'s port."""
+    port = urllib.parse.urlsplit(SERVER).port or 5432
+    for line in subprocess.run(
+        ["pg_lsclusters", "-h"], capture_output=True, text=True, check=True
+    ).stdout.splitlines():
+        version, name, listening = line.split()[:3]
+        if listening == str(port):
+            return version, name
+    raise RuntimeError(f"no local PostgreSQL cluster listens on port {port} (pg_lsclusters)")
 
 
 def postgresql_log_lines(since: int) -> Path | None:
@@ -224,7 +253,11 @@ def postgresql_log() -> Path | None:
         directory = db.execute("SHOW data_directory").fetchone()[0]
         version = db.execute("SHOW server_version_num").fetchone()[0][:2]
     candidates = [Path(directory) / current] if current else []
-    candidates.append(Path(f"/var/log/postgresql/postgresql-{version}-main.log"))
+    try:
+        name = serving_cluster()[1]
+    except (OSError, RuntimeError, subprocess.CalledProcessError):  # not a local Debian cluster
+        name = "main"
+    candidates.append(Path(f"/var/log/postgresql/postgresql-{version}-{name}.log"))
     return next((path for path in candidates if path.exists() and os.access(path, os.R_OK)), None)
 
 
@@ -261,11 +294,18 @@ def audit(recorder: Recorder, logs: list[Path]) -> tuple[list[str], dict]:
 
 
 def main() -> None:
+    global DB, PORT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--participants", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=120)
     parser.add_argument("--faults", action="store_true")
+    parser.add_argument("--database", default=DB, help=f"the scratch database (default {DB}; dropped first)")
+    parser.add_argument("--port", type=int, default=PORT, help=f"gunicorn's port (default {PORT})")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the scratch database afterwards (to audit it again)"
+    )
     args = parser.parse_args()
+    DB, PORT = args.database, args.port
     folder = ROOT / "var" / "load"
     folder.mkdir(parents=True, exist_ok=True)
     log, worker_log = folder / "server.log", folder / "worker.log"
@@ -322,6 +362,8 @@ def main() -> None:
         f" participants who ended on an error page: {len(recorder.error_endings)}"
         + (f" (last statuses {sorted(set(recorder.error_endings))})" if recorder.error_endings else "")
     )
+    for reason in sorted(set(recorder.gave_up)):
+        print(f"  gave up: {reason}")
     failures = []
     if served != stored:
         failures.append(f"{served} thank-you pages but {stored} complete responses stored")
@@ -345,8 +387,9 @@ def main() -> None:
     print("Consistency and anonymity: " + ("PASSED" if not failures else "FAILED"))
     for failure in failures:
         print(f"  - {failure}")
-    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+    if not args.keep:
+        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
     sys.exit(1 if failures else 0)
 
 
