@@ -23,8 +23,10 @@ PostgreSQL
       vacuum; plain VACUUM frees the space but leaves the bytes. :func:`scrub` runs ``VACUUM FULL``
       on the tables a release or withdrawal touched (rewriting them into new files; the old ones are
       removed), from the background worker, then asks for a ``CHECKPOINT``.
-    - ``pg_wal`` holds every change in commit order until its segment is removed; the operator's
-      settings for that are in the README ("Operating Candid").
+    - ``pg_wal`` holds every change in commit order until its segment is removed: :func:`scrub`
+      ends the current segment (``pg_switch_wal``) before its ``CHECKPOINT``, so the checkpoint
+      removes every segment written before the scrub; the operator's settings for that
+      (``wal_recycle = off``) are in the README ("Operating Candid").
 """
 
 from __future__ import annotations
@@ -166,6 +168,16 @@ def _scrub_postgresql(connection: BaseDatabaseWrapper, tables: list[str]) -> lis
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(sql.SQL("VACUUM (FULL) {}").format(sql.Identifier(table)))
+        # A checkpoint removes only the segments before the one it starts in, and a 16 MB segment
+        # holds hours of a quiet study's changes: its completions in commit order, each with its
+        # commit time. Ending the segment first lets this checkpoint remove all of them.
+        try:
+            cursor.execute("SELECT pg_switch_wal()")
+        except errors.InsufficientPrivilege:
+            problems.append(
+                "pg_switch_wal() needs GRANT EXECUTE ON FUNCTION pg_switch_wal() or a superuser;"
+                " the current write-ahead log segment keeps the rows until it fills"
+            )
         try:
             cursor.execute("CHECKPOINT")
         except errors.InsufficientPrivilege:

@@ -5,6 +5,8 @@ of the answers stays in the database files, on SQLite (file and write-ahead log)
 from __future__ import annotations
 
 import os
+import re
+import secrets
 from pathlib import Path
 
 import pytest
@@ -63,15 +65,15 @@ def small_study(admin_user_):
     return questionnaire_publish(version=version, consent=consent).study
 
 
-def answered_with_marker(study) -> str:
-    """A participant who typed ``MARKER`` and finished; their receipt code."""
+def answered_with_marker(study, marker: str = MARKER) -> str:
+    """A participant who typed ``marker`` and finished; their receipt code."""
     import re
 
     from tests.survey.test_participant_flow import agree
 
     client = Client(HTTP_ACCEPT_LANGUAGE="en")
     page_url = agree(client, f"/s/{study.slug}/")["Location"]
-    thanks = client.post(page_url, {"q1": "yes", "q2": "3", "note": MARKER}, follow=True).content.decode()
+    thanks = client.post(page_url, {"q1": "yes", "q2": "3", "note": marker}, follow=True).content.decode()
     return re.search(r'id="receipt-code">([^<]+)<', thanks).group(1).strip()
 
 
@@ -120,6 +122,52 @@ def test_a_release_leaves_no_copy_of_the_pending_row(small_study):
     else:
         scrub([])
     assert traces() == 0
+
+
+def wal_segments() -> list[Path]:
+    """PostgreSQL's write-ahead log files (skips where they cannot be read, or where the server keeps
+    removed segments for reuse with their contents: ``wal_recycle = on``, which the README forbids)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('data_directory'), current_setting('wal_recycle')")
+        directory, recycle = cursor.fetchone()
+    if recycle == "on":
+        pytest.skip("this PostgreSQL server has wal_recycle = on (the README asks for off)")
+    folder = Path(directory) / "pg_wal"
+    if not os.access(folder, os.R_OK | os.X_OK):
+        pytest.skip(f"PostgreSQL's write-ahead log ({folder}) cannot be read by this user")
+    return [path for path in folder.iterdir() if re.fullmatch(r"[0-9A-F]{24}", path.name)]
+
+
+def test_the_scrub_leaves_the_segment_holding_the_completions_behind(small_study):
+    """PostgreSQL keeps every change in commit order, with commit times, until a checkpoint removes
+    its segment, and a checkpoint removes only the segments before the one it starts in: the scrub
+    ends the segment first, so the completions' segment is removed (after a release or withdrawal)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's write-ahead log (SQLite's is truncated: test above)")
+    answered_with_marker(small_study)
+    close_fieldwork(small_study)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_walfile_name(pg_current_wal_insert_lsn())")
+        written_in = cursor.fetchone()[0]
+        assert scrub([PENDING_TABLE]) == []
+        cursor.execute("SELECT pg_walfile_name(redo_lsn) FROM pg_control_checkpoint()")
+        checkpoint_starts_in = cursor.fetchone()[0]
+    assert checkpoint_starts_in > written_in
+
+
+def test_a_withdrawn_response_leaves_no_trace_in_the_write_ahead_log(small_study):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's write-ahead log (SQLite's is truncated: tests above)")
+    marker = f"withdrawn-{secrets.token_hex(8)}"  # the log is the whole server's: this run's own
+    code = answered_with_marker(small_study, marker)
+    close_fieldwork(small_study)
+
+    def wal_traces() -> int:
+        return sum(path.read_bytes().count(marker.encode()) for path in wal_segments())
+
+    assert wal_traces() >= 1  # the check can see the answers while they are there
+    withdraw(code)
+    assert wal_traces() == 0
 
 
 def test_a_busy_write_ahead_log_is_left_to_the_worker_without_holding_the_request():
