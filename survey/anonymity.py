@@ -42,6 +42,8 @@ MIN_PAIRS = 20
 HEX_ID = re.compile(rb"[0-9a-f]{32}")
 DASHED_ID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 HASH = re.compile(rb"\b[0-9a-f]{64}\b")
+# A keyed hash as a database file stores it: between the length byte and the next column's bytes.
+STORED_HASH = re.compile(rb"[0-9a-f]{64}")
 PARTICIPANT_QUERY = re.compile(rb"/(?:s|withdraw)/[^\s\"']*\?[^\s\"']+")
 PARTICIPANT_SQL = re.compile(rb"(?:STATEMENT|DETAIL|ERROR)[^\n]*survey_(?:pending)?response", re.IGNORECASE)
 TIME_OF_DAY = re.compile(r"\b\d{2}:\d{2}:\d{2}")
@@ -193,6 +195,16 @@ def first_offsets(data: bytes, ids: set[uuid.UUID]) -> dict[uuid.UUID, int]:
             value = uuid.UUID(match.group().decode())
             if value in ids and value not in found:
                 found[value] = match.start()
+    return found
+
+
+def first_hash_offsets(data: bytes, hashes: set[str]) -> dict[str, int]:
+    """Where each keyed hash of ``hashes`` (64 hex digits) first appears in ``data``."""
+    found: dict[str, int] = {}
+    for match in STORED_HASH.finditer(data):
+        value = match.group().decode()
+        if value in hashes and value not in found:
+            found[value] = match.start()
     return found
 
 

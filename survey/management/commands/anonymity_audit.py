@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -18,6 +19,7 @@ from survey.anonymity import (
     Row,
     build_report,
     dump_findings,
+    first_hash_offsets,
     first_offsets,
     read_arrivals,
     trace_findings,
@@ -30,6 +32,7 @@ from survey.storage import PENDING_TABLE, RELEASED_TABLE, WITHOUT_ROWID_TABLES, 
 
 from ._base import CandidCommand
 
+WAL_SEGMENT = re.compile(r"[0-9A-F]{24}")
 PARTICIPANT_TABLES = (RELEASED_TABLE, PENDING_TABLE, "survey_releasebatch", "survey_studycounter")
 RECOMMENDED_POSTGRESQL = {
     "log_min_error_statement": "panic",
@@ -209,6 +212,34 @@ class Command(CandidCommand):
             findings.append(
                 f"{PENDING_TABLE}'s files still hold old rows of {left} released responses (with their xmin):"
                 " the background worker's VACUUM FULL has not run since their release"
+            )
+        self.wal_orders(rows, findings)
+
+    def wal_orders(self, rows: list[Row], findings: list[str]) -> None:
+        """PostgreSQL: where each released response's completion record lies in ``pg_wal``. The log
+        holds changes in commit order, each commit with its time: a response found there is narrowed
+        to itself, whatever its batch."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('data_directory')")
+            folder = Path(cursor.fetchone()[0]) / "pg_wal"
+        if not os.access(folder, os.R_OK | os.X_OK):
+            return  # the note above about the data files covers it
+        by_hash = {row.receipt_hash: row for row in rows if row.receipt_hash}
+        segments = sorted(path for path in folder.iterdir() if WAL_SEGMENT.fullmatch(path.name))
+        found: dict[str, int] = {}
+        start = 0
+        for path in segments:
+            data = path.read_bytes()
+            for value, offset in first_hash_offsets(data, set(by_hash) - set(found)).items():
+                found[value] = start + offset
+            start += len(data)
+        for value, offset in found.items():
+            by_hash[value].orders["position in the write-ahead log"] = float(offset)
+        if found:
+            findings.append(
+                f"pg_wal holds the completion records of {len(found)} released responses, each beside its"
+                " commit time: the worker's scrub (pg_switch_wal, CHECKPOINT) has not run since their"
+                " release, or wal_recycle is on (removed segments are kept for reuse with their contents)"
             )
 
     def relation_files(self, table: str) -> list[Path] | None:
