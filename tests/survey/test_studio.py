@@ -201,6 +201,18 @@ def test_import_accepts_a_partial_translation_and_says_so(researcher):
     )
 
 
+def test_the_publish_page_says_which_texts_participants_read_in_the_default_language(researcher):
+    """Not blocking (pyxform accepts such a form, the page falls back), but the researcher is told."""
+    user, client = researcher
+    study = Study.objects.create(owner=user, slug="s", title="S", languages=["en", "zh"])
+    spec = tiny_spec()
+    spec["choice_lists"][0]["choices"][1]["label"] = {"en": "No"}
+    client.post(reverse("survey:studio_import", args=[study.slug]), {"file": xlsx_upload(spec)}, follow=True)
+    page = client.get(reverse("survey:studio_publish", args=[study.slug, 1])).content.decode()
+    assert re.search(r'id="untranslated">[^<]*see them in en: yn/no \(choice label: zh\)', page)
+    assert "no label in zh" not in page  # not in the checklist of what blocks
+
+
 def test_import_a_file_that_is_not_a_spreadsheet(researcher):
     user, client = researcher
     study = Study.objects.create(owner=user, slug="s", title="S", languages=["en"])

@@ -12,7 +12,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from ...diff import diff_versions
-from ...instrument import QuestionnaireInvalid
+from ...instrument import QuestionnaireInvalid, untranslated
+from ...instrument_files import untranslated_note
 from ...models import ConsentText, VersionStatus
 from ...selectors import claim_variables, linkable, publish_checklist, version_to_spec
 from ...services.questionnaires import questionnaire_publish
@@ -78,6 +79,8 @@ def publish(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         chosen = form.cleaned_data["consent"]
     previous = study.versions.filter(status=VersionStatus.PUBLISHED).order_by("-number").first()
     checklist = publish_checklist(version, chosen)
+    spec = version_to_spec(version)
+    gaps = untranslated(spec)
     return render_studio(
         request,
         "survey/studio/publish.html",
@@ -88,6 +91,8 @@ def publish(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         form=form,
         checklist=checklist,
         ready=not any(checklist.values()),
+        # Not blocking: texts missing in a language are shown in the default language there.
+        untranslated=untranslated_note(gaps, spec["default_language"]) if gaps else "",
         previous=previous,
         diff=_comparison(study, version, previous) if previous else None,
         status=400 if request.method == "POST" else 200,
