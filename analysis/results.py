@@ -32,7 +32,7 @@ from .design import SurveyDesign, with_data
 from .estimates import mean, proportion
 from .quantiles import quantile
 from .sensitive import compare_list_with_direct, list_experiment, randomized_response
-from .suppression import DEFAULT_K, Release, disclose, fingerprints, round_count, row_keys, union
+from .suppression import DEFAULT_K, Release, disclose, fingerprints, round_count, row_keys, union, value_bins
 from .tally import Tally, cell_fingerprints, crosstab_of_tally, share_estimates, tally
 
 SHARE, MEAN, MEDIAN = "share", "mean", "median"
@@ -654,12 +654,27 @@ def _number(context: _Context, item: Item, _: dict[str, str]) -> Iterator[tuple[
             context, variable, MEAN, valid, lambda d, b: mean(d, variable, b), columns=(variable,)
         ),
     )
-    yield (
-        MEDIAN,
-        _statistic_rows(
-            context, variable, MEDIAN, valid, lambda d, b: quantile(d, variable, 0.5, b), columns=(variable,)
-        ),
+    medians = _statistic_rows(
+        context, variable, MEDIAN, valid, lambda d, b: quantile(d, variable, 0.5, b), columns=(variable,)
     )
+    yield MEDIAN, _with_value_bins(context, variable, medians)
+
+
+def _with_value_bins(context: _Context, variable: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """``value_bins``: for each row, ``(width, respondents)`` for every width of
+    :data:`analysis.suppression.VALUE_WIDTHS` — how many of the group's answers fall within the
+    width around the released value (width 0: exactly it). ``analysis.suppression`` releases the
+    median to the finest width at least k answers share."""
+    if frame.empty:
+        return frame
+    data = context.design.data
+    values = pd.to_numeric(data[variable], errors="coerce").to_numpy(dtype=float)
+    bins = []
+    for gv, group, estimate in zip(frame["group_variable"], frame["group"], frame["estimate"], strict=True):
+        inside = np.ones(len(data), dtype=bool) if not gv else (data[gv].astype("string") == group).to_numpy()
+        answers = values[np.asarray(inside, dtype=bool) & ~np.isnan(values)]
+        bins.append(value_bins(answers, float(estimate)) if pd.notna(estimate) else None)
+    return frame.assign(value_bins=bins)
 
 
 def _direct_levels(context: _Context, params: dict[str, str]) -> tuple[str, list[str]] | None:

@@ -24,6 +24,14 @@ tables"; Eurostat's confidentiality practice for tables of counts):
   default: conventional rounding, Hundepool et al. §5.4; Eurostat rounds published counts to a base
   too), shares and their intervals to 0.1 percentage point, other statistics to 2 decimals.
   Decisions are made on the exact counts; rounding is on top.
+* **Quantiles**: a median is an answer someone gave (or the mean of two), so it is released only
+  as precisely as at least k respondents of its group share: exactly when k gave that very
+  answer, else rounded to the finest width of :data:`VALUE_WIDTHS` whose bin around it holds k of
+  the group's answers (interval limits widened to the same width), else hidden (``value_bins``
+  says how many answers each width holds; ``value_width`` what was used, NaN when hidden). This
+  is the threshold rule applied to the released value itself, by global recoding (Hundepool et
+  al. 2012, §3.4 on recoding and §5.2 on the threshold rule): no released value is narrower than
+  the answers of k respondents, so it is no one's answer in particular.
 * **Rounding is not relied on.** A share to 0.1 point of a small group gives its exact n back
   (28.6 % is 2 of 7, and no other group under 10 gives it), so counts rounded to 5 hide nothing
   there. The linear system therefore treats every shown count as exact, and every recovery
@@ -130,8 +138,11 @@ LABEL_COLUMNS = {
     "implied",
     "threshold",
     "withheld",
+    "value_bins",
+    "value_width",
 }
 SHARE_COLUMNS = ("estimate", "se", "ci_low", "ci_high")
+VALUE_WIDTHS = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 10000.0)
 NUMBER_DECIMALS = 2
 
 
@@ -227,7 +238,7 @@ def disclose(
     if frames:  # decided in one pass over every row, then handed back table by table
         every = pd.concat([f.assign(_table=name) for name, f in frames.items()], ignore_index=True)
         aside = np.concatenate([withheld[name] for name in frames])
-        decided = _released(every, hidden, primary, rounding_base if rounding else 0, aside)
+        decided = _released(every, hidden, primary, rounding_base if rounding else 0, aside, k)
         parts = dict(iter(decided.groupby("_table", sort=False)))
         out = {name: parts[name].drop(columns="_table").set_axis(frames[name].index) for name in frames}
     new = hidden - system.hidden_before
@@ -620,7 +631,12 @@ def determined(matrix: np.ndarray) -> np.ndarray:
 
 
 def _released(
-    frame: pd.DataFrame, hidden: set[Hashable], primary: set[Hashable], base: int, withheld: np.ndarray
+    frame: pd.DataFrame,
+    hidden: set[Hashable],
+    primary: set[Hashable],
+    base: int,
+    withheld: np.ndarray,
+    k: int,
 ) -> pd.DataFrame:
     cells = frame["cell"].tolist()
     bases = frame["base"].tolist()
@@ -634,6 +650,8 @@ def _released(
         withheld, "withheld", np.where(first, "primary", np.where(suppressed, "complementary", ""))
     )
     out["withheld"] = withheld
+    if "value_bins" in out.columns:
+        out = _coarsened(out, k).drop(columns="value_bins")
     out["attribute_disclosure"] = _attribute_disclosure(frame)
     values = [
         c
@@ -644,6 +662,43 @@ def _released(
     ]
     out[values] = out[values].astype(float).mask(suppressed[:, None].repeat(len(values), axis=1))
     return _rounded(out, base) if base else out
+
+
+def value_bins(answers: np.ndarray, value: float) -> list[tuple[float, int]]:
+    """``(width, answers within it)`` for each of :data:`VALUE_WIDTHS`: the answers equal to
+    ``value`` (width 0), or in ``[r - w/2, r + w/2)`` around ``r``, ``value`` rounded to ``w``."""
+    out = []
+    for width in VALUE_WIDTHS:
+        if not width:
+            out.append((width, int(np.sum(answers == value))))
+            continue
+        centre = np.floor(value / width + 0.5) * width
+        out.append((width, int(np.sum((answers >= centre - width / 2) & (answers < centre + width / 2)))))
+    return out
+
+
+def _coarsened(frame: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Quantiles released to the finest width at least k answers share (see the module docstring)."""
+    widths = []
+    for i, bins in enumerate(frame["value_bins"]):
+        if not isinstance(bins, list | tuple) or not bins:
+            widths.append(np.nan)
+            continue
+        width = next((float(w) for w, count in bins if count >= k), np.nan)
+        widths.append(width)
+        label = frame.index[i]
+        if np.isnan(width):
+            for column in [c for c in (*SHARE_COLUMNS, "deff") if c in frame.columns]:
+                frame.loc[label, column] = np.nan
+        elif width:
+            value = float(frame.at[label, "estimate"])
+            frame.loc[label, "estimate"] = np.floor(value / width + 0.5) * width
+            frame.loc[label, "se"] = np.nan  # the standard error of an unrounded figure would undo it
+            for column, edge in (("ci_low", np.floor), ("ci_high", np.ceil)):
+                if column in frame.columns and pd.notna(frame.at[label, column]):
+                    frame.loc[label, column] = edge(float(frame.at[label, column]) / width) * width
+    frame["value_width"] = widths
+    return frame
 
 
 def _attribute_disclosure(frame: pd.DataFrame) -> np.ndarray:

@@ -259,3 +259,44 @@ def test_small_domains_are_hidden_with_a_partner():
     out = suppress_estimates(frame, k=10, group=["variable"])
     assert out["suppressed"].tolist() == [True, False, True, False]
     assert out["estimate"].isna().tolist() == [True, False, True, False]
+
+
+def test_a_median_is_released_only_as_precisely_as_k_answers_share():
+    """A group of 12 whose answers are all different: its median (one respondent's answer) was
+    released as it is; now it is rounded to the finest width whose bin holds k answers."""
+    from analysis.suppression import value_bins
+
+    spread = np.array([3, 11, 18, 24, 31, 38, 44, 52, 57, 63, 71, 96], dtype=float)
+    median = float(np.median(spread))  # 41.0, which nobody answered
+    clustered = np.array([40, 40, 41, 41, 41, 41, 42, 42, 42, 43, 43, 44, 44], dtype=float)
+    rows = [
+        {
+            "variable": "age",
+            "group_variable": "",
+            "group": "",
+            "level": None,
+            "count": len(a),
+            "n": len(a),
+            "estimate": m,
+            "se": 1.0,
+            "ci_low": m - 7.3,
+            "ci_high": m + 6.2,
+            "value_bins": value_bins(a, m),
+            "cell": ("age", name),
+            "base": ("age", name),
+        }
+        for name, a, m in (
+            ("spread", spread, median),
+            ("clustered", clustered, 42.0),
+        )
+    ]
+    table = pd.DataFrame(rows)
+    out = disclose({"t": table}, k=5, rounding=False)["t"].set_index(table["cell"].map(lambda c: c[1]))
+    # three answered 42, seven 41 to 42: the width of 2 is the finest that k = 5 answers share
+    assert out.at["clustered", "value_width"] == 2.0 and out.at["clustered", "estimate"] == 42.0
+    width = out.at["spread", "value_width"]
+    assert width >= 20 and out.at["spread", "estimate"] % width == 0
+    inside = np.abs(spread - out.at["spread", "estimate"]) <= width / 2
+    assert inside.sum() >= 5 and np.isnan(out.at["spread", "se"])
+    assert out.at["spread", "ci_low"] <= median - 7.3 and out.at["spread", "ci_high"] >= median + 6.2
+    assert "value_bins" not in out.columns
