@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from . import missing, schema
-from .translation import Translate, identity
+from .translation import Translate, identity, text_in
 from .varnames import legal_names
 
 META_LABELS = {
@@ -59,11 +59,11 @@ class Variable:
     missing_codes: dict[str, int] = field(default_factory=dict)
 
     def label_in(self, language: str) -> str:
-        return self.label.get(language) or next(iter(self.label.values()), "")
+        return text_in(self.label, language, next(iter(self.label), ""))
 
     def value_label_in(self, code: str, language: str) -> str:
         texts = self.value_labels.get(code, {})
-        return texts.get(language) or next(iter(texts.values()), code)
+        return text_in(texts, language, next(iter(texts), "")) or code
 
     def merge(self, later: Variable) -> None:
         """Fold in the same variable as a later version has it: its wording wins, codes are the union

@@ -12,7 +12,7 @@ import html
 from typing import TYPE_CHECKING
 
 from . import missing
-from .translation import Translate, gettext_noop, identity
+from .translation import Translate, gettext_noop, identity, text_in
 
 if TYPE_CHECKING:
     from .codebook import Codebook, Variable
@@ -146,7 +146,7 @@ def _row(v: Variable, language: str, t: Translate, spss: str, stata: str) -> str
         w["choices"] != list(v.value_labels) for w in v.wording.values()
     ):
         texts += "".join(
-            f'<br><span class="old">{e(t(W_VERSION))} {n}: {e(w["label"].get(language) or next(iter(w["label"].values()), ""))}'
+            f'<br><span class="old">{e(t(W_VERSION))} {n}: {e(text_in(w["label"], language, next(iter(w["label"]), "")))}'
             + (f" [{e(', '.join(w['choices']))}]" if w["choices"] else "")
             + "</span>"
             for n, w in sorted(v.wording.items())

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from . import language_tags
+
 Translate = Callable[[str], str]
 Text = Mapping[str, str]  # language code -> text
 
@@ -29,14 +31,12 @@ def identity(message: str) -> str:
 def text_in(text: Text | str | None, language: str, fallback: str = "en") -> str:
     """``text`` in ``language``; else in ``fallback``; else in any language it has; "" when empty.
 
-    A language code matches its base (``zh-hans`` finds ``zh``), so Django's codes and a
-    questionnaire's codes meet.
+    Languages are matched by the RFC 4647 lookup of :mod:`analysis.language_tags` (``zh-hans`` finds
+    ``zh`` or ``zh-CN``), so Django's codes, a study's and a questionnaire's codes meet.
     """
     if text is None:
         return ""
     if isinstance(text, str):
         return text
-    for code in (language, language.split("-")[0], fallback):
-        if text.get(code):
-            return text[code]
-    return next((value for value in text.values() if value), "")
+    found = language_tags.text_in(dict(text), language, fallback)
+    return found or next((value for value in text.values() if value), "")

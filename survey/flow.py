@@ -15,7 +15,7 @@ from typing import Any
 
 from .computed import calculated, default_value, filtered_choices
 from .instrument import iter_questions
-from .languages import same_language
+from .languages import text_in
 from .logic import Context, parse, pipe
 
 ARM_CONTROL, ARM_TREATMENT = "control", "treatment"
@@ -38,10 +38,7 @@ def expression_context(
 
     def choice_label(question: str, code: str) -> str:
         labels = lists.get(question_lists.get(question, ""), {}).get(code)
-        if not labels:
-            return ""
-        same = labels.get(language) or labels.get(same_language(language, list(labels)) or "")
-        return same or labels.get(default) or ""
+        return text_in(labels, language, default) if labels else ""
 
     return Context(language=language, choice_label=choice_label, choice=choice)
 
@@ -304,8 +301,9 @@ def display_value(spec: dict[str, Any], code: str, value: Any, language: str) ->
     if question is None or value in ("", None):
         return ""
     if question["choice_list"]:
+        default = spec.get("default_language", "")
         labels = {
-            c["code"]: c["label"].get(language, "")
+            c["code"]: text_in(c["label"], language, default) or c["code"]
             for cl in spec["choice_lists"]
             if cl["name"] == question["choice_list"]
             for c in cl["choices"]

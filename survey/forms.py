@@ -16,9 +16,9 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from . import languages
 from .computed import calculated, default_value, filtered_choices
 from .instrument import PAGE_FORM_NAMES
-from .languages import same_language
 
 MAX_SHORT_TEXT = 500
 MAX_LONG_TEXT = 5000
@@ -57,11 +57,9 @@ class ExactDecimalField(forms.DecimalField):
 
 def text_in(texts: dict[str, str], language: str, fallback: str) -> str:
     """The text in ``language``; a complete translation is required to publish, so the fallback is for drafts."""
-    if texts.get(language):
-        return texts[language]
-    # The same language under another BCP 47 tag (a study in ``zh``, a form written in ``zh-Hans``).
-    same = same_language(language, list(texts))
-    return (texts.get(same) if same else "") or texts.get(fallback) or next(iter(texts.values()), "")
+    # By the one lookup: the same language under another BCP 47 tag (a study in ``zh-Hans``, a form
+    # written in ``zh-CN``) is the language itself.
+    return languages.text_in(texts, language, fallback) or next((t for t in texts.values() if t), "")
 
 
 @dataclass(frozen=True)

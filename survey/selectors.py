@@ -13,7 +13,7 @@ from django.utils import timezone
 from analysis.codebook import Codebook, codebook_from_specs
 
 from .instrument import FORMAT, iter_questions, normalize
-from .languages import lookup, same_language
+from .languages import lookup, text_in
 from .models import (
     Choice,
     ChoiceList,
@@ -625,8 +625,7 @@ def logic_vocabulary(spec: dict[str, Any], language: str) -> Any:
     from .logic_text import Vocabulary
 
     def pick(texts: dict[str, str]) -> str:
-        same = texts.get(language) or texts.get(same_language(language, list(texts)) or "")
-        return same or texts.get(spec["default_language"]) or ""
+        return text_in(texts, language, spec["default_language"])
 
     lists = {cl["name"]: {c["code"]: pick(c["label"]) for c in cl["choices"]} for cl in spec["choice_lists"]}
     labels, choices = {}, {}
