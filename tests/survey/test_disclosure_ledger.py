@@ -102,3 +102,23 @@ def test_recorded_tables_read_back_as_they_were(answered_study):
     cells = [cell for table in tables.values() for cell in table["cell"]]
     assert all(isinstance(cell, tuple) for cell in cells)
     assert any(table["implied"].fillna(False).any() for table in tables.values() if "implied" in table)
+
+
+def test_the_claims_report_and_the_results_page_share_one_ledger_and_identities(answered_study):
+    """The claims report is decided beside the results page released before from the same data,
+    its figures named by the same respondent sets (before, by the claim's own wording, so the
+    same respondents were two unknowns to the two releases)."""
+    from survey.services.reports import report_build
+
+    frame, codebook = responses_frame(answered_study)
+    compute_results(answered_study, frame, codebook, ResultsOptions(by=("sample",), k=10))
+    snapshot = report_build(study_id=answered_study.pk, weighted=False)
+    assert snapshot.problem == "" and snapshot.data["claims"]
+    results, report = DisclosureRecord.objects.order_by("pk")
+    assert (results.origin, report.origin) == ("results", "report")
+    cells = {
+        origin: {cell for table in tables_read(record.tables).values() for cell in table["cell"]}
+        for origin, record in (("results", results), ("report", report))
+    }
+    shared = cells["results"] & cells["report"]
+    assert shared and all(cell[0] == "set" for cell in shared)
