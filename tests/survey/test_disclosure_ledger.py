@@ -10,6 +10,7 @@ responses worked out from the raw answers) runs over all of them combined. The d
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from survey.bridge import responses_frame
@@ -122,3 +123,45 @@ def test_the_claims_report_and_the_results_page_share_one_ledger_and_identities(
     }
     shared = cells["results"] & cells["report"]
     assert shared and all(cell[0] == "set" for cell in shared)
+
+
+def test_a_release_recorded_meanwhile_makes_the_decision_again_beside_it(answered_study):
+    """Two builds at once cannot both decide alone: one recorded while the other was deciding
+    makes the other decide again, with it among the fixed tables."""
+    from survey.services.disclosure import disclosure_release
+
+    seen: list[set[str]] = []
+
+    def other(before):
+        return None, {
+            "other": pd.DataFrame(
+                [
+                    {
+                        "variable": "x",
+                        "group_variable": "",
+                        "group": "",
+                        "level": "a",
+                        "count": 3,
+                        "n": 3,
+                        "cell": ("x",),
+                        "base": ("x", "n"),
+                        "suppressed": True,
+                    }
+                ]
+            )
+        }
+
+    def decide(before):
+        seen.append(set(before))
+        if len(seen) == 1:  # a second build records its release while this one decides
+            disclosure_release(
+                study=answered_study, revision="r", origin="results", exclusion="", decide=other
+            )
+        return "mine", {}
+
+    assert (
+        disclosure_release(study=answered_study, revision="r", origin="results", exclusion="", decide=decide)
+        == "mine"
+    )
+    assert len(seen) == 2 and seen[0] == set() and any(name.endswith(":other") for name in seen[1])
+    assert DisclosureRecord.objects.filter(ledger__revision="r").count() == 2
