@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .instrument import (
+    EXPRESSION_FIELDS,
     QUESTION_DEFAULTS,
     SECTION_DEFAULTS,
     TRANSLATED_FIELDS,
@@ -76,12 +77,17 @@ def _reference_pattern(code: str) -> re.Pattern[str]:
 
 
 def rename_references(spec: dict[str, Any], old: str, new: str) -> None:
-    """Point every ``${old}`` of the spec (expressions and piped texts) at ``new``, in place."""
+    """Point every ``${old}`` of the spec at ``new``, in place: every expression column (relevance,
+    constraint, calculation, choice filter) and every piped text (of pages, questions and choices)."""
     pattern = _reference_pattern(old)
     replacement = "${" + new + "}"
-    nodes: list[dict[str, Any]] = [*spec["sections"], *(q for _, q, _ in iter_questions(spec))]
+    nodes: list[dict[str, Any]] = [
+        *spec["sections"],
+        *(q for _, q, _ in iter_questions(spec)),
+        *(c for choice_list in spec["choice_lists"] for c in choice_list["choices"]),
+    ]
     for node in nodes:
-        for field in ("relevance", "constraint"):
+        for field in EXPRESSION_FIELDS:
             if node.get(field):
                 node[field] = pattern.sub(replacement, node[field])
         for field in TRANSLATED_FIELDS:

@@ -47,6 +47,8 @@ GROUP_TYPES = frozenset({"matrix", "list_experiment"})
 # Types whose value a relevance expression can read.
 ANSWERED_TYPES = frozenset(QUESTION_TYPES) - {"note", "matrix"}
 TRANSLATED_FIELDS = ("label", "hint", "constraint_message")
+# The columns holding an expression, each of which may name questions as ``${code}``.
+EXPRESSION_FIELDS = ("relevance", "constraint", "calculation", "choice_filter")
 # Texts a form may leave out in some of its languages: the page shows the default language's instead.
 OPTIONAL_TRANSLATIONS = ("hint", "constraint_message")
 # Types whose value a ``calculation`` can set (a ``calculate`` stores it without showing it; the

@@ -199,3 +199,48 @@ def test_place_puts_a_question_at_an_index_of_its_page():
     spec = tiny_spec()
     assert codes(editing.question_place(spec, "q2", 0)) == ["q2", "q1"]
     assert codes(editing.question_place(spec, "q1", 99)) == ["q2", "q1"]
+
+
+def test_rename_reaches_calculations_choice_filters_and_choice_labels():
+    """Every ``${reference}`` follows a rename (README), not only relevance, constraint and labels: a
+    calculation, a choice filter and a piped choice label were left pointing at the old name, and the
+    edit was refused ("calculation of 'dbl' refers to ${q1}, which is not a question")."""
+    spec = tiny_spec()
+    page_two = {
+        "code": "p2",
+        "label": {"en": "Two", "zh": "二"},
+        "questions": [
+            {"code": "dbl", "type": "calculate", "calculation": "if(${q1} = 'yes', 2, 1)"},
+            {
+                "code": "again",
+                "type": "single_choice",
+                "label": {"en": "Again", "zh": "再"},
+                "choice_list": "yn2",
+                "choice_filter": "name != ${q1}",
+            },
+        ],
+    }
+    spec["sections"].append(page_two)
+    spec["choice_lists"].append(
+        {
+            "name": "yn2",
+            "choices": [
+                {"code": "yes", "label": {"en": "Yes after ${q1}", "zh": "${q1}后是"}},
+                {"code": "no", "label": {"en": "No", "zh": "否"}},
+            ],
+        }
+    )
+    spec = normalize(spec)
+    assert validate(spec) == []
+    q1 = {**spec["sections"][0]["questions"][0], "code": "trust"}
+    renamed = normalize(
+        editing.question_put(spec, original="q1", page_code="p1", parent_code=None, question=q1)
+    )
+    dbl, again = renamed["sections"][1]["questions"]
+    assert dbl["calculation"] == "if(${trust} = 'yes', 2, 1)"
+    assert again["choice_filter"] == "name != ${trust}"
+    assert renamed["choice_lists"][1]["choices"][0]["label"] == {
+        "en": "Yes after ${trust}",
+        "zh": "${trust}后是",
+    }
+    assert validate(renamed) == []

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ... import editing
-from ...instrument import QuestionnaireInvalid, iter_questions
+from ...instrument import EXPRESSION_FIELDS, QuestionnaireInvalid, iter_questions
 from ...languages import xlsform_name
 from ...logic import ExpressionError, parse
 from ...models import QuestionnaireVersion, QuestionType, Study, VersionStatus
@@ -233,7 +233,7 @@ def _references(question: dict[str, Any]) -> set[str]:
 
 
 # The expression fields the live check reads (a page has relevance only; the validator names the same).
-CHECKED_FIELDS = frozenset({"relevance", "constraint", "calculation", "choice_filter"})
+CHECKED_FIELDS = frozenset(EXPRESSION_FIELDS)
 
 
 @studio_page
