@@ -16,6 +16,7 @@ carry their items in ``items``. Problems are reported with a location that the c
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -650,6 +651,15 @@ def _validate_xlsform_columns(question, position, lists, order, add) -> None:
 DYNAMIC_DEFAULT = re.compile(r"\$\{|[()\[\]{}]")
 
 
+def _is_calendar_date(value: str) -> bool:
+    """Whether ``YYYY-MM-DD`` names a day that exists (``2024-02-30`` and ``2024-13-45`` do not)."""
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _validate_default(question, lists, add) -> None:
     """A default is a fixed answer of the question's type: choice codes, a number, a date, a text.
 
@@ -692,6 +702,8 @@ def _validate_default(question, lists, add) -> None:
         expected = "a number"
     elif qtype == "date" and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         expected = "a date written YYYY-MM-DD"
+    elif qtype == "date" and not _is_calendar_date(value):
+        expected = "a date (no such day in the calendar)"
     if expected:
         add(
             "question",

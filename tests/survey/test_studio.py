@@ -314,12 +314,17 @@ def test_the_editor_edits_calculation_choice_filter_default_and_read_only(draft)
         ({"_code": "q1", "default": "maybe"}, "default", "is not a choice of list"),
         ({"default": "${q1}"}, "default", "is an expression"),
         ({"default": "seven"}, "default", "is not a whole number"),
+        (
+            {"code": "d", "type": "date", "label__en": "D", "label__zh": "日", "default": "2024-02-30"},
+            "default",
+            "is not a date",
+        ),
     ],
 )
 def test_the_editor_checks_the_xlsform_columns_as_an_import_does(draft, fields, field, message):
     client, version = draft
     before = version_to_spec(version)
-    if fields.get("type") == "calculate":
+    if fields.get("type") in {"calculate", "date"}:
         url = reverse("survey:studio_question_new", args=["tiny", 1]) + "?page=p1"
         data = {"page": "p1", **fields}
     else:

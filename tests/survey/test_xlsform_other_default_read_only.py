@@ -120,6 +120,8 @@ def test_static_defaults_are_read_and_written_back():
         (["integer", "n", "N", "many"], "'many' is not a whole number"),
         (["decimal", "n", "N", "1,5"], "'1,5' is not a number"),
         (["date", "n", "N", "01/05/2024"], "is not a date written YYYY-MM-DD"),
+        (["date", "n", "N", "2024-02-30"], "'2024-02-30' is not a date"),
+        (["date", "n", "N", "2024-13-45"], "'2024-13-45' is not a date"),
         (["select_one colours", "n", "N", "green"], "'green' is not a choice of list 'colours'"),
         (["note", "n", "N", "x"], "a note takes no default"),
     ],
