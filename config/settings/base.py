@@ -76,8 +76,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "import_export",
-    "django_tasks_db",
     "survey",
+    # After survey: survey's ``db_worker`` command (one that survives a database restart) replaces its own.
+    "django_tasks_db",
 ]
 
 # Long exports run as background tasks: Django's tasks framework with a database-backed queue,
