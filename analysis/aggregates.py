@@ -2,8 +2,9 @@
 
 Both are written from a results payload (``survey.services.results``: tables already through the
 disclosure step), so a download holds exactly what the page shows. One CSV row per variable ×
-statistic × level × group; text a spreadsheet would run as a formula is neutralised
-(``analysis.exports.neutralise``); XLSX cells are written as strings or numbers, never formulas.
+statistic × level × group; in the CSV, text a spreadsheet would run as a formula is neutralised
+(``analysis.exports.neutralise``); XLSX cells are written as typed strings or numbers, never
+formulas, so they hold every text as it is.
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ def weighting_text(payload: dict[str, Any]) -> str:
     return f"post-stratified to {weighting.get('source', '')}"
 
 
-def tidy_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The payload's table as rows of :data:`COLUMNS` (labels neutralised for spreadsheets)."""
+def tidy_rows(payload: dict[str, Any], *, guard: bool = True) -> list[dict[str, Any]]:
+    """The payload's table as rows of :data:`COLUMNS` (with ``guard``, labels neutralised for a CSV
+    opened in a spreadsheet)."""
     weighting, data = weighting_text(payload), payload.get("data", "real")
     rows = []
     for row in payload["table"]:
         out = {column: row.get(column) for column in COLUMNS}
         out["weighting"], out["data"] = weighting, data
-        rows.append({k: neutralise(v) if isinstance(v, str) else v for k, v in out.items()})
+        rows.append({k: neutralise(v) if guard and isinstance(v, str) else v for k, v in out.items()})
     return rows
 
 
@@ -78,7 +80,7 @@ def write_xlsx(payload: dict[str, Any], notes: dict[str, str]) -> bytes:
     percent = book.add_format({"num_format": "0.0%"})
     number = book.add_format({"num_format": "0.00"})
     _notes_sheet(book, payload, notes, bold)
-    rows = tidy_rows(payload)
+    rows = tidy_rows(payload, guard=False)  # typed string cells: never run as formulas
     tables: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
         tables.setdefault((row["question"] or "", row["statistic"] or ""), []).append(row)
@@ -145,7 +147,7 @@ def _notes_sheet(book: Any, payload: dict[str, Any], notes: dict[str, str], bold
     ]
     for i, (name, value) in enumerate(lines):
         sheet.write_string(i, 0, name, bold)
-        sheet.write_string(i, 1, neutralise(str(value)))
+        sheet.write_string(i, 1, str(value))
     sheet.set_column(0, 0, 32)
     sheet.set_column(1, 1, 100)
 

@@ -5,11 +5,13 @@ chunk at a time: CSV, XLSX (SpreadsheetML, ``analysis.xlsx``), Parquet and JSON 
 and Stata after a first pass through a temporary file (``analysis.statfiles``). Missing answers are
 empty cells, or with ``missing_codes`` the SPSS code of their kind (``analysis.missing``), the
 ``.sav``'s (found by a first pass of their own) — in numeric columns as numbers, in text as text. Dates are dates in XLSX and Parquet; choice variables
-are dictionary (categorical) columns in Parquet. Text a spreadsheet would execute — cells and headers starting
-with ``= + - @``, a tab or a carriage return — is neutralised in CSV and XLSX with a leading
-apostrophe (OWASP, "CSV Injection"; ``analysis.formulas``), reversibly: the syntax files beside a
-CSV undo it, so SPSS and Stata get every text as typed, as in the .sav and .dta, while the CSV stays
-safe to open in a spreadsheet. Synthetic data says so in every file's label or first note.
+are dictionary (categorical) columns in Parquet. Text a spreadsheet would execute — CSV cells and headers
+starting with ``= + - @``, a tab or a carriage return, other than a number such as ``-5`` — is
+neutralised with a leading apostrophe (OWASP, "CSV Injection"; ``analysis.formulas``), reversibly:
+the syntax files beside a CSV undo it, so SPSS and Stata get every text as typed, as in the .sav and
+.dta, while the CSV stays safe to open in a spreadsheet. XLSX cells are typed strings and numbers,
+never formulas, so they hold every text as typed. Synthetic data says so in every file's label or
+first note.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import pandas as pd
 
 from . import missing, schema
 from .codebook import Codebook
-from .formulas import DANGEROUS_START, neutralise
+from .formulas import DANGEROUS_START, NUMBER_PATTERN, neutralise
 from .statfiles import write_statistical
 from .syntax import spss_syntax, stata_syntax
 from .translation import Translate, identity
@@ -45,7 +47,7 @@ SYNTHETIC_NOTE = (
 
 
 def _neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """``neutralise`` applied to every text cell and header, column by column (vectorised)."""
+    """``neutralise`` applied to every text cell and header, column by column (vectorised): CSV only."""
     frame = frame.copy()
     for column in frame.columns:
         values = frame[column]
@@ -59,6 +61,9 @@ def _neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
             if quoted.any():  # rare: only texts starting with apostrophes are stripped and looked at
                 after = texts[quoted].str.lstrip("'").str.startswith(DANGEROUS_START)
                 risky |= after.reindex(texts.index, fill_value=False).astype(bool)
+            if risky.any():  # a number (-5, +3) is no formula: left as it is
+                number = texts[risky].str.fullmatch(NUMBER_PATTERN).fillna(False).astype(bool)
+                risky &= ~number.reindex(texts.index, fill_value=False).astype(bool)
             if risky.any():
                 frame[column] = values.where(~risky, "'" + texts)
     frame.columns = [neutralise(str(c)) for c in frame.columns]
@@ -119,17 +124,17 @@ def write_xlsx(
     translate: Translate = identity,
 ) -> int:
     """XLSX streamed chunk by chunk (``analysis.xlsx``); dates as dates; a second sheet lists the
-    variables with their labels, a third (for synthetic data) says so."""
+    variables with their labels, a third (for synthetic data) says so. Texts are typed string cells,
+    which no spreadsheet runs as formulas: written as typed, with no guard (``analysis.formulas``)."""
     dates = {v.name for v in codebook.variables if v.kind == "date" or v.name == schema.COMPLETED_ON}
     sheets = ["responses", "variables"] + (["SYNTHETIC"] if codebook.synthetic else [])
     rows = 0
     with Workbook(path, sheets) as book:
-        book.write(0, pd.DataFrame([[neutralise(name) for name in codebook.names]], dtype=object))
+        book.write(0, pd.DataFrame([codebook.names], dtype=object))
         for frame in frames:
             if values == "labels":
                 frame = _labelled(frame, codebook, language)
-            # codes after neutralising: a typed "-97" reads '-97, the code -97
-            frame = _with_missing(_neutralise_frame(frame), codebook, missing_codes)
+            frame = _with_missing(frame, codebook, missing_codes)
             frame.columns = codebook.names
             book.write(0, frame, dates)
             rows += len(frame)
@@ -144,12 +149,7 @@ def write_xlsx(
             ]
             for variable in codebook.variables
         ]
-        book.write(
-            1,
-            _neutralise_frame(
-                pd.DataFrame([["variable", "type", "label", "values"], *described], dtype=object)
-            ),
-        )
+        book.write(1, pd.DataFrame([["variable", "type", "label", "values"], *described], dtype=object))
         if codebook.synthetic:
             book.write(2, pd.DataFrame([[SYNTHETIC_NOTE]], dtype=object))
     return rows

@@ -6,7 +6,8 @@ constant-memory mode costs several microseconds per cell in Python (``write_row`
 value), 10-20x PostgreSQL's ``COPY`` of the same rows. The parts written are the minimum ECMA-376
 (Office Open XML, Part 1, §18) asks for: a workbook, its relationships, one style for dates
 (``yyyy-mm-dd``) and one worksheet per sheet, cells as inline strings (``t="inlineStr"``; never a
-formula), numbers and date serials (days since 1899-12-30). Cells carry no ``r`` reference: they
+formula, so a text starting with ``=`` is written as it is, with no guard), numbers and date serials
+(days since 1899-12-30). Cells carry no ``r`` reference: they
 follow each other, an empty one is ``<c/>``. Characters XML 1.0 forbids are removed.
 """
 
@@ -54,7 +55,8 @@ def _texts(column: pd.Series):
     values = pa.array(column.astype(object).where(column.notna(), None), type=pa.string(), from_pandas=True)
     values = pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.string()), values)
     values = pc.replace_substring_regex(values, _ILLEGAL_XML.pattern, "")
-    for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
+    # a raw carriage return would be read back as a line feed (XML 1.0 §2.11 normalises line ends)
+    for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\r", "&#13;")):
         values = pc.replace_substring(values, raw, entity)
     return _wrap(values, '<c t="inlineStr"><is><t xml:space="preserve">', "</t></is></c>")
 

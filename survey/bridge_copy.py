@@ -27,6 +27,7 @@ from psycopg import sql
 from analysis import schema
 from analysis.codebook import Codebook
 from analysis.exports import DANGEROUS_START, neutralise
+from analysis.formulas import NUMBER_PATTERN
 
 from .bridge import Layout, column_layout
 from .models import ConsentText, QuestionnaireVersion, Response, Sample, Study
@@ -34,6 +35,7 @@ from .models import ConsentText, QuestionnaireVersion, Response, Sample, Study
 PROGRESS_EVERY = 10_000
 STARTS = sql.SQL(", ").join(sql.Literal(ord(c)) for c in DANGEROUS_START)  # first characters
 APOSTROPHE = sql.Literal("'")
+NUMBER = sql.Literal(f"^{NUMBER_PATTERN}$")  # a number (-5) is no formula: never guarded
 MISSING = "\x1f"  # how COPY marks a missing value for the frame reader (CSV exports leave it empty)
 
 
@@ -78,8 +80,8 @@ class _Columns:
         if not self.for_csv:
             return text
         return sql.SQL(
-            "NULLIF(CASE WHEN ascii(ltrim({t}, {q})) IN ({s}) THEN {q} || {t} ELSE {t} END, '')"
-        ).format(t=text, s=STARTS, q=APOSTROPHE)
+            "NULLIF(CASE WHEN ascii(ltrim({t}, {q})) IN ({s}) AND {t} !~ {n} THEN {q} || {t} ELSE {t} END, '')"
+        ).format(t=text, s=STARTS, q=APOSTROPHE, n=NUMBER)
 
     def joined(self, array: sql.Composable) -> sql.Composable:
         """A JSON array of codes as space-separated text (the bridge's ``" ".join``)."""
@@ -88,14 +90,14 @@ class _Columns:
         )
 
     def answer(self, code: str) -> sql.Composable:
-        """A scalar answer: in CSV, text neutralised but numbers (say -3) as they are."""
+        """A scalar answer: in CSV, text neutralised but numbers (say -3, or the text "-3") as they are."""
         text = sql.SQL("a.{}").format(sql.Identifier(code))
         if not self.for_csv:
             return text
         return sql.SQL(
             "CASE WHEN ascii(ltrim({t}, {q})) IN ({s}) AND jsonb_typeof(r.answers -> {c}) = 'string'"
-            " THEN {q} || {t} ELSE {t} END"
-        ).format(t=text, s=STARTS, c=sql.Literal(code), q=APOSTROPHE)
+            " AND {t} !~ {n} THEN {q} || {t} ELSE {t} END"
+        ).format(t=text, s=STARTS, c=sql.Literal(code), q=APOSTROPHE, n=NUMBER)
 
     def column(self, name: str) -> sql.Composable:
         layout, literal = self.layout, sql.Literal

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -137,7 +138,10 @@ def test_xlsx_holds_dates_as_dates_and_text_never_as_formulas(written):
     header = [c.value for c in sheet[1]]
     row = [c for c in sheet[2]]
     assert row[header.index("when")].value == dt.datetime(2024, 2, 29)
-    assert row[header.index("in")].value == "'=cmd" and row[header.index("in")].data_type == "s"
+    # a typed string cell, never run as a formula: the text as typed, without the CSV's apostrophe
+    assert row[header.index("in")].value == "=cmd" and row[header.index("in")].data_type == "s"
+    with zipfile.ZipFile(folder / "out.xlsx") as archive:
+        assert "<f>" not in archive.read("xl/worksheets/sheet1.xml").decode()
     assert row[header.index("WITH")].value == 0.1
 
 
@@ -229,6 +233,12 @@ def _stored() -> dict[tuple[int, str], Any]:
     return stored
 
 
+def _objects(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Records as a frame of the values as read (an integer stays an int, not a float beside a None)."""
+    names = dict.fromkeys(name for record in records for name in record)
+    return pd.DataFrame({name: [r.get(name) for r in records] for name in names}, dtype=object)
+
+
 def _read_back(folder, fmt: str, book) -> dict[tuple[int, str], Any]:
     """Every answer cell of the ``fmt`` export as its reader gives it, under the original names."""
     if fmt in {"sav", "dta"}:
@@ -239,10 +249,10 @@ def _read_back(folder, fmt: str, book) -> dict[tuple[int, str], Any]:
     elif fmt == "xlsx":
         data = pd.read_excel(folder / "out.xlsx", sheet_name="responses", dtype=object)
     elif fmt == "parquet":
-        data = pd.DataFrame(pq.read_table(folder / "out.parquet").to_pylist())
+        data = _objects(pq.read_table(folder / "out.parquet").to_pylist())
     elif fmt == "json":
         records = json.loads((folder / "out.json").read_text(encoding="utf-8"))["responses"]
-        data = pd.DataFrame.from_records(records).astype(object)
+        data = _objects(records)
     else:
         long = pd.read_csv(folder / "out.long", dtype=str, keep_default_na=False)
         data = long.pivot(index="response_id", columns="variable", values="value").loc[
@@ -256,7 +266,7 @@ def _as_stored(value: Any, stored: Any, fmt: str, variable) -> Any:
     """``value`` read from ``fmt`` in the stored answer's terms: codes, numbers, dates as ISO text."""
     if value is None or value == "" or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
         return None
-    if fmt in {"csv", "xlsx", "long"} and isinstance(value, str):
+    if fmt in {"csv", "long"} and isinstance(value, str):  # XLSX: typed strings, no guard
         value = unneutralise(value)  # the spreadsheet guard, undone (analysis.formulas)
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()[:10]

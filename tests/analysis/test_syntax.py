@@ -27,18 +27,20 @@ STATA_EPOCH = dt.date(1960, 1, 1)
 
 # Typed answers the CSV guards against spreadsheet formulas (OWASP): SPSS and Stata must get them as typed
 GUARDED = ["=1+1", "-5 apples", "'=x", "''-y", "-97", "@SUM(A1)", "\tcmd", "+"]
+# and numbers, which the CSV leaves unguarded (no formula), unless typed after an apostrophe
+NUMBERS = ["-5", "+3", "-2.5e3", "'-5"]
 
 
 def frames() -> list[pd.DataFrame]:
     """The three-version study, then its four respondents again answering ``in`` with ``GUARDED``
-    texts, one of them refusing ``q1`` (its code -1 is guarded in the CSV too)."""
+    texts and numbers, one of them refusing ``q1`` (its code -1, a number, is not guarded in the CSV)."""
     again = pd.concat(study.frames(), ignore_index=True)
     again[schema.RESPONSE_ID] = [f"s{i}" for i in range(len(again))]
     extra = []
-    for start in (0, 4):
+    for start in (0, 4, 8):
         chunk = again.copy()
         chunk[schema.RESPONSE_ID] = chunk[schema.RESPONSE_ID] + str(start)
-        chunk["in"] = pd.Series(GUARDED[start : start + 4], dtype=chunk["in"].dtype)
+        chunk["in"] = pd.Series((GUARDED + NUMBERS)[start : start + 4], dtype=chunk["in"].dtype)
         extra.append(chunk)
     extra[0].loc[2, "q1"] = "-1"
     return study.frames() + extra
@@ -291,5 +293,5 @@ def test_r_snippet_reads_the_files_written_beside_it(exported):
     # the guard undone as SPSS and Stata do: R's sub(perl = TRUE) run here as Python's re (same syntax)
     literal = re.search(r'sub\("((?:[^"\\]|\\.)*)", "", x, perl = TRUE\)', snippet)[1]
     pattern = literal.replace("\\\\", "\\")  # R's string escapes: \\t is \t for PCRE
-    for text in [*GUARDED, "-1", "'tis", "a=b"]:
+    for text in [*GUARDED, *NUMBERS, "-1", "'tis", "a=b"]:
         assert re.sub(pattern, "", neutralise(text), count=1) == text, text

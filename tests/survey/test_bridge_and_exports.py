@@ -1,6 +1,7 @@
 """The bridge to pandas and every export format, read back and compared with the source."""
 
 import json
+import zipfile
 
 import openpyxl
 import pandas as pd
@@ -105,9 +106,14 @@ def test_spreadsheet_formulas_are_neutralised_in_cells_and_headers(answered_stud
     assert "'=evil_header" in read_back.columns
     assert read_back["'=evil_header"].tolist() == ["'" + p for p in (payloads * 20)[: len(frame)]]
 
+    # XLSX: typed string cells, which no spreadsheet runs, hold the texts as typed (no apostrophe)
     sheet = openpyxl.load_workbook(xlsx_path)["responses"]
-    values = [cell.value for row in sheet.iter_rows() for cell in row if isinstance(cell.value, str)]
-    assert all(not v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in values)
+    rows = list(sheet.iter_rows())
+    column = [cell.value for cell in rows[0]].index("=evil_header")
+    assert [row[column].value for row in rows[1:]] == (payloads * 20)[: len(frame)]
+    assert {row[column].data_type for row in rows} == {"s"}
+    with zipfile.ZipFile(xlsx_path) as archive:
+        assert "<f>" not in archive.read("xl/worksheets/sheet1.xml").decode()
     assert response is not None
 
 
@@ -167,6 +173,10 @@ def awkward_answers(answered_study):
         "\rcmd",
         'a "quoted", text\nline',
         "'-typed with its apostrophe",  # guarded once more, so the guard can be undone
+        "-5",  # numbers typed as text: no formula, never guarded
+        "+3",
+        "-2.5e3",
+        "'-5",  # but after an apostrophe guarded, so the guard can be undone
     ]
     for response, payload in zip(Response.objects.order_by("pk"), payloads, strict=False):
         response.answers = {**response.answers, "comments": payload}
@@ -196,6 +206,7 @@ def test_postgresql_copy_writes_the_same_csv_as_the_bridge(awkward_answers, tmp_
     comments = pd.read_csv(fast, keep_default_na=False, encoding="utf-8-sig")["comments"].tolist()
     assert '\'=HYPERLINK("http://x")' in comments and 'a "quoted", text\nline' in comments
     assert "''-typed with its apostrophe" in comments
+    assert {"-5", "+3", "-2.5e3", "''-5"} <= set(comments)
 
 
 @pytest.mark.parametrize("chunk_size", [7, 5000])
