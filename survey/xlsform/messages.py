@@ -56,6 +56,7 @@ E_OR_OTHER_GROUP = _(
     "have no row; add an 'other' choice and a text question after the group"
 )
 E_CHOICE_INCOMPLETE = _("a choice needs a list_name and a name")
+E_NO_CHOICES_COLUMN = _("the choices sheet has no {columns} column in its header row (row 1)")
 E_MATRIX_CHILD = _("only select_one questions can stand in matrix {name!r}")
 
 # Why a column real forms use is refused, named in E_REFUSED_COLUMN.

@@ -374,6 +374,13 @@ class _Reader:
             and not column.base.startswith(("media::", "instance::"))
         ]
         self.choice_columns = [column.header for column in extra]
+        missing = [field for field in ("list_name", "name") if field not in by_field]
+        if missing and sheet.rows:
+            columns = ", ".join(repr(field) for field in missing)
+            self.problem(
+                sheet.title, 1, None, m.E_NO_CHOICES_COLUMN.format(columns=columns), "no_choices_column"
+            )
+            return []
         lists: dict[str, dict[str, Any]] = {}
         for row, record in sheet.rows:
             list_name = self.value(record, by_field, "list_name")
@@ -382,7 +389,7 @@ class _Reader:
                 self.problem(
                     sheet.title,
                     row,
-                    None,
+                    by_field["name" if list_name else "list_name"][0],
                     str(m.E_CHOICE_INCOMPLETE),
                     "choice_incomplete",
                 )
