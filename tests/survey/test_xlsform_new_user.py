@@ -44,3 +44,18 @@ def test_a_choice_row_without_a_name_points_at_the_empty_cell():
     )
     assert problem.code == "choice_incomplete"
     assert str(problem).startswith("sheet choices, row 3, column B")
+
+
+def test_the_readme_documents_every_reserved_name():
+    """A question named ``shown`` is refused as reserved; the README's XLSForm section says which names
+    are, so a researcher learns it before the refusal."""
+    from pathlib import Path
+
+    from survey.instrument import CODE_PATTERN, PAGE_FORM_NAMES
+
+    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text()
+    section = readme[readme.index("## XLSForm support") :]
+    section = section[: section.index("\n## ")]
+    names = section[section.index("**Names**") :].split("\n\n")[0]
+    assert all(f"`{name}`" in names for name in PAGE_FORM_NAMES)
+    assert all(CODE_PATTERN.match(name) for name in PAGE_FORM_NAMES)  # each could otherwise be a name
