@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from analysis.language_tags import lookup
+
 from .logic import ExpressionError, parse, piped_codes
 
 FORMAT = "candid/questionnaire@1"
@@ -522,6 +524,34 @@ def untranslated(spec: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
                 if missing:
                     gaps.append((code, field, missing))
     return gaps
+
+
+def read_instead(texts: dict[str, str], default: str) -> str:
+    """The language whose text a reader of a language without one gets, as the page picks it
+    (:func:`survey.forms.text_in`): the default language's, else the first language that has one. A
+    constraint message written only in ``zh-CN`` is what ``en`` readers see, even when ``en`` is the
+    default."""
+    available = [lang for lang, text in texts.items() if text]
+    return lookup([default], available, "") or (available[0] if available else default)
+
+
+def untranslated_read_instead(spec: dict[str, Any]) -> list[tuple[str, str, list[str], str]]:
+    """:func:`untranslated`, each gap with the language its readers see instead (:func:`read_instead`)."""
+    texts_of: dict[tuple[str, str], dict[str, str]] = {}
+    for section in spec["sections"]:
+        texts_of[(section["code"], "label")] = section["label"]
+        for question in section["questions"]:
+            for node in [question, *question["items"]]:
+                for field in ("label", *OPTIONAL_TRANSLATIONS):
+                    texts_of[(node["code"], field)] = node.get(field) or {}
+    for choice_list in spec["choice_lists"]:
+        for choice in choice_list["choices"]:
+            texts_of[(f"{choice_list['name']}/{choice['code']}", "label")] = choice["label"]
+    default = spec["default_language"]
+    return [
+        (code, field, missing, read_instead(texts_of.get((code, field), {}), default))
+        for code, field, missing in untranslated(spec)
+    ]
 
 
 def _validate_section_relevance(section, order, add) -> None:

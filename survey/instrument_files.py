@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from .instrument import Problem, QuestionnaireInvalid, spec_from_json
+from .instrument import Problem, QuestionnaireInvalid, spec_from_json, untranslated_read_instead
 from .xlsform import read_xlsform, write_xlsform
 from .xlsform.limits import check_size
 
@@ -60,19 +60,26 @@ def questionnaire_bytes(spec: dict[str, Any], fmt: str) -> bytes:
     raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def untranslated_note(gaps: list[tuple[str, str, list[str]]], default: str) -> str:
+def untranslated_note(spec: dict[str, Any]) -> str:
     """What an import accepted without every translation (pyxform only warns about it too): each label,
     hint and constraint message participants will read in the default language instead, one by one
-    (``q2 (label: fr)``, ``yn/no (choice label: fr)``)."""
+    (``q2 (label: fr)``, ``yn/no (choice label: fr)``); one missing in the default language itself is
+    read in another language, which it names (``q2 (message when not accepted: en, read in zh-CN)``).
+    "" when every text is in every language."""
+    default = spec["default_language"]
     fields = {
         "label": _("label"),
         "hint": _("hint"),
         "constraint_message": _("message when not accepted"),
     }
-    listed = [
-        f"{code} ({_('choice label') if '/' in code else fields[field]}: {', '.join(languages)})"
-        for code, field, languages in gaps
-    ]
+    listed = []
+    for code, field, languages, shown in untranslated_read_instead(spec):
+        missing = ", ".join(languages)
+        if shown != default:
+            missing = _("%(languages)s, read in %(shown)s") % {"languages": missing, "shown": shown}
+        listed.append(f"{code} ({_('choice label') if '/' in code else fields[field]}: {missing})")
+    if not listed:
+        return ""
     return _(
         "Some texts are not written in every language; participants reading those languages see them in "
         "%(default)s: %(list)s."

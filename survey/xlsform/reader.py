@@ -25,7 +25,7 @@ from ..instrument import (
     Problem,
     QuestionnaireInvalid,
     normalize,
-    untranslated,
+    untranslated_read_instead,
     validate,
 )
 from . import messages as m
@@ -720,15 +720,13 @@ def untranslated_cells(spec: dict[str, Any], locate) -> list[Problem]:
         "constraint_message": gettext("message when not accepted"),
     }
     notices = []
-    for code, text_field, languages in untranslated(spec):
+    for code, text_field, languages, shown in untranslated_read_instead(spec):
         if "/" in code:
             kind, key = "choice", tuple(code.split("/", 1))
         else:
             kind, key = ("section" if code in sections else "question"), code
         for language in languages:
-            message = m.N_UNTRANSLATED.format(
-                field=fields[text_field], language=language, default=spec["default_language"]
-            )
+            message = m.N_UNTRANSLATED.format(field=fields[text_field], language=language, default=shown)
             notices.append(Problem(locate(kind, key, f"{text_field}::{language}"), message, "untranslated"))
     return notices
 

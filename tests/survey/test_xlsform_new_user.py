@@ -59,3 +59,34 @@ def test_the_readme_documents_every_reserved_name():
     names = section[section.index("**Names**") :].split("\n\n")[0]
     assert all(f"`{name}`" in names for name in PAGE_FORM_NAMES)
     assert all(CODE_PATTERN.match(name) for name in PAGE_FORM_NAMES)  # each could otherwise be a name
+
+
+def test_a_message_only_in_a_second_language_is_said_to_be_read_in_it():
+    """A constraint message written only in zh-CN reaches English readers in Chinese (the page falls
+    back to the language that has it, as for labels); the import's notices said they would see it in
+    en, the default language, which has none."""
+    from survey.forms import text_in
+    from survey.instrument_files import untranslated_note
+    from survey.xlsform.reader import untranslated_cells
+
+    survey = [
+        [
+            "type",
+            "name",
+            "label::English (en)",
+            "label::Chinese (zh-CN)",
+            "constraint",
+            "constraint_message::Chinese (zh-CN)",
+            "hint::English (en)",
+        ],
+        ["integer", "age", "Age", "年龄", ". >= 18", "必须年满18岁", "Years"],
+    ]
+    spec = read_xlsform(workbook(survey))
+    message = spec["sections"][0]["questions"][0]["constraint_message"]
+    assert text_in(message, "en", spec["default_language"]) == "必须年满18岁"  # what the page shows
+    note = untranslated_note(spec)
+    assert "age (message when not accepted: en, read in zh-CN)" in note
+    assert "age (hint: zh-CN)" in note  # a hint in the default language: read in it, as the note opens
+    cells = [str(problem) for problem in untranslated_cells(spec, lambda *where: "here")]
+    assert "here: no message when not accepted in en: readers of en see the zh-CN one" in cells
+    assert "here: no hint in zh-CN: readers of zh-CN see the en one" in cells

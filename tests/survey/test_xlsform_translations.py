@@ -161,7 +161,7 @@ def test_the_import_note_lists_each_text_left_untranslated():
     from survey.instrument_files import untranslated_note
 
     spec = read_xlsform(workbook(FRENCH_GAPS, choices=FRENCH_CHOICES))
-    note = untranslated_note(untranslated(spec), spec["default_language"])
+    note = untranslated_note(spec)
     assert "cigarettes (label: fr)" in note and "yn/no (choice label: fr)" in note and " en:" in note
 
 

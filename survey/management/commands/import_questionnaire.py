@@ -1,6 +1,6 @@
 from django.core.management.base import CommandError
 
-from survey.instrument import Problem, QuestionnaireInvalid, untranslated
+from survey.instrument import Problem, QuestionnaireInvalid
 from survey.instrument_files import read_questionnaire_file, untranslated_note
 from survey.models import Study
 from survey.services.questionnaires import questionnaire_import
@@ -38,8 +38,8 @@ class Command(CandidCommand):
                 f"Imported {file} as draft version {version.number} of study {version.study.slug}."
             )
         )
-        gaps = untranslated(spec)
-        if gaps:
-            self.stdout.write(self.style.WARNING(untranslated_note(gaps, spec["default_language"])))
+        note = untranslated_note(spec)
+        if note:
+            self.stdout.write(self.style.WARNING(note))
             for notice in notices:  # each cell, for an XLSForm
                 self.stdout.write(self.style.WARNING(f"  - {notice}"))

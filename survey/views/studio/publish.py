@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from ...diff import diff_versions
-from ...instrument import QuestionnaireInvalid, untranslated
+from ...instrument import QuestionnaireInvalid
 from ...instrument_files import untranslated_note
 from ...models import ConsentText, VersionStatus
 from ...selectors import claim_variables, linkable, publish_checklist, version_to_spec
@@ -80,7 +80,6 @@ def publish(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     previous = study.versions.filter(status=VersionStatus.PUBLISHED).order_by("-number").first()
     checklist = publish_checklist(version, chosen)
     spec = version_to_spec(version)
-    gaps = untranslated(spec)
     return render_studio(
         request,
         "survey/studio/publish.html",
@@ -92,7 +91,7 @@ def publish(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         checklist=checklist,
         ready=not any(checklist.values()),
         # Not blocking: texts missing in a language are shown in the default language there.
-        untranslated=untranslated_note(gaps, spec["default_language"]) if gaps else "",
+        untranslated=untranslated_note(spec),
         previous=previous,
         diff=_comparison(study, version, previous) if previous else None,
         status=400 if request.method == "POST" else 200,

@@ -13,7 +13,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ...instrument import Problem, QuestionnaireInvalid, untranslated
+from ...instrument import Problem, QuestionnaireInvalid
 from ...instrument_files import questionnaire_bytes, read_questionnaire_bytes, untranslated_note
 from ...languages import same_language
 from ...models import VersionStatus
@@ -89,9 +89,9 @@ def import_form(request: HttpRequest, slug: str) -> HttpResponse:
                     )
                     % {"languages": ", ".join(missing)},
                 )
-            gaps = untranslated(spec)
-            if gaps:
-                messages.info(request, untranslated_note(gaps, spec["default_language"]))
+            note = untranslated_note(spec)
+            if note:
+                messages.info(request, note)
             if notices:  # each cell, for an XLSForm
                 messages.info(request, "; ".join(str(notice) for notice in notices))
             return HttpResponseRedirect(reverse("survey:studio_version", args=[study.slug, version.number]))
