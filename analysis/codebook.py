@@ -57,6 +57,9 @@ class Variable:
     coding: str = ""  # "integer" (the codes are the numbers) or "numbered" (see ``number_codes``)
     # SPSS user-missing codes by kind of missing when not the standard ones (``analysis.missing``)
     missing_codes: dict[str, int] = field(default_factory=dict)
+    # whole numbers only (an integer question in every version, a list experiment's count): the
+    # exports write them as integers (nullable integer columns), never as 18.0
+    integer: bool = False
 
     def label_in(self, language: str) -> str:
         return text_in(self.label, language, next(iter(self.label), ""))
@@ -73,6 +76,7 @@ class Variable:
             codes[code] = {**codes.get(code, {}), **texts}
         self.value_labels = codes
         self.wording = {**self.wording, **later.wording}
+        self.integer = self.integer and later.integer  # a version asking for decimals: decimals
         self.versions = sorted({*self.versions, *later.versions})
         for name in ("label", "kind", "relevance", "randomisation", "source", "page", "question"):
             setattr(self, name, getattr(later, name))
@@ -228,6 +232,7 @@ def _question_variables(
                 code,
                 "count",
                 label=label,
+                integer=True,
                 randomisation="list experiment, arm assigned at random (balanced)",
                 **{**shared, "source": (shared["source"] + "; " if shared["source"] else "") + items},
             ),
@@ -249,7 +254,7 @@ def _question_variables(
         "calculate": "text",  # XPath string() of the result, as ODK stores a calculation
     }
     if qtype in kinds:
-        return [Variable(code, kinds[qtype], label=label, **shared)]
+        return [Variable(code, kinds[qtype], label=label, integer=qtype == "integer", **shared)]
     return []
 
 

@@ -54,6 +54,13 @@ W_NAMES = gettext_noop(
     "characters (Stata); a name changed to fit gets _ and six hex digits of its original's SHA-256, and "
     "its label starts with the original name."
 )
+W_CELLS = gettext_noop(
+    "Cells: in the CSV a text starting with = + - @, a tab or a carriage return gets a leading apostrophe, "
+    "so that a spreadsheet does not run it as a formula; a number such as -5 or +3 is left as it is, and "
+    "the .sps, .do and R code below remove the apostrophe. XLSX cells hold every text as typed (text "
+    "cells are never run as formulas). Integer questions and 0/1 variables are written as integers "
+    "(18, not 18.0); decimals as answered."
+)
 W_CONSENT = gettext_noop("Consent and ethics approval")
 W_CONSENT_LINE = gettext_noop(
     "Consent version {version}: research team {team}; contact {contact}; ethics approval {committee}, "
@@ -116,7 +123,7 @@ def render(codebook: Codebook, language: str, translate: Translate = identity, f
         f"<h2>{e(t(W_MISSING))}</h2><p>{e(t(W_MISSING_INTRO))}</p>"
         f"<table><thead><tr><th>{e(t(W_KIND))}</th><th>{e(t(W_SPSS))}</th><th>{e(t(W_STATA))}</th></tr></thead>"
         f"<tbody>{kinds}</tbody></table>"
-        f"<h2>{e(t(W_LAYOUTS))}</h2><ul><li>{e(t(W_MULTI))}</li><li>{e(t(W_RANK))}</li><li>{e(t(W_NAMES))}</li></ul>"
+        f"<h2>{e(t(W_LAYOUTS))}</h2><ul><li>{e(t(W_MULTI))}</li><li>{e(t(W_RANK))}</li><li>{e(t(W_NAMES))}</li><li>{e(t(W_CELLS))}</li></ul>"
         f"<h2>{e(t(W_R))}</h2><pre><code>{e(r_snippet(codebook, file_name or codebook.study + '.csv'))}</code></pre>"
         "</body></html>"
     )

@@ -70,6 +70,27 @@ def _neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _integers(frames: Iterable[pd.DataFrame], codebook: Codebook) -> Iterator[pd.DataFrame]:
+    """``frames`` with each integer variable (``Variable.integer``, and the 0/1 columns) as a nullable
+    integer column, so every format writes ``18``, never ``18.0`` (a column with a missing answer is
+    float in pandas). A column holding something else than whole numbers (stored before a change of
+    type) is left as it is."""
+    names = [v.name for v in codebook.variables if v.integer or v.kind in {"binary", "flag"}]
+    for frame in frames:
+        converted = {}
+        for name in names:
+            if name not in frame or isinstance(frame[name].dtype, pd.Int64Dtype):
+                continue
+            try:
+                numbers = pd.to_numeric(frame[name])
+            except (TypeError, ValueError):
+                continue
+            present = numbers.dropna()
+            if pd.api.types.is_numeric_dtype(numbers) and (present == np.round(present)).all():
+                converted[name] = numbers.astype("Int64")
+        yield frame.assign(**converted) if converted else frame
+
+
 def _labelled(frame: pd.DataFrame, codebook: Codebook, language: str) -> pd.DataFrame:
     """Codes replaced by their value labels in ``language`` (for people reading a spreadsheet)."""
     frame = frame.copy()
@@ -202,7 +223,7 @@ def _coded(frames: Iterable[pd.DataFrame], codebook: Codebook) -> Iterator[pd.Da
         for frame in frames:
             for name, taken in low.items():
                 if name in frame:
-                    numbers = pd.to_numeric(frame[name], errors="coerce")
+                    numbers = pd.to_numeric(frame[name], errors="coerce").astype(float)
                     taken.update(numbers[numbers <= max(missing.SPSS_CODES.values())].tolist())
             pickle.dump(frame, spool, protocol=pickle.HIGHEST_PROTOCOL)
             chunks += 1
@@ -238,7 +259,9 @@ def _arrow_schema(codebook: Codebook, missing_codes: bool = False):
 
     fields = []
     for variable in codebook.variables:
-        if variable.kind in {"numeric", "count"} or variable.name in {"duration_seconds", "display_seed"}:
+        if variable.integer and variable.kind in {"numeric", "count"}:
+            kind = pa.int64()
+        elif variable.kind in {"numeric", "count"} or variable.name in {"duration_seconds", "display_seed"}:
             kind = pa.float64()
         elif variable.kind in {"binary", "flag"} or variable.name in {
             "questionnaire_version",
@@ -431,6 +454,7 @@ def export(
         if options.get("values", "codes") != "codes":  # the scripts recode codes, not labels
             raise ValueError("syntax files read a CSV of codes, not of labels")
         options["missing_codes"] = True
+    frames = _integers(frames, codebook)
     if options.get("missing_codes") and fmt not in {"sav", "dta"}:
         frames = _coded(frames, codebook)
     rows = WRITERS[fmt](frames, codebook, Path(path), language=language, translate=translate, **options)

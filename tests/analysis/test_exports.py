@@ -17,6 +17,7 @@ import pyreadstat
 import pytest
 
 from analysis import missing, schema
+from analysis.codebook import Variable
 from analysis.exports import CHOICE_KINDS, export
 from analysis.formulas import unneutralise
 from analysis.varnames import MAX_LENGTH, RESERVED, legal_names
@@ -287,7 +288,12 @@ def test_every_stored_answer_reads_back_from_every_format(written, fmt):
     stored = _stored()
     read = _read_back(folder, fmt, book)
     for key, expected in stored.items():
-        got = _as_stored(read[key], expected, fmt, book.variable(key[1]))
+        variable = book.variable(key[1])
+        if expected is not None and isinstance(expected, int) and fmt in {"csv", "long", "json", "parquet"}:
+            # an integer (or 0/1) answer is written as an integer, not 18.0
+            assert re.fullmatch(r"-?[0-9]+", str(read[key])), (fmt, key, read[key])
+            assert fmt in {"csv", "long"} or isinstance(read[key], int), (fmt, key, read[key])
+        got = _as_stored(read[key], expected, fmt, variable)
         if isinstance(expected, int | float) and expected is not None:
             expected = float(expected)
         assert got == expected, (fmt, key, read[key], expected)
@@ -314,3 +320,21 @@ def test_with_missing_codes_every_missing_answer_reads_back_as_its_kinds_code(tm
         else:
             got = _as_stored(read[key], expected, fmt, variable)
             assert got == (float(expected) if isinstance(expected, int | float) else expected), (fmt, key)
+
+
+def test_integers_only_where_every_version_asked_for_whole_numbers(tmp_path):
+    """An integer question is written as integers (12, not 12.0); one a version asked as a decimal,
+    or a column holding a fraction, keeps its decimals."""
+    book = study.codebook()
+    assert book.variable("long").integer and book.variable("new_q").integer
+    assert not book.variable("WITH").integer
+    later = Variable("long", "numeric", "long", integer=False)
+    merged = Variable("long", "numeric", "long", integer=True)
+    merged.merge(later)
+    assert not merged.integer
+    frames = study.frames()
+    frames[1].loc[1, "long"] = 2.5  # stored before the question became an integer
+    export(frames, book, tmp_path / "out.csv", "csv")
+    written = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert written["long"].tolist() == ["12", "", "", "2.5"]
+    assert written["new_q"].tolist() == ["", "", "-97", ""]
