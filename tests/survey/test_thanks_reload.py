@@ -44,6 +44,22 @@ def test_the_thank_you_page_can_be_reloaded_and_shows_the_same_receipt(quota_stu
 
 
 @pytest.mark.django_db
+def test_finish_sent_again_after_the_thank_you_page_gets_that_page_again(quota_study):
+    """The other request of a double click, or one sent again after a failed one, can leave the
+    browser after the first "Finish" answered and removed the resume cookie: it gets the same
+    thank-you page, not "session invalid" (in make faults six participants lost their receipt so)."""
+    client, url = finished(quota_study)
+    code = RECEIPT.search(client.get(url).content.decode()).group(1).strip()
+    again = answer(client, quota_study, {"q1": "no"})
+    assert again.status_code == 303 and again["Location"] == url
+    assert RECEIPT.search(client.get(url).content.decode()).group(1).strip() == code
+    assert PendingResponse.objects.count() == 1
+    # A browser that never finished here still gets "session invalid", and no receipt.
+    stranger = answer(Client(HTTP_ACCEPT_LANGUAGE="en"), quota_study, {"q1": "no"})
+    assert stranger.status_code == 403 and not RECEIPT.search(stranger.content.decode())
+
+
+@pytest.mark.django_db
 def test_after_the_short_time_or_in_another_browser_the_page_says_finished(quota_study, monkeypatch):
     client, url = finished(quota_study)
     monkeypatch.setattr(finish, "RECEIPT_COOKIE_SECONDS", -1)  # the cookie's time is up

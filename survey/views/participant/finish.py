@@ -96,6 +96,20 @@ def thanks_page(request, study, completed: Completed, language: str) -> HttpResp
     return http_response
 
 
+def thanks_again(request: HttpRequest, study: Study) -> HttpResponse | None:
+    """The thank-you page again (303) for a POST from a browser that already finished here and lost
+    its resume cookie to that: the other request of a double click, or one sent again after a failed
+    one, arriving after the first "Finish" answered. None when the browser holds no receipt cookie."""
+    payload = request.get_signed_cookie(
+        receipt_cookie_name(study), default=None, salt=RECEIPT_COOKIE_SALT, max_age=RECEIPT_COOKIE_SECONDS
+    )
+    if payload is None:
+        return None
+    http_response = HttpResponseRedirect(reverse("survey:thanks", args=[study.slug]))
+    http_response.status_code = 303
+    return http_response
+
+
 @never_cache
 @require_GET
 def thanks(request: HttpRequest, study_slug: str) -> HttpResponse:

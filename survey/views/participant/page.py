@@ -29,7 +29,7 @@ from ...services.responses import (
     response_set_language,
 )
 from .common import choose_language, message_page, out_of_order, page_url, render_participant
-from .finish import completed_page, screened_out_page, thanks_page, visit_ended
+from .finish import completed_page, screened_out_page, thanks_again, thanks_page, visit_ended
 from .resume import continue_code, resumed_response
 
 # The page form's language buttons send ``action=language:<code>``: one control field for every
@@ -53,7 +53,9 @@ def page(request: HttpRequest, study_slug: str, index: int) -> HttpResponse:
             # click of "Finish" gets the same thank-you page) or ended (screened out, withdrawn).
             return completed_page(request, study, None, token, None, language)
         if request.method == "POST":
-            return message_page(request, language, "trouble_title", "session_invalid", status=403)
+            return thanks_again(request, study) or message_page(
+                request, language, "trouble_title", "session_invalid", status=403
+            )
         return HttpResponseRedirect(reverse("survey:entry", args=[study.slug]))
     if request.GET.get("lang") in study.languages and request.GET["lang"] != response.language:
         response_set_language(response_id=response.pk, language=request.GET["lang"])
