@@ -295,6 +295,28 @@ def to_json(value: Any) -> Any:
     return value
 
 
+def form_title(spec: dict[str, Any], study: Any, language: str) -> str:
+    """The title a reader of ``language`` sees at the top of each page: the form's title in that
+    language, else the study's (which the studio asks for in every study language), else the form's
+    title in its default language, else the study's first title. A form titled in English only (or by
+    its file name) no longer shows that to Chinese readers of a study titled in Chinese."""
+    from .languages import text_for
+
+    return (
+        text_for(spec["title"], language)
+        or text_for(study.titles or {}, language)
+        or text_in(spec["title"], language, spec["default_language"])
+        or study.title_in(language)
+    )
+
+
+def missing_titles(spec: dict[str, Any], study: Any) -> list[str]:
+    """The study languages the form has no title in (a notice on the publish page, not a block)."""
+    from .languages import text_for
+
+    return [language for language in study.languages if not text_for(spec["title"], language)]
+
+
 def display_value(spec: dict[str, Any], code: str, value: Any, language: str) -> str:
     """An answer as text for piping: choice labels in the participant's language."""
     question = _by_code(spec).get(code)

@@ -8,6 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from .. import flow
 from ..forms import PageForm, text_in
 from ..instrument import iter_questions
 from ..models import QuestionnaireVersion
@@ -61,7 +62,7 @@ def render_preview(
     context = {
         "version": version,
         "language": language,
-        "title": text_in(spec["title"], language, spec["default_language"]) or version.study.title,
+        "title": flow.form_title(spec, version.study, language),
         "pages": pages,
         "preview": True,
         "switches": [

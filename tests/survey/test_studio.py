@@ -756,3 +756,17 @@ def test_texts_in_a_language_without_labels_survive_the_editor(researcher):
     assert after["sections"][0]["questions"][1]["hint"] == {"fr": "En chiffres"}
     assert after["sections"][0]["questions"][1]["label"]["en"] == "Q2!"
     assert after["title"] == {"en": "Tiny!", "zh": "小", "fr": "Petit"}
+
+
+def test_the_publish_page_says_what_readers_of_a_language_without_a_form_title_see(researcher):
+    """A form titled in English only (or by its file name) is published, with a notice: Chinese
+    readers see the study's Chinese title there (before, nothing was said and they saw the English)."""
+    user, client = researcher
+    study = Study.objects.create(
+        owner=user, slug="s", title="S", languages=["en", "zh"], titles={"en": "Study", "zh": "研究"}
+    )
+    spec = tiny_spec(title={"en": "tiny-file"})
+    client.post(reverse("survey:studio_import", args=[study.slug]), {"file": xlsx_upload(spec)}, follow=True)
+    page = client.get(reverse("survey:studio_publish", args=[study.slug, 1])).content.decode()
+    assert re.search(r'id="untranslated">[^<]*The form has no title in zh: readers of zh see “研究”', page)
+    assert "title in en" not in page

@@ -90,3 +90,31 @@ def test_a_message_only_in_a_second_language_is_said_to_be_read_in_it():
     cells = [str(problem) for problem in untranslated_cells(spec, lambda *where: "here")]
     assert "here: no message when not accepted in en: readers of en see the zh-CN one" in cells
     assert "here: no hint in zh-CN: readers of zh-CN see the en one" in cells
+
+
+@pytest.mark.django_db
+def test_a_reader_of_a_language_the_form_has_no_title_in_sees_the_studys_title(admin_user_):
+    from django.test import Client
+
+    from survey.services.questionnaires import consent_create, questionnaire_import, questionnaire_publish
+    from tests.specs import consent_details, tiny_spec
+    from tests.survey.test_participant_flow import agree
+
+    version = questionnaire_import(
+        spec=tiny_spec(title={"en": "tiny-file"}), owner=admin_user_, study_slug="t"
+    )
+    study = version.study
+    study.titles = {"en": "Study", "zh": "研究"}
+    study.save()
+    consent = consent_create(study=study, texts={"en": "C", "zh": "C"}, **consent_details())
+    questionnaire_publish(version=version, consent=consent)
+    for accept, title in (("zh-CN", "研究"), ("en", "tiny-file")):
+        client = Client(HTTP_ACCEPT_LANGUAGE=accept)
+        page = agree(client, "/s/t/")
+        page = (
+            client.get(page["Location"]).content.decode()
+            if page.status_code == 302
+            else page.content.decode()
+        )
+        heading = page[page.index("<main") :]
+        assert title in heading and ("tiny-file" not in heading if accept == "zh-CN" else True)

@@ -117,7 +117,7 @@ def _render_page(
         response.language,
         {
             "study": study,
-            "title": text_in(spec["title"], response.language, spec["default_language"]),
+            "title": flow.form_title(spec, study, response.language),
             "section_label": flow.piped(
                 text_in(current.section["label"], response.language, spec["default_language"]),
                 spec,

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
+from ... import flow
 from ...diff import diff_versions
 from ...instrument import QuestionnaireInvalid
 from ...instrument_files import untranslated_note
@@ -47,6 +48,17 @@ def _comparison(study, version, against):
     return diff_versions(
         version_to_spec(against), version_to_spec(version), claim_variables=claim_variables(study)
     )
+
+
+def _title_note(spec: dict, study) -> str:
+    """A form without a title in a study language is published (as a label missing there is), saying
+    what those readers see at the top of each page instead."""
+    notes = [
+        _("The form has no title in %(language)s: readers of %(language)s see “%(title)s”.")
+        % {"language": language, "title": flow.form_title(spec, study, language)}
+        for language in flow.missing_titles(spec, study)
+    ]
+    return " ".join(notes)
 
 
 @studio_page
@@ -91,7 +103,7 @@ def publish(request: HttpRequest, slug: str, number: int) -> HttpResponse:
         checklist=checklist,
         ready=not any(checklist.values()),
         # Not blocking: texts missing in a language are shown in the default language there.
-        untranslated=untranslated_note(spec),
+        untranslated=" ".join(filter(None, [untranslated_note(spec), _title_note(spec, study)])),
         previous=previous,
         diff=_comparison(study, version, previous) if previous else None,
         status=400 if request.method == "POST" else 200,

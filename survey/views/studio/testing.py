@@ -180,7 +180,7 @@ def test_run(request: HttpRequest, slug: str, run_id: Any) -> HttpResponse:
                 "run": run,
                 "language": run.language,
                 "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in run.version.languages],
-                "title": text_in(spec["title"], run.language, spec["default_language"]),
+                "title": flow.form_title(spec, study, run.language),
                 "section_label": flow.piped(
                     text_in(current.section["label"], run.language, spec["default_language"]),
                     spec,
