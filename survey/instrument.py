@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from analysis.language_tags import lookup
 
 from .logic import ExpressionError, parse, piped_codes
@@ -108,73 +110,77 @@ SECTION_DEFAULTS: dict[str, Any] = {
 # Texts stored in columns of a fixed width (survey.models: QuestionnaireVersion.form_id,
 # Question.appearance); a longer one is a problem at its cell, never a database error on saving.
 TEXT_LIMITS = {"form_id": 100, "form_version": 100, "appearance": 100}
-E_TOO_LONG = "{field} is {length} characters long; at most {limit} are kept"
+E_TOO_LONG = _("{field} is {length} characters long; at most {limit} are kept")
 
 # Messages as constants so tests assert them and translators find them in one place.
-E_CODE_FORMAT = (
+E_CODE_FORMAT = _(
     "name {code!r} is not a valid variable name (a letter or _, then letters, digits or _, at most 32)"
 )
 # The names the participant page's form uses for itself (its buttons, its CSRF token, the list of
 # questions on screen): a question of that name would send two values and no page could be sent.
 PAGE_FORM_NAMES = frozenset({"csrfmiddlewaretoken", "action", "receipt", "page_key", "shown"})
-E_RESERVED_CODE = "name {code!r} is used by the survey page itself ({names}): choose another"
-E_DUPLICATE_CODE = "name {code!r} is used twice (also at {other})"
-E_DUPLICATE_CHOICE = "choice {code!r} appears twice in list {list_name!r}"
-E_UNKNOWN_LIST = "choice list {list_name!r} is not defined in the choices sheet"
-E_MISSING_LABEL = "no {field} in {language} ({code})"
-E_EMPTY_LIST = "choice list {list_name!r} has no choices"
-E_BAD_EXPRESSION = "{field} of {code!r}: {error}"
-E_UNKNOWN_REF = (
+E_RESERVED_CODE = _("name {code!r} is used by the survey page itself ({names}): choose another")
+E_DUPLICATE_CODE = _("name {code!r} is used twice (also at {other})")
+E_DUPLICATE_CHOICE = _("choice {code!r} appears twice in list {list_name!r}")
+E_UNKNOWN_LIST = _("choice list {list_name!r} is not defined in the choices sheet")
+E_MISSING_LABEL = _("no {field} in {language} ({code})")
+E_EMPTY_LIST = _("choice list {list_name!r} has no choices")
+E_BAD_EXPRESSION = _("{field} of {code!r}: {error}")
+E_UNKNOWN_REF = _(
     "{field} of {code!r} refers to ${{{ref}}}, which is not a question of this form (at character {position})"
 )
-E_LATER_REF = (
+E_LATER_REF = _(
     "{field} of {code!r} refers to ${{{ref}}}, which comes later in the form (at character {position})"
 )
-E_SAME_PAGE_REF = (
+E_SAME_PAGE_REF = _(
     "{field} of {code!r} pipes ${{{ref}}}, which is answered on the same page: an answer is piped "
     "into the pages after its own (at character {position})"
 )
-E_PIPE_SYNTAX = (
+E_PIPE_SYNTAX = _(
     "{field} of {code!r} has a '${{' that is not a reference such as ${{q1}}: put a question's code "
     "between ${{ and }} (at character {position})"
 )
-E_PIPE_IN_TITLE = (
+E_PIPE_IN_TITLE = _(
     "the form title ({language}) is shown before any answer, so it cannot pipe ${{...}} (at character "
     "{position}); piping works in question labels, hints, constraint messages, choice labels and page titles"
 )
-E_SELF_REF = "{field} of {code!r} refers to itself (at character {position})"
-E_NOT_ANSWERED_REF = (
+E_SELF_REF = _("{field} of {code!r} refers to itself (at character {position})")
+E_NOT_ANSWERED_REF = _(
     "{field} of {code!r} refers to ${{{ref}}}, a {type} that holds no answer (at character {position})"
 )
-E_CURRENT_IN_RELEVANCE = "{field} of {code!r} uses '.', which only a constraint may use"
-E_SLIDER_PARAMETERS = "slider {code!r} needs numeric parameters start and end with start < end and step > 0"
-E_MATRIX_ITEMS = "matrix {code!r} must contain single-choice or Likert items that all use list {list_name!r}"
-E_LIST_EXPERIMENT = (
+E_CURRENT_IN_RELEVANCE = _("{field} of {code!r} uses '.', which only a constraint may use")
+E_SLIDER_PARAMETERS = _(
+    "slider {code!r} needs numeric parameters start and end with start < end and step > 0"
+)
+E_MATRIX_ITEMS = _(
+    "matrix {code!r} must contain single-choice or Likert items that all use list {list_name!r}"
+)
+E_LIST_EXPERIMENT = _(
     "list experiment {code!r} needs at least two notes with role=control and exactly one with role=sensitive"
 )
-E_NESTED_GROUP = "{code!r}: a {type} cannot contain another group"
-E_ATTENTION_TYPE = (
+E_NESTED_GROUP = _("{code!r}: a {type} cannot contain another group")
+E_ATTENTION_TYPE = _(
     "attention check {code!r}: correct= names choice codes, so it needs a single-choice or Likert "
     "question (or a matrix item), not a question of type {type!r}"
 )
-E_ATTENTION_CODE = (
+E_ATTENTION_CODE = _(
     "attention check {code!r}: correct={value!r} names {missing}, not a choice of list {list_name!r} "
     "(its choices: {choices})"
 )
 ATTENTION_TYPES = frozenset({"single_choice", "likert"})
-E_NO_CALCULATION = "calculate {code!r} needs an expression in the calculation column"
-E_CALCULATION_TYPE = (
+E_NO_CALCULATION = _("calculate {code!r} needs an expression in the calculation column")
+E_CALCULATION_TYPE = _(
     "{code!r}: a calculation can set a calculate, text, integer, decimal or date question, not a {type}"
 )
-E_CHOICE_FILTER_TYPE = "{code!r}: a choice_filter can filter a select_one or select_multiple, not a {type}"
-E_DEFAULT_TYPE = "{code!r}: a {type} takes no default"
-E_DEFAULT_DYNAMIC = (
+E_CHOICE_FILTER_TYPE = _("{code!r}: a choice_filter can filter a select_one or select_multiple, not a {type}")
+E_DEFAULT_TYPE = _("{code!r}: a {type} takes no default")
+E_DEFAULT_DYNAMIC = _(
     "default of {code!r} is an expression ({value!r}); Candid takes only a fixed default value: "
     "use a calculation, or compute the value in the analysis"
 )
-E_DEFAULT_VALUE = "default of {code!r}: {value!r} is not {expected}"
-E_NO_SECTIONS = "the form has no questions"
-E_NO_LANGUAGES = "the form declares no language"
+E_DEFAULT_VALUE = _("default of {code!r}: {value!r} is not {expected}")
+E_NO_SECTIONS = _("the form has no questions")
+E_NO_LANGUAGES = _("the form declares no language")
 
 
 @dataclass(frozen=True)
@@ -301,9 +307,9 @@ def validate(spec: dict[str, Any], locate: Locator = no_location) -> list[Proble
 
     languages = spec["languages"]
     if not languages:
-        add("form", None, "", E_NO_LANGUAGES, "no_languages")
+        add("form", None, "", str(E_NO_LANGUAGES), "no_languages")
     if not any(section["questions"] for section in spec["sections"]):
-        add("form", None, "", E_NO_SECTIONS, "no_questions")
+        add("form", None, "", str(E_NO_SECTIONS), "no_questions")
     _check_length("form", None, "form_id", spec.get("form_id", ""), add)
     _check_length("form", None, "form_version", spec.get("form_version", ""), add)
     unwritten = unwritten_languages(spec)
@@ -425,7 +431,7 @@ def _validate_choice_lists(spec, languages, add, unwritten) -> dict[str, dict]:
                         "choice",
                         key,
                         f"label::{language}",
-                        E_MISSING_LABEL.format(field="label", language=language, code=choice["code"]),
+                        E_MISSING_LABEL.format(field=_("label"), language=language, code=choice["code"]),
                         "missing_label",
                     )
     return lists
@@ -483,7 +489,7 @@ def _validate_texts(kind, code, node, languages, add, *, required_label: bool, u
                 kind,
                 code,
                 f"label::{language}",
-                E_MISSING_LABEL.format(field="label", language=language, code=code),
+                E_MISSING_LABEL.format(field=_("label"), language=language, code=code),
                 "missing_label",
             )
 
@@ -574,7 +580,7 @@ def _validate_section_relevance(section, order, add) -> None:
 def _validate_question(question, _parent, lists, languages, order, add, unwritten) -> None:
     code, qtype = question["code"], question["type"]
     if qtype not in QUESTION_TYPES:
-        add("question", code, "type", f"unknown type {qtype!r}", "unknown_type")
+        add("question", code, "type", _("unknown type {type!r}").format(type=qtype), "unknown_type")
         return
     _validate_texts(
         "question", code, question, languages, add, required_label=qtype != "calculate", unwritten=unwritten
@@ -725,15 +731,17 @@ def _validate_default(question, lists, add) -> None:
         given = value.split() if qtype == "multiple_choice" else [value]
         if not given or any(word not in codes for word in given):
             choices = ", ".join(sorted(codes))
-            expected = f"a choice of list {question['choice_list']!r} (its choices: {choices})"
+            expected = _("a choice of list {list_name!r} (its choices: {choices})").format(
+                list_name=question["choice_list"], choices=choices
+            )
     elif qtype == "integer" and not re.fullmatch(r"-?\d+", value):
-        expected = "a whole number"
+        expected = _("a whole number")
     elif qtype in {"decimal", "slider"} and not re.fullmatch(r"-?(\d+(\.\d*)?|\.\d+)", value):
-        expected = "a number"
+        expected = _("a number")
     elif qtype == "date" and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        expected = "a date written YYYY-MM-DD"
+        expected = _("a date written YYYY-MM-DD")
     elif qtype == "date" and not _is_calendar_date(value):
-        expected = "a date (no such day in the calendar)"
+        expected = _("a date (no such day in the calendar)")
     if expected:
         add(
             "question",

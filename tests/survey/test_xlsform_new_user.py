@@ -118,3 +118,28 @@ def test_a_reader_of_a_language_the_form_has_no_title_in_sees_the_studys_title(a
         )
         heading = page[page.index("<main") :]
         assert title in heading and ("tiny-file" not in heading if accept == "zh-CN" else True)
+
+
+def test_the_validators_refusals_are_in_the_researchers_language():
+    """In the Chinese studio the refusals were half English ("relevance of 'q3' refers to ${q9}, which
+    is not a question of this form", "'3.5' is not a whole number"): the validator's messages go
+    through gettext, formatted in the language of the request."""
+    from django.utils import translation
+
+    survey = [
+        ["type", "name", "label::English (en)", "label::Chinese (zh-CN)", "relevant", "default"],
+        ["integer", "q1", "Q1", "问1", "", "3.5"],
+        ["text", "q3", "Q3", "问3", "${q9} = 1", ""],
+        ["select_one nolist", "q4", "Q4", "问4", "", ""],
+    ]
+    with translation.override("zh-hans"):
+        problems = refused(survey, [["list_name", "name", "label"], ["colours", "red", "Red"]])
+    messages = " ".join(problem.message for problem in problems)
+    assert "'3.5' 不是整数" in messages
+    assert "引用了 ${q9}，但它不是本问卷的问题" in messages
+    assert "选项列表 'nolist' 未在 choices 工作表中定义" in messages
+    for english in ("is not a", "refers to", "not defined"):
+        assert english not in messages
+    with translation.override("en"):
+        problems = refused(survey, [["list_name", "name", "label"], ["colours", "red", "Red"]])
+    assert "'3.5' is not a whole number" in " ".join(problem.message for problem in problems)
