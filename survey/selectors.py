@@ -731,10 +731,14 @@ def version_outline(
             "type_label": QuestionType(question["type"]).label
             if question["type"] in QuestionType.values
             else question["type"],
-            "labels": [(lang, question["label"].get(lang, "")) for lang in spec["languages"]],
+            # A calculate is never shown: it has no label to write (said once, not "no text yet" per language).
+            "labels": []
+            if question["type"] == "calculate" and not any(question["label"].values())
+            else [(lang, question["label"].get(lang, "")) for lang in spec["languages"]],
             "hints": [(lang, question["hint"].get(lang, "")) for lang in spec["languages"]]
             if any(question["hint"].values())
             else [],
+            "calculation_text": reading_of(question["calculation"], vocabulary),
             "choices": [
                 vocabulary.choices.get(question["code"], {}).get(c["code"]) or c["code"]
                 for c in lists.get(question["choice_list"], {}).get("choices", [])
@@ -878,7 +882,8 @@ def publish_checklist(version: QuestionnaireVersion, consent: ConsentText | None
 
 
 def logic_map(version: QuestionnaireVersion, staff_language: str) -> dict[str, Any]:
-    """For every question: the questions its relevance, constraint and piped texts read, and the
+    """For every question: the questions its relevance, constraint, piped texts, calculation and choice
+    filter read, and the
     questions that read it; each page's condition. Expressions are given as written and in words."""
     from .logic import ExpressionError, parse, piped_codes
 
@@ -886,9 +891,13 @@ def logic_map(version: QuestionnaireVersion, staff_language: str) -> dict[str, A
     language = questionnaire_language(spec["languages"], staff_language)
     vocabulary = logic_vocabulary(spec, language)
 
-    def refs(source: str) -> list[str]:
+    def refs(source: str, *, choice_filter: bool = False) -> list[str]:
         try:
-            return [ref for ref, _position in parse(source).references] if source else []
+            return (
+                [ref for ref, _position in parse(source, choice_filter=choice_filter).references]
+                if source
+                else []
+            )
         except ExpressionError:
             return []
 
@@ -908,6 +917,8 @@ def logic_map(version: QuestionnaireVersion, staff_language: str) -> dict[str, A
             "relevance": sorted(set(refs(question["relevance"]))),
             "constraint": sorted(set(refs(question["constraint"])) - {question["code"]}),
             "piping": piped,
+            "calculation": sorted(set(refs(question["calculation"]))),
+            "choice_filter": sorted(set(refs(question["choice_filter"], choice_filter=True))),
         }
         for kind, codes in depends.items():
             for code in codes:

@@ -770,3 +770,52 @@ def test_the_publish_page_says_what_readers_of_a_language_without_a_form_title_s
     page = client.get(reverse("survey:studio_publish", args=[study.slug, 1])).content.decode()
     assert re.search(r'id="untranslated">[^<]*The form has no title in zh: readers of zh see “研究”', page)
     assert "title in en" not in page
+
+
+def test_the_overview_and_the_logic_map_show_calculations_choice_filters_defaults(researcher):
+    """The draft overview left out a question's calculation, choice filter, default and read-only, and
+    showed "no text yet" in each language for a calculate (which has no label); the logic map left out
+    what calculations and choice filters read."""
+    from survey.services.questionnaires import questionnaire_import
+
+    user, client = researcher
+    spec = tiny_spec()
+    spec["sections"][0]["questions"][1]["default"] = "4"
+    spec["sections"].append(
+        {
+            "code": "p2",
+            "label": {"en": "Two", "zh": "二"},
+            "questions": [
+                {"code": "twice", "type": "calculate", "calculation": "${q2} * 2"},
+                {
+                    "code": "again",
+                    "type": "single_choice",
+                    "label": {"en": "Again", "zh": "再"},
+                    "choice_list": "yn",
+                    "choice_filter": "name != ${q1}",
+                },
+                {
+                    "code": "shownq",
+                    "type": "integer",
+                    "label": {"en": "S", "zh": "S"},
+                    "calculation": "${q2} + 1",
+                    "read_only": True,
+                },
+            ],
+        }
+    )
+    version = questionnaire_import(spec=spec, owner=user, study_slug="calc")
+    Study.objects.filter(pk=version.study_id).update(owner=user)
+    page = client.get(reverse("survey:studio_version", args=["calc", 1]) + "?part=1").content.decode()
+    twice = page[page.index('id="q-twice"') : page.index('id="q-again"')]
+    assert "no text yet" not in twice and "A calculation has no label" in twice and "${q2} * 2" in twice
+    again = page[page.index('id="q-again"') : page.index('id="q-shownq"')]
+    assert "Choice filter" in again and "name != ${q1}" in again
+    assert "Read only" in page[page.index('id="q-shownq"') :]
+    q2 = page[page.index('id="q-q2"') : page.index('id="q-twice"')]
+    assert "Default answer" in q2 and "<code>4</code>" in q2
+    logic = client.get(reverse("survey:studio_logic", args=["calc", 1])).content.decode()
+    twice_row = logic[logic.index('id="logic-twice"') :][:1500]
+    assert "computed from" in twice_row and 'href="#logic-q2"' in twice_row
+    again_row = logic[logic.index('id="logic-again"') :][:1500]
+    assert "options filtered by" in again_row and 'href="#logic-q1"' in again_row
