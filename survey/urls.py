@@ -43,6 +43,11 @@ studio = [
     path(VERSION + "publish/", publish.publish, name="studio_publish"),
     path(VERSION + "changes/", publish.diff, name="studio_diff"),
     path(STUDY + "test/<uuid:run_id>/", testing.test_run, name="studio_test_run"),
+    path(
+        STUDY + "test/<uuid:run_id>/p/<int:index>/relevance/",
+        testing.test_relevance,
+        name="studio_test_relevance",
+    ),
     path(STUDY + "consent/", consent.consent_list, name="studio_consent"),
     path(STUDY + "consent/new/", consent.consent_edit, name="studio_consent_new"),
     path(STUDY + "consent/<int:number>/", consent.consent_edit, name="studio_consent_version"),

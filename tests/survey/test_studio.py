@@ -819,3 +819,28 @@ def test_the_overview_and_the_logic_map_show_calculations_choice_filters_default
     assert "computed from" in twice_row and 'href="#logic-q2"' in twice_row
     again_row = logic[logic.index('id="logic-again"') :][:1500]
     assert "options filtered by" in again_row and 'href="#logic-q1"' in again_row
+
+
+def test_a_test_run_page_has_the_participant_pages_live_relevance(draft):
+    """The test run renders the participant page with the same attributes: its form asks the server
+    what applies as answers are typed (relevance, choice filters, an or_other's specify box), as the
+    participant link does; before, the form had no data-relevance and nothing changed until Next."""
+    from survey.models import TestRun
+
+    client, _version = draft
+    start = client.post(
+        reverse("survey:studio_test_start", args=["tiny", 1]), {"language": "en", "sample": "", "seed": "7"}
+    )
+    run = TestRun.objects.get()
+    page = client.get(start["Location"]).content.decode()
+    url = reverse("survey:studio_test_relevance", args=["tiny", run.pk, 0])
+    assert f'data-relevance="{url}"' in page and 'id="relevance-status"' in page
+    assert client.post(url, {"q1": "yes", "q2": "", "shown": "q1"}).json() == {
+        "relevant": ["q1", "q2"],
+        "choices": {},
+    }
+    assert client.post(url, {"q1": "no"}).json() == {"relevant": ["q1"], "choices": {}}
+    later = reverse("survey:studio_test_relevance", args=["tiny", run.pk, 1])
+    assert client.post(later, {"q1": "yes"}).status_code == 409  # not the page the run is on
+    run.refresh_from_db()
+    assert run.answers == {}  # nothing stored

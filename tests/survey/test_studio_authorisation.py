@@ -85,6 +85,7 @@ POST_ONLY = {
     "survey:studio_list_delete": EDITORS_A,
     "survey:studio_quota_grid": EDITORS_A,
     "survey:studio_quota_remove": EDITORS_A,
+    "survey:studio_test_relevance": {"owner_a"},  # what a test run's page shows: its author's
 }
 GET_ONLY = {"survey:studio_check"}  # a POST is refused (405) before anything is looked up
 MARKERS_A = (b"trust-and-rating-systems", b"Trust and rating systems")
@@ -136,6 +137,7 @@ def url_for(name: str, study, draft, run) -> str:
         "survey:studio_list_delete": [slug, number, spec["choice_lists"][0]["name"]],
         "survey:studio_preview": [slug, number, "zh"],
         "survey:studio_test_run": [slug, run.pk],
+        "survey:studio_test_relevance": [slug, run.pk, 0],
         "survey:studio_consent_version": [slug, 1],
         "survey:studio_qr": [slug, "west"],
         "survey:studio_quota": [slug, Quota.objects.get(study=study).pk],

@@ -12,7 +12,7 @@ from __future__ import annotations
 from .common import choose_language
 from .consent import entry
 from .finish import thanks
-from .page import page, page_form_kwargs, relevance
+from .page import needs_live_state, page, page_form_kwargs, relevance
 from .resume import continue_code, cookie_name, read_resume_cookie
 from .withdraw import withdraw
 
@@ -21,6 +21,7 @@ __all__ = [
     "continue_code",
     "cookie_name",
     "entry",
+    "needs_live_state",
     "page",
     "page_form_kwargs",
     "read_resume_cookie",

@@ -130,7 +130,7 @@ def _render_page(
             "continue_action": CONTINUE_ACTION,
             "relevance_url": (
                 reverse("survey:relevance", args=[study.slug, current.index])
-                if any(q["relevance"] or q.get("choice_filter") for q in current.questions)
+                if needs_live_state(current.questions)
                 else ""
             ),
             "page_index": current.index,
@@ -143,6 +143,13 @@ def _render_page(
         status=status,
         languages=study.languages,
     )
+
+
+def needs_live_state(questions: list[dict[str, Any]]) -> bool:
+    """Whether a page's script asks the server what applies as answers are typed: some question of it
+    has a relevance (an or_other's specify text has one) or a choice filter. The participant page and
+    the studio's test run decide alike, so a test run behaves as the participant link does."""
+    return any(q["relevance"] or q.get("choice_filter") for q in questions)
 
 
 @never_cache

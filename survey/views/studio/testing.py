@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import get_language, gettext_lazy
@@ -15,14 +15,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from ... import flow
-from ...forms import PageForm, is_well_formed, submit_page, text_in
+from ...forms import PageForm, is_well_formed, live_state, submit_page, text_in
 from ...instrument import iter_questions
 from ...languages import language_name
 from ...models import TestRun
 from ...participant_text import LANGUAGE_NAMES, translation_for
 from ...selectors import logic_map, version_to_spec
 from ...services import testruns
-from ..participant import page_form_kwargs
+from ..participant import needs_live_state, page_form_kwargs
 from ..preview import render_preview
 from .access import render_studio, studio_page, study_for, version_for
 
@@ -130,6 +130,28 @@ def _run_for(request: HttpRequest, slug: str, run_id: Any) -> tuple[Any, TestRun
 
 
 @studio_page
+@require_http_methods(["POST"])
+def test_relevance(request: HttpRequest, slug: str, run_id: Any, index: int) -> HttpResponse:
+    """What the participant page's ``relevance`` endpoint answers, for the page a test run is on:
+    ``{"relevant": [codes], "choices": {question: [choice codes]}}``. Nothing is stored."""
+    _study, run = _run_for(request, slug, run_id)
+    spec = version_to_spec(run.version)
+    plan = testruns.run_plan(spec, run)
+    all_pages = flow.pages(spec, plan)
+    if run.finished or not all_pages or index != min(run.position, len(all_pages) - 1):
+        return JsonResponse({"relevant": None}, status=409)
+    current = all_pages[index]
+    kwargs = page_form_kwargs(spec, language=run.language, display=plan, answers=run.answers)
+    if not is_well_formed(PageForm(questions=current.questions, **kwargs), request.POST):
+        return JsonResponse({"relevant": None}, status=400)
+    with translation_for(run.language):
+        codes, offered = live_state(
+            data=request.POST, page_questions=current.questions, stored=run.answers, form_kwargs=kwargs
+        )
+    return JsonResponse({"relevant": codes, "choices": offered})
+
+
+@studio_page
 @require_http_methods(["GET", "POST"])
 def test_run(request: HttpRequest, slug: str, run_id: Any) -> HttpResponse:
     """The page the test run has reached, exactly as a participant sees it, marked as a test."""
@@ -189,6 +211,12 @@ def test_run(request: HttpRequest, slug: str, run_id: Any) -> HttpResponse:
                 ),
                 "form": form,
                 "relevant": {item.spec["code"] for item in form.rendered},
+                # The same live relevance, choice filters and or_other box as the participant page.
+                "relevance_url": (
+                    reverse("survey:studio_test_relevance", args=[study.slug, run.pk, index])
+                    if needs_live_state(current.questions)
+                    else ""
+                ),
                 "page_index": index,
                 "is_last": flow.next_page(all_pages, index, run.answers) is None,
                 "receipt": "",
