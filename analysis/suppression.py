@@ -273,17 +273,30 @@ def _decided(
 def _to_withhold(system: _System, frames: Mapping[str, pd.DataFrame]) -> dict[str, pd.Index]:
     """Rows to leave out of the release when a hidden cell stays recoverable whatever is hidden.
 
-    That happens beside releases made before: a new breakdown's equation (its groups add up to
-    the overall figure) can tie a hidden cell of it to figures all shown already. That breakdown
-    of the table (its rows with the same group variable) is then not released at all, so neither
-    is the equation.
+    That happens beside releases made before: an equation of this release (a breakdown's groups
+    add up to the overall figure; a row's levels add up to its n) can tie a hidden figure to
+    figures all shown already. Every figure so tied is decided with them: a breakdown row's whole
+    breakdown (its rows with the same group variable) is not released, nor is its equation; an
+    overall row (its cell or its n stuck: say a yes/no split whose "yes" is a level shown before
+    and whose n is shown too) takes every row of its variable in the table with it, since the
+    overall row is what each breakdown of the variable adds up to.
     """
     out: dict[str, pd.Index] = {}
     for name, frame in frames.items():
-        touched = np.array([c in system.stuck for c in frame["cell"]], dtype=bool)
-        touched &= (frame["group_variable"] != OVERALL).to_numpy()
-        if touched.any():
-            out[name] = frame.index[frame["group_variable"].isin(set(frame.loc[touched, "group_variable"]))]
+        touched = np.array(
+            [
+                c in system.stuck or b in system.stuck
+                for c, b in zip(frame["cell"], frame["base"], strict=True)
+            ],
+            dtype=bool,
+        )
+        if not touched.any():
+            continue
+        overall = (frame["group_variable"] == OVERALL).to_numpy()
+        breakdowns = set(frame.loc[touched & ~overall, "group_variable"])
+        variables = set(frame.loc[touched & overall, "variable"])
+        rows = frame["group_variable"].isin(breakdowns) | frame["variable"].isin(variables)
+        out[name] = frame.index[rows.to_numpy()]
     return out
 
 

@@ -165,3 +165,28 @@ def test_a_release_recorded_meanwhile_makes_the_decision_again_beside_it(answere
     )
     assert len(seen) == 2 and seen[0] == set() and any(name.endswith(":other") for name in seen[1])
     assert DisclosureRecord.objects.filter(ledger__revision="r").count() == 2
+
+
+def test_the_results_page_and_the_claims_report_attacked_together(answered_study):
+    """Results by sample and gender (k = 5), then the claims report of the same data: the attack
+    runs over both releases as recorded (exact counts, respondent-set identities, what each
+    showed). Before, the report's overall yes/no split was one of the results' own levels, its
+    breakdown rows were decided alone, and 7 hidden report figures (a cell of 2 respondents,
+    "dangan: no" in the China sample, among them) were worked out from both together."""
+    from survey.services.reports import report_build
+    from tests.analysis.attack import attack
+
+    frame, codebook = responses_frame(answered_study)
+    compute_results(answered_study, frame, codebook, ResultsOptions(by=("sample", "gender"), k=5))
+    snapshot = report_build(study_id=answered_study.pk, weighted=False)
+    assert snapshot.problem == "" and snapshot.data["claims"]
+    released, truth = {}, {}
+    for record in DisclosureRecord.objects.order_by("pk"):
+        for name, table in tables_read(record.tables).items():
+            shown = table.assign(n=table["n"].where(~table["suppressed"].astype(bool)))
+            released[f"{record.pk}:{name}"] = shown
+            truth[f"{record.pk}:{name}"] = table
+    assert {r.origin for r in DisclosureRecord.objects.all()} == {"results", "report"}
+    assert any(t["suppressed"].astype(bool).any() for name, t in truth.items())
+    found = attack(released, truth, k=5)
+    assert found == [], f"{len(found)} hidden figures can be worked out, e.g. {found[:3]}"
