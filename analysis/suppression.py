@@ -715,21 +715,34 @@ def _coarsened(frame: pd.DataFrame, k: int) -> pd.DataFrame:
 
 
 def _attribute_disclosure(frame: pd.DataFrame) -> np.ndarray:
-    """Rows of a group (of a share table) in which every respondent gave the same answer."""
-    share = frame["level"].notna()
+    """Rows of a group (of a share table) in which every respondent gave the same answer.
+
+    A group is its own rows: one table's rows of one variable, breakdown, group and base. Keyed by
+    variable and base alone, the overall rows of several tables (or a breakdown whose one group is
+    everyone) shared a key, and a level held by all in one of them flagged the rest. The release's
+    own counts (responses used, answered or missing, flags, drop-off) are not answers.
+    """
+    share = frame["level"].notna().to_numpy().copy()
+    if "_table" in frame.columns:
+        share &= ~frame["_table"].astype(str).str.startswith("release:").to_numpy()
     if not share.any():
         return np.zeros(len(frame), dtype=bool)
+    table = frame["_table"] if "_table" in frame.columns else pd.Series("", index=frame.index)
     keys = pd.Series(
-        [repr(pair) for pair in zip(frame["variable"], frame["base"], strict=True)], index=frame.index
+        [
+            repr(group)
+            for group in zip(
+                table, frame["variable"], frame["group_variable"], frame["group"], frame["base"], strict=True
+            )
+        ],
+        index=frame.index,
     )
-    parts = pd.DataFrame(
-        {"key": keys, "count": frame["count"].fillna(0), "n": frame["n"].fillna(0), "share": share}
-    )
-    parts = parts[parts["share"]]
+    parts = pd.DataFrame({"key": keys, "count": frame["count"].fillna(0), "n": frame["n"].fillna(0)})
+    parts = parts[share]
     levels = parts.groupby("key")["count"].size()
     full = parts[(parts["count"] == parts["n"]) & (parts["n"] > 0)]["key"]
     flagged = set(full[full.map(levels) > 1])
-    return keys.isin(flagged).to_numpy() & share.to_numpy()
+    return keys.isin(flagged).to_numpy() & share
 
 
 def _rounded(frame: pd.DataFrame, base: int) -> pd.DataFrame:

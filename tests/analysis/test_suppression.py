@@ -300,3 +300,30 @@ def test_a_median_is_released_only_as_precisely_as_k_answers_share():
     assert inside.sum() >= 5 and np.isnan(out.at["spread", "se"])
     assert out.at["spread", "ci_low"] <= median - 7.3 and out.at["spread", "ci_high"] >= median + 6.2
     assert "value_bins" not in out.columns
+
+
+def test_attribute_disclosure_is_judged_on_a_groups_own_levels():
+    """Overall rows shared by several tables (one answer split 50/50, the same respondents in a
+    one-group breakdown and in the non-response count, where everyone 'answered') are not a group
+    that gave one answer; a group whose own levels are all in one level still is."""
+    everyone = ("set", 1, 2, 20)
+    split = share_table(np.array([[10, 10]]), variable="gender", base="x")
+    # the one group is everyone: its rows and the overall rows share a base
+    split["base"] = [everyone] * len(split)
+    answered = pd.DataFrame(
+        {
+            "variable": ["gender", "gender"],
+            "group_variable": ["", ""],
+            "group": ["", ""],
+            "level": ["missing", "answered"],
+            "count": [0, 20],
+            "n": [20, 20],
+            "base": [everyone, everyone],
+        }
+    )
+    released = disclose({"gender:share": split, "release:nonresponse": answered}, k=5)
+    assert not released["gender:share"]["attribute_disclosure"].any()
+    assert not released["release:nonresponse"]["attribute_disclosure"].any()
+    uniform = disclose({"t": share_table(np.array([[0, 12], [10, 11]]))})["t"]
+    assert uniform.loc[uniform["group"] == "g0", "attribute_disclosure"].all()
+    assert not uniform.loc[uniform["group"] != "g0", "attribute_disclosure"].any()
