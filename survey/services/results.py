@@ -46,7 +46,7 @@ from analysis.release import (
 from analysis.results import categorised, released_results, results_tables
 from analysis.results import shown as visible
 from analysis.suppression import DEFAULT_K, Release, check_k, disclose, row_keys
-from analysis.weighting import poststratify, rake_samples
+from analysis.weighting import GROUP_SEPARATOR, poststratify, rake_samples
 
 from ..bridge import responses_frame, study_codebook, study_parameters
 from ..models import ReportStatus, ResultsSnapshot, Study, WeightingTargets
@@ -123,6 +123,29 @@ def breakdown_choices(study: Study, language: str) -> list[tuple[str, str]]:
         if variable.kind in {"categorical", "ordinal"} and variable.question == variable.name:
             choices.append((variable.name, variable.label_in(language)))
     return choices
+
+
+def shipped_targets(study: Study) -> list[str]:
+    """The shipped margins (:data:`SHIPPED_TARGETS`) that fit ``study``: every sample they weight is
+    one of its samples, and every variable and category they name is in its questionnaire. Only
+    these are offered; others would end in an error (a sample without respondents, an unknown
+    variable) after being chosen."""
+    samples = set(study.samples.values_list("slug", flat=True))
+    codebook = study_codebook(study)
+    names = set(codebook.names)
+    fitting = []
+    for name, path in SHIPPED_TARGETS.items():
+        table = pd.read_csv(path, comment="#", dtype=str)
+        if "sample" in table.columns and not set(table["sample"]) <= samples:
+            continue
+        if not set(table["variable"]) <= names:
+            continue
+        if all(
+            set(str(category).split(GROUP_SEPARATOR)) <= set(codebook.variable(variable).value_labels)
+            for variable, category in zip(table["variable"], table["category"], strict=True)
+        ):
+            fitting.append(name)
+    return fitting
 
 
 def results_current(study: Study, options: ResultsOptions) -> ResultsSnapshot | None:

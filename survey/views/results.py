@@ -33,10 +33,10 @@ from ..models import ReportStatus, Study, WeightingTargets
 from ..selectors import may_see_results
 from ..services.exports import audit_record
 from ..services.results import (
-    SHIPPED_TARGETS,
     ResultsOptions,
     breakdown_choices,
     results_prepared,
+    shipped_targets,
     weighting_targets_upload,
 )
 from .results_page import page_context
@@ -88,7 +88,7 @@ def _options(study: Study, query: QueryDict) -> tuple[ResultsOptions, list[str]]
     weighting = query.get("weighting", "none")
     known = (
         {"none"}
-        | {f"shipped:{name}" for name in SHIPPED_TARGETS}
+        | {f"shipped:{name}" for name in shipped_targets(study)}
         | {
             f"upload:{digest}"
             for digest in WeightingTargets.objects.filter(study=study).values_list("digest", flat=True)
@@ -136,7 +136,8 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
 def _weightings(study: Study) -> list[tuple[str, str]]:
     choices = [("none", _("Unweighted"))]
     choices += [
-        (f"shipped:{name}", _("Shipped margins: %(name)s") % {"name": name}) for name in SHIPPED_TARGETS
+        (f"shipped:{name}", _("Shipped margins: %(name)s") % {"name": name})
+        for name in shipped_targets(study)
     ]
     choices += [
         (f"upload:{t.digest}", f"{t.name} ({t.get_kind_display()})")
@@ -151,9 +152,15 @@ def results_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     study = _study(request, slug)
     if fmt not in {"csv", "xlsx"}:
         raise Http404("No such format.")
-    options, _problems = _options(study, request.GET)
+    options, problems = _options(study, request.GET)
+    if problems:  # the file would not be the one asked for: say why instead of changing it
+        return _refused(" ".join(str(p) for p in problems), status=400)
     snapshot = results_prepared(study, options)
-    if snapshot.status != ReportStatus.DONE or not snapshot.payload:
+    if snapshot.status == ReportStatus.FAILED or snapshot.problem:
+        return _refused(snapshot.problem or _("The results could not be built."), status=409)
+    if snapshot.status == ReportStatus.DONE and not snapshot.payload:
+        return _refused(_("There are no responses to release yet."), status=409)
+    if snapshot.status != ReportStatus.DONE:  # being built: the page says so and offers it when done
         return HttpResponseRedirect(
             f"{reverse('survey:study_results', args=[study.slug])}?{request.GET.urlencode()}"
         )
@@ -170,6 +177,13 @@ def results_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     )
     response = HttpResponse(body, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{study.slug}-results.{fmt}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _refused(message: str, *, status: int) -> HttpResponse:
+    """A download refused: a plain-text reason with a 4xx status (not the page, with 200)."""
+    response = HttpResponse(message + "\n", content_type="text/plain; charset=utf-8", status=status)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -201,3 +201,30 @@ def test_item_nonresponse_reads_in_words_not_codes(signed_in, answered_study):
     table = table[: table.index("</table>")]
     assert rows[0]["label"] in table and conditional[0]["relevance_text"].split("“")[1][:20] in table
     assert not re.search(r"\$\{\w+\}", table) and "<code>" not in table
+
+
+def test_shipped_margins_are_offered_only_where_they_fit(signed_in, answered_study, tmp_path, monkeypatch):
+    from survey.services import results
+
+    assert "shipped:census-china-2020" in page(signed_in, answered_study)  # the shipped study's own
+    unfit = tmp_path / "unfit.csv"
+    unfit.write_text("sample,variable,category,share\nchina,gender,male,0.5\nchina,gender,nonesuch,0.5\n")
+    monkeypatch.setitem(results.SHIPPED_TARGETS, "unfit", unfit)
+    assert "shipped:unfit" not in page(signed_in, answered_study)  # a category the study lacks
+    download = reverse("survey:study_results_download", args=[answered_study.slug, "csv"])
+    refused = signed_in.get(download + "?weighting=shipped:unfit")
+    assert refused.status_code == 400 and refused["Content-Type"].startswith("text/plain")
+    assert "Unknown weighting" in refused.content.decode()
+
+
+def test_a_download_whose_results_failed_is_refused_in_plain_text(signed_in, answered_study, monkeypatch):
+    from survey.services import results
+
+    def fails(*args, **kwargs):
+        raise ValueError("the margins are for sample 'china', which has no respondents")
+
+    monkeypatch.setattr(results, "compute_results", fails)
+    download = reverse("survey:study_results_download", args=[answered_study.slug, "csv"])
+    refused = signed_in.get(download)
+    assert refused.status_code == 409 and refused["Content-Type"].startswith("text/plain")
+    assert "no respondents" in refused.content.decode()
