@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import openpyxl
 import pytest
@@ -159,6 +160,9 @@ def test_aggregate_tables_command(answered_study, tmp_path, call_command_capture
     )
     assert "SYNTHETIC" in out and "suppressed" in out
     text = (tmp_path / f"{answered_study.slug}-results.csv").read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(re.sub(r"\A(#.*\n)*", "", text))))
+    hidden = sum(row["suppressed"] == "True" for row in rows)
+    assert f"{len(rows)} rows, {hidden} of them suppressed" in out  # what the file holds
     assert "城市" in text or "农村" in text  # labels in the language asked for
     assert (
         openpyxl.load_workbook(tmp_path / f"{answered_study.slug}-results.xlsx", read_only=True).sheetnames[0]

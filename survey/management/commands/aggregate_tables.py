@@ -1,5 +1,8 @@
 """Aggregate tables of a study (what its results page shows) as a tidy CSV and a formatted XLSX."""
 
+import csv
+import io
+import re
 from pathlib import Path
 
 from django.core.management.base import CommandError
@@ -85,13 +88,16 @@ class Command(CandidCommand):
         folder = Path(output)
         folder.mkdir(parents=True, exist_ok=True)
         notes = {"study": target.slug, "title": target.title, "source": f"Candid, study {target.slug}"}
-        (folder / f"{target.slug}-results.csv").write_text(write_csv(payload, notes), encoding="utf-8-sig")
+        text = write_csv(payload, notes)
+        (folder / f"{target.slug}-results.csv").write_text(text, encoding="utf-8-sig")
         (folder / f"{target.slug}-results.xlsx").write_bytes(write_xlsx(payload, notes))
         label = " [SYNTHETIC DATA]" if payload["data"] == "synthetic" else ""
-        hidden = payload["release"]["primary"] + payload["release"]["complementary"]
+        # What the file holds (the release's cell counts include figures never written as rows).
+        rows = list(csv.DictReader(io.StringIO(re.sub(r"\A(#.*\n)*", "", text))))
+        hidden = sum(row.get("suppressed") == "True" for row in rows)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Wrote {folder}/{target.slug}-results.csv and .xlsx{label}: {len(payload['table'])} rows, "
-                f"{hidden} cells suppressed (k = {k}), {payload['n']} responses"
+                f"Wrote {folder}/{target.slug}-results.csv and .xlsx{label}: {len(rows)} rows, "
+                f"{hidden} of them suppressed (k = {k}), {payload['n']} responses"
             )
         )
