@@ -21,6 +21,17 @@ in the time a page has.
 The decision and the record are one step under a lock on the ledger row (and SQLite's write lock):
 a release decided while another was recorded is decided again, so two builds never both decide
 alone. A new state of the data starts a new ledger; the old one is dropped.
+
+A withdrawal is the one change that makes two states differ by one person: a release before it
+and one after would give that person's answers by difference. So when something was released
+from the state a withdrawal changes (its ledger has records), the ledger is dropped (it holds the
+withdrawn answers) and a *hold* takes its place: the number of released responses after the withdrawal. Every
+release (results page, aggregate tables, claims report) is refused with :data:`E_HELD` until
+release batches have added k (``selectors.release_k``) responses to that number — then the
+difference of the two states mixes k or more new respondents with the withdrawn one. (The
+remainder released when a study closes can be fewer: then releases stay held.) A further
+withdrawal while held starts the count again. Withdrawals from a state nothing was released
+from, or of responses never released, hold nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +48,7 @@ from django.utils.translation import gettext_noop
 
 from analysis.quality import FLAGS
 
-from ..models import DisclosureLedger, DisclosureRecord, Study
+from ..models import DisclosureLedger, DisclosureRecord, ResultsSnapshot, Study
 
 RETRIES = 5
 COLUMNS = (
@@ -61,6 +72,13 @@ E_OTHER_EXCLUSION = gettext_noop(
     "the responses left out that neither release shows. Use the same choices as before, or leave "
     "no responses out; a new release of responses starts afresh."
 )
+E_HELD = gettext_noop(
+    "Results are held: since results were last released, the data changed only by a withdrawal, so "
+    "new figures set beside the earlier ones would show that person's answers by difference. They "
+    "resume when the next release batch of new responses arrives; the earlier figures are not shown "
+    "again, since they hold the withdrawn answers."
+)
+HELD = "held:"  # the revision of a hold: this prefix and the released responses when it began
 E_BUSY = "the disclosure ledger kept changing while this release was decided; try again"
 
 
@@ -106,6 +124,30 @@ def exclusion_check(
         )
 
 
+class ReleaseHeld(ValueError):
+    """A release asked for while releases are held after a withdrawal (:data:`E_HELD`)."""
+
+
+def _released_count(study: Study) -> int:
+    from ..selectors import released_responses
+
+    return released_responses(study).count()
+
+
+def release_held(study: Study) -> bool:
+    """Whether releases are held: a withdrawal changed data something was released from, and
+    fewer than k (``selectors.release_k``) responses have been released since."""
+    from ..selectors import release_k
+
+    holds = DisclosureLedger.objects.filter(study=study, revision__startswith=HELD).values_list(
+        "revision", flat=True
+    )
+    if not holds:
+        return False
+    count = _released_count(study)
+    return any(count < int(hold.removeprefix(HELD)) + release_k() for hold in holds)
+
+
 def disclosure_release[T](
     *,
     study: Study,
@@ -124,6 +166,8 @@ def disclosure_release[T](
     """
     options = json.loads(json.dumps(options or {}, default=list))
     for _attempt in range(RETRIES):
+        if release_held(study):
+            raise ReleaseHeld(_(E_HELD))
         exclusion_check(study=study, revision=revision, exclusion=exclusion, origin=origin, options=options)
         seen = list(
             DisclosureRecord.objects.filter(ledger__study=study, ledger__revision=revision)
@@ -133,6 +177,8 @@ def disclosure_release[T](
         fixed = {f"{pk}:{name}": frame for pk, tables in seen for name, frame in tables_read(tables).items()}
         result, tables = decide(fixed)
         with transaction.atomic():
+            if release_held(study):  # a withdrawal meanwhile
+                raise ReleaseHeld(_(E_HELD))
             ledger = _locked(study, revision)
             latest = ledger.records.order_by("-pk").values_list("pk", flat=True).first()
             if latest != (seen[-1][0] if seen else None):
@@ -155,9 +201,22 @@ def _locked(study: Study, revision: str) -> DisclosureLedger:
     return DisclosureLedger.objects.select_for_update().get(pk=ledger.pk)
 
 
-def disclosure_forget(*, study_id: int) -> None:
-    """Drop a study's ledgers (after a withdrawal: nothing derived from that person is kept)."""
-    DisclosureLedger.objects.filter(study_id=study_id).delete()
+def disclosure_forget(*, study_id: int, released: bool = True) -> None:
+    """After a withdrawal: drop the study's ledgers (nothing derived from that person is kept) and,
+    when the withdrawn response was released (``released``) and something had been released from
+    that state (or releases were held already), hold releases until the next release batch."""
+    ResultsSnapshot.objects.filter(study_id=study_id).delete()  # they hold the withdrawn answers
+    ledgers = DisclosureLedger.objects.filter(study_id=study_id)
+    hold = released and (
+        DisclosureRecord.objects.filter(ledger__study_id=study_id).exists()
+        or ledgers.filter(revision__startswith=HELD).exists()
+    )
+    if not released:  # the released data did not change: a hold stays as it is
+        ledgers = ledgers.exclude(revision__startswith=HELD)
+    ledgers.delete()
+    if hold:
+        study = Study.objects.get(pk=study_id)
+        DisclosureLedger.objects.create(study=study, revision=f"{HELD}{_released_count(study)}")
 
 
 # --- tables as JSON -----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from analysis.weighting import read_margins
 from ..bridge import responses_frame, study_parameters
 from ..models import ClaimsRegistry, ReportSnapshot, ReportStatus, Study
 from ..selectors import claims_registry_current, questionnaire_codebook, released_responses, study_revision
-from .disclosure import disclosure_release, exclusion_check, released_exclusion
+from .disclosure import ReleaseHeld, disclosure_release, exclusion_check, released_exclusion
 
 SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
 STALLED_AFTER = timedelta(minutes=30)  # a background build not finished by then is started again
@@ -184,6 +184,8 @@ def _built(
             keys=keys,
             disclosure=disclosure,
         )
+    except ReleaseHeld as error:  # a withdrawal since the last release: the message says why
+        return {"problem": str(error)}
     except ValueError as error:  # margins the sample cannot meet, above all: say why
         return {"problem": gettext(E_MARGINS if weighted else E_BUILD).format(error=error)}
     return {"data": _plain(report)}

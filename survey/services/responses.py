@@ -539,7 +539,7 @@ def withdrawal_followups(*, study_id: int, batch_id: int | None) -> None:
     no report or export can hold it). Kept reports and the disclosure ledger are dropped, and export files deleted.
     """
     report_forget(study_id=study_id)
-    disclosure_forget(study_id=study_id)
+    disclosure_forget(study_id=study_id, released=batch_id is not None)
     # Every export of the study, whether or not it could hold this response: which ones could would
     # say when the person answered (``export_files_forget``).
     export_files_forget(study_id=study_id)

@@ -190,3 +190,64 @@ def test_the_results_page_and_the_claims_report_attacked_together(answered_study
     assert any(t["suppressed"].astype(bool).any() for name, t in truth.items())
     found = attack(released, truth, k=5)
     assert found == [], f"{len(found)} hidden figures can be worked out, e.g. {found[:3]}"
+
+
+def test_releases_are_held_after_a_withdrawal_until_k_new_responses(answered_study, participant, settings):
+    """Results released, then one released response withdrawn: a release now would differ from the
+    one before by that one person, so the results page and the claims report say they are held,
+    with no figures; once a release batch brings k new responses, they resume. Before, the results
+    came back at once, 30 responses beside the 31 released before."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from survey.models import ResultsSnapshot
+    from survey.services.disclosure import E_HELD, release_held
+    from survey.services.reports import report_build
+    from survey.services.responses import response_withdraw
+    from survey.services.results import results_build
+    from tests.helpers import close_fieldwork
+
+    settings.CANDID_RELEASE_K = 10
+    options = {"by": ["sample"], "k": 5}
+    _, outcome = participant(seed=99)
+    close_fieldwork(answered_study)
+    released = results_build(study_id=answered_study.pk, options=options)
+    assert released.problem == "" and released.payload["n"] == 30  # 31, rounded to 5
+
+    assert response_withdraw(code=outcome.receipt_code).outcome == "deleted"
+    assert release_held(answered_study)
+    held = results_build(study_id=answered_study.pk, options=options)
+    assert held.problem == E_HELD and held.payload == {}
+    assert ResultsSnapshot.objects.filter(study=answered_study).exclude(payload={}).count() == 0
+    report = report_build(study_id=answered_study.pk, weighted=False)
+    assert report.problem == E_HELD and not report.data.get("claims")
+    assert not DisclosureRecord.objects.exists()  # nothing recorded while held
+
+    call_command(
+        "simulate_respondents",
+        answered_study.slug,
+        "-n",
+        "6",
+        "--seed",
+        "8",
+        "--workers",
+        "1",
+        stdout=StringIO(),
+    )
+    close_fieldwork(answered_study)  # 12 new responses released
+    assert not release_held(answered_study)
+    resumed = results_build(study_id=answered_study.pk, options=options)
+    assert resumed.problem == "" and resumed.payload["n"] == 40  # 42, rounded to 5
+    assert report_build(study_id=answered_study.pk, weighted=False).problem == ""
+
+
+def test_a_withdrawal_from_data_nothing_was_released_from_holds_nothing(answered_study, participant):
+    from survey.services.disclosure import release_held
+    from survey.services.responses import response_withdraw
+    from tests.helpers import close_fieldwork
+
+    _, outcome = participant(seed=99)
+    close_fieldwork(answered_study)
+    assert response_withdraw(code=outcome.receipt_code).outcome == "deleted"
+    assert not release_held(answered_study)
