@@ -200,6 +200,7 @@ def test_releases_are_held_after_a_withdrawal_until_k_new_responses(answered_stu
     from io import StringIO
 
     from django.core.management import call_command
+    from django.utils.translation import gettext
 
     from survey.models import ResultsSnapshot
     from survey.services.disclosure import E_HELD, release_held
@@ -218,10 +219,10 @@ def test_releases_are_held_after_a_withdrawal_until_k_new_responses(answered_stu
     assert response_withdraw(code=outcome.receipt_code).outcome == "deleted"
     assert release_held(answered_study)
     held = results_build(study_id=answered_study.pk, options=options)
-    assert held.problem == E_HELD and held.payload == {}
+    assert held.problem == gettext(E_HELD) and held.payload == {}
     assert ResultsSnapshot.objects.filter(study=answered_study).exclude(payload={}).count() == 0
     report = report_build(study_id=answered_study.pk, weighted=False)
-    assert report.problem == E_HELD and not report.data.get("claims")
+    assert report.problem == gettext(E_HELD) and not report.data.get("claims")
     assert not DisclosureRecord.objects.exists()  # nothing recorded while held
 
     call_command(
