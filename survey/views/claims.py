@@ -27,7 +27,8 @@ from analysis.quality import FLAGS
 from analysis.report_html import render_body, render_document, render_pdf
 
 from ..forms import ClaimsRegistryForm
-from ..models import ClaimsRegistry, ReportStatus, Study
+from ..languages import django_locale
+from ..models import ClaimsRegistry, ReportSnapshot, ReportStatus, Study
 from ..selectors import (
     claims_registry_current,
     claims_registry_versions,
@@ -157,11 +158,25 @@ def registry_example(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
-def _language(request: HttpRequest) -> str:
-    """The report's language: ``?language=`` when it is one of the site's, else the page's."""
+def _languages(study: Study, snapshot: ReportSnapshot | None = None) -> list[tuple[str, str]]:
+    """The site languages the report is offered in: those serving one of the study's languages or
+    of its registry's texts (an English-only study with an English registry is not offered 简体中文)."""
+    codes = list(study.languages or [])
+    if snapshot is not None and isinstance(snapshot.data, dict):
+        codes += (snapshot.data.get("registry") or {}).get("languages") or []
+    served = {django_locale(code) for code in codes}
+    return [(code, name) for code, name in settings.LANGUAGES if code in served] or [
+        (code, name) for code, name in settings.LANGUAGES if code == settings.LANGUAGE_CODE
+    ]
+
+
+def _language(request: HttpRequest, study: Study, snapshot: ReportSnapshot | None = None) -> str:
+    """The report's language: ``?language=`` when it is one of :func:`_languages`, else the page's
+    when it is, else the first of them."""
+    known = [code for code, _name in _languages(study, snapshot)]
     asked = request.GET.get("language", "")
-    known = {code for code, _name in settings.LANGUAGES}
-    return asked if asked in known else translation.get_language() or settings.LANGUAGE_CODE
+    page = translation.get_language() or settings.LANGUAGE_CODE
+    return asked if asked in known else page if page in known else known[0]
 
 
 def _exclude(request: HttpRequest) -> tuple[str, ...]:
@@ -194,7 +209,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     until the data or the registry change; built in the background when the study is large."""
     study = _study(request, slug)
     weighted, snapshot = _prepared(request, study)
-    language = _language(request)
+    language = _language(request, study, snapshot)
     title = _("Claims report: %(study)s") % {"study": study.title}
     exclude = _exclude(request)
     context = {
@@ -214,7 +229,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         )
     with translation.override(language):
         body = render_body(report_localised(snapshot, language=language), report_text())
-        languages = [(code, name) for code, name in settings.LANGUAGES]
+        languages = _languages(study, snapshot)
         response = render(
             request,
             "survey/claims/report.html",
@@ -252,7 +267,7 @@ def report_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     weighted, snapshot = _prepared(request, study)
     if snapshot.status != ReportStatus.DONE or snapshot.problem or not snapshot.data:
         return HttpResponseRedirect(reverse("survey:report", args=[study.slug]))
-    language = _language(request)
+    language = _language(request, study, snapshot)
     with translation.override(language):
         text = report_text()
         localised = report_localised(snapshot, language=language)

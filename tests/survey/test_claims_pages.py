@@ -326,3 +326,20 @@ def test_every_problem_of_an_upload_is_listed_in_one_round(good_day_study):
     found = {(p.claim, p.field) for p in refused.value.problems}
     assert ("good-days", "statistic.variable") in found
     assert ("bad-days", "statistic.threshold") in found
+
+
+def test_the_report_is_offered_in_the_study_and_registry_languages_only(rf):
+    """An English-only study with an English registry is not offered 简体中文 (nor read in it when
+    asked); a Chinese questionnaire or registry text makes it available."""
+    from survey.models import ReportSnapshot, Study
+    from survey.views.claims import _language, _languages
+
+    english = Study(slug="en-only", languages=["en"])
+    registry_en = ReportSnapshot(data={"registry": {"languages": ["en"]}})
+    assert [code for code, _name in _languages(english, registry_en)] == ["en"]
+    assert _language(rf.get("/?language=zh-hans"), english, registry_en) == "en"
+    registry_both = ReportSnapshot(data={"registry": {"languages": ["en", "zh"]}})
+    assert [code for code, _name in _languages(english, registry_both)] == ["en", "zh-hans"]
+    both = Study(slug="both", languages=["en", "zh"])
+    assert [code for code, _name in _languages(both, registry_en)] == ["en", "zh-hans"]
+    assert _language(rf.get("/?language=zh-hans"), both, registry_en) == "zh-hans"
