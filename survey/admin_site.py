@@ -50,6 +50,14 @@ class CandidAdminSite(admin.AdminSite):
 
         return superusers_only
 
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        """The admin's context; without its sidebar for researchers and analysts, where it is empty
+        and said "You don't have permission to view or edit anything." on the pages they may use."""
+        context = super().each_context(request)
+        if not superuser_only(request.user):
+            context["is_nav_sidebar_enabled"] = False
+        return context
+
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
         """No admin links in the header or sidebar of a page a researcher or analyst sees."""
         if not superuser_only(request.user):

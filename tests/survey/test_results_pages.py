@@ -232,3 +232,15 @@ def test_a_download_whose_results_failed_is_refused_in_plain_text(signed_in, ans
     refused = signed_in.get(download)
     assert refused.status_code == 409 and refused["Content-Type"].startswith("text/plain")
     assert "no respondents" in refused.content.decode()
+
+
+def test_analysts_pages_carry_no_empty_admin_sidebar(signed_in, answered_study):
+    """The admin's sidebar, empty for an analyst, said "You don't have permission to view or edit
+    anything." on the results and report pages they may read."""
+    for url in (
+        reverse("survey:study_results", args=[answered_study.slug]),
+        reverse("survey:report", args=[answered_study.slug]),
+        reverse("survey:results", args=[answered_study.slug]),
+    ):
+        body = signed_in.get(url).content.decode()
+        assert "permission to view or edit anything" not in body and 'id="nav-sidebar"' not in body, url
