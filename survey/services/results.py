@@ -74,6 +74,18 @@ E_TARGETS_FORMAT = gettext_noop(
     "margins — or one column per variable and a count column — a post-stratification table."
 )
 E_TARGETS_ENCODING = gettext_noop("The file must be UTF-8 text.")
+E_TARGETS_SAMPLE = gettext_noop("“%(sample)s” is not a sample of this study (its samples: %(samples)s).")
+E_TARGETS_VARIABLE = gettext_noop("“%(variable)s” is not a single-choice question of this study.")
+E_TARGETS_CATEGORY = gettext_noop(
+    "“%(category)s” is not a choice of %(variable)s (its choices: %(choices)s)."
+)
+E_TARGETS_SHARE = gettext_noop(
+    "The share given for %(variable)s = %(category)s is %(value)s; a share must be above 0 and at most 1."
+)
+E_TARGETS_COUNT = gettext_noop(
+    "The count given for %(variable)s = %(category)s is %(value)s; a count must be above 0."
+)
+E_TARGETS_SUM = gettext_noop("The shares of %(variable)s%(sample)s sum to %(total)s, not 1.")
 E_TOO_FEW_EXCLUDED = gettext_noop(
     "Fewer than %(k)s responses carry the chosen data-quality flags, so none are left out: beside the "
     "results that keep them, leaving them out would show their own answers."
@@ -478,6 +490,9 @@ def weighting_targets_upload(
     except UnicodeDecodeError as error:
         raise ValueError(_(E_TARGETS_ENCODING)) from error
     kind = _targets_kind(text)
+    problems = targets_problems(study, text, kind)
+    if problems:
+        raise TargetsRefused(problems)
     digest = hashlib.sha256(text.encode()).hexdigest()
     targets, _created = WeightingTargets.objects.get_or_create(
         study=study,
@@ -486,6 +501,93 @@ def weighting_targets_upload(
     )
     audit_record(user=user, action="weighting_uploaded", study=study, name=targets.name, kind=kind)
     return targets
+
+
+class TargetsRefused(ValueError):
+    """Population figures that do not fit the study: every problem, each a sentence."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(" ".join(problems))
+        self.problems = problems
+
+
+def targets_problems(study: Study, text: str, kind: str) -> list[str]:
+    """Every way well-formed population figures (``kind`` as :func:`_targets_kind` reads them) do not
+    fit ``study``: samples, questions and choices it lacks, figures out of range, shares not summing
+    to 1. Empty when they fit; whether each choice has respondents is checked when weighting."""
+    table = pd.read_csv(io.StringIO(text), comment="#", dtype=str).fillna("")
+    codebook = study_codebook(study)
+    samples = list(study.samples.values_list("slug", flat=True))
+    choices = {v.name: list(v.value_labels) for v in codebook.variables if v.value_labels}
+    choices[schema.SAMPLE] = samples
+    problems: list[str] = []
+
+    def known(variable: str, categories: list[str]) -> bool:
+        if variable not in choices:
+            message = _(E_TARGETS_VARIABLE) % {"variable": variable}
+            if message not in problems:
+                problems.append(message)
+            return False
+        fine = True
+        for category in categories:
+            if category not in choices[variable]:
+                message = _(E_TARGETS_CATEGORY) % {
+                    "category": category,
+                    "variable": variable,
+                    "choices": ", ".join(choices[variable]),
+                }
+                if message not in problems:
+                    problems.append(message)
+                fine = False
+        return fine
+
+    if kind == WeightingTargets.Kind.RAKE:
+        value = "share" if "share" in table.columns else "count"
+        if "sample" in table.columns:
+            for sample in dict.fromkeys(table["sample"]):
+                if sample not in samples:
+                    problems.append(_(E_TARGETS_SAMPLE) % {"sample": sample, "samples": ", ".join(samples)})
+        for record in table.to_dict("records"):
+            variable, category = record["variable"], record["category"]
+            known(variable, category.split(GROUP_SEPARATOR))
+            figure = float(record[value])
+            if not (figure > 0 and (figure <= 1 or value == "count") and math.isfinite(figure)):
+                message = E_TARGETS_SHARE if value == "share" else E_TARGETS_COUNT
+                problems.append(
+                    _(message) % {"variable": variable, "category": category, "value": record[value]}
+                )
+        if value == "share":
+            keys = ["sample", "variable"] if "sample" in table.columns else ["variable"]
+            shares = table.assign(share=pd.to_numeric(table["share"]))
+            for key, group in shares.groupby(keys, sort=False):
+                key = key if isinstance(key, tuple) else (key,)
+                total = float(group["share"].sum())
+                if abs(total - 1) > 1e-6:
+                    problems.append(
+                        _(E_TARGETS_SUM)
+                        % {
+                            "variable": key[-1],
+                            "sample": f" ({key[0]})" if len(key) == 2 else "",
+                            "total": f"{total:.6g}",
+                        }
+                    )
+        return problems
+    count = "count" if "count" in table.columns else "Freq"
+    for variable in [c for c in table.columns if c != count]:
+        known(variable, list(dict.fromkeys(table[variable])))
+    for record in table.to_dict("records"):
+        figure = float(record[count])
+        if not (figure > 0 and math.isfinite(figure)):
+            cell = "/".join(record[c] for c in table.columns if c != count)
+            problems.append(
+                _(E_TARGETS_COUNT)
+                % {
+                    "variable": "/".join(c for c in table.columns if c != count),
+                    "category": cell,
+                    "value": record[count],
+                }
+            )
+    return problems
 
 
 def _targets_kind(text: str) -> str:

@@ -34,6 +34,7 @@ from ..selectors import may_see_results
 from ..services.exports import audit_record
 from ..services.results import (
     ResultsOptions,
+    TargetsRefused,
     breakdown_choices,
     results_prepared,
     shipped_targets,
@@ -206,6 +207,10 @@ def weighting_upload(request: HttpRequest, slug: str) -> HttpResponse:
         targets = weighting_targets_upload(
             user=request.user, study=study, name=upload.name, content=upload.read(1_000_001)
         )
+    except TargetsRefused as refused:  # every problem at once, and nothing kept
+        for problem in refused.problems:
+            messages.error(request, problem)
+        return HttpResponseRedirect(target)
     except ValueError as error:
         messages.error(request, str(error))
         return HttpResponseRedirect(target)

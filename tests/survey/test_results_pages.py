@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 
@@ -244,3 +245,19 @@ def test_analysts_pages_carry_no_empty_admin_sidebar(signed_in, answered_study):
     ):
         body = signed_in.get(url).content.decode()
         assert "permission to view or edit anything" not in body and 'id="nav-sidebar"' not in body, url
+
+
+def test_a_margins_file_is_refused_with_every_problem_and_not_kept(signed_in, answered_study):
+    upload = reverse("survey:weighting_upload", args=[answered_study.slug])
+    bad = b"variable,category,share\nurban,urban,0.5\nurban,atlantis,0.9\nurban,rural,-0.2\nshoe,big,1\n"
+    body = html.unescape(signed_in.post(upload, {"targets": io.BytesIO(bad)}, follow=True).content.decode())
+    assert "“atlantis” is not a choice of urban" in body
+    assert "The share given for urban = rural is -0.2; a share must be above 0 and at most 1." in body
+    assert "The shares of urban sum to 1.2, not 1." in body
+    assert "“shoe” is not a single-choice question of this study." in body
+    assert "counts up to 1" not in body
+    assert not WeightingTargets.objects.exists() and "upload:" not in body.split('name="weighting"')[-1]
+    cells = b"sample,count\nchina,1300\nwest,0\nmars,5\n"
+    body = html.unescape(signed_in.post(upload, {"targets": io.BytesIO(cells)}, follow=True).content.decode())
+    assert "“mars” is not a choice of sample" in body and "is 0; a count must be above 0." in body
+    assert not WeightingTargets.objects.exists()
