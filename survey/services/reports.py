@@ -26,7 +26,7 @@ from analysis.release import LEFT_OUT, left_out
 from analysis.report import build_report, localise_report, report_tables
 from analysis.report_text import ReportText
 from analysis.suppression import DEFAULT_K, disclose, row_keys
-from analysis.weighting import read_margins
+from analysis.weighting import GROUP_SEPARATOR, read_margins
 
 from ..bridge import responses_frame, study_parameters
 from ..models import ClaimsRegistry, ReportSnapshot, ReportStatus, Study
@@ -52,13 +52,19 @@ def _shipped_margins() -> pd.DataFrame:
 
 def margins_fit(study: Study) -> bool:
     """Whether the census margins shipped with Candid apply to ``study``: every sample they weight is
-    one of its samples and every variable they rake is in its questionnaire. Studies they do not fit
-    are never offered them."""
+    one of its samples, and every variable and category they rake is in its questionnaire. Studies
+    they do not fit are never offered them."""
     margins = _shipped_margins()
     samples = set(margins["sample"]) if "sample" in margins.columns else set()
     if not samples or not samples <= set(study.samples.values_list("slug", flat=True)):
         return False
-    return set(margins["variable"]) <= set(questionnaire_codebook(study).names)
+    codebook = questionnaire_codebook(study)
+    if not set(margins["variable"]) <= set(codebook.names):
+        return False
+    return all(
+        set(str(category).split(GROUP_SEPARATOR)) <= set(codebook.variable(variable).value_labels)
+        for variable, category in zip(margins["variable"], margins["category"], strict=True)
+    )
 
 
 def report_revision(study: Study) -> str:

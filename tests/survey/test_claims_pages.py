@@ -343,3 +343,13 @@ def test_the_report_is_offered_in_the_study_and_registry_languages_only(rf):
     both = Study(slug="both", languages=["en", "zh"])
     assert [code for code, _name in _languages(both, registry_en)] == ["en", "zh-hans"]
     assert _language(rf.get("/?language=zh-hans"), both, registry_en) == "zh-hans"
+
+
+def test_census_margins_fit_only_a_study_with_their_choices(answered_study, monkeypatch):
+    from survey.services import reports
+
+    assert reports.margins_fit(answered_study)  # the shipped study's own margins
+    margins = reports._shipped_margins().copy()
+    margins.loc[margins["category"] == "college", "category"] = "doctorate"  # a choice the study lacks
+    monkeypatch.setattr(reports, "_shipped_margins", lambda: margins)
+    assert not reports.margins_fit(answered_study)
