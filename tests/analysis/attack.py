@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
+from scipy.sparse import csr_array
 from scipy.optimize import linprog
 
 
@@ -136,6 +137,7 @@ def _solved(
     # x_j is fixed by A x = b when every null-space vector of A is zero at j.
     null = null_space(matrix)
     free = np.linalg.norm(null, axis=1) > 1e-8 if null.size else np.zeros(len(unknowns), dtype=bool)
+    sparse = csr_array(matrix)  # HiGHS works on sparse rows; a dense block of thousands is slow
     found = []
     for key in wanted:
         j = index[key]
@@ -146,7 +148,7 @@ def _solved(
         unit[j] = 1.0
         bounds = []
         for sign in (1, -1):
-            result = linprog(sign * unit, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs")
+            result = linprog(sign * unit, A_eq=sparse, b_eq=rhs, bounds=(0, None), method="highs")
             bounds.append(sign * result.fun if result.status == 0 else np.inf)  # 3: no upper bound
         if bounds[1] - bounds[0] < 0.5:
             found.append(key)
