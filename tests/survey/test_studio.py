@@ -835,6 +835,10 @@ def test_a_test_run_page_has_the_participant_pages_live_relevance(draft):
     page = client.get(start["Location"]).content.decode()
     url = reverse("survey:studio_test_relevance", args=["tiny", run.pk, 0])
     assert f'data-relevance="{url}"' in page and 'id="relevance-status"' in page
+    # A follow-up on the same page is in the HTML, hidden until it applies, as on the participant
+    # page (before, only the questions applying when the page was drawn were there to show).
+    assert '<div class="question-slot" data-question="q2" hidden>' in page
+    assert '<input type="hidden" name="shown" value="q1 ">' in page
     assert client.post(url, {"q1": "yes", "q2": "", "shown": "q1"}).json() == {
         "relevant": ["q1", "q2"],
         "choices": {},

@@ -186,11 +186,16 @@ def test_run(request: HttpRequest, slug: str, run_id: Any) -> HttpResponse:
             return HttpResponseRedirect(request.path)
         form = result.form
     if form is None:
-        questions = list(flow.relevant_questions(current, run.answers))
+        # As on the participant page: every question of the page is in the HTML, those that do not
+        # apply (yet) hidden, so the live check can show a follow-up on the same page as one answers.
+        questions = current.questions
         initial = {
             code: run.answers[code] for q in questions for code in flow.answer_codes(q) if code in run.answers
         }
         form = PageForm(initial=initial, questions=questions, **kwargs)
+        relevant = {q["code"] for q in flow.relevant_questions(current, run.answers)}
+    else:
+        relevant = {item.spec["code"] for item in form.rendered}
     applying = [p.index for p in all_pages if flow.page_applies(p, run.answers) or p.index == index]
     staff_language = get_language() or "en"
     with translation_for(run.language):
@@ -210,7 +215,7 @@ def test_run(request: HttpRequest, slug: str, run_id: Any) -> HttpResponse:
                     run.language,
                 ),
                 "form": form,
-                "relevant": {item.spec["code"] for item in form.rendered},
+                "relevant": relevant,
                 # The same live relevance, choice filters and or_other box as the participant page.
                 "relevance_url": (
                     reverse("survey:studio_test_relevance", args=[study.slug, run.pk, index])
