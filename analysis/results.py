@@ -671,8 +671,13 @@ def _with_value_bins(context: _Context, variable: str, frame: pd.DataFrame) -> p
     values = pd.to_numeric(data[variable], errors="coerce").to_numpy(dtype=float)
     bins = []
     for gv, group, estimate in zip(frame["group_variable"], frame["group"], frame["estimate"], strict=True):
-        inside = np.ones(len(data), dtype=bool) if not gv else (data[gv].astype("string") == group).to_numpy()
-        answers = values[np.asarray(inside, dtype=bool) & ~np.isnan(values)]
+        # A respondent without an answer to the breakdown is in no group of it (NA compares as NA).
+        inside = (
+            np.ones(len(data), dtype=bool)
+            if not gv
+            else (data[gv].astype("string") == group).fillna(False).to_numpy(dtype=bool)
+        )
+        answers = values[inside & ~np.isnan(values)]
         bins.append(value_bins(answers, float(estimate)) if pd.notna(estimate) else None)
     return frame.assign(value_bins=bins)
 
