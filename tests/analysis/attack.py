@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
-from scipy.sparse import csr_array
 from scipy.optimize import linprog
+from scipy.sparse import csr_array
 
 
 def attack(tables: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame], *, k: int = 10) -> list[tuple]:
