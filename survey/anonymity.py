@@ -35,9 +35,12 @@ from pathlib import Path
 from typing import Any
 
 # An order follows arrival inside classes when |rho| reaches 0.2 and is that far from zero with
-# p < 0.001 (so a shuffled batch is flagged by chance less than once in a thousand audits).
+# p < 0.00001. An audit measures about six orders, so a copy whose batches are shuffled is flagged
+# by chance about once in 20,000 audits (at p < 0.001 it was once in some 170: a random uuid4 order
+# was once flagged at rho -0.24, p 0.0006, over 200 responses). A real leak is far below either:
+# rho 0.9 over 20 responses has p < 1e-7, rho 0.5 over 200 has p < 1e-12.
 WITHIN_LIMIT = 0.2
-WITHIN_P = 0.001
+WITHIN_P = 0.00001
 MIN_PAIRS = 20
 HEX_ID = re.compile(rb"[0-9a-f]{32}")
 DASHED_ID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
