@@ -32,7 +32,17 @@ from .design import SurveyDesign, with_data
 from .estimates import mean, proportion
 from .quantiles import quantile
 from .sensitive import compare_list_with_direct, list_experiment, randomized_response
-from .suppression import DEFAULT_K, Release, disclose, fingerprints, round_count, row_keys, union, value_bins
+from .suppression import (
+    DEFAULT_K,
+    Release,
+    disclose,
+    fingerprints,
+    round_count,
+    row_keys,
+    shows_every_cell,
+    union,
+    value_bins,
+)
 from .tally import Tally, cell_fingerprints, crosstab_of_tally, share_estimates, tally
 
 SHARE, MEAN, MEDIAN = "share", "mean", "median"
@@ -72,7 +82,8 @@ class Item:
     ``kind`` is one of ``distribution``, ``multiple``, ``ranking``, ``battery``, ``number``,
     ``list_experiment``, ``randomized_response``, ``text`` (free text and dates: counted only).
     ``tests`` holds one Rao–Scott test per breakdown and variable: ``{"variable", "by", "f",
-    "ndf", "ddf", "p_value"}``.
+    "ndf", "ddf", "p_value"}``, or ``{"variable", "by", "withheld": True}`` when a cell of its
+    cross-tab is hidden by disclosure control (the statistic is a function of every cell).
     """
 
     question: str
@@ -233,7 +244,7 @@ def released_results(context: _Context, items: list[Item], names: list[str], rel
     table = pd.concat(released, ignore_index=True) if released else pd.DataFrame(columns=COLUMNS)
     return Results(
         table=table.reindex(columns=COLUMNS),
-        items=[_with_tests(context, item) for item in items],
+        items=[_with_tests(context, item, release) for item in items],
         n=round_count(context.design.n),
         by=tuple(context.by),
         language=context.language,
@@ -818,14 +829,19 @@ BUILDERS: dict[str, Callable[[_Context, Item, dict[str, str]], Iterator[tuple[st
 }
 
 
-def _with_tests(context: _Context, item: Item) -> Item:
-    """Rao–Scott tests of each categorical variable of the item against each breakdown."""
+def _with_tests(context: _Context, item: Item, release: Release) -> Item:
+    """Rao–Scott tests of each categorical variable of the item against each breakdown, each
+    released only when every cell of its cross-tab (the variable's shares by the breakdown) is
+    shown (``suppression.shows_every_cell``); else ``{"variable", "by", "withheld": True}``."""
     if item.kind not in {"distribution", "battery", RANDOMIZED_RESPONSE}:
         return item
-    tests = []
+    tests: list[dict[str, Any]] = []
     for variable in item.variables:
         for b in context.by:
             if b == variable:
+                continue
+            if not shows_every_cell(_crosstab_cells(release, item, variable, b)):
+                tests.append({"variable": variable, "by": b, "withheld": True})
                 continue
             try:
                 table = _crosstab(context, variable, b)
@@ -843,6 +859,17 @@ def _with_tests(context: _Context, item: Item) -> Item:
                     }
                 )
     return Item(item.question, item.kind, item.label, item.variables, tuple(tests))
+
+
+def _crosstab_cells(release: Release, item: Item, variable: str, b: str) -> pd.DataFrame:
+    """The released share cells of ``variable`` by ``b``: the cells a test of their independence
+    is computed from (none when the table or the breakdown was withheld)."""
+    name = f"{item.question}:{SHARE}" + (f":{variable}" if item.kind == "battery" else "")
+    table = release.tables.get(name)
+    if table is None:
+        return pd.DataFrame(columns=["suppressed"])
+    inside = (table["variable"] == variable) & (table["group_variable"] == b) & (table["statistic"] == SHARE)
+    return table[inside.to_numpy(dtype=bool)]
 
 
 def _crosstab(context: _Context, variable: str, b: str) -> Crosstab:

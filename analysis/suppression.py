@@ -205,6 +205,19 @@ class Release:
         return self.tables[name]
 
 
+def shows_every_cell(rows: pd.DataFrame) -> bool:
+    """Whether a figure computed from all of ``rows`` — cells of a released table, such as the
+    cross-tab behind a Rao–Scott test of independence — may be released beside them: only when
+    there are rows and every one is shown (not ``suppressed``, which withheld rows are too).
+
+    A test statistic is a nonlinear function of every cell of its table: beside the shown cells it
+    is one more equation on the hidden ones, outside the linear system that decided to hide them,
+    so it could narrow or give them back (the reasoning of linked tables, Hundepool et al. 2012,
+    *Statistical Disclosure Control*, Wiley, §5.3, applied to a derived figure).
+    """
+    return len(rows) > 0 and not rows["suppressed"].to_numpy(dtype=bool).any()
+
+
 def disclose(
     tables: Mapping[str, pd.DataFrame],
     *,

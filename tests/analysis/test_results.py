@@ -236,6 +236,25 @@ def test_a_small_group_is_hidden_and_cannot_be_worked_out():
     assert attack(release.tables, tables, k=10) == []
 
 
+def test_a_test_of_a_table_with_hidden_cells_is_withheld():
+    """A Rao–Scott statistic is a function of every cell of its cross-tab, so it is released only
+    beside all of them: by a place whose village group (6 people, k 10) is hidden, no test is; with
+    120 villagers (every cell shown) each is."""
+
+    def tests(villagers: int) -> list[dict[str, Any]]:
+        results = build_results(
+            SurveyDesign(frame(villagers=villagers)), codebook(), by=("place",), parameters=parameters()
+        )
+        return [test for item in results.items for test in item.tests]
+
+    hidden = tests(6)
+    assert {test["variable"] for test in hidden} == {"colour", "t_a", "t_b", "t_c", "approve"}
+    assert all(test == {"variable": test["variable"], "by": "place", "withheld": True} for test in hidden)
+    shown = tests(120)
+    assert {test["variable"] for test in shown} == {"colour", "t_a", "t_b", "t_c", "approve"}
+    assert all(not test.get("withheld") and np.isfinite(test["p_value"]) for test in shown)
+
+
 def test_an_unknown_breakdown_is_refused():
     with pytest.raises(ValueError, match="not a variable of this study"):
         build_results(SurveyDesign(frame()), codebook(), by=("shoe_size",))

@@ -62,6 +62,19 @@ def test_a_breakdown_with_small_groups_suppresses_them(signed_in, answered_study
     assert snapshot.payload["release"]["primary"] > 0
 
 
+def test_a_test_over_hidden_cells_is_not_shown_and_the_page_says_why(signed_in, answered_study):
+    """30 respondents over five age bands: cells by age band are hidden, so no Rao–Scott test by
+    age band is published (its statistic is computed from every cell); the page says why."""
+    body = html.unescape(page(signed_in, answered_study, "?by=sample&by=age_band&lang=en"))
+    tests = [
+        test for item in ResultsSnapshot.objects.get().payload["items"] for test in item.get("tests", [])
+    ]
+    by_band = [test for test in tests if test["by"] == "age_band"]
+    assert by_band and all(test["withheld"] and "p_value" not in test for test in by_band)
+    assert "Rao–Scott test of independence by age_band: not shown, because cells" in body
+    assert "Rao–Scott test of independence by age_band: F =" not in body
+
+
 def test_unknown_options_are_refused_with_a_message(signed_in, answered_study):
     body = page(signed_in, answered_study, "?by=response_id&k=x&weighting=upload:nothing&speeding=7")
     assert "left out" in body and "whole number" in body and "unweighted" in body.lower()
