@@ -125,7 +125,9 @@ def exclusion_check(
 
 
 class ReleaseHeld(ValueError):
-    """A release asked for while releases are held after a withdrawal (:data:`E_HELD`)."""
+    """A release asked for while releases are held after a withdrawal. Its message is
+    :data:`E_HELD` untranslated: a kept snapshot holds it and each reader's page translates it
+    (``gettext``) into the reader's language, not the language of the request that built it."""
 
 
 def _released_count(study: Study) -> int:
@@ -167,7 +169,7 @@ def disclosure_release[T](
     options = json.loads(json.dumps(options or {}, default=list))
     for _attempt in range(RETRIES):
         if release_held(study):
-            raise ReleaseHeld(_(E_HELD))
+            raise ReleaseHeld(E_HELD)
         exclusion_check(study=study, revision=revision, exclusion=exclusion, origin=origin, options=options)
         seen = list(
             DisclosureRecord.objects.filter(ledger__study=study, ledger__revision=revision)
@@ -178,7 +180,7 @@ def disclosure_release[T](
         result, tables = decide(fixed)
         with transaction.atomic():
             if release_held(study):  # a withdrawal meanwhile
-                raise ReleaseHeld(_(E_HELD))
+                raise ReleaseHeld(E_HELD)
             ledger = _locked(study, revision)
             latest = ledger.records.order_by("-pk").values_list("pk", flat=True).first()
             if latest != (seen[-1][0] if seen else None):

@@ -39,7 +39,6 @@ from ..selectors import (
 from ..services.claims import claims_registry_attach, claims_registry_check
 from ..services.exports import audit_record
 from ..services.reports import (
-    E_NO_REGISTRY,
     margins_fit,
     report_localised,
     report_prepared,
@@ -223,7 +222,8 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     if snapshot.status == ReportStatus.BUILDING:
         return render(request, "survey/claims/report_status.html", _context(request, title, **context))
     if snapshot.problem or not snapshot.data:
-        problem = _(E_NO_REGISTRY) if snapshot.problem == E_NO_REGISTRY else snapshot.problem
+        # A kept problem may be a message id (no registry, releases held): read in the reader's language.
+        problem = _(snapshot.problem) if snapshot.problem else ""
         return render(
             request, "survey/claims/empty.html", _context(request, title, problem=problem, **context)
         )

@@ -158,7 +158,9 @@ def results_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
         return _refused(" ".join(str(p) for p in problems), status=400)
     snapshot = results_prepared(study, options)
     if snapshot.status == ReportStatus.FAILED or snapshot.problem:
-        return _refused(snapshot.problem or _("The results could not be built."), status=409)
+        # A kept problem may be a message id (releases held): read in the reader's language.
+        problem = _(snapshot.problem) if snapshot.problem else _("The results could not be built.")
+        return _refused(problem, status=409)
     if snapshot.status == ReportStatus.DONE and not snapshot.payload:
         return _refused(_("There are no responses to release yet."), status=409)
     if snapshot.status != ReportStatus.DONE:  # being built: the page says so and offers it when done

@@ -10,6 +10,8 @@ responses worked out from the raw answers) runs over all of them combined. The d
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import pytest
 
@@ -200,7 +202,6 @@ def test_releases_are_held_after_a_withdrawal_until_k_new_responses(answered_stu
     from io import StringIO
 
     from django.core.management import call_command
-    from django.utils.translation import gettext
 
     from survey.models import ResultsSnapshot
     from survey.services.disclosure import E_HELD, release_held
@@ -219,10 +220,10 @@ def test_releases_are_held_after_a_withdrawal_until_k_new_responses(answered_stu
     assert response_withdraw(code=outcome.receipt_code).outcome == "deleted"
     assert release_held(answered_study)
     held = results_build(study_id=answered_study.pk, options=options)
-    assert held.problem == gettext(E_HELD) and held.payload == {}
+    assert held.problem == E_HELD and held.payload == {}  # kept untranslated, read in the reader's language
     assert ResultsSnapshot.objects.filter(study=answered_study).exclude(payload={}).count() == 0
     report = report_build(study_id=answered_study.pk, weighted=False)
-    assert report.problem == gettext(E_HELD) and not report.data.get("claims")
+    assert report.problem == E_HELD and not report.data.get("claims")
     assert not DisclosureRecord.objects.exists()  # nothing recorded while held
 
     call_command(
@@ -252,3 +253,40 @@ def test_a_withdrawal_from_data_nothing_was_released_from_holds_nothing(answered
     close_fieldwork(answered_study)
     assert response_withdraw(code=outcome.receipt_code).outcome == "deleted"
     assert not release_held(answered_study)
+
+
+def test_the_held_message_is_in_the_readers_language(answered_study, participant, make_user, settings):
+    """Held results and a held claims report built for an English reader (the held snapshots are
+    kept) are read by a Chinese one: the message is in Chinese. Before, the snapshot kept the
+    message in the language of the request that built it, and the Chinese reader got English."""
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils import translation
+
+    from survey.models import StudyMembership
+    from survey.roles import ANALYST
+    from survey.services.disclosure import E_HELD
+    from survey.services.responses import response_withdraw
+    from survey.services.results import results_build
+    from tests.helpers import close_fieldwork
+
+    settings.CANDID_RELEASE_K = 10
+    _, outcome = participant(seed=99)
+    close_fieldwork(answered_study)
+    assert results_build(study_id=answered_study.pk, options={"by": ["sample"]}).problem == ""
+    assert response_withdraw(code=outcome.receipt_code).outcome == "deleted"
+    user = make_user("held_reader", ANALYST)
+    StudyMembership.objects.create(study=answered_study, user=user, role="analyst")
+    pages = [
+        reverse("survey:study_results", args=[answered_study.slug]) + "?by=sample&lang=en",  # one snapshot
+        reverse("survey:report", args=[answered_study.slug]),
+    ]
+    with translation.override("zh-hans"):
+        chinese = translation.gettext(E_HELD)
+    assert chinese != E_HELD
+    for language, expected, other in (("en", E_HELD, chinese), ("zh-hans", chinese, E_HELD)):
+        reader = Client(HTTP_ACCEPT_LANGUAGE=language)
+        reader.force_login(user)
+        for url in pages:
+            body = html.unescape(reader.get(url).content.decode())
+            assert expected in body and other not in body, (language, url)
