@@ -482,7 +482,23 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def weighting_targets_upload(
     *, user: AbstractBaseUser, study: Study, name: str, content: bytes
 ) -> WeightingTargets:
-    """Keep population figures uploaded for a study (refused with a message when malformed)."""
+    """Keep population figures uploaded for a study (refused as :func:`weighting_targets_checked`)."""
+    text, kind = weighting_targets_checked(study=study, content=content)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    targets, _created = WeightingTargets.objects.get_or_create(
+        study=study,
+        digest=digest,
+        defaults={"name": name[:200] or "population.csv", "kind": kind, "content": text, "uploaded_by": user},
+    )
+    audit_record(user=user, action="weighting_uploaded", study=study, name=targets.name, kind=kind)
+    return targets
+
+
+def weighting_targets_checked(*, study: Study, content: bytes) -> tuple[str, str]:
+    """Population figures as text and their kind (``WeightingTargets.Kind``), once every check
+    passes: size, encoding and form (``ValueError`` with the message), then the figures against the
+    study (:class:`TargetsRefused` with every problem, :func:`targets_problems`). The page's upload
+    and ``aggregate_tables --weights`` both take figures through here."""
     if len(content) > MAX_TARGETS_BYTES:
         raise ValueError(_(E_TARGETS_TOO_BIG))
     try:
@@ -493,14 +509,7 @@ def weighting_targets_upload(
     problems = targets_problems(study, text, kind)
     if problems:
         raise TargetsRefused(problems)
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    targets, _created = WeightingTargets.objects.get_or_create(
-        study=study,
-        digest=digest,
-        defaults={"name": name[:200] or "population.csv", "kind": kind, "content": text, "uploaded_by": user},
-    )
-    audit_record(user=user, action="weighting_uploaded", study=study, name=targets.name, kind=kind)
-    return targets
+    return text, kind
 
 
 class TargetsRefused(ValueError):

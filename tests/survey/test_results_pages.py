@@ -274,3 +274,41 @@ def test_a_margins_file_is_refused_with_every_problem_and_not_kept(signed_in, an
     body = html.unescape(signed_in.post(upload, {"targets": io.BytesIO(cells)}, follow=True).content.decode())
     assert "“mars” is not a choice of sample" in body and "is 0; a count must be above 0." in body
     assert not WeightingTargets.objects.exists()
+
+
+def test_aggregate_tables_refuses_weights_with_every_problem_and_writes_nothing(
+    answered_study, tmp_path, call_command_capture
+):
+    """``--weights`` runs the checks the page's upload runs: every problem is printed, the command
+    ends non-zero, and no file or release is made. Before, the file went straight to raking, which
+    failed on its first problem (or weighted with it)."""
+    from django.core.management import CommandError, call_command
+
+    from survey.models import DisclosureRecord
+
+    margins = tmp_path / "margins.csv"
+    margins.write_text(
+        "variable,category,share\nurban,urban,0.5\nurban,atlantis,0.9\nurban,rural,-0.2\nshoe,big,1\n",
+        encoding="utf-8",
+    )
+    out = call_command_capture(
+        "aggregate_tables", answered_study.slug, "-o", str(tmp_path / "out"), "--weights", str(margins)
+    )
+    for message in (
+        "“atlantis” is not a choice of urban",
+        "The share given for urban = rural is -0.2; a share must be above 0 and at most 1.",
+        "The shares of urban sum to 1.2, not 1.",
+        "“shoe” is not a single-choice question of this study.",
+    ):
+        assert message in out
+    cells = tmp_path / "cells.csv"
+    cells.write_text("sample,count\nchina,1300\nwest,0\nmars,5\n", encoding="utf-8")
+    out = call_command_capture(
+        "aggregate_tables", answered_study.slug, "-o", str(tmp_path / "out"), "--weights", str(cells)
+    )
+    assert "“mars” is not a choice of sample" in out and "is 0; a count must be above 0." in out
+    with pytest.raises(CommandError, match="2 problems"):
+        call_command(
+            "aggregate_tables", answered_study.slug, "-o", str(tmp_path / "out"), "--weights", str(cells)
+        )
+    assert not (tmp_path / "out").exists() and not DisclosureRecord.objects.exists()

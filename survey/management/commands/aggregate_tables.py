@@ -13,7 +13,13 @@ from analysis.quality import FLAGS
 from survey.bridge import responses_frame
 from survey.models import Study
 from survey.selectors import study_revision
-from survey.services.results import ResultsOptions, breakdown_choices, compute_results
+from survey.services.results import (
+    ResultsOptions,
+    TargetsRefused,
+    breakdown_choices,
+    compute_results,
+    weighting_targets_checked,
+)
 
 from ._base import CandidCommand
 
@@ -73,8 +79,8 @@ class Command(CandidCommand):
             language=language or target.languages[0],
             exclude=tuple(exclude),
         )
+        text = self._targets(target, Path(weights)) if weights else None
         try:
-            text = Path(weights).read_text(encoding="utf-8-sig") if weights else None
             payload = compute_results(
                 target,
                 frame,
@@ -83,7 +89,7 @@ class Command(CandidCommand):
                 targets=(text, Path(weights).name) if text is not None else None,
                 revision=revision,
             )
-        except (ValueError, OSError, UnicodeDecodeError) as error:
+        except ValueError as error:
             raise CommandError(str(error)) from error
         folder = Path(output)
         folder.mkdir(parents=True, exist_ok=True)
@@ -101,3 +107,20 @@ class Command(CandidCommand):
                 f"{hidden} of them suppressed (k = {k}), {payload['n']} responses"
             )
         )
+
+    def _targets(self, study: Study, path: Path) -> str:
+        """The population figures of ``path`` once they pass the checks the page's upload runs;
+        else every problem printed and a ``CommandError`` (nothing computed or written)."""
+        try:
+            text, _kind = weighting_targets_checked(study=study, content=path.read_bytes())
+        except TargetsRefused as refused:
+            for problem in refused.problems:
+                self.stderr.write(f"  - {problem}")
+            count = len(refused.problems)
+            raise CommandError(
+                f"{path.name} does not fit study {study.slug!r}: {count} problem{'s' if count > 1 else ''} "
+                "(listed above); nothing was written."
+            ) from refused
+        except ValueError as error:
+            raise CommandError(f"{path.name}: {error}") from error
+        return text
