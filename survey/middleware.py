@@ -1,5 +1,6 @@
 """Middleware for every page: no copies kept by browsers or proxies, a time budget per request and
-one for the expressions a page evaluates.
+one for the expressions a page evaluates; and the deadline of work a staff page may hand to the
+background worker instead of running out of that budget (:func:`inline_deadline`).
 
 Static files are served by WhiteNoise before these run, so they stay cacheable.
 """
@@ -10,7 +11,8 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -112,6 +114,71 @@ class RequestTimeBudgetMiddleware:
             logger.warning("request stopped at its time budget")
             return try_again_page(request)
         return None
+
+
+HANDOFF_SECONDS = 3.0  # of the request budget kept to hand a build to the worker and draw the page
+
+
+class InlineDeadlineExceeded(Exception):
+    """Work run under :func:`inline_deadline` did not finish in time."""
+
+
+def _deadline_passed(signum: int, frame: Any) -> None:
+    raise InlineDeadlineExceeded
+
+
+@contextmanager
+def inline_deadline(seconds: float) -> Iterator[None]:
+    """Run the block, raising :class:`InlineDeadlineExceeded` inside it once it has taken
+    ``seconds`` (0: no limit of its own) or once the request budget
+    (:class:`RequestTimeBudgetMiddleware`) is near its end — :data:`HANDOFF_SECONDS` before it, or
+    half of what is left when less — whichever comes first. A staff page builds results inline under
+    it and, when it is raised, hands the build to the background worker and says so, instead of
+    ending on the participants' "please try again" page (503).
+
+    An interval timer (SIGALRM) as the request budget's, so it applies in the main thread only (no
+    budget runs elsewhere either); the budget's alarm, or another's (a test runner's time limit),
+    is given back with what is left of it. Database work the deadline cut short was in a
+    transaction that rolled back; a connection it left unusable is closed, and the next query opens
+    a new one.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending, interval = signal.getitimer(signal.ITIMER_REAL)
+    previous = signal.getsignal(signal.SIGALRM)
+    limits = [seconds] if seconds > 0 else []
+    if pending and previous is _expired:
+        limits.append(pending - min(HANDOFF_SECONDS, pending / 2))
+    if not limits or (pending and previous is not _expired and pending <= min(limits)):
+        yield  # no limit, or someone else's alarm comes first: leave it be
+        return
+    signal.signal(signal.SIGALRM, _deadline_passed)
+    signal.setitimer(signal.ITIMER_REAL, min(limits))
+    started = time.monotonic()
+    try:
+        yield
+    except InlineDeadlineExceeded:
+        _close_unusable_connections()
+        raise
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if pending:
+            left = max(pending - (time.monotonic() - started), 0.001)
+            signal.setitimer(signal.ITIMER_REAL, left, interval)
+
+
+def _close_unusable_connections() -> None:
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        if (
+            connection.connection is not None
+            and not connection.in_atomic_block
+            and not connection.is_usable()
+        ):
+            connection.close()
 
 
 class ExpressionBudgetMiddleware:

@@ -215,6 +215,10 @@ CSRF_COOKIE_AGE = None
 # A request still running after this many seconds is stopped with the "please try again" page;
 # gunicorn's own timeout (config/gunicorn.py) is longer, so it never has to kill a worker.
 CANDID_REQUEST_BUDGET_SECONDS = float(os.environ.get("CANDID_REQUEST_BUDGET_SECONDS", "20"))
+# A staff page (results, claims report) builds inline for at most this many seconds, and never into
+# the last seconds of the request budget; past that the build goes to the background worker and the
+# page says it is being built (survey.middleware.inline_deadline). 0: only the budget limits it.
+CANDID_INLINE_BUILD_SECONDS = float(os.environ.get("CANDID_INLINE_BUILD_SECONDS", "10"))
 # The time one request may spend evaluating a questionnaire's expressions (relevance, constraints,
 # calculations); past it the participant gets the "please try again" page. 0: no limit.
 CANDID_EXPRESSION_BUDGET_SECONDS = float(os.environ.get("CANDID_EXPRESSION_BUDGET_SECONDS", "2"))

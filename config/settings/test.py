@@ -12,6 +12,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # No request time budget unless a test sets one: on a busy machine a slow test request must fail
 # on its own assertions, not turn into a "please try again" page.
 CANDID_REQUEST_BUDGET_SECONDS = float(os.environ.get("CANDID_REQUEST_BUDGET_SECONDS", "0"))
+# Likewise no inline build deadline of its own: a slow build must not turn into "being built".
+CANDID_INLINE_BUILD_SECONDS = float(os.environ.get("CANDID_INLINE_BUILD_SECONDS", "0"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from functools import lru_cache
@@ -29,10 +30,12 @@ from analysis.suppression import DEFAULT_K, disclose, row_keys
 from analysis.weighting import GROUP_SEPARATOR, read_margins
 
 from ..bridge import responses_frame, study_parameters
+from ..middleware import InlineDeadlineExceeded, inline_deadline
 from ..models import ClaimsRegistry, ReportSnapshot, ReportStatus, Study
 from ..selectors import claims_registry_current, questionnaire_codebook, released_responses, study_revision
 from .disclosure import ReleaseHeld, disclosure_release, exclusion_check, released_exclusion
 
+logger = logging.getLogger("candid.errors")
 SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
 STALLED_AFTER = timedelta(minutes=30)  # a background build not finished by then is started again
 REPORT_FORMAT = 2  # the shape of a kept report's data: raise it when build_report's output changes
@@ -271,14 +274,19 @@ def report_disclosure(
 
 
 def report_prepared(study: Study, *, weighted: bool, exclude: tuple[str, ...] = ()) -> ReportSnapshot:
-    """The kept report while current; else built now (up to ``CANDID_REPORT_INLINE_MAX`` responses)
-    or marked as being built and queued for the background worker."""
+    """The kept report while current; else built now (up to ``CANDID_REPORT_INLINE_MAX`` responses,
+    and within ``middleware.inline_deadline``) or marked as being built and queued for the
+    background worker (larger studies, and a build the deadline stopped)."""
     snapshot = report_current(study, weighted=weighted, exclude=exclude)
     if snapshot is not None:
         return snapshot
     total = released_responses(study).count()
     if total <= settings.CANDID_REPORT_INLINE_MAX:
-        return report_build(study_id=study.pk, weighted=weighted, exclude=exclude)
+        try:
+            with inline_deadline(settings.CANDID_INLINE_BUILD_SECONDS):
+                return report_build(study_id=study.pk, weighted=weighted, exclude=exclude)
+        except InlineDeadlineExceeded:
+            logger.warning("claims report build handed to the background worker at its inline deadline")
     from ..tasks import build_report as build_report_task  # the tasks module imports this one
 
     snapshot = report_request(study, weighted=weighted, exclude=exclude)

@@ -2,7 +2,8 @@
 
 Everything shown or downloaded is the ``payload`` of a :class:`ResultsSnapshot`: tables after the one
 disclosure step (``analysis.suppression.disclose``). Studies over ``CANDID_RESULTS_INLINE_MAX``
-responses are built by the background worker while the page says so.
+responses, and builds that would not finish within the page's time (``CANDID_INLINE_BUILD_SECONDS``
+or the request budget), are built by the background worker while the page says so.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import math
 from dataclasses import asdict, dataclass, field, replace
 from datetime import timedelta
@@ -49,6 +51,7 @@ from analysis.suppression import DEFAULT_K, Release, check_k, disclose, row_keys
 from analysis.weighting import GROUP_SEPARATOR, poststratify, rake_samples
 
 from ..bridge import responses_frame, study_codebook, study_parameters
+from ..middleware import InlineDeadlineExceeded, inline_deadline
 from ..models import ReportStatus, ResultsSnapshot, Study, WeightingTargets
 from ..selectors import (
     latest_published_version,
@@ -62,6 +65,7 @@ from ..selectors import (
 from .disclosure import disclosure_release, exclusion_check, released_exclusion
 from .exports import audit_record
 
+logger = logging.getLogger("candid.errors")
 STALLED_AFTER = timedelta(minutes=30)
 WITHOUT = "without exclusions:"  # names of the page without exclusions' tables, recorded beside
 SHIPPED_TARGETS = {
@@ -172,14 +176,19 @@ def results_current(study: Study, options: ResultsOptions) -> ResultsSnapshot | 
 
 def results_prepared(study: Study, options: ResultsOptions) -> ResultsSnapshot:
     """The kept results while current; else built now (up to ``CANDID_RESULTS_INLINE_MAX``
-    responses) or marked as being built and queued for the background worker."""
+    responses, and within ``middleware.inline_deadline``) or marked as being built and queued for
+    the background worker (larger studies, and a build the deadline stopped)."""
     check_k(options.k)
     snapshot = results_current(study, options)
     if snapshot is not None:
         return snapshot
     total = released_responses(study).count()
     if total <= settings.CANDID_RESULTS_INLINE_MAX:
-        return results_build(study_id=study.pk, options=asdict(options))
+        try:
+            with inline_deadline(settings.CANDID_INLINE_BUILD_SECONDS):
+                return results_build(study_id=study.pk, options=asdict(options))
+        except InlineDeadlineExceeded:
+            logger.warning("results build handed to the background worker at its inline deadline")
     from ..tasks import build_results as build_results_task  # the tasks module imports this one
 
     snapshot, _created = ResultsSnapshot.objects.update_or_create(

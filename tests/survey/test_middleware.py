@@ -65,3 +65,32 @@ def test_a_page_whose_expressions_overrun_their_budget_asks_to_try_again(
     assert walk(
         Client(HTTP_ACCEPT_LANGUAGE="en"), f"/s/{shipped_study.slug}/", Respondent(2, "china")
     ).completed
+
+
+def test_an_inline_deadline_stops_its_block_and_gives_back_the_alarm_before_it():
+    """``inline_deadline`` stops work at its own limit, or short of an enclosing request budget,
+    and leaves the alarm that was set before (the budget's, or a test runner's) as it found it."""
+    import signal
+    import time
+
+    from survey.middleware import InlineDeadlineExceeded, _expired, inline_deadline
+
+    before = signal.signal(signal.SIGALRM, _expired)  # as the request budget sets it
+    outer = signal.getitimer(signal.ITIMER_REAL)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 2.0)  # a 2 s budget: the block stops at 1 s
+        started = time.monotonic()
+        with pytest.raises(InlineDeadlineExceeded), inline_deadline(0):
+            time.sleep(5)
+        assert 0.8 < time.monotonic() - started < 1.6
+        assert signal.getsignal(signal.SIGALRM) is _expired
+        assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 1.0  # the budget's rest
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        with inline_deadline(0.3):  # a block that ends in time is left alone
+            time.sleep(0.05)
+        with pytest.raises(InlineDeadlineExceeded), inline_deadline(0.3):
+            time.sleep(5)
+        assert signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    finally:
+        signal.signal(signal.SIGALRM, before)
+        signal.setitimer(signal.ITIMER_REAL, *outer)

@@ -157,6 +157,41 @@ def test_large_studies_are_built_in_the_background(signed_in, answered_study, se
     assert "About these figures" in page(signed_in, answered_study)
 
 
+def test_a_build_past_its_inline_deadline_goes_to_the_background(
+    signed_in, answered_study, settings, monkeypatch
+):
+    """A small study's results built inline under heavy load are handed to the worker when they
+    would not finish in the page's time: past ``CANDID_INLINE_BUILD_SECONDS``, or near the end of the
+    request budget. The page says they are being computed and refreshes, then shows them. Before,
+    the budget stopped the request with the participants' "please try again" page (503)."""
+    import time
+
+    from django_tasks_db.models import DBTaskResult
+
+    from survey.services import results
+
+    real, calls = results.compute_results, []
+
+    def compute(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            time.sleep(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(results, "compute_results", compute)
+    for budget, deadline, query in ((2, 0, "?by=sample"), (0, 0.5, "?by=urban")):
+        settings.CANDID_REQUEST_BUDGET_SECONDS, settings.CANDID_INLINE_BUILD_SECONDS = budget, deadline
+        calls.clear()
+        started = time.monotonic()
+        body = page(signed_in, answered_study, query)  # 200, not the 503 page
+        assert time.monotonic() - started < 5
+        assert "being computed" in body and 'http-equiv="refresh"' in body
+        queued = DBTaskResult.objects.get()
+        queued.task.call(*queued.task_result.args, **queued.task_result.kwargs)
+        queued.delete()
+        assert "About these figures" in page(signed_in, answered_study, query)
+
+
 def test_aggregate_tables_command(answered_study, tmp_path, call_command_capture):
     from django.core.management import CommandError, call_command
 
