@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control
 
@@ -117,14 +118,11 @@ class RequestTimeBudgetMiddleware:
 
 
 HANDOFF_SECONDS = 3.0  # of the request budget kept to hand a build to the worker and draw the page
+RECHECK_SECONDS = 0.5  # after cancelling a query at the deadline: when to look again
 
 
 class InlineDeadlineExceeded(Exception):
     """Work run under :func:`inline_deadline` did not finish in time."""
-
-
-def _deadline_passed(signum: int, frame: Any) -> None:
-    raise InlineDeadlineExceeded
 
 
 @contextmanager
@@ -138,9 +136,10 @@ def inline_deadline(seconds: float) -> Iterator[None]:
 
     An interval timer (SIGALRM) as the request budget's, so it applies in the main thread only (no
     budget runs elsewhere either); the budget's alarm, or another's (a test runner's time limit),
-    is given back with what is left of it. Database work the deadline cut short was in a
-    transaction that rolled back; a connection it left unusable is closed, and the next query opens
-    a new one.
+    is given back with what is left of it. A PostgreSQL query running at the deadline is cancelled
+    on the server (psycopg's ``cancel_safe``) rather than abandoned mid-reply: it ends with the
+    database's "canceling statement" error, its transaction rolls back as any error's does, the
+    connection stays usable, and that error becomes :class:`InlineDeadlineExceeded`.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -153,13 +152,23 @@ def inline_deadline(seconds: float) -> Iterator[None]:
     if not limits or (pending and previous is not _expired and pending <= min(limits)):
         yield  # no limit, or someone else's alarm comes first: leave it be
         return
-    signal.signal(signal.SIGALRM, _deadline_passed)
+    cancelled = []
+
+    def passed(signum: int, frame: Any) -> None:
+        if _cancel_running_queries():
+            cancelled.append(True)
+            signal.setitimer(signal.ITIMER_REAL, RECHECK_SECONDS)  # should the cancel miss it
+            return
+        raise InlineDeadlineExceeded
+
+    signal.signal(signal.SIGALRM, passed)
     signal.setitimer(signal.ITIMER_REAL, min(limits))
     started = time.monotonic()
     try:
         yield
-    except InlineDeadlineExceeded:
-        _close_unusable_connections()
+    except DatabaseError as error:
+        if cancelled:
+            raise InlineDeadlineExceeded from error
         raise
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
@@ -169,16 +178,19 @@ def inline_deadline(seconds: float) -> Iterator[None]:
             signal.setitimer(signal.ITIMER_REAL, left, interval)
 
 
-def _close_unusable_connections() -> None:
+def _cancel_running_queries() -> bool:
+    """Ask PostgreSQL to cancel every query this thread's connections are waiting on; whether any was."""
     from django.db import connections
+    from psycopg.pq import TransactionStatus  # only PostgreSQL connections have a pgconn
 
+    found = False
     for connection in connections.all(initialized_only=True):
-        if (
-            connection.connection is not None
-            and not connection.in_atomic_block
-            and not connection.is_usable()
-        ):
-            connection.close()
+        raw = connection.connection
+        pgconn = getattr(raw, "pgconn", None)
+        if pgconn is not None and pgconn.transaction_status == TransactionStatus.ACTIVE:
+            raw.cancel_safe(timeout=HANDOFF_SECONDS / 2)
+            found = True
+    return found
 
 
 class ExpressionBudgetMiddleware:
