@@ -8,6 +8,7 @@ import sys
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import get_language
 
 logger = logging.getLogger("candid.errors")
 
@@ -50,9 +51,22 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return error_page(request, 404)
 
 
+# The researchers' and analysts' pages: a stopped request there gets words for them, not the
+# participants' "the survey is briefly unavailable ... nothing you answered is lost".
+STAFF_VIEWS = ("survey.views.studio", "survey.views.results", "survey.views.claims", "survey.views.analyst")
+
+
 def try_again_page(request: HttpRequest) -> HttpResponse:
-    """The "please try again" page (503): nothing was saved, and retrying is safe."""
-    response = error_page(request, 503)
+    """The "please try again" page (503): nothing was saved, and retrying is safe. On a staff page
+    (:data:`STAFF_VIEWS`) it says so in the reader's language and, for a GET, reloads itself (a
+    results page or report being built in the background then shows it)."""
+    match = getattr(request, "resolver_match", None)
+    if match is not None and match.func.__module__.startswith(STAFF_VIEWS):
+        context = {"reload": request.method == "GET", "language": get_language()}
+        response = render(request, "survey/staff_busy.html", context, status=503)
+        response["Cache-Control"] = "no-store"
+    else:
+        response = error_page(request, 503)
     response["Retry-After"] = "5"
     return response
 

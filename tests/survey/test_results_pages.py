@@ -194,6 +194,33 @@ def test_a_build_past_its_inline_deadline_goes_to_the_background(
         assert "About these figures" in page(signed_in, answered_study, query)
 
 
+def test_a_staff_page_stopped_at_the_budget_gets_staff_words_not_the_participants(
+    signed_in, answered_study, settings, monkeypatch
+):
+    """Whatever else runs past the request budget on a results page (here: reading the options),
+    the analyst gets a page for staff in their language that reloads itself, not the participants'
+    "the survey is briefly unavailable ... nothing you answered is lost" (which it was before)."""
+    import time
+
+    from survey.views import results
+
+    def runaway(*args, **kwargs):
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            pass
+
+    monkeypatch.setattr(results, "breakdown_choices", runaway)
+    settings.CANDID_REQUEST_BUDGET_SECONDS = 1
+    signed_in.raise_request_exception = False
+    url = reverse("survey:study_results", args=[answered_study.slug])
+    for language, words in (("en", "The server is busy"), ("zh-hans", "服务器繁忙")):
+        response = signed_in.get(url, HTTP_ACCEPT_LANGUAGE=language)
+        body = response.content.decode()
+        assert response.status_code == 503 and response["Retry-After"] == "5"
+        assert words in body and 'http-equiv="refresh"' in body
+        assert "briefly unavailable" not in body and "您已回答的内容" not in body
+
+
 def test_aggregate_tables_command(answered_study, tmp_path, call_command_capture):
     from django.core.management import CommandError, call_command
 
