@@ -7,9 +7,10 @@ release made from one state of the data (``selectors.study_revision``) is record
 later release from that state is decided with all of them as ``fixed`` tables: what they showed is
 known, what they hid stays hidden, and only the new release's own cells are hidden further (which
 always gives a solution). Cells are identified by the fingerprints of their respondent sets
-(``analysis.suppression.row_keys`` of every response, in ``responses_frame`` order), so the same
-figure is one unknown whichever release showed it (Hundepool et al. 2012, *Statistical Disclosure
-Control*, §5.3, linked tables).
+(``analysis.suppression.response_keys`` of every response's id, :func:`fingerprint_salt`), so the
+same figure is one unknown whichever release showed it, and a set of responses keeps its identity
+when a release batch adds others (Hundepool et al. 2012, *Statistical Disclosure Control*, §5.3,
+linked tables).
 
 Responses may be left out by data-quality flags in one release per state of the data (asked for
 again with the same options, it is the same release). A second release leaving responses out —
@@ -122,6 +123,15 @@ def exclusion_check(
         raise ValueError(
             _(E_OTHER_EXCLUSION) % {"earlier": _words(first["exclusion"]), "chosen": _words(exclusion)}
         )
+
+
+def fingerprint_salt(study: Study) -> str:
+    """The salt of the study's fingerprint numbers (``analysis.suppression.response_keys``).
+
+    Not a secret: fingerprints never leave the database, which holds the answers themselves, and
+    a secret that could be rotated (``SECRET_KEY``) would silently change every identity recorded
+    in a ledger. Per study, so two studies' figures never share an identity."""
+    return f"candid-fingerprint:{study.pk}"
 
 
 class ReleaseHeld(ValueError):

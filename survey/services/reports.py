@@ -20,20 +20,27 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
+from analysis import schema
 from analysis.claims import Registry, RegistryError, parse_registry
 from analysis.codebook import Codebook
 from analysis.quality import FLAGS, QualityRules, exclude_flagged
 from analysis.release import LEFT_OUT, left_out
 from analysis.report import build_report, localise_report, report_tables
 from analysis.report_text import ReportText
-from analysis.suppression import DEFAULT_K, disclose, row_keys
+from analysis.suppression import DEFAULT_K, disclose, response_keys
 from analysis.weighting import GROUP_SEPARATOR, read_margins
 
 from ..bridge import responses_frame, study_parameters
 from ..middleware import InlineDeadlineExceeded, inline_deadline
 from ..models import ClaimsRegistry, ReportSnapshot, ReportStatus, Study
 from ..selectors import claims_registry_current, questionnaire_codebook, released_responses, study_revision
-from .disclosure import ReleaseHeld, disclosure_release, exclusion_check, released_exclusion
+from .disclosure import (
+    ReleaseHeld,
+    disclosure_release,
+    exclusion_check,
+    fingerprint_salt,
+    released_exclusion,
+)
 
 logger = logging.getLogger("candid.errors")
 SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
@@ -43,7 +50,6 @@ E_NO_REGISTRY = gettext_noop("This study has no claims registry.")
 E_MARGINS = gettext_noop("The responses cannot be weighted to the census margins: {error}.")
 E_BUILD = gettext_noop("The report could not be built: {error}.")
 E_EXCLUDED = gettext_noop("Every response is excluded by the chosen data-quality flags.")
-ROW = "_row"  # a response's position among every response, kept through the exclusions
 WITHOUT = "without exclusions:"  # names of the report without exclusions' tables, recorded beside
 E_REGISTRY = gettext_noop("Version {version} of the study's claims registry cannot be used: {error}")
 
@@ -165,7 +171,11 @@ def _built(
         return {"problem": gettext(E_REGISTRY).format(version=registry.version, error=error)}
     try:
         kept, quality, keys = report_exclusion(
-            frame, codebook, exclude=[f for f in FLAGS if f in exclude], parameters=study_parameters(study)
+            frame,
+            codebook,
+            exclude=[f for f in FLAGS if f in exclude],
+            parameters=study_parameters(study),
+            salt=fingerprint_salt(study),
         )
     except ValueError:
         return {"problem": gettext(E_EXCLUDED)}
@@ -207,13 +217,13 @@ def report_exclusion(
     exclude: tuple[str, ...] | list[str],
     parameters: dict[str, dict[str, str]],
     rules: QualityRules | None = None,
+    salt: str,
 ) -> tuple[pd.DataFrame, dict[str, Any], np.ndarray]:
     """``analysis.quality.exclude_flagged`` of every response (``frame``, as ``responses_frame``
-    gives it), and the kept rows' fingerprint numbers (``row_keys`` of every response, picked)."""
-    positions = frame.assign(**{ROW: np.arange(len(frame))})
-    kept, quality = exclude_flagged(positions, codebook, exclude=exclude, parameters=parameters, rules=rules)
-    keys = row_keys(len(frame))[kept[ROW].to_numpy()]
-    return kept.drop(columns=ROW), quality, keys
+    gives it), and the kept rows' fingerprint numbers (``response_keys`` of their ids, ``salt``
+    being ``services.disclosure.fingerprint_salt`` of the study)."""
+    kept, quality = exclude_flagged(frame, codebook, exclude=exclude, parameters=parameters, rules=rules)
+    return kept, quality, response_keys(kept[schema.RESPONSE_ID].astype(str).tolist(), salt=salt)
 
 
 def report_disclosure(
@@ -236,7 +246,13 @@ def report_disclosure(
     recorded = {"k": k, "exclude": flags, "weighted": margins is not None}
     exclusion_check(study=study, revision=revision, exclusion=exclusion, origin="report", options=recorded)
     full = (
-        report_tables(frame, codebook, registry=registry, keys=row_keys(len(frame)), margins=margins)
+        report_tables(
+            frame,
+            codebook,
+            registry=registry,
+            keys=response_keys(frame[schema.RESPONSE_ID].astype(str).tolist(), salt=fingerprint_salt(study)),
+            margins=margins,
+        )
         if flags
         else None
     )

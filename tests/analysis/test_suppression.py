@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from analysis import suppress, suppress_estimates
-from analysis.suppression import disclose, fingerprints, round_count, row_keys
+from analysis.suppression import disclose, fingerprints, response_keys, round_count, row_keys
 
 from .attack import attack
 
@@ -327,3 +327,21 @@ def test_attribute_disclosure_is_judged_on_a_groups_own_levels():
     uniform = disclose({"t": share_table(np.array([[0, 12], [10, 11]]))})["t"]
     assert uniform.loc[uniform["group"] == "g0", "attribute_disclosure"].all()
     assert not uniform.loc[uniform["group"] != "g0", "attribute_disclosure"].any()
+
+
+def test_response_keys_follow_the_response_not_its_position():
+    """A set of responses has one fingerprint whatever stands beside it: before, the numbers were
+    drawn by position (``row_keys``), so a release batch arriving (new ids among the old, in the
+    order of the random ids) gave the same respondents other identities in the next state."""
+    before = [f"id-{i}" for i in range(30)]
+    after = sorted([*before, *(f"new-{i}" for i in range(12))])
+    keys_before = response_keys(before, salt="s")
+    keys_after = response_keys(after, salt="s")
+    chosen = {"id-3", "id-17", "id-29"}
+    codes_before = np.array([0 if i in chosen else -1 for i in before])
+    codes_after = np.array([0 if i in chosen else -1 for i in after])
+    assert fingerprints(keys_before, codes_before, 1) == fingerprints(keys_after, codes_after, 1)
+    assert keys_before.shape == (30, 2) and (keys_before < 2**26).all() and (keys_before >= 0).all()
+    assert not np.array_equal(response_keys(before, salt="t"), keys_before)
+    with pytest.raises(ValueError):
+        response_keys(before, salt="")
