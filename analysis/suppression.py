@@ -110,6 +110,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .weighted_release import ATOM_COLUMNS, WeightedTerms, row_atoms, weighted_equations
+
 MIN_K = 5
 DEFAULT_K = 10
 ROUNDING_BASE = 5
@@ -141,6 +143,7 @@ LABEL_COLUMNS = {
     "withheld",
     "value_bins",
     "value_width",
+    *ATOM_COLUMNS,
 }
 SHARE_COLUMNS = ("estimate", "se", "ci_low", "ci_high")
 VALUE_WIDTHS = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 10000.0)
@@ -174,6 +177,8 @@ class _System:
     hidden_before: set[Hashable] = field(default_factory=set)  # hidden in a release made before
     implied_before: set[Hashable] = field(default_factory=set)  # implied in a release made before
     stuck: set[Hashable] = field(default_factory=set)  # recoverable, and nothing left to hide
+    carriers: dict[Hashable, set[Hashable]] = field(default_factory=dict)  # atom -> cells whose rows show it
+    atoms_of: dict[Hashable, set[Hashable]] = field(default_factory=dict)  # cell -> its class parts
 
     def cell(self, table: str, key: Hashable, count: int, *, base: bool, margin: bool = False) -> Hashable:
         self.count.setdefault(key, int(count))
@@ -299,8 +304,8 @@ def _to_withhold(system: _System, frames: Mapping[str, pd.DataFrame]) -> dict[st
     for name, frame in frames.items():
         touched = np.array(
             [
-                c in system.stuck or b in system.stuck
-                for c, b in zip(frame["cell"], frame["base"], strict=True)
+                c in system.stuck or b in system.stuck or not system.stuck.isdisjoint(atoms)
+                for c, b, atoms in zip(frame["cell"], frame["base"], row_atoms(frame), strict=True)
             ],
             dtype=bool,
         )
@@ -317,9 +322,12 @@ def _to_withhold(system: _System, frames: Mapping[str, pd.DataFrame]) -> dict[st
 def _add_fixed(system: _System, name: str, frame: pd.DataFrame) -> None:
     """A table released before: its equations, its shown figures known, its hidden ones hidden."""
     frame = _prepared(name, frame)
-    _add_table(system, name, frame, before=True)
+    weighted = _add_table(system, name, frame, before=True)
     suppressed = frame["suppressed"].fillna(True).to_numpy(dtype=bool)
     implied = _flags(frame, "implied", False)
+    for i, parts in weighted.carried:  # a weighted row shown before gave its class parts away
+        if not (suppressed[i] or implied[i]):
+            system.fixed |= parts
     for cell, base, hidden, unshown in zip(frame["cell"], frame["base"], suppressed, implied, strict=True):
         if unshown:  # never shown there: protected now as this release's own implied figures are
             system.implied_before |= {cell, base}
@@ -362,7 +370,7 @@ def _prepared(name: str, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _add_table(system: _System, name: str, frame: pd.DataFrame, *, before: bool = False) -> None:
+def _add_table(system: _System, name: str, frame: pd.DataFrame, *, before: bool = False) -> WeightedTerms:
     """Cells of one table and its equations: rows sum to the group's n; groups to the overall.
 
     Terms are kept by position in the table (row, or group) and added up afterwards, so a cell that
@@ -415,6 +423,27 @@ def _add_table(system: _System, name: str, frame: pd.DataFrame, *, before: bool 
             for key, parts in zip(keys, frame[column], strict=True):
                 if isinstance(parts, list | tuple) and parts:
                     system.sums.append((name, key, tuple(parts)))
+    return _add_weighted(system, name, frame, before=before)
+
+
+def _add_weighted(system: _System, name: str, frame: pd.DataFrame, *, before: bool) -> WeightedTerms:
+    """The weighted rows' class parts (atoms) and their equations (``analysis.weighted_release``).
+
+    Atoms are figures never shown (implied: protected when they count 1 to k - 1 respondents),
+    known while a row carrying them is shown (its weighted total gives its split away).
+    """
+    terms = weighted_equations(frame, OVERALL)
+    for key, count in terms.atoms.items():
+        system.cell(name, key, count, base=False)
+        (system.implied_before if before else system.implied).add(key)
+    for i, parts in terms.carried:
+        cell = frame["cell"].iat[i]
+        system.atoms_of.setdefault(cell, set()).update(parts)
+        for key in parts:
+            system.carriers.setdefault(key, set()).add(cell)
+    for equation in terms.equations:
+        system.equation(name, equation)
+    return terms
 
 
 def _flags(frame: pd.DataFrame, column: str, default: bool) -> np.ndarray:
@@ -451,8 +480,18 @@ def _primary(system: _System, k: int) -> tuple[set[Hashable], set[Hashable]]:
         if 0 < count < k and key in system.checked and key not in system.fixed
     }
     hidden = set(primary) | system.hidden_before | (system.implied - system.shown)
+    # A weighted row shows its class parts (its weighted total, exact, pins them): one with a part
+    # of 1 to k - 1 respondents is hidden, and a part is unknown only while each row with it is.
+    weighted = {
+        cell
+        for cell, parts in system.atoms_of.items()
+        if cell in system.checked and cell not in system.fixed and any(0 < system.count[p] < k for p in parts)
+    }
+    primary |= weighted
+    hidden |= weighted
     for base in [key for key in primary if system.is_base[key]]:
         hidden |= system.rows_of_base.get(base, set())
+    hidden -= {atom for atom, cells in system.carriers.items() if not cells <= hidden}
     return hidden - system.fixed, primary
 
 
@@ -497,6 +536,13 @@ def _complementary(system: _System, hidden: set[Hashable], k: int) -> set[Hashab
 def _hide(system: _System, partner: Hashable, hidden: set[Hashable]) -> set[Hashable]:
     """What hiding ``partner`` hides (a group's n hides its rows), beyond ``hidden``."""
     newly = {partner} | (system.rows_of_base.get(partner, set()) if system.is_base[partner] else set())
+    after = hidden | newly
+    newly |= {
+        atom
+        for cell in newly
+        for atom in system.atoms_of.get(cell, ())
+        if system.carriers[atom] <= after  # no row shows it any more
+    }
     return newly - hidden - system.fixed
 
 

@@ -5,6 +5,14 @@ group's n, groups sum to the overall figure in each breakdown, group n's sum to 
 respondent set is one number in every table, a declared sum equals its parts — and asks linear
 algebra, and a linear programme with the counts' lower bound of zero, whether any hidden cell is
 determined.
+
+A weighted row (one with ``atoms``: its respondents split by weighting class, each part with its
+identity, count and weight) is a weighted total besides a count. The attacker is given the
+classes and their weights: each part is an unknown count, the parts add up to the cell, their
+weighted sum is the row's weighted total (known exactly when the row is shown), and class by class
+a group's parts over its levels add up to its base's part (``base_atoms``) and a breakdown's
+groups add up to the overall row's part. A part counting 1 to k - 1 respondents that the attacker
+determines is found.
 """
 
 from __future__ import annotations
@@ -80,12 +88,15 @@ def attack(tables: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame], *, k
                     for part in parts:
                         terms[part] = terms.get(part, 0.0) + 1.0
                     sums.append({key: c for key, c in terms.items() if c})
+    totals: set[tuple] = set()  # weighted totals: known or not, they are no one's count
+    for name, released in tables.items():
+        totals |= _weighted(truth[name], released, values, seen_cell, implied, equations)
     equations += [terms for terms in sums if all(key in values for key in terms)]
     known = {key for key, seen in (*seen_cell.items(), *shown.items()) if seen}
     hidden |= {cell for cell, seen in seen_cell.items() if not seen} - known
     targets = hidden | {base for base, seen in shown.items() if not seen and 0 < values[base] < k} - known
     hidden |= {base for base, seen in shown.items() if not seen} - known
-    targets = {key for key in targets if key not in implied or values[key] < k}
+    targets = {key for key in targets if key not in implied or values[key] < k} - totals
     unknowns = sorted(hidden)
     if not unknowns:
         return []
@@ -116,6 +127,80 @@ def attack(tables: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame], *, k
         if wanted and block in block_equations:
             found += _solved(keys, block_equations[block], values, wanted)
     return found
+
+
+def _weighted(
+    exact: pd.DataFrame,
+    released: pd.DataFrame,
+    values: dict[tuple, float],
+    seen: dict[tuple, bool],
+    implied: set[tuple],
+    equations: list[dict[tuple, float]],
+) -> set[tuple]:
+    """The unknown class parts of a table's weighted rows and the equations a reader writes for them;
+    returns the weighted totals' identities."""
+    totals: set[tuple] = set()
+    if "atoms" not in exact:
+        return totals
+    exact = exact.reset_index(drop=True)
+    released = released.reset_index(drop=True)
+    overall = set(exact.loc[exact["group_variable"] == "", "variable"])
+    breakdowns = sorted({gv for gv in exact["group_variable"] if gv})
+    within: dict[tuple, dict[tuple, float]] = {}
+    across: dict[tuple, dict[tuple, float]] = {}
+    across_bases: dict[tuple, dict[tuple, tuple[tuple, float]]] = {}  # one base part per group
+    within_bases: dict[tuple, tuple] = {}
+
+    def add(terms: dict[tuple, float], key: tuple, coefficient: float) -> None:
+        terms[key] = terms.get(key, 0.0) + coefficient
+
+    for i, row in exact.iterrows():
+        parts = row["atoms"]
+        if not isinstance(parts, list) or not parts:
+            continue
+        parts = [(tuple(key), float(count), float(w)) for key, count, w in parts]
+        bases = [(tuple(key), float(count), float(w)) for key, count, w in row.get("base_atoms") or []]
+        for key, count, _w in (*parts, *bases):
+            values[key] = count
+            if key not in seen:  # a part that is no table's cell is never shown
+                implied.add(key)
+                seen[key] = False
+        total = ("weighted total", row["weighting"], row["cell"])
+        totals.add(total)
+        values[total] = sum(count * w for _key, count, w in parts)
+        seen[total] = seen.get(total, False) or not bool(released.loc[i, "suppressed"])
+        cell_terms = {row["cell"]: -1.0}
+        total_terms = {total: -1.0}
+        for key, _count, w in parts:
+            add(cell_terms, key, 1.0)
+            add(total_terms, key, w)
+        equations += [cell_terms, total_terms]
+        share = pd.notna(row["level"])
+        level = row["level"] if share else "Σ"
+        place = (row["group_variable"], row["group"])
+        sign = -1.0 if row["group_variable"] == "" else 1.0
+        targets = [row["group_variable"]] if row["group_variable"] else breakdowns
+        for key, _count, w in parts:
+            if share:
+                add(within.setdefault((row["variable"], *place, row["base"], w), {}), key, 1.0)
+            if row["variable"] in overall:
+                for target in targets:
+                    add(across.setdefault((row["variable"], level, target, w), {}), key, sign)
+        for key, _count, w in bases:
+            if share:
+                within_bases[(row["variable"], *place, row["base"], w)] = key
+            if row["variable"] in overall:
+                for target in targets:
+                    across_bases.setdefault((row["variable"], target, w), {})[place] = (key, sign)
+    for place, key in within_bases.items():
+        add(within.setdefault(place, {}), key, -1.0)
+    for terms in across_bases.values():
+        net: dict[tuple, float] = {}
+        for key, coefficient in terms.values():
+            add(net, key, coefficient)
+        equations.append(net)
+    equations += [{key: c for key, c in terms.items() if c} for terms in (*within.values(), *across.values())]
+    return totals
 
 
 def _solved(

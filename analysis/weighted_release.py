@@ -1,0 +1,226 @@
+"""Weighted figures as the disclosure step sees them: each a known sum of its weighting classes' counts.
+
+A weighted share or mean does not release the count of its cell but its *weighted total*
+``W = sum_i w_i`` over the cell's respondents. With weights constant within weighting classes —
+raking and post-stratification give every respondent of one cross-class of the weighting variables
+in one sample one weight (Hundepool et al. 2012, *Statistical Disclosure Control*, Wiley, §5.3 on
+linked tables; Lumley 2010, *Complex Surveys*, ch. 7 on calibration) — that is
+
+    ``W(cell) = sum_c w_c * atom_c``,   ``atom_c = |cell ∩ class c|``,
+
+a different linear combination of respondents than the count ``sum_c atom_c``. Beside the count, a
+weighted total pins the split of the cell between its classes: two classes and one shown weighted
+share give both parts, so a heavily weighted small class shows its own answers in the overall row,
+and several mild weightings solved together recover hidden cells. The disclosure step
+(:func:`analysis.suppression.disclose`) therefore gets, for every weighted row:
+
+* ``atoms``: the cell's respondents split by class, each ``(identity, count, weight)``; the
+  identity is the fingerprint of the respondent set (``suppression.fingerprints``), so the same
+  respondents are one unknown in every table and release, whatever the weighting. An atom equal to
+  the cell itself (one class in the group) is the cell.
+* ``base_atoms``: the same for the row's group (its ``base``).
+* ``weighting``: an identity of the weights, so that the weighted total ``("weighted", weighting,
+  cell)`` of one cell under one weighting is one figure across tables.
+
+Weighting classes are the respondents grouped by their exact weight value
+(:func:`weighting_classes`): exact for any weights constant within classes, with no knowledge of
+the method; weights that vary person by person (trimmed or model-based) make every respondent a
+class, which :data:`MAX_CLASSES` refuses. An unweighted release is one class: nothing changes.
+
+The reader is assumed to know every weight and class (post-stratification weights are the
+population counts over the class sizes, both in the analyst's file), so the class sizes are known
+figures (:func:`classes_table`, given to ``disclose`` as ``fixed``), and to read every shown
+weighted total exactly (rounding is not relied on, as ``analysis.suppression`` says).
+:func:`weighted_equations` writes the equations down, per table:
+
+1. each weighted row: its atoms add up to its cell, and ``sum_c w_c atom_c`` is its weighted total
+   (a figure shown when the row is and hidden with it: cell and total are *twins*);
+2. per class, a group's level atoms add up to the group's base atom (the levels of a row partition
+   its group, class by class);
+3. per class, the atoms of one level over the groups of one breakdown add up to that level's atom
+   of the overall row, and so do the base atoms (the groups partition everyone, class by class).
+
+Without the base atoms, equation 2 would be no constraint; with them, two variables answered by
+the same group tie their class splits together, so they are written down (the cost is a larger
+block of unknowns, measured in ``bench/RESULTS.md``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Hashable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+MAX_CLASSES = 120  # weighting classes above which a weighted release is refused (time to decide it)
+CLASSES = "weighting classes:"  # the name of the known class sizes' table: this prefix and the weighting
+ATOM_COLUMNS = ("atoms", "base_atoms", "weighting")
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Respondents grouped by weight: ``codes`` (one per respondent, 0..size-1), ``weights`` (one per
+    class, divided by the mean weight: the scale of an equation changes nothing it determines) and
+    ``identity`` (a digest of the weights: one weighting, one identity)."""
+
+    codes: np.ndarray
+    weights: np.ndarray
+    identity: str
+
+    @property
+    def size(self) -> int:
+        return len(self.weights)
+
+
+def weighting_classes(w: np.ndarray) -> Classes:
+    """The weighting classes of weights ``w`` (shape ``(n,)``): respondents of one exact weight value.
+
+    Raises ``ValueError`` when ``w`` is empty."""
+    if len(w) == 0:
+        raise ValueError("no weights: a release of no respondents has no weighting classes")
+    values, codes = np.unique(np.asarray(w, dtype=float), return_inverse=True)
+    mean = float(np.mean(w)) or 1.0
+    identity = hashlib.sha256(np.ascontiguousarray(w, dtype=float).tobytes()).hexdigest()[:16]
+    return Classes(codes.astype(np.int64), values / mean, identity)
+
+
+def atoms(
+    keys: np.ndarray, codes: np.ndarray, size: int, classes: Classes
+) -> list[list[tuple[tuple, int, float]]]:
+    """For each of ``size`` sets (row i in set ``codes[i]``, -1 none): its non-empty class parts as
+    ``(("set", *fingerprint), count, weight)``. ``keys`` are ``suppression.row_keys`` numbers."""
+    from .suppression import fingerprints  # suppression reads this module's equations
+
+    inside = codes >= 0
+    parts = fingerprints(
+        keys, np.where(inside, codes * classes.size + classes.codes, -1), size * classes.size
+    )
+    out: list[list[tuple[tuple, int, float]]] = []
+    for s in range(size):
+        chunk = parts[s * classes.size : (s + 1) * classes.size]
+        out.append([(("set", *fp), fp[2], float(classes.weights[c])) for c, fp in enumerate(chunk) if fp[2]])
+    return out
+
+
+def classes_table(keys: np.ndarray, classes: Classes) -> pd.DataFrame:
+    """The class sizes as a table released before (``disclose(fixed=...)``): known to a reader who
+    knows the weights. One row per class; ``suppressed`` false."""
+    from .suppression import fingerprints
+
+    sizes = fingerprints(keys, classes.codes, classes.size)
+    everyone = fingerprints(keys, np.zeros(len(keys), dtype=np.int64), 1)[0]
+    return pd.DataFrame(
+        {
+            "variable": f"{CLASSES}{classes.identity}",
+            "group_variable": "",
+            "group": "",
+            "level": [str(c) for c in range(classes.size)],
+            "count": [fp[2] for fp in sizes],
+            "n": everyone[2],
+            "cell": [("set", *fp) for fp in sizes],
+            "base": [("set", *everyone)] * classes.size,
+            "suppressed": False,
+        }
+    )
+
+
+@dataclass
+class WeightedTerms:
+    """What a table's weighted rows add to the disclosure system.
+
+    ``atoms`` maps each atom's identity to its count; ``carried`` lists ``(row position, the
+    identities of its cell's atoms)``: a shown row gives its atoms away; ``equations`` are dicts
+    identity -> coefficient (each equals zero)."""
+
+    atoms: dict[Hashable, int] = field(default_factory=dict)
+    carried: list[tuple[int, set[Hashable]]] = field(default_factory=list)
+    equations: list[dict[Hashable, float]] = field(default_factory=list)
+
+
+def weighted_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Which rows carry atoms (a weighted figure)."""
+    if "atoms" not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return np.array([isinstance(a, list | tuple) and len(a) > 0 for a in frame["atoms"]], dtype=bool)
+
+
+def weighted_equations(frame: pd.DataFrame, overall: str = "") -> WeightedTerms:
+    """Equations 1-3 of the module docstring for one prepared table (``suppression._prepared``:
+    ``cell``, ``base``, group columns filled; ``level`` NA for a statistic)."""
+    terms = WeightedTerms()
+    carries = weighted_rows(frame)
+    if not carries.any():
+        return terms
+    statistic = frame["level"].isna().to_numpy()
+    breakdowns = sorted({*frame["group_variable"]} - {overall})
+    has_overall = set(frame.loc[(frame["group_variable"] == overall).to_numpy(), "variable"])
+    rows: dict[tuple, dict[Hashable, float]] = {}
+    columns: dict[tuple, dict[Hashable, float]] = {}
+    base_done: set[tuple] = set()
+    for i in np.flatnonzero(carries):
+        variable, gv, group = frame["variable"].iat[i], frame["group_variable"].iat[i], frame["group"].iat[i]
+        cell, base = frame["cell"].iat[i], frame["base"].iat[i]
+        parts = _parts(frame["atoms"].iat[i])
+        base_parts = _parts(frame["base_atoms"].iat[i]) if "base_atoms" in frame.columns else []
+        terms.carried.append((int(i), {key for key, _c, _w in parts}))
+        for key, count, _weight in (*parts, *base_parts):
+            terms.atoms.setdefault(key, int(count))
+        terms.equations.append(_net([(cell, -1.0), *((key, 1.0) for key, _c, _w in parts)]))
+        level = "∑" if statistic[i] else str(frame["level"].iat[i])
+        sign = -1.0 if gv == overall else 1.0
+        targets = [gv] if gv != overall else breakdowns
+        for key, _count, weight in parts:
+            if not statistic[i]:
+                _add(rows.setdefault((variable, gv, group, base, weight), {}), key, 1.0)
+            if variable in has_overall:
+                for target in targets:
+                    _add(columns.setdefault((variable, level, target, weight), {}), key, sign)
+        if (variable, gv, group, base) in base_done:
+            continue
+        base_done.add((variable, gv, group, base))
+        for key, _count, weight in base_parts:
+            if not statistic[i]:
+                _add(rows.setdefault((variable, gv, group, base, weight), {}), key, -1.0)
+            if variable in has_overall:
+                for target in targets:
+                    _add(columns.setdefault((variable, "\0base", target, weight), {}), key, sign)
+    for equation in (*rows.values(), *columns.values()):
+        terms.equations.append({key: c for key, c in equation.items() if c != 0.0})
+    terms.equations = [e for e in terms.equations if len(e) > 1]
+    return terms
+
+
+def row_atoms(frame: pd.DataFrame) -> Iterator[set[Hashable]]:
+    """Each row's atom identities (cell's and base's), empty for an unweighted row."""
+    has_base = "base_atoms" in frame.columns
+    for i, carries in enumerate(weighted_rows(frame)):
+        if not carries:
+            yield set()
+            continue
+        keys = {key for key, _c, _w in _parts(frame["atoms"].iat[i])}
+        if has_base:
+            keys |= {key for key, _c, _w in _parts(frame["base_atoms"].iat[i])}
+        yield keys
+
+
+def _parts(value: object) -> list[tuple[Hashable, int, float]]:
+    if not isinstance(value, list | tuple):
+        return []
+    return [(_hashable(key), int(count), float(weight)) for key, count, weight in value]
+
+
+def _hashable(key: object) -> Hashable:
+    return tuple(_hashable(k) for k in key) if isinstance(key, list | tuple) else key  # type: ignore[return-value]
+
+
+def _add(terms: dict[Hashable, float], key: Hashable, coefficient: float) -> None:
+    terms[key] = terms.get(key, 0.0) + coefficient
+
+
+def _net(pairs: list[tuple[Hashable, float]]) -> dict[Hashable, float]:
+    out: dict[Hashable, float] = {}
+    for key, coefficient in pairs:
+        _add(out, key, coefficient)
+    return {key: c for key, c in out.items() if c != 0.0}
