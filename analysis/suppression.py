@@ -94,6 +94,15 @@ so that no cell of this release is left to hide. That breakdown of the table (it
 group variable) is then *withheld*: left out of the release altogether, with its equation, and the
 decision made again without it.
 
+A **weighted** row (a share or statistic estimated with unequal weights) carries ``atoms``,
+``base_atoms`` and ``weighting`` (``analysis.weighted_release``): its cell's and group's
+respondents split by weighting class. Its weighted total is a different sum of respondents than its
+count, and an exact one gives the split away, so such a row is hidden when any class part counts
+1 to k - 1 respondents (also when its count was shown unweighted before: the weighted total is new),
+the parts of hidden rows are implied figures that must stay unrecoverable from the class-by-class
+equations, and a release whose parts tie more than :data:`WEIGHTED_BLOCK_MAX` unknowns together is
+refused (:class:`WeightedReleaseTooLarge`) rather than decided past the time a page has.
+
 Every other numeric column (``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``, ``n_eff``,
 ``median`` ...) is masked (NA) in a hidden row. :func:`disclose` returns a :class:`Release` whose
 tables carry ``suppressed`` (bool), ``suppression`` (``"primary"``, ``"complementary"``,
@@ -110,7 +119,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .weighted_release import ATOM_COLUMNS, WeightedTerms, row_atoms, weighted_equations
+from .weighted_release import ATOM_COLUMNS, WeightedTerms, row_atoms, row_totals, weighted_equations
 
 MIN_K = 5
 DEFAULT_K = 10
@@ -118,6 +127,7 @@ ROUNDING_BASE = 5
 TRIED_PARTNERS = 40  # candidates tried per step (each costs one rank computation)
 GRAM_ABOVE = 200  # unknowns above which ``determined`` reads the null space from A'A
 BLOCK_TRIED = 150  # hidden figures in a block of the whole-release check above which none are tried
+WEIGHTED_BLOCK_MAX = 1500  # unknowns of a block with class parts beyond which a weighted release is refused
 WITHHOLD_ROUNDS = 6  # decisions made again, each time without the breakdowns that could not be protected
 OVERALL = ""
 FIXED = "\0fixed:"  # names of tables released before, inside the system
@@ -125,6 +135,16 @@ STATISTIC = "∑"  # the level of a statistic's cell: its (weighted) total, addi
 
 E_K_TOO_SMALL = "k must be at least 5 (got {k}); smaller thresholds do not protect respondents"
 E_COLUMNS = "table {table!r} lacks the columns {columns}"
+E_WEIGHTED_TOO_LARGE = (
+    "the weighted figures tie {unknowns} unknown counts together (more than {limit}): too many to check "
+    "in the time a release has"
+)
+
+
+class WeightedReleaseTooLarge(ValueError):
+    """A weighted release whose class parts make one block of equations too large to decide in time."""
+
+
 KEY_COLUMNS = ("variable", "group_variable", "group", "level", "count", "n")
 LABEL_COLUMNS = {
     "_table",
@@ -177,8 +197,14 @@ class _System:
     hidden_before: set[Hashable] = field(default_factory=set)  # hidden in a release made before
     implied_before: set[Hashable] = field(default_factory=set)  # implied in a release made before
     stuck: set[Hashable] = field(default_factory=set)  # recoverable, and nothing left to hide
-    carriers: dict[Hashable, set[Hashable]] = field(default_factory=dict)  # atom -> cells whose rows show it
-    atoms_of: dict[Hashable, set[Hashable]] = field(default_factory=dict)  # cell -> its class parts
+    carriers: dict[Hashable, set[Hashable]] = field(
+        default_factory=dict
+    )  # atom -> weighted totals showing it
+    atoms_of: dict[Hashable, set[Hashable]] = field(default_factory=dict)  # weighted total -> class parts
+    twins: dict[Hashable, set[Hashable]] = field(
+        default_factory=dict
+    )  # hidden together: cell, weighted total
+    atoms: set[Hashable] = field(default_factory=set)  # every class part
 
     def cell(self, table: str, key: Hashable, count: int, *, base: bool, margin: bool = False) -> Hashable:
         self.count.setdefault(key, int(count))
@@ -325,9 +351,11 @@ def _add_fixed(system: _System, name: str, frame: pd.DataFrame) -> None:
     weighted = _add_table(system, name, frame, before=True)
     suppressed = frame["suppressed"].fillna(True).to_numpy(dtype=bool)
     implied = _flags(frame, "implied", False)
-    for i, parts in weighted.carried:  # a weighted row shown before gave its class parts away
-        if not (suppressed[i] or implied[i]):
-            system.fixed |= parts
+    for i, total, parts in weighted.carried:  # a weighted row shown before gave its class parts away
+        if suppressed[i] or implied[i]:
+            system.hidden_before.add(total)
+        else:
+            system.fixed |= {total, *parts}
     for cell, base, hidden, unshown in zip(frame["cell"], frame["base"], suppressed, implied, strict=True):
         if unshown:  # never shown there: protected now as this release's own implied figures are
             system.implied_before |= {cell, base}
@@ -433,14 +461,20 @@ def _add_weighted(system: _System, name: str, frame: pd.DataFrame, *, before: bo
     known while a row carrying them is shown (its weighted total gives its split away).
     """
     terms = weighted_equations(frame, OVERALL)
+    system.atoms |= set(terms.atoms)
     for key, count in terms.atoms.items():
         system.cell(name, key, count, base=False)
         (system.implied_before if before else system.implied).add(key)
-    for i, parts in terms.carried:
+    for i, total, parts in terms.carried:
         cell = frame["cell"].iat[i]
-        system.atoms_of.setdefault(cell, set()).update(parts)
+        system.cell(name, total, 0, base=False)
+        system.twins.setdefault(total, set()).add(cell)
+        system.twins.setdefault(cell, set()).add(total)
+        if not before:
+            system.checked.add(total)
+        system.atoms_of.setdefault(total, set()).update(parts)
         for key in parts:
-            system.carriers.setdefault(key, set()).add(cell)
+            system.carriers.setdefault(key, set()).add(total)
     for equation in terms.equations:
         system.equation(name, equation)
     return terms
@@ -482,16 +516,22 @@ def _primary(system: _System, k: int) -> tuple[set[Hashable], set[Hashable]]:
     hidden = set(primary) | system.hidden_before | (system.implied - system.shown)
     # A weighted row shows its class parts (its weighted total, exact, pins them): one with a part
     # of 1 to k - 1 respondents is hidden, and a part is unknown only while each row with it is.
+    # (The count of such a row may be known, shown unweighted before: its weighted total is new.)
     weighted = {
-        cell
-        for cell, parts in system.atoms_of.items()
-        if cell in system.checked and cell not in system.fixed and any(0 < system.count[p] < k for p in parts)
+        total
+        for total, parts in system.atoms_of.items()
+        if total in system.checked
+        and total not in system.fixed
+        and any(0 < system.count[p] < k for p in parts)
     }
     primary |= weighted
     hidden |= weighted
     for base in [key for key in primary if system.is_base[key]]:
         hidden |= system.rows_of_base.get(base, set())
-    hidden -= {atom for atom, cells in system.carriers.items() if not cells <= hidden}
+    hidden |= {twin for key in hidden for twin in system.twins.get(key, ())}
+    hidden -= {
+        atom for atom, totals in system.carriers.items() if not totals <= hidden | system.hidden_before
+    }
     return hidden - system.fixed, primary
 
 
@@ -536,11 +576,12 @@ def _complementary(system: _System, hidden: set[Hashable], k: int) -> set[Hashab
 def _hide(system: _System, partner: Hashable, hidden: set[Hashable]) -> set[Hashable]:
     """What hiding ``partner`` hides (a group's n hides its rows), beyond ``hidden``."""
     newly = {partner} | (system.rows_of_base.get(partner, set()) if system.is_base[partner] else set())
+    newly |= {twin for key in newly for twin in system.twins.get(key, ())}
     after = hidden | newly
     newly |= {
         atom
-        for cell in newly
-        for atom in system.atoms_of.get(cell, ())
+        for total in newly
+        for atom in system.atoms_of.get(total, ())
         if system.carriers[atom] <= after  # no row shows it any more
     }
     return newly - hidden - system.fixed
@@ -565,6 +606,10 @@ def _whole(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
         for keys, block in _components(equations, hidden):
             if keys in safe:
                 continue
+            if len(keys) > WEIGHTED_BLOCK_MAX and not system.atoms.isdisjoint(keys):
+                raise WeightedReleaseTooLarge(
+                    E_WEIGHTED_TOO_LARGE.format(unknowns=len(keys), limit=WEIGHTED_BLOCK_MAX)
+                )
             found = [key for key in _recoverable(block, sorted(keys, key=repr)) if _protected(system, key, k)]
             if found:
                 exposed = (keys, block, found)
@@ -713,8 +758,15 @@ def _released(
 ) -> pd.DataFrame:
     cells = frame["cell"].tolist()
     bases = frame["base"].tolist()
-    suppressed = np.array([c in hidden or b in hidden for c, b in zip(cells, bases, strict=True)], dtype=bool)
-    first = np.array([c in primary or b in primary for c, b in zip(cells, bases, strict=True)], dtype=bool)
+    totals = row_totals(frame)  # a weighted row is hidden with its weighted total too
+    suppressed = np.array(
+        [c in hidden or b in hidden or t in hidden for c, b, t in zip(cells, bases, totals, strict=True)],
+        dtype=bool,
+    )
+    first = np.array(
+        [c in primary or b in primary or t in primary for c, b, t in zip(cells, bases, totals, strict=True)],
+        dtype=bool,
+    )
     first &= ~withheld
     suppressed |= withheld
     out = frame.copy()

@@ -19,8 +19,8 @@ and several mild weightings solved together recover hidden cells. The disclosure
   respondents are one unknown in every table and release, whatever the weighting. An atom equal to
   the cell itself (one class in the group) is the cell.
 * ``base_atoms``: the same for the row's group (its ``base``).
-* ``weighting``: an identity of the weights, so that the weighted total ``("weighted", weighting,
-  cell)`` of one cell under one weighting is one figure across tables.
+* ``weighting``: an identity of the weights; ``("weighted", weighting, cell)`` names the row's
+  weighted total (:func:`total_identity`), the figure it shows.
 
 Weighting classes are the respondents grouped by their exact weight value
 (:func:`weighting_classes`): exact for any weights constant within classes, with no knowledge of
@@ -30,19 +30,27 @@ class, which :data:`MAX_CLASSES` refuses. An unweighted release is one class: no
 The reader is assumed to know every weight and class (post-stratification weights are the
 population counts over the class sizes, both in the analyst's file), so the class sizes are known
 figures (:func:`classes_table`, given to ``disclose`` as ``fixed``), and to read every shown
-weighted total exactly (rounding is not relied on, as ``analysis.suppression`` says).
-:func:`weighted_equations` writes the equations down, per table:
+weighted total exactly (rounding is not relied on, as ``analysis.suppression`` says). One exact
+weighted total already pins its parts: ``sum_c w_c a_c = W`` with distinct real weights has, in
+general, one solution in whole numbers, and a linear programme with ``a_c >= 0`` bounds them
+tightly even when linear algebra alone does not (found by the test attack with the weighted total
+taken as one more linear equation). So ``disclose`` takes a **shown weighted row to give its
+parts away**: a row with a part of 1 to k - 1 respondents is hidden (primary), a part is unknown
+only while every row showing it is hidden, and the hidden parts must stay unrecoverable from the
+equations :func:`weighted_equations` writes down, per table:
 
-1. each weighted row: its atoms add up to its cell, and ``sum_c w_c atom_c`` is its weighted total
-   (a figure shown when the row is and hidden with it: cell and total are *twins*);
-2. per class, a group's level atoms add up to the group's base atom (the levels of a row partition
+1. each weighted row: its parts add up to its cell;
+2. per class, a group's level parts add up to the group's base part (the levels of a row partition
    its group, class by class);
-3. per class, the atoms of one level over the groups of one breakdown add up to that level's atom
-   of the overall row, and so do the base atoms (the groups partition everyone, class by class).
+3. per class, the parts of one level over the groups of one breakdown add up to that level's part
+   of the overall row, and so do the base parts (the groups partition everyone, class by class).
 
-Without the base atoms, equation 2 would be no constraint; with them, two variables answered by
-the same group tie their class splits together, so they are written down (the cost is a larger
-block of unknowns, measured in ``bench/RESULTS.md``).
+Base parts are written down although the row-sum equations would say nothing were they unknowns
+appearing nowhere else: the same group answering two questions has the same base part in both (and
+a group everyone answered within a class is the class, a known size), which ties the tables'
+splits together. The cost is blocks of unknowns that span tables (a part of one respondent is the
+same unknown wherever that person is alone in their class); ``disclose`` refuses a release whose
+block exceeds ``suppression.WEIGHTED_BLOCK_MAX`` unknowns (measured in ``bench/bench_weighted.py``).
 """
 
 from __future__ import annotations
@@ -55,6 +63,7 @@ import numpy as np
 import pandas as pd
 
 MAX_CLASSES = 120  # weighting classes above which a weighted release is refused (time to decide it)
+WEIGHTED = "weighted"  # first element of a weighted total's identity
 CLASSES = "weighting classes:"  # the name of the known class sizes' table: this prefix and the weighting
 ATOM_COLUMNS = ("atoms", "base_atoms", "weighting")
 
@@ -130,13 +139,18 @@ def classes_table(keys: np.ndarray, classes: Classes) -> pd.DataFrame:
 class WeightedTerms:
     """What a table's weighted rows add to the disclosure system.
 
-    ``atoms`` maps each atom's identity to its count; ``carried`` lists ``(row position, the
-    identities of its cell's atoms)``: a shown row gives its atoms away; ``equations`` are dicts
-    identity -> coefficient (each equals zero)."""
+    ``atoms`` maps each atom's identity to its count; ``carried`` lists ``(row position, its
+    weighted total's identity, its cell's atoms)``: a shown weighted total gives its atoms away;
+    ``equations`` are dicts identity -> coefficient (each equals zero)."""
 
     atoms: dict[Hashable, int] = field(default_factory=dict)
-    carried: list[tuple[int, set[Hashable]]] = field(default_factory=list)
+    carried: list[tuple[int, Hashable, set[Hashable]]] = field(default_factory=list)
     equations: list[dict[Hashable, float]] = field(default_factory=list)
+
+
+def total_identity(weighting: str, cell: Hashable) -> tuple:
+    """The identity of ``cell``'s weighted total under ``weighting``: the figure a weighted row shows."""
+    return (WEIGHTED, weighting, cell)
 
 
 def weighted_rows(frame: pd.DataFrame) -> np.ndarray:
@@ -164,7 +178,8 @@ def weighted_equations(frame: pd.DataFrame, overall: str = "") -> WeightedTerms:
         cell, base = frame["cell"].iat[i], frame["base"].iat[i]
         parts = _parts(frame["atoms"].iat[i])
         base_parts = _parts(frame["base_atoms"].iat[i]) if "base_atoms" in frame.columns else []
-        terms.carried.append((int(i), {key for key, _c, _w in parts}))
+        total = total_identity(str(frame["weighting"].iat[i]), cell)
+        terms.carried.append((int(i), total, {key for key, _c, _w in parts}))
         for key, count, _weight in (*parts, *base_parts):
             terms.atoms.setdefault(key, int(count))
         terms.equations.append(_net([(cell, -1.0), *((key, 1.0) for key, _c, _w in parts)]))
@@ -190,6 +205,20 @@ def weighted_equations(frame: pd.DataFrame, overall: str = "") -> WeightedTerms:
         terms.equations.append({key: c for key, c in equation.items() if c != 0.0})
     terms.equations = [e for e in terms.equations if len(e) > 1]
     return terms
+
+
+def row_totals(frame: pd.DataFrame) -> list[Hashable | None]:
+    """Each row's weighted total's identity (None for an unweighted row)."""
+    carries = weighted_rows(frame)
+    return [
+        total_identity(str(weighting), cell) if carried else None
+        for carried, weighting, cell in zip(
+            carries,
+            frame["weighting"] if "weighting" in frame else [None] * len(frame),
+            frame["cell"],
+            strict=True,
+        )
+    ]
 
 
 def row_atoms(frame: pd.DataFrame) -> Iterator[set[Hashable]]:

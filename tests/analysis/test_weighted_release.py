@@ -146,3 +146,21 @@ def test_weighting_classes_are_the_distinct_weights(w):
     classes = weighting_classes(w)
     assert classes.size == len(set(w.tolist()))
     assert np.allclose(classes.weights[classes.codes], w / w.mean())
+
+
+def test_a_count_shown_unweighted_before_is_hidden_weighted_now():
+    """The lens beside the same table released unweighted before (its counts known): the weighted
+    totals are new figures, so the rows are hidden in the weighted release all the same."""
+    answer, group, w = lens()
+    keys = row_keys(len(answer))
+    table = weighted_table(answer, group, w, keys)
+    unweighted = table.drop(columns=["atoms", "base_atoms", "weighting"])
+    before = disclose({"q": unweighted}, k=10)["q"]
+    assert not before["suppressed"].any()
+    sizes = classes_table(keys, weighting_classes(w))
+    fixed = {"before": unweighted.assign(suppressed=False), "classes": sizes}
+    now = disclose({"q": table}, k=10, fixed=fixed)["q"]
+    assert now.loc[now["group_variable"] == "", "suppressed"].all()
+    shown = {"q": now, "before": unweighted.assign(suppressed=False), "classes": sizes}
+    truth = {"q": table, "before": unweighted, "classes": sizes}
+    assert attack(shown, truth, k=10) == []
