@@ -44,6 +44,7 @@ from .suppression import (
     value_bins,
 )
 from .tally import Tally, cell_fingerprints, crosstab_of_tally, share_estimates, tally
+from .weighted_release import Classes, atoms, weighting_classes
 
 SHARE, MEAN, MEDIAN = "share", "mean", "median"
 SELECTED, MEAN_RANK, FIRST_RANK, ALPHA = "selected", "mean_rank", "ranked_first", "alpha"
@@ -383,6 +384,7 @@ def _share_rows(
             fit, cell_keys = _counted_cells(
                 context, level_codes, levels, group_codes, groups, estimate=estimate
             )
+        split = _split(context, column, levels, b, size, len(groups)) if estimate else None
         for g, group in enumerate(groups):
             base = union(cell_keys[g * size : (g + 1) * size])
             if base[2] == 0:
@@ -404,9 +406,39 @@ def _share_rows(
                             cell_keys[g * size + j], variable, statistic, b or "", group, level
                         ),
                         "base": ("set", *base),
+                        **(_weighted(split, g * size + j, g) if split else {}),
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def _classes(context: _Context) -> Classes | None:
+    """The design's weighting classes (``analysis.weighted_release``), None when it is unweighted."""
+    if "classes" not in context.cache:
+        found = weighting_classes(context.design.w) if context.design.n else None
+        context.cache["classes"] = found if found is not None and found.size > 1 else None
+    return context.cache["classes"]
+
+
+def _split(
+    context: _Context, column: str, levels: list[str], b: str | None, size: int, groups: int
+) -> tuple[Classes, list, list] | None:
+    """The cells (group * size + level) and groups of a share table split by weighting class."""
+    classes = _classes(context)
+    if classes is None:
+        return None
+    level_codes = _codes(context, column, levels)[0]
+    group_codes = np.zeros(context.design.n, dtype=np.int64) if b is None else _codes(context, b)[0]
+    valid = (level_codes >= 0) & (group_codes >= 0)
+    cells = atoms(context.keys, np.where(valid, group_codes * size + level_codes, -1), groups * size, classes)
+    bases = atoms(context.keys, np.where(valid, group_codes, -1), groups, classes)
+    return classes, cells, bases
+
+
+def _weighted(split: tuple[Classes, list, list], cell: int, group: int) -> dict[str, Any]:
+    """A weighted row's ``atoms``, ``base_atoms`` and ``weighting`` (``analysis.weighted_release``)."""
+    classes, cells, bases = split
+    return {"atoms": cells[cell], "base_atoms": bases[group], "weighting": classes.identity}
 
 
 def _tallied_cells(
@@ -494,6 +526,8 @@ def _statistic_rows(
         domain = np.where(valid & (group_codes >= 0), group_codes, -1)
         ns = np.bincount(domain[domain >= 0], minlength=len(groups))
         keys = fingerprints(context.keys, domain, len(groups))
+        classes = _classes(context)
+        parts = atoms(context.keys, domain, len(groups), classes) if classes is not None else None
         data = _narrow(
             context.design,
             _group=pd.Categorical.from_codes(domain, range(len(groups))),
@@ -519,6 +553,7 @@ def _statistic_rows(
                     "cell": ("stat", variable, statistic, tag, *keys[g]),
                     "base": ("set", *keys[g]),
                     "scale": "share" if statistic in SHARE_STATISTICS else "number",
+                    **(_weighted((classes, parts, parts), g, g) if parts is not None else {}),
                 }
             )
     return pd.DataFrame(rows)

@@ -66,6 +66,9 @@ COLUMNS = (
     "threshold",
     "sum_of",
     "base_sum_of",
+    "atoms",  # a weighted row's class parts (analysis.weighted_release): identities as lists
+    "base_atoms",
+    "weighting",
 )
 E_OTHER_EXCLUSION = gettext_noop(
     "Results leaving out flagged responses (%(earlier)s) were already released from these data. "

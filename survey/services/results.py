@@ -47,7 +47,8 @@ from analysis.release import (
 )
 from analysis.results import categorised, released_results, results_tables
 from analysis.results import shown as visible
-from analysis.suppression import DEFAULT_K, Release, check_k, disclose, response_keys
+from analysis.suppression import DEFAULT_K, Release, WeightedReleaseTooLarge, check_k, disclose, response_keys
+from analysis.weighted_release import CLASSES, MAX_CLASSES, classes_table, weighting_classes
 from analysis.weighting import GROUP_SEPARATOR, poststratify, rake_samples
 
 from ..bridge import responses_frame, study_codebook, study_parameters
@@ -90,6 +91,16 @@ E_TARGETS_COUNT = gettext_noop(
     "The count given for %(variable)s = %(category)s is %(value)s; a count must be above 0."
 )
 E_TARGETS_SUM = gettext_noop("The shares of %(variable)s%(sample)s sum to %(total)s, not 1.")
+E_TOO_MANY_CLASSES = gettext_noop(
+    "This weighting gives %(classes)s different weights (at most %(limit)s can be checked): each "
+    "weighted figure is a sum over the groups of one weight, and so many groups cannot be protected "
+    "in the time a release has. Weight by fewer variables or merge their categories."
+)
+E_WEIGHTING_TOO_FINE = gettext_noop(
+    "This weighting splits the respondents into groups of one weight so small and so many that its "
+    "weighted figures cannot be checked for disclosure in the time a release has. Weight by fewer "
+    "variables or merge their categories, or show unweighted results."
+)
 E_TOO_FEW_EXCLUDED = gettext_noop(
     "Fewer than %(k)s responses carry the chosen data-quality flags, so none are left out: beside the "
     "results that keep them, leaving them out would show their own answers."
@@ -304,6 +315,7 @@ def compute_results(
     if not dropoff.empty:
         shared[DROPOFF] = dropoff
     design, weighting = _weighted(study, used, options, targets)
+    known = known_classes(design, keys[keep])
     context, items, tables = results_tables(design, codebook, keys=keys[keep], **labels)
     extra = {
         RESPONSES: responses_table(keys, None if keep.all() else keep),
@@ -315,6 +327,7 @@ def compute_results(
     if not keep.all():
         # The page without exclusions, as it would be released: recorded beside this release.
         full_design, _weights = _weighted(study, frame, replace(options, exclude=()), targets)
+        known |= known_classes(full_design, keys)
         _context, _items, full_tables = results_tables(full_design, codebook, keys=keys, **labels)
         full = {
             **full_tables,
@@ -327,9 +340,9 @@ def compute_results(
     def decide(before: dict[str, pd.DataFrame]) -> tuple[Release, dict[str, pd.DataFrame]]:
         """This release beside every one recorded before (and, leaving responses out, beside the
         page without exclusions, whose decisions are made first and stand)."""
-        fixed, implied, record = dict(before), {}, {}
+        fixed, implied, record = {**before, **known}, {}, dict(known)
         if full is not None:
-            decided = disclose(full, k=options.k, rounding=False, fixed=before)
+            decided = disclose(full, k=options.k, rounding=False, fixed=fixed)
             without, implied = left_out(full, decided, released)
             fixed |= {f"{WITHOUT}{name}": t for name, t in without.items()}
             record |= {f"{WITHOUT}{name}": t for name, t in without.items()}
@@ -343,14 +356,17 @@ def compute_results(
             )
         return decision, record
 
-    release = disclosure_release(
-        study=study,
-        revision=revision,
-        origin="results",
-        exclusion="" if keep.all() else released_exclusion(chosen, options.speeding),
-        decide=decide,
-        options=recorded,
-    )
+    try:
+        release = disclosure_release(
+            study=study,
+            revision=revision,
+            origin="results",
+            exclusion="" if keep.all() else released_exclusion(chosen, options.speeding),
+            decide=decide,
+            options=recorded,
+        )
+    except WeightedReleaseTooLarge as error:
+        raise ValueError(_(E_WEIGHTING_TOO_FINE)) from error
     results = released_results(context, items, list(tables), release)
     counts = release[RESPONSES].set_index("level")
     synthetic = bool(codebook.synthetic)
@@ -383,6 +399,18 @@ def compute_results(
         "dropoff": _records(_released_dropoff(release.tables.get(DROPOFF))),
         "release": {"primary": release.primary, "complementary": release.complementary},
     }
+
+
+def known_classes(design: SurveyDesign, keys: np.ndarray) -> dict[str, pd.DataFrame]:
+    """The weighting classes of a weighted design as a table a reader knows (``disclose``'s
+    ``fixed``: whoever has the weights has the class sizes), none for an unweighted one. Raises
+    ``ValueError`` (:data:`E_TOO_MANY_CLASSES`) beyond ``weighted_release.MAX_CLASSES``."""
+    classes = weighting_classes(design.w)
+    if classes.size > MAX_CLASSES:
+        raise ValueError(_(E_TOO_MANY_CLASSES) % {"classes": classes.size, "limit": MAX_CLASSES})
+    if classes.size == 1:
+        return {}
+    return {f"{CLASSES}{classes.identity}": classes_table(keys, classes)}
 
 
 def _weighted(

@@ -1,0 +1,154 @@
+"""Weighted releases attacked together with the unweighted ones (issue 10 item 3, issue 16).
+
+A hostile tester uploaded several mild post-stratification files beside the unweighted results of
+a small study: each weighted share is a weighted total of its respondents, a different sum than
+their count, so the releases together gave hidden cells. Here every release is recorded by the
+disclosure ledger, and the attack (``tests.analysis.attack``) is given the ledger's exact tables
+and, worked out here from the raw answers and the weights (not from what Candid recorded), each
+weighted row's respondents split by weight with every shown weighted total exactly.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import schema
+from analysis.design import SurveyDesign
+from analysis.suppression import fingerprints, response_keys, row_keys
+from analysis.weighting import poststratify
+from survey.bridge import responses_frame
+from survey.models import DisclosureRecord
+from survey.services.disclosure import fingerprint_salt, tables_read
+from survey.services.results import (
+    E_TOO_MANY_CLASSES,
+    E_WEIGHTING_TOO_FINE,
+    ResultsOptions,
+    compute_results,
+    known_classes,
+)
+from tests.analysis.attack import attack
+
+pytestmark = pytest.mark.django_db
+
+FACTORS = ((1.0, 1.3, 0.8, 1.1, 0.9, 1.2), (1.2, 0.9, 1.0, 1.0, 1.3, 0.7), (0.8, 1.0, 1.2, 0.9, 1.1, 1.0))
+
+
+def post_strata(frame: pd.DataFrame, factors: tuple[float, ...]) -> str:
+    """A post-stratification table by sample and gender: the sample's counts, mildly reweighted."""
+    cells = frame.groupby([schema.SAMPLE, "gender"]).size().reset_index(name="count")
+    cells["count"] = (cells["count"] * np.resize(factors, len(cells)) * 100).round()
+    return cells.to_csv(index=False)
+
+
+def split_by_weight(
+    table: pd.DataFrame, frame: pd.DataFrame, w: np.ndarray, keys: np.ndarray, tag: str
+) -> pd.DataFrame:
+    """Each row's respondents (found from the raw answers: its variable at its level, in its group)
+    split by weight, as ``(identity, count, weight)``; rows whose respondents are not found so are
+    left as they are (the attack then knows less)."""
+    values, weights = np.unique(w, return_inverse=True)
+    parts, base_parts = [], []
+    for row in table.to_dict("records"):
+        inside = _respondents(row, frame, keys)
+        if inside is None:
+            parts.append(None)
+            base_parts.append(None)
+            continue
+        split = fingerprints(keys, np.where(inside, weights, -1), len(values))
+        parts.append([(("set", *fp), fp[2], float(values[c])) for c, fp in enumerate(split) if fp[2]])
+        group = _group(row, frame) & frame[row["variable"]].notna().to_numpy()
+        if ("set", *fingerprints(keys, np.where(group, 0, -1), 1)[0]) != tuple(row["base"]):
+            base_parts.append(None)  # not the row's group as answered: left out
+            continue
+        split = fingerprints(keys, np.where(group, weights, -1), len(values))
+        base_parts.append([(("set", *fp), fp[2], float(values[c])) for c, fp in enumerate(split) if fp[2]])
+    return table.assign(atoms=parts, base_atoms=base_parts, weighting=tag)
+
+
+def _group(row: dict, frame: pd.DataFrame) -> np.ndarray:
+    if not row["group_variable"]:
+        return np.ones(len(frame), dtype=bool)
+    return (frame[row["group_variable"]].astype("string") == row["group"]).fillna(False).to_numpy(dtype=bool)
+
+
+def _respondents(row: dict, frame: pd.DataFrame, keys: np.ndarray) -> np.ndarray | None:
+    """The row's respondents, or None when they are not one answer of one column (checked against
+    the row's identity)."""
+    variable, level = row["variable"], row["level"]
+    if variable not in frame.columns or not isinstance(row["cell"], tuple) or row["cell"][0] != "set":
+        return None
+    if level is None:
+        return None
+    inside = _group(row, frame) & (frame[variable].astype("string") == str(level)).fillna(False).to_numpy()
+    found = fingerprints(keys, np.where(inside, 0, -1), 1)[0]
+    return inside if ("set", *found) == tuple(row["cell"]) else None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limit (README): a few hidden class parts are still bounded (2 exactly) from the four releases",
+)
+def test_mild_post_stratifications_beside_unweighted_results(answered_study):
+    """Results by sample (k = 5) unweighted, then weighted by three mildly different
+    post-stratification files by sample and gender: no hidden figure, and no respondent count of
+    one weight under k, can be worked out from all four releases together."""
+    frame, codebook = responses_frame(answered_study)
+    keys = response_keys(
+        frame[schema.RESPONSE_ID].astype(str).tolist(), salt=fingerprint_salt(answered_study)
+    )
+    options = ResultsOptions(by=(schema.SAMPLE,), k=5)
+    compute_results(answered_study, frame, codebook, options)
+    weights = {}
+    for number, factors in enumerate(FACTORS):
+        text = post_strata(frame, factors)
+        payload = compute_results(
+            answered_study, frame, codebook, options, targets=(text, f"strata{number}.csv")
+        )
+        assert payload["weighting"]["method"] == "poststratify"
+        design = SurveyDesign(frame, strata=schema.SAMPLE)
+        weights[number] = poststratify(design, pd.read_csv(io.StringIO(text), dtype={"count": float})).w
+    released, truth = {}, {}
+    records = list(DisclosureRecord.objects.order_by("pk"))
+    assert len(records) == 1 + len(FACTORS)
+    for position, record in enumerate(records):
+        for name, table in tables_read(record.tables).items():
+            if "atoms" in table.columns:
+                table = table.drop(columns=["atoms", "base_atoms", "weighting"])
+            if position and not name.startswith("release:") and "weighting classes" not in name:
+                table = split_by_weight(table, frame, weights[position - 1], keys, f"strata{position}")
+            shown = table.assign(n=table["n"].where(~table["suppressed"].astype(bool)))
+            released[f"{record.pk}:{name}"] = shown
+            truth[f"{record.pk}:{name}"] = table
+    split = [t for name, t in truth.items() if "atoms" in t.columns]
+    assert split and any(t["atoms"].notna().any() for t in split)
+    found = attack(released, truth, k=5)
+    assert found == [], f"{len(found)} hidden figures can be worked out, e.g. {found[:3]}"
+
+
+def test_a_weighting_with_too_many_classes_is_refused():
+    """Weights that differ person by person (trimmed, model-based) make every respondent a class:
+    refused with a message before anything is decided."""
+    frame = pd.DataFrame({"x": range(200)})
+    design = SurveyDesign(frame, weight_values=np.linspace(1.0, 2.0, 200))
+    with pytest.raises(ValueError, match="200 different weights"):
+        known_classes(design, row_keys(200))
+    assert "%(classes)s different weights" in E_TOO_MANY_CLASSES
+    assert known_classes(SurveyDesign(frame), row_keys(200)) == {}
+
+
+def test_a_weighting_too_fine_to_check_in_time_is_refused(answered_study, monkeypatch):
+    """When the class parts tie more unknowns together than a release can check, the weighted
+    results are refused with a message, not released unchecked."""
+    import analysis.suppression
+
+    monkeypatch.setattr(analysis.suppression, "WEIGHTED_BLOCK_MAX", 3)
+    frame, codebook = responses_frame(answered_study)
+    text = post_strata(frame, FACTORS[0])
+    with pytest.raises(ValueError) as refused:
+        compute_results(answered_study, frame, codebook, ResultsOptions(k=5), targets=(text, "strata.csv"))
+    assert str(refused.value) == E_WEIGHTING_TOO_FINE
+    assert not DisclosureRecord.objects.exists()
