@@ -90,7 +90,7 @@ def _respondents(row: dict, frame: pd.DataFrame, keys: np.ndarray) -> np.ndarray
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known limit (README): a few hidden class parts are still bounded (2 exactly) from the four releases",
+    reason="known limit (README): 10 hidden figures are still worked out from the four releases together",
 )
 def test_mild_post_stratifications_beside_unweighted_results(answered_study):
     """Results by sample (k = 5) unweighted, then weighted by three mildly different
