@@ -576,6 +576,8 @@ def _complementary(system: _System, hidden: set[Hashable], k: int) -> set[Hashab
 def _hide(system: _System, partner: Hashable, hidden: set[Hashable]) -> set[Hashable]:
     """What hiding ``partner`` hides (a group's n hides its rows), beyond ``hidden``."""
     newly = {partner} | (system.rows_of_base.get(partner, set()) if system.is_base[partner] else set())
+    # A class part is unknown only once no row shows its weighted total: hiding it hides them.
+    newly |= system.carriers.get(partner, set())
     newly |= {twin for key in newly for twin in system.twins.get(key, ())}
     after = hidden | newly
     newly |= {

@@ -88,10 +88,6 @@ def _respondents(row: dict, frame: pd.DataFrame, keys: np.ndarray) -> np.ndarray
     return inside if ("set", *found) == tuple(row["cell"]) else None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limit (README): 10 hidden figures are still worked out from the four releases together",
-)
 def test_mild_post_stratifications_beside_unweighted_results(answered_study):
     """Results by sample (k = 5) unweighted, then weighted by three mildly different
     post-stratification files by sample and gender: no hidden figure, and no respondent count of
