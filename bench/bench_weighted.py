@@ -72,7 +72,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     from analysis.results import categorised
-    from analysis.suppression import row_keys
+    from analysis.suppression import WeightedReleaseTooLarge, row_keys
 
     codebook = shipped_codebook()
     frame = categorised(synthetic(codebook, args.n), codebook)
@@ -81,8 +81,14 @@ def main() -> None:
         times, found = [], (0, 0, 0)
         for _ in range(args.repeats):
             start = time.perf_counter()
-            found = decided(design, codebook, keys)
+            try:
+                found = decided(design, codebook, keys)
+            except WeightedReleaseTooLarge as error:
+                print(f"{name:36s} refused after {time.perf_counter() - start:.2f} s: {error}")
+                break
             times.append(time.perf_counter() - start)
+        if not times:
+            continue
         classes, rows, hidden = found
         print(
             f"{name:36s} classes {classes:4d}  {sorted(times)[len(times) // 2]:6.2f} s  hidden {hidden}/{rows} rows"
