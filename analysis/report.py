@@ -38,7 +38,6 @@ from .verdicts import (
     SUPPRESSED,
     RespondentSets,
     decide,
-    design_classes,
     estimate_share,
     measure_claim,
     release,
@@ -161,7 +160,7 @@ def build_report(
     samples = sorted(frame[schema.SAMPLE].dropna().unique()) if schema.SAMPLE in frame else []
     names = dict(sample_names or {})
     measured = _measured(design, codebook, registry, names)
-    sets = RespondentSets(frame, row_keys(len(frame)) if keys is None else keys, design_classes(design))
+    sets = RespondentSets(frame, row_keys(len(frame)) if keys is None else keys)
     released = release(measured, k=k, sets=sets, decide=disclosure)
     results = [rounded(decide(claim, found)) for claim, found in zip(registry, released, strict=True)]
     return {
@@ -219,8 +218,7 @@ def report_tables(
     respondent sets fingerprinted with ``keys``): for a report that leaves flagged responses out,
     the report that keeps them, held beside it (``analysis.release.left_out``)."""
     design, _weighting = weight(frame, margins)
-    sets = RespondentSets(frame, keys, design_classes(design))
-    return release_tables(_measured(design, codebook, registry, {}), sets)
+    return release_tables(_measured(design, codebook, registry, {}), RespondentSets(frame, keys))
 
 
 def _released_quality(quality: Mapping[str, Any] | None) -> dict[str, Any] | None:

@@ -45,7 +45,6 @@ from .design import SurveyDesign, with_data
 from .estimates import proportion
 from .sensitive import compare_list_with_direct, compare_randomized_with_direct
 from .suppression import disclose, fingerprints, round_count, union
-from .weighted_release import Classes, atoms, weighting_classes
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_MEASURED = (
     "supported",
@@ -229,10 +228,8 @@ def measure_indirect(
         counts = {
             "n_treatment": int((answered & treated).sum()),
             "n_control": int((answered & ~treated).sum()),
-            "arm_variable": indirect.arm,  # for its arms' respondent sets (RespondentSets.domain)
-            "treatment": indirect.treatment,
         }
-        if min(counts["n_treatment"], counts["n_control"]) == 0:
+        if min(counts.values()) == 0:
             return _unmeasured(base), None
         found = compare_list_with_direct(
             with_data(design, masked),
@@ -307,15 +304,10 @@ class RespondentSets:
     """The rows a report's figures were estimated on and their fingerprint numbers
     (``suppression.row_keys`` of every response, these rows picked from them), so that a figure
     is identified by its set of respondents as the results page identifies its cells: the same
-    respondents are one figure whichever release shows them.
-
-    ``classes`` are the design's weighting classes (:func:`design_classes`; None unweighted): each
-    weighted figure then carries its cells' class parts (``analysis.weighted_release``), as the
-    results page's weighted rows do."""
+    respondents are one figure whichever release shows them."""
 
     data: pd.DataFrame
     keys: np.ndarray
-    classes: Classes | None = None
 
     def share(self, measure: dict, group_variable: str, group: str) -> dict[str, Any]:
         """Identities of a share's "yes" and "no" cells and its base, and the answers each adds up
@@ -330,41 +322,13 @@ class RespondentSets:
         chosen = pd.Index(uniques).isin(measure["levels"])
         yes = [("set", *p) for p, hit in zip(parts, chosen, strict=True) if hit and p[2]]
         no = [("set", *p) for p, hit in zip(parts, chosen, strict=True) if not hit and p[2]]
-        found = {
+        return {
             "yes": ("set", *union([p[1:] for p in yes])) if yes else None,
             "no": ("set", *union([p[1:] for p in no])) if no else None,
             "base": ("set", *union([p[1:] for p in yes + no])) if yes or no else None,
             "yes_parts": yes,
             "no_parts": no,
         }
-        if self.classes is not None:
-            hit = values.isin(measure["levels"]).fillna(False).to_numpy(dtype=bool)
-            cells = atoms(self.keys, np.where(inside, np.where(hit, 0, 1), -1), 2, self.classes)
-            base = atoms(self.keys, np.where(inside, 0, -1), 1, self.classes)[0]
-            found |= {"yes_atoms": cells[0], "no_atoms": cells[1], "base_atoms": base}
-        return found
-
-    def domain(self, measure: dict, arm: str) -> dict[str, Any]:
-        """An indirect measure's ``arm`` (``treatment``, ``control`` or ``answered``) split by class:
-        its ``atoms``, ``base_atoms`` and ``weighting`` as the results page's statistics carry them
-        (respondents of its population answering it, in that arm); none unweighted."""
-        if self.classes is None:
-            return {}
-        answered = self.data[measure["variable"]].notna().to_numpy()
-        inside = in_population(self.data, measure["population"]).to_numpy() & answered
-        if arm != "answered":
-            arms = self.data[measure["arm_variable"]]
-            treated = (arms == measure["treatment"]).fillna(False).to_numpy(dtype=bool)  # as measured
-            inside &= arms.notna().to_numpy() & (treated if arm == "treatment" else ~treated)
-        parts = atoms(self.keys, np.where(inside, 0, -1), 1, self.classes)[0]
-        return {"atoms": parts, "base_atoms": parts, "weighting": self.classes.identity}
-
-
-def design_classes(design: SurveyDesign) -> Classes | None:
-    """The design's weighting classes (``weighted_release.weighting_classes``), None when it is
-    unweighted or gives everyone one weight."""
-    found = weighting_classes(design.w) if design.n else None
-    return found if found is not None and found.size > 1 else None
 
 
 def _share_rows(
@@ -399,26 +363,12 @@ def _share_rows(
                 "cell": cell,
                 "base": found.get("base") or base,
                 "sum_of": parts if parts and len(parts) > 1 else None,
-                **_weighted(found, level, sets),
             }
         )
     return rows
 
 
-def _weighted(found: dict, level: str, sets: RespondentSets | None) -> dict[str, Any]:
-    """A weighted share row's ``atoms``, ``base_atoms`` and ``weighting`` (none unweighted)."""
-    if sets is None or sets.classes is None:
-        return {}
-    return {
-        "atoms": found[f"{level}_atoms"],
-        "base_atoms": found["base_atoms"],
-        "weighting": sets.classes.identity,
-    }
-
-
-def _statistic_rows(
-    figure: tuple, measure: dict, arm: str, n: int, sets: RespondentSets | None
-) -> list[dict]:
+def _statistic_rows(figure: tuple, measure: dict, arm: str, n: int) -> list[dict]:
     key = ("arm", measure["variable"], arm, _conditions(measure["population"]))
     return [
         {
@@ -431,7 +381,6 @@ def _statistic_rows(
             "n": n,
             "cell": key,
             "base": key,
-            **(sets.domain(measure, arm) if sets is not None else {}),
         }
     ]
 
@@ -446,11 +395,7 @@ def release_tables(
     as a list-experiment arm), ``count`` and ``n`` (unweighted respondents in the cell and group),
     ``cell`` and ``base`` (their respondent sets). A breakdown's groups sit in the table of the
     overall share they add up to. With ``sets``, identities are fingerprints of respondent sets
-    (:class:`RespondentSets`) and a share's cells carry the answers they add up (``sum_of``); on a
-    weighted design (``sets.classes``) every figure also carries its cells' and base's class parts
-    (``atoms``, ``base_atoms``, ``weighting``: a weighted figure shows a weighted total of its
-    respondents, ``analysis.weighted_release``; Hundepool et al. 2012, *Statistical Disclosure
-    Control*, Wiley, §5.3), so that disclosure control decides it as what it shows.
+    (:class:`RespondentSets`) and a share's cells carry the answers they add up (``sum_of``).
     """
     tables: dict[str, list[dict]] = {}
     for claim in claims:
@@ -487,7 +432,7 @@ def release_tables(
         if indirect and indirect["measured"]:
             arms = [("n_treatment", "treatment"), ("n_control", "control")]
             for key, arm in arms if "n_treatment" in indirect else [("n", "answered")]:
-                add("indirect", _statistic_rows(("indirect",), indirect, arm, indirect[key], sets))
+                add("indirect", _statistic_rows(("indirect",), indirect, arm, indirect[key]))
         for index, supplement in enumerate(claim["supplementary"]):
             if not supplement["measured"]:
                 continue

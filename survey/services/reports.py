@@ -25,11 +25,9 @@ from analysis.claims import Registry, RegistryError, parse_registry
 from analysis.codebook import Codebook
 from analysis.quality import FLAGS, QualityRules, exclude_flagged
 from analysis.release import LEFT_OUT, left_out
-from analysis.report import build_report, localise_report, report_tables, weight
+from analysis.report import build_report, localise_report, report_tables
 from analysis.report_text import ReportText
-from analysis.suppression import DEFAULT_K, WeightedReleaseTooLarge, disclose, response_keys
-from analysis.verdicts import design_classes
-from analysis.weighted_release import CLASSES, MAX_CLASSES, classes_table
+from analysis.suppression import DEFAULT_K, disclose, response_keys
 from analysis.weighting import GROUP_SEPARATOR, read_margins
 
 from ..bridge import responses_frame, study_parameters
@@ -54,11 +52,6 @@ E_BUILD = gettext_noop("The report could not be built: {error}.")
 E_EXCLUDED = gettext_noop("Every response is excluded by the chosen data-quality flags.")
 WITHOUT = "without exclusions:"  # names of the report without exclusions' tables, recorded beside
 E_REGISTRY = gettext_noop("Version {version} of the study's claims registry cannot be used: {error}")
-E_WEIGHTING_TOO_FINE = gettext_noop(
-    "Weighted to the census margins, the respondents fall into groups of one weight so small and so "
-    "many that the weighted report's figures cannot be checked for disclosure in the time a report "
-    "has. Read the unweighted report."
-)
 
 
 @lru_cache(maxsize=1)
@@ -197,7 +190,6 @@ def _built(
             quality=quality,
             margins=margins,
             k=DEFAULT_K,
-            known=report_classes(kept, keys, margins),
         )
         report = build_report(
             kept,
@@ -213,8 +205,6 @@ def _built(
         )
     except ReleaseHeld as error:  # a withdrawal since the last release: the message says why
         return {"problem": str(error)}
-    except WeightedReleaseTooLarge:  # before ValueError, which it is; translated when shown
-        return {"problem": E_WEIGHTING_TOO_FINE}
     except ValueError as error:  # margins the sample cannot meet, above all: say why
         return {"problem": gettext(E_MARGINS if weighted else E_BUILD).format(error=error)}
     return {"data": _plain(report)}
@@ -236,24 +226,6 @@ def report_exclusion(
     return kept, quality, response_keys(kept[schema.RESPONSE_ID].astype(str).tolist(), salt=salt)
 
 
-def report_classes(
-    frame: pd.DataFrame, keys: np.ndarray, margins: pd.DataFrame | None
-) -> dict[str, pd.DataFrame]:
-    """The class sizes of the report's weighting on ``frame`` (rows fingerprinted with ``keys``) as
-    a table a reader knows (``disclose``'s ``fixed``: whoever has the margins and the responses' own
-    answers to them has the weights and class sizes; ``weighted_release.classes_table``), none
-    unweighted. Raises ``WeightedReleaseTooLarge`` beyond ``weighted_release.MAX_CLASSES`` weights,
-    ``ValueError`` when the margins cannot be met."""
-    if margins is None:
-        return {}
-    classes = design_classes(weight(frame, margins)[0])
-    if classes is None:
-        return {}
-    if classes.size > MAX_CLASSES:
-        raise WeightedReleaseTooLarge(f"{classes.size} weighting classes (at most {MAX_CLASSES})")
-    return {f"{CLASSES}{classes.identity}": classes_table(keys, classes)}
-
-
 def report_disclosure(
     *,
     study: Study,
@@ -264,33 +236,34 @@ def report_disclosure(
     quality: dict[str, Any],
     margins: pd.DataFrame | None,
     k: int,
-    known: dict[str, pd.DataFrame] | None = None,
 ) -> Callable[[dict[str, pd.DataFrame]], dict[str, pd.DataFrame]]:
     """The claims report's disclosure decision (``build_report(disclosure=...)``): its tables
     decided beside every release made before from the same data (``services.disclosure``), and
     recorded. ``frame`` holds every response; leaving flagged ones out (``quality``), the report
-    that keeps them is held beside it (``analysis.release.left_out``), as on the results page.
-    ``known`` are the class sizes of the report's weighting (:func:`report_classes`), decided
-    beside as known and recorded, as the results page does; those of the report that keeps the
-    flagged responses are added. Raises ``WeightedReleaseTooLarge`` as :func:`report_classes`."""
+    that keeps them is held beside it (``analysis.release.left_out``), as on the results page."""
     flags = list(quality.get("flags") or [])
     exclusion = released_exclusion(flags, quality.get("speeding")) if flags else ""
     recorded = {"k": k, "exclude": flags, "weighted": margins is not None}
     exclusion_check(study=study, revision=revision, exclusion=exclusion, origin="report", options=recorded)
-    known = dict(known or {})
-    full = None
-    if flags:
-        keys = response_keys(frame[schema.RESPONSE_ID].astype(str).tolist(), salt=fingerprint_salt(study))
-        known |= report_classes(frame, keys, margins)
-        full = report_tables(frame, codebook, registry=registry, keys=keys, margins=margins)
+    full = (
+        report_tables(
+            frame,
+            codebook,
+            registry=registry,
+            keys=response_keys(frame[schema.RESPONSE_ID].astype(str).tolist(), salt=fingerprint_salt(study)),
+            margins=margins,
+        )
+        if flags
+        else None
+    )
 
     def disclosure(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         def decide(
             before: dict[str, pd.DataFrame],
         ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
-            fixed, implied, record = {**before, **known}, {}, dict(known)
+            fixed, implied, record = dict(before), {}, {}
             if full:
-                decided = disclose(full, k=k, rounding=False, fixed=fixed)
+                decided = disclose(full, k=k, rounding=False, fixed=before)
                 without, implied = left_out(full, decided, tables)
                 fixed |= {f"{WITHOUT}{name}": t for name, t in without.items()}
                 record |= {f"{WITHOUT}{name}": t for name, t in without.items()}

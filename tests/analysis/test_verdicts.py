@@ -315,34 +315,3 @@ def test_a_figure_hidden_to_protect_another_says_so_not_that_it_is_small():
     assert text.withheld_for(rows["rural"], 10) == "withheld (fewer than 10 respondents)"
     assert "fewer than" not in text.withheld_for(rows["urban"], 10)
     assert "another withheld figure" in text.withheld_for(rows["urban"], 10)
-
-
-def test_a_weighted_report_offers_every_figure_split_by_weighting_class():
-    """Weights of three values: each share cell, its base and each list-experiment arm carries its
-    respondents split by weight (parts adding up to its count, identities the fingerprints of the
-    respondents of one weight, as on the results page); unweighted, none. A heavily weighted class
-    of 3 (k 10) inside a large cell hides the overall share, whose count alone would be shown."""
-    from analysis.suppression import fingerprints, row_keys
-    from analysis.verdicts import RespondentSets, design_classes
-    from analysis.weighted_release import ATOM_COLUMNS
-
-    data = frame(0.7, 0.6, n=400, seed=9)
-    w = np.where(np.arange(400) < 3, 5.0, np.where(np.arange(400) < 200, 1.0, 1.5))
-    design = SurveyDesign(data, strata=schema.SAMPLE, weight_values=w)
-    keys = row_keys(400)
-    found = measure_claim(claim(), design)
-    assert not set(ATOM_COLUMNS) & set(release_tables([found], RespondentSets(data, keys))["welcome/direct"])
-    classes = design_classes(design)
-    assert classes is not None and classes.size == 3
-    tables = release_tables([found], RespondentSets(data, keys, classes))
-    for table in tables.values():
-        for row in table.to_dict("records"):
-            assert sum(count for _key, count, _w in row["atoms"]) == row["count"]
-            assert sum(count for _key, count, _w in row["base_atoms"]) == row["n"]
-            assert row["weighting"] == classes.identity
-    yes = tables["welcome/direct"].set_index("level").loc["yes"]
-    hit = (data["approve"] == "yes").to_numpy() & (w == 5.0)
-    assert ("set", *fingerprints(keys, np.where(hit, 0, -1), 1)[0]) in [key for key, _c, _w in yes["atoms"]]
-    assert 0 < hit.sum() < 10
-    decided = release([found], k=10, sets=RespondentSets(data, keys, classes))[0]
-    assert decided["direct"]["suppressed"] and not release([found], k=10)[0]["direct"]["suppressed"]

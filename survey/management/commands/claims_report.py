@@ -12,7 +12,7 @@ from survey.models import Study
 from survey.selectors import claims_registry_current, study_revision
 from survey.services.claims import claims_registry_check
 from survey.services.disclosure import fingerprint_salt
-from survey.services.reports import report_classes, report_disclosure, report_exclusion, report_text
+from survey.services.reports import report_disclosure, report_exclusion, report_text
 
 from ._base import CandidCommand
 
@@ -112,7 +112,6 @@ class Command(CandidCommand):
                 quality=quality,
                 margins=margins,
                 k=k,
-                known=report_classes(frame, keys, margins),
             )
             with translation.override(language):
                 report = claims_report(
