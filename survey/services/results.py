@@ -92,9 +92,16 @@ E_TARGETS_COUNT = gettext_noop(
 )
 E_TARGETS_SUM = gettext_noop("The shares of %(variable)s%(sample)s sum to %(total)s, not 1.")
 E_TOO_MANY_CLASSES = gettext_noop(
-    "This weighting gives %(classes)s different weights (at most %(limit)s can be checked): each "
+    "This weighting gives more different weights than can be checked (at most %(limit)s): each "
     "weighted figure is a sum over the groups of one weight, and so many groups cannot be protected "
     "in the time a release has. Weight by fewer variables or merge their categories."
+)
+E_WEIGHTING_UNMET = gettext_noop(
+    "These population figures cannot weight these responses. Every group of respondents a weighting "
+    "gives one weight (each combination of its variables, in each sample) must hold at least %(k)s "
+    "respondents, and every combination the responses hold needs a population figure. Which group "
+    "falls short is not said: that would show the answers of fewer than %(k)s respondents. Weight by "
+    "fewer variables or merge their categories."
 )
 E_WEIGHTING_TOO_FINE = gettext_noop(
     "This weighting splits the respondents into groups of one weight so small and so many that its "
@@ -315,7 +322,7 @@ def compute_results(
     if not dropoff.empty:
         shared[DROPOFF] = dropoff
     design, weighting = _weighted(study, used, options, targets)
-    known = known_classes(design, keys[keep])
+    known = known_classes(design, keys[keep], k=options.k)
     context, items, tables = results_tables(design, codebook, keys=keys[keep], **labels)
     extra = {
         RESPONSES: responses_table(keys, None if keep.all() else keep),
@@ -327,7 +334,7 @@ def compute_results(
     if not keep.all():
         # The page without exclusions, as it would be released: recorded beside this release.
         full_design, _weights = _weighted(study, frame, replace(options, exclude=()), targets)
-        known |= known_classes(full_design, keys)
+        known |= known_classes(full_design, keys, k=options.k)
         _context, _items, full_tables = results_tables(full_design, codebook, keys=keys, **labels)
         full = {
             **full_tables,
@@ -401,15 +408,22 @@ def compute_results(
     }
 
 
-def known_classes(design: SurveyDesign, keys: np.ndarray) -> dict[str, pd.DataFrame]:
+def known_classes(design: SurveyDesign, keys: np.ndarray, *, k: int = DEFAULT_K) -> dict[str, pd.DataFrame]:
     """The weighting classes of a weighted design as a table a reader knows (``disclose``'s
     ``fixed``: whoever has the weights has the class sizes), none for an unweighted one. Raises
-    ``ValueError`` (:data:`E_TOO_MANY_CLASSES`) beyond ``weighted_release.MAX_CLASSES``."""
+    ``ValueError``: :data:`E_TOO_MANY_CLASSES` beyond ``weighted_release.MAX_CLASSES``;
+    :data:`E_WEIGHTING_UNMET` when a class holds fewer than ``k`` respondents. A class that small is
+    a group whose answers the class-by-class figures give away by its size less what is shown (a
+    tester weighted a class of 2 heavily: the levels shown at zero left its members' answers), the
+    group attribute disclosure of Hundepool et al. 2012, *Statistical Disclosure Control*, §5.2;
+    the threshold rule applied to the weighting's groups keeps each at k or more."""
     classes = weighting_classes(design.w)
     if classes.size > MAX_CLASSES:
-        raise ValueError(_(E_TOO_MANY_CLASSES) % {"classes": classes.size, "limit": MAX_CLASSES})
+        raise ValueError(_(E_TOO_MANY_CLASSES) % {"limit": MAX_CLASSES})
     if classes.size == 1:
         return {}
+    if int(np.bincount(classes.codes, minlength=classes.size).min()) < k:
+        raise ValueError(_(E_WEIGHTING_UNMET) % {"k": k})
     return {f"{CLASSES}{classes.identity}": classes_table(keys, classes)}
 
 
@@ -443,11 +457,17 @@ def _weighted(
         table["share" if "share" in table.columns else "count"] = pd.to_numeric(
             table["share" if "share" in table.columns else "count"]
         )
-        weighted, reports = rake_samples(design, table, sample=schema.SAMPLE)
+        try:
+            weighted, reports = rake_samples(design, table, sample=schema.SAMPLE)
+        except ValueError as error:  # its words name a group and whether it has respondents
+            raise ValueError(_(E_WEIGHTING_UNMET) % {"k": options.k}) from error
         return weighted, {"method": "rake", "source": label, "reports": _clean(reports)}
     count = "count" if "count" in table.columns else "Freq"
     table[count] = pd.to_numeric(table[count])
-    weighted = poststratify(design, table)
+    try:
+        weighted = poststratify(design, table)
+    except ValueError as error:
+        raise ValueError(_(E_WEIGHTING_UNMET) % {"k": options.k}) from error
     kish = float(len(weighted.w) * np.sum(weighted.w**2) / np.sum(weighted.w) ** 2)
     return weighted, {"method": "poststratify", "source": label, "deff_weighting": kish}
 
