@@ -248,8 +248,9 @@ def test_aggregate_tables_command(answered_study, tmp_path, call_command_capture
     )
     margins = tmp_path / "margins.csv"
     margins.write_text("variable,category,share\nurban,urban,0.6\nurban,rural,0.4\n", encoding="utf-8")
+    # k 5: at k 10 a group of one weight (sample by urban, of 30 respondents) holds fewer than 10.
     weighted = call_command_capture(
-        "aggregate_tables", answered_study.slug, "-o", str(tmp_path), "--weights", str(margins)
+        "aggregate_tables", answered_study.slug, "-o", str(tmp_path), "--weights", str(margins), "-k", "5"
     )
     assert "Wrote" in weighted
     assert "raked to margins.csv" in (tmp_path / f"{answered_study.slug}-results.csv").read_text(
