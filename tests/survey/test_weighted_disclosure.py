@@ -188,3 +188,24 @@ def test_figures_without_a_group_the_responses_hold_are_refused_without_naming_i
     assert "needs a population figure" in message
     assert str(left_out["gender"]) not in message and "occurs in the sample" not in message
     assert not DisclosureRecord.objects.exists()
+
+
+def test_results_kept_from_before_the_upgrade_are_built_again(answered_study):
+    """A weighting refusal kept from the earlier rules went on naming the cell it was asked about
+    after the upgrade (the kept page is reused until the data change): the migration drops kept
+    results and reports, so the next request builds them under the new rules."""
+    import importlib
+
+    from django.apps import apps
+
+    from survey.models import ResultsSnapshot
+    from survey.selectors import study_revision as selectors_revision
+
+    kept = ResultsSnapshot.objects.create(
+        study=answered_study,
+        key="old",
+        revision=selectors_revision(answered_study),
+        problem="sample/gender=west/male occurs in the sample but has no population figure",
+    )
+    importlib.import_module("survey.migrations.0020_kept_results_rebuilt").drop_kept(apps, None)
+    assert not ResultsSnapshot.objects.filter(pk=kept.pk).exists()
