@@ -140,8 +140,12 @@ def _weightings(study: Study) -> list[tuple[str, str]]:
         (f"shipped:{name}", _("Shipped margins: %(name)s") % {"name": name})
         for name in shipped_targets(study)
     ]
+    kinds = {
+        WeightingTargets.Kind.RAKE: _("Raking margins"),
+        WeightingTargets.Kind.POSTSTRATIFY: _("Post-stratification table"),
+    }
     choices += [
-        (f"upload:{t.digest}", f"{t.name} ({t.get_kind_display()})")
+        (f"upload:{t.digest}", f"{t.name} ({kinds.get(t.kind, t.kind)})")
         for t in WeightingTargets.objects.filter(study=study)
     ]
     return choices

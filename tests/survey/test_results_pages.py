@@ -143,6 +143,11 @@ def test_population_figures_uploaded_weight_the_results(signed_in, answered_stud
     assert targets.kind == "poststratify" and f"upload%3A{targets.digest}" in done["Location"]
     body = page(signed_in, answered_study, f"?weighting=upload:{targets.digest}")
     assert "Post-stratified to" in body
+    # The choice says what kind of figures it is in the reader's language (English before).
+    chinese = signed_in.get(
+        reverse("survey:study_results", args=[answered_study.slug]), HTTP_ACCEPT_LANGUAGE="zh-CN"
+    ).content.decode()
+    assert "事后分层表" in chinese and "Post-stratification table" not in chinese
 
 
 def test_large_studies_are_built_in_the_background(signed_in, answered_study, settings):
