@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import zlib
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,44 @@ def pytest_sessionstart(session):
         partial = mo.with_suffix(f".{os.getpid()}.tmp")
         subprocess.run([msgfmt, "--check-format", "-o", str(partial), str(po)], check=True)
         os.replace(partial, mo)
+
+
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "live_server",
+}
+
+
+def uses_database(item: pytest.Item) -> bool:
+    """Whether a test touches the database: marked ``django_db`` or asking, itself or through its
+    fixtures, for one of pytest-django's database fixtures (anything else is refused database access)."""
+    if item.get_closest_marker("django_db") is not None:
+        return True
+    return not DATABASE_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+
+
+def pytest_collection_modifyitems(config, items):
+    """``CANDID_DB_FREE_SHARE=i/n``: of the tests that touch no database, run only those whose id
+    hashes to ``i`` modulo ``n`` (``make test`` runs its two passes side by side, one per database,
+    and the database-free tests need to run once, not in both). ``CANDID_DB_TESTS=0`` leaves out the
+    tests that touch a database (the share that stands in for a PostgreSQL pass without a server)."""
+    share = os.environ.get("CANDID_DB_FREE_SHARE", "")
+    with_database = os.environ.get("CANDID_DB_TESTS", "1") != "0"
+    if not share and with_database:
+        return
+    part, parts = (int(x) for x in share.split("/")) if share else (0, 1)
+    keep, drop = [], []
+    for item in items:
+        if uses_database(item):
+            (keep if with_database else drop).append(item)
+        else:
+            (keep if zlib.crc32(item.nodeid.encode()) % parts == part else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,74 @@
+"""make test shares the tests that touch no database between its two passes (tests/conftest.py)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from tests.conftest import pytest_collection_modifyitems, uses_database
+
+
+def item(nodeid: str, *fixtures: str, marked: bool = False) -> SimpleNamespace:
+    return SimpleNamespace(
+        nodeid=nodeid,
+        fixturenames=["_default_language", *fixtures],
+        get_closest_marker=lambda name: object() if marked and name == "django_db" else None,
+    )
+
+
+def selected(monkeypatch, items: list, **env: str) -> list[str]:
+    for name in ("CANDID_DB_FREE_SHARE", "CANDID_DB_TESTS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    dropped = []
+    config = SimpleNamespace(hook=SimpleNamespace(pytest_deselected=lambda items: dropped.extend(items)))
+    items = list(items)
+    pytest_collection_modifyitems(config, items)
+    assert len(items) + len(dropped) == len(everything)
+    return [i.nodeid for i in items]
+
+
+everything = [
+    *(item(f"tests/analysis/test_x.py::test_{n}") for n in range(40)),
+    item("tests/survey/test_y.py::test_marked", marked=True),
+    item("tests/survey/test_y.py::test_fixture", "answered_study", "db"),
+    item("tests/browser/test_z.py::test_page", "live_server"),
+]
+with_database = {
+    "tests/survey/test_y.py::test_marked",
+    "tests/survey/test_y.py::test_fixture",
+    "tests/browser/test_z.py::test_page",
+}
+
+
+def test_database_tests_are_recognised():
+    assert {i.nodeid for i in everything if uses_database(i)} == with_database
+
+
+def test_the_two_shares_run_every_database_free_test_once(monkeypatch):
+    first = set(selected(monkeypatch, everything, CANDID_DB_FREE_SHARE="0/2"))
+    second = set(selected(monkeypatch, everything, CANDID_DB_FREE_SHARE="1/2"))
+    assert first & second == with_database  # a database test runs in both passes
+    assert first | second == {i.nodeid for i in everything}
+    assert 10 < len(first - with_database) < 30  # a hash, not one side
+
+
+def test_without_a_share_everything_runs_and_the_stand_in_has_no_database_test(monkeypatch):
+    assert len(selected(monkeypatch, everything)) == len(everything)
+    alone = set(selected(monkeypatch, everything, CANDID_DB_FREE_SHARE="1/2", CANDID_DB_TESTS="0"))
+    assert alone and not alone & with_database
+
+
+def test_a_real_test_without_the_database_is_database_free(request):
+    assert not uses_database(request.node)
+
+
+@pytest.mark.django_db
+def test_a_real_test_marked_django_db_uses_the_database(request):
+    assert uses_database(request.node)
+
+
+def test_a_real_test_with_the_db_fixture_uses_the_database(request, db):
+    assert uses_database(request.node)
