@@ -117,8 +117,9 @@ serve: $(READY)
 	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-0} $(VENV)/bin/gunicorn config.wsgi -c config/gunicorn.py --bind $(HOST):$(PORT)
 
-# Each pass takes about 5 minutes; a pass that runs past TEST_LIMIT seconds is stopped, so a hang
-# fails the run with the stacks printed by pytest-timeout and faulthandler instead of holding it.
+# Each pass takes 15 to 20 minutes on 2 cores (each prints its 25 slowest tests); a pass that runs
+# past TEST_LIMIT seconds is stopped, so a hang fails the run with the stacks printed by
+# pytest-timeout and faulthandler instead of holding it.
 TEST_LIMIT ?= 1800
 LIMIT = timeout --kill-after=30 $(TEST_LIMIT)
 
@@ -136,7 +137,7 @@ SHARE = $(if $(SPLIT),CANDID_DB_FREE_SHARE=$(1)/2)
 
 test-sqlite: $(READY) java
 	@echo "=== Test suite on SQLite ==="
-	$(LIMIT) env -u DATABASE_URL -u DJANGO_SETTINGS_MODULE $(call SHARE,0) $(PY) -m pytest -p no:cacheprovider
+	$(LIMIT) env -u DATABASE_URL -u DJANGO_SETTINGS_MODULE $(call SHARE,0) $(PY) -m pytest -p no:cacheprovider --durations=25
 
 test-postgres: $(READY) java
 	@echo "=== Test suite on PostgreSQL ($(PG_URL)) ==="
@@ -148,11 +149,11 @@ test-postgres: $(READY) java
 		if [ -n "$(SPLIT)" ]; then \
 			echo "=== This pass's share of the tests that touch no database ==="; \
 			$(LIMIT) env -u DATABASE_URL -u DJANGO_SETTINGS_MODULE $(call SHARE,1) CANDID_DB_TESTS=0 \
-				$(PY) -m pytest -p no:cacheprovider -m "not browser"; \
+				$(PY) -m pytest -p no:cacheprovider --durations=25 -m "not browser"; \
 		fi; \
 	else \
 		$(LIMIT) env -u DJANGO_SETTINGS_MODULE DATABASE_URL="$(PG_URL)" $(call SHARE,1) \
-			$(PY) -m pytest -p no:cacheprovider -m "not browser"; \
+			$(PY) -m pytest -p no:cacheprovider --durations=25 -m "not browser"; \
 	fi
 
 lint: $(STAMP)

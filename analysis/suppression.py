@@ -86,10 +86,7 @@ hidden cells stay hidden and must stay unrecoverable, their shown cells cannot b
 After the tables have been made safe one by one (each with the tables it shares a sum with), the
 whole release is checked as one system — every table's equations together — and the smallest
 block of equations in which a hidden cell is still recoverable gets a further partner, until none
-is (differencing across tables: Hundepool et al. 2012, §5.3 "linked tables"). That check also
-knows what every reader knows of counts: whole numbers, none below zero. Linked weighted
-releases can leave a hidden count free for the equations yet between 0.89 and 1.2 for a linear
-programme; such a figure counts as recoverable too (the audit of Tau-Argus; see ``_recoverable``).
+is (differencing across tables: Hundepool et al. 2012, §5.3 "linked tables").
 
 Beside releases made before, a hidden cell of a new breakdown can be tied by the breakdown's own
 equation to figures all shown already (the same respondents as a figure another release showed),
@@ -121,8 +118,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linprog
-from scipy.sparse import csr_array
 
 from .weighted_release import ATOM_COLUMNS, WeightedTerms, row_atoms, row_totals, weighted_equations
 
@@ -133,7 +128,6 @@ TRIED_PARTNERS = 40  # candidates tried per step (each costs one rank computatio
 GRAM_ABOVE = 200  # unknowns above which ``determined`` reads the null space from A'A
 BLOCK_TRIED = 150  # hidden figures in a block of the whole-release check above which none are tried
 WEIGHTED_BLOCK_MAX = 1500  # unknowns of a block with class parts beyond which a weighted release is refused
-AUDIT_PROBES = 8  # random objectives whose optima widen every figure's feasibility interval at once
 WITHHOLD_ROUNDS = 6  # decisions made again, each time without the breakdowns that could not be protected
 OVERALL = ""
 FIXED = "\0fixed:"  # names of tables released before, inside the system
@@ -618,8 +612,7 @@ def _whole(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
                 raise WeightedReleaseTooLarge(
                     E_WEIGHTED_TOO_LARGE.format(unknowns=len(keys), limit=WEIGHTED_BLOCK_MAX)
                 )
-            unknowns = sorted(keys, key=repr)
-            found = [key for key in _recoverable(block, unknowns, system.count) if _protected(system, key, k)]
+            found = [key for key in _recoverable(block, sorted(keys, key=repr)) if _protected(system, key, k)]
             if found:
                 exposed = (keys, block, found)
                 break
@@ -629,7 +622,7 @@ def _whole(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
         keys, block, found = exposed
         # Trials cost a rank computation each: on a large block, the ranked choice next to the cell.
         tries = TRIED_PARTNERS if len(keys) <= BLOCK_TRIED else 0
-        partner = _next_partner(system, block, hidden, k, tries=tries, bounded=True)
+        partner = _next_partner(system, block, hidden, k, tries=tries)
         if partner is None:  # nothing left to hide there (``system.stuck``): the other blocks
             safe.add(keys)
             continue
@@ -674,16 +667,13 @@ def _next_partner(
     k: int,
     *,
     tries: int = TRIED_PARTNERS,
-    bounded: bool = False,
 ) -> Hashable | None:
-    """The released cell to hide next, or None when no hidden cell of these equations is recoverable
-    (``bounded``: also not with the counts' lower bound of zero, see :func:`_recoverable`)."""
+    """The released cell to hide next, or None when no hidden cell of these equations is recoverable."""
     unknowns = sorted({key for keys, _ in equations for key in keys if key in hidden}, key=repr)
     if not unknowns:
         return None
-    count = system.count if bounded else None
     # A hidden zero that can be worked out reveals no one (zeros are released anyway).
-    recoverable = [key for key in _recoverable(equations, unknowns, count) if _protected(system, key, k)]
+    recoverable = [key for key in _recoverable(equations, unknowns) if _protected(system, key, k)]
     if not recoverable:
         return None
     targets = set(recoverable)
@@ -712,7 +702,7 @@ def _next_partner(
     cells = [key for key in ranked if not system.is_base[key]]
     for candidate in cells[:tries]:
         trial = sorted({*unknowns, candidate}, key=repr)
-        still = {key for key in _recoverable(equations, trial, count) if _protected(system, key, k)}
+        still = {key for key in _recoverable(equations, trial) if _protected(system, key, k)}
         if targets - still:
             return candidate
     if not ranked:  # every other figure of these equations is known: see ``_to_withhold``
@@ -722,19 +712,9 @@ def _next_partner(
 
 
 def _recoverable(
-    equations: list[tuple[list[Hashable], dict[Hashable, float]]],
-    unknowns: list[Hashable],
-    count: Mapping[Hashable, int] | None = None,
+    equations: list[tuple[list[Hashable], dict[Hashable, float]]], unknowns: list[Hashable]
 ) -> list[Hashable]:
-    """Hidden cells fixed by the equations: those orthogonal to the null space of the hidden part.
-
-    With ``count`` (every figure's exact value) the reader's knowledge that counts are whole numbers
-    of at least zero joins the equations, as in the audit of a table by linear programming
-    (Hundepool et al. 2012, *Statistical Disclosure Control*, §4.2 and §5.3 on feasibility
-    intervals; Tau-Argus's audit): a non-zero hidden figure is recoverable too when the smallest
-    and largest values it can take given the equations and x >= 0 hold fewer than two whole
-    numbers (:func:`_narrow`), even where the equations alone leave it free.
-    """
+    """Hidden cells fixed by the equations: those orthogonal to the null space of the hidden part."""
     index = {key: j for j, key in enumerate(unknowns)}
     equations = [e for e in equations if any(key in index for key in e[0])]  # others say nothing
     matrix = np.zeros((len(equations), len(unknowns)))
@@ -742,58 +722,7 @@ def _recoverable(
         for key, coefficient in terms.items():
             if key in index:
                 matrix[i, index[key]] = coefficient
-    fixed = determined(matrix)
-    if count is not None:
-        truth = np.array([float(count[key]) for key in unknowns])
-        rhs = matrix @ truth
-        check = [j for j in range(len(unknowns)) if not fixed[j] and truth[j] > 0]
-        if check:
-            bound = float(max(count.values()))  # no count exceeds the largest group's n
-            fixed[_narrow(matrix, rhs, truth, check, bound)] = True
-    return [unknowns[j] for j in np.nonzero(fixed)[0]]
-
-
-def _narrow(
-    matrix: np.ndarray, rhs: np.ndarray, truth: np.ndarray, check: list[int], bound: float
-) -> list[int]:
-    """Of the columns ``check``, those whose values over {0 <= x <= bound : A x = b} span fewer
-    than two whole numbers (the reader rounds to the one count left).
-
-    Each column's feasibility interval is widened by the points found so far: ``truth`` (feasible),
-    the optima of :data:`AUDIT_PROBES` random objectives, then, for a column not yet shown two
-    whole numbers apart, its own minimum and maximum (two linear programmes, HiGHS), whose optima
-    widen every other column's interval too. Returns column indices.
-    """
-    n = matrix.shape[1]
-    sparse = csr_array(matrix)
-    low, high = truth.copy(), truth.copy()
-
-    def solve(objective: np.ndarray) -> np.ndarray | None:
-        result = linprog(objective, A_eq=sparse, b_eq=rhs, bounds=(0, bound), method="highs")
-        if result.status != 0:
-            return None
-        np.minimum(low, result.x, out=low)
-        np.maximum(high, result.x, out=high)
-        return result.x
-
-    def open_(j: int) -> bool:
-        return np.floor(high[j] + 1e-6) - np.ceil(low[j] - 1e-6) >= 1
-
-    probes = np.random.default_rng(len(check)).standard_normal((AUDIT_PROBES, n))
-    for objective in probes:
-        if all(open_(j) for j in check):
-            return []
-        solve(objective)
-    narrow = []
-    for j in check:
-        for sign in (1.0, -1.0):
-            if not open_(j):
-                unit = np.zeros(n)
-                unit[j] = sign
-                solve(unit)
-        if not open_(j):
-            narrow.append(j)
-    return narrow
+    return [unknowns[j] for j in np.nonzero(determined(matrix))[0]]
 
 
 def determined(matrix: np.ndarray) -> np.ndarray:

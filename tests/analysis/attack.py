@@ -24,13 +24,16 @@ from scipy.optimize import linprog
 from scipy.sparse import csr_array
 
 
-def attack(tables: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame], *, k: int = 10) -> list[tuple]:
+def attack(
+    tables: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame], *, k: int = 10, bounds: bool = True
+) -> list[tuple]:
     """Hidden cells an attacker can compute from every released table together.
 
     ``tables`` are the released tables (hidden values are NA); ``truth`` the same tables before
     release, used only to give the attacker the exact released values (rounding is ignored: the
     attacker is given more than is shown). A figure is known when any table shows it, as a cell or
-    as a group's n. Rows of ``truth`` with ``implied`` true are figures never shown but tied to
+    as a group's n. ``bounds=False`` leaves out the linear programme (linear algebra only). Rows of
+    ``truth`` with ``implied`` true are figures never shown but tied to
     shown ones (the left-out responses' own table): they count as found only when under ``k``.
     """
     values: dict[tuple, float] = {}
@@ -125,7 +128,7 @@ def attack(tables: dict[str, pd.DataFrame], truth: dict[str, pd.DataFrame], *, k
     for block, keys in blocks.items():
         wanted = [key for key in keys if key in targets and values[key] != 0]
         if wanted and block in block_equations:
-            found += _solved(keys, block_equations[block], values, wanted)
+            found += _solved(keys, block_equations[block], values, wanted, bounds=bounds)
     return found
 
 
@@ -208,6 +211,8 @@ def _solved(
     equations: list[dict[tuple, float]],
     values: dict[tuple, float],
     wanted: list[tuple],
+    *,
+    bounds: bool = True,
 ) -> list[tuple]:
     """Which of ``wanted`` one block of equations determines (exactly, or to within 0.5 given x >= 0)."""
     index = {key: j for j, key in enumerate(unknowns)}
@@ -229,12 +234,14 @@ def _solved(
         if not free[j]:
             found.append(key)
             continue
+        if not bounds:
+            continue
         unit = np.zeros(len(unknowns))  # bounds: min and max of the cell given x >= 0 and the equations
         unit[j] = 1.0
-        bounds = []
+        limits = []
         for sign in (1, -1):
             result = linprog(sign * unit, A_eq=sparse, b_eq=rhs, bounds=(0, None), method="highs")
-            bounds.append(sign * result.fun if result.status == 0 else np.inf)  # 3: no upper bound
-        if bounds[1] - bounds[0] < 0.5:
+            limits.append(sign * result.fun if result.status == 0 else np.inf)  # 3: no upper bound
+        if limits[1] - limits[0] < 0.5:
             found.append(key)
     return found

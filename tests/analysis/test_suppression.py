@@ -345,19 +345,3 @@ def test_response_keys_follow_the_response_not_its_position():
     assert not np.array_equal(response_keys(before, salt="t"), keys_before)
     with pytest.raises(ValueError):
         response_keys(before, salt="")
-
-
-def test_a_figure_pinned_by_the_counts_lower_bound_is_recoverable():
-    """a + z = 3 and a - w = 3 (figures shown elsewhere) leave a, z and w free for linear algebra,
-    but z, w >= 0 give a = 3: the audit counts the bound, as the attack does. (z and w are zeros:
-    they reveal no one and are not audited.)"""
-    from analysis.suppression import _recoverable
-
-    count = {"a": 3, "z": 0, "w": 0, "three": 3, "other": 3}
-    equations = [(["a", "z", "three"], {"a": 1.0, "z": 1.0, "three": -1.0})]
-    equations.append((["a", "w", "other"], {"a": 1.0, "w": -1.0, "other": -1.0}))
-    assert _recoverable(equations, ["a", "w", "z"]) == []
-    assert _recoverable(equations, ["a", "w", "z"], count) == ["a"]
-    count["z"] = 1  # a + z = 4 now: a lies in [3, 4], free
-    count["three"] = 4
-    assert _recoverable(equations, ["a", "w", "z"], count) == []
