@@ -117,7 +117,7 @@ serve: $(READY)
 	trap "kill $$worker 2>/dev/null" EXIT INT TERM; \
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-0} $(VENV)/bin/gunicorn config.wsgi -c config/gunicorn.py --bind $(HOST):$(PORT)
 
-# Each pass takes 15 to 20 minutes on 2 cores (each prints its 25 slowest tests); a pass that runs
+# Each pass takes 12 to 15 minutes on 2 cores (each prints its 25 slowest tests); a pass that runs
 # past TEST_LIMIT seconds is stopped, so a hang fails the run with the stacks printed by
 # pytest-timeout and faulthandler instead of holding it.
 TEST_LIMIT ?= 1800
@@ -132,7 +132,8 @@ test: $(READY) browser java
 # With SPLIT=1 (as make test runs them) the tests that touch no database (the analysis package,
 # expressions, XLSForm parsing: about 70 % of the tests) are shared out by a hash of their names,
 # half to each pass, instead of running twice (tests/conftest.py, CANDID_DB_FREE_SHARE). Every
-# test that touches a database runs in both passes; without SPLIT a pass runs everything.
+# test that touches a database runs in both passes, except the long attacks marked one_database
+# (PostgreSQL pass only); without SPLIT a pass runs everything.
 SHARE = $(if $(SPLIT),CANDID_DB_FREE_SHARE=$(1)/2)
 
 test-sqlite: $(READY) java

@@ -52,7 +52,9 @@ def pytest_collection_modifyitems(config, items):
     """``CANDID_DB_FREE_SHARE=i/n``: of the tests that touch no database, run only those whose id
     hashes to ``i`` modulo ``n`` (``make test`` runs its two passes side by side, one per database,
     and the database-free tests need to run once, not in both). ``CANDID_DB_TESTS=0`` leaves out the
-    tests that touch a database (the share that stands in for a PostgreSQL pass without a server)."""
+    tests that touch a database (the share that stands in for a PostgreSQL pass without a server).
+    Tests marked ``one_database`` run in the last share only (``make test``'s PostgreSQL pass, the
+    production database; the SQLite pass has the browser tests)."""
     share = os.environ.get("CANDID_DB_FREE_SHARE", "")
     with_database = os.environ.get("CANDID_DB_TESTS", "1") != "0"
     if not share and with_database:
@@ -60,7 +62,9 @@ def pytest_collection_modifyitems(config, items):
     part, parts = (int(x) for x in share.split("/")) if share else (0, 1)
     keep, drop = [], []
     for item in items:
-        if uses_database(item):
+        if item.get_closest_marker("one_database") is not None:
+            (keep if part == parts - 1 else drop).append(item)
+        elif uses_database(item):
             (keep if with_database else drop).append(item)
         else:
             (keep if zlib.crc32(item.nodeid.encode()) % parts == part else drop).append(item)

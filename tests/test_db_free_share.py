@@ -9,11 +9,11 @@ import pytest
 from tests.conftest import pytest_collection_modifyitems, uses_database
 
 
-def item(nodeid: str, *fixtures: str, marked: bool = False) -> SimpleNamespace:
+def item(nodeid: str, *fixtures: str, marks: tuple[str, ...] = ()) -> SimpleNamespace:
     return SimpleNamespace(
         nodeid=nodeid,
         fixturenames=["_default_language", *fixtures],
-        get_closest_marker=lambda name: object() if marked and name == "django_db" else None,
+        get_closest_marker=lambda name: object() if name in marks else None,
     )
 
 
@@ -24,18 +24,19 @@ def selected(monkeypatch, items: list, **env: str) -> list[str]:
         monkeypatch.setenv(name, value)
     dropped = []
     config = SimpleNamespace(hook=SimpleNamespace(pytest_deselected=lambda items: dropped.extend(items)))
-    items = list(items)
+    given, items = len(items), list(items)
     pytest_collection_modifyitems(config, items)
-    assert len(items) + len(dropped) == len(everything)
+    assert len(items) + len(dropped) == given
     return [i.nodeid for i in items]
 
 
 everything = [
     *(item(f"tests/analysis/test_x.py::test_{n}") for n in range(40)),
-    item("tests/survey/test_y.py::test_marked", marked=True),
+    item("tests/survey/test_y.py::test_marked", marks=("django_db",)),
     item("tests/survey/test_y.py::test_fixture", "answered_study", "db"),
     item("tests/browser/test_z.py::test_page", "live_server"),
 ]
+long_attack = item("tests/survey/test_y.py::test_attack", "db", marks=("django_db", "one_database"))
 with_database = {
     "tests/survey/test_y.py::test_marked",
     "tests/survey/test_y.py::test_fixture",
@@ -72,3 +73,13 @@ def test_a_real_test_marked_django_db_uses_the_database(request):
 
 def test_a_real_test_with_the_db_fixture_uses_the_database(request, db):
     assert uses_database(request.node)
+
+
+def test_a_long_attack_runs_in_the_postgresql_share_only(monkeypatch):
+    tests = [*everything, long_attack]
+    first = selected(monkeypatch, tests, CANDID_DB_FREE_SHARE="0/2")
+    second = selected(monkeypatch, tests, CANDID_DB_FREE_SHARE="1/2")
+    alone = selected(monkeypatch, tests, CANDID_DB_FREE_SHARE="1/2", CANDID_DB_TESTS="0")
+    assert long_attack.nodeid not in first
+    assert long_attack.nodeid in second and long_attack.nodeid in alone
+    assert long_attack.nodeid in selected(monkeypatch, tests)

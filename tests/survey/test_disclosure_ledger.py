@@ -37,6 +37,7 @@ def combined(study, requests: list[ResultsOptions]) -> tuple[list[dict], dict, d
     return payloads, released, truth
 
 
+@pytest.mark.one_database
 def test_breakdowns_and_thresholds_combined(answered_study):
     """By nothing, by sample, by urban, by urban and gender, and again with another k: before the
     ledger, each was decided alone, and the downloads together gave hidden cells by difference."""
@@ -56,6 +57,7 @@ def test_breakdowns_and_thresholds_combined(answered_study):
     assert ledger.records.count() == len(requests)
 
 
+@pytest.mark.one_database
 def test_exclusions_beside_other_breakdowns(answered_study):
     """Leaving the straight-liners out by sample, beside the pages that keep them by urban, by
     gender and by sample: the left-out responses' own figures stay hidden."""

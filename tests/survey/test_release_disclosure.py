@@ -235,6 +235,7 @@ def test_the_shipped_study_release_as_a_whole(answered_study):
     assert_nothing_recovered(released, truth, k=5)
 
 
+@pytest.mark.one_database
 def test_the_shipped_study_with_flagged_responses_left_out(answered_study):
     """Leaving out the straight-liners (9 of 30, k = 5) beside the release that keeps them: before,
     most of the left-out respondents' own small answer counts were differences of two released

@@ -105,6 +105,7 @@ def named_by_answers(frame: pd.DataFrame, draw: int) -> dict[str, str]:
 DRAWS = (0, 5)
 
 
+@pytest.mark.one_database
 @pytest.mark.parametrize("draw", DRAWS)
 def test_mild_post_stratifications_beside_unweighted_results(answered_study, monkeypatch, draw):
     """Results by sample (k = 5) unweighted, then weighted by three mildly different
