@@ -38,7 +38,7 @@ from, or of responses never released, hold nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from analysis.quality import FLAGS
+from analysis.suppression import response_keys
 
 from ..models import DisclosureLedger, DisclosureRecord, ResultsSnapshot, Study
 
@@ -135,6 +136,13 @@ def fingerprint_salt(study: Study) -> str:
     a secret that could be rotated (``SECRET_KEY``) would silently change every identity recorded
     in a ledger. Per study, so two studies' figures never share an identity."""
     return f"candid-fingerprint:{study.pk}"
+
+
+def study_keys(study: Study, ids: Sequence[str]) -> np.ndarray:
+    """The fingerprint numbers (``analysis.suppression.response_keys``) of the responses whose ids
+    are ``ids`` (n strings) in ``study``: an int64 array of n, the same for a response in every
+    release from the study, whatever its position in a frame."""
+    return response_keys([str(i) for i in ids], salt=fingerprint_salt(study))
 
 
 class ReleaseHeld(ValueError):

@@ -27,7 +27,7 @@ from analysis.quality import FLAGS, QualityRules, exclude_flagged
 from analysis.release import LEFT_OUT, left_out
 from analysis.report import build_report, localise_report, report_tables
 from analysis.report_text import ReportText
-from analysis.suppression import DEFAULT_K, disclose, response_keys
+from analysis.suppression import DEFAULT_K, disclose
 from analysis.weighting import GROUP_SEPARATOR, read_margins
 
 from ..bridge import responses_frame, study_parameters
@@ -38,8 +38,8 @@ from .disclosure import (
     ReleaseHeld,
     disclosure_release,
     exclusion_check,
-    fingerprint_salt,
     released_exclusion,
+    study_keys,
 )
 
 logger = logging.getLogger("candid.errors")
@@ -175,7 +175,7 @@ def _built(
             codebook,
             exclude=[f for f in FLAGS if f in exclude],
             parameters=study_parameters(study),
-            salt=fingerprint_salt(study),
+            study=study,
         )
     except ValueError:
         return {"problem": gettext(E_EXCLUDED)}
@@ -217,13 +217,13 @@ def report_exclusion(
     exclude: tuple[str, ...] | list[str],
     parameters: dict[str, dict[str, str]],
     rules: QualityRules | None = None,
-    salt: str,
+    study: Study,
 ) -> tuple[pd.DataFrame, dict[str, Any], np.ndarray]:
-    """``analysis.quality.exclude_flagged`` of every response (``frame``, as ``responses_frame``
-    gives it), and the kept rows' fingerprint numbers (``response_keys`` of their ids, ``salt``
-    being ``services.disclosure.fingerprint_salt`` of the study)."""
+    """``analysis.quality.exclude_flagged`` of every response of ``study`` (``frame``, as
+    ``responses_frame`` gives it), and the kept rows' fingerprint numbers
+    (``services.disclosure.study_keys``)."""
     kept, quality = exclude_flagged(frame, codebook, exclude=exclude, parameters=parameters, rules=rules)
-    return kept, quality, response_keys(kept[schema.RESPONSE_ID].astype(str).tolist(), salt=salt)
+    return kept, quality, study_keys(study, kept[schema.RESPONSE_ID].tolist())
 
 
 def report_disclosure(
@@ -250,7 +250,7 @@ def report_disclosure(
             frame,
             codebook,
             registry=registry,
-            keys=response_keys(frame[schema.RESPONSE_ID].astype(str).tolist(), salt=fingerprint_salt(study)),
+            keys=study_keys(study, frame[schema.RESPONSE_ID].tolist()),
             margins=margins,
         )
         if flags

@@ -47,7 +47,7 @@ from analysis.release import (
 )
 from analysis.results import categorised, released_results, results_tables
 from analysis.results import shown as visible
-from analysis.suppression import DEFAULT_K, Release, WeightedReleaseTooLarge, check_k, disclose, response_keys
+from analysis.suppression import DEFAULT_K, Release, WeightedReleaseTooLarge, check_k, disclose
 from analysis.weighted_release import CLASSES, MAX_CLASSES, classes_table, weighting_classes
 from analysis.weighting import GROUP_SEPARATOR, poststratify, rake_samples
 
@@ -63,7 +63,7 @@ from ..selectors import (
     study_dropoff,
     study_revision,
 )
-from .disclosure import disclosure_release, exclusion_check, fingerprint_salt, released_exclusion
+from .disclosure import disclosure_release, exclusion_check, released_exclusion, study_keys
 from .exports import audit_record
 
 logger = logging.getLogger("candid.errors")
@@ -308,7 +308,7 @@ def compute_results(
     used = frame.loc[keep].reset_index(drop=True) if not keep.all() else frame
     if used.empty:
         raise ValueError(_("Every response is excluded by the chosen data-quality flags."))
-    keys = response_keys(frame[schema.RESPONSE_ID].astype(str).tolist(), salt=fingerprint_salt(study))
+    keys = study_keys(study, frame[schema.RESPONSE_ID].tolist())
     by = tuple(b for b in options.by if b in used.columns)
     labels = {
         "by": by,

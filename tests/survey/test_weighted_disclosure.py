@@ -18,7 +18,7 @@ import pytest
 
 from analysis import schema
 from analysis.design import SurveyDesign
-from analysis.suppression import fingerprints, response_keys, row_keys
+from analysis.suppression import fingerprints, row_keys
 from analysis.weighting import poststratify
 from survey.bridge import responses_frame
 from survey.models import DisclosureRecord
@@ -31,10 +31,10 @@ from survey.services.results import (
     known_classes,
 )
 from tests.analysis.attack import attack
+from tests.survey.fixed_names import fix_names
 
 pytestmark = pytest.mark.django_db
 
-RUN_COLUMNS = {schema.RESPONSE_ID, schema.COMPLETED_ON, schema.DURATION}  # differ from run to run
 FACTORS = ((1.0, 1.3, 0.8, 1.1, 0.9, 1.2), (1.2, 0.9, 1.0, 1.0, 1.3, 0.7), (0.8, 1.0, 1.2, 0.9, 1.1, 1.0))
 
 
@@ -89,18 +89,6 @@ def _respondents(row: dict, frame: pd.DataFrame, keys: np.ndarray) -> np.ndarray
     return inside if ("set", *found) == tuple(row["cell"]) else None
 
 
-def named_by_answers(frame: pd.DataFrame, draw: int) -> dict[str, str]:
-    """Each response's id -> a name made from its answers and ``draw``.
-
-    Ids are random in every run, and so are the figures' identities made from them and the
-    partners disclosure picks among equal candidates: a release that is safe for most draws
-    passes or fails by chance. Fingerprints made from these names are the same in every run."""
-    run = [c for c in frame.columns if c.startswith("display_") or c in RUN_COLUMNS]
-    answers = frame.drop(columns=run).astype("string").fillna("").agg("|".join, axis=1)
-    names = [f"{draw}:{text}:{answers.iloc[:i].eq(text).sum()}" for i, text in enumerate(answers)]
-    return dict(zip(frame[schema.RESPONSE_ID].astype(str), names, strict=True))
-
-
 # Draws of the responses' names: fixed, so the test does not pass or fail by the ids drawn.
 DRAWS = (0, 5)
 
@@ -111,15 +99,8 @@ def test_mild_post_stratifications_beside_unweighted_results(answered_study, mon
     """Results by sample (k = 5) unweighted, then weighted by three mildly different
     post-stratification files by sample and gender: no hidden figure, and no respondent count of
     one weight under k, can be worked out by linear algebra from all four releases together."""
-    import survey.services.results
-
     frame, codebook = responses_frame(answered_study)
-    names = named_by_answers(frame, draw)
-
-    def keyed(ids: list[str], *, salt: str) -> np.ndarray:
-        return response_keys([names[i] for i in ids], salt=salt)
-
-    monkeypatch.setattr(survey.services.results, "response_keys", keyed)
+    keyed = fix_names(monkeypatch, draw, frame)
     keys = keyed(frame[schema.RESPONSE_ID].astype(str).tolist(), salt=fingerprint_salt(answered_study))
     options = ResultsOptions(by=(schema.SAMPLE,), k=5)
     compute_results(answered_study, frame, codebook, options)
@@ -148,7 +129,7 @@ def test_mild_post_stratifications_beside_unweighted_results(answered_study, mon
     assert split and any(t["atoms"].notna().any() for t in split)
     # Linear algebra only: with the counts' lower bound of zero (a linear programme) the attack
     # narrows a few hidden counts of one or two respondents to one whole number in some draws
-    # (10 of 1,400 unknowns in draws 0 and 5 on SQLite); the disclosure check does not know the
+    # (10 of 1,400 unknowns in draws 0 and 5, before hidden zeros were taken as known); the check does not know the
     # bound yet (README, "Disclosure control", known gap).
     found = attack(released, truth, k=5, bounds=False)
     assert found == [], f"{len(found)} hidden figures can be worked out, e.g. {found[:3]}"

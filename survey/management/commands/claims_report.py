@@ -11,7 +11,6 @@ from survey.bridge import responses_frame, study_parameters
 from survey.models import Study
 from survey.selectors import claims_registry_current, study_revision
 from survey.services.claims import claims_registry_check
-from survey.services.disclosure import fingerprint_salt
 from survey.services.reports import report_disclosure, report_exclusion, report_text
 
 from ._base import CandidCommand
@@ -91,7 +90,7 @@ class Command(CandidCommand):
                 exclude=options["exclude"],
                 parameters=study_parameters(target),
                 rules=QualityRules(speeding=options["speeding"]),
-                salt=fingerprint_salt(target),
+                study=target,
             )
         except ValueError as error:
             raise CommandError(f"{str(error)[:1].upper()}{str(error)[1:]}.") from error
