@@ -213,6 +213,19 @@ class _System:
         self.tables_of.setdefault(key, set()).add(table)
         return key
 
+    def unknown(self, hidden: set[Hashable]) -> set[Hashable]:
+        """The hidden figures the disclosure check solves for: every hidden figure but those of
+        zero respondents (not a weighted total, whose count here is a placeholder).
+
+        A reader knows every count is at least 0, so a hidden zero bounds the figures it adds up
+        with: where each way the others could move would take it below 0, a linear programme
+        pins them although linear algebra leaves them free (draws of the shipped study's
+        releases gave 17 such figures, a count of 1 among them). Taken as known, hidden zeros
+        leave only ways that move counts of one or more, which the bound ``x >= 0`` does not
+        close. For the same reason a zero is never chosen as a partner (τ-ARGUS can likewise be
+        told not to use zero cells for secondary suppression)."""
+        return {key for key in hidden if self.count[key] != 0 or key in self.atoms_of}
+
     def equation(self, table: str, terms: dict[Hashable, float]) -> None:
         if len(terms) > 1:
             self.equations.setdefault(table, []).append((list(terms), terms))
@@ -605,7 +618,7 @@ def _whole(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
     safe: set[frozenset[Hashable]] = set()
     while True:
         exposed = None
-        for keys, block in _components(equations, hidden):
+        for keys, block in _components(equations, system.unknown(hidden)):
             if keys in safe:
                 continue
             if len(keys) > WEIGHTED_BLOCK_MAX and not system.atoms.isdisjoint(keys):
@@ -669,7 +682,8 @@ def _next_partner(
     tries: int = TRIED_PARTNERS,
 ) -> Hashable | None:
     """The released cell to hide next, or None when no hidden cell of these equations is recoverable."""
-    unknowns = sorted({key for keys, _ in equations for key in keys if key in hidden}, key=repr)
+    unknown = system.unknown(hidden)
+    unknowns = sorted({key for keys, _ in equations for key in keys if key in unknown}, key=repr)
     if not unknowns:
         return None
     # A hidden zero that can be worked out reveals no one (zeros are released anyway).
@@ -679,7 +693,12 @@ def _next_partner(
     targets = set(recoverable)
     if not tries:  # no trials: protect the smallest recoverable figure first, from its own equations
         targets = {min(recoverable, key=lambda key: (system.count[key], repr(key)))}
-    free = [key for keys, _ in equations for key in keys if key not in hidden and key not in system.fixed]
+    free = [
+        key
+        for keys, _ in equations
+        for key in keys
+        if key not in hidden and key not in system.fixed and system.unknown({key})
+    ]
     pool = {key for keys, _ in equations if targets & set(keys) for key in keys} & set(free)
     if not pool:  # every cell next to them is hidden: widen to any equation with a hidden cell
         pool = set(free)
