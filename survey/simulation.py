@@ -28,12 +28,19 @@ The model (per sample; ``china`` and ``west``):
   their region is not ``outside_china``; awareness of a local credit app, its use by those aware
   and awareness of the personal file are drawn with the probabilities in ``AWARE``.
 
+- the time a respondent takes from consent to the end (``seconds``) is log-normal with median
+  ``MEDIAN_SECONDS`` (480) and log-scale spread ``PACE_SPREAD`` (0.45); a share ``SPEEDER_SHARE``
+  (0.06) rush through at ``SPEEDER_PACE`` (0.2) of that, so the speeding flag (under a third of the
+  median) has something to find. Drawn from its own seeded stream; ``simulate_respondents`` dates
+  the respondent's start back by it (the server rounds the duration as for anyone).
+
 The direct/indirect gap of the list experiment is unchanged by these items: only ``approve_scs``
 carries the social-desirability overclaim.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections.abc import Callable
@@ -62,6 +69,10 @@ TRUST_MEAN = {"china": 0.3, "west": -0.2}
 TRUE_PREVALENCE = {"china": 0.55, "west": 0.15}
 SOCIAL_DESIRABILITY = {"china": 0.45, "west": 0.05}
 ATTENTION_FAILURE = 0.05
+MEDIAN_SECONDS = 480
+PACE_SPREAD = 0.45
+SPEEDER_SHARE = 0.06
+SPEEDER_PACE = 0.2
 # Shift of each approval item's latent from the respondent's approval (commercial and state scores).
 APPROVAL_SHIFT = {
     "rate_companies": 0.5,
@@ -128,6 +139,7 @@ class Respondent:
     # What this respondent has answered, by field name: a page shown again (a question made relevant
     # by an answer on the same page, an error) gets the same answers, as from a person.
     given: dict[str, Any] = field(init=False, default_factory=dict)
+    seconds: int = field(init=False)  # from consent to the end
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -146,6 +158,11 @@ class Respondent:
         # Its own stream, so the answers drawn before the new pages stay what they were.
         privacy_rng = random.Random(f"{self.seed}:privacy")
         self.privacy = privacy_rng.gauss(PRIVACY_MEAN.get(self.sample, 0.0), 1) - 0.4 * self.approval
+        pace = random.Random(f"{self.seed}:pace")
+        seconds = pace.lognormvariate(math.log(MEDIAN_SECONDS), PACE_SPREAD)
+        if pace.random() < SPEEDER_SHARE:
+            seconds *= SPEEDER_PACE
+        self.seconds = max(1, round(seconds))
 
     # --- answers by variable ------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 """The synthetic respondent: a page shown again gets the same answers, as from a person."""
 
+import pytest
+
 from survey.simulation import Respondent, fill, read_form
 
 PAGE = """<form>
@@ -48,3 +50,32 @@ def test_attention_checks_fail_at_the_documented_seeded_rate():
     # Undeclared, a question named "attention" is an ordinary question: no code is fixed for it.
     plain = [Respondent(seed, "west").single("attention", options) for seed in range(200)]
     assert len(set(plain)) == 3 and plain.count("disagree") < 150
+
+
+def test_respondents_take_the_modelled_time():
+    """Each synthetic respondent takes a seeded time (log-normal around MEDIAN_SECONDS, a share
+    of speeders): before, every duration was the milliseconds the pages took, stored as 0, and
+    the speeding flag (under a third of the median) could find nothing in the demo."""
+    from statistics import median
+
+    from survey.simulation import MEDIAN_SECONDS, SPEEDER_PACE, SPEEDER_SHARE
+
+    seconds = [Respondent(seed, "china").seconds for seed in range(4000)]
+    assert seconds == [Respondent(seed, "china").seconds for seed in range(4000)]
+    assert abs(median(seconds) / MEDIAN_SECONDS - 1) < 0.1
+    fast = sum(s < MEDIAN_SECONDS / 3 for s in seconds) / len(seconds)
+    assert abs(fast - SPEEDER_SHARE) < 0.02 and SPEEDER_PACE < 1 / 3
+
+
+@pytest.mark.django_db
+def test_simulated_responses_carry_their_durations(answered_study):
+    """Through the real pages: the start is dated back by the respondent's time, and the server
+    stores the duration rounded as for anyone."""
+    from survey.models import Response
+    from survey.simulation import MEDIAN_SECONDS
+
+    durations = sorted(
+        Response.objects.filter(study=answered_study).values_list("duration_seconds", flat=True)
+    )
+    assert len(durations) == 30 and all(d is not None and d % 30 == 0 for d in durations)
+    assert MEDIAN_SECONDS / 2 < durations[15] < MEDIAN_SECONDS * 2

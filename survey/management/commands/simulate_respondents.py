@@ -35,28 +35,38 @@ def _run(args: tuple[str, str, list[int], str, str]) -> tuple[int, int]:
         connection.ensure_connection()
         connection.cursor().execute("PRAGMA synchronous=NORMAL")
 
+    from django.http import HttpResponse
+
     from survey.bridge import study_parameters
     from survey.views.participant import cookie_name, read_resume_cookie
+    from survey.views.participant.resume import set_resume_cookie
 
     study = Study.objects.get(slug=slug)
     checks = simulation.attention_checks(study_parameters(study))
     marked: list[bool] = []
 
-    def label_synthetic(client: Client) -> None:
+    def label_synthetic(client: Client, respondent: simulation.Respondent) -> None:
         # Before any answer is saved, so the response is never released unlabelled.
-        cookie = client.cookies.get(cookie_name(study))
-        token, _ = read_resume_cookie(study, cookie.value if cookie else None)
+        name = cookie_name(study)
+        cookie = client.cookies.get(name)
+        token, started = read_resume_cookie(study, cookie.value if cookie else None)
         marked.append(bool(token) and responses.response_mark_synthetic(study_id=study.pk, token=token))
+        if token and started is not None:
+            # Its start dated back by the time the model says it takes (the pages take milliseconds).
+            dated = HttpResponse()
+            set_resume_cookie(dated, study, token, started=int(started) - respondent.seconds)
+            client.cookies[name] = dated.cookies[name].value
 
     completed = failed = 0
     for seed in seeds:
         client = Client(HTTP_HOST=host, HTTP_ACCEPT_LANGUAGE=language)
         marked.clear()
+        respondent = simulation.Respondent(seed, sample, checks=checks)
         outcome = simulation.walk(
             client,
             f"/s/{slug}/{sample}/",
-            simulation.Respondent(seed, sample, checks=checks),
-            after_consent=label_synthetic,
+            respondent,
+            after_consent=lambda client, respondent=respondent: label_synthetic(client, respondent),
         )
         if outcome.completed and marked == [True]:
             completed += 1

@@ -66,10 +66,14 @@ def resume_lifetime(study: Study) -> int:
     return max(60, min(longest, days_left * 24 * 60 * 60))
 
 
-def set_resume_cookie(http_response: HttpResponse, study: Study, token: str) -> None:
+def set_resume_cookie(
+    http_response: HttpResponse, study: Study, token: str, *, started: int | None = None
+) -> None:
+    """Keep ``token`` and the start (seconds since the epoch; now unless ``started`` is given: a
+    synthetic respondent's start is dated back by the time it takes) in the browser."""
     http_response.set_signed_cookie(
         cookie_name(study),
-        f"{token}|{int(time.time())}",
+        f"{token}|{int(time.time()) if started is None else started}",
         salt=COOKIE_SALT,
         max_age=resume_lifetime(study),
         httponly=True,
