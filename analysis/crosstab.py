@@ -79,12 +79,15 @@ def rao_scott(
     denominator = C.T @ (inverse / n) @ C
     numerator = C.T @ inverse @ V @ inverse @ C
     delta = np.linalg.solve(denominator, numerator)
-    d0 = np.trace(delta) ** 2 / np.trace(delta @ delta)
     table = (p * n).reshape(nc, nr).T
     expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
+    # A table whose shares have no variance (every respondent in one cell of a group) has a zero
+    # design-effect matrix: d0 and the statistic are then NaN or infinite, as R's svychisq gives
+    # them, and callers leave such a test out.
     with np.errstate(divide="ignore", invalid="ignore"):
+        d0 = np.trace(delta) ** 2 / np.trace(delta @ delta)
         pearson = float(np.nansum((table - expected) ** 2 / expected))
-    statistic = pearson / np.trace(delta)
+        statistic = pearson / np.trace(delta)
     ddf = d0 * max(design.df, 1)
     counts_table = pd.DataFrame(counts.reshape(nc, nr).T, index=row_levels, columns=column_levels)
     weighted = pd.DataFrame(table, index=row_levels, columns=column_levels)

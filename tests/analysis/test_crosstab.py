@@ -28,3 +28,29 @@ def test_zero_weight_psus_leave_the_test_s_degrees_of_freedom(api, r):
     result = crosstab(design, "sch.wide", "stype")
     r.check("zero.chisq", [result.statistic, result.ndf])
     assert design.df == 13 and result.ddf == pytest.approx(13 * result.ndf)
+
+
+def test_a_table_without_variance_gives_no_test_and_no_warning():
+    """Shares with no sampling variance (a zero covariance: in a small study every respondent of
+    a group in one cell) give a zero design-effect matrix; d0 and F are then undefined, as R's
+    svychisq leaves them (NaN), and no RuntimeWarning reaches the results page's log."""
+    import warnings
+
+    import pandas as pd
+
+    from analysis.crosstab import rao_scott
+
+    data = pd.DataFrame({"q": ["a", "b"] * 5, "g": ["x"] * 5 + ["y"] * 5})
+    design = SurveyDesign(data)
+    p = np.array([0.3, 0.2, 0.2, 0.3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = rao_scott(
+            design,
+            p,
+            np.zeros((4, 4)),
+            np.array([3, 2, 2, 3]),
+            row_levels=pd.Index(["a", "b"]),
+            column_levels=pd.Index(["x", "y"]),
+        )
+    assert not np.isfinite(result.p_value)
