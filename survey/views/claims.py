@@ -32,6 +32,7 @@ from ..models import ClaimsRegistry, ReportSnapshot, ReportStatus, Study
 from ..selectors import (
     claims_registry_current,
     claims_registry_versions,
+    may_export_raw,
     may_see_results,
     questionnaire_codebook,
     studies_editable_by,
@@ -184,8 +185,16 @@ def _exclude(request: HttpRequest) -> tuple[str, ...]:
     return tuple(flag for flag in FLAGS if flag in asked)
 
 
+def _census_allowed(request: HttpRequest, study: Study) -> bool:
+    """Whether the reader may have the report raked to the census margins: they fit the study, and
+    the reader holds the raw-data right. The weighted report's figures are not yet split by
+    weighting class for disclosure control (README, "Known limits"), so it goes only to those
+    who may see the responses themselves."""
+    return margins_fit(study) and may_export_raw(request.user, study)
+
+
 def _prepared(request: HttpRequest, study: Study):
-    weighted = request.GET.get("weights") == "census" and margins_fit(study)
+    weighted = request.GET.get("weights") == "census" and _census_allowed(request, study)
     return weighted, report_prepared(study, weighted=weighted, exclude=_exclude(request))
 
 
@@ -239,7 +248,8 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
                 body=body,
                 language=language,
                 languages=languages,
-                census=margins_fit(study),
+                census=_census_allowed(request, study),
+                census_withheld=margins_fit(study) and not _census_allowed(request, study),
                 query=_query(language, weighted, exclude),
                 **context,
             ),

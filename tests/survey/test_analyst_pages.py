@@ -59,18 +59,30 @@ def test_report_page_for_study_members_only(client, people, answered_study):
     assert "/static/analysis/report.css" in html and "<style" not in html
     assert not re.search(r"<[^>]+\sstyle=", html)
     assert "style-src 'self';" in page["Content-Security-Policy"] + ";"
+    # The census-raked report is not split by weighting class for disclosure control yet: an
+    # analyst without the raw-data right asking for it gets the unweighted report, told why.
+    asked = client.get(url + "?weights=census").content.decode()
+    assert "welcome-scs" in asked and "for members with the raw-data right" in asked
+    assert "weights=census" not in asked  # no link to it, in the page or its downloads
+    client.force_login(people["analyst_raw"])
+    offered = client.get(url).content.decode()
+    assert "weights=census" in offered and "for members with the raw-data right" not in offered
     weighted = client.get(url + "?weights=census")  # 30 respondents cannot meet every census margin
     assert (
         weighted.status_code == 200
         and "cannot be weighted to the census margins" in weighted.content.decode()
     )
+    download = client.get(
+        reverse("survey:report_download", args=[answered_study.slug, "json"]) + "?weights=census"
+    )
+    assert download.status_code == 302  # no weighted report to download: the page says why
 
     client.force_login(people["researcher_out"])
     assert client.get(url).status_code == 404
     assert client.get(reverse("survey:results", args=[answered_study.slug])).status_code == 404
     assert (
-        AuditEvent.objects.filter(action="report_viewed").count() == 1
-    )  # the refused weighting showed no report
+        AuditEvent.objects.filter(action="report_viewed").count() == 3
+    )  # two unweighted reports and the one asked for weighted; the refused weighting showed none
 
 
 def test_raw_exports_need_the_permission(client, people, answered_study):
