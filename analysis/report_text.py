@@ -61,6 +61,12 @@ class ReportText:
         "include its sampling error where its sample size is known."
     )
     excluded: str = _("{excluded} responses flagged for data quality ({flags}) are left out.")
+    excluded_withholds: str = _(
+        "{withheld} of {measured} figures asked directly are withheld. Leaving out only {excluded} "
+        "responses, beside the report that keeps every response, would show the left-out "
+        "responses' own answers by difference, so most figures are withheld; leave no responses "
+        "out to see them."
+    )
     flag_speeding: str = _("speeding")
     flag_straightlining: str = _("straight-lining")
     flag_attention_failed: str = _("a failed attention check")

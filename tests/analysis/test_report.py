@@ -200,3 +200,33 @@ def test_pdf_rendering_fetches_nothing(tmp_path, monkeypatch):
         f'<img src="file://{secret}"><img src="http://127.0.0.1:9/x.png"><p>ok</p></body></html>'
     )
     assert render_pdf(document).startswith(b"%PDF") and opened == []
+
+
+def test_a_report_withholding_most_figures_beside_an_exclusion_says_why(report):
+    """Leaving out a few flagged responses beside the report that keeps them withholds most
+    figures (their difference would be the left-out responses' answers): every verdict then reads
+    "inconclusive", and the page says why at the top, rather than leaving the reader to guess
+    (on the demo, leaving out 130 speeders withheld all 14 direct figures)."""
+    from copy import deepcopy
+
+    from analysis.report_html import withheld_beside_exclusion
+
+    localised = localise_report(report, language="en")
+    assert withheld_beside_exclusion(localised) is None
+    hidden = deepcopy(localised)
+    hidden["quality"] = {"flags": ["speeding"], "excluded": 130, "speeding": 1 / 3}
+    measured = [c["direct"] for c in hidden["claims"] if c.get("direct") and c["direct"]["measured"]]
+    assert len(measured) >= 2
+    for direct in measured:
+        direct["suppressed"] = True
+    assert withheld_beside_exclusion(hidden) == (len(measured), len(measured))
+    body = render_body(hidden)
+    notice = body.index('class="report-notice"')
+    assert notice < body.index("<h1>") and f"{len(measured)} of {len(measured)} figures" in body
+    assert "Leaving out only 130 responses" in body
+    for direct in measured[: len(measured) // 2 + 1]:
+        direct["suppressed"] = False  # fewer than half withheld: no notice
+    assert withheld_beside_exclusion(hidden) is None and "report-notice" not in render_body(hidden)
+    kept = deepcopy(hidden)
+    kept["quality"] = {"flags": ["speeding"], "excluded": 0, "speeding": 1 / 3}
+    assert withheld_beside_exclusion(kept) is None
