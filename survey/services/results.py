@@ -113,6 +113,12 @@ E_TOO_FEW_EXCLUDED = gettext_noop(
     "results that keep them, leaving them out would show their own answers."
 )
 
+E_EXCLUSION_WITHHOLDS = gettext_noop(
+    "%(hidden)s of %(rows)s figures are withheld: beside the results that keep every response, "
+    "leaving out so few responses would show their own answers by difference. Leave no responses "
+    "out to see them."
+)
+
 
 @dataclass(frozen=True)
 class ResultsOptions:
@@ -290,11 +296,13 @@ def compute_results(
     chosen = [f for f in options.exclude if f in FLAGS]
     keep = ~flags[chosen].any(axis=1).to_numpy() if chosen else np.ones(len(frame), dtype=bool)
     notes = []
-    if 0 < int((~keep).sum()) < options.k:
+    too_few = 0 < int((~keep).sum()) < options.k
+    if too_few:
         # Fewer than k left out: the difference from the results that keep them would be their own
         # answers, which no amount of suppression in this release can hide usefully.
         notes.append(_(E_TOO_FEW_EXCLUDED) % {"k": options.k})
         keep[:] = True
+    leaving_out = not keep.all()
     revision = revision or study_revision(study)
     recorded = {key: value for key, value in _options_json(options).items() if key != "language"}
     if not keep.all():
@@ -375,6 +383,10 @@ def compute_results(
     except WeightedReleaseTooLarge as error:
         raise ValueError(_(E_WEIGHTING_TOO_FINE)) from error
     results = released_results(context, items, list(tables), release)
+    if leaving_out:
+        hidden, rows = _withheld(release, list(tables))
+        if rows and 2 * hidden >= rows:  # most figures gone: say why, not only figure by figure
+            notes.append(_(E_EXCLUSION_WITHHOLDS) % {"hidden": hidden, "rows": rows})
     counts = release[RESPONSES].set_index("level")
     synthetic = bool(codebook.synthetic)
     return {
@@ -385,7 +397,7 @@ def compute_results(
         "by": list(results.by),
         "weighting": weighting,
         "excluded": _count(counts.at[EXCLUDED, "count"]) if EXCLUDED in counts.index else 0,
-        "exclude": list(options.exclude) if not notes else [],
+        "exclude": [] if too_few else list(options.exclude),
         "notes": notes,
         "speeding": options.speeding,
         "items": [
@@ -406,6 +418,17 @@ def compute_results(
         "dropoff": _records(_released_dropoff(release.tables.get(DROPOFF))),
         "release": {"primary": release.primary, "complementary": release.complementary},
     }
+
+
+def _withheld(release: Release, names: list[str]) -> tuple[int, int]:
+    """How many rows of the results tables ``names`` the release hides or leaves out, of all."""
+    hidden = rows = 0
+    for name in names:
+        table = release[name]
+        gone = table["suppressed"].to_numpy(dtype=bool) | table["withheld"].to_numpy(dtype=bool)
+        hidden += int(gone.sum())
+        rows += len(table)
+    return hidden, rows
 
 
 def known_classes(design: SurveyDesign, keys: np.ndarray, *, k: int = DEFAULT_K) -> dict[str, pd.DataFrame]:

@@ -13,6 +13,7 @@ programme whether any hidden figure is determined (rounding ignored: the attacke
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pandas as pd
@@ -256,6 +257,13 @@ def test_the_shipped_study_with_flagged_responses_left_out(answered_study):
     assert payloads["kept"]["exclude"] == ["straightlining"]
     assert payloads["kept"]["n"] < payloads["all"]["n"]
     assert_nothing_recovered(released, truth, k=5)
+    # Most figures are withheld beside the release that keeps the straight-liners: the page says
+    # so and why, once, with the numbers (the release without exclusions has no such note).
+    table = payloads["kept"]["table"]
+    notes = [n for n in payloads["kept"]["notes"] if "figures are withheld" in n]
+    assert len(notes) == 1 and not payloads["all"]["notes"]
+    hidden, rows = (int(x) for x in re.match(r"(\d+) of (\d+) figures", notes[0]).groups())
+    assert 2 * hidden >= rows >= len(table) and hidden >= sum(bool(r["suppressed"]) for r in table)
 
 
 def test_too_few_flagged_responses_are_not_left_out(answered_study):
