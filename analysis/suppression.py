@@ -219,8 +219,8 @@ class _System:
 
         A reader knows every count is at least 0, so a hidden zero bounds the figures it adds up
         with: where each way the others could move would take it below 0, a linear programme
-        pins them although linear algebra leaves them free (draws of the shipped study's
-        releases gave 17 such figures, a count of 1 among them). Taken as known, hidden zeros
+        pins them although linear algebra leaves them free (a hidden 1 beside zero partners in
+        a sparse table: ``tests/analysis/test_suppression.py``). Taken as known, hidden zeros
         leave only ways that move counts of one or more, which the bound ``x >= 0`` does not
         close. For the same reason a zero is never chosen as a partner (τ-ARGUS can likewise be
         told not to use zero cells for secondary suppression)."""
