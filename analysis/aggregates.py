@@ -23,6 +23,11 @@ COLUMNS = (*TABLE_COLUMNS, "weighting", "data")
 SHEET_NAME_LIMIT = 31
 
 
+def _count_or_withheld(count: int | None) -> int | str:
+    """A released count, or words saying disclosure control withheld it (None in the payload)."""
+    return "withheld by disclosure control" if count is None else count
+
+
 def weighting_text(payload: dict[str, Any]) -> str:
     """How the figures are weighted, in one line (for the ``weighting`` column and the notes)."""
     weighting = payload.get("weighting", {})
@@ -131,11 +136,12 @@ def _notes_sheet(book: Any, payload: dict[str, Any], notes: dict[str, str], bold
             if payload.get("data") == "synthetic"
             else "collected",
         ),
-        ("Responses used", payload.get("n")),
+        ("Responses used", _count_or_withheld(payload.get("n"))),
         (
             "Excluded by data-quality flags",
-            f"{payload.get('excluded', 0)} ({', '.join(payload.get('exclude', [])) or 'none'})",
+            f"{_count_or_withheld(payload.get('excluded', 0))} ({', '.join(payload.get('exclude', [])) or 'none'})",
         ),
+        *(("Note", note) for note in payload.get("notes", [])),
         ("Design", "samples as strata; Taylor-linearised standard errors (R survey's svymean/svyciprop)"),
         ("Weights", weighting_text(payload)),
         ("Breakdowns", ", ".join(payload.get("by", [])) or "none"),

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from analysis.quality import FLAGS
+from analysis.report_text import ReportText
 from analysis.suppression import response_keys
 
 from ..models import DisclosureLedger, DisclosureRecord, ResultsSnapshot, Study
@@ -77,6 +79,13 @@ E_OTHER_EXCLUSION = gettext_noop(
     "the responses left out that neither release shows. Use the same choices as before, or leave "
     "no responses out; a new release of responses starts afresh."
 )
+E_SAME_EXCLUSION = gettext_noop(
+    "Results leaving out the same flagged responses (%(earlier)s) were already released from these "
+    "data with other choices (another page, breakdown or threshold). A second release leaving them "
+    "out would show, by difference, figures of the responses left out that neither release shows. "
+    "Ask for the release made before, or leave no responses out; a new release of responses starts "
+    "afresh."
+)
 E_HELD = gettext_noop(
     "Results are held: since results were last released, the data changed only by a withdrawal, so "
     "new figures set beside the earlier ones would show that person's answers by difference. They "
@@ -98,13 +107,26 @@ def released_exclusion(flags: tuple[str, ...] | list[str], speeding: float | Non
 
 
 def _words(key: str) -> str:
+    """A ledger's exclusion key (:func:`released_exclusion`) in the reader's words: the flags'
+    names, and the speeding threshold as a fraction of the median ("1/3", not "0.333333")."""
     flags, _sep, fraction = key.partition("@")
-    text = ", ".join(flags.split(","))
-    return (
-        f"{text} ({_('speeding below %(fraction)s of the median') % {'fraction': fraction}})"
-        if fraction
-        else text
-    )
+    text = ReportText().translated(_)
+    named = [text.flag(flag) for flag in flags.split(",") if flag]
+    if fraction:
+        share = str(Fraction(float(fraction)).limit_denominator(20))
+        named = [
+            _("speeding (under %(fraction)s of the median duration)") % {"fraction": share}
+            if flag == "speeding"
+            else text.flag(flag)
+            for flag in flags.split(",")
+            if flag
+        ]
+    return ", ".join(named)
+
+
+class ExclusionRefused(ValueError):
+    """A release leaving responses out, refused because another release from the same data left
+    responses out already (:func:`exclusion_check`); its message says why, in the reader's words."""
 
 
 def exclusion_check(
@@ -123,8 +145,10 @@ def exclusion_check(
         if record["origin"] == origin and record["options"] == options and record["exclusion"] == exclusion:
             return
     first = next(iter(earlier), None)
+    if first is not None and first["exclusion"] == exclusion:
+        raise ExclusionRefused(_(E_SAME_EXCLUSION) % {"earlier": _words(exclusion)})
     if first is not None:
-        raise ValueError(
+        raise ExclusionRefused(
             _(E_OTHER_EXCLUSION) % {"earlier": _words(first["exclusion"]), "chosen": _words(exclusion)}
         )
 

@@ -35,6 +35,7 @@ from ..middleware import InlineDeadlineExceeded, inline_deadline
 from ..models import ClaimsRegistry, ReportSnapshot, ReportStatus, Study
 from ..selectors import claims_registry_current, questionnaire_codebook, released_responses, study_revision
 from .disclosure import (
+    ExclusionRefused,
     ReleaseHeld,
     disclosure_release,
     exclusion_check,
@@ -203,7 +204,7 @@ def _built(
             keys=keys,
             disclosure=disclosure,
         )
-    except ReleaseHeld as error:  # a withdrawal since the last release: the message says why
+    except (ReleaseHeld, ExclusionRefused) as error:  # its message says why, whole
         return {"problem": str(error)}
     except ValueError as error:  # margins the sample cannot meet, above all: say why
         return {"problem": gettext(E_MARGINS if weighted else E_BUILD).format(error=error)}

@@ -59,7 +59,8 @@ def results(request: HttpRequest, slug: str) -> HttpResponse:
             study=study,
             monitoring=study_monitoring(study),
             registry=claims_registry_current(study),
-            census=margins_fit(study),
+            # The census-raked report goes only to holders of the raw-data right (views.claims).
+            census=margins_fit(study) and may_export_raw(request.user, study),
             may_export=may_export_raw(request.user, study),
             jobs=ExportJob.objects.filter(study=study, user=request.user)[:10],
             participant_links=[

@@ -64,9 +64,12 @@ def test_report_page_for_study_members_only(client, people, answered_study):
     asked = client.get(url + "?weights=census").content.decode()
     assert "welcome-scs" in asked and "for members with the raw-data right" in asked
     assert "weights=census" not in asked  # no link to it, in the page or its downloads
+    monitoring = reverse("survey:results", args=[answered_study.slug])
+    assert "weights=census" not in client.get(monitoring).content.decode()  # nor on the study's page
     client.force_login(people["analyst_raw"])
     offered = client.get(url).content.decode()
     assert "weights=census" in offered and "for members with the raw-data right" not in offered
+    assert "weights=census" in client.get(monitoring).content.decode()
     weighted = client.get(url + "?weights=census")  # 30 respondents cannot meet every census margin
     assert (
         weighted.status_code == 200

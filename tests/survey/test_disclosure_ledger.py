@@ -92,12 +92,22 @@ def test_a_second_release_leaving_responses_out_is_refused(answered_study):
     frame, codebook = responses_frame(answered_study)
     first = ResultsOptions(k=5, exclude=("straightlining",))
     compute_results(answered_study, frame, codebook, first)
-    for other in (
-        ResultsOptions(k=5, exclude=("straightlining", "speeding")),
-        ResultsOptions(by=("urban",), k=5, exclude=("straightlining",)),
+    for other, words in (
+        (
+            ResultsOptions(k=5, exclude=("straightlining", "speeding")),
+            "(straight-lining) were already released from these data. Leaving responses out in "
+            "another release (speeding (under 1/3 of the median duration), straight-lining)",
+        ),
+        (
+            ResultsOptions(by=("urban",), k=5, exclude=("straightlining",)),
+            "the same flagged responses (straight-lining) were already released from these data with "
+            "other choices",
+        ),
     ):
-        with pytest.raises(ValueError, match="were already released from these data"):
+        with pytest.raises(ValueError, match="were already released from these data") as refused:
             compute_results(answered_study, frame, codebook, other)
+        # In words: the flags' names, the threshold as a fraction, and what differs.
+        assert words in str(refused.value) and "0.333" not in str(refused.value)
     compute_results(answered_study, frame, codebook, first)
     compute_results(answered_study, frame, codebook, ResultsOptions(k=5))
     assert DisclosureRecord.objects.exclude(exclusion="").count() == 2

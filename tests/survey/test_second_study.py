@@ -127,6 +127,7 @@ def test_a_second_study_from_its_own_xlsform_end_to_end(
     # leaving them out would give their figures by difference (issue 16), so the report refuses.
     left_out = client.get(report_url, {"exclude": "attention_failed"}).content.decode()
     assert "were already released from these data" in left_out
+    assert "could not be built" not in left_out and "afresh.." not in left_out  # the message, whole
     data = client.get(reverse("survey:report_download", args=[study.slug, "json"])).json()
     assert data["quality"] is None
     assert data["claims"][0]["id"] == "trust-neighbours" and data["data"] == "collected"
