@@ -300,7 +300,7 @@ def compute_results(
     if too_few:
         # Fewer than k left out: the difference from the results that keep them would be their own
         # answers, which no amount of suppression in this release can hide usefully.
-        notes.append(_(E_TOO_FEW_EXCLUDED) % {"k": options.k})
+        notes.append({"message": E_TOO_FEW_EXCLUDED, "params": {"k": options.k}})
         keep[:] = True
     leaving_out = not keep.all()
     revision = revision or study_revision(study)
@@ -386,7 +386,7 @@ def compute_results(
     if leaving_out:
         hidden, rows = _withheld(release, list(tables))
         if rows and 2 * hidden >= rows:  # most figures gone: say why, not only figure by figure
-            notes.append(_(E_EXCLUSION_WITHHOLDS) % {"hidden": hidden, "rows": rows})
+            notes.append({"message": E_EXCLUSION_WITHHOLDS, "params": {"hidden": hidden, "rows": rows}})
     counts = release[RESPONSES].set_index("level")
     synthetic = bool(codebook.synthetic)
     return {
@@ -418,6 +418,17 @@ def compute_results(
         "dropoff": _records(_released_dropoff(release.tables.get(DROPOFF))),
         "release": {"primary": release.primary, "complementary": release.complementary},
     }
+
+
+def notes_in_words(payload: dict[str, Any]) -> list[str]:
+    """The payload's notes in the active language. They are kept as message ids and values
+    (``{"message", "params"}``), so that a kept snapshot is read by each reader in their own
+    language, not in the language of the request or worker that built it; a note kept as text
+    (snapshots made before) is shown as it is."""
+    return [
+        note if isinstance(note, str) else _(note["message"]) % note["params"]
+        for note in payload.get("notes", [])
+    ]
 
 
 def _withheld(release: Release, names: list[str]) -> tuple[int, int]:

@@ -36,6 +36,7 @@ from ..services.results import (
     ResultsOptions,
     TargetsRefused,
     breakdown_choices,
+    notes_in_words,
     results_prepared,
     shipped_targets,
     weighting_targets_upload,
@@ -172,11 +173,12 @@ def results_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
             f"{reverse('survey:study_results', args=[study.slug])}?{request.GET.urlencode()}"
         )
     notes = _notes(study, snapshot.payload)
+    payload = {**snapshot.payload, "notes": notes_in_words(snapshot.payload)}
     if fmt == "csv":
-        body, content_type = write_csv(snapshot.payload, notes).encode("utf-8-sig"), "text/csv; charset=utf-8"
+        body, content_type = write_csv(payload, notes).encode("utf-8-sig"), "text/csv; charset=utf-8"
     else:
         body, content_type = (
-            write_xlsx(snapshot.payload, notes),
+            write_xlsx(payload, notes),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
     audit_record(

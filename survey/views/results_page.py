@@ -17,6 +17,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from ..services.results import notes_in_words
+
 PERCENT_STATISTICS = {
     "share",
     "selected",
@@ -222,7 +224,7 @@ def page_context(payload: dict[str, Any]) -> dict[str, Any]:
         by_question.setdefault(row["question"], []).append(row)
     sections = [_section(item, by_question.get(item["question"], [])) for item in payload["items"]]
     return {
-        "payload": payload,
+        "payload": {**payload, "notes": notes_in_words(payload)},
         "sections": sections,
         "synthetic": payload["data"] == "synthetic",
         "quality": payload["quality"],

@@ -18,10 +18,11 @@ from dataclasses import replace
 
 import pandas as pd
 import pytest
+from django.utils import translation
 
 from analysis.quality import FLAGS, QualityRules, quality_flags
 from survey.bridge import responses_frame, study_parameters
-from survey.services.results import ResultsOptions, compute_results
+from survey.services.results import ResultsOptions, compute_results, notes_in_words
 from tests.analysis.attack import attack
 from tests.survey.fixed_names import fix_names
 
@@ -260,8 +261,10 @@ def test_the_shipped_study_with_flagged_responses_left_out(answered_study):
     # Most figures are withheld beside the release that keeps the straight-liners: the page says
     # so and why, once, with the numbers (the release without exclusions has no such note).
     table = payloads["kept"]["table"]
-    notes = [n for n in payloads["kept"]["notes"] if "figures are withheld" in n]
+    notes = [n for n in notes_in_words(payloads["kept"]) if "figures are withheld" in n]
     assert len(notes) == 1 and not payloads["all"]["notes"]
+    with translation.override("zh-hans"):  # kept untranslated: each reader gets their language
+        assert "个数字中有" in notes_in_words(payloads["kept"])[0]
     hidden, rows = (int(x) for x in re.match(r"(\d+) of (\d+) figures", notes[0]).groups())
     assert 2 * hidden >= rows >= len(table) and hidden >= sum(bool(r["suppressed"]) for r in table)
 
@@ -275,7 +278,7 @@ def test_too_few_flagged_responses_are_not_left_out(answered_study):
     payloads, released, truth = whole_release(answered_study, ResultsOptions(k=10, exclude=(flag,)))
     kept, everything = payloads["kept"], payloads["all"]
     assert kept["excluded"] == 0 and kept["exclude"] == [] and kept["table"] == everything["table"]
-    assert "Fewer than 10 responses carry the chosen data-quality flags" in kept["notes"][0]
+    assert "Fewer than 10 responses carry the chosen data-quality flags" in notes_in_words(kept)[0]
     assert_nothing_recovered(released, truth, k=10)
 
 

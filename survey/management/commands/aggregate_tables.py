@@ -18,6 +18,7 @@ from survey.services.results import (
     TargetsRefused,
     breakdown_choices,
     compute_results,
+    notes_in_words,
     weighting_targets_checked,
 )
 
@@ -91,6 +92,7 @@ class Command(CandidCommand):
             )
         except ValueError as error:
             raise CommandError(str(error)) from error
+        payload["notes"] = notes_in_words(payload)
         folder = Path(output)
         folder.mkdir(parents=True, exist_ok=True)
         notes = {"study": target.slug, "title": target.title, "source": f"Candid, study {target.slug}"}
