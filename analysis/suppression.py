@@ -224,7 +224,11 @@ class _System:
         leave only ways that move counts of one or more, which the bound ``x >= 0`` does not
         close. For the same reason a zero is never chosen as a partner (τ-ARGUS can likewise be
         told not to use zero cells for secondary suppression)."""
-        return {key for key in hidden if self.count[key] != 0 or key in self.atoms_of}
+        return {key for key in hidden if not self.zero(key)}
+
+    def zero(self, key: Hashable) -> bool:
+        """Whether ``key`` counts no respondents (a weighted total's count here is a placeholder)."""
+        return self.count[key] == 0 and key not in self.atoms_of
 
     def equation(self, table: str, terms: dict[Hashable, float]) -> None:
         if len(terms) > 1:
@@ -697,7 +701,7 @@ def _next_partner(
         key
         for keys, _ in equations
         for key in keys
-        if key not in hidden and key not in system.fixed and system.unknown({key})
+        if key not in hidden and key not in system.fixed and not system.zero(key)
     ]
     pool = {key for keys, _ in equations if targets & set(keys) for key in keys} & set(free)
     if not pool:  # every cell next to them is hidden: widen to any equation with a hidden cell

@@ -111,17 +111,14 @@ def _words(key: str) -> str:
     names, and the speeding threshold as a fraction of the median ("1/3", not "0.333333")."""
     flags, _sep, fraction = key.partition("@")
     text = ReportText().translated(_)
-    named = [text.flag(flag) for flag in flags.split(",") if flag]
-    if fraction:
-        share = str(Fraction(float(fraction)).limit_denominator(20))
-        named = [
-            _("speeding (under %(fraction)s of the median duration)") % {"fraction": share}
-            if flag == "speeding"
-            else text.flag(flag)
-            for flag in flags.split(",")
-            if flag
-        ]
-    return ", ".join(named)
+
+    def named(flag: str) -> str:
+        if flag == "speeding" and fraction:
+            share = Fraction(float(fraction)).limit_denominator(20)
+            return _("speeding (under %(fraction)s of the median duration)") % {"fraction": share}
+        return text.flag(flag)
+
+    return ", ".join(named(flag) for flag in flags.split(",") if flag)
 
 
 class ExclusionRefused(ValueError):

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
@@ -33,7 +34,13 @@ from analysis.weighting import GROUP_SEPARATOR, read_margins
 from ..bridge import responses_frame, study_parameters
 from ..middleware import InlineDeadlineExceeded, inline_deadline
 from ..models import ClaimsRegistry, ReportSnapshot, ReportStatus, Study
-from ..selectors import claims_registry_current, questionnaire_codebook, released_responses, study_revision
+from ..selectors import (
+    claims_registry_current,
+    may_export_raw,
+    questionnaire_codebook,
+    released_responses,
+    study_revision,
+)
 from .disclosure import (
     ExclusionRefused,
     ReleaseHeld,
@@ -58,6 +65,15 @@ E_REGISTRY = gettext_noop("Version {version} of the study's claims registry cann
 @lru_cache(maxsize=1)
 def _shipped_margins() -> pd.DataFrame:
     return read_margins(SHIPPED_MARGINS)
+
+
+def census_access(user: AbstractBaseUser, study: Study) -> tuple[bool, bool]:
+    """``(fits, allowed)``: whether the shipped census margins fit ``study`` (:func:`margins_fit`),
+    and whether ``user`` may have the claims report raked to them: only with the raw-data right
+    (``selectors.may_export_raw``), since the weighted report's figures are not yet split by
+    weighting class for disclosure control (README, "Known limits")."""
+    fits = margins_fit(study)
+    return fits, fits and may_export_raw(user, study)
 
 
 def margins_fit(study: Study) -> bool:

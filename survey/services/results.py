@@ -305,7 +305,7 @@ def compute_results(
     leaving_out = not keep.all()
     revision = revision or study_revision(study)
     recorded = {key: value for key, value in _options_json(options).items() if key != "language"}
-    if not keep.all():
+    if leaving_out:
         exclusion_check(
             study=study,
             revision=revision,
@@ -313,7 +313,7 @@ def compute_results(
             origin="results",
             options=recorded,
         )
-    used = frame.loc[keep].reset_index(drop=True) if not keep.all() else frame
+    used = frame.loc[keep].reset_index(drop=True) if leaving_out else frame
     if used.empty:
         raise ValueError(_("Every response is excluded by the chosen data-quality flags."))
     keys = study_keys(study, frame[schema.RESPONSE_ID].tolist())
@@ -333,13 +333,13 @@ def compute_results(
     known = known_classes(design, keys[keep], k=options.k)
     context, items, tables = results_tables(design, codebook, keys=keys[keep], **labels)
     extra = {
-        RESPONSES: responses_table(keys, None if keep.all() else keep),
+        RESPONSES: responses_table(keys, keep if leaving_out else None),
         NONRESPONSE: nonresponse_table(used, codebook, keys[keep]),
         **shared,
     }
     released = {**tables, **{name: t for name, t in extra.items() if not t.empty}}
     full = None
-    if not keep.all():
+    if leaving_out:
         # The page without exclusions, as it would be released: recorded beside this release.
         full_design, _weights = _weighted(study, frame, replace(options, exclude=()), targets)
         known |= known_classes(full_design, keys, k=options.k)
@@ -376,7 +376,7 @@ def compute_results(
             study=study,
             revision=revision,
             origin="results",
-            exclusion="" if keep.all() else released_exclusion(chosen, options.speeding),
+            exclusion=released_exclusion(chosen, options.speeding) if leaving_out else "",
             decide=decide,
             options=recorded,
         )

@@ -29,7 +29,7 @@ from ..services.exports import (
     export_job_create,
     export_job_run,
 )
-from ..services.reports import margins_fit
+from ..services.reports import census_access
 from ..tasks import run_export
 
 
@@ -59,8 +59,7 @@ def results(request: HttpRequest, slug: str) -> HttpResponse:
             study=study,
             monitoring=study_monitoring(study),
             registry=claims_registry_current(study),
-            # The census-raked report goes only to holders of the raw-data right (views.claims).
-            census=margins_fit(study) and may_export_raw(request.user, study),
+            census=census_access(request.user, study)[1],
             may_export=may_export_raw(request.user, study),
             jobs=ExportJob.objects.filter(study=study, user=request.user)[:10],
             participant_links=[

@@ -32,7 +32,6 @@ from ..models import ClaimsRegistry, ReportSnapshot, ReportStatus, Study
 from ..selectors import (
     claims_registry_current,
     claims_registry_versions,
-    may_export_raw,
     may_see_results,
     questionnaire_codebook,
     studies_editable_by,
@@ -40,7 +39,7 @@ from ..selectors import (
 from ..services.claims import claims_registry_attach, claims_registry_check
 from ..services.exports import audit_record
 from ..services.reports import (
-    margins_fit,
+    census_access,
     report_localised,
     report_prepared,
     report_text,
@@ -185,17 +184,17 @@ def _exclude(request: HttpRequest) -> tuple[str, ...]:
     return tuple(flag for flag in FLAGS if flag in asked)
 
 
-def _census_allowed(request: HttpRequest, study: Study) -> bool:
-    """Whether the reader may have the report raked to the census margins: they fit the study, and
-    the reader holds the raw-data right. The weighted report's figures are not yet split by
-    weighting class for disclosure control (README, "Known limits"), so it goes only to those
-    who may see the responses themselves."""
-    return margins_fit(study) and may_export_raw(request.user, study)
-
-
 def _prepared(request: HttpRequest, study: Study):
-    weighted = request.GET.get("weights") == "census" and _census_allowed(request, study)
-    return weighted, report_prepared(study, weighted=weighted, exclude=_exclude(request))
+    """Whether the report is weighted, whether the census margins fit but are reserved for members
+    with the raw-data right (``services.reports.census_access``), and the report's snapshot."""
+    fits, allowed = census_access(request.user, study)
+    weighted = request.GET.get("weights") == "census" and allowed
+    return (
+        weighted,
+        allowed,
+        fits and not allowed,
+        report_prepared(study, weighted=weighted, exclude=_exclude(request)),
+    )
 
 
 def _query(language: str, weighted: bool, exclude: tuple[str, ...]) -> str:
@@ -216,7 +215,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     the census margins shipped for the study's sample when ``?weights=census`` and they fit. Kept
     until the data or the registry change; built in the background when the study is large."""
     study = _study(request, slug)
-    weighted, snapshot = _prepared(request, study)
+    weighted, census, census_withheld, snapshot = _prepared(request, study)
     language = _language(request, study, snapshot)
     title = _("Claims report: %(study)s") % {"study": study.title}
     exclude = _exclude(request)
@@ -248,8 +247,8 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
                 body=body,
                 language=language,
                 languages=languages,
-                census=_census_allowed(request, study),
-                census_withheld=margins_fit(study) and not _census_allowed(request, study),
+                census=census,
+                census_withheld=census_withheld,
                 query=_query(language, weighted, exclude),
                 **context,
             ),
@@ -274,7 +273,7 @@ def report_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     study = _study(request, slug)
     if fmt not in DOWNLOADS:
         raise Http404("No such format.")
-    weighted, snapshot = _prepared(request, study)
+    weighted, _census, _withheld, snapshot = _prepared(request, study)
     if snapshot.status != ReportStatus.DONE or snapshot.problem or not snapshot.data:
         return HttpResponseRedirect(reverse("survey:report", args=[study.slug]))
     language = _language(request, study, snapshot)

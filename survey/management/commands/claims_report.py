@@ -7,6 +7,7 @@ from analysis.claims import RegistryError, parse_registry
 from analysis.quality import FLAGS, QualityRules
 from analysis.report import claims_report
 from analysis.report_html import withheld_beside_exclusion
+from analysis.report_text import ReportText
 from analysis.weighting import read_margins
 from survey.bridge import responses_frame, study_parameters
 from survey.models import Study
@@ -136,10 +137,9 @@ class Command(CandidCommand):
         withheld = withheld_beside_exclusion(report)
         if withheld is not None:
             self.stderr.write(
-                f"{withheld[0]} of {withheld[1]} figures asked directly are withheld: leaving out only "
-                f"{report['quality']['excluded']} responses, beside the report that keeps every response, "
-                "would show the left-out responses' own answers by difference. Leave no responses out "
-                "to see them."
+                ReportText().excluded_withholds.format(
+                    withheld=withheld[0], measured=withheld[1], excluded=report["quality"]["excluded"]
+                )
             )
         verdicts = ", ".join(f"{c['id']}: {c['verdict']}" for c in report["claims"])
         label = " [SYNTHETIC DATA]" if report["data"] == "synthetic" else ""
