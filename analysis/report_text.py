@@ -48,6 +48,14 @@ class ReportText:
     data_synthetic: str = _("synthetic")
     data_collected: str = _("collected from participants")
     unweighted: str = _("Unweighted: no population margins were given.")
+    unweighted_reserved: str = _(
+        "Unweighted: the version raked to the 2020 census margins is reserved for members with the "
+        "raw-data right."
+    )
+    unweighted_offered: str = _(
+        "Unweighted: this version is not raked to the 2020 census margins; the raked version is a "
+        "separate report."
+    )
     raked: str = _(
         "Sample {sample} raked to the margins of {variables} in {iterations} iterations "
         "(Kish design effect {deff}, effective n {n_eff})."

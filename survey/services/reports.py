@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -338,9 +339,20 @@ def report_forget(*, study_id: int) -> None:
     ReportSnapshot.objects.filter(study_id=study_id).delete()
 
 
-def report_text() -> ReportText:
-    """The report's words in the active language (Django's translation catalogue)."""
-    return ReportText().translated(gettext)
+def report_text(*, census: str = "") -> ReportText:
+    """The report's words in the active language (Django's translation catalogue).
+
+    ``census`` says why an unweighted report is unweighted when the shipped census margins fit the
+    study (:func:`census_access`): ``"reserved"`` (the raked report is for members with the raw-data
+    right) or ``"offered"`` (the reader may have it, as another report). Without it the report says
+    that no population margins were given, which is true only when none fit.
+    """
+    text = ReportText().translated(gettext)
+    if census == "reserved":
+        return replace(text, unweighted=text.unweighted_reserved)
+    if census == "offered":
+        return replace(text, unweighted=text.unweighted_offered)
+    return text
 
 
 def report_localised(snapshot: ReportSnapshot, *, language: str) -> dict[str, Any]:

@@ -197,6 +197,14 @@ def _prepared(request: HttpRequest, study: Study):
     )
 
 
+def _census_note(weighted: bool, census: bool, census_withheld: bool) -> str:
+    """Why an unweighted report is unweighted when the census margins fit (``report_text``'s
+    ``census``): reserved for members with the raw-data right, or offered as another report."""
+    if weighted:
+        return ""
+    return "reserved" if census_withheld else "offered" if census else ""
+
+
 def _query(language: str, weighted: bool, exclude: tuple[str, ...]) -> str:
     """The report's options as a query string, for its links and downloads."""
     return urlencode(
@@ -236,7 +244,8 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
             request, "survey/claims/empty.html", _context(request, title, problem=problem, **context)
         )
     with translation.override(language):
-        body = render_body(report_localised(snapshot, language=language), report_text())
+        text = report_text(census=_census_note(weighted, census, census_withheld))
+        body = render_body(report_localised(snapshot, language=language), text)
         languages = _languages(study, snapshot)
         response = render(
             request,
@@ -273,12 +282,12 @@ def report_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     study = _study(request, slug)
     if fmt not in DOWNLOADS:
         raise Http404("No such format.")
-    weighted, _census, _withheld, snapshot = _prepared(request, study)
+    weighted, census, census_withheld, snapshot = _prepared(request, study)
     if snapshot.status != ReportStatus.DONE or snapshot.problem or not snapshot.data:
         return HttpResponseRedirect(reverse("survey:report", args=[study.slug]))
     language = _language(request, study, snapshot)
     with translation.override(language):
-        text = report_text()
+        text = report_text(census=_census_note(weighted, census, census_withheld))
         localised = report_localised(snapshot, language=language)
         if fmt == "json":
             content: bytes | str = json.dumps(localised, ensure_ascii=False, indent=2)

@@ -311,3 +311,28 @@ def test_load_study_gives_members_their_roles(client, make_user, call_command_ca
     client.force_login(analyst)
     assert client.get(reverse("survey:results", args=[study.slug])).status_code == 200
     assert client.get(reverse("survey:export", args=[study.slug])).status_code == 404
+
+
+def test_an_unweighted_report_says_why_when_the_census_version_exists(client, people, answered_study):
+    """The census margins fit the shipped study. An analyst without the raw-data right reads the
+    unweighted report beside a note that the raked one is reserved: the report itself must not
+    say that no population margins were given (it did), but that the raked version is reserved;
+    one with the right reads that the raked version is another report. In both languages, on the
+    page and in the downloaded report."""
+    url = reverse("survey:report", args=[answered_study.slug])
+    download = reverse("survey:report_download", args=[answered_study.slug, "html"])
+    client.force_login(people["analyst_in"])
+    english = report_body(client.get(url))
+    assert "no population margins were given" not in english
+    assert "Unweighted: the version raked to the 2020 census margins is reserved" in english
+    chinese = report_body(client.get(url + "?language=zh-hans"))
+    assert "没有提供总体边际分布" not in chinese
+    assert "未加权：按2020年人口普查边际分布加权的版本仅供拥有原始数据权限的成员查看" in chinese
+    file = client.get(download + "?language=zh-hans").content.decode()
+    assert "仅供拥有原始数据权限的成员查看" in file and "没有提供总体边际分布" not in file
+
+    client.force_login(people["analyst_raw"])
+    offered = report_body(client.get(url))
+    assert "no population margins were given" not in offered and "reserved" not in offered
+    assert "the raked version is a separate report" in offered
+    assert "加权版本是另一份报告" in report_body(client.get(url + "?language=zh-hans"))
