@@ -9,6 +9,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from .fields import OrderedJSONField
 from .studies import Study
@@ -36,11 +37,11 @@ class AuditEvent(models.Model):
 
 
 class ExportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Ready"
-    FAILED = "failed", "Failed"
-    REMOVED = "removed", "Deleted"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+    REMOVED = "removed", _("Deleted")
 
 
 class ExportRemoval(models.TextChoices):

@@ -55,7 +55,7 @@ def results(request: HttpRequest, slug: str) -> HttpResponse:
         "survey/analyst/results.html",
         _context(
             request,
-            f"Results: {study.title}",
+            _("Results: %(title)s") % {"title": study.title},
             study=study,
             monitoring=study_monitoring(study),
             registry=claims_registry_current(study),
@@ -120,7 +120,7 @@ def export_status(request: HttpRequest, job_id) -> HttpResponse:
         "survey/analyst/export_status.html",
         _context(
             request,
-            f"Export: {job.study.title}",
+            _("Export: %(title)s") % {"title": job.study.title},
             job=job,
             refresh=job.status in {ExportStatus.QUEUED, ExportStatus.RUNNING},
         ),

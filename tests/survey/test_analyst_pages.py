@@ -313,6 +313,54 @@ def test_load_study_gives_members_their_roles(client, make_user, call_command_ca
     assert client.get(reverse("survey:export", args=[study.slug])).status_code == 404
 
 
+def test_the_study_page_reads_in_chinese_with_rates_as_percentages(client, people, answered_study):
+    """The monitoring page (survey:results) is in the reader's language, headings and links
+    included, and the completion rate reads as a percentage (it read "1" for every response
+    completed), in each language's way of writing one."""
+    client.force_login(people["analyst_raw"])
+    url = reverse("survey:results", args=[answered_study.slug])
+    client.post(reverse("survey:export", args=[answered_study.slug]), {"format": "csv", "language": "en"})
+    chinese = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    for words in ("参与者链接", "进度监控", "样本", "开始", "已完成", "完成率", "拒绝同意", "撤回"):
+        assert words in chinese, words
+    for words in ("答题时长中位数", "其中合成回答", "说法登记表（第 1 版）", "您最近的导出", "已就绪"):
+        assert words in chinese, words
+    assert "导出回答（CSV、XLSX、SPSS、Stata、Parquet、JSON），附编码手册" in chinese
+    english_words = (
+        "Participant links",
+        "Monitoring",
+        "Completion rate",
+        "Declined consent",
+        "Median duration",
+        "Of which synthetic",
+        "Claims registry",
+        "Export responses",
+        "Your recent exports",
+        " min<",
+        "Ready",
+    )
+    for words in english_words:
+        assert words not in chinese, words
+    rows = re.findall(r"<tr><th scope=\"row\">([^<]*)</th>((?:<td>[^<]*</td>\s*)+)</tr>", chinese)
+    assert len(rows) == 2
+    for _name, cells in rows:
+        assert re.findall(r"<td>([^<]*)</td>", cells)[2] == "100%"  # every synthetic response completed
+    english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert english.count("<td>100 %</td>") == 2 and "<td>1</td>" not in english.replace("\n", "")
+    for words in english_words[:-2]:
+        assert words in english, words
+
+
+def test_percentages_are_written_as_each_language_writes_them():
+    from django.utils import translation
+
+    from survey.templatetags.candid import percent
+
+    assert [percent(v) for v in (1, 0.625, 2 / 3, 0, None)] == ["100 %", "62.5 %", "66.7 %", "0 %", "—"]
+    with translation.override("zh-hans"):
+        assert [percent(v) for v in (1, 0.625)] == ["100%", "62.5%"]
+
+
 def test_an_unweighted_report_says_why_when_the_census_version_exists(client, people, answered_study):
     """The census margins fit the shipped study. An analyst without the raw-data right reads the
     unweighted report beside a note that the raked one is reserved: the report itself must not
