@@ -612,6 +612,14 @@ def study_overview(user: AbstractBaseUser, study: Study) -> dict[str, Any]:
     }
 
 
+def study_title(study: Study, staff_language: str | None = None) -> str:
+    """The study's title in the staff page's language (``zh-hans`` reads the ``zh`` title), by
+    default the active one."""
+    from django.utils.translation import get_language
+
+    return study.title_in(questionnaire_language(study.languages, staff_language or get_language() or "en"))
+
+
 def questionnaire_language(languages: list[str], staff_language: str) -> str:
     """The questionnaire language closest to the staff page's, by RFC 4647 lookup (``zh-hans`` reads
     ``zh`` or ``zh-Hans`` texts), else the first."""

@@ -41,9 +41,9 @@ def options(field: BoundField) -> list[dict[str, Any]]:
 @register.filter
 def title_for(study: Any, staff_language: str) -> str:
     """The study's title in the language of the staff page (``zh-hans`` reads the ``zh`` title)."""
-    from ..selectors import questionnaire_language
+    from ..selectors import study_title
 
-    return study.title_in(questionnaire_language(study.languages, staff_language or "en"))
+    return study_title(study, staff_language or "en")
 
 
 @register.filter
@@ -72,3 +72,11 @@ def percent(fraction: float | None) -> str:
     if fraction is None or fraction == "":
         return "—"
     return gettext("%(value)s %%") % {"value": floatformat(float(fraction) * 100, -1)}
+
+
+@register.filter
+def language_name(code: str) -> str:
+    """A language code as a person reads it: ``简体中文 (zh)``, ``English (en)``; an unknown code as is."""
+    from ..languages import language_name as name
+
+    return name(code)

@@ -20,7 +20,13 @@ from django.views.decorators.http import require_http_methods
 from analysis.exports import FORMATS
 
 from ..models import ExportJob, ExportRemoval, ExportStatus, Study
-from ..selectors import claims_registry_current, may_export_raw, may_see_results, study_monitoring
+from ..selectors import (
+    claims_registry_current,
+    may_export_raw,
+    may_see_results,
+    study_monitoring,
+    study_title,
+)
 from ..services.exports import (
     EXPORT_OPTIONS,
     EXTRA_FILES,
@@ -55,7 +61,7 @@ def results(request: HttpRequest, slug: str) -> HttpResponse:
         "survey/analyst/results.html",
         _context(
             request,
-            _("Results: %(title)s") % {"title": study.title},
+            _("Results: %(study)s") % {"study": study_title(study)},
             study=study,
             monitoring=study_monitoring(study),
             registry=claims_registry_current(study),
@@ -74,7 +80,7 @@ def results(request: HttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def export_start(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(request, slug, export=True)
-    title = _("Export: %(title)s") % {"title": study.title}
+    title = _("Export: %(title)s") % {"title": study_title(study)}
     if request.method == "POST":
         fmt, language = request.POST.get("format", ""), request.POST.get("language", "")
         options = {name: request.POST.get(name) == "on" for name in EXPORT_OPTIONS}
@@ -120,7 +126,7 @@ def export_status(request: HttpRequest, job_id) -> HttpResponse:
         "survey/analyst/export_status.html",
         _context(
             request,
-            _("Export: %(title)s") % {"title": job.study.title},
+            _("Export: %(title)s") % {"title": study_title(job.study)},
             job=job,
             refresh=job.status in {ExportStatus.QUEUED, ExportStatus.RUNNING},
         ),

@@ -35,6 +35,7 @@ from ..selectors import (
     may_see_results,
     questionnaire_codebook,
     studies_editable_by,
+    study_title,
 )
 from ..services.claims import claims_registry_attach, claims_registry_check
 from ..services.exports import audit_record
@@ -121,7 +122,7 @@ def registry(request: HttpRequest, slug: str) -> HttpResponse:
         "survey/claims/registry.html",
         _context(
             request,
-            _("Claims registry: %(study)s") % {"study": study.title},
+            _("Claims registry: %(study)s") % {"study": study_title(study)},
             study=study,
             current=claims_registry_current(study),
             versions=claims_registry_versions(study),
@@ -225,7 +226,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(request, slug)
     weighted, census, census_withheld, snapshot = _prepared(request, study)
     language = _language(request, study, snapshot)
-    title = _("Claims report: %(study)s") % {"study": study.title}
+    title = _("Claims report: %(study)s") % {"study": study_title(study)}
     exclude = _exclude(request)
     context = {
         "study": study,

@@ -30,7 +30,7 @@ from analysis.quality import FLAGS
 from analysis.suppression import MIN_K
 
 from ..models import ReportStatus, Study, WeightingTargets
-from ..selectors import may_see_results
+from ..selectors import may_see_results, study_title
 from ..services.exports import audit_record
 from ..services.results import (
     ResultsOptions,
@@ -111,7 +111,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
     snapshot = results_prepared(study, options)
     context = {
         **admin.site.each_context(request),
-        "title": _("Results: %(study)s") % {"study": study.title},
+        "title": _("Results: %(study)s") % {"study": study_title(study)},
         "study": study,
         "options": options,
         "problems": problems,
