@@ -17,6 +17,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext_lazy
 
 OPEN_TO_STAFF = frozenset({"logout", "password_change", "password_change_done", "jsi18n"})
 
@@ -29,7 +30,7 @@ def superuser_only(user: Any) -> bool:
 class CandidAdminSite(admin.AdminSite):
     site_header = "Candid"
     site_title = "Candid"
-    index_title = "Studies, questionnaires and results"
+    index_title = gettext_lazy("Studies, questionnaires and results")
     site_url = "/studio/"  # "View site" leads to the researcher's workbench
 
     def admin_view(

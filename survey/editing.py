@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from .instrument import (
     EXPRESSION_FIELDS,
     QUESTION_DEFAULTS,
@@ -26,13 +28,13 @@ from .instrument import (
     normalize_choice,
 )
 
-E_NO_QUESTION = "there is no question {code!r} in this version"
-E_NO_PAGE = "there is no page {code!r} in this version"
-E_NO_LIST = "there is no choice list {name!r} in this version"
-E_NOT_A_GROUP = "{code!r} is not a matrix or list experiment, so it holds no items"
-E_LIST_IN_USE = "choice list {name!r} is used by {codes}; give them another list first"
-E_PAGE_NOT_EMPTY = "page {code!r} still holds {count} question(s); move or delete them first"
-E_LAST_PAGE = "the questionnaire needs at least one page"
+E_NO_QUESTION = gettext_lazy("there is no question {code!r} in this version")
+E_NO_PAGE = gettext_lazy("there is no page {code!r} in this version")
+E_NO_LIST = gettext_lazy("there is no choice list {name!r} in this version")
+E_NOT_A_GROUP = gettext_lazy("{code!r} is not a matrix or list experiment, so it holds no items")
+E_LIST_IN_USE = gettext_lazy("choice list {name!r} is used by {codes}; give them another list first")
+E_PAGE_NOT_EMPTY = gettext_lazy("page {code!r} still holds {count} question(s); move or delete them first")
+E_LAST_PAGE = gettext_lazy("the questionnaire needs at least one page")
 
 
 class EditError(ValueError):
@@ -199,7 +201,7 @@ def page_remove(spec: dict[str, Any], code: str) -> dict[str, Any]:
     if current["questions"]:
         raise EditError(E_PAGE_NOT_EMPTY.format(code=code, count=len(current["questions"])), "page_not_empty")
     if len(spec["sections"]) == 1:
-        raise EditError(E_LAST_PAGE, "last_page")
+        raise EditError(str(E_LAST_PAGE), "last_page")
     spec["sections"].remove(current)
     return spec
 

@@ -181,7 +181,7 @@ class ChoiceListInline(ReadOnlyWhenPublishedMixin, ScopedInline):
     def get_queryset(self, request: HttpRequest) -> Any:
         return super().get_queryset(request).prefetch_related("choices")  # one query, not one per list
 
-    @admin.display(description="Choices")
+    @admin.display(description=_("Choices"))
     def choices_summary(self, obj: ChoiceList) -> str:
         return ", ".join(choice.code for choice in obj.choices.all()) if obj.pk else ""
 
@@ -294,7 +294,7 @@ class QuestionnaireVersionAdmin(StudyScopedMixin, ReadOnlyWhenPublishedMixin, ad
         links = [
             (
                 reverse("admin:survey_questionnaireversion_preview", args=[obj.pk, lang]),
-                f"Preview [{lang}]",
+                _("Preview [%(language)s]") % {"language": lang},
             )
             for lang in obj.languages
         ]
@@ -347,13 +347,17 @@ class QuestionnaireVersionAdmin(StudyScopedMixin, ReadOnlyWhenPublishedMixin, ad
             except QuestionnaireInvalid as error:
                 problems = error.problems
             else:
-                self.message_user(request, f"Version {version.number} is published.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    _("Version %(number)s is published.") % {"number": version.number},
+                    messages.SUCCESS,
+                )
                 return HttpResponseRedirect(
                     reverse("admin:survey_questionnaireversion_change", args=[version.pk])
                 )
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Publish {version}",
+            "title": _("Publish %(version)s") % {"version": version},
             "version": version,
             "form": form,
             "problems": problems,
@@ -376,7 +380,8 @@ class QuestionnaireVersionAdmin(StudyScopedMixin, ReadOnlyWhenPublishedMixin, ad
             )
         self.message_user(
             request,
-            f"Draft version {draft.number} created from version {version.number}.",
+            _("Draft version %(draft)s created from version %(number)s.")
+            % {"draft": draft.number, "number": version.number},
             messages.SUCCESS,
         )
         return HttpResponseRedirect(reverse("admin:survey_questionnaireversion_change", args=[draft.pk]))

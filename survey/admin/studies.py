@@ -130,10 +130,12 @@ class StudyAdmin(StudyScopedMixin, admin.ModelAdmin):
     def study_of(self, obj: Study) -> Study:
         return obj
 
-    @admin.display(description="Results")
+    @admin.display(description=_("Results"))
     def results_link(self, obj: Study) -> str:
         return format_html(
-            '<a href="{}">Monitoring, report, exports</a>', reverse("survey:results", args=[obj.slug])
+            '<a href="{}">{}</a>',
+            reverse("survey:results", args=[obj.slug]),
+            _("Monitoring, report, exports"),
         )
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:

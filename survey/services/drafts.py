@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy
 
 from ..editing import EditError
 from ..instrument import Problem, QuestionnaireInvalid, normalize, validate
@@ -23,7 +24,7 @@ from ..selectors import version_to_spec
 from .exports import audit_record
 from .questionnaires import E_NOT_DRAFT, rewrite_parts
 
-E_NOT_STORED = "the change could not be stored as it is; nothing was changed"
+E_NOT_STORED = gettext_lazy("the change could not be stored as it is; nothing was changed")
 
 # Problems a draft may keep while it is being written; publishing refuses them.
 UNFINISHED = frozenset({"missing_label", "no_questions"})
@@ -79,7 +80,7 @@ def draft_change(
         with transaction.atomic():
             rewrite_parts(version, after)
     except IntegrityError as error:  # a rule of the database the validator does not know: refuse
-        raise QuestionnaireInvalid([Problem("", E_NOT_STORED, "not_stored")]) from error
+        raise QuestionnaireInvalid([Problem("", str(E_NOT_STORED), "not_stored")]) from error
     audit_record(
         user=user,
         action="questionnaire_edited",

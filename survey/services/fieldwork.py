@@ -22,13 +22,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from ..models import FieldworkCount, Quota, Sample, Study
 from .exports import audit_record
 
-E_LIMIT_BELOW_FILLED = "{filled} completions are already counted in {name!r}; the limit cannot be lower"
-E_QUOTA_NAME_TAKEN = "the study already has a quota called {name!r}"
-E_NO_CONDITIONS = "choose at least one answer that puts a participant in the cell"
+E_LIMIT_BELOW_FILLED = gettext_lazy(
+    "{filled} completions are already counted in {name!r}; the limit cannot be lower"
+)
+E_QUOTA_NAME_TAKEN = gettext_lazy("the study already has a quota called {name!r}")
+E_NO_CONDITIONS = gettext_lazy("choose at least one answer that puts a participant in the cell")
 
 
 def fieldwork_count(*, sample_id: int, kind: str, synthetic: bool = False, by: int = 1) -> None:
@@ -103,7 +106,7 @@ class QuotaData:
 def quota_save(*, user: AbstractBaseUser, study: Study, quota: Quota | None, data: QuotaData) -> Quota:
     """Add a cell quota to ``study`` or change one (its count stays); audited."""
     if not data.conditions or not all(data.conditions.values()):
-        raise ValidationError(E_NO_CONDITIONS, code="no_conditions")
+        raise ValidationError(str(E_NO_CONDITIONS), code="no_conditions")
     if Quota.objects.filter(study=study, name=data.name).exclude(pk=quota.pk if quota else None).exists():
         raise ValidationError(E_QUOTA_NAME_TAKEN.format(name=data.name), code="quota_name_taken")
     cell = Quota.objects.select_for_update().get(pk=quota.pk) if quota else Quota(study=study)

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy
 
 from ..instrument import Problem, QuestionnaireInvalid, iter_questions, normalize, validate
 from ..languages import same_language
@@ -26,21 +27,27 @@ from ..models import (
 from ..selectors import version_to_spec
 from .exports import audit_record
 
-E_DRAFT_EXISTS = "study {study!r} already has a draft (version {number}); publish or delete it first"
-E_LANGUAGES_MISSING = "the questionnaire has no texts in {languages}, which the study is published in"
-E_NO_CONSENT = "a consent text must be chosen before publishing"
-E_CONSENT_INCOMPLETE = "consent text version {version} has no text in {languages}"
-E_CONSENT_DETAIL_MISSING = "consent text version {version} has no {detail} in {languages}"
-E_CONSENT_NO_REFERENCE = "consent text version {version} has no ethics approval number"
-E_STUDY_CLOSED = "the study closed on {date}; move its closing date before publishing"
-E_STUDY_TITLE_MISSING = "the study's title has no text in {languages} (see the study's settings)"
+E_DRAFT_EXISTS = gettext_lazy(
+    "study {study!r} already has a draft (version {number}); publish or delete it first"
+)
+E_LANGUAGES_MISSING = gettext_lazy(
+    "the questionnaire has no texts in {languages}, which the study is published in"
+)
+E_NO_CONSENT = gettext_lazy("a consent text must be chosen before publishing")
+E_CONSENT_INCOMPLETE = gettext_lazy("consent text version {version} has no text in {languages}")
+E_CONSENT_DETAIL_MISSING = gettext_lazy("consent text version {version} has no {detail} in {languages}")
+E_CONSENT_NO_REFERENCE = gettext_lazy("consent text version {version} has no ethics approval number")
+E_STUDY_CLOSED = gettext_lazy("the study closed on {date}; move its closing date before publishing")
+E_STUDY_TITLE_MISSING = gettext_lazy(
+    "the study's title has no text in {languages} (see the study's settings)"
+)
 CONSENT_DETAILS = {
-    "research_team": "research team",
-    "contact": "contact",
-    "ethics_committee": "ethics committee",
+    "research_team": gettext_lazy("research team"),
+    "contact": gettext_lazy("contact"),
+    "ethics_committee": gettext_lazy("ethics committee"),
 }
-E_CONSENT_OTHER_STUDY = "consent text version {version} belongs to another study"
-E_NOT_DRAFT = "version {number} is not a draft"
+E_CONSENT_OTHER_STUDY = gettext_lazy("consent text version {version} belongs to another study")
+E_NOT_DRAFT = gettext_lazy("version {number} is not a draft")
 
 
 def _write_parts(version: QuestionnaireVersion, spec: dict[str, Any]) -> None:
@@ -237,7 +244,7 @@ def publish_problems(version: QuestionnaireVersion, consent: ConsentText | None)
             Problem("", E_LANGUAGES_MISSING.format(languages=", ".join(missing)), "languages_missing")
         )
     if consent is None:
-        problems.append(Problem("", E_NO_CONSENT, "no_consent"))
+        problems.append(Problem("", str(E_NO_CONSENT), "no_consent"))
     elif consent.study_id != version.study_id:
         problems.append(
             Problem("", E_CONSENT_OTHER_STUDY.format(version=consent.version), "consent_other_study")
@@ -382,7 +389,7 @@ def consent_create(
     return consent
 
 
-E_CONSENT_IN_USE = (
+E_CONSENT_IN_USE = gettext_lazy(
     "consent text version {version} is in use by a published questionnaire and cannot change; "
     "make a new version"
 )

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from ..instrument_files import read_questionnaire_file
 from ..models import Sample, Study
@@ -88,10 +89,14 @@ class StudyData:
     completed_marker: bool = False
 
 
-E_SLUG_TAKEN = "a study with the link name {slug!r} already exists"
-E_SLUG_FIXED = "the link name cannot change once a version is published: participants have its links"
-E_SAMPLE_LANGUAGE_USED = "sample {sample!r} opens in {language}; give it another default language first"
-E_NO_TITLE = "give the study a title in {language}"
+E_SLUG_TAKEN = gettext_lazy("a study with the link name {slug!r} already exists")
+E_SLUG_FIXED = gettext_lazy(
+    "the link name cannot change once a version is published: participants have its links"
+)
+E_SAMPLE_LANGUAGE_USED = gettext_lazy(
+    "sample {sample!r} opens in {language}; give it another default language first"
+)
+E_NO_TITLE = gettext_lazy("give the study a title in {language}")
 
 
 def _apply_study(study: Study, data: StudyData) -> None:
@@ -165,7 +170,7 @@ def study_update(*, user: AbstractBaseUser, study: Study, data: StudyData) -> St
     if data.slug != study.slug and Study.objects.filter(slug=data.slug).exists():
         raise ValidationError({"slug": E_SLUG_TAKEN.format(slug=data.slug)}, code="slug_taken")
     if data.slug != study.slug and study.versions.filter(status="published").exists():
-        raise ValidationError({"slug": E_SLUG_FIXED}, code="slug_fixed")
+        raise ValidationError({"slug": str(E_SLUG_FIXED)}, code="slug_fixed")
     stranded = study.samples.exclude(default_language__in=data.languages).first()
     if stranded is not None:
         raise ValidationError(
@@ -203,7 +208,7 @@ def sample_save(*, user: AbstractBaseUser, study: Study, sample: Sample | None, 
     """Add a sample to ``study`` or change one; making it the default takes that from the others.
     A sample's link name is fixed once a version is published (participants have its link)."""
     if sample is not None and data.slug != sample.slug and study.versions.filter(status="published").exists():
-        raise ValidationError({"slug": E_SLUG_FIXED}, code="slug_fixed")
+        raise ValidationError({"slug": str(E_SLUG_FIXED)}, code="slug_fixed")
     if data.is_default:
         Sample.objects.filter(study=study, is_default=True).exclude(pk=sample.pk if sample else None).update(
             is_default=False
@@ -220,8 +225,8 @@ def sample_save(*, user: AbstractBaseUser, study: Study, sample: Sample | None, 
     return saved
 
 
-E_SAMPLE_HAS_RESPONSES = "sample {slug!r} has responses and cannot be removed"
-E_LAST_SAMPLE = "a study needs at least one sample"
+E_SAMPLE_HAS_RESPONSES = gettext_lazy("sample {slug!r} has responses and cannot be removed")
+E_LAST_SAMPLE = gettext_lazy("a study needs at least one sample")
 
 
 @transaction.atomic
@@ -232,7 +237,7 @@ def sample_delete(*, user: AbstractBaseUser, sample: Sample) -> None:
         raise ValidationError(E_SAMPLE_HAS_RESPONSES.format(slug=sample.slug), code="sample_has_responses")
     others = study.samples.exclude(pk=sample.pk)
     if not others.exists():
-        raise ValidationError(E_LAST_SAMPLE, code="last_sample")
+        raise ValidationError(str(E_LAST_SAMPLE), code="last_sample")
     sample.delete()
     if sample.is_default:
         Sample.objects.filter(pk=others.order_by("slug").first().pk).update(is_default=True)
