@@ -9,23 +9,30 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger("candid.errors")
 
 MESSAGES = {
-    400: ("The request could not be read", "Please go back, reload the page and try again."),
+    400: (_("The request could not be read"), _("Please go back, reload the page and try again.")),
     403: (
-        "This action is not allowed",
-        "Your session may have expired. Reload the page and try again; nothing you already answered is lost.",
+        _("This action is not allowed"),
+        _(
+            "Your session may have expired. Reload the page and try again; nothing you already answered is lost."
+        ),
     ),
-    404: ("Page not found", "Please check the link you were given."),
+    404: (_("Page not found"), _("Please check the link you were given.")),
     500: (
-        "Something went wrong",
-        "We could not complete that step. Nothing you already answered is lost. Please try again in a moment.",
+        _("Something went wrong"),
+        _(
+            "We could not complete that step. Nothing you already answered is lost. Please try again in a moment."
+        ),
     ),
     503: (
-        "Please try again",
-        "The survey is briefly unavailable. Nothing you already answered is lost. Please try again in a moment.",
+        _("Please try again"),
+        _(
+            "The survey is briefly unavailable. Nothing you already answered is lost. Please try again in a moment."
+        ),
     ),
 }
 

@@ -23,7 +23,7 @@ STAFF = sorted(
         *(TEMPLATES / "survey").glob("claims/*.html"),
         *(TEMPLATES / "survey").glob("results/*.html"),
         *(TEMPLATES / "survey").glob("studio/*.html"),
-        *(TEMPLATES / "survey" / name for name in ("preview.html", "questions.html", "staff_busy.html")),
+        *(TEMPLATES / "survey" / name for name in ("preview.html", "questions.html", "staff_busy.html", "error.html")),
     ]
 )
 # Words left in English on purpose: file formats, and the design effect's usual abbreviation.
@@ -149,3 +149,15 @@ def test_every_message_in_the_code_has_a_chinese_translation():
     assert len(ids) > 500
     missing = sorted(m for m in ids if catalog.get(m) is None and catalog.get((m, 0)) is None)
     assert not missing, f"no Chinese translation for: {missing}"
+
+
+@pytest.mark.django_db
+def test_the_error_page_is_in_the_readers_language(client):
+    """The error page's heading and words went through no translation (English on a Chinese page,
+    with a hand-written Chinese line under them); the hand-written line stays for other readers."""
+    chinese = client.get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    page = chinese.content.decode()
+    assert chinese.status_code == 404 and "<h1>页面不存在</h1>" in page and "请检查您收到的链接。" in page
+    assert "Page not found" not in page and "页面不存在，请检查链接。" not in page
+    english = client.get("/no-such-page/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "<h1>Page not found</h1>" in english and "页面不存在，请检查链接。" in english
