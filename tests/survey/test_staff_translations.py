@@ -23,7 +23,10 @@ STAFF = sorted(
         *(TEMPLATES / "survey").glob("claims/*.html"),
         *(TEMPLATES / "survey").glob("results/*.html"),
         *(TEMPLATES / "survey").glob("studio/*.html"),
-        *(TEMPLATES / "survey" / name for name in ("preview.html", "questions.html", "staff_busy.html", "error.html")),
+        *(
+            TEMPLATES / "survey" / name
+            for name in ("preview.html", "questions.html", "staff_busy.html", "error.html")
+        ),
     ]
 )
 # Words left in English on purpose: file formats, and the design effect's usual abbreviation.
@@ -120,7 +123,16 @@ def test_refusals_from_the_services_reach_staff_in_their_language():
     assert refused.value.message == "问卷至少需要一个页面"
 
 
-CALLS = {"_", "gettext", "gettext_lazy", "gettext_noop", "ngettext", "ngettext_lazy", "pgettext", "pgettext_lazy"}
+CALLS = {
+    "_",
+    "gettext",
+    "gettext_lazy",
+    "gettext_noop",
+    "ngettext",
+    "ngettext_lazy",
+    "pgettext",
+    "pgettext_lazy",
+}
 
 
 def code_messages() -> set[str]:
@@ -137,7 +149,9 @@ def code_messages() -> set[str]:
             if not isinstance(node, ast.Call) or not node.args:
                 continue
             called = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-            literal = [a.value for a in node.args[:2] if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            literal = [
+                a.value for a in node.args[:2] if isinstance(a, ast.Constant) and isinstance(a.value, str)
+            ]
             if called in CALLS and literal and isinstance(node.args[0], ast.Constant):
                 found.add(f"{literal[0]}\x04{literal[1]}" if called.startswith("pgettext") else literal[0])
     return found
