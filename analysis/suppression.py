@@ -20,6 +20,12 @@ tables"; Eurostat's confidentiality practice for tables of counts):
   75(370), for the idea; the greedy choice is Tau-Argus's "hypercube" in spirit). Cells with the
   same respondents are one cell in every table they appear in (see ``cell`` below), so a figure
   hidden in one table is never released by another.
+* **The bound x >= 0** (the audit: Hundepool et al. 2012, §5.3): a reader also knows no count is
+  negative, and a hidden count that linear algebra leaves free can still be pinned to one whole
+  number when every way it could move takes a small hidden count below 0. After the linear check,
+  each hidden count must be able to move by a whole respondent (:func:`pinned`, with linear
+  programmes); one that cannot gets a further partner (:func:`_bounded`). Hidden zeros are taken
+  as known and never chosen as partners (``_System.unknown``).
 * **Rounding**: released counts are rounded to the nearest multiple of ``rounding_base`` (5 by
   default: conventional rounding, Hundepool et al. §5.4; Eurostat rounds published counts to a base
   too), shares and their intervals to 0.1 percentage point, other statistics to 2 decimals.
@@ -128,6 +134,7 @@ TRIED_PARTNERS = 40  # candidates tried per step (each costs one rank computatio
 GRAM_ABOVE = 200  # unknowns above which ``determined`` reads the null space from A'A
 BLOCK_TRIED = 150  # hidden figures in a block of the whole-release check above which none are tried
 WEIGHTED_BLOCK_MAX = 1500  # unknowns of a block with class parts beyond which a weighted release is refused
+BOUNDED_PARTNERS = 40  # cells hidden per release to widen what counts >= 0 pin (each costs a few LPs)
 WITHHOLD_ROUNDS = 6  # decisions made again, each time without the breakdowns that could not be protected
 OVERALL = ""
 FIXED = "\0fixed:"  # names of tables released before, inside the system
@@ -329,6 +336,7 @@ def _decided(
     hidden, primary = _primary(system, k)
     hidden = _complementary(system, hidden, k)
     hidden = _whole(system, hidden, k)
+    hidden = _bounded(system, hidden, k)
     return system, hidden, primary
 
 
@@ -644,6 +652,158 @@ def _whole(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
             safe.add(keys)
             continue
         hidden |= _hide(system, partner, hidden)
+
+
+def _bounded(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
+    """Hide further cells while a hidden count is pinned by the equations *and* ``x >= 0``.
+
+    Linear algebra leaves a hidden figure free when some way of moving the hidden figures keeps
+    every equation; a reader also knows that no count is below 0, and when every such way would
+    take a small hidden count below 0, a linear programme narrows the figure to one whole number
+    (the audit of Tau-Argus: Hundepool et al. 2012, *Statistical Disclosure Control*, Wiley,
+    §5.3 "Audit"; de Wolf 2002 on protection intervals). A hidden count ``v`` is protected here when
+    the equations and ``x >= 0`` allow ``v + 1`` or ``v - 1`` (:func:`pinned`). While one is pinned,
+    a released cell of an equation through it or through a count its bound stops at is hidden
+    (the largest first: it has room to move), the release made linear-safe again (:func:`_whole`)
+    and audited again, up to :data:`BOUNDED_PARTNERS` cells; a count still pinned after that
+    joins ``system.stuck``.
+    """
+    hidden = set(hidden)
+    unique = {frozenset(e[1].items()): e for table in system.equations.values() for e in table}
+    equations = list(unique.values())
+    safe: set[frozenset[Hashable]] = set()
+    # Hiding only adds unknowns, which only widens what x >= 0 allows: a count found free stays free.
+    free: set[Hashable] = set()
+
+    def audit(keys: frozenset[Hashable], block: list, *, first: bool = True) -> list[Hashable]:
+        targets = [
+            key for key in keys if key not in free and key not in system.stuck and _protected(system, key, k)
+        ]
+        found = pinned(block, sorted(keys, key=repr), system.count, targets, first=first) if targets else []
+        if not found or not first:  # a first pinned count leaves the others undecided
+            free.update(set(targets) - set(found))
+        return found
+
+    for _step in range(BOUNDED_PARTNERS):
+        exposed = None
+        for keys, block in _components(equations, system.unknown(hidden)):
+            if keys in safe:
+                continue
+            if found := audit(keys, block):
+                exposed = (keys, block, found)
+                break
+            safe.add(keys)
+        if exposed is None:
+            return hidden
+        keys, block, found = exposed
+        partner = _widening_partner(system, block, found, hidden)
+        if partner is None:
+            system.stuck |= set(found)
+            continue
+        hidden = _whole(system, hidden | _hide(system, partner, hidden), k)
+    for keys, block in _components(equations, system.unknown(hidden)):
+        if keys not in safe:
+            system.stuck |= set(audit(keys, block, first=False))
+    return hidden
+
+
+def _widening_partner(
+    system: _System,
+    equations: list[tuple[list[Hashable], dict[Hashable, float]]],
+    found: list[Hashable],
+    hidden: set[Hashable],
+) -> Hashable | None:
+    """A released cell next to the pinned counts ``found`` to hide: of the equations through them
+    (else through any hidden figure of the block), the largest count that is not a group's n (a
+    group's n last: it hides the group's whole row), never a zero or a figure released before."""
+    targets = set(found)
+    free = {
+        key
+        for keys, _ in equations
+        for key in keys
+        if key not in hidden and key not in system.fixed and not system.zero(key)
+    }
+    pool = {key for keys, _ in equations if targets & set(keys) for key in keys} & free or free
+    if not pool:
+        return None
+    return min(
+        pool, key=lambda key: (system.is_base[key], system.is_margin[key], -system.count[key], repr(key))
+    )
+
+
+def pinned(
+    equations: list[tuple[list[Hashable], dict[Hashable, float]]],
+    unknowns: list[Hashable],
+    values: Mapping[Hashable, float],
+    targets: list[Hashable],
+    *,
+    first: bool = False,
+) -> list[Hashable]:
+    """Which ``targets`` the equations and ``x >= 0`` pin to their value (``first``: stop at one).
+
+    ``equations`` are ``(keys, {key: coefficient})`` (each sums to 0); ``unknowns`` the hidden
+    figures; ``values`` every figure's true value (the known ones are constants; the unknowns'
+    true values give the right-hand side, ``A x = A v``). A target ``t`` is pinned when no ``x >= 0``
+    with ``A x = A v`` has ``x_t >= v_t + 1`` or ``x_t <= v_t - 1``: a reader who knows the counts
+    are whole numbers then knows it. Decided with few linear programmes: all open targets are pushed
+    up together (each capped at ``v_t + 1``), then down, and only those that neither pass reach
+    one programme each (HiGHS, through ``scipy.optimize.linprog``).
+    """
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_array
+
+    index = {key: j for j, key in enumerate(unknowns)}
+    rows = [e for e in equations if any(key in index for key in e[0])]
+    if not rows or not targets:
+        return []
+    data, row_ids, col_ids = [], [], []
+    for i, (_, terms) in enumerate(rows):
+        for key, coefficient in terms.items():
+            if key in index:
+                data.append(coefficient)
+                row_ids.append(i)
+                col_ids.append(index[key])
+    matrix = csr_array((data, (row_ids, col_ids)), shape=(len(rows), len(unknowns)))
+    v = np.array([float(values[key]) for key in unknowns])
+    rhs = matrix @ v
+    open_ = {index[key] for key in targets}
+    reach = 1.0 - 1e-6
+
+    def solve(objective: np.ndarray, bounds: list[tuple[float, float | None]]) -> np.ndarray | None:
+        result = linprog(objective, A_eq=matrix, b_eq=rhs, bounds=bounds, method="highs")
+        return result.x if result.status == 0 else None
+
+    for direction in (1.0, -1.0):  # up, then down: all open targets at once while that helps
+        while open_:
+            objective = np.zeros(len(unknowns))
+            bounds: list[tuple[float, float | None]] = [(0.0, None)] * len(unknowns)
+            for j in open_:
+                objective[j] = -direction
+                bounds[j] = (0.0, v[j] + 1.0) if direction > 0 else (max(v[j] - 1.0, 0.0), None)
+            x = solve(objective, bounds)
+            if x is None:
+                break
+            moved = {j for j in open_ if direction * (x[j] - v[j]) >= reach}
+            open_ -= moved
+            if len(moved) * 10 < len(open_) + len(moved):  # a tenth or less moved: one at a time
+                break
+    found = []
+    for j in sorted(open_):  # one at a time, nothing else capped; each solution may free others too
+        for direction in (1.0, -1.0):
+            if j not in open_:
+                break
+            objective = np.zeros(len(unknowns))
+            objective[j] = -direction
+            result = linprog(objective, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs")
+            if result.status == 3:
+                open_.discard(j)
+            elif result.status == 0:
+                open_ -= {i for i in open_ if abs(result.x[i] - v[i]) >= reach}
+        if j in open_:
+            found.append(unknowns[j])
+            if first:
+                break
+    return found
 
 
 def _components(

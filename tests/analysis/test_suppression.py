@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from analysis import suppress, suppress_estimates
-from analysis.suppression import disclose, fingerprints, response_keys, round_count, row_keys
+from analysis.suppression import disclose, fingerprints, pinned, response_keys, round_count, row_keys
 
 from .attack import attack
 
@@ -86,6 +86,23 @@ def test_hidden_zeros_pin_no_figure():
     it free (found by the attack on draws of the shipped study's combined releases)."""
     counts = np.array([[0, 0, 25], [0, 1, 0], [0, 0, 0], [0, 25, 0]])
     assert_safe({"t": share_table(counts)}, k=5)
+
+
+def test_a_count_pinned_by_the_lower_bound_alone():
+    """``2x = y + u``, ``y + u + s = 3``, ``s + r = 2`` with every count 1: linear algebra leaves
+    x free (it moves with s), but s in [0, 2] keeps x in [0.5, 1.5], so a reader who knows counts
+    are whole numbers >= 0 knows x = 1. y can be 0 (u = 2) and is not pinned."""
+    equations = [
+        ({"x": 2.0, "y": -1.0, "u": -1.0}),
+        ({"y": 1.0, "u": 1.0, "s": 1.0, "three": -1.0}),
+        ({"s": 1.0, "r": 1.0, "two": -1.0}),
+    ]
+    block = [(list(terms), terms) for terms in equations]
+    values = {"x": 1, "y": 1, "u": 1, "s": 1, "r": 1, "three": 3, "two": 2}
+    unknowns = ["r", "s", "u", "x", "y"]
+    assert pinned(block, unknowns, values, ["x", "y", "s", "r"]) == ["x"]
+    # Without the last equation s may be 3 and x 0: nothing is pinned.
+    assert pinned(block[:2], ["s", "u", "x", "y"], values, ["x"]) == []
 
 
 zero_heavy_2d = arrays(

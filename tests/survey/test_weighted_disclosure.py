@@ -127,11 +127,10 @@ def test_mild_post_stratifications_beside_unweighted_results(answered_study, mon
             truth[f"{record.pk}:{name}"] = table
     split = [t for name, t in truth.items() if "atoms" in t.columns]
     assert split and any(t["atoms"].notna().any() for t in split)
-    # Linear algebra only: with the counts' lower bound of zero (a linear programme) the attack
-    # narrows a few hidden counts of one or two respondents to one whole number in some draws
-    # (10 of 1,400 unknowns in draws 0 and 5, before hidden zeros were taken as known); the check does not know the
-    # bound yet (README, "Disclosure control", known gap).
-    found = attack(released, truth, k=5, bounds=False)
+    # With the counts' lower bound of zero: before the bounded audit (``suppression._bounded``)
+    # a linear programme narrowed 10 hidden counts of one or two respondents to one whole number
+    # in draws 0 and 5 (1,400 unknowns), though linear algebra left them free.
+    found = attack(released, truth, k=5)
     assert found == [], f"{len(found)} hidden figures can be worked out, e.g. {found[:3]}"
 
 
