@@ -121,9 +121,45 @@ def _words(key: str) -> str:
     return ", ".join(named(flag) for flag in flags.split(",") if flag)
 
 
+KEPT = "candid-message:"  # a kept problem written by :func:`kept`: its message id and values as JSON
+
+
+def kept(message: str, *, brace: bool = False, exclusions: tuple[str, ...] = (), **params: str) -> str:
+    """A problem to keep in a snapshot, in no language yet: ``message`` (a ``gettext_noop`` id)
+    and its values, put into each reader's words by :func:`in_words`. ``brace``: the message takes
+    its values by ``str.format`` rather than ``%``; ``exclusions`` names the values that are
+    exclusion keys (:func:`released_exclusion`), said in words by :func:`_words`."""
+    return KEPT + json.dumps(
+        {"message": message, "params": params, "brace": brace, "exclusions": list(exclusions)},
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+
+
+def in_words(problem: str) -> str:
+    """A kept problem in the active language: a :func:`kept` message translated with its values;
+    any other text is taken as a message id (``gettext`` returns text it does not know as it is)."""
+    if not problem.startswith(KEPT):
+        return _(problem)
+    try:
+        found = json.loads(problem[len(KEPT) :])
+        message, params = str(found["message"]), {str(k): str(v) for k, v in found["params"].items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return problem
+    params = {
+        key: _words(value) if key in found.get("exclusions", ()) else value for key, value in params.items()
+    }
+    return _(message).format(**params) if found.get("brace") else _(message) % params
+
+
 class ExclusionRefused(ValueError):
     """A release leaving responses out, refused because another release from the same data left
-    responses out already (:func:`exclusion_check`); its message says why, in the reader's words."""
+    responses out already (:func:`exclusion_check`); its message says why, in the reader's words,
+    and ``kept`` holds it for a snapshot in no language yet (:func:`in_words`)."""
+
+    def __init__(self, message: str, **exclusions: str) -> None:
+        self.kept = kept(message, exclusions=tuple(exclusions), **exclusions)
+        super().__init__(in_words(self.kept))
 
 
 def exclusion_check(
@@ -143,11 +179,9 @@ def exclusion_check(
             return
     first = next(iter(earlier), None)
     if first is not None and first["exclusion"] == exclusion:
-        raise ExclusionRefused(_(E_SAME_EXCLUSION) % {"earlier": _words(exclusion)})
+        raise ExclusionRefused(E_SAME_EXCLUSION, earlier=exclusion)
     if first is not None:
-        raise ExclusionRefused(
-            _(E_OTHER_EXCLUSION) % {"earlier": _words(first["exclusion"]), "chosen": _words(exclusion)}
-        )
+        raise ExclusionRefused(E_OTHER_EXCLUSION, earlier=first["exclusion"], chosen=exclusion)
 
 
 def fingerprint_salt(study: Study) -> str:

@@ -50,6 +50,9 @@ from .disclosure import (
     released_exclusion,
     study_keys,
 )
+from .disclosure import (
+    kept as kept_problem,
+)
 
 logger = logging.getLogger("candid.errors")
 SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
@@ -186,7 +189,9 @@ def _built(
     try:
         claims = parse_registry(registry.text)
     except RegistryError as error:  # attached under older rules than this version of Candid's
-        return {"problem": gettext(E_REGISTRY).format(version=registry.version, error=error)}
+        return {
+            "problem": kept_problem(E_REGISTRY, brace=True, version=str(registry.version), error=str(error))
+        }
     try:
         kept, quality, keys = report_exclusion(
             frame,
@@ -196,7 +201,7 @@ def _built(
             study=study,
         )
     except ValueError:
-        return {"problem": gettext(E_EXCLUDED)}
+        return {"problem": E_EXCLUDED}
     margins = _shipped_margins() if weighted else None
     try:
         disclosure = report_disclosure(
@@ -221,10 +226,12 @@ def _built(
             keys=keys,
             disclosure=disclosure,
         )
-    except (ReleaseHeld, ExclusionRefused) as error:  # its message says why, whole
+    except ReleaseHeld as error:  # its message (an id) says why, whole
         return {"problem": str(error)}
+    except ExclusionRefused as error:  # kept in no language: each reader reads it in theirs
+        return {"problem": error.kept}
     except ValueError as error:  # margins the sample cannot meet, above all: say why
-        return {"problem": gettext(E_MARGINS if weighted else E_BUILD).format(error=error)}
+        return {"problem": kept_problem(E_MARGINS if weighted else E_BUILD, brace=True, error=str(error))}
     return {"data": _plain(report)}
 
 

@@ -63,7 +63,7 @@ from ..selectors import (
     study_dropoff,
     study_revision,
 )
-from .disclosure import disclosure_release, exclusion_check, released_exclusion, study_keys
+from .disclosure import ExclusionRefused, disclosure_release, exclusion_check, released_exclusion, study_keys
 from .exports import audit_record
 
 logger = logging.getLogger("candid.errors")
@@ -253,6 +253,8 @@ def results_build(*, study_id: int, options: dict[str, Any]) -> ResultsSnapshot:
     if not frame.empty:
         try:
             values["payload"] = compute_results(study, frame, codebook, chosen, revision=revision)
+        except ExclusionRefused as error:  # kept in no language: each reader reads it in theirs
+            values["problem"] = error.kept
         except ValueError as error:  # weighting the sample cannot meet, a breakdown that is gone
             values["problem"] = str(error)
     snapshot, _created = ResultsSnapshot.objects.update_or_create(

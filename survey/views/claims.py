@@ -38,6 +38,7 @@ from ..selectors import (
     study_title,
 )
 from ..services.claims import claims_registry_attach, claims_registry_check
+from ..services.disclosure import in_words
 from ..services.exports import audit_record
 from ..services.reports import (
     census_access,
@@ -240,7 +241,7 @@ def report(request: HttpRequest, slug: str) -> HttpResponse:
         return render(request, "survey/claims/report_status.html", _context(request, title, **context))
     if snapshot.problem or not snapshot.data:
         # A kept problem may be a message id (no registry, releases held): read in the reader's language.
-        problem = _(snapshot.problem) if snapshot.problem else ""
+        problem = in_words(snapshot.problem) if snapshot.problem else ""
         return render(
             request, "survey/claims/empty.html", _context(request, title, problem=problem, **context)
         )

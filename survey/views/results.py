@@ -31,6 +31,7 @@ from analysis.suppression import MIN_K
 
 from ..models import ReportStatus, Study, WeightingTargets
 from ..selectors import may_see_results, study_title
+from ..services.disclosure import in_words
 from ..services.exports import audit_record
 from ..services.results import (
     ResultsOptions,
@@ -164,7 +165,7 @@ def results_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     snapshot = results_prepared(study, options)
     if snapshot.status == ReportStatus.FAILED or snapshot.problem:
         # A kept problem may be a message id (releases held): read in the reader's language.
-        problem = _(snapshot.problem) if snapshot.problem else _("The results could not be built.")
+        problem = in_words(snapshot.problem) if snapshot.problem else _("The results could not be built.")
         return _refused(problem, status=409)
     if snapshot.status == ReportStatus.DONE and not snapshot.payload:
         return _refused(_("There are no responses to release yet."), status=409)

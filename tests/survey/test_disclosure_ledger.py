@@ -14,6 +14,7 @@ import html
 
 import pandas as pd
 import pytest
+from django.utils import translation
 
 from survey.bridge import responses_frame
 from survey.models import DisclosureLedger, DisclosureRecord
@@ -110,6 +111,28 @@ def test_a_second_release_leaving_responses_out_is_refused(answered_study):
     compute_results(answered_study, frame, codebook, first)
     compute_results(answered_study, frame, codebook, ResultsOptions(k=5))
     assert DisclosureRecord.objects.exclude(exclusion="").count() == 2
+
+
+def test_a_kept_refusal_is_read_in_each_readers_language(answered_study):
+    """A claims report refused because the results page left other responses out is kept (a
+    snapshot) in no language: an English and a Chinese reader each read it in theirs, flags
+    named in their words (before, it stayed in the language of whoever asked first)."""
+    from survey.services.disclosure import in_words
+    from survey.services.reports import report_build
+
+    frame, codebook = responses_frame(answered_study)
+    compute_results(answered_study, frame, codebook, ResultsOptions(k=5, exclude=("straightlining",)))
+    with translation.override("zh-hans"):
+        snapshot = report_build(study_id=answered_study.pk, weighted=False, exclude=("speeding",))
+    assert not snapshot.data.get("claims")
+    with translation.override("en"):
+        english = in_words(snapshot.problem)
+    with translation.override("zh-hans"):
+        chinese = in_words(snapshot.problem)
+    assert "(straight-lining) were already released from these data" in english
+    assert "speeding (under 1/3 of the median duration)" in english
+    assert "were already released" not in chinese and "直线作答" in chinese, chinese
+    assert in_words("not a kept message") == "not a kept message"
 
 
 def test_a_new_state_of_the_data_starts_a_new_ledger(answered_study):
