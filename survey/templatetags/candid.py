@@ -64,14 +64,14 @@ def plain(value: Any) -> str:
 
 @register.filter
 def percent(fraction: float | None) -> str:
-    """A fraction as a share a person reads: 1 as "100 %", 0.625 as "62.5 %" (at most one decimal,
+    """A fraction as a share a person reads: 1 as "100%", 0.625 as "62.5%" (at most one decimal,
     the active language's decimal mark and way of writing a percentage); a dash for no figure."""
     from django.template.defaultfilters import floatformat
     from django.utils.translation import gettext
 
     if fraction is None or fraction == "":
         return "—"
-    return gettext("%(value)s %%") % {"value": floatformat(float(fraction) * 100, -1)}
+    return gettext("%(value)s%%") % {"value": floatformat(float(fraction) * 100, -1)}
 
 
 @register.filter

@@ -346,7 +346,7 @@ def test_the_study_page_reads_in_chinese_with_rates_as_percentages(client, peopl
     for _name, cells in rows:
         assert re.findall(r"<td>([^<]*)</td>", cells)[2] == "100%"  # every synthetic response completed
     english = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert english.count("<td>100 %</td>") == 2 and "<td>1</td>" not in english.replace("\n", "")
+    assert english.count("<td>100%</td>") == 2 and "<td>1</td>" not in english.replace("\n", "")
     for words in english_words[:-2]:
         assert words in english, words
 
@@ -356,7 +356,7 @@ def test_percentages_are_written_as_each_language_writes_them():
 
     from survey.templatetags.candid import percent
 
-    assert [percent(v) for v in (1, 0.625, 2 / 3, 0, None)] == ["100 %", "62.5 %", "66.7 %", "0 %", "—"]
+    assert [percent(v) for v in (1, 0.625, 2 / 3, 0, None)] == ["100%", "62.5%", "66.7%", "0%", "—"]
     with translation.override("zh-hans"):
         assert [percent(v) for v in (1, 0.625)] == ["100%", "62.5%"]
 
