@@ -624,9 +624,7 @@ def _whole(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
     when it changes. Each step hides one more figure, so the loop ends.
     """
     hidden = set(hidden)
-    # One equation once, however many tables (and releases made before) state it.
-    unique = {frozenset(e[1].items()): e for table in system.equations.values() for e in table}
-    equations = list(unique.values())
+    equations = _unique_equations(system)
     safe: set[frozenset[Hashable]] = set()
     while True:
         exposed = None
@@ -654,6 +652,11 @@ def _whole(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
         hidden |= _hide(system, partner, hidden)
 
 
+def _unique_equations(system: _System) -> list[tuple[list[Hashable], dict[Hashable, float]]]:
+    """Every equation of the release once, however many tables (and releases made before) state it."""
+    return list({frozenset(e[1].items()): e for table in system.equations.values() for e in table}.values())
+
+
 def _bounded(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
     """Hide further cells while a hidden count is pinned by the equations *and* ``x >= 0``.
 
@@ -663,14 +666,13 @@ def _bounded(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
     (the audit of Tau-Argus: Hundepool et al. 2012, *Statistical Disclosure Control*, Wiley,
     §5.3 "Audit"; de Wolf 2002 on protection intervals). A hidden count ``v`` is protected here when
     the equations and ``x >= 0`` allow ``v + 1`` or ``v - 1`` (:func:`pinned`). While one is pinned,
-    a released cell of an equation through it or through a count its bound stops at is hidden
-    (the largest first: it has room to move), the release made linear-safe again (:func:`_whole`)
-    and audited again, up to :data:`BOUNDED_PARTNERS` cells; a count still pinned after that
-    joins ``system.stuck``.
+    the largest released cell of an equation through it is hidden (it has room to move; else any
+    released cell of the block, :func:`_widening_partner`), the release made linear-safe again
+    (:func:`_whole`) and audited again, up to :data:`BOUNDED_PARTNERS` cells; a count still pinned
+    after that joins ``system.stuck``, and ``disclose`` withholds its breakdown.
     """
     hidden = set(hidden)
-    unique = {frozenset(e[1].items()): e for table in system.equations.values() for e in table}
-    equations = list(unique.values())
+    equations = _unique_equations(system)
     safe: set[frozenset[Hashable]] = set()
     # Hiding only adds unknowns, which only widens what x >= 0 allows: a count found free stays free.
     free: set[Hashable] = set()
