@@ -119,7 +119,7 @@ tables carry ``suppressed`` (bool), ``suppression`` (``"primary"``, ``"complemen
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -626,23 +626,19 @@ def _whole(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
     hidden = set(hidden)
     equations = _unique_equations(system)
     safe: set[frozenset[Hashable]] = set()
+
+    def recoverable(keys: frozenset[Hashable], block: list) -> list[Hashable]:
+        if len(keys) > WEIGHTED_BLOCK_MAX and not system.atoms.isdisjoint(keys):
+            raise WeightedReleaseTooLarge(
+                E_WEIGHTED_TOO_LARGE.format(unknowns=len(keys), limit=WEIGHTED_BLOCK_MAX)
+            )
+        return [key for key in _recoverable(block, sorted(keys, key=repr)) if _protected(system, key, k)]
+
     while True:
-        exposed = None
-        for keys, block in _components(equations, system.unknown(hidden)):
-            if keys in safe:
-                continue
-            if len(keys) > WEIGHTED_BLOCK_MAX and not system.atoms.isdisjoint(keys):
-                raise WeightedReleaseTooLarge(
-                    E_WEIGHTED_TOO_LARGE.format(unknowns=len(keys), limit=WEIGHTED_BLOCK_MAX)
-                )
-            found = [key for key in _recoverable(block, sorted(keys, key=repr)) if _protected(system, key, k)]
-            if found:
-                exposed = (keys, block, found)
-                break
-            safe.add(keys)
+        exposed = _first_exposed(equations, system.unknown(hidden), safe, recoverable)
         if exposed is None:
             return hidden
-        keys, block, found = exposed
+        keys, block, _found = exposed
         # Trials cost a rank computation each: on a large block, the ranked choice next to the cell.
         tries = TRIED_PARTNERS if len(keys) <= BLOCK_TRIED else 0
         partner = _next_partner(system, block, hidden, k, tries=tries)
@@ -650,6 +646,24 @@ def _whole(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
             safe.add(keys)
             continue
         hidden |= _hide(system, partner, hidden)
+
+
+def _first_exposed(
+    equations: list[tuple[list[Hashable], dict[Hashable, float]]],
+    unknown: set[Hashable],
+    safe: set[frozenset[Hashable]],
+    check: Callable[[frozenset[Hashable], list], list[Hashable]],
+) -> tuple[frozenset[Hashable], list, list[Hashable]] | None:
+    """The first block of ``equations`` over the ``unknown`` figures (:func:`_components`), not in
+    ``safe``, where ``check(keys, block)`` finds figures: ``(keys, block, found)``, or None. A block
+    where it finds none joins ``safe``, and is not checked again while it stays as it is."""
+    for keys, block in _components(equations, unknown):
+        if keys in safe:
+            continue
+        if found := check(keys, block):
+            return keys, block, found
+        safe.add(keys)
+    return None
 
 
 def _unique_equations(system: _System) -> list[tuple[list[Hashable], dict[Hashable, float]]]:
@@ -687,17 +701,10 @@ def _bounded(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
         return found
 
     for _step in range(BOUNDED_PARTNERS):
-        exposed = None
-        for keys, block in _components(equations, system.unknown(hidden)):
-            if keys in safe:
-                continue
-            if found := audit(keys, block):
-                exposed = (keys, block, found)
-                break
-            safe.add(keys)
+        exposed = _first_exposed(equations, system.unknown(hidden), safe, audit)
         if exposed is None:
             return hidden
-        keys, block, found = exposed
+        _keys, block, found = exposed
         partner = _widening_partner(system, block, found, hidden)
         if partner is None:
             system.stuck |= set(found)
