@@ -133,7 +133,7 @@ test: $(READY) browser java
 # expressions, XLSForm parsing: about 70 % of the tests) are shared out by a hash of their names,
 # half to each pass, instead of running twice (tests/conftest.py, CANDID_DB_FREE_SHARE). Every
 # test that touches a database runs in both passes, except the long attacks marked one_database
-# (PostgreSQL pass only); without SPLIT a pass runs everything.
+# (one pass only: PostgreSQL's, or SQLite's for one_database(share=0)); without SPLIT a pass runs everything.
 SHARE = $(if $(SPLIT),CANDID_DB_FREE_SHARE=$(1)/2)
 
 test-sqlite: $(READY) java

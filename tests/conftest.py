@@ -54,7 +54,8 @@ def pytest_collection_modifyitems(config, items):
     and the database-free tests need to run once, not in both). ``CANDID_DB_TESTS=0`` leaves out the
     tests that touch a database (the share that stands in for a PostgreSQL pass without a server).
     Tests marked ``one_database`` run in the last share only (``make test``'s PostgreSQL pass, the
-    production database; the SQLite pass has the browser tests)."""
+    production database; the SQLite pass has the browser tests), or in the share their marker
+    names (``one_database(share=0)``: the SQLite pass), so that the two passes take about as long."""
     share = os.environ.get("CANDID_DB_FREE_SHARE", "")
     with_database = os.environ.get("CANDID_DB_TESTS", "1") != "0"
     if not share and with_database:
@@ -62,8 +63,8 @@ def pytest_collection_modifyitems(config, items):
     part, parts = (int(x) for x in share.split("/")) if share else (0, 1)
     keep, drop = [], []
     for item in items:
-        if item.get_closest_marker("one_database") is not None:
-            (keep if part == parts - 1 else drop).append(item)
+        if (marker := item.get_closest_marker("one_database")) is not None:
+            (keep if part == marker.kwargs.get("share", parts - 1) % parts else drop).append(item)
         elif uses_database(item):
             (keep if with_database else drop).append(item)
         else:

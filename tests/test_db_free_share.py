@@ -9,11 +9,12 @@ import pytest
 from tests.conftest import pytest_collection_modifyitems, uses_database
 
 
-def item(nodeid: str, *fixtures: str, marks: tuple[str, ...] = ()) -> SimpleNamespace:
+def item(nodeid: str, *fixtures: str, marks: tuple[str, ...] = (), **kwargs: object) -> SimpleNamespace:
+    """A collected test as the hook sees it; ``kwargs`` are its markers' arguments."""
     return SimpleNamespace(
         nodeid=nodeid,
         fixturenames=["_default_language", *fixtures],
-        get_closest_marker=lambda name: object() if name in marks else None,
+        get_closest_marker=lambda name: SimpleNamespace(kwargs=kwargs) if name in marks else None,
     )
 
 
@@ -83,3 +84,12 @@ def test_a_long_attack_runs_in_the_postgresql_share_only(monkeypatch):
     assert long_attack.nodeid not in first
     assert long_attack.nodeid in second and long_attack.nodeid in alone
     assert long_attack.nodeid in selected(monkeypatch, tests)
+
+
+def test_a_long_attack_can_name_the_sqlite_share(monkeypatch):
+    """``one_database(share=0)`` runs in the SQLite pass instead, so the two passes take about as long."""
+    moved = item("tests/survey/test_y.py::test_moved", "db", marks=("django_db", "one_database"), share=0)
+    tests = [*everything, moved]
+    assert moved.nodeid in selected(monkeypatch, tests, CANDID_DB_FREE_SHARE="0/2")
+    assert moved.nodeid not in selected(monkeypatch, tests, CANDID_DB_FREE_SHARE="1/2")
+    assert moved.nodeid in selected(monkeypatch, tests)

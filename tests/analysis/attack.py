@@ -228,20 +228,36 @@ def _solved(
     null = null_space(matrix)
     free = np.linalg.norm(null, axis=1) > 1e-8 if null.size else np.zeros(len(unknowns), dtype=bool)
     sparse = csr_array(matrix)  # HiGHS works on sparse rows; a dense block of thousands is slow
-    found = []
-    for key in wanted:
-        j = index[key]
-        if not free[j]:
-            found.append(key)
-            continue
-        if not bounds:
-            continue
-        unit = np.zeros(len(unknowns))  # bounds: min and max of the cell given x >= 0 and the equations
+    found = [key for key in wanted if not free[index[key]]]
+    if not bounds:
+        return found
+    # Bounds: a cell is found when its min and max given x >= 0 and the equations are under 0.5
+    # apart. A feasible point 0.5 or more from the cell's value already shows it is not: first
+    # all open cells are pushed up together (each capped there), then down, while that frees a
+    # tenth of them; only the rest get their own min and max.
+    value = np.array([values[key] for key in unknowns], dtype=float)
+    open_ = {index[key] for key in wanted if free[index[key]]}
+    for direction in (1.0, -1.0):
+        while open_:
+            objective = np.zeros(len(unknowns))
+            limits = [(0.0, None)] * len(unknowns)
+            for j in open_:
+                objective[j] = -direction
+                limits[j] = (0.0, value[j] + 0.5) if direction > 0 else (max(value[j] - 0.5, 0.0), None)
+            result = linprog(objective, A_eq=sparse, b_eq=rhs, bounds=limits, method="highs")
+            if result.status != 0:
+                break
+            moved = {j for j in open_ if direction * (result.x[j] - value[j]) >= 0.5 - 1e-9}
+            open_ -= moved
+            if len(moved) * 10 < len(open_) + len(moved):
+                break
+    for j in sorted(open_):
+        unit = np.zeros(len(unknowns))
         unit[j] = 1.0
         limits = []
         for sign in (1, -1):
             result = linprog(sign * unit, A_eq=sparse, b_eq=rhs, bounds=(0, None), method="highs")
             limits.append(sign * result.fun if result.status == 0 else np.inf)  # 3: no upper bound
         if limits[1] - limits[0] < 0.5:
-            found.append(key)
+            found.append(unknowns[j])
     return found

@@ -93,7 +93,7 @@ def _respondents(row: dict, frame: pd.DataFrame, keys: np.ndarray) -> np.ndarray
 DRAWS = (0, 5)
 
 
-@pytest.mark.one_database
+@pytest.mark.one_database(share=0)  # in the SQLite pass: the PostgreSQL pass has the other long attacks
 @pytest.mark.parametrize("draw", DRAWS)
 def test_mild_post_stratifications_beside_unweighted_results(answered_study, monkeypatch, draw):
     """Results by sample (k = 5) unweighted, then weighted by three mildly different
