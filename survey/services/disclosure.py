@@ -121,10 +121,12 @@ def _words(key: str) -> str:
     return ", ".join(named(flag) for flag in flags.split(",") if flag)
 
 
-KEPT = "candid-message:"  # a kept problem written by :func:`kept`: its message id and values as JSON
+KEPT = "candid-message:"  # a kept problem written by :func:`kept_message`: its message id and values as JSON
 
 
-def kept(message: str, *, brace: bool = False, exclusions: tuple[str, ...] = (), **params: str) -> str:
+def kept_message(
+    message: str, *, brace: bool = False, exclusions: tuple[str, ...] = (), **params: str
+) -> str:
     """A problem to keep in a snapshot, in no language yet: ``message`` (a ``gettext_noop`` id)
     and its values, put into each reader's words by :func:`in_words`. ``brace``: the message takes
     its values by ``str.format`` rather than ``%``; ``exclusions`` names the values that are
@@ -137,19 +139,22 @@ def kept(message: str, *, brace: bool = False, exclusions: tuple[str, ...] = (),
 
 
 def in_words(problem: str) -> str:
-    """A kept problem in the active language: a :func:`kept` message translated with its values;
+    """A kept problem in the active language: a :func:`kept_message` message translated with its values;
     any other text is taken as a message id (``gettext`` returns text it does not know as it is)."""
     if not problem.startswith(KEPT):
         return _(problem)
     try:
-        found = json.loads(problem[len(KEPT) :])
-        message, params = str(found["message"]), {str(k): str(v) for k, v in found["params"].items()}
+        return said(json.loads(problem[len(KEPT) :]))
     except (ValueError, KeyError, TypeError, AttributeError):
         return problem
-    params = {
-        key: _words(value) if key in found.get("exclusions", ()) else value for key, value in params.items()
-    }
-    return _(message).format(**params) if found.get("brace") else _(message) % params
+
+
+def said(note: Mapping[str, Any]) -> str:
+    """A message kept as ``{"message", "params"}`` (and, from :func:`kept_message`, ``brace`` and
+    ``exclusions``) in the active language."""
+    exclusions = note.get("exclusions", ())
+    params = {str(k): _words(str(v)) if k in exclusions else v for k, v in note["params"].items()}
+    return _(note["message"]).format(**params) if note.get("brace") else _(note["message"]) % params
 
 
 class ExclusionRefused(ValueError):
@@ -158,7 +163,7 @@ class ExclusionRefused(ValueError):
     and ``kept`` holds it for a snapshot in no language yet (:func:`in_words`)."""
 
     def __init__(self, message: str, **exclusions: str) -> None:
-        self.kept = kept(message, exclusions=tuple(exclusions), **exclusions)
+        self.kept = kept_message(message, exclusions=tuple(exclusions), **exclusions)
         super().__init__(in_words(self.kept))
 
 

@@ -47,11 +47,9 @@ from .disclosure import (
     ReleaseHeld,
     disclosure_release,
     exclusion_check,
+    kept_message,
     released_exclusion,
     study_keys,
-)
-from .disclosure import (
-    kept as kept_problem,
 )
 
 logger = logging.getLogger("candid.errors")
@@ -190,7 +188,7 @@ def _built(
         claims = parse_registry(registry.text)
     except RegistryError as error:  # attached under older rules than this version of Candid's
         return {
-            "problem": kept_problem(E_REGISTRY, brace=True, version=str(registry.version), error=str(error))
+            "problem": kept_message(E_REGISTRY, brace=True, version=str(registry.version), error=str(error))
         }
     try:
         kept, quality, keys = report_exclusion(
@@ -231,7 +229,7 @@ def _built(
     except ExclusionRefused as error:  # kept in no language: each reader reads it in theirs
         return {"problem": error.kept}
     except ValueError as error:  # margins the sample cannot meet, above all: say why
-        return {"problem": kept_problem(E_MARGINS if weighted else E_BUILD, brace=True, error=str(error))}
+        return {"problem": kept_message(E_MARGINS if weighted else E_BUILD, brace=True, error=str(error))}
     return {"data": _plain(report)}
 
 

@@ -63,7 +63,14 @@ from ..selectors import (
     study_dropoff,
     study_revision,
 )
-from .disclosure import ExclusionRefused, disclosure_release, exclusion_check, released_exclusion, study_keys
+from .disclosure import (
+    ExclusionRefused,
+    disclosure_release,
+    exclusion_check,
+    released_exclusion,
+    said,
+    study_keys,
+)
 from .exports import audit_record
 
 logger = logging.getLogger("candid.errors")
@@ -427,10 +434,7 @@ def notes_in_words(payload: dict[str, Any]) -> list[str]:
     (``{"message", "params"}``), so that a kept snapshot is read by each reader in their own
     language, not in the language of the request or worker that built it; a note kept as text
     (snapshots made before) is shown as it is."""
-    return [
-        note if isinstance(note, str) else _(note["message"]) % note["params"]
-        for note in payload.get("notes", [])
-    ]
+    return [note if isinstance(note, str) else said(note) for note in payload.get("notes", [])]
 
 
 def _withheld(release: Release, names: list[str]) -> tuple[int, int]:
