@@ -36,7 +36,9 @@ def weighting_text(payload: dict[str, Any]) -> str:
         return "unweighted"
     if method == "rake":
         samples = ", ".join(str(r.get("sample") or "all") for r in weighting.get("reports", []))
-        return f"raked to {weighting.get('source', '')} ({samples})"
+        variables = ", ".join(weighting.get("variables", []))  # absent from results kept before
+        on = f" on {variables}" if variables else ""
+        return f"raked to {weighting.get('source', '')}{on} ({samples})"
     return f"post-stratified to {weighting.get('source', '')}"
 
 

@@ -112,8 +112,13 @@ E_WEIGHTING_UNMET = gettext_noop(
 )
 E_WEIGHTING_TOO_FINE = gettext_noop(
     "This weighting splits the respondents into groups of one weight so small and so many that its "
-    "weighted figures cannot be checked for disclosure in the time a release has. Weight by fewer "
-    "variables or merge their categories, or show unweighted results."
+    "weighted figures cannot be checked for disclosure in the time a release has: it makes "
+    "%(classes)s groups of one weight, the smallest of %(smallest)s respondents. Rake to fewer of the "
+    "file's variables (tick only some under “Rake to”), weight by fewer variables or merge their "
+    "categories, or show unweighted results."
+)
+E_RAKE_ON_UNKNOWN = gettext_noop(
+    "“%(variable)s” is not a variable of the chosen raking margins (their variables: %(variables)s)."
 )
 E_TOO_FEW_EXCLUDED = gettext_noop(
     "Fewer than %(k)s responses carry the chosen data-quality flags, so none are left out: beside the "
@@ -133,7 +138,9 @@ class ResultsOptions:
 
     ``weighting`` is ``"none"``, ``"shipped:<name>"`` (a file of :data:`SHIPPED_TARGETS`) or
     ``"upload:<digest>"`` (a :class:`WeightingTargets` of the study); ``exclude`` names quality
-    flags whose responses are left out; ``speeding`` is the fraction of the median duration.
+    flags whose responses are left out; ``speeding`` is the fraction of the median duration;
+    ``rake_on`` names the variables of raking margins to rake to (empty: all of them; R's
+    ``rake(sample.margins=...)`` given a chosen list), ignored by post-stratification.
     """
 
     by: tuple[str, ...] = (schema.SAMPLE,)
@@ -142,11 +149,14 @@ class ResultsOptions:
     language: str = "en"
     exclude: tuple[str, ...] = ()
     speeding: float = 1 / 3
+    rake_on: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def key(self) -> str:
         values = asdict(self)
         values.pop("extra")
+        if not values["rake_on"]:  # results kept before the choice existed keep their key
+            values.pop("rake_on")
         return hashlib.sha256(json.dumps(values, sort_keys=True, default=list).encode()).hexdigest()
 
     @classmethod
@@ -158,6 +168,7 @@ class ResultsOptions:
             language=values.get("language", "en"),
             exclude=tuple(values.get("exclude", ())),
             speeding=float(values.get("speeding", 1 / 3)),
+            rake_on=tuple(values.get("rake_on", ())),
         )
 
 
@@ -170,6 +181,25 @@ def breakdown_choices(study: Study, language: str) -> list[tuple[str, str]]:
         if variable.kind in {"categorical", "ordinal"} and variable.question == variable.name:
             choices.append((variable.name, variable.label_in(language)))
     return choices
+
+
+def rake_choices(study: Study, weighting: str, language: str) -> list[tuple[str, str]]:
+    """What raking to the population figures ``weighting`` (as ``ResultsOptions.weighting``) may be
+    narrowed to: their variables, as ``[(variable, question label in language)]`` (the variable's
+    name when the study has no such question); empty for no weighting, a post-stratification table
+    or figures no longer kept."""
+    try:
+        chosen = chosen_targets(study, ResultsOptions(weighting=weighting))
+    except ValueError:
+        return []
+    if chosen is None or chosen[2] != WeightingTargets.Kind.RAKE:
+        return []
+    codebook = study_codebook(study)
+    names = set(codebook.names)
+    return [
+        (variable, codebook.variable(variable).label_in(language) if variable in names else variable)
+        for variable in rake_variables(chosen[0])
+    ]
 
 
 def shipped_targets(study: Study) -> list[str]:
@@ -296,6 +326,7 @@ def compute_results(
     message for weights the sample cannot meet, when every response is excluded, or when
     responses are left out by other flags than a release from the same data left out.
     """
+    weights = chosen_targets(study, options, targets)  # a wrong choice refused before any work
     parameters = study_parameters(study)
     language = options.language if options.language in codebook.languages else codebook.languages[0]
     frame = categorised(frame, codebook)  # every answer factorised once for all that follows
@@ -338,7 +369,12 @@ def compute_results(
     shared = {FLAG_COUNTS: flags_table(flags, keys, frame=frame, parameters=parameters)}
     if not dropoff.empty:
         shared[DROPOFF] = dropoff
-    design, weighting = _weighted(study, used, options, targets)
+    design, weighting = _weighted(used, options, weights)
+    if weighting["method"] == "rake":
+        names = set(codebook.names)
+        weighting["variable_labels"] = [
+            codebook.variable(v).label_in(language) if v in names else v for v in weighting["variables"]
+        ]
     known = known_classes(design, keys[keep], k=options.k)
     context, items, tables = results_tables(design, codebook, keys=keys[keep], **labels)
     extra = {
@@ -350,7 +386,7 @@ def compute_results(
     full = None
     if leaving_out:
         # The page without exclusions, as it would be released: recorded beside this release.
-        full_design, _weights = _weighted(study, frame, replace(options, exclude=()), targets)
+        full_design, _weighting = _weighted(frame, replace(options, exclude=()), weights)
         known |= known_classes(full_design, keys, k=options.k)
         _context, _items, full_tables = results_tables(full_design, codebook, keys=keys, **labels)
         full = {
@@ -390,7 +426,7 @@ def compute_results(
             options=recorded,
         )
     except WeightedReleaseTooLarge as error:
-        raise ValueError(_(E_WEIGHTING_TOO_FINE)) from error
+        raise ValueError(_(E_WEIGHTING_TOO_FINE) % fineness(design)) from error
     results = released_results(context, items, list(tables), release)
     if leaving_out:
         hidden, rows = _withheld(release, list(tables))
@@ -467,24 +503,32 @@ def known_classes(design: SurveyDesign, keys: np.ndarray, *, k: int = DEFAULT_K)
     return {f"{CLASSES}{classes.identity}": classes_table(keys, classes)}
 
 
-def _weighted(
-    study: Study, frame: pd.DataFrame, options: ResultsOptions, targets: tuple[str, str] | None = None
-) -> tuple[SurveyDesign, dict[str, Any]]:
-    """The design (samples as strata) with the chosen weighting, and what the page says about it."""
-    strata = schema.SAMPLE if frame[schema.SAMPLE].nunique() > 1 else None
-    design = SurveyDesign(frame, strata=strata)
+def rake_variables(text: str) -> list[str]:
+    """The variables raking margins (CSV text of ``variable, category, share|count[, sample]``)
+    weight by, in the file's order: what ``ResultsOptions.rake_on`` chooses from."""
+    table = pd.read_csv(io.StringIO(text), comment="#", dtype=str)
+    return list(dict.fromkeys(table["variable"])) if "variable" in table.columns else []
+
+
+def chosen_targets(
+    study: Study, options: ResultsOptions, targets: tuple[str, str] | None = None
+) -> tuple[str, str, str] | None:
+    """The population figures chosen, as ``(CSV text, name, WeightingTargets.Kind)``; None when
+    unweighted. ``targets`` (text and name) is figures given directly (``aggregate_tables
+    --weights``), else ``options.weighting`` says which.
+
+    Raises ``ValueError``: an unknown weighting, an upload no longer kept, and a variable of
+    ``options.rake_on`` that raking margins lack (:data:`E_RAKE_ON_UNKNOWN`, naming it). Cheap, so
+    that a wrong choice is refused before anything is computed or recorded."""
     if targets is None and options.weighting == "none":
-        return design, {"method": "none"}
+        return None
     kind, _sep, name = options.weighting.partition(":")
     if targets is not None:
         text, label = targets
         method = _targets_kind(text)
     elif kind == "shipped" and name in SHIPPED_TARGETS:
-        text, label, method = (
-            SHIPPED_TARGETS[name].read_text(encoding="utf-8"),
-            name,
-            WeightingTargets.Kind.RAKE,
-        )
+        text, label = SHIPPED_TARGETS[name].read_text(encoding="utf-8"), name
+        method = WeightingTargets.Kind.RAKE
     elif kind == "upload":
         stored = WeightingTargets.objects.filter(study=study, digest=name).first()
         if stored is None:
@@ -492,8 +536,43 @@ def _weighted(
         text, label, method = stored.content, stored.name, stored.kind
     else:
         raise ValueError(_("Unknown weighting."))
+    if method == WeightingTargets.Kind.RAKE:
+        variables = rake_variables(text)
+        for variable in options.rake_on:
+            if variable not in variables:
+                raise ValueError(
+                    _(E_RAKE_ON_UNKNOWN) % {"variable": variable, "variables": ", ".join(variables)}
+                )
+    return text, label, method
+
+
+def fineness(design: SurveyDesign) -> dict[str, int]:
+    """How finely a weighting splits the respondents, for :data:`E_WEIGHTING_TOO_FINE`: ``classes``
+    (groups of one weight, ``weighted_release.weighting_classes``) and ``smallest`` (the respondents
+    of the smallest). One pass over the weights, no disclosure check. Class sizes are figures the
+    reader of a weighted release is taken to know (:func:`known_classes`), and a weighting reaching
+    the check has no class under k (refused before with :data:`E_WEIGHTING_UNMET`), so saying them
+    gives nothing away."""
+    classes = weighting_classes(design.w)
+    sizes = np.bincount(classes.codes, minlength=classes.size)
+    return {"classes": int(classes.size), "smallest": int(sizes.min())}
+
+
+def _weighted(
+    frame: pd.DataFrame, options: ResultsOptions, chosen: tuple[str, str, str] | None
+) -> tuple[SurveyDesign, dict[str, Any]]:
+    """The design (samples as strata) with the chosen weighting (:func:`chosen_targets`), and what
+    the page says about it: method, source and, raking, the variables raked to and one convergence
+    report per sample."""
+    strata = schema.SAMPLE if frame[schema.SAMPLE].nunique() > 1 else None
+    design = SurveyDesign(frame, strata=strata)
+    if chosen is None:
+        return design, {"method": "none"}
+    text, label, method = chosen
     table = pd.read_csv(io.StringIO(text), comment="#", dtype=str)
     if method == WeightingTargets.Kind.RAKE:
+        if options.rake_on:
+            table = table[table["variable"].isin(options.rake_on)].reset_index(drop=True)
         table["share" if "share" in table.columns else "count"] = pd.to_numeric(
             table["share" if "share" in table.columns else "count"]
         )
@@ -501,7 +580,13 @@ def _weighted(
             weighted, reports = rake_samples(design, table, sample=schema.SAMPLE)
         except ValueError as error:  # its words name a group and whether it has respondents
             raise ValueError(_(E_WEIGHTING_UNMET) % {"k": options.k}) from error
-        return weighted, {"method": "rake", "source": label, "reports": _clean(reports)}
+        variables = list(dict.fromkeys(table["variable"]))
+        return weighted, {
+            "method": "rake",
+            "source": label,
+            "variables": variables,
+            "reports": _clean(reports),
+        }
     count = "count" if "count" in table.columns else "Freq"
     table[count] = pd.to_numeric(table[count])
     try:

