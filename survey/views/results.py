@@ -2,7 +2,7 @@
 
 For the study's researchers and analysts (``selectors.may_see_results``); aggregates only, every
 figure from the snapshot that went through the disclosure step. Options travel in the query string
-(``by``, ``weighting``, ``exclude``, ``k``, ``lang``), so a view of the results can be bookmarked.
+(``by``, ``weighting``, ``rake_on``, ``exclude``, ``k``, ``lang``), so a view of the results can be bookmarked.
 
 Two releases that differ in one setting differ by exactly the respondents the setting moves, so the
 settings that would move a few at a time are not the requester's: k may be raised above the
@@ -38,6 +38,7 @@ from ..services.results import (
     TargetsRefused,
     breakdown_choices,
     notes_in_words,
+    rake_choices,
     results_prepared,
     shipped_targets,
     weighting_targets_upload,
@@ -101,8 +102,29 @@ def _options(study: Study, query: QueryDict) -> tuple[ResultsOptions, list[str]]
         weighting = "none"
         problems.append(_("Unknown weighting; the results are unweighted."))
     exclude = tuple(flag for flag in query.getlist("exclude") if flag in FLAGS)
-    options = ResultsOptions(by=tuple(by), weighting=weighting, k=k, language=language, exclude=exclude)
+    options = ResultsOptions(
+        by=tuple(by),
+        weighting=weighting,
+        k=k,
+        language=language,
+        exclude=exclude,
+        rake_on=_rake_on(study, weighting, language, query),
+    )
     return options, problems
+
+
+def _rake_on(study: Study, weighting: str, language: str, query: QueryDict) -> tuple[str, ...]:
+    """The raking variables asked for, in the file's order; () for all of them (every box ticked,
+    none, or weights that are not raking margins). The boxes name the file they were shown for
+    (``rake_file``): ticked for another file, they are not carried to a newly chosen one. A name
+    the file lacks is kept, so that the results say it is not one of the file's variables."""
+    variables = [name for name, _label in rake_choices(study, weighting, language)]
+    shown_for = query.get("rake_file", weighting)
+    asked = list(dict.fromkeys(query.getlist("rake_on")))
+    if not variables or shown_for != weighting or not asked:
+        return ()
+    chosen = [name for name in variables if name in asked] + [name for name in asked if name not in variables]
+    return () if chosen == variables else tuple(chosen)
 
 
 @staff_member_required
@@ -110,6 +132,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(request, slug)
     options, problems = _options(study, request.GET)
     snapshot = results_prepared(study, options)
+    raking = rake_choices(study, options.weighting, options.language)
     context = {
         **admin.site.each_context(request),
         "title": _("Results: %(study)s") % {"study": study_title(study)},
@@ -119,6 +142,8 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         "snapshot": snapshot,
         "breakdowns": breakdown_choices(study, options.language),
         "weightings": _weightings(study),
+        "rake_choices": raking,
+        "raked_on": options.rake_on or [name for name, _label in raking],
         "flags": FLAGS,
         "k_floor": _k_floor(),
         "query": request.GET.urlencode(),
