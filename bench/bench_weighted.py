@@ -32,7 +32,11 @@ def variants(frame: pd.DataFrame) -> dict:
     from analysis.weighting import poststratify, rake_samples, read_margins
 
     design = SurveyDesign(frame, strata=schema.SAMPLE)
-    raked, _reports = rake_samples(design, read_margins(MARGINS), sample=schema.SAMPLE)
+    margins = read_margins(MARGINS)
+    raked, _reports = rake_samples(design, margins, sample=schema.SAMPLE)
+    # What the results page's "rake to" choice gives (``ResultsOptions.rake_on``): fewer classes.
+    chosen = margins[margins["variable"].isin(["gender", "age_band"])]
+    raked_two, _reports = rake_samples(design, chosen, sample=schema.SAMPLE)
 
     def cells(*variables: str) -> pd.DataFrame:
         found = frame.groupby(list(variables), observed=True).size().reset_index(name="count")
@@ -42,6 +46,7 @@ def variants(frame: pd.DataFrame) -> dict:
     return {
         "unweighted": design,
         "raked (shipped margins)": raked,
+        "raked to gender and age_band": raked_two,
         "post-stratified (sample x gender)": poststratify(design, cells(schema.SAMPLE, "gender")),
         "post-stratified (sample x gender x education)": poststratify(
             design, cells(schema.SAMPLE, "gender", "education")
