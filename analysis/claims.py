@@ -585,7 +585,8 @@ def _read(text: str | bytes) -> tuple[Registry, list[Problem]]:
 
 def load_registry(path: Path | str = REGISTRY) -> Registry:
     """Read and check the registry file at ``path`` (default: the Hawkins registry shipped with Candid)."""
-    return parse_registry(Path(path).read_bytes())
+    with open(path, "rb") as file:
+        return parse_registry(file.read(MAX_BYTES + 1))  # no further: over the limit is refused
 
 
 # --- checking against a questionnaire ---------------------------------------------------------

@@ -7,20 +7,55 @@ from pathlib import Path
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .instrument import Problem, QuestionnaireInvalid, spec_from_json, untranslated_read_instead
 from .xlsform import read_xlsform, write_xlsform
-from .xlsform.limits import check_size
+from .xlsform.limits import check_size, read_limited
 
 FORMATS = ("xlsx", "json")
+# A questionnaire is 8 levels deep; the parser, and much that reads a spec, recurses once a level.
+MAX_JSON_DEPTH = 64
+E_JSON_SYNTAX = gettext_lazy("not valid JSON: {error}")
+E_JSON_TOO_DEEP = gettext_lazy("the JSON is nested more than {limit} levels deep")
+
+
+def json_document(name: str, content: bytes) -> Any:
+    """``content`` parsed as JSON; else :class:`QuestionnaireInvalid` located at ``name``: not UTF-8,
+    not JSON, or nested deeper than ``MAX_JSON_DEPTH`` (the parser's own recursion, thousands of
+    ``[``, is caught and reported the same way)."""
+    try:
+        data = json.loads(content.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        message = E_JSON_SYNTAX.format(error=error)
+        raise QuestionnaireInvalid([Problem(name, message, "json_syntax")]) from error
+    except RecursionError:
+        deep = True
+    else:
+        deep = _deeper_than(data, MAX_JSON_DEPTH)
+    if deep:
+        message = E_JSON_TOO_DEEP.format(limit=MAX_JSON_DEPTH)
+        raise QuestionnaireInvalid([Problem(name, message, "json_too_deep")])
+    return data
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest in ``value`` more than ``limit`` deep (without recursing)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            stack += [(child, depth + 1) for child in (item.values() if isinstance(item, dict) else item)]
+    return False
 
 
 def read_questionnaire_file(path: str | Path, *, notices: list[Problem] | None = None) -> dict[str, Any]:
-    """A validated spec from a file; its size is checked against the upload limit before it is read.
-    ``notices``: see :func:`read_questionnaire_bytes`."""
+    """A validated spec from a file, read no further than the upload limit
+    (:func:`survey.xlsform.limits.read_limited`). ``notices``: see :func:`read_questionnaire_bytes`."""
     path = Path(path)
-    check_size(path.stat().st_size)
-    return read_questionnaire_bytes(path.name, path.read_bytes(), notices=notices)
+    return read_questionnaire_bytes(path.name, read_limited(path), notices=notices)
 
 
 def read_questionnaire_bytes(
@@ -36,11 +71,7 @@ def read_questionnaire_bytes(
     if suffix == "xlsx":
         return read_xlsform(content, name=name, notices=notices)
     if suffix == "json":
-        try:
-            data = json.loads(content.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise QuestionnaireInvalid([Problem(name, f"not valid JSON: {error}", "json_syntax")]) from error
-        return spec_from_json(data)
+        return spec_from_json(json_document(name, content))
     raise QuestionnaireInvalid(
         [
             Problem(

@@ -8,11 +8,12 @@ from pathlib import Path
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from analysis.claims import SHIPPED, Registry, RegistryError, check_registry, read_registry
+from analysis.claims import MAX_BYTES, SHIPPED, Registry, RegistryError, check_registry, read_registry
 from analysis.translation import text_in
 
 from ..models import ClaimsRegistry, Study
 from ..selectors import claims_registry_current, questionnaire_codebook
+from ..uploads import read_at_most
 from .exports import audit_record
 
 
@@ -43,8 +44,8 @@ def claims_registry_attach(
     Returns ``(registry, created)``: the text the study already uses is not attached twice.
     Raises ``RegistryError`` (nothing changed) when the registry has problems.
     """
+    registry = claims_registry_check(study=study, content=content)  # first: it refuses what is not UTF-8
     text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
-    registry = claims_registry_check(study=study, content=content)
     Study.objects.select_for_update().filter(pk=study.pk).get()  # one version number at a time
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     current = claims_registry_current(study)
@@ -95,5 +96,6 @@ def claims_registry_from_bundle(*, study: Study, directory: Path, name: str) -> 
     from_bundle = current is None or (current.attached_by_id is None and current.file_name == path.name)
     if not from_bundle:
         return None
-    registry, created = claims_registry_attach(study=study, content=path.read_bytes(), file_name=path.name)
+    content = read_at_most(path, MAX_BYTES)  # over the limit, refused as too large by the registry check
+    registry, created = claims_registry_attach(study=study, content=content, file_name=path.name)
     return registry if created else None

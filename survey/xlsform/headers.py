@@ -12,7 +12,7 @@ private-use tag, ``x-tetun``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -22,6 +22,7 @@ from openpyxl.utils import get_column_letter
 from ..instrument import Problem, QuestionnaireInvalid
 from ..languages import normalize_tag, private_use_tag, tag_for_name
 from .limits import E_CELL, E_ROWS, Limits
+from .messages import E_UNREADABLE_SHEET
 
 # Candid's extensions, written as bind attributes in the ``candid`` namespace.
 CANDID_PREFIX = "candid:"
@@ -159,14 +160,35 @@ def language_of(part: str | None, default: str) -> tuple[str, str]:
     return tag, tag
 
 
+def _rows_read(worksheet) -> Iterator[tuple[int, tuple[Any, ...]]]:
+    """The worksheet's rows with their numbers from 1. openpyxl parses a sheet's XML only as its rows
+    are read, so whatever it cannot parse (a cell reference past column XFD, malformed XML, a number
+    that is not one) is refused here, at the sheet and after the last row read, like any problem of
+    the file: the parser's exception is never the answer."""
+    rows = worksheet.iter_rows(values_only=True)
+    number = 0
+    while True:
+        try:
+            values = next(rows)
+        except StopIteration:
+            return
+        except Exception as error:  # any failure of the parser is a problem of the file
+            message = E_UNREADABLE_SHEET.format(row=number, error=str(error) or type(error).__name__)
+            raise QuestionnaireInvalid(
+                [Problem(f"sheet {worksheet.title}", message, "unreadable_sheet")]
+            ) from error
+        number += 1
+        yield number, values
+
+
 def read_sheet(
     worksheet, duplicate: Callable[[str, Column, str], None], limits: Limits, *, as_pyxform: bool = False
 ) -> Sheet:
     """A worksheet's header row and non-empty rows; ``duplicate(sheet, column, other_letter)`` reports a
     repeated header; ``as_pyxform``: date cells as pyxform writes them (:func:`cell_text`).
     Raises :class:`QuestionnaireInvalid` at the first row or cell over ``limits``."""
-    rows = worksheet.iter_rows(values_only=True)
-    header_row = next(rows, None) or ()
+    rows = _rows_read(worksheet)
+    header_row = next(rows, (1, ()))[1] or ()
     columns: list[Column] = []
     seen: dict[str, str] = {}
     for index, raw in enumerate(header_row, start=1):
@@ -183,7 +205,7 @@ def read_sheet(
         columns.append(column)
     data: list[tuple[int, dict[str, Any]]] = []
     blank_run = 0
-    for number, values in enumerate(rows, start=2):
+    for number, values in rows:
         if not any(value not in (None, "") for value in values):
             # Spreadsheets formatted down to row 1,048,576 would otherwise be read to the end.
             blank_run += 1

@@ -16,14 +16,17 @@ from __future__ import annotations
 
 import io
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from ..instrument import Problem, QuestionnaireInvalid
+from ..uploads import read_at_most
 
 E_TOO_LARGE = _("the file is {size}; the limit is {limit} (CANDID_UPLOAD_MAX_BYTES)")
+E_OVER_LIMIT = _("the file holds more than {limit}, the limit (CANDID_UPLOAD_MAX_BYTES)")
 E_UNCOMPRESSED = _(
     "the spreadsheet unpacks to {size}; the limit is {limit} (CANDID_UPLOAD_MAX_UNCOMPRESSED_BYTES)"
 )
@@ -69,6 +72,23 @@ def check_size(size: int) -> None:
     problem = size_problem(size)
     if problem:
         raise QuestionnaireInvalid([problem])
+
+
+def read_limited(path: str | Path) -> bytes:
+    """The bytes of the file at ``path`` once it passes the size limit; else :class:`QuestionnaireInvalid`
+    naming the limit, located at the file's name. A file's size is checked before anything is read, and
+    at most one byte over the limit is ever read: a device or a pipe, whose size ``stat()`` gives as 0,
+    is refused like a large file."""
+    path = Path(path)
+    limits = current()
+    problem = size_problem(path.stat().st_size, limits)
+    content = b"" if problem else read_at_most(path, limits.max_bytes)
+    if len(content) > limits.max_bytes:
+        message = E_OVER_LIMIT.format(limit=_bytes(limits.max_bytes))
+        problem = Problem("", message, "too_large")
+    if problem:
+        raise QuestionnaireInvalid([replace(problem, location=path.name)])
+    return content
 
 
 def check_workbook(content: bytes) -> Limits:

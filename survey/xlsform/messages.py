@@ -7,6 +7,10 @@ Each goes through gettext (the studio shows it in the researcher's language) and
 from django.utils.translation import gettext_lazy as _
 
 E_NOT_XLSX = _("the file is not an .xlsx workbook (save it from Excel or LibreOffice as .xlsx)")
+E_UNREADABLE_SHEET = _(
+    "the sheet cannot be read after row {row} ({error}); save the workbook again from Excel or "
+    "LibreOffice as .xlsx"
+)
 E_NO_SURVEY = _("the workbook has no 'survey' sheet")
 E_NO_TYPE_COLUMN = _("the survey sheet has no 'type' column")
 E_DUPLICATE_COLUMN = _("column header {header!r} appears twice (also in column {other})")

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,6 @@ from typing import Any, BinaryIO
 
 import openpyxl
 from django.utils.translation import gettext
-from openpyxl.utils.exceptions import InvalidFileException
 from pyxform import aliases as pyxform_aliases
 
 from ..computed import unknown_filter_columns
@@ -30,7 +28,7 @@ from ..instrument import (
 )
 from . import messages as m
 from .headers import CANDID_PREFIX, Column, Sheet, language_of, read_sheet
-from .limits import check_workbook
+from .limits import check_workbook, current, read_limited
 from .or_other import add_other_choice, specify_question, split_or_other
 
 SUPPORTED_TYPES = (
@@ -745,14 +743,14 @@ def read_xlsform(
     """
     if isinstance(source, str | Path):
         name = name or Path(source).name
-        source = Path(source).read_bytes()
+        source = read_limited(source)
     elif not isinstance(source, bytes):
-        source = source.read()
+        source = source.read(current().max_bytes + 1)  # no further: over the limit is refused below
     limits = check_workbook(source)
     reader = _Reader()
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(source), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
+    except Exception as error:  # whatever the parser meets, the file is not a workbook
         raise QuestionnaireInvalid([Problem("", str(m.E_NOT_XLSX), "not_xlsx")]) from error
     try:
         sheets = _sheets_by_name(workbook)

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from survey.instrument import QuestionnaireInvalid
 from survey.models import QuestionnaireVersion, Study
-from survey.xlsform import read_xlsform
+from survey.xlsform import limits, read_xlsform
 from tests.survey.xlsform_helpers import workbook
 
 pytestmark = pytest.mark.django_db
@@ -65,11 +65,11 @@ def test_the_command_line_checks_the_size_before_reading(
     settings.CANDID_UPLOAD_MAX_BYTES = 1_000
     path = tmp_path / "big.xlsx"
     path.write_bytes(rows(40))
-    read_bytes = []
-    monkeypatch.setattr(type(path), "read_bytes", lambda self: read_bytes.append(self) or b"")
+    read = []
+    monkeypatch.setattr(limits, "read_at_most", lambda path, limit: read.append(path) or b"")
     output = call_command_capture("import_questionnaire", str(path))
     assert "was not imported" in output and "(CANDID_UPLOAD_MAX_BYTES)" in output
-    assert read_bytes == [] and not QuestionnaireVersion.objects.exists()
+    assert read == [] and not QuestionnaireVersion.objects.exists()
 
 
 def test_the_command_line_refuses_too_many_rows(settings, tmp_path, call_command_capture):

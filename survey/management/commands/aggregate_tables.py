@@ -14,6 +14,7 @@ from survey.bridge import responses_frame
 from survey.models import Study
 from survey.selectors import study_revision
 from survey.services.results import (
+    MAX_TARGETS_BYTES,
     ResultsOptions,
     TargetsRefused,
     breakdown_choices,
@@ -21,6 +22,7 @@ from survey.services.results import (
     notes_in_words,
     weighting_targets_checked,
 )
+from survey.uploads import read_at_most
 
 from ._base import CandidCommand
 
@@ -127,7 +129,8 @@ class Command(CandidCommand):
         """The population figures of ``path`` once they pass the checks the page's upload runs;
         else every problem printed and a ``CommandError`` (nothing computed or written)."""
         try:
-            text, _kind = weighting_targets_checked(study=study, content=path.read_bytes())
+            content = read_at_most(path, MAX_TARGETS_BYTES)  # over it: refused as too large
+            text, _kind = weighting_targets_checked(study=study, content=content)
         except TargetsRefused as refused:
             for problem in refused.problems:
                 self.stderr.write(f"  - {problem}")

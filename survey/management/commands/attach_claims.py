@@ -2,9 +2,10 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
-from analysis.claims import RegistryError
+from analysis.claims import MAX_BYTES, RegistryError
 from survey.models import Study
 from survey.services.claims import claims_registry_attach, claims_registry_check
+from survey.uploads import read_at_most
 
 from ._base import CandidCommand
 
@@ -28,7 +29,7 @@ class Command(CandidCommand):
             raise CommandError(f"No study {study!r}.")
         path = Path(registry)
         try:
-            content = path.read_bytes()
+            content = read_at_most(path, MAX_BYTES)  # over the limit: refused by the registry check
         except OSError as error:
             raise CommandError(f"Cannot read {registry}: {error.strerror}.") from error
         try:

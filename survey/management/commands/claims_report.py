@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import CommandError
 from django.utils import translation
 
-from analysis.claims import RegistryError, parse_registry
+from analysis.claims import MAX_BYTES, RegistryError, parse_registry
 from analysis.quality import FLAGS, QualityRules
 from analysis.report import claims_report
 from analysis.report_html import withheld_beside_exclusion
@@ -14,6 +14,7 @@ from survey.models import Study
 from survey.selectors import claims_registry_current, study_revision
 from survey.services.claims import claims_registry_check
 from survey.services.reports import report_disclosure, report_exclusion, report_text
+from survey.uploads import read_at_most
 
 from ._base import CandidCommand
 
@@ -64,7 +65,7 @@ class Command(CandidCommand):
             raise CommandError(f"No study {study!r}.")
         try:
             if registry:
-                found = claims_registry_check(study=target, content=Path(registry).read_bytes())
+                found = claims_registry_check(study=target, content=read_at_most(registry, MAX_BYTES))
                 version = None
             else:
                 attached = claims_registry_current(target)
