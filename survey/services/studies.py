@@ -15,11 +15,72 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from ..instrument_files import read_questionnaire_file
+from analysis.claims import RegistryError
+
+from ..instrument import Problem, QuestionnaireInvalid
+from ..instrument_files import json_document, read_questionnaire_file
 from ..models import Sample, Study
+from ..uploads import read_at_most
 from .claims import claims_registry_from_bundle
 from .exports import audit_record
 from .questionnaires import consent_create, questionnaire_import, questionnaire_publish
+
+# What study.json holds: each key's type, and whether it must be given (not left out nor null).
+BUNDLE_KEYS: dict[str, tuple[type, bool]] = {
+    "slug": (str, True),
+    "title": (str, True),
+    "languages": (list, True),
+    "samples": (list, True),
+    "consent": (dict, True),
+    "titles": (dict, False),
+    "target_size": (int, False),
+    "data_freeze_after_days": (int, False),
+    "claims_registry": (str, False),
+}
+BUNDLE_MAX_BYTES = 1_000_000  # the study's settings and consent texts; anything larger is a mistake
+E_BUNDLE_NOT_OBJECT = gettext_lazy("the file must hold one JSON object of the study's settings, not {kind}")
+E_BUNDLE_TOO_LARGE = gettext_lazy("the file holds more than {limit:,} bytes, the limit")
+E_BUNDLE_MISSING = gettext_lazy("{key!r} is missing")
+E_BUNDLE_TYPE = gettext_lazy("{key!r} must be {expected}, not {value}")
+E_BUNDLE_REFUSED = gettext_lazy("the samples or the consent cannot be used: {error}")
+BUNDLE_TYPE_NAMES = {
+    str: gettext_lazy("text"),
+    list: gettext_lazy("a list"),
+    dict: gettext_lazy("an object"),
+    int: gettext_lazy("a whole number"),
+}
+
+
+class BundleInvalid(QuestionnaireInvalid):
+    """A study bundle refused: every problem located at its file (``study.json``); nothing is written."""
+
+
+def _bundle_settings(directory: Path) -> dict[str, Any]:
+    """``study.json``'s settings once each key has its type; else :class:`BundleInvalid` with every
+    problem. Read no further than ``BUNDLE_MAX_BYTES``, parsed as any JSON a person gives
+    (:func:`survey.instrument_files.json_document`)."""
+    content = read_at_most(directory / "study.json", BUNDLE_MAX_BYTES)
+    if len(content) > BUNDLE_MAX_BYTES:
+        problem = Problem("study.json", E_BUNDLE_TOO_LARGE.format(limit=BUNDLE_MAX_BYTES), "too_large")
+        raise BundleInvalid([problem])
+    meta = json_document("study.json", content)
+    if not isinstance(meta, dict):
+        kind = BUNDLE_TYPE_NAMES.get(type(meta), type(meta).__name__)
+        raise BundleInvalid([Problem("study.json", E_BUNDLE_NOT_OBJECT.format(kind=kind), "bundle_shape")])
+    problems = []
+    for key, (expected, required) in BUNDLE_KEYS.items():
+        value = meta.get(key)
+        if value is None:
+            if required:
+                problems.append(Problem("study.json", E_BUNDLE_MISSING.format(key=key), "bundle_missing"))
+        elif not isinstance(value, expected) or isinstance(value, bool):
+            message = E_BUNDLE_TYPE.format(
+                key=key, expected=BUNDLE_TYPE_NAMES[expected], value=json.dumps(value)
+            )
+            problems.append(Problem("study.json", message[:500], "bundle_type"))
+    if problems:
+        raise BundleInvalid(problems)
+    return meta
 
 
 @transaction.atomic
@@ -28,21 +89,43 @@ def study_load_bundle(*, directory: Path, owner: AbstractBaseUser) -> tuple[Stud
     with the claims registry ``study.json`` names (``"claims_registry"``) attached.
 
     Returns ``(study, created)``; an already loaded study is left as it is, except that a changed
-    bundle registry is attached as its next version (``claims_registry_from_bundle``).
+    bundle registry is attached as its next version (``claims_registry_from_bundle``). A bundle that
+    cannot be loaded raises :class:`BundleInvalid` (or :class:`QuestionnaireInvalid` for its
+    questionnaire) and leaves nothing written.
     """
-    meta = json.loads((directory / "study.json").read_text(encoding="utf-8"))
+    meta = _bundle_settings(directory)
     existing = Study.objects.filter(slug=meta["slug"]).first()
     if existing is not None:
         if meta.get("claims_registry"):
             claims_registry_from_bundle(study=existing, directory=directory, name=meta["claims_registry"])
         return existing, False
     spec = read_questionnaire_file(directory / "questionnaire.xlsx")
+    try:
+        return _study_from_bundle(meta, spec, directory=directory, owner=owner), True
+    except ValidationError as error:
+        listed = (
+            [f"{key}: {' '.join(texts)}" for key, texts in error.message_dict.items()]
+            if hasattr(error, "error_dict")
+            else error.messages
+        )
+        raise BundleInvalid([Problem("study.json", text, "bundle_invalid") for text in listed]) from error
+    except (QuestionnaireInvalid, RegistryError):
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as error:
+        # A sample or the consent of the wrong shape (a key Candid does not know, a text not a string).
+        message = E_BUNDLE_REFUSED.format(error=error)
+        raise BundleInvalid([Problem("study.json", message, "bundle_invalid")]) from error
+
+
+def _study_from_bundle(
+    meta: dict[str, Any], spec: dict[str, Any], *, directory: Path, owner: AbstractBaseUser
+) -> Study:
     freeze_days = meta.get("data_freeze_after_days")
     study = Study(
         owner=owner,
         slug=meta["slug"],
         title=meta["title"],
-        titles=meta.get("titles", {}),
+        titles=meta.get("titles") or {},
         languages=meta["languages"],
         target_size=meta.get("target_size"),
         data_freeze_on=timezone.localdate() + timedelta(days=freeze_days) if freeze_days else None,
@@ -59,7 +142,7 @@ def study_load_bundle(*, directory: Path, owner: AbstractBaseUser) -> tuple[Stud
     questionnaire_publish(version=version, consent=consent)
     if meta.get("claims_registry"):
         claims_registry_from_bundle(study=study, directory=directory, name=meta["claims_registry"])
-    return study, True
+    return study
 
 
 @dataclass(frozen=True)
