@@ -3,12 +3,14 @@
 The commands are discovered (a new one is covered without a change here) and their arguments read
 from their own parsers: from plausible arguments, one thing at a time is made wrong — a study or
 file that does not exist, an output folder that does not exist, a negative number, a choice not
-offered, a file that is a folder or holds junk.
+offered, a file that is a folder, holds junk or chokes a parser (a cell past column ZZZ, JSON nested
+100,000 deep, a study.json of the wrong shape).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 from io import StringIO
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from django.core.management import call_command, get_commands, load_command_clas
 from django.core.management.base import CommandError
 
 from tests.conftest import SHIPPED_STUDY
+from tests.survey.test_malformed_files import bad_cell_reference
 
 pytestmark = pytest.mark.django_db
 
@@ -61,15 +64,37 @@ def bad_values(action: argparse.Action, tmp_path: Path) -> list[str]:
         return ["-1", "many"]
     if names & {"output", "o"}:
         return [NOWHERE]
-    if names & {"file", "directory", "weights"}:
+    if names & {"file", "directory", "weights", "registry"}:
         junk = tmp_path / "junk.bin"
         junk.write_bytes(bytes(range(256)) * 8)
         empty = tmp_path / "empty"
         empty.mkdir(exist_ok=True)
-        return [NOWHERE, str(junk), str(empty)]
+        return [NOWHERE, str(junk), str(empty), *malformed(names, tmp_path)]
     if not action.option_strings:
         return ["no-such-thing"]
     return []
+
+
+def malformed(names: set[str], tmp_path: Path) -> list[str]:
+    """Files a parser chokes on (tests/survey/test_malformed_files.py): a cell past column ZZZ, JSON and
+    TOML nested 100,000 deep, study bundles whose study.json is not JSON or not an object."""
+    deep = tmp_path / "deep"
+    deep.mkdir(exist_ok=True)
+    files = {
+        "deep.json": b"[" * 100_000 + b"]" * 100_000,
+        "deep.toml": b"a = " + b"[" * 100_000 + b"]" * 100_000,
+        "bad-cell.xlsx": bad_cell_reference(),
+    }
+    for name, content in files.items():
+        (deep / name).write_bytes(content)
+    found = [str(deep / name) for name in files]
+    if "directory" in names:
+        for name, content in {"not-json": b"[1,2", "a-list": b"[]", "no-title": b'{"slug": "x"}'}.items():
+            folder = tmp_path / name
+            shutil.copytree(SHIPPED_STUDY, folder, dirs_exist_ok=True)
+            (folder / "study.json").write_bytes(content)
+            found.append(str(folder))
+    return found
 
 
 def command_line(actions, values: dict[str, str]) -> list[str]:
