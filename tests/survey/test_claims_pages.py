@@ -261,6 +261,7 @@ def test_a_registry_that_no_longer_reads_gives_a_message_not_an_error(answered_s
     assert "the registry has no claims" in problem
 
 
+@pytest.mark.one_database  # analysis-heavy, nothing database-specific: the PostgreSQL pass only
 def test_the_report_can_leave_out_flagged_responses_and_says_how_many(
     client, answered_study, make_user, tmp_path, call_command_capture
 ):

@@ -84,6 +84,7 @@ def test_exclusions_beside_other_breakdowns(answered_study, monkeypatch, draw):
     assert_nothing_recovered(released, truth, k=5)
 
 
+@pytest.mark.one_database(share=0)  # long, nothing database-specific: the SQLite pass only
 def test_a_second_release_leaving_responses_out_is_refused(answered_study):
     """Another release leaving responses out — other flags, or the same by another breakdown —
     would give the left-out responses' figures by difference: refused with a message. The same

@@ -133,6 +133,7 @@ def test_downloads_hold_the_page_tables(signed_in, answered_study):
     assert AuditEvent.objects.filter(action="aggregates_downloaded").count() == 2
 
 
+@pytest.mark.one_database(share=0)  # long, nothing database-specific: the SQLite pass only
 def test_population_figures_uploaded_weight_the_results(signed_in, answered_study):
     upload = reverse("survey:weighting_upload", args=[answered_study.slug])
     bad = signed_in.post(upload, {"targets": io.BytesIO(b"not,a,margins\n1,2,3\n")}, follow=True)

@@ -647,6 +647,7 @@ def untouched(html: str, form_id: str) -> dict[str, list[str]]:
     return values
 
 
+@pytest.mark.one_database  # long, nothing database-specific: the PostgreSQL pass only
 def test_every_question_of_the_shipped_study_saves_unchanged(client, admin_user_, shipped_study):
     """Opening each question's form and saving it as it is changes nothing and is never refused."""
     from survey.services.questionnaires import questionnaire_new_draft

@@ -89,8 +89,10 @@ def _respondents(row: dict, frame: pd.DataFrame, keys: np.ndarray) -> np.ndarray
     return inside if ("set", *found) == tuple(row["cell"]) else None
 
 
-# Draws of the responses' names: fixed, so the test does not pass or fail by the ids drawn.
-DRAWS = (0, 5)
+# A draw of the responses' names: fixed, so the test does not pass or fail by the ids drawn. Draws 0
+# and 5 both gave 10 hidden counts away to the linear programme before the bound's audit
+# (``suppression._bounded``); one is kept as the regression test (each takes about 30 s).
+DRAWS = (0,)
 
 
 @pytest.mark.one_database(share=0)  # in the SQLite pass: the PostgreSQL pass has the other long attacks
