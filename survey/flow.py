@@ -284,9 +284,10 @@ def relevant_questions(page: Page, answers: dict[str, Any]) -> Iterator[dict[str
 def to_json(value: Any) -> Any:
     """A cleaned form value as stored in ``Response.answers``.
 
-    A decimal becomes an int when whole, else the double nearest to it: the forms accept at most 15
-    significant digits (``forms.MAX_SIGNIFICANT_DIGITS``), which a double keeps exactly, so the stored
-    number prints back as the digits the participant typed (less trailing zeros).
+    A decimal becomes an int when whole, else the double nearest to it: the forms accept only what a
+    double keeps exactly (``survey.exact_numbers``: 15 significant digits, below 10^15, none below
+    10^-15), so the stored number prints back as the number the participant typed (less trailing
+    zeros; ``1e5`` as 100000, ``-0`` as 0).
     """
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)

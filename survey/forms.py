@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from . import languages
 from .computed import calculated, default_value, filtered_choices
+from .exact_numbers import MAX_INTEGER, check_exact
 from .instrument import PAGE_FORM_NAMES
 
 MAX_SHORT_TEXT = 500
@@ -26,33 +27,21 @@ E_RANKING_PERMUTATION = _("Give each option a different rank.")
 E_RANKING_INCOMPLETE = _("Rank every option.")
 E_NOT_OFFERED = _("“%(option)s” is not offered for your earlier answers: choose another option.")
 E_EXCLUSIVE = _("“%(option)s” cannot be chosen together with other answers: choose it alone, or untick it.")
-# A double (IEEE 754 binary64: SPSS, Stata, Parquet, Excel, JSON readers) keeps any decimal of up to 15
-# significant digits exactly (C's DBL_DIG), so an answer within that limit is exported as typed.
-MAX_SIGNIFICANT_DIGITS = 15
-E_TOO_PRECISE = _(
-    "Enter a number with at most %(limit)s significant digits (you entered %(digits)s): "
-    "statistics programs and spreadsheets cannot keep more exactly."
-)
 
 
 class ExactDecimalField(forms.DecimalField):
-    """A decimal number that every export format keeps exactly: at most 15 significant digits.
+    """A decimal number that every export format keeps exactly (``survey.exact_numbers``): at most
+    15 significant digits, below 10^15 in size, no digit below 10^-15.
 
-    Refused at entry with a message naming the limit, rather than rounded when stored (a float with
-    more digits would become another number, e.g. 99999999999999.999999 -> 100000000000000.0).
+    Refused at entry with a message naming the limit, rather than changed when stored (a float with
+    more digits would become another number, e.g. 99999999999999.999999 -> 100000000000000.0; 1e400
+    once broke every export, 1e-400 was stored as 0).
     """
 
     def validate(self, value: Decimal | None) -> None:
         super().validate(value)
-        if value is None or not value.is_finite():
-            return
-        digits = len(value.normalize().as_tuple().digits)
-        if digits > MAX_SIGNIFICANT_DIGITS:
-            raise forms.ValidationError(
-                E_TOO_PRECISE,
-                code="too_precise",
-                params={"limit": MAX_SIGNIFICANT_DIGITS, "digits": digits},
-            )
+        if value is not None:
+            check_exact(value)
 
 
 def text_in(texts: dict[str, str], language: str, fallback: str) -> str:
@@ -154,7 +143,7 @@ class PageForm(forms.Form):
                 )
             case "integer":
                 return forms.IntegerField(
-                    label=label, required=required, min_value=-(10**12), max_value=10**12
+                    label=label, required=required, min_value=-MAX_INTEGER, max_value=MAX_INTEGER
                 )
             case "decimal":
                 return ExactDecimalField(label=label, required=required)

@@ -20,12 +20,14 @@ import datetime
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
 from analysis.language_tags import lookup
 
+from .exact_numbers import MAX_INTEGER, exact_problem
 from .logic import ExpressionError, parse, piped_codes
 
 FORMAT = "candid/questionnaire@1"
@@ -696,6 +698,13 @@ def _is_calendar_date(value: str) -> bool:
     return True
 
 
+def _beyond(whole: str, limit: int) -> bool:
+    """Whether the whole number written ``whole`` is beyond ±``limit`` (read without ``int`` when
+    longer than the limit: Python refuses to read more than 4,300 digits)."""
+    digits = whole.lstrip("-").lstrip("0")
+    return len(digits) > len(str(limit)) or abs(int(whole)) > limit
+
+
 def _validate_default(question, lists, add) -> None:
     """A default is a fixed answer of the question's type: choice codes, a number, a date, a text.
 
@@ -736,8 +745,12 @@ def _validate_default(question, lists, add) -> None:
             )
     elif qtype == "integer" and not re.fullmatch(r"-?\d+", value):
         expected = _("a whole number")
+    elif qtype == "integer" and _beyond(value, MAX_INTEGER):
+        expected = _("a whole number between -{limit} and {limit}").format(limit=MAX_INTEGER)
     elif qtype in {"decimal", "slider"} and not re.fullmatch(r"-?(\d+(\.\d*)?|\.\d+)", value):
         expected = _("a number")
+    elif qtype in {"decimal", "slider"} and (problem := exact_problem(Decimal(value))):
+        expected = _("a number every export format keeps exactly ({problem})").format(problem=problem)
     elif qtype == "date" and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         expected = _("a date written YYYY-MM-DD")
     elif qtype == "date" and not _is_calendar_date(value):
