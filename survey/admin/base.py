@@ -15,7 +15,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
-from ..auth import ThrottledAdminAuthenticationForm
+from ..auth import ThrottledAdminAuthenticationForm, ThrottledPasswordChangeForm
 from ..models import Study
 from ..selectors import linkable, studies_editable_by, studies_visible_to
 
@@ -277,3 +277,4 @@ class ReadOnlyWhenPublishedMixin:
 
 
 admin.site.login_form = ThrottledAdminAuthenticationForm  # the sign-in page staff share (LOGIN_URL)
+admin.site.password_change_form = ThrottledPasswordChangeForm  # and its password-change page

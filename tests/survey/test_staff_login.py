@@ -66,16 +66,81 @@ def test_password_spraying_pauses_untrusted_sign_in_but_not_staff_on_their_own_b
     assert sign_in(own_browser, "alice", "pw-alice").status_code == 302 and signed_in(own_browser)
 
 
-def test_a_stranger_cannot_lock_staff_out_of_their_own_browser(make_user):
+def test_a_locked_account_is_refused_whatever_device_cookie_comes_with_it(make_user):
+    """A device cookie exempts from the site-wide pause only: a lock is the account's."""
     make_user("carol", None)
     own_browser = Client()
     sign_in(own_browser, "carol", "pw-carol")
     own_browser.post("/admin/logout/")  # signing out keeps the device cookie, as in a browser
     attacker = Client()
-    for _ in range(20):
+    for _ in range(5):
         sign_in(attacker, "carol", "guess")
     assert LOCKED in sign_in(attacker, "carol", "pw-carol").content.decode()
-    assert sign_in(own_browser, "carol", "pw-carol").status_code == 302
+    assert LOCKED in sign_in(own_browser, "carol", "pw-carol").content.decode()
+    assert not signed_in(own_browser)
+
+
+def test_failures_through_a_device_cookie_count_against_the_account(make_user):
+    make_user("carol", None)
+    cookie_holder = Client()
+    sign_in(cookie_holder, "carol", "pw-carol")
+    cookie_holder.post("/admin/logout/")
+    for _ in range(5):
+        sign_in(cookie_holder, "carol", "guess")
+    assert LOCKED in sign_in(Client(), "carol", "pw-carol").content.decode()
+    assert LOCKED in sign_in(cookie_holder, "carol", "pw-carol").content.decode()
+
+
+def test_a_device_cookie_is_bound_to_the_account_not_its_folded_name(make_user):
+    """Django allows ``Carol`` beside ``carol``: a browser trusted for one is nothing to the other."""
+    make_user("Carol", None)
+    make_user("carol", None)
+    carols_browser = Client()
+    assert sign_in(carols_browser, "Carol", "pw-Carol").status_code == 302
+    carols_browser.post("/admin/logout/")
+    for _ in range(5):
+        sign_in(Client(), "carol", "guess")  # carol is locked
+    page = sign_in(carols_browser, "carol", "pw-carol")
+    assert LOCKED in page.content.decode() and not signed_in(carols_browser)
+    SignInFailures.objects.all().delete()  # the lock lifted, as signin_unlock would
+    for n in range(settings.CANDID_SIGNIN_SPRAY_LIMIT):
+        sign_in(Client(), f"guess{n}", "Winter2025!")
+    assert PAUSED in sign_in(carols_browser, "carol", "pw-carol").content.decode()  # not her device
+    assert sign_in(carols_browser, "Carol", "pw-Carol").status_code == 302  # his device
+
+
+def change_password(client: Client, old: str):
+    return client.post(
+        "/admin/password_change/",
+        {
+            "old_password": old,
+            "new_password1": "A-new-long-pass-2026",
+            "new_password2": "A-new-long-pass-2026",
+        },
+    )
+
+
+def test_wrong_old_passwords_on_the_password_change_page_lock_the_account(make_user):
+    """A borrowed session is no unlimited password oracle: the old password is guessed at most as often
+    as at sign-in, and a locked account cannot change its password."""
+    make_user("grace", None)
+    session = Client()
+    sign_in(session, "grace", "pw-grace")
+    for _ in range(5):
+        page = change_password(session, "guess")
+        assert page.status_code == 200 and "password was entered incorrectly" in page.content.decode()
+    page = change_password(session, "pw-grace")
+    assert page.status_code == 200 and LOCKED in page.content.decode()
+    assert LOCKED in sign_in(Client(), "grace", "pw-grace").content.decode()
+
+
+def test_the_right_old_password_changes_it_before_the_limit(make_user):
+    make_user("heidi", None)
+    session = Client()
+    sign_in(session, "heidi", "pw-heidi")
+    change_password(session, "guess")
+    assert change_password(session, "pw-heidi").status_code == 302
+    assert sign_in(Client(), "heidi", "A-new-long-pass-2026").status_code == 302
 
 
 def test_a_lock_ends_one_window_after_the_last_counted_failure_however_long_the_attack(
