@@ -8,8 +8,11 @@ semantics it implements. Pure functions: spec and answers in, values out.
   (ODK XForms spec, "Bindings": ``calculate``): ``3`` for 1 + 2, ``true``/``false`` for a
   comparison. An empty result stores nothing, like an unanswered question, and so does NaN (a sum
   with an unanswered term, ``number('x')``), which ODK would store as the text "NaN": an analyst
-  gets a missing value rather than a word in a number's place (``coalesce()`` treats both alike). ``jr:choice-name()`` and ``format-date()`` read the form's default language, so a
-  stored value does not depend on the language a participant chose.
+  gets a missing value rather than a word in a number's place (``coalesce()`` treats both alike).
+  On an ``integer`` or ``decimal`` question, so does a number no export keeps (±Infinity, 10^15 and
+  more in size: ``survey.exact_numbers``), which once stopped the Stata export.
+  ``jr:choice-name()`` and ``format-date()`` read the form's default language, so a stored value
+  does not depend on the language a participant chose.
 - A choice filter keeps the choices for which it is true, with the choice's ``name`` and the
   choices sheet's other columns as bare names (``state = ${state}``), as in XLSForm.
 """
@@ -22,6 +25,7 @@ from typing import Any
 
 from lark import Tree
 
+from .exact_numbers import MAX_MAGNITUDE
 from .logic import Context, ExpressionError, parse, to_string
 
 
@@ -35,7 +39,20 @@ def calculated(
     value = parse(question["calculation"]).evaluate(answers, "", context)
     if isinstance(value, float) and math.isnan(value):
         return None
+    if question.get("type") in NUMERIC_TYPES and _beyond_exports(value):
+        return None
     return to_string(value) or None
+
+
+NUMERIC_TYPES = frozenset({"integer", "decimal"})
+
+
+def _beyond_exports(value: Any) -> bool:
+    """Whether a calculated number is one no export keeps: ±Infinity (``1 div 0``) or 10^15 and more
+    in size (``survey.exact_numbers``; Stata refuses ±8.99e307 and up, ``pow(10, 308)``)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return not math.isfinite(value) or abs(value) >= 10**MAX_MAGNITUDE
 
 
 def unknown_filter_columns(source: str, known: list[str]) -> list[str]:

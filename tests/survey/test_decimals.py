@@ -22,6 +22,7 @@ from analysis import schema
 from analysis.exports import export
 from analysis.varnames import legal_names
 from survey import flow
+from survey.computed import calculated
 from survey.exact_numbers import MAX_DECIMAL_PLACES, MAX_MAGNITUDE, MAX_SIGNIFICANT_DIGITS
 from survey.forms import PageForm
 from survey.instrument import normalize, validate
@@ -217,3 +218,20 @@ def test_the_limit_is_said_in_the_participants_language():
     with translation.override("zh-hans"):
         form = _form("1e20")
         assert "请输入介于 -999999999999999 和 999999999999999 之间的数值" in form.errors["amount"][0]
+
+
+@pytest.mark.parametrize("calculation", ["1 div 0", "-1 div 0", "pow(10, 308)", "pow(10, 15)"])
+@pytest.mark.parametrize("qtype", ["decimal", "integer"])
+def test_a_calculated_number_no_export_keeps_is_stored_as_missing(qtype, calculation):
+    """``1 div 0`` once stored "Infinity" in a decimal question, and the Stata export stopped."""
+    question = {**QUESTION, "type": qtype, "calculation": calculation}
+    assert calculated(question, {}) is None
+    assert calculated({**question, "type": "calculate"}, {}) is not None  # text, as ODK stores it
+    assert calculated({**question, "calculation": "pow(10, 14)"}, {}) == "100000000000000"
+
+
+def test_a_calculated_decimal_within_the_limits_exports_as_computed(tmp_path):
+    stored = calculated({**QUESTION, "calculation": "0.1 + 0.2"}, {})
+    path = tmp_path / "out.dta"
+    export([_frame([stored])], exports_study.codebook(), path, "dta")
+    assert _read_back(path, "dta") == [Decimal(stored)]
