@@ -11,21 +11,21 @@ Rules, for every sign-in that goes through Django's ``authenticate`` (the admin'
   nothing about which accounts exist.
 - **Across accounts.** After ``CANDID_SIGNIN_SPRAY_LIMIT`` failures over all usernames within the
   window, sign-in from browsers that are not trusted devices pauses until the count falls.
-- **Locked means locked.** A locked account is refused whatever comes with the attempt, a device
-  cookie included, and every failure counts against the account it names.
-- **Trusted devices.** A browser where an account signed in successfully gets a signed, HttpOnly
-  *device cookie* bound to that account's primary key (after OWASP's "device cookies" scheme). It
-  exempts sign-in *for that account only* from the site-wide pause, so password spraying by
-  strangers does not stop staff on their own browsers; it never exempts from an account's lock
-  (accounts ``Carol`` and ``carol`` are two accounts, and one's cookie is nothing to the other).
-- **Never forever.** Attempts refused while locked are not counted, so a lock ends one window after
-  the last failure that counted. ``manage.py signin_unlock`` lifts locks by hand.
+- **Trusted devices, never locked out forever.** A browser where an account signed in successfully
+  gets a signed, HttpOnly *device cookie* bound to that account's primary key and to a random
+  device id (OWASP's "device cookies" scheme against online guessing). Attempts *for that account*
+  from it are counted on the device alone and are exempt from the account's lock and the site-wide
+  pause, so a stranger's guessing cannot lock a member of staff out of their own browser. The
+  cookie is the account's, not its name's: accounts ``Carol`` and ``carol`` are two accounts, and
+  one's cookie is nothing to the other (an attacker needs the account's password to get one).
+  Attempts refused while locked are not counted, so a lock ends one window after the last failure
+  that counted. ``manage.py signin_unlock`` lifts locks by hand.
 - **Password changes.** A wrong old password on the password-change page (``/admin/password_change/``,
   the one staff share) counts as a failed sign-in of that account, and a locked account cannot
   change its password there, so a borrowed session is no unlimited password oracle.
 
 What is stored (``SignInFailures``): per minute, counts under a keyed hash (HMAC with the
-secret key) of the normalised username, and one count for all usernames —
+secret key) of the normalised username or of the device id, and one count for all usernames —
 no username, IP address, user agent or session. Rows older than the window are deleted.
 Participants never sign in, so nothing here is about them.
 """
@@ -103,23 +103,26 @@ def _device_value(user_pk: Any) -> str:
     return _keyed("user", str(user_pk))
 
 
-def trusted_device(request: HttpRequest | None, raw_username: Any) -> bool:
-    """Whether this browser's device cookie was issued to the account that ``raw_username`` signs in
-    as (found as Django's ``ModelBackend`` finds it: by natural key, after the sign-in form's NFKC)."""
+def trusted_device(request: HttpRequest | None, raw_username: Any) -> str | None:
+    """The counting key of this browser's device cookie when it was issued to the account that
+    ``raw_username`` signs in as (found as Django's ``ModelBackend`` finds it: by natural key, after
+    the sign-in form's NFKC), else None."""
     if request is None or not request.COOKIES.get(DEVICE_COOKIE):
-        return False
+        return None
     try:
         value = signing.loads(request.COOKIES[DEVICE_COOKIE], salt=DEVICE_SALT, max_age=DEVICE_DAYS * 86400)
     except signing.BadSignature:
-        return False
-    if not isinstance(value, dict) or not isinstance(value.get("u"), str):
-        return False
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("u"), str) or not value.get("d"):
+        return None
     model = get_user_model()
     try:
         user = model._default_manager.get_by_natural_key(UsernameField().to_python(raw_username or ""))
     except model.DoesNotExist:
-        return False
-    return secrets.compare_digest(value["u"], _device_value(user.pk))
+        return None
+    if not secrets.compare_digest(value["u"], _device_value(user.pk)):
+        return None
+    return _keyed("device", str(value["d"]))
 
 
 def account_lock(raw_username: Any) -> str | None:
@@ -131,21 +134,26 @@ def account_lock(raw_username: Any) -> str | None:
 
 def lock_reason(request: HttpRequest | None, raw_username: Any) -> str | None:
     """Why a sign-in for ``raw_username`` from ``request`` is refused now (a message), or None."""
+    device = trusted_device(request, raw_username)
+    if device is not None:  # the account's own browser: its own count only
+        if recent_failures(device) >= failure_limit():
+            return str(E_LOCKED).format(minutes=window_minutes())
+        return None
     locked = account_lock(raw_username)
     if locked is not None:
         return locked
-    if recent_failures(ALL_ACCOUNTS) >= spray_limit() and not trusted_device(request, raw_username):
+    if recent_failures(ALL_ACCOUNTS) >= spray_limit():
         return str(E_PAUSED).format(minutes=window_minutes())
     return None
 
 
-def failure_record(raw_username: Any) -> None:
-    """Count one failed sign-in (or wrong old password) of ``raw_username``, and one for the site."""
+def failure_record(raw_username: Any, device: str | None = None) -> None:
+    """Count one failed sign-in (or wrong old password) of ``raw_username``: on its trusted ``device``
+    alone when it came from one, else against the account and the site."""
     from .services.signin import signin_failure_record
 
-    signin_failure_record(
-        keys=[account_key(raw_username), ALL_ACCOUNTS], minute=_now_minute(), window=window_minutes()
-    )
+    keys = [device] if device is not None else [account_key(raw_username), ALL_ACCOUNTS]
+    signin_failure_record(keys=keys, minute=_now_minute(), window=window_minutes())
 
 
 class SignInThrottleBackend:
@@ -168,11 +176,12 @@ class SignInThrottleBackend:
 def on_login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **_: Any
 ) -> None:
-    """Count a failure against its account, whatever device cookie came with it (not one refused by
-    a lock: those would keep the lock alive forever)."""
+    """Count a failure, on the device when it came from the account's trusted device (not one
+    refused by a lock: those would keep the lock alive forever)."""
     if request is not None and getattr(request, "candid_signin_refused", None):
         return
-    failure_record(credentials.get("username", credentials.get(get_user_model().USERNAME_FIELD)))
+    username = credentials.get("username", credentials.get(get_user_model().USERNAME_FIELD))
+    failure_record(username, trusted_device(request, username))
 
 
 def on_logged_in(sender: Any, request: HttpRequest | None, user: Any, **_: Any) -> None:
@@ -180,7 +189,7 @@ def on_logged_in(sender: Any, request: HttpRequest | None, user: Any, **_: Any) 
     middleware sets the cookie."""
     if request is not None:
         request.candid_device_cookie = signing.dumps(  # type: ignore[attr-defined]
-            {"u": _device_value(user.pk)}, salt=DEVICE_SALT
+            {"u": _device_value(user.pk), "d": secrets.token_urlsafe(18)}, salt=DEVICE_SALT
         )
 
 
