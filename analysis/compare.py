@@ -66,7 +66,8 @@ def cronbach_alpha(design: SurveyDesign, items: list[str]) -> float:
     """Cronbach's alpha of a battery, with design-weighted variances (as R's ``svycralpha``).
 
     ``alpha = k / (k - 1) * (1 - sum(var(item)) / var(sum of items))`` (Cronbach 1951,
-    *Psychometrika* 16(3)); respondents missing any item are left out.
+    *Psychometrika* 16(3)); respondents missing any item are left out. NaN when the variance of
+    the sum is zero (no more than one respondent, or every sum alike): alpha is then undefined.
     """
     frame = design.data[items].apply(pd.to_numeric, errors="coerce")
     complete = frame.notna().all(axis=1).to_numpy()
@@ -78,5 +79,8 @@ def cronbach_alpha(design: SurveyDesign, items: list[str]) -> float:
         return float(np.sum(w * (x - mean) ** 2) / w.sum())
 
     k = len(items)
+    total = weighted_variance(values.sum(axis=1)) if len(values) else 0.0
+    if total == 0:  # 0/0: one respondent, or every answer the same
+        return float("nan")
     item_variances = sum(weighted_variance(values[:, j]) for j in range(k))
-    return k / (k - 1) * (1 - item_variances / weighted_variance(values.sum(axis=1)))
+    return k / (k - 1) * (1 - item_variances / total)

@@ -207,6 +207,8 @@ def _df(design: SurveyDesign, column: np.ndarray, p: int, per: int = 1, *, own: 
     ``own=True`` each domain keeps its own, R's ``degf`` of the subset design, which is what
     ``svyby`` hands ``svyciprop`` and ``svyquantile``.
     """
+    if p == 0:  # no columns: a variable nobody answered has no levels
+        return np.zeros(0)
     domain = np.where(column >= 0, column // per, -1)
     g = p // per
     whole = g == 1 and np.all(column >= 0)

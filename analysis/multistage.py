@@ -48,6 +48,17 @@ def _dense(*keys: np.ndarray) -> np.ndarray:
     return np.asarray(codes, dtype=np.int64)
 
 
+def group_sums(codes: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """The ``(size, p)`` sums of the columns of ``values`` ``(n, p)`` by group ``codes`` (0 .. size-1):
+    one ``bincount`` per column, and a ``(size, 0)`` array when there are no columns (a variable
+    nobody answered has no shares to sum)."""
+    if values.shape[1] == 0:
+        return np.zeros((size, 0))
+    return np.column_stack(
+        [np.bincount(codes, weights=values[:, j], minlength=size) for j in range(values.shape[1])]
+    )
+
+
 def _present(keys: np.ndarray, size: int) -> np.ndarray:
     """Which of ``0..size-1`` occur in ``keys``, as a boolean ``(size,)`` array."""
     present = np.zeros(size, dtype=bool)
@@ -265,11 +276,8 @@ class Stages:
     def stage_variance(self, s: int, totals: np.ndarray) -> np.ndarray:
         """One stage's term from its unit totals ``(m, p)`` (R's ``onestage`` times the fractions above)."""
         stage = self.stages[s]
-        p = totals.shape[1]
         size = len(stage.n_h)
-        sums = np.column_stack(
-            [np.bincount(stage.unit_stratum, weights=totals[:, j], minlength=size) for j in range(p)]
-        ).reshape(size, p)
+        sums = group_sums(stage.unit_stratum, totals, size)
         with np.errstate(divide="ignore", invalid="ignore"):
             centre = sums / stage.n_h[:, None]
         factor = stage.scale_h.copy()
@@ -289,12 +297,7 @@ class Stages:
             parent_of_unit = stage.stratum_parent[stage.unit_stratum]
             parents = int(parent_of_unit.max()) + 1
             count = np.bincount(parent_of_unit, minlength=parents)
-            means = np.column_stack(
-                [
-                    np.bincount(parent_of_unit, weights=totals[:, j], minlength=parents) / count
-                    for j in range(totals.shape[1])
-                ]
-            ).reshape(parents, totals.shape[1])
+            means = group_sums(parent_of_unit, totals, parents) / count[:, None]
             centre[stage.lonely] = means[stage.stratum_parent[stage.lonely]]
         elif self.lonely_psu == "average":
             # The strata with variance information stand in for the others, per parent unit.

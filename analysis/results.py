@@ -311,10 +311,7 @@ def _codes(context: _Context, column: str, levels: list[str] | None = None) -> t
     if key not in context.cache:
         raw, _ = _raw(context, column)
         mapped, levels = _level_map(context, column, levels)
-        context.cache[key] = (
-            (np.where(raw >= 0, mapped[np.clip(raw, 0, None)], -1) if len(mapped) else np.full(len(raw), -1)),
-            levels,
-        )
+        context.cache[key] = (_mapped(raw, mapped), levels)
     return context.cache[key]
 
 
@@ -326,6 +323,15 @@ def _raw(context: _Context, column: str) -> tuple[np.ndarray, pd.Index]:
         codes, uniques = pd.factorize(context.design.data[column])
         context.cache[key] = np.asarray(codes, dtype=np.int64), uniques
     return context.cache[key]
+
+
+def _mapped(raw: np.ndarray, mapped: np.ndarray) -> np.ndarray:
+    """Distinct-value indices ``raw`` (-1 missing) through ``mapped`` (:func:`_level_map`): each row's
+    level index, -1 when missing. A column nobody answered has no distinct values, so ``mapped`` is
+    empty and every row is missing (indexing it first would fail)."""
+    if not len(mapped):
+        return np.full(len(raw), -1, dtype=np.int64)
+    return np.where(raw >= 0, mapped[np.clip(raw, 0, None)], -1)
 
 
 def _level_map(context: _Context, column: str, levels: list[str] | None) -> tuple[np.ndarray, list[str]]:
@@ -447,16 +453,13 @@ def _tallied_cells(
     """The share estimates keyed by (group, level) and the cells' fingerprints of ``column`` by ``b``,
     from the column's tally (one pass over the rows for every breakdown)."""
     t = _tally(context, column)
-    level_of = _level_map(context, column, levels)[0][np.clip(t.answer, 0, None)]
-    level_of = np.where(t.answer >= 0, level_of, -1) if len(level_of) else np.full(len(t.answer), -1)
+    level_of = _mapped(t.answer, _level_map(context, column, levels)[0])
     group_of, g = None, 1
     if b is not None:
         position = _breakdowns(context, column)[1:].index(b)
         mapped, groups = _level_map(context, b, None)
         raw = t.breakdowns[position]
-        group_of = (
-            np.where(raw >= 0, mapped[np.clip(raw, 0, None)], -1) if len(mapped) else np.full(len(raw), -1)
-        )
+        group_of = _mapped(raw, mapped)
         g = len(groups)
     fit = {}
     if estimate:
@@ -525,6 +528,8 @@ def _statistic_rows(
         )
         domain = np.where(valid & (group_codes >= 0), group_codes, -1)
         ns = np.bincount(domain[domain >= 0], minlength=len(groups))
+        if not ns.any():  # nobody in any group: no statistic to estimate
+            continue
         keys = fingerprints(context.keys, domain, len(groups))
         classes = _classes(context)
         parts = atoms(context.keys, domain, len(groups), classes) if classes is not None else None
@@ -534,6 +539,8 @@ def _statistic_rows(
             **{c: context.design.data[c] for c in columns},
         )
         fit = estimator(_same_rows(context.design, data), None if b is None else "_group")
+        if b is not None and "_group" not in fit.columns:  # no group with an estimate
+            continue
         fit = fit.set_index("_group") if b is not None else fit.set_index(pd.Index([0]))
         for g, group in enumerate(groups):
             if ns[g] == 0 or g not in fit.index:
@@ -754,6 +761,8 @@ def _direct(context: _Context, params: dict[str, str]) -> Iterator[tuple[str, pd
     )
     frame = _share_rows(scoped, direct, column, ["in", "out"], statistic=DIRECT)
     parts = _share_rows(context, direct, direct, own, estimate=False)
+    if frame.empty or parts.empty:  # nobody answered the direct question
+        return
     keyed = parts.set_index(["group_variable", "group", "level"])["cell"]
     frame["sum_of"] = [
         [
