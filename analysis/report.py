@@ -48,7 +48,8 @@ from .weighting import rake, read_margins
 
 
 def weight(frame: pd.DataFrame, margins: pd.DataFrame | None) -> tuple[SurveyDesign, list[dict[str, Any]]]:
-    """A design with the samples as strata, raked per sample to ``margins`` (column ``sample`` says which)."""
+    """A design with the samples as strata, raked per sample to ``margins`` (column ``sample`` says which);
+    margins of a sample without respondents are left aside (its claims are not measured)."""
     design = SurveyDesign(frame, strata=schema.SAMPLE)
     if margins is None:
         return design, []
@@ -60,6 +61,8 @@ def weight(frame: pd.DataFrame, margins: pd.DataFrame | None) -> tuple[SurveyDes
         inside = (
             (frame[schema.SAMPLE] == sample).to_numpy() if sample is not None else np.ones(len(frame), bool)
         )
+        if not inside.any():  # a sample without released responses has no one to weight
+            continue
         part = frame.loc[inside].reset_index(drop=True)
         raked, report = rake(
             SurveyDesign(part),
@@ -73,6 +76,8 @@ def weight(frame: pd.DataFrame, margins: pd.DataFrame | None) -> tuple[SurveyDes
             full[inside] = codes
             groups.append(full)
         reports.append({"sample": sample, "variables": sorted(rows["variable"].unique()), **report.__dict__})
+    if not groups:  # no sample with margins has respondents: nothing was weighted
+        return design, reports
     # Rows of unweighted samples form their own calibration group (they are strata of their own).
     groups = [np.where(g < 0, g.max() + 1 + pd.factorize(frame[schema.SAMPLE])[0], g) for g in groups]
     return with_weights(design, weights, Calibration("rake", tuple(groups), np.ones(len(frame)))), reports

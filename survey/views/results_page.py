@@ -15,7 +15,7 @@ from typing import Any
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from ..services.results import notes_in_words
 
@@ -28,6 +28,7 @@ PERCENT_STATISTICS = {
     "randomized_response",
     "difference",
 }
+E_NO_ANSWERS = gettext_noop("No answers: nobody in the responses used here answered this question.")
 KIND_NAMES = {
     "distribution": gettext_lazy("Single choice"),
     "battery": gettext_lazy("Matrix"),
@@ -235,6 +236,10 @@ def page_context(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _section(item: dict[str, Any], rows: list[dict[str, Any]]) -> Section:
     kind = item["kind"]
+    kind_name = str(KIND_NAMES.get(kind, kind))
+    if not rows and kind != "text":  # asked of no one released here (another sample's question, say)
+        empty = Panel(title=item["label"], columns=[], note=_(E_NO_ANSWERS))
+        return Section(item["question"], item["label"], kind_name, [empty], item.get("tests", []))
     panels: list[Panel] = []
     statistic = lambda name: [r for r in rows if r["statistic"] == name]  # noqa: E731
     if kind in {"distribution", "randomized_response"}:
@@ -317,6 +322,4 @@ def _section(item: dict[str, Any], rows: list[dict[str, Any]]) -> Section:
         panels.append(Panel(title=_("Free text"), columns=[], note=note))
     for panel in panels:
         panel.title = panel.title or item["label"]
-    return Section(
-        item["question"], item["label"], str(KIND_NAMES.get(kind, kind)), panels, item.get("tests", [])
-    )
+    return Section(item["question"], item["label"], kind_name, panels, item.get("tests", []))
