@@ -35,6 +35,11 @@ E_UNKNOWN_VARIABLE = "margin variable {variable!r} is not a column of the data"
 E_MISSING_VALUES = "{variable} has {count} missing values; impute or drop them before weighting"
 
 
+class MarginsUnmet(ValueError):
+    """Margins the responses cannot be weighted to (or that cannot be read as margins), in Candid's
+    words: one of the ``E_`` messages above, naming the variable and category at fault."""
+
+
 @dataclass(frozen=True)
 class RakeReport:
     """How raking went: iterations, the largest remaining margin deviation, and the weights' cost."""
@@ -60,37 +65,37 @@ def _targets(margins: pd.DataFrame, data: pd.DataFrame, total: float) -> dict[st
     """{variable: Series(category -> population total)}, checked against the sample."""
     value_column = "share" if "share" in margins.columns else "count" if "count" in margins.columns else None
     if value_column is None or not {"variable", "category"} <= set(margins.columns):
-        raise ValueError(E_MARGIN_COLUMNS.format(columns=", ".join(margins.columns)))
+        raise MarginsUnmet(E_MARGIN_COLUMNS.format(columns=", ".join(margins.columns)))
     targets: dict[str, pd.Series] = {}
     reference: tuple[str, float] | None = None
     for variable, rows in margins.groupby("variable", sort=False):
         if variable not in data.columns:
-            raise ValueError(E_UNKNOWN_VARIABLE.format(variable=variable))
+            raise MarginsUnmet(E_UNKNOWN_VARIABLE.format(variable=variable))
         sample = data[variable]
         if sample.isna().any():
-            raise ValueError(E_MISSING_VALUES.format(variable=variable, count=int(sample.isna().sum())))
+            raise MarginsUnmet(E_MISSING_VALUES.format(variable=variable, count=int(sample.isna().sum())))
         values = pd.Series(rows[value_column].to_numpy(dtype=float), index=rows["category"].astype(str))
         largest = 1.0 if value_column == "share" else LARGEST_COUNT
         for category, value in values.items():
             if not (np.isfinite(value) and 0 < value <= largest):
-                raise ValueError(
+                raise MarginsUnmet(
                     E_BAD_FIGURE.format(variable=variable, category=category, value=value, largest=largest)
                 )
         present = {str(value) for value in sample.unique()}
         covered = {part for category in values.index for part in category.split(GROUP_SEPARATOR)}
         for category in values.index:
             if not set(category.split(GROUP_SEPARATOR)) & present:
-                raise ValueError(E_NOT_IN_SAMPLE.format(variable=variable, category=category))
+                raise MarginsUnmet(E_NOT_IN_SAMPLE.format(variable=variable, category=category))
         for category in sorted(present - covered):
-            raise ValueError(E_NOT_IN_MARGINS.format(variable=variable, category=category))
+            raise MarginsUnmet(E_NOT_IN_MARGINS.format(variable=variable, category=category))
         if value_column == "share":
             if abs(values.sum() - 1) > SHARE_TOLERANCE:
-                raise ValueError(E_SHARES_SUM.format(variable=variable, total=values.sum()))
+                raise MarginsUnmet(E_SHARES_SUM.format(variable=variable, total=values.sum()))
             values = values * total
         elif reference is None:
             reference = (str(variable), float(values.sum()))
         elif abs(values.sum() - reference[1]) > SHARE_TOLERANCE * reference[1]:
-            raise ValueError(
+            raise MarginsUnmet(
                 E_COUNTS_SUM.format(
                     variable=variable, total=values.sum(), other=reference[0], expected=reference[1]
                 )
@@ -152,7 +157,7 @@ def rake(
             break
     if deviation >= tol and trim is None:
         variable, category, off = _worst(codes, goals, weights)
-        raise ValueError(
+        raise MarginsUnmet(
             E_NO_CONVERGENCE.format(iterations=max_iter, variable=variable, category=category, deviation=off)
         )
     report = _report(weights, iterations, deviation, tol, trimmed)
@@ -240,12 +245,12 @@ def poststratify(design: SurveyDesign, table: pd.DataFrame) -> SurveyDesign:
     )
     missing = keys.difference(population.index)
     if len(missing):
-        raise ValueError(
+        raise MarginsUnmet(
             E_NOT_IN_MARGINS.format(variable="/".join(variables), category="/".join(map(str, missing[0])))
         )
     absent = population.index.difference(keys.unique())
     if len(absent):
-        raise ValueError(
+        raise MarginsUnmet(
             E_NOT_IN_SAMPLE.format(variable="/".join(variables), category="/".join(map(str, absent[0])))
         )
     codes = population.index.get_indexer(keys)
@@ -279,7 +284,7 @@ def rake_samples(
     for name, rows in parts:
         inside = (data[sample] == name).to_numpy() if name is not None else np.ones(len(data), dtype=bool)
         if not inside.any():
-            raise ValueError(f"the margins are for sample {name!r}, which has no respondents")
+            raise MarginsUnmet(f"the margins are for sample {name!r}, which has no respondents")
         part = SurveyDesign(data.loc[inside].reset_index(drop=True), weight_values=weights[inside])
         raked, report = rake(
             part, rows.drop(columns=[c for c in ("sample",) if c in rows.columns]), max_iter=max_iter, tol=tol

@@ -26,8 +26,8 @@ def build_report(study_id: int, weighted: bool, exclude: list[str] | None = None
     flags = tuple(exclude or ())
     try:
         return report_build(study_id=study_id, weighted=weighted, exclude=flags).status
-    except Exception as error:
-        report_failed(study_id=study_id, weighted=weighted, error=type(error).__name__, exclude=flags)
+    except Exception:
+        report_failed(study_id=study_id, weighted=weighted, exclude=flags)
         raise
 
 
@@ -49,6 +49,6 @@ def release_closed(study_id: int) -> int:
 def build_results(study_id: int, options: dict) -> str:
     try:
         return results_build(study_id=study_id, options=options).status
-    except Exception as error:
-        results_failed(study_id=study_id, options=options, error=type(error).__name__)
+    except Exception:
+        results_failed(study_id=study_id, options=options)
         raise

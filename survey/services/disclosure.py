@@ -53,6 +53,7 @@ from analysis.report_text import ReportText
 from analysis.suppression import response_keys
 
 from ..models import DisclosureLedger, DisclosureRecord, ResultsSnapshot, Study
+from .refusals import Refused
 
 RETRIES = 5
 COLUMNS = (
@@ -157,7 +158,7 @@ def said(note: Mapping[str, Any]) -> str:
     return _(note["message"]).format(**params) if note.get("brace") else _(note["message"]) % params
 
 
-class ExclusionRefused(ValueError):
+class ExclusionRefused(Refused):
     """A release leaving responses out, refused because another release from the same data left
     responses out already (:func:`exclusion_check`); its message says why, in the reader's words,
     and ``kept`` holds it for a snapshot in no language yet (:func:`in_words`)."""
@@ -205,7 +206,7 @@ def study_keys(study: Study, ids: Sequence[str]) -> np.ndarray:
     return response_keys([str(i) for i in ids], salt=fingerprint_salt(study))
 
 
-class ReleaseHeld(ValueError):
+class ReleaseHeld(Refused):
     """A release asked for while releases are held after a withdrawal. Its message is
     :data:`E_HELD` untranslated: a kept snapshot holds it and each reader's page translates it
     (``gettext``) into the reader's language, not the language of the request that built it."""

@@ -30,7 +30,7 @@ from analysis.release import LEFT_OUT, left_out
 from analysis.report import build_report, localise_report, report_tables
 from analysis.report_text import ReportText
 from analysis.suppression import DEFAULT_K, disclose
-from analysis.weighting import GROUP_SEPARATOR, read_margins
+from analysis.weighting import GROUP_SEPARATOR, MarginsUnmet, read_margins
 
 from ..bridge import responses_frame, study_parameters
 from ..middleware import InlineDeadlineExceeded, inline_deadline
@@ -51,6 +51,7 @@ from .disclosure import (
     released_exclusion,
     study_keys,
 )
+from .refusals import COMPUTATION_ERRORS, E_FAILED, problem_of
 
 logger = logging.getLogger("candid.errors")
 SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
@@ -58,7 +59,6 @@ STALLED_AFTER = timedelta(minutes=30)  # a background build not finished by then
 REPORT_FORMAT = 2  # the shape of a kept report's data: raise it when build_report's output changes
 E_NO_REGISTRY = gettext_noop("This study has no claims registry.")
 E_MARGINS = gettext_noop("The responses cannot be weighted to the census margins: {error}.")
-E_BUILD = gettext_noop("The report could not be built: {error}.")
 E_EXCLUDED = gettext_noop("Every response is excluded by the chosen data-quality flags.")
 WITHOUT = "without exclusions:"  # names of the report without exclusions' tables, recorded beside
 E_REGISTRY = gettext_noop("Version {version} of the study's claims registry cannot be used: {error}")
@@ -228,8 +228,10 @@ def _built(
         return {"problem": str(error)}
     except ExclusionRefused as error:  # kept in no language: each reader reads it in theirs
         return {"problem": error.kept}
-    except ValueError as error:  # margins the sample cannot meet, above all: say why
-        return {"problem": kept_message(E_MARGINS if weighted else E_BUILD, brace=True, error=str(error))}
+    except MarginsUnmet as error:  # margins the sample cannot meet: say why, in Candid's words
+        return {"problem": kept_message(E_MARGINS, brace=True, error=str(error))}
+    except COMPUTATION_ERRORS as error:  # a library's words are logged, never shown
+        return {"problem": problem_of(error, doing="claims report build")}
     return {"data": _plain(report)}
 
 
@@ -333,10 +335,12 @@ def report_prepared(study: Study, *, weighted: bool, exclude: tuple[str, ...] = 
     return snapshot
 
 
-def report_failed(*, study_id: int, weighted: bool, error: str, exclude: tuple[str, ...] = ()) -> None:
+def report_failed(*, study_id: int, weighted: bool, exclude: tuple[str, ...] = ()) -> None:
+    """Mark a build the background worker could not finish (the worker logs why): its page says so in
+    general words (``refusals.E_FAILED``), read in the reader's language."""
     ReportSnapshot.objects.filter(
         study_id=study_id, weighted=weighted, exclude=exclusion_key(exclude)
-    ).update(status=ReportStatus.FAILED, problem=f"The report could not be built ({error}).")
+    ).update(status=ReportStatus.FAILED, problem=E_FAILED)
 
 
 def report_forget(*, study_id: int) -> None:

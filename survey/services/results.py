@@ -72,6 +72,7 @@ from .disclosure import (
     study_keys,
 )
 from .exports import audit_record
+from .refusals import COMPUTATION_ERRORS, E_FAILED, Refused, problem_of
 
 logger = logging.getLogger("candid.errors")
 STALLED_AFTER = timedelta(minutes=30)
@@ -292,19 +293,20 @@ def results_build(*, study_id: int, options: dict[str, Any]) -> ResultsSnapshot:
             values["payload"] = compute_results(study, frame, codebook, chosen, revision=revision)
         except ExclusionRefused as error:  # kept in no language: each reader reads it in theirs
             values["problem"] = error.kept
-        except ValueError as error:  # weighting the sample cannot meet, a breakdown that is gone
-            values["problem"] = str(error)
+        except COMPUTATION_ERRORS as error:  # weighting the sample cannot meet, or a library's failure
+            values["problem"] = problem_of(error, doing="results build")
     snapshot, _created = ResultsSnapshot.objects.update_or_create(
         study=study, key=chosen.key(), defaults=values
     )
     return snapshot
 
 
-def results_failed(*, study_id: int, options: dict[str, Any], error: str) -> None:
+def results_failed(*, study_id: int, options: dict[str, Any]) -> None:
+    """Mark a build the background worker could not finish (the worker logs why): its page says so in
+    general words (``refusals.E_FAILED``), read in the reader's language."""
     key = ResultsOptions.from_dict(options).key()
     ResultsSnapshot.objects.filter(study_id=study_id, key=key).update(
-        status=ReportStatus.FAILED,
-        problem=_("The results could not be built (%(error)s).") % {"error": error},
+        status=ReportStatus.FAILED, problem=E_FAILED
     )
 
 
@@ -355,7 +357,7 @@ def compute_results(
         )
     used = frame.loc[keep].reset_index(drop=True) if leaving_out else frame
     if used.empty:
-        raise ValueError(_("Every response is excluded by the chosen data-quality flags."))
+        raise Refused(_("Every response is excluded by the chosen data-quality flags."))
     keys = study_keys(study, frame[schema.RESPONSE_ID].tolist())
     by = tuple(b for b in options.by if b in used.columns)
     labels = {
@@ -426,7 +428,7 @@ def compute_results(
             options=recorded,
         )
     except WeightedReleaseTooLarge as error:
-        raise ValueError(_(E_WEIGHTING_TOO_FINE) % fineness(design)) from error
+        raise Refused(_(E_WEIGHTING_TOO_FINE) % fineness(design)) from error
     results = released_results(context, items, list(tables), release)
     if leaving_out:
         hidden, rows = _withheld(release, list(tables))
@@ -495,11 +497,11 @@ def known_classes(design: SurveyDesign, keys: np.ndarray, *, k: int = DEFAULT_K)
     the threshold rule applied to the weighting's groups keeps each at k or more."""
     classes = weighting_classes(design.w)
     if classes.size > MAX_CLASSES:
-        raise ValueError(_(E_TOO_MANY_CLASSES) % {"limit": MAX_CLASSES})
+        raise Refused(_(E_TOO_MANY_CLASSES) % {"limit": MAX_CLASSES})
     if classes.size == 1:
         return {}
     if int(np.bincount(classes.codes, minlength=classes.size).min()) < k:
-        raise ValueError(_(E_WEIGHTING_UNMET) % {"k": k})
+        raise Refused(_(E_WEIGHTING_UNMET) % {"k": k})
     return {f"{CLASSES}{classes.identity}": classes_table(keys, classes)}
 
 
@@ -532,15 +534,15 @@ def chosen_targets(
     elif kind == "upload":
         stored = WeightingTargets.objects.filter(study=study, digest=name).first()
         if stored is None:
-            raise ValueError(_("The chosen population figures are no longer available."))
+            raise Refused(_("The chosen population figures are no longer available."))
         text, label, method = stored.content, stored.name, stored.kind
     else:
-        raise ValueError(_("Unknown weighting."))
+        raise Refused(_("Unknown weighting."))
     if method == WeightingTargets.Kind.RAKE:
         variables = rake_variables(text)
         for variable in options.rake_on:
             if variable not in variables:
-                raise ValueError(
+                raise Refused(
                     _(E_RAKE_ON_UNKNOWN) % {"variable": variable, "variables": ", ".join(variables)}
                 )
     return text, label, method
@@ -579,7 +581,7 @@ def _weighted(
         try:
             weighted, reports = rake_samples(design, table, sample=schema.SAMPLE)
         except ValueError as error:  # its words name a group and whether it has respondents
-            raise ValueError(_(E_WEIGHTING_UNMET) % {"k": options.k}) from error
+            raise Refused(_(E_WEIGHTING_UNMET) % {"k": options.k}) from error
         variables = list(dict.fromkeys(table["variable"]))
         return weighted, {
             "method": "rake",
@@ -592,7 +594,7 @@ def _weighted(
     try:
         weighted = poststratify(design, table)
     except ValueError as error:
-        raise ValueError(_(E_WEIGHTING_UNMET) % {"k": options.k}) from error
+        raise Refused(_(E_WEIGHTING_UNMET) % {"k": options.k}) from error
     kish = float(len(weighted.w) * np.sum(weighted.w**2) / np.sum(weighted.w) ** 2)
     return weighted, {"method": "poststratify", "source": label, "deff_weighting": kish}
 
@@ -682,11 +684,11 @@ def weighting_targets_checked(*, study: Study, content: bytes) -> tuple[str, str
     study (:class:`TargetsRefused` with every problem, :func:`targets_problems`). The page's upload
     and ``aggregate_tables --weights`` both take figures through here."""
     if len(content) > MAX_TARGETS_BYTES:
-        raise ValueError(_(E_TARGETS_TOO_BIG))
+        raise Refused(_(E_TARGETS_TOO_BIG))
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise ValueError(_(E_TARGETS_ENCODING)) from error
+        raise Refused(_(E_TARGETS_ENCODING)) from error
     kind = _targets_kind(text)
     problems = targets_problems(study, text, kind)
     if problems:
@@ -694,7 +696,7 @@ def weighting_targets_checked(*, study: Study, content: bytes) -> tuple[str, str
     return text, kind
 
 
-class TargetsRefused(ValueError):
+class TargetsRefused(Refused):
     """Population figures that do not fit the study: every problem, each a sentence."""
 
     def __init__(self, problems: list[str]) -> None:
@@ -785,14 +787,14 @@ def _targets_kind(text: str) -> str:
     try:
         table = pd.read_csv(io.StringIO(text), comment="#", dtype=str)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as error:
-        raise ValueError(_(E_TARGETS_FORMAT)) from error
+        raise Refused(_(E_TARGETS_FORMAT)) from error
     columns = set(table.columns)
     value = "share" if "share" in columns else "count" if "count" in columns else None
     if {"variable", "category"} <= columns and value:
         if pd.to_numeric(table[value], errors="coerce").isna().any():
-            raise ValueError(_(E_TARGETS_FORMAT))
+            raise Refused(_(E_TARGETS_FORMAT))
         return WeightingTargets.Kind.RAKE
     count = "count" if "count" in columns else "Freq" if "Freq" in columns else None
     if count and len(columns) > 1 and pd.to_numeric(table[count], errors="coerce").notna().all():
         return WeightingTargets.Kind.POSTSTRATIFY
-    raise ValueError(_(E_TARGETS_FORMAT))
+    raise Refused(_(E_TARGETS_FORMAT))

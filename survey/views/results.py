@@ -33,6 +33,7 @@ from ..models import ReportStatus, Study, WeightingTargets
 from ..selectors import may_see_results, study_title
 from ..services.disclosure import in_words
 from ..services.exports import audit_record
+from ..services.refusals import COMPUTATION_ERRORS, problem_of
 from ..services.results import (
     ResultsOptions,
     TargetsRefused,
@@ -140,6 +141,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         "options": options,
         "problems": problems,
         "snapshot": snapshot,
+        "problem": in_words(snapshot.problem),  # a kept problem in the reader's language
         "breakdowns": breakdown_choices(study, options.language),
         "weightings": _weightings(study),
         "rake_choices": raking,
@@ -245,8 +247,8 @@ def weighting_upload(request: HttpRequest, slug: str) -> HttpResponse:
         for problem in refused.problems:
             messages.error(request, problem)
         return HttpResponseRedirect(target)
-    except ValueError as error:
-        messages.error(request, str(error))
+    except COMPUTATION_ERRORS as error:  # Candid's refusal as worded; a library's logged, not shown
+        messages.error(request, in_words(problem_of(error, doing="weighting upload")))
         return HttpResponseRedirect(target)
     query = QueryDict(mutable=True)
     query["weighting"] = f"upload:{targets.digest}"

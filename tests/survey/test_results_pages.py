@@ -308,9 +308,10 @@ def test_shipped_margins_are_offered_only_where_they_fit(signed_in, answered_stu
 
 def test_a_download_whose_results_failed_is_refused_in_plain_text(signed_in, answered_study, monkeypatch):
     from survey.services import results
+    from survey.services.refusals import Refused
 
     def fails(*args, **kwargs):
-        raise ValueError("the margins are for sample 'china', which has no respondents")
+        raise Refused("the margins are for sample 'china', which has no respondents")
 
     monkeypatch.setattr(results, "compute_results", fails)
     download = reverse("survey:study_results_download", args=[answered_study.slug, "csv"])
