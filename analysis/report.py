@@ -25,7 +25,7 @@ from . import schema
 from .claims import Registry, Statistic
 from .codebook import Codebook
 from .design import Calibration, SurveyDesign, with_weights
-from .report_text import ReportText
+from .report_text import ReportText, missing
 from .suppression import round_count, row_keys
 from .translation import text_in
 from .verdicts import (
@@ -34,6 +34,7 @@ from .verdicts import (
     INDIRECT_UNAVAILABLE,
     MEASURES_DIFFER,
     NO_STATISTIC,
+    NOT_COMPARED,
     NOT_MEASURED,
     SUPPRESSED,
     RespondentSets,
@@ -301,15 +302,52 @@ def localise_report(
     }
 
 
-def _interval(text: ReportText, found: dict[str, Any], points: bool = False) -> str:
-    show = text.points_of if points else text.percent_of
-    return text.interval.format(low=show(found["ci_low"]), high=show(found["ci_high"]))
+def _p(text: ReportText, p: float | None) -> str:
+    if missing(p):
+        return text.p_unavailable
+    return text.p_below.format(p="0.001") if p < 0.001 else text.p_value.format(p=f"{p:.3f}")  # type: ignore[operator]
+
+
+def _given(found: dict[str, Any] | None) -> bool:
+    """A measure with a figure to state: measured, released and defined."""
+    return bool(found and found["measured"] and not found[SUPPRESSED] and not missing(found["estimate"]))
+
+
+def _comparison(claim: dict[str, Any], text: ReportText, method: str) -> str | None:
+    """The sentence comparing the direct and indirect figures, or why they cannot be compared;
+    None when there is nothing to compare (a measure not in the data says so itself)."""
+    gap, direct, indirect = claim["difference"], claim["direct"], claim["indirect"]
+    if gap is None:
+        return None
+    if direct and direct[SUPPRESSED]:
+        return text.not_compared_direct
+    if indirect and indirect[SUPPRESSED]:
+        return text.not_compared_indirect.format(method=method)
+    if gap.get(SUPPRESSED) or missing(gap["estimate"]) or gap.get("significant") is None:
+        return text.not_compared
+    template = text.differ if MEASURES_DIFFER in claim["reasons"] else text.agree
+    return template.format(
+        difference=text.points_of(gap["estimate"]),
+        interval=text.interval_of(gap, points=True),
+        p=_p(text, gap.get("p_value")),
+    )
+
+
+def _withheld(text: ReportText, found: dict[str, Any], k: int, method: str = "") -> str:
+    """One sentence saying a measure's figure is withheld, and why."""
+    other = found.get("suppression") == "complementary"
+    if method:
+        template = text.indirect_withheld_other if other else text.indirect_withheld
+        return template.format(method=method, k=k)
+    return (text.direct_withheld_other if other else text.direct_withheld).format(k=k)
 
 
 def explain(claim: dict[str, Any], text: ReportText, *, k: int) -> list[str]:
     """Sentences saying what respondents say, what the indirect measure shows, and why the verdict.
 
-    ``claim`` is a localised claim; returns the sentences in ``text``'s language.
+    ``claim`` is a localised claim; returns the sentences in ``text``'s language. Every sentence
+    built from a figure says so plainly when the figure is withheld or undefined: a comparison
+    that was not made is said to be impossible, never that the two "do not differ".
     """
     reasons, direct, indirect = claim["reasons"], claim["direct"], claim["indirect"]
     if NO_STATISTIC in reasons:
@@ -317,38 +355,31 @@ def explain(claim: dict[str, Any], text: ReportText, *, k: int) -> list[str]:
     if claim["verdict"] == NOT_MEASURED and not (indirect and indirect["measured"]):
         return [text.absent]
     sentences = []
-    if direct and direct["measured"] and not direct[SUPPRESSED]:
+    if _given(direct):
+        assert direct is not None
         sentences.append(
-            text.says.format(estimate=text.percent_of(direct["estimate"]), interval=_interval(text, direct))
+            text.says.format(
+                estimate=text.value_of(direct, direct["estimate"]), interval=text.interval_of(direct)
+            )
         )
     elif direct and direct[SUPPRESSED]:
-        sentences.append(text.says.format(estimate=text.withheld_for(direct, k), interval=text.dash))
+        sentences.append(_withheld(text, direct, k))
     if indirect is None:
         return sentences
     method = text.list_experiment if indirect["kind"] == "list_experiment" else text.randomized_response
-    if indirect["measured"] and not indirect[SUPPRESSED]:
+    if _given(indirect):
         sentences.append(
             text.shows.format(
                 method=method,
                 estimate=text.percent_of(indirect["estimate"]),
-                interval=_interval(text, indirect),
+                interval=text.interval_of(indirect, points=False),
             )
         )
-    gap = claim["difference"]
-    if gap is not None:
-        template = text.differ if MEASURES_DIFFER in reasons else text.agree
-        p = gap.get("p_value")
-        sentences.append(
-            template.format(
-                difference=text.points_of(gap["estimate"]),
-                interval=_interval(text, gap, points=True),
-                p=text.dash
-                if p is None
-                else text.p_below.format(p="0.001")
-                if p < 0.001
-                else text.p_value.format(p=f"{p:.3f}"),
-            )
-        )
+    elif indirect[SUPPRESSED]:
+        sentences.append(_withheld(text, indirect, k, method))
+    comparison = _comparison(claim, text, method)
+    if comparison:
+        sentences.append(comparison)
     if INDIRECT_NOT_ON_SIDE in reasons and direct:
         sentences.append(
             text.not_on_side.format(
@@ -356,10 +387,13 @@ def explain(claim: dict[str, Any], text: ReportText, *, k: int) -> list[str]:
                 threshold=text.percent_of(direct["threshold"], 0),
             )
         )
-    if INDIRECT_UNAVAILABLE in reasons:
+    # A withheld figure was said above; these say a measure the data lack.
+    if INDIRECT_UNAVAILABLE in reasons and not indirect[SUPPRESSED]:
         sentences.append(text.indirect_unavailable)
-    if DIRECT_UNAVAILABLE in reasons:
+    if DIRECT_UNAVAILABLE in reasons and not (direct and direct[SUPPRESSED]):
         sentences.append(text.direct_unavailable)
+    if NOT_COMPARED in reasons:
+        sentences.append(text.strict_not_compared)
     rule = {"all": text.rule_all, "strict": text.rule_strict, "indirect": text.rule_indirect}[
         indirect["combine"]
     ]

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .report_text import ReportText
+from .report_text import ReportText, missing
 from .suppression import ROUNDING_BASE
 
 STYLESHEET = Path(__file__).parent / "assets" / "report.css"
@@ -36,8 +36,10 @@ def _figure(text: ReportText, found: dict[str, Any] | None, k: int, *, points: b
         return e(text.not_measured)
     if found.get("suppressed"):
         return e(text.withheld_for(found, k))
+    if missing(found["estimate"]):
+        return text.dash
     show = text.points_of if points else text.percent_of
-    interval = text.interval.format(low=show(found["ci_low"]), high=show(found["ci_high"]))
+    interval = text.interval_of(found, points=points)
     return (
         f'<span class="figure">{e(show(found["estimate"]))}</span> '
         f'<span class="interval">({e(interval)}; {e(text.n.format(n=found["n"]))})</span>'
@@ -123,7 +125,7 @@ def _axis(values: list[float | None], kind: str) -> tuple[float, float]:
     """The scale: 0-100% for shares (-100 to +100 points for differences), widened to tenths to
     hold every value (a list-experiment estimate can fall outside 0-1)."""
     low, high = (-1.0, 1.0) if kind == "difference" else (0.0, 1.0)
-    found = [v for v in values if v is not None]
+    found = [v for v in values if not missing(v)]
     if found:
         low = min(low, math.floor(min(found) * 10) / 10)
         high = max(high, math.ceil(max(found) * 10) / 10)
@@ -151,9 +153,9 @@ def chart(claim: dict[str, Any], text: ReportText) -> str:
         else text.randomized_response
     )
     rows: list[tuple[str, float | None, float | None, float | None, str]] = []
-    if direct and direct["measured"] and direct["estimate"] is not None:
+    if direct and direct["measured"] and not missing(direct["estimate"]):
         rows.append((text.this_survey, direct["estimate"], direct["ci_low"], direct["ci_high"], "direct"))
-    if indirect and indirect["measured"] and indirect["estimate"] is not None:
+    if indirect and indirect["measured"] and not missing(indirect["estimate"]):
         rows.append(
             (
                 text.this_survey_indirect.format(method=method),
@@ -210,7 +212,7 @@ def chart(claim: dict[str, Any], text: ReportText) -> str:
             f'<text x="{left - 10}" y="{y + 4:.1f}" font-size="12" text-anchor="end" fill="#1b1b1b">'
             f"<title>{e(label)}: {e(figure)}</title>{e(_clip(label))} · {e(figure)}</text>"
         )
-        if ci_low is not None and ci_high is not None:
+        if not missing(ci_low) and not missing(ci_high):
             parts.append(
                 f'<line x1="{x(ci_low):.1f}" x2="{x(ci_high):.1f}" y1="{y:.1f}" y2="{y:.1f}" stroke="{colour}" stroke-width="4"/>'
             )
@@ -223,24 +225,33 @@ def chart(claim: dict[str, Any], text: ReportText) -> str:
     return "".join(parts)
 
 
-def _references(references: list[dict[str, Any]], text: ReportText) -> str:
+def _references(
+    references: list[dict[str, Any]], text: ReportText, measure: dict[str, Any] | None = None
+) -> str:
+    """The published figures beside ``measure`` (this survey's), in its unit (points for a
+    difference); where this survey's figure is withheld the difference says so."""
     if not references:
         return ""
+    points = bool(measure and measure.get("kind") == "difference")
+    show = text.points_of if points else text.percent_of
+    withheld = bool(measure and measure.get("suppressed"))
     rows = []
     for r in references:
         if r["value"] is None:
             difference = text.count_only
+        elif withheld:
+            difference = text.ref_withheld
         elif r["difference"] is None:
             difference = text.dash
         else:
             difference = (
                 f"{text.points_of(r['difference'])} "
-                f"({text.interval.format(low=text.points_of(r['diff_ci_low']), high=text.points_of(r['diff_ci_high']))})"
+                f"({text.interval_of({'ci_low': r['diff_ci_low'], 'ci_high': r['diff_ci_high']}, points=True)})"
             )
         notes = "; ".join(part for part in (r["sample"], r["mode"], r["note"]) if part)
         rows.append(
             f"<tr><th scope='row'>{e(r['source'])}</th><td>{e(str(r['year'] or ''))}</td><td>{_tag(text, r['tag'])}</td>"
-            f"<td>{e(text.percent_of(r['value'])) if r['value'] is not None else text.dash}</td>"
+            f"<td>{e(show(r['value'])) if r['value'] is not None else text.dash}</td>"
             f"<td>{e(difference)}</td><td>{e(notes)}</td></tr>"
         )
     return (
@@ -297,7 +308,7 @@ def _claim(claim: dict[str, Any], text: ReportText, k: int) -> str:
     figure = chart(claim, text)
     if figure:
         parts.append(f'<figure class="chart">{figure}</figure>')
-    parts.append(_references(claim["references"], text))
+    parts.append(_references(claim["references"], text, direct))
     parts.append(
         f'<p class="comparability"><strong>{e(text.comparability)}:</strong> {e(claim["comparability"])}</p>'
     )
@@ -307,7 +318,7 @@ def _claim(claim: dict[str, Any], text: ReportText, k: int) -> str:
             parts.append(
                 f'<div class="supplementary"><h4>{e(text.supplementary)}: {e(supplement["label"])}</h4>'
                 f"<p>{_figure(text, supplement, k, points=points)}</p>"
-                f"{_references(supplement['references'], text)}</div>"
+                f"{_references(supplement['references'], text, supplement)}</div>"
             )
     panels = [
         _panel(text.by.format(variable=panel["title"]), panel["rows"], text, k)

@@ -7,7 +7,10 @@ Placeholders in braces are filled with ``str.format``.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 from .claims import TAGS
 from .translation import Translate
@@ -108,6 +111,24 @@ class ReportText:
     agree: str = _("The two do not differ significantly ({difference}; {interval}; {p}).")
     p_value: str = _("p = {p}")
     p_below: str = _("p < {p}")
+    p_unavailable: str = _("no p-value could be computed")
+    no_interval: str = _("no interval could be computed")
+    direct_withheld: str = _("The figure asked directly is withheld: it rests on fewer than {k} respondents.")
+    direct_withheld_other: str = _(
+        "The figure asked directly is withheld so that another withheld figure cannot be worked out."
+    )
+    indirect_withheld: str = _("The {method}'s figure is withheld: it rests on fewer than {k} respondents.")
+    indirect_withheld_other: str = _(
+        "The {method}'s figure is withheld so that another withheld figure cannot be worked out."
+    )
+    not_compared_direct: str = _("The two cannot be compared, because the figure asked directly is withheld.")
+    not_compared_indirect: str = _("The two cannot be compared, because the {method}'s figure is withheld.")
+    not_compared: str = _("The two could not be compared here.")
+    strict_not_compared: str = _(
+        "The registry's rule needs the two compared, so without the comparison the claim is not "
+        "judged supported."
+    )
+    ref_withheld: str = _("not compared: this survey's figure is withheld")
     not_on_side: str = _(
         "The indirect estimate's interval is not wholly {side} {threshold}, so the direct answers "
         "alone do not establish the claim."
@@ -178,7 +199,27 @@ class ReportText:
         )
 
     def percent_of(self, value: float | None, digits: int = 1) -> str:
-        return self.dash if value is None else self.percent.format(value=f"{100 * value:.{digits}f}")
+        if missing(value):
+            return self.dash
+        return self.percent.format(value=f"{100 * value:.{digits}f}")  # type: ignore[operator]
 
     def points_of(self, value: float | None) -> str:
-        return self.dash if value is None else self.points.format(value=f"{100 * value:+.1f}")
+        return self.dash if missing(value) else self.points.format(value=f"{100 * value:+.1f}")  # type: ignore[operator]
+
+    def value_of(self, found: Mapping[str, Any], value: float | None) -> str:
+        """``value`` in the unit of ``found``'s kind: points for a difference, a percent otherwise."""
+        return self.points_of(value) if found.get("kind") == "difference" else self.percent_of(value)
+
+    def interval_of(self, found: Mapping[str, Any], *, points: bool | None = None) -> str:
+        """``found``'s 95% interval in its unit, or that none could be computed (a withheld or
+        undefined end never prints as "95% CI — – —")."""
+        if missing(found.get("ci_low")) or missing(found.get("ci_high")):
+            return self.no_interval
+        points = found.get("kind") == "difference" if points is None else points
+        show = self.points_of if points else self.percent_of
+        return self.interval.format(low=show(found["ci_low"]), high=show(found["ci_high"]))
+
+
+def missing(value: Any) -> bool:
+    """No figure: None (withheld, not measured) or NaN (undefined)."""
+    return value is None or (isinstance(value, float) and math.isnan(value))

@@ -13,7 +13,8 @@ registry's ``combine`` rule makes the claim's verdict:
     supported only when every available measure is supported, contradicted only when every one
     is contradicted, inconclusive otherwise;
 ``strict``
-    as ``all``, and a significant direct–indirect difference also leaves the claim inconclusive;
+    as ``all``, and a significant direct–indirect difference also leaves the claim inconclusive,
+    as does a comparison that could not be made (a measure withheld or missing);
 ``indirect``
     the indirect measure decides (the direct one is shown beside it); without it the claim is not
     judged.
@@ -60,6 +61,7 @@ INDIRECT_NOT_ON_SIDE = "indirect_not_on_side"  # direct supported, indirect inte
 MEASURES_DIFFER = "measures_differ"  # direct and indirect differ significantly
 INDIRECT_UNAVAILABLE = "indirect_unavailable"  # no indirect figure (not measured, or withheld)
 DIRECT_UNAVAILABLE = "direct_unavailable"
+NOT_COMPARED = "not_compared"  # the strict rule's comparison could not be made: not judged supported
 LEVEL = 0.95
 VALUES = ("estimate", "se", "ci_low", "ci_high")
 
@@ -268,7 +270,8 @@ def measure_indirect(
     gap = {key: float(found["difference"][key]) for key in VALUES}
     se = gap["se"]
     gap["p_value"] = float(2 * stats.t.sf(abs(gap["estimate"]) / se, max(design.df, 1))) if se > 0 else None
-    gap["significant"] = bool(gap["ci_low"] > 0 or gap["ci_high"] < 0)
+    undefined = np.isnan(gap["ci_low"]) or np.isnan(gap["ci_high"])
+    gap["significant"] = None if undefined else bool(gap["ci_low"] > 0 or gap["ci_high"] < 0)
     gap[SUPPRESSED] = False
     return measure, gap
 
@@ -524,7 +527,7 @@ def release(
                 **gap,
                 **dict.fromkeys(VALUES),
                 "p_value": None,
-                "significant": False,
+                "significant": None,  # not compared: neither "differ" nor "do not differ"
                 SUPPRESSED: True,
             }
         released.append(out)
@@ -641,32 +644,41 @@ def _with_references(measure: dict[str, Any], references: tuple[Reference, ...])
 
 
 def combine(
-    rule: str, direct: str | None, indirect: str | None, differ: bool
+    rule: str, direct: str | None, indirect: str | None, differ: bool | None
 ) -> tuple[str | None, list[str]]:
     """The claim's verdict from its measures' verdicts by the registry's ``combine`` rule, with the
     reasons that qualify it (see the module's docstring).
 
     ``direct`` and ``indirect`` are the measures' verdicts, or None when a measure gives no figure
-    (not measured, or withheld); the verdict is None when no measure the rule needs gives one.
+    (not measured, or withheld); ``differ`` whether the two differ significantly, or None when they
+    were not compared (either figure missing). The verdict is None when no measure the rule needs
+    gives one. A comparison that was not made is never read as "they do not differ": the
+    ``strict`` rule, which asks for it, then does not call the claim supported (``not_compared``).
     """
     reasons = []
     if indirect is None:
         reasons.append(INDIRECT_UNAVAILABLE)
-        return (None if rule == "indirect" else direct), reasons
-    if direct is None:
+        verdict = None if rule == "indirect" else direct
+    elif direct is None:
         reasons.append(DIRECT_UNAVAILABLE)
-        return indirect, reasons
-    if differ:
-        reasons.append(MEASURES_DIFFER)
-    if direct == SUPPORTED and indirect != SUPPORTED:
-        reasons.append(INDIRECT_NOT_ON_SIDE)
-    if rule == "indirect":
-        return indirect, reasons
-    if direct == indirect == SUPPORTED:
-        return (INCONCLUSIVE if rule == "strict" and differ else SUPPORTED), reasons
-    if direct == indirect == CONTRADICTED:
-        return CONTRADICTED, reasons
-    return INCONCLUSIVE, reasons
+        verdict = indirect
+    else:
+        if differ:
+            reasons.append(MEASURES_DIFFER)
+        if direct == SUPPORTED and indirect != SUPPORTED:
+            reasons.append(INDIRECT_NOT_ON_SIDE)
+        if rule == "indirect":
+            verdict = indirect
+        elif direct == indirect == SUPPORTED:
+            verdict = INCONCLUSIVE if rule == "strict" and differ else SUPPORTED
+        elif direct == indirect == CONTRADICTED:
+            verdict = CONTRADICTED
+        else:
+            verdict = INCONCLUSIVE
+    if rule == "strict" and differ is None and verdict == SUPPORTED:
+        reasons.append(NOT_COMPARED)
+        verdict = INCONCLUSIVE
+    return verdict, reasons
 
 
 def _available(measure: dict[str, Any]) -> str | None:
@@ -709,8 +721,9 @@ def decide(claim: Claim, released: dict[str, Any]) -> dict[str, Any]:
         rule = claim.indirect.combine
         indirect = _judged(released["indirect"], claim.statistic)
         gap = released["difference"]
+        compared = gap is not None and not gap[SUPPRESSED] and gap.get("significant") is not None
         combined, reasons = combine(
-            rule, _available(direct), _available(indirect), bool(gap and gap["significant"])
+            rule, _available(direct), _available(indirect), bool(gap["significant"]) if compared else None
         )
         # No figure to judge by: withheld figures leave the claim inconclusive, absent ones unmeasured.
         needed = [indirect] if rule == "indirect" else [direct, indirect]

@@ -56,7 +56,7 @@ from .refusals import COMPUTATION_ERRORS, E_FAILED, problem_of
 logger = logging.getLogger("candid.errors")
 SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
 STALLED_AFTER = timedelta(minutes=30)  # a background build not finished by then is started again
-REPORT_FORMAT = 2  # the shape of a kept report's data: raise it when build_report's output changes
+REPORT_FORMAT = 3  # the shape of a kept report's data: raise it when build_report's output changes
 E_NO_REGISTRY = gettext_noop("This study has no claims registry.")
 E_MARGINS = gettext_noop("The responses cannot be weighted to the census margins: {error}.")
 E_EXCLUDED = gettext_noop("Every response is excluded by the chosen data-quality flags.")

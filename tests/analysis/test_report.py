@@ -230,3 +230,118 @@ def test_a_report_withholding_most_figures_beside_an_exclusion_says_why(report):
     kept = deepcopy(hidden)
     kept["quality"] = {"flags": ["speeding"], "excluded": 0, "speeding": 1 / 3}
     assert withheld_beside_exclusion(kept) is None
+
+
+def withholding(*figures: tuple[str, tuple]):
+    """A disclosure step that also withholds the given (claim, figure) as too small."""
+    from analysis.verdicts import disclose_tables
+
+    def decide(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+        decided = disclose_tables(tables, k=10)
+        for name, table in decided.items():
+            cid = name.split("/")[0]
+            hit = table["figure"].map(lambda f, cid=cid: (cid, f) in figures)
+            table.loc[hit, "suppressed"] = True
+            table.loc[hit, "suppression"] = "primary"
+        return decided
+
+    return decide
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_a_withheld_figure_is_never_compared_and_reads_as_one_sentence(language):
+    """Issue 16 review: with the direct figure withheld, welcome-scs said "The two do not differ
+    significantly (—; 95% CI — – —; —)" and "Asked directly: withheld (…) (—)."."""
+    from django.utils import translation
+
+    frame, codebook = survey()
+    built = build_report(
+        frame, codebook, registry=load_registry(), disclosure=withholding(("welcome-scs", ("direct",)))
+    )
+    welcome = claim_of(built, "welcome-scs")
+    assert welcome["direct"]["suppressed"] and welcome["difference"]["significant"] is None
+    assert "measures_differ" not in welcome["reasons"]
+    with translation.override(language):
+        from django.utils.translation import gettext
+
+        text = ReportText().translated(gettext)
+        explanation = claim_of(localise_report(built, language=language, text=text), "welcome-scs")[
+            "explanation"
+        ]
+    joined = " ".join(explanation)
+    assert "—" not in joined and "do not differ" not in joined and "没有显著差异" not in joined
+    if language == "en":
+        assert explanation[0] == (
+            "The figure asked directly is withheld: it rests on fewer than 10 respondents."
+        )
+        assert "The two cannot be compared, because the figure asked directly is withheld." in explanation
+        assert not any(s.startswith("The direct question gives no figure") for s in explanation)
+    else:
+        assert explanation[0] == "直接提问的数字不予公布：它所依据的受访者少于10人。"
+        assert "两者无法比较，因为直接提问的数字不予公布。" in explanation
+
+
+def test_a_withheld_indirect_figure_is_said_and_not_compared():
+    frame, codebook = survey()
+    built = build_report(
+        frame, codebook, registry=load_registry(), disclosure=withholding(("welcome-scs", ("indirect",)))
+    )
+    welcome = claim_of(localise_report(built, language="en"), "welcome-scs")
+    assert (
+        "The list experiment's figure is withheld: it rests on fewer than 10 respondents."
+        in (welcome["explanation"])
+    )
+    assert (
+        "The two cannot be compared, because the list experiment's figure is withheld."
+        in welcome["explanation"]
+    )
+    assert not any("—" in s or "do not differ" in s for s in welcome["explanation"])
+
+
+def test_the_strict_rule_does_not_support_a_claim_on_a_comparison_never_made():
+    from analysis.verdicts import CONTRADICTED, INCONCLUSIVE, SUPPORTED, combine
+
+    assert combine("strict", None, SUPPORTED, None) == (INCONCLUSIVE, ["direct_unavailable", "not_compared"])
+    assert combine("strict", SUPPORTED, None, None) == (
+        INCONCLUSIVE,
+        ["indirect_unavailable", "not_compared"],
+    )
+    assert combine("strict", CONTRADICTED, None, None) == (CONTRADICTED, ["indirect_unavailable"])
+    assert combine("all", None, SUPPORTED, None) == (SUPPORTED, ["direct_unavailable"])
+
+
+def test_every_sentence_from_a_figure_handles_an_undefined_figure(report):
+    """NaN or missing interval ends (a degenerate design) never print as "nan%" or "— – —"."""
+    from copy import deepcopy
+
+    broken = deepcopy(report)
+    welcome = claim_of(broken, "welcome-scs")
+    welcome["indirect"] |= {"ci_low": float("nan"), "ci_high": float("nan")}
+    welcome["difference"] |= {"ci_low": None, "ci_high": None, "p_value": None}
+    localised = localise_report(broken, language="en")
+    explanation = " ".join(claim_of(localised, "welcome-scs")["explanation"])
+    assert "nan" not in explanation and "— – —" not in explanation
+    assert "no interval could be computed" in explanation and "no p-value could be computed" in explanation
+    body = render_body(localised)
+    assert "nan%" not in body and "— – —" not in body
+
+
+def test_a_difference_is_stated_in_percentage_points_everywhere(report):
+    """Issue 16 review: "Asked directly: 6.4% (95% CI -5.0% – 17.9%)" for a difference of samples."""
+    localised = localise_report(report, language="en")
+    differences = [
+        c
+        for c in localised["claims"]
+        if c["direct"] and c["direct"]["kind"] == "difference" and c["direct"]["measured"]
+    ]
+    assert differences
+    for found in differences:
+        says = next(s for s in found["explanation"] if s.startswith("Asked directly"))
+        assert re.fullmatch(
+            r"Asked directly: [+-]\d+\.\d pts \(95% CI [+-]\d+\.\d pts – [+-]\d+\.\d pts\)\.", says
+        ), says
+    body = render_body(localised)
+    section = body[body.index('id="claim-west-vs-china"') :]
+    section = section[: section.index("</section>")]
+    references = section[section.index("class='references'") :]
+    assert " pts</td>" in references and not re.search(r"<td>\d+\.\d%</td>", references)
