@@ -34,9 +34,8 @@ TAGS: dict[str, str] = {
     "C": gettext_noop("confirmed in the primary or an authoritative secondary source"),
     "S": gettext_noop("secondary source only"),
     "U": gettext_noop("unconfirmed"),
-    "3P": gettext_noop(
-        "a third party's recomputation from public microdata (World Values Survey), not an official table"
-    ),
+    # Generic: which microdata a figure was recomputed from is its reference's ``source``.
+    "3P": gettext_noop("a third party's recomputation from public microdata, not an official table"),
 }
 KINDS = ("share", "difference")
 INDIRECT_KINDS = ("list_experiment", "randomized_response")

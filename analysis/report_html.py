@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .claims import TAGS
 from .report_text import ReportText, missing
 from .suppression import ROUNDING_BASE
 
@@ -111,14 +112,28 @@ def _about(report: dict[str, Any], text: ReportText) -> str:
         + text.source.format(source=registry["source"])
     )
     lines.append(text.generated.format(date=report["generated_on"]))
-    legend = "".join(
-        f"<dt>{_tag(text, key)}</dt><dd>{e(text.tag(key))}</dd>" for key in ("C", "S", "U", "3P")
-    )
+    used = _tags_used(report)
+    legend = "".join(f"<dt>{_tag(text, key)}</dt><dd>{e(text.tag(key))}</dd>" for key in TAGS if key in used)
     return (
         '<section class="report-about">'
         + "".join(f"<p>{e(line)}</p>" for line in lines)
-        + f'<h2 class="legend-title">{e(text.legend)}</h2><dl class="legend">{legend}</dl></section>'
+        + (
+            f'<h2 class="legend-title">{e(text.legend)}</h2><dl class="legend">{legend}</dl>'
+            if legend
+            else ""
+        )
+        + "</section>"
     )
+
+
+def _tags_used(report: dict[str, Any]) -> set[str]:
+    """The tags of the published figures this report shows: the legend explains these, in the
+    generic words of ``claims.TAGS`` (each figure's own source names where it comes from)."""
+    found = set()
+    for claim in report["claims"]:
+        for measure in (claim, *claim["supplementary"]):
+            found |= {r["tag"] for r in (measure or {}).get("references") or []}
+    return found
 
 
 def _axis(values: list[float | None], kind: str) -> tuple[float, float]:

@@ -124,8 +124,9 @@ def test_the_page_puts_the_summary_first_and_carries_no_inline_style_or_script(r
     for heading in ("Claim", "Asked directly", "Indirect measure", "Published figures", "Verdict"):
         assert f">{heading}</th>" in table
     assert 'href="#claim-welcome-scs"' in table and "Kostka 2019" in table and "[C]" in table
-    for tag in ("C", "S", "U", "3P"):  # the legend explains every tag
+    for tag in ("C", "S", "3P"):  # the legend explains every tag the report uses
         assert re.search(rf"<dt><abbr [^>]*>\[{tag}\]</abbr></dt><dd>\w", body)
+    assert "<dt><abbr" in body and ">[U]</abbr></dt>" not in body  # no figure is tagged U
     assert "By age</caption>" in body and "<th scope='row'>60 or older</th>" in body
     assert ">18_29<" not in body and ">60_plus<" not in body
 
@@ -345,3 +346,36 @@ def test_a_difference_is_stated_in_percentage_points_everywhere(report):
     section = section[: section.index("</section>")]
     references = section[section.index("class='references'") :]
     assert " pts</td>" in references and not re.search(r"<td>\d+\.\d%</td>", references)
+
+
+def test_the_tag_legend_names_no_source_of_another_registry():
+    """Issue 16 review: [3P] read "(World Values Survey)" whatever the registry's figures were."""
+    from analysis.claims import parse_registry
+
+    registry = parse_registry(
+        """
+source = "A test"
+[[claims]]
+id = "c1"
+paraphrase = "Most approve."
+citation = { article = "Test 2020" }
+comparability = "Same item."
+[claims.statistic]
+kind = "share"
+label = "approve"
+variable = "approve_scs"
+levels = ["somewhat_approve"]
+direction = ">"
+threshold = 0.5
+rule = "A majority."
+[[claims.references]]
+source = "Pew Research Center microdata, recomputed by a blog"
+tag = "3P"
+value = 0.4
+"""
+    )
+    frame, codebook = survey(n=200)
+    body = render_body(localise_report(build_report(frame, codebook, registry=registry), language="en"))
+    legend = body[body.index('<dl class="legend">') : body.index("</dl>")]
+    assert ">[3P]</abbr></dt><dd>a third party&#x27;s recomputation from public microdata," in legend
+    assert "World Values Survey" not in body and ">[C]</abbr></dt>" not in legend
