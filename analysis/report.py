@@ -122,8 +122,12 @@ def _breakdowns(
         variable = variables.get(breakdown.variable)
         if variable is None or breakdown.variable not in design.data:
             continue
+        # A breakdown named without a label is headed by its question ("By the answer to
+        # “What is your gender?”"): a question is no noun to put after "By".
+        question = not breakdown.label and bool(variable.label)
         panels[breakdown.variable] = {
-            "title": dict(breakdown.label) or dict(variable.label),
+            "title": dict(breakdown.label) or dict(variable.label) or {"": breakdown.variable},
+            "question": question,
             "rows": _panel(design, statistic, breakdown.variable, variable.value_labels),
         }
     return panels
@@ -280,6 +284,7 @@ def localise_report(
             "subgroups": {
                 name: {
                     "title": pick(panel["title"]),
+                    "question": bool(panel.get("question")),
                     "rows": [{**row, "label": pick(row["label"])} for row in panel["rows"]],
                 }
                 for name, panel in claim.get("subgroups", {}).items()

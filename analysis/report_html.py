@@ -336,7 +336,16 @@ def _claim(claim: dict[str, Any], text: ReportText, k: int) -> str:
                 f"{_references(supplement['references'], text, supplement)}</div>"
             )
     panels = [
-        _panel(text.by.format(variable=panel["title"]), panel["rows"], text, k)
+        _panel(
+            (
+                text.by_question.format(question=panel["title"])
+                if panel.get("question")
+                else text.by.format(variable=panel["title"])
+            ),
+            panel["rows"],
+            text,
+            k,
+        )
         for panel in claim.get("subgroups", {}).values()
     ]
     if claim.get("samples"):

@@ -156,6 +156,7 @@ class ReportText:
     count_only: str = _("a count, not a share: no difference is computed")
     supplementary: str = _("Also measured")
     by: str = _("By {variable}")
+    by_question: str = _("By the answer to “{question}”")
     by_sample: str = _("By sample (the same item, without the population filter)")
     group: str = _("Group")
     estimate: str = _("Estimate")

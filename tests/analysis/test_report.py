@@ -379,3 +379,36 @@ value = 0.4
     legend = body[body.index('<dl class="legend">') : body.index("</dl>")]
     assert ">[3P]</abbr></dt><dd>a third party&#x27;s recomputation from public microdata," in legend
     assert "World Values Survey" not in body and ">[C]</abbr></dt>" not in legend
+
+
+@pytest.mark.parametrize(
+    ("language", "caption"),
+    [("en", "By the answer to “What is your gender?”"), ("zh-hans", "按“您的性别是？”的回答")],
+)
+def test_a_breakdown_named_without_a_label_is_headed_by_its_question(language, caption):
+    """Issue 16 review: a breakdown given as a plain name read "By What is your gender?"."""
+    from dataclasses import replace
+
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    from analysis.claims import Breakdown
+
+    frame, codebook = survey(n=200)
+    frame["gender"] = np.where(frame.index % 2, "female", "male")
+    genders = {"female": {"en": "Female", "zh": "女"}, "male": {"en": "Male", "zh": "男"}}
+    question = {"en": "What is your gender?", "zh": "您的性别是？"}
+    codebook.variables.append(
+        Variable("gender", "categorical", "gender", label=question, value_labels=genders)
+    )
+    registry = replace(
+        load_registry(), breakdowns=(Breakdown("gender"), Breakdown("age_band", {"en": "age"}))
+    )
+    built = build_report(frame, codebook, registry=registry)
+    with translation.override(language):
+        text = ReportText().translated(gettext)
+        body = render_body(localise_report(built, language=language, text=text), text)
+    assert f"<caption>{caption}</caption>" in body
+    assert "By What is your gender?" not in body and "按您的性别是？" not in body
+    if language == "en":
+        assert "<caption>By age</caption>" in body  # a label the registry gives is used as it is
