@@ -527,9 +527,12 @@ def parse_registry(text: str | bytes) -> Registry:
 
 
 def read_registry(text: str | bytes) -> tuple[Registry | None, list[Problem]]:
-    """A registry's TOML text read as far as it goes: the registry of the claims read without a
-    problem (None when the text is no TOML document) and every problem found, so that a caller
-    can check the rest against a questionnaire too and list every problem at once."""
+    """A registry's TOML text read as far as it goes and every problem found.
+
+    The registry (None when the text is no TOML document) holds every claim as far as it could be
+    read — a field with a problem left empty — so that a caller checks them all against a
+    questionnaire (:func:`check_registry`) and lists every problem at once; with any problem it
+    is for checking only, never for judging (:func:`parse_registry` refuses it)."""
     try:
         return _read(text)
     except RegistryError as error:  # the file itself cannot be read
@@ -569,10 +572,9 @@ def _read(text: str | bytes) -> tuple[Registry, list[Problem]]:
         elif claim_id in seen:
             reader.problem("id", E_DUPLICATE_ID, value=claim_id)
         seen.add(claim_id)
-        before = len(problems)
-        claim = _claim(reader, table)
-        if len(problems) == before:  # a claim with a problem of its own is not checked further
-            claims.append(claim)
+        # Kept as far as it was read, problems and all: its questionnaire check still runs, so
+        # every problem of the file is listed in one round (a registry with any problem is refused).
+        claims.append(_claim(reader, table))
     claimed = any(p.claim == FILE and p.field == "claims" for p in problems)
     if not claims and not claimed and not any(p.claim != FILE for p in problems):
         problems.append(Problem(FILE, "claims", E_NO_CLAIMS))
@@ -593,7 +595,10 @@ def load_registry(path: Path | str = REGISTRY) -> Registry:
 
 def check_registry(registry: Registry, codebook: Codebook, samples: Collection[str]) -> list[Problem]:
     """Problems of ``registry`` on a study: every variable, choice code, sample and population it
-    names must exist in the study's questionnaire (``codebook``) and samples. Empty when it fits."""
+    names must exist in the study's questionnaire (``codebook``) and samples. Empty when it fits.
+
+    ``registry`` may be one :func:`read_registry` read with problems: a field left empty by its
+    own problem is not checked again."""
     variables = {v.name: v for v in codebook.variables}
     problems: list[Problem] = []
     for index, breakdown in enumerate(registry.breakdowns, start=1):
@@ -675,7 +680,8 @@ def _check_statistic(
     variables: dict,
     samples: Collection[str],
 ) -> None:
-    _check_coded(problems, claim, f"{path}.variable", statistic.variable, variables, statistic.levels)
+    if statistic.variable:  # else its schema problem is listed already
+        _check_coded(problems, claim, f"{path}.variable", statistic.variable, variables, statistic.levels)
     _check_population(problems, claim, path, statistic.population, variables, samples)
     for name in ("first", "second"):
         value = getattr(statistic, name)
@@ -694,6 +700,8 @@ def _check_indirect(
     problems: list[Problem], claim: str, indirect: Indirect, variables: dict, samples: Collection[str]
 ) -> None:
     _check_population(problems, claim, "indirect", indirect.population, variables, samples)
+    if not indirect.variable:  # its schema problem is listed already
+        return
     if indirect.kind == "randomized_response":
         _check_coded(
             problems,
@@ -701,13 +709,15 @@ def _check_indirect(
             "indirect.variable",
             indirect.variable,
             variables,
-            (indirect.yes,),
+            (indirect.yes,) if indirect.yes else (),
             "indirect.yes",
         )
         return
     variable = variables.get(indirect.variable)
     if variable is None or variable.kind == "meta":
         problems.append(Problem(claim, "indirect.variable", E_NO_VARIABLE, {"value": indirect.variable}))
+        return
+    if indirect.kind != "list_experiment":  # a kind with a schema problem: its variable exists
         return
     if variable.kind != "count":
         problems.append(

@@ -21,8 +21,8 @@ def claims_registry_check(*, study: Study, content: bytes | str) -> Registry:
     """The registry in ``content`` if it is well formed and fits ``study``'s questionnaire and samples.
 
     Raises :class:`analysis.claims.RegistryError` listing every problem at once, each naming its
-    claim and field: those of the file's form and, for every claim read without one, those of
-    its fit to the questionnaire. Changes nothing.
+    claim and field: those of the file's form and, for every claim (one with problems of form
+    too), those of its fit to the questionnaire. Changes nothing.
     """
     registry, problems = read_registry(content)
     if registry is not None:

@@ -15,6 +15,7 @@ from analysis.claims import (
     check_registry,
     load_registry,
     parse_registry,
+    read_registry,
 )
 from analysis.codebook import Codebook, Variable
 from analysis.translation import text_in
@@ -298,3 +299,53 @@ def test_a_damaged_registry_is_refused_with_problems_never_an_exception(start, l
         assert error.problems and all(p.render() for p in error.problems)
         return
     check_registry(registry, codebook(), SAMPLES)  # a well-formed one is checked without crashing
+
+
+def every_problem(text: str) -> set[tuple[str, str]]:
+    """What an upload is told in one round: the form's problems and the questionnaire's."""
+    registry, problems = read_registry(text)
+    assert registry is not None
+    return {(p.claim, p.field) for p in problems + check_registry(registry, codebook(), SAMPLES)}
+
+
+REFERENCE = '[[claims.references]]\nsource = "A poll"\ntag = "{tag}"\nvalue = 0.4\n'
+
+
+def test_a_claim_with_a_problem_of_form_is_still_checked_against_the_questionnaire():
+    """Issue 16 review: a wrong ``tag`` hid a bad ``levels`` code of the same claim, and with
+    ``comparability`` missing nothing else was reported."""
+    text = minimal().replace('levels = ["yes"]', 'levels = ["yes", "maybe"]') + REFERENCE.format(tag="X")
+    assert every_problem(text) == {("c1", "references[1].tag"), ("c1", "statistic.levels[2]")}
+    text = minimal(population='{ sample = "mars" }').replace('comparability = "Same item."\n', "")
+    text = text.replace('variable = "q1"', 'variable = "q9"')
+    assert every_problem(text) == {
+        ("c1", "comparability"),
+        ("c1", "statistic.variable"),
+        ("c1", "statistic.population.sample"),
+    }
+
+
+def test_a_field_with_a_problem_of_form_is_not_reported_twice():
+    text = minimal().replace('variable = "q1"', "variable = 3")
+    text += '[claims.indirect]\nkind = "list_experiment"\nlabel = "l"\nrule = "r"\ncombine = "all"\n'
+    assert every_problem(text) == {("c1", "statistic.variable"), ("c1", "indirect.variable")}
+    text = minimal() + (
+        '[claims.indirect]\nkind = "mind_reading"\nvariable = "nope"\nlabel = "l"\nrule = "r"\ncombine = "all"\n'
+    )
+    assert every_problem(text) == {("c1", "indirect.kind"), ("c1", "indirect.variable")}
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    start=st.integers(0, len(GOOD)),
+    length=st.integers(0, 40),
+    insert=st.lists(
+        st.sampled_from([*'[]{}="\\,.#\n ab1-_κ中', "true", "0.5", "[[claims]]", "kind", "levels"]),
+        max_size=12,
+    ).map("".join),
+)
+def test_a_damaged_registry_is_checked_against_a_questionnaire_without_an_exception(start, length, insert):
+    registry, problems = read_registry(GOOD[:start] + insert + GOOD[start + length :])
+    if registry is not None:
+        found = check_registry(registry, codebook(), SAMPLES)
+        assert all(p.render() for p in problems + found)

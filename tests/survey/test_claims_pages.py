@@ -328,6 +328,9 @@ def test_every_problem_of_an_upload_is_listed_in_one_round(good_day_study):
     found = {(p.claim, p.field) for p in refused.value.problems}
     assert ("good-days", "statistic.variable") in found
     assert ("bad-days", "statistic.threshold") in found
+    # The malformed claim is checked against the questionnaire too (issue 16 review: a schema
+    # problem hid the questionnaire's problems of the same claim until it was fixed).
+    assert ("bad-days", "statistic.variable") in found
 
 
 def test_the_report_is_offered_in_the_study_and_registry_languages_only(rf):
