@@ -92,9 +92,20 @@ def django_locale(code: str) -> str:
     ``zh-Hans`` all read ``zh-hans``; a language without a catalogue falls back to ``LANGUAGE_CODE``.
     """
     from django.conf import settings
+
+    return site_language(code) or settings.LANGUAGE_CODE
+
+
+def site_language(code: str) -> str | None:
+    """The site (Django) language a reader asking for ``code`` gets, or None when the site has
+    none for it: ``zh``, ``zh-hans``, ``zh-Hans``, ``zh_CN`` and ``zh-SG`` all give ``zh-hans``.
+
+    Every language a person or a script names for a page, a download or a command goes through
+    here (or :func:`study_language`), so that each accepts the codes the others do.
+    """
     from django.utils.translation import get_supported_language_variant
 
-    subtags = code.replace("_", "-").lower().split("-")
+    subtags = code.strip().replace("_", "-").lower().split("-")
     if subtags[0] == "zh":
         rest = set(subtags[1:])
         if "hant" in rest or (rest & _TRADITIONAL_REGIONS and "hans" not in rest):
@@ -103,8 +114,14 @@ def django_locale(code: str) -> str:
             subtags = ["zh", "hans"]
     try:
         return get_supported_language_variant("-".join(subtags), strict=True)
-    except LookupError:
-        return settings.LANGUAGE_CODE
+    except (LookupError, ValueError):
+        return None
+
+
+def study_language(code: str, languages: list[str]) -> str | None:
+    """The study language (one of ``languages``) a reader asking for ``code`` gets, or None:
+    ``zh-hans``, ``zh-Hans`` and ``zh_CN`` read a study's ``zh`` (and ``zh`` its ``zh-CN``)."""
+    return (lookup([code], list(languages), "") or None) if code else None
 
 
 # A private-use tag (RFC 5646 §2.2.7) is ``x-`` and subtags of 1 to 8 letters or digits; Candid keeps

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from analysis.exports import FORMATS
 
+from ..languages import study_language
 from ..models import ExportJob, ExportRemoval, ExportStatus, Study
 from ..selectors import (
     claims_registry_current,
@@ -82,10 +83,11 @@ def export_start(request: HttpRequest, slug: str) -> HttpResponse:
     study = _study(request, slug, export=True)
     title = _("Export: %(title)s") % {"title": study_title(study)}
     if request.method == "POST":
-        fmt, language = request.POST.get("format", ""), request.POST.get("language", "")
+        fmt = request.POST.get("format", "")
+        language = study_language(request.POST.get("language", ""), study.languages)
         options = {name: request.POST.get(name) == "on" for name in EXPORT_OPTIONS}
         error = None
-        if fmt not in FORMATS or language not in study.languages:
+        if fmt not in FORMATS or language is None:
             error = _("Choose a format and a language.")
         elif options["syntax"] and fmt != "csv":
             error = _("SPSS and Stata syntax files go with a CSV export.")

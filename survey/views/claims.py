@@ -27,7 +27,7 @@ from analysis.quality import FLAGS
 from analysis.report_html import render_body, render_document, render_pdf
 
 from ..forms import ClaimsRegistryForm
-from ..languages import django_locale
+from ..languages import django_locale, site_language
 from ..models import ClaimsRegistry, ReportSnapshot, ReportStatus, Study
 from ..selectors import (
     claims_registry_current,
@@ -175,7 +175,7 @@ def _language(request: HttpRequest, study: Study, snapshot: ReportSnapshot | Non
     """The report's language: ``?language=`` when it is one of :func:`_languages`, else the page's
     when it is, else the first of them."""
     known = [code for code, _name in _languages(study, snapshot)]
-    asked = request.GET.get("language", "")
+    asked = site_language(request.GET.get("language", ""))  # zh, zh-Hans, zh_CN: zh-hans
     page = translation.get_language() or settings.LANGUAGE_CODE
     return asked if asked in known else page if page in known else known[0]
 

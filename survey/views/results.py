@@ -29,6 +29,7 @@ from analysis.aggregates import write_csv, write_xlsx
 from analysis.quality import FLAGS
 from analysis.suppression import MIN_K
 
+from ..languages import study_language
 from ..models import ReportStatus, Study, WeightingTargets
 from ..selectors import may_see_results, study_title
 from ..services.disclosure import in_words
@@ -57,8 +58,11 @@ def _study(request: HttpRequest, slug: str) -> Study:
 
 
 def _language(study: Study, requested: str) -> str:
-    if requested in study.languages:
-        return requested
+    """The study language asked for (``zh-hans``, ``zh-Hans``, ``zh_CN`` read a study's ``zh``),
+    else the page's, else the study's first."""
+    found = study_language(requested, study.languages)
+    if found:
+        return found
     active = (get_language() or "en").split("-")[0]
     return active if active in study.languages else study.languages[0]
 

@@ -2,6 +2,7 @@
 in the app (its language, its stylesheet under the CSP, its downloads), tried as a new user would."""
 
 import html
+import json
 from pathlib import Path
 
 import pytest
@@ -246,6 +247,16 @@ def test_the_report_in_the_app(client, answered_study, make_user):
     assert client.get(reverse("survey:report_download", args=[answered_study.slug, "exe"])).status_code == 404
     assert AuditEvent.objects.filter(action="report_downloaded").count() == 3
 
+    # Issue 16 review: ?language=zh gave an English PDF while the results and the CLI take zh.
+    for code in ("zh", "zh-Hans", "zh_CN", "zh-hans"):
+        download = client.get(
+            reverse("survey:report_download", args=[answered_study.slug, "json"]) + f"?language={code}"
+        )
+        assert download.json()["language"] == "zh-hans", code
+    pdf = client.get(reverse("survey:report_download", args=[answered_study.slug, "pdf"]) + "?language=zh")
+    assert pdf.content.startswith(b"%PDF")
+    assert AuditEvent.objects.filter(action="report_downloaded").latest("pk").detail["language"] == "zh-hans"
+
 
 def test_a_registry_that_no_longer_reads_gives_a_message_not_an_error(answered_study):
     """A kept registry version is never changed; should the rules that read it tighten, the
@@ -358,3 +369,31 @@ def test_census_margins_fit_only_a_study_with_their_choices(answered_study, monk
     margins.loc[margins["category"] == "college", "category"] = "doctorate"  # a choice the study lacks
     monkeypatch.setattr(reports, "_shipped_margins", lambda: margins)
     assert not reports.margins_fit(answered_study)
+
+
+def test_every_command_and_page_takes_the_same_language_codes(answered_study, tmp_path, call_command_capture):
+    """``zh``, ``zh-hans``, ``zh-Hans`` and ``zh_CN`` name Chinese for the claims report's page and
+    command, the results page and ``aggregate_tables`` alike; an unknown code is refused by name."""
+    from survey.languages import site_language, study_language
+    from survey.views.results import _language as results_language
+
+    for code in ("zh", "zh-hans", "zh-Hans", "zh_CN", "zh-SG", " zh "):
+        assert site_language(code) == "zh-hans" and study_language(code, ["en", "zh"]) == "zh", code
+        assert results_language(answered_study, code) == "zh", code
+    assert study_language("zh-hans", ["en", "zh-CN"]) == "zh-CN" and study_language("fr", ["en"]) is None
+    assert site_language("fr") is None and site_language("") is None and site_language("<b>") is None
+
+    out = call_command_capture(
+        "claims_report", answered_study.slug, "-o", str(tmp_path / "r"), "--language", "zh_CN"
+    )
+    assert (
+        "Wrote" in out and json.loads((tmp_path / "r" / "claims.json").read_text())["language"] == "zh-hans"
+    )
+    refused = call_command_capture(
+        "claims_report", answered_study.slug, "-o", str(tmp_path / "x"), "--language", "fr"
+    )
+    assert "No report language 'fr'; the languages are en, zh-hans." in refused
+    out = call_command_capture(
+        "aggregate_tables", answered_study.slug, "-o", str(tmp_path / "a"), "--language", "zh-Hans", "-k", "5"
+    )
+    assert "Wrote" in out, out

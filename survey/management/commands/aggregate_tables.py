@@ -11,6 +11,7 @@ from analysis import schema
 from analysis.aggregates import write_csv, write_xlsx
 from analysis.quality import FLAGS
 from survey.bridge import responses_frame
+from survey.languages import study_language
 from survey.models import Study
 from survey.selectors import study_revision
 from survey.services.results import (
@@ -73,8 +74,10 @@ class Command(CandidCommand):
             raise CommandError(f"No study {study!r}.")
         if k < 5:
             raise CommandError("k must be at least 5; smaller thresholds do not protect respondents.")
-        if language and language not in target.languages:
-            raise CommandError(f"The study's languages are {', '.join(target.languages)}; not {language!r}.")
+        if language:  # zh, zh-Hans, zh_CN alike
+            asked, language = language, study_language(language, target.languages)
+            if language is None:
+                raise CommandError(f"The study's languages are {', '.join(target.languages)}; not {asked!r}.")
         revision = study_revision(target)  # read first: a release meanwhile makes a new state
         frame, codebook = responses_frame(target)
         if frame.empty:

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.utils import translation
 
@@ -10,6 +11,7 @@ from analysis.report_html import withheld_beside_exclusion
 from analysis.report_text import ReportText
 from analysis.weighting import read_margins
 from survey.bridge import responses_frame, study_parameters
+from survey.languages import site_language
 from survey.models import Study
 from survey.selectors import claims_registry_current, study_revision
 from survey.services.claims import claims_registry_check
@@ -17,8 +19,6 @@ from survey.services.reports import report_disclosure, report_exclusion, report_
 from survey.uploads import read_at_most
 
 from ._base import CandidCommand
-
-LANGUAGES = {"en": "en", "zh": "zh-hans", "zh-hans": "zh-hans"}
 
 
 class Command(CandidCommand):
@@ -40,7 +40,9 @@ class Command(CandidCommand):
         )
         parser.add_argument("-k", type=int, default=10, help="minimum cell size (never below 5)")
         parser.add_argument(
-            "--language", choices=sorted(LANGUAGES), default="en", help="language of the report"
+            "--language",
+            default="en",
+            help="language of the report: en or zh (zh-Hans, zh-hans, zh_CN... alike)",
         )
         parser.add_argument("--pdf", action="store_true", help="also write claims.pdf")
         parser.add_argument(
@@ -63,6 +65,10 @@ class Command(CandidCommand):
         target = Study.objects.filter(slug=study).first()
         if target is None:
             raise CommandError(f"No study {study!r}.")
+        language = site_language(options["language"])  # the site's code, as the page's ?language=
+        if language is None:
+            codes = ", ".join(code for code, _name in settings.LANGUAGES)
+            raise CommandError(f"No report language {options['language']!r}; the languages are {codes}.")
         try:
             if registry:
                 found = claims_registry_check(study=target, content=read_at_most(registry, MAX_BYTES))
@@ -102,7 +108,6 @@ class Command(CandidCommand):
                 f"Left out {quality['excluded']} responses flagged for {', '.join(quality['flags'])}."
             )
         self.stderr.write(f"Judging the claims on {len(frame)} responses and writing the report...")
-        language = LANGUAGES[options["language"]]
         try:
             margins = read_margins(Path(weights)) if weights else None
             disclosure = report_disclosure(

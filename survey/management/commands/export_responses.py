@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from analysis.exports import FORMATS
 from survey.bridge import study_codebook
+from survey.languages import study_language
 from survey.models import Study
 from survey.selectors import in_progress_responses, released_responses
 from survey.services.exports import django_language, export_write
@@ -76,10 +77,11 @@ class Command(CandidCommand):
         target = Study.objects.filter(slug=study).first()
         if target is None:
             raise CommandError(f"No study {study!r}.")
-        language = language or target.languages[0]
-        if language not in target.languages:
+        asked = language or target.languages[0]
+        language = study_language(asked, target.languages)  # zh, zh-Hans, zh_CN alike
+        if language is None:
             raise CommandError(
-                f"Study {study!r} has no language {language!r}; it has {', '.join(target.languages)}."
+                f"Study {study!r} has no language {asked!r}; it has {', '.join(target.languages)}."
             )
         if syntax and format != "csv":
             raise CommandError("--syntax goes with --format csv (the .sav and .dta files carry it all).")
