@@ -88,8 +88,8 @@ def _about(report: dict[str, Any], text: ReportText) -> str:
             sample=report["sample_names"].get(w["sample"], w["sample"]) if w["sample"] else "",
             variables=", ".join(w["variables"]),
             iterations=w["iterations"],
-            deff=f"{w['deff_weighting']:.2f}",
-            n_eff=f"{w['n_effective']:.0f}",
+            deff=text.dash if missing(w["deff_weighting"]) else f"{w['deff_weighting']:.2f}",
+            n_eff=text.dash if missing(w["n_effective"]) else f"{w['n_effective']:.0f}",
         )
         for w in report["weighting"]
     ] or [text.unweighted]
