@@ -310,7 +310,7 @@ def localise_report(
 def _p(text: ReportText, p: float | None) -> str:
     if missing(p):
         return text.p_unavailable
-    return text.p_below.format(p="0.001") if p < 0.001 else text.p_value.format(p=f"{p:.3f}")  # type: ignore[operator]
+    return text.p_below.format(p="0.001") if p < 0.001 else text.p_value.format(p=f"{p:.3f}")
 
 
 def _given(found: dict[str, Any] | None) -> bool:

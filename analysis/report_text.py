@@ -202,10 +202,10 @@ class ReportText:
     def percent_of(self, value: float | None, digits: int = 1) -> str:
         if missing(value):
             return self.dash
-        return self.percent.format(value=f"{100 * value:.{digits}f}")  # type: ignore[operator]
+        return self.percent.format(value=f"{100 * value:.{digits}f}")
 
     def points_of(self, value: float | None) -> str:
-        return self.dash if missing(value) else self.points.format(value=f"{100 * value:+.1f}")  # type: ignore[operator]
+        return self.dash if missing(value) else self.points.format(value=f"{100 * value:+.1f}")
 
     def value_of(self, found: Mapping[str, Any], value: float | None) -> str:
         """``value`` in the unit of ``found``'s kind: points for a difference, a percent otherwise."""
