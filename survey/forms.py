@@ -162,10 +162,12 @@ class PageForm(forms.Form):
                 )
             case "slider":
                 params = question["parameters"]
+                # Decimals, as the field cleans to: Django's step check subtracts the start from
+                # the value, and a float start made every answer to a stepped range a server error.
                 start, end, step = (
-                    float(params["start"]),
-                    float(params["end"]),
-                    float(params.get("step", 1)),
+                    Decimal(str(params["start"])),
+                    Decimal(str(params["end"])),
+                    Decimal(str(params.get("step", 1))),
                 )
                 return ExactDecimalField(
                     label=label,
