@@ -367,8 +367,9 @@ def study_monitoring(study: Study) -> dict[str, Any]:
 
     "Completed" counts released responses only (``released_responses``), like every export and
     report; complete responses still waiting for their release batch are counted apart
-    (``awaiting_release``). "Started" counts every response ever begun and not withdrawn.
-    A fixed number of queries whatever the number of samples.
+    (``awaiting_release``). "Started" counts every response ever begun and not withdrawn; of them,
+    ``synthetic_started`` were made by ``simulate_respondents`` (those that stopped half-way too)
+    and ``synthetic`` of those completed. A fixed number of queries whatever the number of samples.
     """
     from .models import CounterKind, StudyCounter
 
@@ -382,7 +383,11 @@ def study_monitoring(study: Study) -> dict[str, Any]:
         row["sample_id"]: row
         for row in PendingResponse.objects.filter(study=study)
         .values("sample_id")
-        .annotate(begun=Count("pk"), waiting=Count("pk", filter=Q(status=ResponseStatus.COMPLETE)))
+        .annotate(
+            begun=Count("pk"),
+            waiting=Count("pk", filter=Q(status=ResponseStatus.COMPLETE)),
+            synthetic=Count("pk", filter=Q(is_synthetic=True)),
+        )
     }
     counters: dict[tuple[int, str], int] = {
         (sample_id, kind): count
@@ -404,7 +409,7 @@ def study_monitoring(study: Study) -> dict[str, Any]:
     rows = []
     for sample in study.samples.all():
         done = released.get(sample.pk, {"completed": 0, "synthetic": 0})
-        open_ = pending.get(sample.pk, {"begun": 0, "waiting": 0})
+        open_ = pending.get(sample.pk, {"begun": 0, "waiting": 0, "synthetic": 0})
         started = done["completed"] + open_["begun"]
         median = _median_of_histogram(durations.get(sample.pk, []))
         rows.append(
@@ -414,6 +419,7 @@ def study_monitoring(study: Study) -> dict[str, Any]:
                 "completed": done["completed"],
                 "awaiting_release": open_["waiting"],
                 "synthetic": done["synthetic"],
+                "synthetic_started": done["synthetic"] + open_["synthetic"],
                 "declined": counters.get((sample.pk, CounterKind.DECLINED), 0),
                 "withdrawn": counters.get((sample.pk, CounterKind.WITHDRAWN), 0),
                 "completion_rate": (done["completed"] + open_["waiting"]) / started if started else None,
@@ -1004,20 +1010,16 @@ def fieldwork_monitor(study: Study) -> dict[str, Any]:
         .values("sample_id")
         .annotate(n=Sum("count"))
     }
-    # Responses not yet released, in one grouped query: synthetic ones begun, and where the real
-    # ones in progress stopped (the furthest page reached).
-    synthetic_pending: dict[int, int] = {}
-    stopped: dict[int, int] = {}
-    for sample_id, status, synthetic, furthest, n in (
-        PendingResponse.objects.filter(study=study)
-        .values("sample_id", "status", "is_synthetic", "furthest")
+    # Where the real responses in progress stopped (the furthest page reached), in one grouped query.
+    stopped: dict[int, int] = {
+        furthest: n
+        for furthest, n in PendingResponse.objects.filter(
+            study=study, is_synthetic=False, status=ResponseStatus.IN_PROGRESS
+        )
+        .values("furthest")
         .annotate(n=Count("pk"))
-        .values_list("sample_id", "status", "is_synthetic", "furthest", "n")
-    ):
-        if synthetic:
-            synthetic_pending[sample_id] = synthetic_pending.get(sample_id, 0) + n
-        elif status == ResponseStatus.IN_PROGRESS:
-            stopped[furthest] = stopped.get(furthest, 0) + n
+        .values_list("furthest", "n")
+    }
     durations: dict[int, list[tuple[int, int]]] = {}
     for sample_id, seconds, times in (
         released_responses(study, include_synthetic=False)
@@ -1031,7 +1033,7 @@ def fieldwork_monitor(study: Study) -> dict[str, Any]:
     for row in monitoring["samples"]:
         pk = row["sample"].pk
         row["screened_out"] = screened.get(pk, 0)
-        row["started_real"] = row["started"] - row["synthetic"] - synthetic_pending.get(pk, 0)
+        row["started_real"] = row["started"] - row["synthetic_started"]
         row["completed_real"] = row["completed"] - row["synthetic"]
         median = _median_of_histogram(durations.get(pk, []))
         row["median_minutes_real"] = median / 60 if median is not None else None

@@ -212,7 +212,7 @@ def test_monitor_counts_real_participants_per_day_with_synthetic_and_tests_apart
     by_sample = re.search(r'<table class="data" id="by-sample">.*?</table>', html, re.S).group(0)
     cells = re.findall(r'<td class="number">([^<]*)</td>', by_sample)
     assert cells[:5] == ["2", "1", "1", "0", "0"]  # started, completed, declined, withdrawn, screened out
-    assert cells[-1] == "3"  # synthetic, apart
+    assert cells[-1] == "3 / 3"  # synthetic, apart: started / completed
     by_day = re.search(r'<table class="data" id="by-day">.*?</table>', html, re.S).group(0)
     assert re.findall(r'<td class="number">([^<]*)</td>', by_day) == ["2", "1", "1", "0", "0", "3 / 3", "1"]
     dropoff = re.search(r'<table class="data" id="dropoff">.*?</table>', html, re.S).group(0)
