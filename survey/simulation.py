@@ -34,6 +34,20 @@ The model (per sample; ``china`` and ``west``):
   median) has something to find. Drawn from its own seeded stream; ``simulate_respondents`` dates
   the respondent's start back by it (the server rounds the duration as for anyone).
 
+- numbers a respondent types (integer, decimal, range) lie within what the question states, found
+  with the server's own expression engine: each candidate is checked against the question's XLSForm
+  constraint (the answers so far as its context). The bounds a constraint states are found by
+  probing it (0, ±1, ±2, ±5, ±10, … up to the input's limits) and narrowing each edge by
+  bisection; the value is then drawn uniformly (its own seeded stream per question) from that
+  interval, or, on a side the constraint leaves open, from ``DEFAULT_RANGE`` (0 to 100) cut by the
+  stated bound (next to it when the bound lies beyond). A range uses its ``start``, ``end`` and
+  ``step``; ``scs_comfort`` follows approval as before. Required text is a short reply, or, under a
+  constraint (``regex()``, ``string-length()``), the first of a set of candidate shapes (digits,
+  capitals, words, an e-mail address, a date …, by length) it accepts; optional text stays empty.
+  An optional question that nothing fits is left unanswered.
+- a page refused ``MAX_REFUSALS`` times in a row ends the walk, whose :class:`Outcome` then says why:
+  the question and the server's message.
+
 The direct/indirect gap of the list experiment is unchanged by these items: only ``approve_scs``
 carries the social-desirability overclaim.
 """
@@ -43,10 +57,18 @@ from __future__ import annotations
 import math
 import random
 import re
-from collections.abc import Callable
+import string
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
+
+from django.utils.translation import gettext
+
+from .exact_numbers import MAX_INTEGER
+from .flow import is_true
+from .instrument import iter_questions
+from .logic import ExpressionBudgetExceeded, ExpressionError
 
 DEMOGRAPHICS: dict[str, dict[str, dict[str, float]]] = {
     "china": {
@@ -98,6 +120,35 @@ AWARE = {
     "aware_dangan": {"china": 0.7, "west": 0.1},
 }
 AGE_ORDER = ["18_29", "30_39", "40_49", "50_59", "60_plus"]
+# Where a number is drawn when the question states no bound (on one side or both).
+DEFAULT_RANGE = (0, 100)
+# Draws tried in a range before the next one (rejection sampling against the constraint).
+CANDIDATES = 60
+# Times the same page may come back refused in a row before the respondent gives up.
+MAX_REFUSALS = 3
+# A decimal input has no limit of its own; the exact-number limit is far above this one.
+DECIMAL_LIMIT = 10**12
+TEXT_REPLIES = ("Nothing to add.", "No comment.", "It was fine.", "Interesting questions.", "None.")
+TYPED_TYPES = frozenset({"integer", "decimal", "slider", "text", "long_text", "date"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a questionnaire states about an answer the respondent types: its type, XLSForm
+    constraint and whether it is required."""
+
+    type: str
+    constraint: str = ""
+    required: bool = False
+
+
+def answer_rules(spec: dict[str, Any]) -> dict[str, Rule]:
+    """The :class:`Rule` of each typed question of a normalised spec, by code."""
+    return {
+        question["code"]: Rule(question["type"], question.get("constraint") or "", bool(question["required"]))
+        for _section, question, _parent in iter_questions(spec)
+        if question["type"] in TYPED_TYPES
+    }
 
 
 def attention_checks(parameters: dict[str, dict[str, str]]) -> dict[str, tuple[str, ...]]:
@@ -136,10 +187,15 @@ class Respondent:
     holds_sensitive: bool = field(init=False)
     # Attention checks: question code -> its correct codes (``attention_checks``).
     checks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # What the questionnaire states about typed answers (``answer_rules``); without it, a number is
+    # drawn from DEFAULT_RANGE and no constraint is checked.
+    rules: dict[str, Rule] = field(default_factory=dict)
     # What this respondent has answered, by field name: a page shown again (a question made relevant
     # by an answer on the same page, an error) gets the same answers, as from a person.
     given: dict[str, Any] = field(init=False, default_factory=dict)
     seconds: int = field(init=False)  # from consent to the end
+    # One seeded stream per typed question, so that its draws (and retries) move no other answer.
+    streams: dict[str, random.Random] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -286,9 +342,27 @@ class Respondent:
         return self.rng.random() < SOCIAL_DESIRABILITY.get(self.sample, 0.0)
 
     def number(self, code: str, low: float, high: float) -> float:
+        """A draw for ``code`` between ``low`` and ``high`` (the caller rounds it to the input)."""
         if code == "scs_comfort":
             return max(low, min(high, round(5 + 2 * self.approval + self.rng.gauss(0, 1.5))))
-        return round(self.rng.uniform(low, high))
+        return self.stream(code).uniform(low, high)
+
+    def stream(self, code: str) -> random.Random:
+        """The seeded stream of a typed question (its own, as for attention checks)."""
+        if code not in self.streams:
+            self.streams[code] = random.Random(f"{self.seed}:typed:{code}")
+        return self.streams[code]
+
+    def accepts(self, code: str, value: Any) -> bool:
+        """Whether the questionnaire's constraint on ``code`` accepts ``value`` after the answers
+        given so far, by the server's evaluator (no constraint, or no rule: accepted)."""
+        rule = self.rules.get(code)
+        if rule is None or not rule.constraint:
+            return True
+        try:
+            return is_true(rule.constraint, self.given, value)
+        except (ExpressionError, ExpressionBudgetExceeded):
+            return False
 
     def ranking(self, options: list[str]) -> list[str]:
         order = list(options)
@@ -322,12 +396,25 @@ class FormReader(HTMLParser):
         self._in_le_items = False
         self._divs: list[bool] = []  # open <div>s, True for a question hidden because it does not apply
         self._hidden_option = False  # inside an option's <label hidden> (a choice filter's verdict)
+        # What the server refused on this page: field name -> its message, and the error summary's lines.
+        self.errors: dict[str, str] = {}
+        self.problems: list[str] = []
+        self._summaries: list[bool] = []  # open <div>s, True for the error summary
+        self._error_for: str | None = None  # inside a field's error message
+        self._problem: list[str] | None = None  # inside a line of the error summary
 
     def handle_starttag(self, tag: str, attrs_list: list[tuple[str, str | None]]) -> None:
         attrs = {k: v or "" for k, v in attrs_list}
         if tag == "div":
             self._divs.append("hidden" in attrs)
+            self._summaries.append("error-summary" in attrs.get("class", "").split())
             return
+        if tag == "li" and any(self._summaries):
+            self._problem = []
+        element_id = attrs.get("id", "")
+        if tag == "p" and "error" in attrs.get("class", "").split() and element_id.endswith("-error"):
+            self._error_for = element_id.removeprefix("id_").removesuffix("-error")
+            self.errors[self._error_for] = ""
         if any(self._divs):  # a person cannot see or fill what the page hides
             return
         if tag == "label":
@@ -354,11 +441,23 @@ class FormReader(HTMLParser):
         elif tag == "textarea" and attrs.get("name"):
             self.fields.setdefault(attrs["name"], Field(attrs["name"], "textarea", attrs=attrs))
 
+    def handle_data(self, data: str) -> None:
+        if self._error_for is not None:
+            self.errors[self._error_for] += data
+        if self._problem is not None:
+            self._problem.append(data)
+
     def handle_endtag(self, tag: str) -> None:
+        if tag == "p":
+            self._error_for = None
+        elif tag == "li" and self._problem is not None:
+            self.problems.append(" ".join("".join(self._problem).split()))
+            self._problem = None
         if tag == "label":
             self._hidden_option = False
         elif tag == "div" and self._divs:
             self._divs.pop()
+            self._summaries.pop()
         elif tag == "select":
             self._select = None
         elif tag == "ul":
@@ -371,6 +470,13 @@ def read_form(html: str) -> FormReader:
     reader = FormReader()
     reader.feed(html)
     return reader
+
+
+def refusal(reader: FormReader) -> str:
+    """Why the server refused the page (empty when it did not): each refused question's name and
+    the server's message, else the lines of the page's error summary."""
+    fields = [f"{name}: {' '.join(message.split())}" for name, message in reader.errors.items()]
+    return "; ".join(fields or reader.problems)
 
 
 def hidden_fields(html: str) -> dict[str, str]:
@@ -420,15 +526,173 @@ def _answer(reader: FormReader, name: str, entry: Field, respondent: Respondent)
         shown = reader.list_items[name]
         return respondent.count(name, shown, treatment=shown > 3)
     if entry.kind == "number":
-        low = float(entry.attrs.get("min") or 0)
-        high = float(entry.attrs.get("max") or 100)
-        return int(respondent.number(name, low, high))
+        return _number(name, entry, respondent)
     if entry.kind == "date":
-        return "2020-01-01"
+        return _first_accepted(name, _date_candidates(respondent.stream(name)), entry, respondent)
+    if entry.kind in {"text", "textarea"}:
+        rule = respondent.rules.get(name)
+        if "required" not in entry.attrs and not (rule and rule.required):
+            return None  # a free-text question a respondent may skip is skipped, as most people do
+        return _first_accepted(name, _text_candidates(respondent.stream(name)), entry, respondent)
     return None
 
 
+def _first_accepted(name: str, candidates: Iterator[str], entry: Field, respondent: Respondent) -> str | None:
+    """The first candidate the question's constraint accepts; when none does, nothing for an
+    optional question and the first candidate for a required one (the server then says why)."""
+    first = None
+    for candidate in candidates:
+        first = candidate if first is None else first
+        if respondent.accepts(name, candidate):
+            return candidate
+    return first if "required" in entry.attrs else None
+
+
+def _date_candidates(stream: random.Random) -> Iterator[str]:
+    yield "2020-01-01"
+    for _ in range(CANDIDATES):
+        yield f"{stream.randint(1930, 2025)}-{stream.randint(1, 12):02d}-{stream.randint(1, 28):02d}"
+
+
+def _text_candidates(stream: random.Random) -> Iterator[str]:
+    """A short reply first, then shapes a text constraint commonly asks for, shortest first."""
+
+    def drawn(alphabet: str, length: int) -> str:
+        return "".join(stream.choice(alphabet) for _ in range(length))
+
+    yield stream.choice(TEXT_REPLIES)
+    for length in range(1, 19):
+        yield drawn(string.digits, length)
+        yield drawn(string.ascii_uppercase, length)
+        yield drawn(string.ascii_lowercase, length)
+        yield drawn(string.ascii_uppercase, 1) + drawn(string.ascii_lowercase, length - 1)
+        yield drawn(string.ascii_uppercase + string.digits, length)
+        yield drawn(string.ascii_letters + string.digits, length)
+    yield f"{drawn(string.ascii_lowercase, 6)}@example.org"
+    yield f"{stream.randint(1930, 2025)}-{stream.randint(1, 12):02d}-{stream.randint(1, 28):02d}"
+    yield f"+86 1{drawn(string.digits, 2)} {drawn(string.digits, 4)} {drawn(string.digits, 4)}"
+    yield f"https://example.org/{drawn(string.ascii_lowercase, 6)}"
+
+
+def _number(name: str, entry: Field, respondent: Respondent) -> int | float | None:
+    """A number within what the question states (module docstring): its input's limits, its
+    range's start, end and step, and the bounds its constraint accepts."""
+    rule = respondent.rules.get(name)
+    slider = "data-slider" in entry.attrs or (rule is not None and rule.type == "slider")
+    whole = not slider and (rule.type == "integer" if rule else entry.attrs.get("step") != "any")
+    limit = MAX_INTEGER if whole else DECIMAL_LIMIT
+    low, high = _limit(entry.attrs.get("min"), -limit), _limit(entry.attrs.get("max"), limit)
+    step = _limit(entry.attrs.get("step"), 1) if slider else 1 if whole else 0
+
+    def snap(value: float, places: int = 2) -> int | float:
+        """On the input's grid: a whole number, a range's step, or a decimal of ``places`` places."""
+        if not step:
+            return round(value, places)
+        value = min(high, max(low, low + round((value - low) / step) * step if slider else round(value)))
+        return int(value) if float(value).is_integer() else round(value, 10)
+
+    def accepted(value: float) -> bool:
+        return low <= value <= high and respondent.accepts(name, value)
+
+    lower, upper, found = _stated_bounds(
+        (lambda v: accepted(snap(v))) if step else accepted, low, high, whole, slider
+    )
+    for start, end in _draw_ranges(lower, upper, low, high):
+        # Two decimal places, more when the interval is narrower than 1.
+        places = 2 if end - start >= 1 else min(10, 2 - math.floor(math.log10(end - start or 1e-10)))
+        for _ in range(CANDIDATES):
+            value = snap(respondent.number(name, start, end), places)
+            if accepted(value):
+                return value
+    # Narrowing found values the constraint accepts where no draw was accepted.
+    for value in (snap(v, places) for v in found for places in range(2, 11)):
+        if accepted(value):
+            return value
+    required = "required" in entry.attrs or (rule is not None and rule.required)
+    return snap(min(high, max(low, DEFAULT_RANGE[0]))) if required else None
+
+
+def _limit(text: str | None, default: float) -> float:
+    try:
+        value = float(text) if text not in (None, "", "any") else default
+    except ValueError:
+        return default
+    return value if math.isfinite(value) else default
+
+
+PROBES = sorted(
+    {0.0} | {sign * digit * 10.0**power for sign in (1, -1) for digit in (1, 2, 5) for power in range(-2, 13)}
+)
+
+
+def _stated_bounds(
+    accepts: Callable[[float], bool], low: float, high: float, whole: bool, slider: bool
+) -> tuple[float | None, float | None, list[float]]:
+    """(lower, upper, values seen accepted): the interval the constraint accepts around the accepted
+    probe nearest ``DEFAULT_RANGE``, each edge narrowed by bisection; an edge is None when values
+    are accepted out to the input's limit (the question states no bound there), except for a range,
+    whose start and end are stated. Both None when no probe is accepted."""
+    probes = sorted({p for p in PROBES if low <= p <= high and (not whole or p.is_integer())} | {low, high})
+    verdicts = [accepts(p) for p in probes]
+    if not any(verdicts):
+        return (low, high, []) if slider else (None, None, [])
+    nearest = min(
+        (i for i, ok in enumerate(verdicts) if ok),
+        key=lambda i: (max(DEFAULT_RANGE[0] - probes[i], probes[i] - DEFAULT_RANGE[1], 0), abs(probes[i])),
+    )
+    first = last = nearest
+    while first > 0 and verdicts[first - 1]:
+        first -= 1
+    while last < len(probes) - 1 and verdicts[last + 1]:
+        last += 1
+    lower = _edge(accepts, probes[first - 1], probes[first], whole) if first > 0 else low if slider else None
+    upper = (
+        _edge(accepts, probes[last + 1], probes[last], whole)
+        if last < len(probes) - 1
+        else high
+        if slider
+        else None
+    )
+    return lower, upper, [v for v in (probes[nearest], lower, upper) if v is not None]
+
+
+def _edge(accepts: Callable[[float], bool], refused: float, accepted: float, whole: bool) -> float:
+    """The accepted value nearest ``refused``, between the two, by bisection."""
+    for _ in range(200):
+        if abs(accepted - refused) <= (1 if whole else 1e-9 * max(1.0, abs(accepted))):
+            break
+        middle = (accepted + refused) // 2 if whole else (accepted + refused) / 2
+        if accepts(middle):
+            accepted = middle
+        else:
+            refused = middle
+    return accepted
+
+
+def _draw_ranges(
+    lower: float | None, upper: float | None, low: float, high: float
+) -> list[tuple[float, float]]:
+    """Where to draw, in order: the stated interval (``DEFAULT_RANGE`` cut by a one-sided bound,
+    or next to the bound when it lies beyond), then ``DEFAULT_RANGE`` itself; within the input's limits."""
+    start, end = DEFAULT_RANGE
+    if lower is not None and upper is not None:
+        stated = (lower, upper)
+    elif lower is not None:
+        stated = (lower, end) if lower <= end else (lower, lower + end - start)
+    elif upper is not None:
+        stated = (start, upper) if upper >= start else (upper - (end - start), upper)
+    else:
+        stated = (start, end)
+    ranges = []
+    for a, b in (stated, DEFAULT_RANGE):
+        a, b = max(a, low), min(b, high)
+        if a <= b and (a, b) not in ranges:
+            ranges.append((a, b))
+    return ranges
+
+
 RECEIPT = re.compile(r'id="receipt-code">([^<]+)<')
+HEADING = re.compile(r"<h1[^>]*>(.*?)</h1>", re.S)
 CONSENT_KEY = re.compile(r'name="consent_key" value="([^"]+)"')
 
 
@@ -437,6 +701,7 @@ class Outcome:
     completed: bool
     receipt_code: str | None
     pages: int
+    reason: str = ""  # why a respondent did not finish (the question and the server's message)
 
 
 def walk(
@@ -445,23 +710,36 @@ def walk(
     respondent: Respondent,
     *,
     max_pages: int = 60,
+    max_refusals: int = MAX_REFUSALS,
     after_consent: Callable[[Any], None] | None = None,
 ) -> Outcome:
     """Take ``respondent`` through consent and every page to the thank-you page.
 
     ``after_consent`` is called with the client once consent is given (``simulate_respondents``
-    labels the response synthetic there, before any answer is saved).
+    labels the response synthetic there, before any answer is saved). A page the server refuses is
+    answered again (a refused answer is drawn afresh); refused more than ``max_refusals`` times in a
+    row, the walk ends and the outcome's ``reason`` names the questions and the server's messages.
     """
     page = client.get(entry_url)
     key = CONSENT_KEY.search(page.content.decode())
     if key is None:
-        return Outcome(False, None, 0)
+        return Outcome(
+            False,
+            None,
+            0,
+            gettext("no consent form at %(url)s (HTTP %(status)s)")
+            % {
+                "url": entry_url,
+                "status": page.status_code,
+            },
+        )
     # Like a browser, send every hidden field of the consent form (the CSRF token among them).
     hidden = hidden_fields(page.content.decode())
     page = client.post(entry_url, {**hidden, "agree": "yes", "action": "agree"}, follow=True)
     if after_consent is not None:
         after_consent(client)
 
+    refusals, sent = 0, None
     for count in range(1, max_pages + 1):
         html = page.content.decode()
         receipt = RECEIPT.search(html)
@@ -469,11 +747,26 @@ def walk(
             return Outcome(True, receipt.group(1).strip(), count)
         reader = read_form(html)
         if not reader.fields:
-            return Outcome(False, None, count)
+            heading = HEADING.search(html)
+            where = " ".join(heading.group(1).split()) if heading else _path_of(page)
+            return Outcome(
+                False, None, count, gettext("stopped at a page without a form: %(page)s") % {"page": where}
+            )
         data = fill(reader, respondent, {})
         data["action"] = "next"
+        answers = {k: v for k, v in data.items() if k != "csrfmiddlewaretoken"}
+        refused = refusal(reader)
+        # A refused answer, or the same answers sent again to a page shown with a notice; a page
+        # shown again with questions it has just brought in (relevance) is progress, not a refusal.
+        stuck = bool(reader.errors) or (bool(refused) and answers == sent)
+        refusals = refusals + 1 if stuck else 0
+        if refusals > max_refusals:
+            return Outcome(False, None, count, refused)
+        sent = answers
         page = client.post(_path_of(page), data, follow=True)
-    return Outcome(False, None, max_pages)
+    return Outcome(
+        False, None, max_pages, gettext("still not at the end after %(pages)s pages") % {"pages": max_pages}
+    )
 
 
 def _path_of(page: Any) -> str:

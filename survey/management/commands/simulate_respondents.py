@@ -4,9 +4,11 @@ import argparse
 import multiprocessing
 import sys
 import time
+from collections import Counter
 
 from django.core.management.base import CommandError
 from django.db import connections
+from django.utils.translation import gettext
 from tqdm import tqdm
 
 from survey.models import Study
@@ -16,7 +18,7 @@ from ._base import CandidCommand
 CHUNK = 10  # respondents per task handed to a worker process
 
 
-def _run(args: tuple[str, str, list[int], str, str]) -> tuple[int, int]:
+def _run(args: tuple[str, str, list[int], str, str]) -> tuple[int, int, list[str]]:
     slug, sample, seeds, host, language = args
     import random
 
@@ -38,11 +40,15 @@ def _run(args: tuple[str, str, list[int], str, str]) -> tuple[int, int]:
     from django.http import HttpResponse
 
     from survey.bridge import study_parameters
+    from survey.selectors import latest_published_version, spec_for
     from survey.views.participant import cookie_name, read_resume_cookie
     from survey.views.participant.resume import set_resume_cookie
 
     study = Study.objects.get(slug=slug)
     checks = simulation.attention_checks(study_parameters(study))
+    version = latest_published_version(study)
+    # What the questionnaire states about typed answers: respondents answer within it.
+    rules = simulation.answer_rules(spec_for(version)) if version is not None else {}
     marked: list[bool] = []
 
     def label_synthetic(client: Client, respondent: simulation.Respondent) -> None:
@@ -57,11 +63,12 @@ def _run(args: tuple[str, str, list[int], str, str]) -> tuple[int, int]:
             set_resume_cookie(dated, study, token, started=int(started) - respondent.seconds)
             client.cookies[name] = dated.cookies[name].value
 
-    completed = failed = 0
+    completed = 0
+    reasons: list[str] = []  # one per respondent who did not finish
     for seed in seeds:
         client = Client(HTTP_HOST=host, HTTP_ACCEPT_LANGUAGE=language)
         marked.clear()
-        respondent = simulation.Respondent(seed, sample, checks=checks)
+        respondent = simulation.Respondent(seed, sample, checks=checks, rules=rules)
         outcome = simulation.walk(
             client,
             f"/s/{slug}/{sample}/",
@@ -70,12 +77,14 @@ def _run(args: tuple[str, str, list[int], str, str]) -> tuple[int, int]:
         )
         if outcome.completed and marked == [True]:
             completed += 1
+        elif marked != [True]:
+            reasons.append(gettext("its response could not be labelled synthetic"))
         else:
-            failed += 1
-    return completed, failed
+            reasons.append(outcome.reason or gettext("no reason given"))
+    return completed, len(reasons), reasons
 
 
-def _run_in_worker(args: tuple[str, str, list[int], str, str]) -> tuple[int, int]:
+def _run_in_worker(args: tuple[str, str, list[int], str, str]) -> tuple[int, int, list[str]]:
     """``_run`` in a forked process, which opens and closes its own database connection."""
     try:
         return _run(args)
@@ -149,11 +158,11 @@ class Command(CandidCommand):
                 with multiprocessing.get_context("fork").Pool(workers) as pool:
                     for result in pool.imap_unordered(_run_in_worker, jobs):
                         results.append(result)
-                        bar.update(sum(result))
+                        bar.update(result[0] + result[1])
             else:
                 for job in jobs:
                     results.append(_run(job))
-                    bar.update(sum(results[-1]))
+                    bar.update(results[-1][0] + results[-1][1])
         completed = sum(r[0] for r in results)
         failed = sum(r[1] for r in results)
         seconds = time.monotonic() - started
@@ -164,4 +173,8 @@ class Command(CandidCommand):
             )
         )
         if failed:
+            # Why, most frequent first: the question and what the server said, as each walk ended.
+            self.stdout.write(gettext("Why they did not finish:"))
+            for reason, times in Counter(r for result in results for r in result[2]).most_common():
+                self.stdout.write(f"  {times} × {reason}")
             raise CommandError(f"{failed} synthetic respondents did not finish the questionnaire.")
