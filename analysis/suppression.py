@@ -94,11 +94,14 @@ whole release is checked as one system — every table's equations together — 
 block of equations in which a hidden cell is still recoverable gets a further partner, until none
 is (differencing across tables: Hundepool et al. 2012, §5.3 "linked tables").
 
-Beside releases made before, a hidden cell of a new breakdown can be tied by the breakdown's own
-equation to figures all shown already (the same respondents as a figure another release showed),
-so that no cell of this release is left to hide. That breakdown of the table (its rows with that
-group variable) is then *withheld*: left out of the release altogether, with its equation, and the
-decision made again without it.
+Beside releases made before, what was shown stays known: a figure of this release one equation
+away from figures shown before (a claim's "no", the answers it adds up, each shown by the results
+page) is taken as shown before too (``_given_before``), so it is shown again and never hidden as a
+partner — hiding it would protect no one. A hidden cell of a new breakdown can still be tied by the
+breakdown's own equation to figures all shown already (the same respondents as a figure another
+release showed), so that no cell of this release is left to hide. That breakdown of the table (its
+rows with that group variable) is then *withheld*: left out of the release altogether, with its
+equation, and the decision made again without it.
 
 A **weighted** row (a share or statistic estimated with unequal weights) carries ``atoms``,
 ``base_atoms`` and ``weighting`` (``analysis.weighted_release``): its cell's and group's
@@ -106,8 +109,12 @@ respondents split by weighting class. Its weighted total is a different sum of r
 count, and an exact one gives the split away, so such a row is hidden when any class part counts
 1 to k - 1 respondents (also when its count was shown unweighted before: the weighted total is new),
 the parts of hidden rows are implied figures that must stay unrecoverable from the class-by-class
-equations, and a release whose parts tie more than :data:`WEIGHTED_BLOCK_MAX` unknowns together is
-refused (:class:`WeightedReleaseTooLarge`) rather than decided past the time a page has.
+equations, and a weighted release whose own parts tie more than :data:`WEIGHTED_BLOCK_MAX` unknowns
+together is refused (:class:`WeightedReleaseTooLarge`) rather than decided past the time a page has.
+A release is never refused for the size of a block that releases made before made (``fixed``: a
+weighted results page beside a later claims report): every release was decided beside all those
+before it, so such a block was checked already and is not checked again, and the figures of this
+release that would join it are withheld (``_too_large``).
 
 Every other numeric column (``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``, ``n_eff``,
 ``median`` ...) is masked (NA) in a hidden row. :func:`disclose` returns a :class:`Release` whose
@@ -200,7 +207,10 @@ class _System:
     implied: set[Hashable] = field(default_factory=set)  # figures of implied rows
     shown: set[Hashable] = field(default_factory=set)  # figures of rows that are shown
     checked: set[Hashable] = field(default_factory=set)  # figures the threshold rule applies to
-    fixed: set[Hashable] = field(default_factory=set)  # shown in a release made before: known
+    fixed: set[Hashable] = field(
+        default_factory=set
+    )  # shown in a release made before (or given by it): known
+    fixed_equations: set[frozenset] = field(default_factory=set)  # stated by releases made before
     hidden_before: set[Hashable] = field(default_factory=set)  # hidden in a release made before
     implied_before: set[Hashable] = field(default_factory=set)  # implied in a release made before
     stuck: set[Hashable] = field(default_factory=set)  # recoverable, and nothing left to hide
@@ -212,6 +222,7 @@ class _System:
         default_factory=dict
     )  # hidden together: cell, weighted total
     atoms: set[Hashable] = field(default_factory=set)  # every class part
+    own_atoms: set[Hashable] = field(default_factory=set)  # class parts of this release's weighted rows
 
     def cell(self, table: str, key: Hashable, count: int, *, base: bool, margin: bool = False) -> Hashable:
         self.count.setdefault(key, int(count))
@@ -328,6 +339,13 @@ def _decided(
     for name, frame in (fixed or {}).items():
         _add_fixed(system, f"{FIXED}{name}", frame)
     _add_sums(system)
+    system.fixed_equations = {
+        frozenset(terms.items())
+        for table, equations in system.equations.items()
+        if table.startswith(FIXED)
+        for _keys, terms in equations
+    }
+    _given_before(system)
     for name, others in (fixed_links or {}).items():
         for other in others:
             if other in frames:
@@ -345,18 +363,25 @@ def _to_withhold(system: _System, frames: Mapping[str, pd.DataFrame]) -> dict[st
 
     That happens beside releases made before: an equation of this release (a breakdown's groups
     add up to the overall figure; a row's levels add up to its n) can tie a hidden figure to
-    figures all shown already. Every figure so tied is decided with them: a breakdown row's whole
+    figures all shown already; and a figure can join a block of releases made before too large to
+    check (``_too_large``). Every figure so tied is decided with them: a breakdown row's whole
     breakdown (its rows with the same group variable) is not released, nor is its equation; an
-    overall row (its cell or its n stuck: say a yes/no split whose "yes" is a level shown before
-    and whose n is shown too) takes every row of its variable in the table with it, since the
-    overall row is what each breakdown of the variable adds up to.
+    overall row (its cell or its n stuck) takes every row of its variable in the table with it,
+    since the overall row is what each breakdown of the variable adds up to. (A figure the figures
+    shown before give — a yes/no split whose "yes" and n were shown — is shown, not stuck:
+    ``_given_before``.)
     """
     out: dict[str, pd.Index] = {}
     for name, frame in frames.items():
         touched = np.array(
             [
-                c in system.stuck or b in system.stuck or not system.stuck.isdisjoint(atoms)
-                for c, b, atoms in zip(frame["cell"], frame["base"], row_atoms(frame), strict=True)
+                c in system.stuck
+                or b in system.stuck
+                or t in system.stuck
+                or not system.stuck.isdisjoint(atoms)
+                for c, b, t, atoms in zip(
+                    frame["cell"], frame["base"], row_totals(frame), row_atoms(frame), strict=True
+                )
             ],
             dtype=bool,
         )
@@ -487,6 +512,8 @@ def _add_weighted(system: _System, name: str, frame: pd.DataFrame, *, before: bo
     """
     terms = weighted_equations(frame, OVERALL)
     system.atoms |= set(terms.atoms)
+    if not before:
+        system.own_atoms |= set(terms.atoms)
     for key, count in terms.atoms.items():
         system.cell(name, key, count, base=False)
         (system.implied_before if before else system.implied).add(key)
@@ -528,6 +555,38 @@ def _add_sums(system: _System) -> None:
                     system.links.setdefault(table, set()).add(other)
                     system.links.setdefault(other, set()).add(table)
         system.equation(table, terms)
+
+
+def _given_before(system: _System) -> None:
+    """Take as known (``system.fixed``) every figure of this release that the figures shown before
+    already give: one equation away from figures all known (a claim's "no" is the answers it adds
+    up, each shown by the results page; a share's "no" is its n less its "yes", both shown).
+
+    Such a figure is known to a reader whatever this release does: hiding it protects no one, and
+    hiding it as a partner made it "recoverable" from figures shown already, so its whole breakdown
+    was withheld (``_to_withhold``) — a claims report emptied by ordinary use of the results page,
+    though what was shown stays known. Figures hidden or implied before, and weighted totals and
+    their class parts, are never taken so: they are decided by the check itself (a hidden figure
+    tied to shown ones by this release's equations is withheld with its breakdown, as before).
+    """
+    if not system.fixed:
+        return
+    excluded = system.hidden_before | system.implied_before | system.atoms | set(system.atoms_of)
+    equations = _unique_equations(system)
+    through: dict[Hashable, list[int]] = {}
+    for i, (keys, _terms) in enumerate(equations):
+        for key in keys:
+            through.setdefault(key, []).append(i)
+    known = set(system.fixed)
+    queue = list(range(len(equations)))
+    while queue:
+        keys, _terms = equations[queue.pop()]
+        rest = [key for key in keys if key not in known]
+        if len(rest) != 1 or rest[0] in excluded:
+            continue
+        known.add(rest[0])
+        queue.extend(through[rest[0]])
+    system.fixed |= known
 
 
 def _primary(system: _System, k: int) -> tuple[set[Hashable], set[Hashable]]:
@@ -628,10 +687,8 @@ def _whole(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
     safe: set[frozenset[Hashable]] = set()
 
     def recoverable(keys: frozenset[Hashable], block: list) -> list[Hashable]:
-        if len(keys) > WEIGHTED_BLOCK_MAX and not system.atoms.isdisjoint(keys):
-            raise WeightedReleaseTooLarge(
-                E_WEIGHTED_TOO_LARGE.format(unknowns=len(keys), limit=WEIGHTED_BLOCK_MAX)
-            )
+        if _too_large(system, keys, block, hidden):
+            return []
         return [key for key in _recoverable(block, sorted(keys, key=repr)) if _protected(system, key, k)]
 
     while True:
@@ -646,6 +703,60 @@ def _whole(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
             safe.add(keys)
             continue
         hidden |= _hide(system, partner, hidden)
+
+
+def _too_large(
+    system: _System,
+    keys: frozenset[Hashable],
+    block: list[tuple[list[Hashable], dict[Hashable, float]]],
+    hidden: set[Hashable],
+) -> bool:
+    """Whether a block is too large to check (more than :data:`WEIGHTED_BLOCK_MAX` unknowns with
+    class parts) and made by releases made before: then it is not checked, and this release's
+    figures that join it (:func:`_joining`) are withheld (``system.stuck``, ``_to_withhold``).
+
+    Raises :class:`WeightedReleaseTooLarge` when this release's own class parts are in it: a
+    weighted release too fine to check is refused, as it is alone. An unweighted release (a claims
+    report beside a weighted results page) is never refused for the size of what came before.
+    """
+    if len(keys) <= WEIGHTED_BLOCK_MAX or system.atoms.isdisjoint(keys):
+        return False
+    if not system.own_atoms.isdisjoint(keys):
+        raise WeightedReleaseTooLarge(
+            E_WEIGHTED_TOO_LARGE.format(unknowns=len(keys), limit=WEIGHTED_BLOCK_MAX)
+        )
+    system.stuck |= _joining(system, keys, block, hidden)
+    return True
+
+
+def _joining(
+    system: _System,
+    keys: frozenset[Hashable],
+    block: list[tuple[list[Hashable], dict[Hashable, float]]],
+    hidden: set[Hashable],
+) -> set[Hashable]:
+    """This release's figures that change a block of equations of releases made before: the
+    figures of an equation no release made before states, a figure unknown now that was not
+    before, or one known now that was unknown before (a class part whose weighted total this
+    release shows). Empty when the block is as a release made before left it.
+
+    Every release is decided beside all those recorded before it, so the last one checked the
+    whole block of their equations: a block they alone make needs no check again (its size was
+    theirs to answer for). A block too large to check in the time a release has is therefore
+    never a reason to refuse a later release — its figures that join it are withheld instead,
+    with their breakdowns (``_to_withhold``), and the block stays as it was decided.
+    """
+    ours = {key for key, tables in system.tables_of.items() if any(not t.startswith(FIXED) for t in tables)}
+    unknown_before = system.hidden_before | system.implied_before
+    joining: set[Hashable] = set()
+    for terms_keys, terms in block:
+        if frozenset(terms.items()) not in system.fixed_equations:
+            joining |= set(terms_keys) & ours
+    unknown = system.unknown(hidden)
+    for key in {key for terms_keys, _ in block for key in terms_keys} & ours:
+        if (key in unknown) != (key in unknown_before and not system.zero(key)):
+            joining.add(key)
+    return joining
 
 
 def _first_exposed(
@@ -692,6 +803,8 @@ def _bounded(system: _System, hidden: set[Hashable], k: int) -> set[Hashable]:
     free: set[Hashable] = set()
 
     def audit(keys: frozenset[Hashable], block: list, *, first: bool = True) -> list[Hashable]:
+        if _too_large(system, keys, block, hidden):
+            return []
         targets = [
             key for key in keys if key not in free and key not in system.stuck and _protected(system, key, k)
         ]

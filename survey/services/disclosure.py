@@ -5,8 +5,13 @@ A results page, an aggregate download and a claims report are each made safe on 
 k = 5, with and without flagged responses) could still give a hidden cell by difference. So every
 release made from one state of the data (``selectors.study_revision``) is recorded here, and every
 later release from that state is decided with all of them as ``fixed`` tables: what they showed is
-known, what they hid stays hidden, and only the new release's own cells are hidden further (which
-always gives a solution). Cells are identified by the fingerprints of their respondent sets
+known (and so is a figure they give: shown again, never hidden), what they hid stays hidden, and
+only the new release's own cells are hidden further or, where that cannot protect them, withheld
+(which always gives a solution). Their size is never a reason to refuse a later release: a block of
+their equations too large to check was checked when the last of them was decided, and the new
+figures that would join it are withheld (``analysis.suppression``). The options recorded with a
+release (compared by :func:`exclusion_check`) name its weighting, also for figures given directly
+(``aggregate_tables --weights``). Cells are identified by the fingerprints of their respondent sets
 (``analysis.suppression.response_keys`` of every response's id, :func:`fingerprint_salt`), so the
 same figure is one unknown whichever release showed it, and a set of responses keeps its identity
 when a release batch adds others (Hundepool et al. 2012, *Statistical Disclosure Control*, §5.3,

@@ -347,6 +347,12 @@ def compute_results(
     leaving_out = not keep.all()
     revision = revision or study_revision(study)
     recorded = {key: value for key, value in _options_json(options).items() if key != "language"}
+    if targets is not None:
+        # Weighted by figures given directly (``aggregate_tables --weights``): recorded as the
+        # weighting it is, never as "none", so that the ledger's comparison of options
+        # (``services.disclosure.exclusion_check``) never takes it for the unweighted release.
+        digest = hashlib.sha256(targets[0].encode()).hexdigest()[:16]
+        recorded["weighting"] = f"file:{targets[1]}:{digest}"
     if leaving_out:
         exclusion_check(
             study=study,

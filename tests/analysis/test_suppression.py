@@ -383,3 +383,67 @@ def test_response_keys_follow_the_response_not_its_position():
     assert not np.array_equal(response_keys(before, salt="t"), keys_before)
     with pytest.raises(ValueError):
         response_keys(before, salt="")
+
+
+def _split(variable, gv, group, counts, *, cells, base, sum_of=None) -> list[dict]:
+    n = sum(counts.values())
+    return [
+        {
+            "variable": variable,
+            "group_variable": gv,
+            "group": group,
+            "level": level,
+            "count": count,
+            "n": n,
+            "cell": cells[level],
+            "base": base,
+            "sum_of": (sum_of or {}).get(level),
+        }
+        for level, count in counts.items()
+    ]
+
+
+def test_a_figure_the_releases_before_give_is_shown_again_not_withheld():
+    """A results page showed the china sample's answers to q: level a (103) and the n (140), its
+    levels b and c and every gender group hidden. A claims report's share "a" of the china sample
+    is that same level (yes) and the rest (no = b + c = 140 - 103, known from the page). Before,
+    "no" — a new figure, though the page gives it — was hidden as a partner of the hidden gender
+    groups, found recoverable from the page's figures with nothing left to hide, and the whole
+    share withheld: every direct figure of the Hawkins report was withheld after ordinary use of
+    the results page, though what was shown stays known. Now a figure one equation away from
+    figures shown before is known, shown, and never a partner; the hidden ones stay unrecoverable."""
+    page = pd.DataFrame(
+        _split(
+            "q", "", "", {"a": 103, "b": 30, "c": 7}, cells={v: ("china", v) for v in "abc"}, base=("china",)
+        )
+        + _split(
+            "q", "gender", "f", {"a": 60, "b": 26, "c": 7}, cells={v: ("f", v) for v in "abc"}, base=("f",)
+        )
+        + _split(
+            "q", "gender", "m", {"a": 43, "b": 4, "c": 0}, cells={v: ("m", v) for v in "abc"}, base=("m",)
+        )
+    )
+    shown = disclose({"page": page}, k=10, rounding=False)["page"]
+    assert shown["suppressed"].tolist() == [False, True, True] + [True] * 5 + [False]
+    fixed = {"page": page.assign(suppressed=shown["suppressed"].to_numpy())}
+    rows = []
+    for group, gv, base in (("china", "", ("china",)), ("f", "gender", ("f",)), ("m", "gender", ("m",))):
+        yes, n = (page.loc[page["base"] == base, c].iat[0] for c in ("count", "n"))
+        rows += _split(
+            "q",
+            gv,
+            "" if not gv else group,
+            {"yes": yes, "no": n - yes},
+            cells={"yes": (group, "a"), "no": (group, "bc")},
+            base=base,
+            sum_of={"no": [(group, "b"), (group, "c")]},
+        )
+    report = pd.DataFrame(rows)
+    decided = disclose({"report": report}, k=10, rounding=False, fixed=fixed)["report"]
+    overall = decided["group_variable"] == ""
+    assert not decided.loc[overall, "suppressed"].any()  # 103 and 37 of 140, as the page gave them
+    assert decided.loc[overall, "count"].tolist() == [103, 37]
+    kept = ~decided["withheld"].to_numpy(dtype=bool)
+    released = {"page": shown, "report": decided[kept]}
+    truth = {"page": page, "report": report[kept]}
+    assert attack(released, truth, k=10) == []

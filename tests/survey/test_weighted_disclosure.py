@@ -220,3 +220,83 @@ def test_results_kept_from_before_the_upgrade_are_built_again(answered_study):
     )
     importlib.import_module("survey.migrations.0020_kept_results_rebuilt").drop_kept(apps, None)
     assert not ResultsSnapshot.objects.filter(pk=kept.pk).exists()
+
+
+def _attacked_with_splits(frame, keys, weights: dict[int, np.ndarray]) -> list:
+    """The attack over every recorded release; records at the positions of ``weights`` were weighted
+    by those weights (their rows split by weight from the raw answers)."""
+    released, truth = {}, {}
+    for position, record in enumerate(DisclosureRecord.objects.order_by("pk")):
+        for name, table in tables_read(record.tables).items():
+            if "atoms" in table.columns:
+                table = table.drop(columns=["atoms", "base_atoms", "weighting"])
+            if position in weights and not name.startswith("release:") and "weighting classes" not in name:
+                table = split_by_weight(table, frame, weights[position], keys, f"strata{position}")
+            released[f"{record.pk}:{name}"] = table.assign(
+                n=table["n"].where(~table["suppressed"].astype(bool))
+            )
+            truth[f"{record.pk}:{name}"] = table
+    return attack(released, truth, k=5)
+
+
+def test_a_release_beside_a_weighted_one_too_large_to_check_is_decided_not_refused(
+    answered_study, monkeypatch
+):
+    """A weighted results page was released; its class parts tie more unknowns together than a
+    release can check (here: more than 3). Before, every later release beside it — the claims
+    report, the unweighted page — was refused with "the weighted figures tie ... unknown counts
+    together", so one analyst's weighting blocked every report until the data changed. Now the
+    block the weighted release made is left as it was decided, the new figures that would join it
+    are withheld, and nothing hidden can be worked out from both together. A weighted release
+    whose own class parts are in such a block is still refused."""
+    import analysis.suppression
+
+    frame, codebook = responses_frame(answered_study)
+    keyed = fix_names(monkeypatch, 0, frame)
+    keys = keyed(frame[schema.RESPONSE_ID].astype(str).tolist(), salt=fingerprint_salt(answered_study))
+    options = ResultsOptions(by=(schema.SAMPLE,), k=5)
+    text = post_strata(frame, FACTORS[0])
+    compute_results(answered_study, frame, codebook, options, targets=(text, "strata0.csv"))
+    design = SurveyDesign(frame, strata=schema.SAMPLE)
+    w = poststratify(design, pd.read_csv(io.StringIO(text), dtype={"count": float})).w
+    monkeypatch.setattr(analysis.suppression, "WEIGHTED_BLOCK_MAX", 3)
+    compute_results(answered_study, frame, codebook, ResultsOptions(by=(schema.SAMPLE, "gender"), k=5))
+    assert DisclosureRecord.objects.count() == 2
+    found = _attacked_with_splits(frame, keys, {0: w})
+    assert found == [], f"{len(found)} hidden figures can be worked out, e.g. {found[:3]}"
+    with pytest.raises(ValueError) as refused:  # a weighted release too fine to check beside it
+        compute_results(
+            answered_study, frame, codebook, options, targets=(post_strata(frame, FACTORS[1]), "strata1.csv")
+        )
+    assert str(refused.value).startswith(E_WEIGHTING_TOO_FINE.split(":")[0])
+    assert DisclosureRecord.objects.count() == 2
+
+
+def test_aggregate_tables_with_weights_records_its_weighting(answered_study, tmp_path):
+    """``aggregate_tables --weights`` recorded its (weighted) tables with the options of no
+    weighting: the ledger then took the unweighted results page leaving out the same responses for
+    the same release asked for again, and let a second release leaving them out through."""
+    from django.core.management import call_command
+
+    from survey.services.disclosure import ExclusionRefused
+
+    frame, codebook = responses_frame(answered_study)
+    strata = tmp_path / "strata.csv"
+    by_sample = frame.groupby(schema.SAMPLE).size().reset_index(name="count")
+    by_sample["count"] = by_sample["count"] * np.resize(FACTORS[0], len(by_sample)) * 100
+    strata.write_text(by_sample.to_csv(index=False), encoding="utf-8")  # classes of k or more
+    call_command(
+        "aggregate_tables", answered_study.slug, "-o", str(tmp_path / "out"), "--weights", str(strata),
+        "--by", "sample", "-k", "5", "--exclude", "straightlining", stdout=io.StringIO(),
+    )  # fmt: skip
+    (record,) = DisclosureRecord.objects.all()
+    tables = tables_read(record.tables).values()
+    assert any("atoms" in t.columns and t["atoms"].notna().any() for t in tables)  # weighted tables
+    assert record.options["weighting"].startswith("file:strata.csv:")
+    with pytest.raises(ExclusionRefused):
+        compute_results(
+            answered_study,
+            frame,
+            codebook,
+            ResultsOptions(by=(schema.SAMPLE,), k=5, exclude=("straightlining",)),
+        )
