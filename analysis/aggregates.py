@@ -17,6 +17,7 @@ import xlsxwriter
 
 from .exports import neutralise
 from .results import COLUMNS as TABLE_COLUMNS
+from .results import ONE_COLUMN, ONE_ROW
 
 # One row per variable x level x group: the results' table columns, then how and from what.
 COLUMNS = (*TABLE_COLUMNS, "weighting", "data")
@@ -42,39 +43,81 @@ def weighting_text(payload: dict[str, Any]) -> str:
     return f"post-stratified to {weighting.get('source', '')}"
 
 
+NOTES = {
+    "primary": "suppressed: fewer than k respondents",
+    "complementary": "suppressed so that hidden figures cannot be worked out from totals or other tables",
+    "value": "suppressed: no rounding of the value is shared by the answers of k respondents",
+    "too_few_answers": "not estimable: too few answers",
+    "not_estimable": "not estimable from these answers",
+}
+TEST = "rao_scott_p"  # the statistic of a test row: the p-value of the Rao–Scott test by a breakdown
+TEST_NOTES = {
+    "withheld": "not shown: cells of this cross-table are hidden by disclosure control",
+    ONE_COLUMN: "not applicable: only one group answered (a test needs two groups or more)",
+    ONE_ROW: "not applicable: every answer was the same (a test needs two different answers or more)",
+}
+
+
 def tidy_rows(payload: dict[str, Any], *, guard: bool = True) -> list[dict[str, Any]]:
-    """The payload's table as rows of :data:`COLUMNS` (with ``guard``, labels neutralised for a CSV
-    opened in a spreadsheet)."""
+    """The payload's table as rows of :data:`COLUMNS`, then a row per Rao–Scott test (statistic
+    :data:`TEST`, its p-value as the estimate, NA when there is none, and why in ``note``); counts
+    as whole numbers; with ``guard``, labels neutralised for a CSV opened in a spreadsheet."""
     weighting, data = weighting_text(payload), payload.get("data", "real")
     rows = []
-    for row in payload["table"]:
+    for row in [*payload["table"], *_test_rows(payload)]:
         out = {column: row.get(column) for column in COLUMNS}
+        out["n"] = _whole(out["n"])
+        out["note"] = NOTES.get(out["note"] or "", out["note"] or "")
         out["weighting"], out["data"] = weighting, data
         rows.append({k: neutralise(v) if guard and isinstance(v, str) else v for k, v in out.items()})
     return rows
 
 
+def _whole(count: Any) -> int | None:
+    """A released count as an integer (280, not 280.0); None when hidden or absent."""
+    return None if count is None or count != count else int(count)
+
+
+def _test_rows(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per Rao–Scott test of the payload's items: p-value, F and degrees of freedom in words."""
+    labels = {
+        row["group_variable"]: row["group_variable_label"]
+        for row in payload["table"]
+        if row.get("group_variable")
+    }
+    rows = []
+    for item in payload.get("items", []):
+        for test in item.get("tests", []):
+            reason = "withheld" if test.get("withheld") else test.get("not_applicable", "")
+            note = TEST_NOTES.get(reason, reason)
+            if not reason:
+                note = f"Rao–Scott F = {test['f']:.4g} on {test['ndf']:.3g} and {test['ddf']:.4g} df"
+            rows.append(
+                {
+                    "question": item["question"],
+                    "variable": test["variable"],
+                    "label": item["label"],
+                    "statistic": TEST,
+                    "group_variable": test["by"],
+                    "group_variable_label": labels.get(test["by"], test["by"]),
+                    "estimate": None if reason else test.get("p_value"),
+                    "suppressed": bool(test.get("withheld")),
+                    "note": note,
+                }
+            )
+    return rows
+
+
 def write_csv(payload: dict[str, Any], notes: dict[str, str]) -> str:
-    """The tidy long table as CSV text; a first comment line says what the file is."""
+    """The tidy long table as CSV text, its header the first line (``pandas.read_csv`` and R's
+    ``read.csv`` read it as it is); the ``data`` column says whether it is synthetic, and the
+    XLSX notes sheet what the file is."""
     buffer = io.StringIO()
-    buffer.write(f"# {_title(payload, notes)}\n")
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in tidy_rows(payload):
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
     return buffer.getvalue()
-
-
-def _title(payload: dict[str, Any], notes: dict[str, str]) -> str:
-    synthetic = (
-        "SYNTHETIC DATA (generated, not collected from people); "
-        if payload.get("data") == "synthetic"
-        else ""
-    )
-    return (
-        f"{synthetic}aggregate results of {notes.get('title', '')} ({notes.get('study', '')}); "
-        f"{weighting_text(payload)}; cells under k = {payload.get('k')} respondents suppressed"
-    )
 
 
 def write_xlsx(payload: dict[str, Any], notes: dict[str, str]) -> bytes:
@@ -90,11 +133,14 @@ def write_xlsx(payload: dict[str, Any], notes: dict[str, str]) -> bytes:
     rows = tidy_rows(payload, guard=False)  # typed string cells: never run as formulas
     tables: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
-        tables.setdefault((row["question"] or "", row["statistic"] or ""), []).append(row)
+        # every test on one sheet; the other figures a sheet per question and statistic
+        key = ("tests", "") if row["statistic"] == TEST else (row["question"] or "", row["statistic"] or "")
+        tables.setdefault(key, []).append(row)
     used: set[str] = {"notes"}
     for (question, statistic), part in tables.items():
-        sheet = book.add_worksheet(_sheet_name(f"{question} {statistic}", used))
-        sheet.write_string(0, 0, str(part[0]["label"] or question), bold)
+        sheet = book.add_worksheet(_sheet_name(f"{question} {statistic}".strip(), used))
+        title = "Rao–Scott tests of independence" if not statistic else str(part[0]["label"] or question)
+        sheet.write_string(0, 0, title, bold)
         for j, column in enumerate(COLUMNS):
             sheet.write_string(2, j, column, bold)
         for i, row in enumerate(part, start=3):

@@ -53,6 +53,7 @@ DIFFERENCE = "difference"  # indirect minus direct estimate
 SHARE_STATISTICS = frozenset({LIST_EXPERIMENT, RANDOMIZED_RESPONSE, DIFFERENCE})
 ESTIMATE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "deff")
 ANSWERS = "answers"
+MIN_ANSWERS = 2  # below this a statistic with a spread (alpha, an interval) is not estimable
 SKIPPED_KINDS = frozenset({"meta", "order", "flag", "arm"})
 COLUMNS = (
     "question",
@@ -73,7 +74,12 @@ COLUMNS = (
     "n",
     "suppressed",
     "attribute_disclosure",
+    "note",
 )
+# Why a figure has no value (``note``): hidden by disclosure control (the rule that hid it), or not
+# estimable from the answers there are. Codes, so each reader reads them in their language.
+NOTE_PRIMARY, NOTE_COMPLEMENTARY, NOTE_VALUE = "primary", "complementary", "value"
+NOTE_TOO_FEW, NOTE_NOT_ESTIMABLE = "too_few_answers", "not_estimable"
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,9 @@ class Item:
     ``list_experiment``, ``randomized_response``, ``text`` (free text and dates: counted only).
     ``tests`` holds one Rao–Scott test per breakdown and variable: ``{"variable", "by", "f",
     "ndf", "ddf", "p_value"}``, or ``{"variable", "by", "withheld": True}`` when a cell of its
-    cross-tab is hidden by disclosure control (the statistic is a function of every cell).
+    cross-tab is hidden by disclosure control (the statistic is a function of every cell), or
+    ``{"variable", "by", "not_applicable": reason}`` when the cross-tab has one non-empty row or
+    column (:func:`untestable`).
     """
 
     question: str
@@ -241,7 +249,9 @@ def released_results(context: _Context, items: list[Item], names: list[str], rel
     """:class:`Results` from the tables ``names`` of a release that may hold more (non-response,
     flag counts ... released with them): labelled, with the items' Rao–Scott tests. Rows the
     disclosure step withheld (a breakdown it could not protect) are left out."""
-    released = [_labelled(context, shown(release.tables[name])) for name in names if name in release.tables]
+    released = [
+        _noted(_labelled(context, shown(release.tables[name]))) for name in names if name in release.tables
+    ]
     table = pd.concat(released, ignore_index=True) if released else pd.DataFrame(columns=COLUMNS)
     return Results(
         table=table.reindex(columns=COLUMNS),
@@ -547,6 +557,7 @@ def _statistic_rows(
                 continue
             row = fit.loc[g]
             values = {c: float(row[c]) if c in row and pd.notna(row[c]) else np.nan for c in ESTIMATE_COLUMNS}
+            unknown = np.isnan(values["estimate"])
             rows.append(
                 {
                     "variable": variable,
@@ -560,6 +571,7 @@ def _statistic_rows(
                     "cell": ("stat", variable, statistic, tag, *keys[g]),
                     "base": ("set", *keys[g]),
                     "scale": "share" if statistic in SHARE_STATISTICS else "number",
+                    "note": (NOTE_TOO_FEW if ns[g] < MIN_ANSWERS else NOTE_NOT_ESTIMABLE) if unknown else "",
                     **(_weighted((classes, parts, parts), g, g) if parts is not None else {}),
                 }
             )
@@ -884,8 +896,13 @@ def _with_tests(context: _Context, item: Item, release: Release) -> Item:
         for b in context.by:
             if b == variable:
                 continue
-            if not shows_every_cell(_crosstab_cells(release, item, variable, b)):
+            cells = _crosstab_cells(release, item, variable, b)
+            if not shows_every_cell(cells):
                 tests.append({"variable": variable, "by": b, "withheld": True})
+                continue
+            reason = untestable(cells)
+            if reason:
+                tests.append({"variable": variable, "by": b, "not_applicable": reason})
                 continue
             try:
                 table = _crosstab(context, variable, b)
@@ -903,6 +920,26 @@ def _with_tests(context: _Context, item: Item, release: Release) -> Item:
                     }
                 )
     return Item(item.question, item.kind, item.label, item.variables, tuple(tests))
+
+
+ONE_ROW, ONE_COLUMN = "one_row", "one_column"
+
+
+def untestable(cells: pd.DataFrame) -> str:
+    """Why a cross-tab has no test of independence, or "": ``cells`` are its released share cells
+    (every one shown: counts are 0 or at least k), a row per level and group.
+
+    A table with one non-empty column (one group answered) or one non-empty row (every answer the
+    same) has no alternative to independence: R's ``svychisq`` gives no test for it (its statistic
+    is 0 on degrees of freedom the empty rows or columns do not have), so none is reported:
+    :data:`ONE_COLUMN` or :data:`ONE_ROW`.
+    """
+    counts = pd.to_numeric(cells["count"], errors="coerce").fillna(0)
+    if int((counts.groupby(cells["group"].to_numpy()).sum() > 0).sum()) < 2:
+        return ONE_COLUMN
+    if int((counts.groupby(cells["level"].to_numpy()).sum() > 0).sum()) < 2:
+        return ONE_ROW
+    return ""
 
 
 def _crosstab_cells(release: Release, item: Item, variable: str, b: str) -> pd.DataFrame:
@@ -957,6 +994,24 @@ def _labelled(context: _Context, frame: pd.DataFrame) -> pd.DataFrame:
         _group_label(context, b, g) for b, g in zip(out["group_variable"], out["group"], strict=True)
     ]
     return out
+
+
+def _noted(frame: pd.DataFrame) -> pd.DataFrame:
+    """``note``: why a released row has no value: the suppression that hid it (``primary``,
+    ``complementary``, ``value``), else the reason it could not be estimated (kept from its build,
+    :func:`_statistic_rows`); "" for a row with a value."""
+    if frame.empty:
+        return frame.assign(note=pd.Series(dtype=object))
+    hidden = frame["suppression"] if "suppression" in frame.columns else pd.Series("", index=frame.index)
+    built = frame["note"] if "note" in frame.columns else pd.Series("", index=frame.index)
+    suppressed = frame["suppressed"].to_numpy(dtype=bool)
+    notes = [
+        str(rule)
+        if hide and rule in {NOTE_PRIMARY, NOTE_COMPLEMENTARY, NOTE_VALUE}
+        else (str(why) if isinstance(why, str) else "")
+        for hide, rule, why in zip(suppressed, hidden, built, strict=True)
+    ]
+    return frame.assign(note=notes)
 
 
 def _level_label(codebook: Codebook, variable: str, level: Any, language: str, row: dict[str, Any]) -> str:

@@ -119,7 +119,8 @@ release that would join it are withheld (``_too_large``).
 Every other numeric column (``estimate``, ``se``, ``ci_low``, ``ci_high``, ``deff``, ``n_eff``,
 ``median`` ...) is masked (NA) in a hidden row. :func:`disclose` returns a :class:`Release` whose
 tables carry ``suppressed`` (bool), ``suppression`` (``"primary"``, ``"complementary"``,
-``"withheld"`` or ``""``), ``withheld`` (bool: a row not to show at all) and
+``"withheld"``, :data:`VALUE` — a quantile no width of :data:`VALUE_WIDTHS` lets k answers share
+— or ``""``), ``withheld`` (bool: a row not to show at all) and
 ``attribute_disclosure`` (bool, on every row of a flagged group).
 """
 
@@ -180,6 +181,7 @@ LABEL_COLUMNS = {
     *ATOM_COLUMNS,
 }
 SHARE_COLUMNS = ("estimate", "se", "ci_low", "ci_high")
+VALUE = "value"  # the suppression of a quantile hidden because no released width holds k answers
 VALUE_WIDTHS = (0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 10000.0)
 NUMBER_DECIMALS = 2
 
@@ -1122,6 +1124,9 @@ def _coarsened(frame: pd.DataFrame, k: int) -> pd.DataFrame:
         if np.isnan(width):
             for column in [c for c in (*SHARE_COLUMNS, "deff") if c in frame.columns]:
                 frame.loc[label, column] = np.nan
+            if not frame.at[label, "suppressed"]:  # hidden by this rule alone: say so, as a threshold
+                frame.loc[label, "suppressed"] = True
+                frame.loc[label, "suppression"] = VALUE
         elif width:
             value = float(frame.at[label, "estimate"])
             frame.loc[label, "estimate"] = np.floor(value / width + 0.5) * width

@@ -6,6 +6,7 @@ import csv
 import io
 
 import openpyxl
+import pandas as pd
 
 from analysis.aggregates import write_csv, write_xlsx
 
@@ -23,6 +24,43 @@ def test_xlsx_cells_hold_texts_as_typed_and_csv_guards_formulas_but_not_numbers(
     assert row["label"].value == "=1+1 people" and row["label"].data_type == "s"
     assert row["level_label"].value == "-5 apples" and row["level"].value == "-1"
     assert book["notes"]["B1"].value == "@title (s)"
-    lines = write_csv(PAYLOAD, NOTES).splitlines()[1:]
+    lines = write_csv(PAYLOAD, NOTES).splitlines()
     read = next(csv.DictReader(lines))
     assert read["label"] == "'=1+1 people" and read["level_label"] == "'-5 apples" and read["level"] == "-1"
+
+
+def test_the_csv_reads_plainly_with_whole_counts_notes_and_tests():
+    """The header is the first line (no comment line for pandas or R to trip on; synthetic data say
+    so in the ``data`` column); counts are integers, not 280.0; an empty figure says why; a
+    Rao–Scott test is a row with its p-value, NA where a table of one column has no test."""
+    median = {"question": "age", "variable": "age", "statistic": "median", "n": 12.0, "estimate": None}
+    median |= {"suppressed": True, "note": "value"}
+    alpha = {"question": "t", "variable": "t", "statistic": "alpha", "n": 1.0, "estimate": None}
+    alpha |= {"suppressed": False, "note": "too_few_answers"}
+    share = ROW | {
+        "n": 280.0,
+        "suppressed": False,
+        "group_variable": "sample",
+        "group_variable_label": "Sample",
+    }
+    tests = [
+        {"variable": "q", "by": "sample", "f": 3.2, "ndf": 1.9, "ddf": 550.0, "p_value": 0.04},
+        {"variable": "q", "by": "urban", "not_applicable": "one_column"},
+    ]
+    item = {"question": "q", "kind": "distribution", "label": "Q", "variables": ["q"], "tests": tests}
+    payload = {**PAYLOAD, "data": "synthetic", "table": [share, median, alpha], "items": [item]}
+    text = write_csv(payload, NOTES)
+    frame = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""])
+    assert set(frame["data"]) == {"synthetic"}
+    assert text.splitlines()[1].split(",")[frame.columns.get_loc("n")] == "280"
+    assert frame["n"].dtype.kind == "i" or frame["n"].isna().any()
+    notes = dict(zip(frame["statistic"], frame["note"].fillna(""), strict=False))
+    assert notes["median"].startswith("suppressed") and notes["alpha"] == "not estimable: too few answers"
+    p = frame[frame["statistic"] == "rao_scott_p"].set_index("group_variable")
+    assert p.at["sample", "estimate"] == 0.04 and "F = 3.2 on 1.9 and 550 df" in p.at["sample", "note"]
+    assert pd.isna(p.at["urban", "estimate"]) and p.at["urban", "note"].startswith("not applicable")
+    book = openpyxl.load_workbook(io.BytesIO(write_xlsx(payload, NOTES)))
+    sheet = book["tests"]
+    assert (
+        sheet["A1"].value == "Rao–Scott tests of independence" and sheet.max_row == 5
+    )  # title, gap, header, 2

@@ -281,3 +281,32 @@ def test_categorised_answers_give_the_same_results_and_flags():
     assert [i.tests for i in built[0].items] == [i.tests for i in built[1].items]
     flags = [quality_flags(d, codebook(), parameters={"approve": {"correct": "no"}}) for d in (data, fast)]
     pd.testing.assert_frame_equal(*flags)
+
+
+def test_a_cross_tab_of_one_row_or_one_column_has_no_test():
+    """A question only one sample answered, broken down by sample, is a table of one column; one
+    every respondent answered alike is a table of one row. Neither has a test of independence (R's
+    svychisq has none): "not applicable" with the reason, never "F = 0.00 ... p = 1.0000"."""
+    data = frame()
+    data["colour"] = data["colour"].where(data[schema.SAMPLE] == "east")  # west never asked
+    data["approve"] = "yes"
+    results = build_results(SurveyDesign(data), codebook(), by=(schema.SAMPLE,), parameters=parameters())
+    tests = {test["variable"]: test for item in results.items for test in item.tests}
+    assert tests["colour"] == {"variable": "colour", "by": schema.SAMPLE, "not_applicable": "one_column"}
+    assert tests["approve"] == {"variable": "approve", "by": schema.SAMPLE, "not_applicable": "one_row"}
+    assert np.isfinite(tests["t_a"]["p_value"]) and "not_applicable" not in tests["t_a"]
+
+
+def test_a_figure_without_a_value_says_why():
+    """An empty figure is never an unexplained blank marked shown: a median no width lets k answers
+    share is suppressed (note "value"); an alpha of items everyone answered alike is not estimable
+    (note "not_estimable", not suppressed); a figure with a value has no note."""
+    data = frame()
+    data["age"] = np.arange(len(data)) * 9000.0  # no two answers within 10,000 of each other's bin
+    data[["t_a", "t_b", "t_c"]] = "a1"
+    results = build_results(SurveyDesign(data), codebook(), by=(), parameters=parameters())
+    median = results.rows("age", "median").iloc[0]
+    assert bool(median["suppressed"]) and pd.isna(median["estimate"]) and median["note"] == "value"
+    alpha = results.rows("trust", "alpha").iloc[0]
+    assert not alpha["suppressed"] and pd.isna(alpha["estimate"]) and alpha["note"] == "not_estimable"
+    assert results.rows("age", "mean").iloc[0]["note"] == ""

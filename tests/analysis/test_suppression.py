@@ -447,3 +447,18 @@ def test_a_figure_the_releases_before_give_is_shown_again_not_withheld():
     released = {"page": shown, "report": decided[kept]}
     truth = {"page": page, "report": report[kept]}
     assert attack(released, truth, k=10) == []
+
+
+def test_a_median_no_width_lets_k_answers_share_is_marked_suppressed():
+    """Twelve answers thousands apart: no released width holds five of them around the median, so
+    its value is hidden; it is marked suppressed (by the value rule), not an empty row marked shown."""
+    from analysis.suppression import VALUE, value_bins
+
+    spread = np.arange(12, dtype=float) * 9000.0
+    median = float(np.median(spread))
+    row = {"variable": "income", "group_variable": "", "group": "", "level": None, "count": 12, "n": 12}
+    row |= {"estimate": median, "se": 900.0, "ci_low": median - 9000, "ci_high": median + 9000}
+    row |= {"value_bins": value_bins(spread, median), "cell": ("income", "m"), "base": ("income", "m")}
+    out = disclose({"t": pd.DataFrame([row])}, k=5, rounding=False)["t"].iloc[0]
+    assert np.isnan(out["estimate"]) and np.isnan(out["value_width"])
+    assert bool(out["suppressed"]) and out["suppression"] == VALUE

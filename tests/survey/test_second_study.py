@@ -97,7 +97,7 @@ def test_a_second_study_from_its_own_xlsform_end_to_end(
     download = client.get(reverse("survey:study_results_download", args=[study.slug, "csv"]))
     assert download.status_code == 200
     lines = download.content.decode().splitlines()
-    rows = list(csv.DictReader(io.StringIO("\n".join(lines[1:]))))
+    rows = list(csv.DictReader(io.StringIO("\n".join(lines))))
     assert {r["variable"] for r in rows} >= {"years", "t_neighbours", "region", "volunteer"}
     assert {r["data"] for r in rows} == {"real"} and {r["weighting"] for r in rows} == {"unweighted"}
     shares = [r for r in rows if r["variable"] == "t_neighbours" and r["group_variable"] == "" and r["level"]]

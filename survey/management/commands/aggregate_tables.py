@@ -2,7 +2,6 @@
 
 import csv
 import io
-import re
 from pathlib import Path
 
 from django.core.management.base import CommandError
@@ -119,7 +118,7 @@ class Command(CandidCommand):
         (folder / f"{target.slug}-results.xlsx").write_bytes(write_xlsx(payload, notes))
         label = " [SYNTHETIC DATA]" if payload["data"] == "synthetic" else ""
         # What the file holds (the release's cell counts include figures never written as rows).
-        rows = list(csv.DictReader(io.StringIO(re.sub(r"\A(#.*\n)*", "", text))))
+        rows = list(csv.DictReader(io.StringIO(text)))
         hidden = sum(row.get("suppressed") == "True" for row in rows)
         self.stdout.write(
             self.style.SUCCESS(
