@@ -47,11 +47,12 @@ from analysis.release import (
 )
 from analysis.results import categorised, released_results, results_tables
 from analysis.results import shown as visible
-from analysis.suppression import DEFAULT_K, Release, WeightedReleaseTooLarge, check_k, disclose
+from analysis.suppression import DEFAULT_K, VALUE, Release, WeightedReleaseTooLarge, check_k, disclose
 from analysis.weighted_release import CLASSES, MAX_CLASSES, classes_table, weighting_classes
 from analysis.weighting import GROUP_SEPARATOR, poststratify, rake_samples
 
 from ..bridge import responses_frame, study_codebook, study_parameters
+from ..languages import text_in
 from ..middleware import InlineDeadlineExceeded, inline_deadline
 from ..models import ReportStatus, ResultsSnapshot, Study, WeightingTargets
 from ..selectors import (
@@ -442,6 +443,8 @@ def compute_results(
             notes.append({"message": E_EXCLUSION_WITHHOLDS, "params": {"hidden": hidden, "rows": rows}})
     counts = release[RESPONSES].set_index("level")
     synthetic = bool(codebook.synthetic)
+    version = latest_published_version(study)
+    spec = spec_for(version) if version is not None else None
     return {
         "n": _count(counts.at[USED, "count"]),
         "language": language,
@@ -466,10 +469,10 @@ def compute_results(
         "table": _records(results.table),
         "quality": _released_flags(release[FLAG_COUNTS]),
         "nonresponse": _worded(
-            study, codebook, language, _records(_released_nonresponse(release.tables.get(NONRESPONSE)))
+            spec, codebook, language, _records(_released_nonresponse(release.tables.get(NONRESPONSE)))
         ),
-        "dropoff": _records(_released_dropoff(release.tables.get(DROPOFF))),
-        "release": {"primary": release.primary, "complementary": release.complementary},
+        "dropoff": _records(_released_dropoff(release.tables.get(DROPOFF), _page_labels(spec, language))),
+        "release": page_figures(release, [*tables, *(name for name in extra if name in release.tables)]),
     }
 
 
@@ -479,6 +482,24 @@ def notes_in_words(payload: dict[str, Any]) -> list[str]:
     language, not in the language of the request or worker that built it; a note kept as text
     (snapshots made before) is shown as it is."""
     return [note if isinstance(note, str) else said(note) for note in payload.get("notes", [])]
+
+
+def page_figures(release: Release, names: list[str]) -> dict[str, int]:
+    """How many figures of the tables ``names`` (what the page and its downloads show) disclosure
+    control hid, by why: ``primary`` (fewer than k respondents, a quantile no width lets k share),
+    ``complementary`` (so that those cannot be worked out) and ``withheld`` (left out whole). Only
+    this release's own rows: ``Release.primary`` and ``complementary`` also count cells of the
+    tables held beside it (earlier releases, weighting classes), which the page does not show."""
+    counts = {"primary": 0, "complementary": 0, "withheld": 0}
+    for name in names:
+        table = release[name]
+        own = ~table["implied"].fillna(False).to_numpy(dtype=bool) if "implied" in table else None
+        rules = table["suppression"] if own is None else table["suppression"][own]
+        for rule, count in rules.value_counts().items():
+            key = "primary" if rule == VALUE else rule
+            if key in counts:
+                counts[key] += int(count)
+    return counts
 
 
 def _withheld(release: Release, names: list[str]) -> tuple[int, int]:
@@ -624,26 +645,61 @@ def _released_nonresponse(table: pd.DataFrame | None) -> pd.DataFrame:
     return missing[["variable", "question", "relevance", "level", "count", "n", "estimate", "suppressed"]]
 
 
-def _worded(study: Study, codebook: Any, language: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Non-response rows with the question's label and its display condition in words (labels for
-    codes, as the questionnaire editor reads them), in the results' language."""
-    version = latest_published_version(study)
-    vocabulary = logic_vocabulary(spec_for(version), language) if version is not None else None
+def _worded(
+    spec: dict[str, Any] | None, codebook: Any, language: str, rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Non-response rows with the question's label and when it is shown in words (labels for codes,
+    as the questionnaire editor reads them), in the results' language. A question is shown only
+    when its page's and its matrix's conditions hold as well as its own (``flow``): ``relevance``
+    is all of them, so a question hidden by its group's condition is noted as one hidden by its own."""
+    vocabulary = logic_vocabulary(spec, language) if spec is not None else None
+    enclosing = enclosing_conditions(spec) if spec is not None else {}
     names = set(codebook.names)
     out = []
     for row in rows:
         variable = row["variable"]
         label = codebook.variable(variable).label_in(language) if variable in names else variable
-        condition = reading_of(row.get("relevance") or "", vocabulary) if vocabulary is not None else None
-        out.append({**row, "label": label, "relevance_text": condition or row.get("relevance") or ""})
+        relevance = both(*enclosing.get(row.get("question") or variable, []), row.get("relevance") or "")
+        condition = reading_of(relevance, vocabulary) if vocabulary is not None else None
+        out.append({**row, "relevance": relevance, "label": label, "relevance_text": condition or relevance})
     return out
 
 
-def _released_dropoff(table: pd.DataFrame | None) -> pd.DataFrame:
-    """Unfinished responses by the last page reached, as shown."""
+def enclosing_conditions(spec: dict[str, Any]) -> dict[str, list[str]]:
+    """Each question's groups' display conditions (``relevance``): its page's, and a matrix's for
+    its items (keyed by the matrix, the ``question`` of the items' variables), outermost first."""
+    found: dict[str, list[str]] = {}
+    for section in spec["sections"]:
+        for question in section["questions"]:
+            group = [question["relevance"]] if question["type"] == "matrix" else []
+            found[question["code"]] = [c for c in (section.get("relevance", ""), *group) if c]
+    return found
+
+
+def both(*conditions: str) -> str:
+    """One condition holding when every one of ``conditions`` holds (the empty ones hold always)."""
+    present = [c for c in conditions if c]
+    return present[0] if len(present) == 1 else " and ".join(f"({c})" for c in present)
+
+
+def _page_labels(spec: dict[str, Any] | None, language: str) -> dict[str, str]:
+    """Each page's (group's) label in ``language``, by its code."""
+    if spec is None:
+        return {}
+    return {
+        section["code"]: text_in(section.get("label") or {}, language, spec["default_language"])
+        or section["code"]
+        for section in spec["sections"]
+    }
+
+
+def _released_dropoff(table: pd.DataFrame | None, labels: dict[str, str]) -> pd.DataFrame:
+    """Unfinished responses by the last page reached, as shown, each page by its label."""
+    columns = ["page", "label", "count", "n", "estimate", "suppressed"]
     if table is None or table.empty:
-        return pd.DataFrame(columns=["page", "count", "n", "estimate", "suppressed"])
-    return visible(table).rename(columns={"level": "page"})[["page", "count", "n", "estimate", "suppressed"]]
+        return pd.DataFrame(columns=columns)
+    shown = visible(table).rename(columns={"level": "page"})
+    return shown.assign(label=[labels.get(page, page) for page in shown["page"]])[columns]
 
 
 def _count(value: Any) -> int | None:

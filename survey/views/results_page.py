@@ -29,6 +29,13 @@ PERCENT_STATISTICS = {
     "difference",
 }
 E_NO_ANSWERS = gettext_noop("No answers: nobody in the responses used here answered this question.")
+# Why a figure has no value (``note`` of a row, ``analysis.results``), said in the cell; a cell hidden
+# by the threshold or to protect others is "suppressed", explained at the top of the page.
+NOTE_WORDS = {
+    "value": gettext_lazy("no rounding of this value is shared by the answers of k respondents"),
+    "too_few_answers": gettext_lazy("not estimable: too few answers"),
+    "not_estimable": gettext_lazy("not estimable from these answers (for example, all of them alike)"),
+}
 KIND_NAMES = {
     "distribution": gettext_lazy("Single choice"),
     "battery": gettext_lazy("Matrix"),
@@ -70,8 +77,9 @@ def _number(value: float | None, *, percent: bool) -> str:
 def _cell(row: dict[str, Any] | None, *, percent: bool) -> dict[str, Any]:
     if row is None:
         return {"text": "—", "interval": "", "n": "", "suppressed": False}
+    reason = str(NOTE_WORDS.get(row.get("note") or "", ""))
     if row["suppressed"]:
-        return {"text": _("suppressed"), "interval": "", "n": "", "suppressed": True}
+        return {"text": _("suppressed"), "interval": "", "n": "", "suppressed": True, "reason": reason}
     interval = (
         f"{_number(row['ci_low'], percent=percent)} – {_number(row['ci_high'], percent=percent)}"
         if row.get("ci_low") is not None and row.get("ci_high") is not None
@@ -84,6 +92,7 @@ def _cell(row: dict[str, Any] | None, *, percent: bool) -> dict[str, Any]:
         "deff": "" if row.get("deff") is None else f"{row['deff']:.2f}",
         "suppressed": False,
         "flag": bool(row.get("attribute_disclosure")),
+        "reason": reason if row.get("estimate") is None else "",
     }
 
 
@@ -234,6 +243,15 @@ def page_context(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def option_label(label: str, question: str) -> str:
+    """A multiple-choice option's own words: its variable label (``question: option``, as
+    ``analysis.codebook`` writes it in each language) without the question's text before it."""
+    for separator in (": ", " — "):
+        if question and label.startswith(question + separator):
+            return label[len(question) + len(separator) :] or label
+    return label
+
+
 def _section(item: dict[str, Any], rows: list[dict[str, Any]]) -> Section:
     kind = item["kind"]
     kind_name = str(KIND_NAMES.get(kind, kind))
@@ -253,9 +271,11 @@ def _section(item: dict[str, Any], rows: list[dict[str, Any]]) -> Section:
             _panel(_("Cronbach's alpha"), statistic("alpha"), row_key="variable", percent=False, chart=False)
         )
     if kind == "multiple":
-        selected = [r for r in statistic("selected") if r["level"] == "1"]
-        for row in selected:
-            row["level_label"] = row["label"]
+        selected = [
+            {**r, "level_label": option_label(r["label"], item["label"])}
+            for r in statistic("selected")
+            if r["level"] == "1"
+        ]
         panels.append(
             _panel(_("Share choosing each option"), selected, row_key="variable", percent=True, chart=True)
         )
