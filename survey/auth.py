@@ -12,9 +12,9 @@ Rules, for every sign-in that goes through Django's ``authenticate`` (the admin'
 - **Across accounts.** After ``CANDID_SIGNIN_SPRAY_LIMIT`` failures over all usernames within the
   window, sign-in from browsers that are not trusted devices pauses until the count falls.
 - **Trusted devices, never locked out forever.** A browser where an account signed in successfully
-  gets a signed, HttpOnly *device cookie* bound to that account's primary key and to a random
-  device id (OWASP's "device cookies" scheme against online guessing). Attempts *for that account*
-  from it are counted on the device alone and are exempt from the account's lock and the site-wide
+  gets a signed, HttpOnly *device cookie* bound to that account's primary key and password and to
+  a random device id (OWASP's "device cookies" scheme against online guessing; a new password ends
+  every cookie issued before). Attempts *for that account* from it are counted on the device alone and are exempt from the account's lock and the site-wide
   pause, so a stranger's guessing cannot lock a member of staff out of their own browser. The
   cookie is the account's, not its name's: accounts ``Carol`` and ``carol`` are two accounts, and
   one's cookie is nothing to the other (an attacker needs the account's password to get one).
@@ -99,8 +99,10 @@ def recent_failures(key: str) -> int:
     return total or 0
 
 
-def _device_value(user_pk: Any) -> str:
-    return _keyed("user", str(user_pk))
+def _device_value(user: Any) -> str:
+    """The account a device cookie is for: its primary key and its password (Django's session
+    hash of it), so that changing the password ends every device cookie issued before."""
+    return _keyed("user", f"{user.pk}:{user.get_session_auth_hash()}")
 
 
 def trusted_device(request: HttpRequest | None, raw_username: Any) -> str | None:
@@ -120,7 +122,7 @@ def trusted_device(request: HttpRequest | None, raw_username: Any) -> str | None
         user = model._default_manager.get_by_natural_key(UsernameField().to_python(raw_username or ""))
     except model.DoesNotExist:
         return None
-    if not secrets.compare_digest(value["u"], _device_value(user.pk)):
+    if not secrets.compare_digest(value["u"], _device_value(user)):
         return None
     return _keyed("device", str(value["d"]))
 
@@ -189,7 +191,7 @@ def on_logged_in(sender: Any, request: HttpRequest | None, user: Any, **_: Any) 
     middleware sets the cookie."""
     if request is not None:
         request.candid_device_cookie = signing.dumps(  # type: ignore[attr-defined]
-            {"u": _device_value(user.pk), "d": secrets.token_urlsafe(18)}, salt=DEVICE_SALT
+            {"u": _device_value(user), "d": secrets.token_urlsafe(18)}, salt=DEVICE_SALT
         )
 
 

@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportExportMixin
+from import_export.formats import base_formats
 
 from ..instrument import QuestionnaireInvalid
 from ..models import Choice, ChoiceList, ConsentText, Question, QuestionnaireVersion, Section
@@ -391,6 +392,10 @@ class VersionPartAdmin(StudyScopedMixin, ReadOnlyWhenPublishedMixin, ImportExpor
     """Questions and choices also have pages of their own, with spreadsheet import and export."""
 
     import_template_name = "admin/survey/import.html"
+    # Spreadsheets only (CSV and XLSX, for import and export): tablib's other readers
+    # (HTML, ODS, YAML, JSON, TSV, XLS) fail on input they cannot read with errors of their own, past
+    # django-import-export's checks (an HTML table without a header row answered 500).
+    formats = [base_formats.CSV, base_formats.XLSX]
 
     def get_import_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         return {**super().get_import_resource_kwargs(request, **kwargs), "user": request.user}

@@ -211,6 +211,7 @@ def test_no_admin_page_answers_bad_input_with_a_server_error(researcher_client):
 def test_admin_tools_answer_bad_input_with_a_message(researcher_client):
     """The publish page, the previews and the spreadsheet import, given junk: a message, never a 500."""
     from django.core.files.uploadedfile import SimpleUploadedFile
+    from import_export.formats.base_formats import DEFAULT_FORMATS
 
     client, version = researcher_client
     client.raise_request_exception = False
@@ -228,10 +229,11 @@ def test_admin_tools_answer_bad_input_with_a_message(researcher_client):
         "huge.csv": b'version,section,code,type,label\ntiny:99999999999999999999,p1,q9,integer,"{}"\n',
         "badjson.csv": b"version,section,code,type,label\ntiny:1,p1,q9,integer,{not json\n",
         "nokey.csv": b"section,type\np1,integer\n",
+        "table.html": b"<table><tr><th>code</th></tr><tr><td>aaa</td></tr></table>",
     }
     before = every_row()
     for name, content in sheets.items():
-        for fmt in ("0", "1", "2"):
+        for fmt in [str(i) for i in range(len(DEFAULT_FORMATS) + 1)]:  # whatever the page offers
             page = client.post(
                 reverse("admin:survey_question_import"),
                 {"format": fmt, "resource": "0", "import_file": SimpleUploadedFile(name, content)},

@@ -91,6 +91,19 @@ def test_failures_through_a_device_cookie_lock_that_browser_alone(make_user):
     assert sign_in(Client(), "carol", "pw-carol").status_code == 302
 
 
+def test_a_new_password_ends_the_device_cookies_issued_before(make_user):
+    """Someone who once had the password keeps no exempt guesses through the cookies it earned."""
+    user = make_user("dave", None)
+    old_browser = Client()
+    sign_in(old_browser, "dave", "pw-dave")
+    old_browser.post("/admin/logout/")
+    user.set_password("A-new-long-pass-2026")
+    user.save()
+    for _ in range(5):
+        sign_in(old_browser, "dave", "guess")  # counted against the account, not the old device
+    assert LOCKED in sign_in(Client(), "dave", "A-new-long-pass-2026").content.decode()
+
+
 def test_a_device_cookie_is_bound_to_the_account_not_its_folded_name(make_user):
     """Django allows ``Carol`` beside ``carol``: a browser trusted for one is nothing to the other."""
     make_user("Carol", None)
