@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.validators import StepValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from . import languages
@@ -27,6 +28,15 @@ E_RANKING_PERMUTATION = _("Give each option a different rank.")
 E_RANKING_INCOMPLETE = _("Rank every option.")
 E_NOT_OFFERED = _("“%(option)s” is not offered for your earlier answers: choose another option.")
 E_EXCLUSIVE = _("“%(option)s” cannot be chosen together with other answers: choose it alone, or untick it.")
+
+
+class ExactStepValidator(StepValueValidator):
+    """A range's step, checked exactly in decimals: Django's check allows 1e-9 either side of a step,
+    so 0.5000000001 passed a step of 0.5 and was stored as a level of its own; a step of 1 is
+    checked too (2.5 is not on the scale of an ODK ``range`` with the default step)."""
+
+    def compare(self, a: Decimal, b: Decimal) -> bool:
+        return (Decimal(a) - Decimal(self.offset or 0)) % Decimal(b) != 0
 
 
 class ExactDecimalField(forms.DecimalField):
@@ -174,7 +184,7 @@ class PageForm(forms.Form):
                     required=required,
                     min_value=start,
                     max_value=end,
-                    step_size=step if step != 1 else None,
+                    validators=[ExactStepValidator(step, offset=start)],
                     widget=forms.NumberInput(
                         attrs={
                             "min": params["start"],

@@ -130,5 +130,23 @@ def test_a_range_with_a_step_accepts_an_answer_on_the_step_and_refuses_one_off_i
     client = start("stepped")
     refused = client.post("/s/stepped/p/0/", {"comfort": "23"})
     assert refused.status_code == 200 and 'aria-invalid="true"' in refused.content.decode()
+    for off in ("25.0000000001", "24.9999999999", "1e-15"):  # within Django's 1e-9, off the step
+        page = client.post("/s/stepped/p/0/", {"comfort": off})
+        assert page.status_code == 200 and 'aria-invalid="true"' in page.content.decode(), off
     assert client.post("/s/stepped/p/0/", {"comfort": "25"}).status_code in {302, 303}
     assert stored_answers() == {"comfort": 25}
+
+
+def test_a_range_with_the_default_step_takes_whole_steps_only(admin_user_):
+    from tests.survey.xlsform_studies import start, stored_answers
+
+    publish_xlsform(
+        admin_user_,
+        "unit",
+        [HEADERS, ["range", "comfort", "How comfortable", "yes", "", "", "start=0 end=10"]],
+    )
+    client = start("unit")
+    page = client.post("/s/unit/p/0/", {"comfort": "2.5"})
+    assert page.status_code == 200 and 'aria-invalid="true"' in page.content.decode()
+    assert client.post("/s/unit/p/0/", {"comfort": "3"}).status_code in {302, 303}
+    assert stored_answers() == {"comfort": 3}
