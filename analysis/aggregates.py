@@ -16,6 +16,7 @@ from typing import Any
 import xlsxwriter
 
 from .exports import neutralise
+from .quality import fraction_text
 from .results import COLUMNS as TABLE_COLUMNS
 from .results import ONE_COLUMN, ONE_ROW
 
@@ -188,6 +189,11 @@ def _notes_sheet(book: Any, payload: dict[str, Any], notes: dict[str, str], bold
         (
             "Excluded by data-quality flags",
             f"{_count_or_withheld(payload.get('excluded', 0))} ({', '.join(payload.get('exclude', [])) or 'none'})",
+        ),
+        *(
+            [("Speeding flag", f"duration under {fraction_text(payload['speeding'])} of the sample's median")]
+            if payload.get("speeding") is not None
+            else []
         ),
         *(("Note", note) for note in payload.get("notes", [])),
         ("Design", "samples as strata; Taylor-linearised standard errors (R survey's svymean/svyciprop)"),

@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -88,7 +89,7 @@ def flag_variables(rules: QualityRules | None = None) -> list[Variable]:
     """Codebook entries of the export columns :func:`with_flag_columns` adds (kind ``flag``, 0/1)."""
     rules = rules or QualityRules()
     notes = {
-        SPEEDING: f"duration under {rules.speeding:.3g} of the sample's median",
+        SPEEDING: f"duration under {fraction_text(rules.speeding)} of the sample's median",
         DUPLICATE: f"percent match of at least {rules.threshold:.0%}",
         STRAIGHTLINING: f"batteries of {rules.battery_items} or more items",
     }
@@ -160,6 +161,32 @@ def exclude_flagged(
         raise ValueError("every response carries one of the chosen data-quality flags")
     kept = frame.loc[~out].reset_index(drop=True)
     return kept, {"flags": chosen, "excluded": int(out.sum()), "speeding": rules.speeding}
+
+
+def fraction_parsed(text: str) -> float:
+    """A speeding fraction as a person writes it, a fraction (``1/3``) or a decimal (``0.33``),
+    as a float strictly between 0 and 1 (``1/3`` is the float nearest a third, as ``1 / 3``).
+
+    Raises ``ValueError`` for anything else: not a number, 0, 1 or more, a zero denominator."""
+    try:
+        value = Fraction("".join(str(text).split()))
+    except (ValueError, ZeroDivisionError) as error:
+        raise ValueError(f"{text!r} is not a fraction such as 1/3 or a decimal such as 0.33") from error
+    if not 0 < value < 1:
+        raise ValueError(f"{text} is not strictly between 0 and 1")
+    return float(value)
+
+
+def fraction_text(value: float) -> str:
+    """A fraction of the median duration as a reader knows it: ``1/3``, ``1/4``, ``1/6`` where it is
+    a fraction of small terms (to six digits, as an exclusion key keeps it) that is not a decimal of
+    one or two places (``0.2``, ``0.35``), else the decimal (``0.33``)."""
+    near = Fraction(value).limit_denominator(12)
+    if abs(float(near) - value) > 1e-6 or near.denominator == 1:
+        return f"{value:.6g}"
+    if near.denominator > 4 and (near * 100).denominator == 1:
+        return f"{value:.2g}"
+    return f"{near.numerator}/{near.denominator}"
 
 
 def speeding(frame: pd.DataFrame, fraction: float) -> np.ndarray:

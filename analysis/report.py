@@ -296,7 +296,7 @@ def localise_report(
         claims.append(local)
     quality = report.get("quality")
     if quality:
-        quality = {**quality, "flag_labels": [text.flag(flag) for flag in quality["flags"]]}
+        quality = {**quality, "flag_labels": text.flags_left_out(quality)}
     return {
         **report,
         "quality": quality,

@@ -102,7 +102,7 @@ def _about(report: dict[str, Any], text: ReportText) -> str:
     ]
     quality = report.get("quality")
     if quality and quality.get("flags"):  # said even when none was flagged: the reader asked
-        flags = [text.flag(flag) for flag in quality["flags"]]
+        flags = text.flags_left_out(quality)
         lines.append(text.excluded.format(excluded=quality["excluded"], flags=", ".join(flags)))
     lines.append(
         (text.registry if registry["version"] else text.registry_unversioned).format(

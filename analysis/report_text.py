@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from .claims import TAGS
+from .quality import fraction_text
 from .translation import Translate
 from .translation import gettext_noop as _
 
@@ -79,6 +80,7 @@ class ReportText:
         "out to see them."
     )
     flag_speeding: str = _("speeding")
+    flag_speeding_under: str = _("speeding (under {fraction} of the sample's median duration)")
     flag_straightlining: str = _("straight-lining")
     flag_attention_failed: str = _("a failed attention check")
     flag_near_duplicate: str = _("a near-duplicate answer pattern")
@@ -189,6 +191,17 @@ class ReportText:
     def flag(self, name: str) -> str:
         """A data-quality flag (``analysis.quality.FLAGS``) in words."""
         return getattr(self, f"flag_{name}", name)
+
+    def flags_left_out(self, quality: Mapping[str, Any]) -> list[str]:
+        """The flags of an exclusion (``analysis.quality.exclude_flagged``'s ``quality``) in words,
+        speeding with the fraction of the median duration it was computed with (``1/3``)."""
+        fraction = quality.get("speeding")
+        return [
+            self.flag_speeding_under.format(fraction=fraction_text(fraction))
+            if flag == "speeding" and fraction is not None
+            else self.flag(flag)
+            for flag in quality.get("flags", [])
+        ]
 
     def tag(self, key: str) -> str:
         return getattr(self, f"tag_{key}")

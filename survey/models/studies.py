@@ -17,6 +17,9 @@ E_NOT_PIPED = _(
 )
 
 
+DEFAULT_SPEEDING = 1 / 3  # of the median duration: analysis.quality.QualityRules' default
+
+
 def refuse_piping(fields: dict[str, tuple[object, str]]) -> None:
     """Refuse ``${`` in texts participants read before answering (study title, consent, who is
     asking): nothing can be piped into them. ``fields`` maps a field name to its value (a string or
@@ -65,11 +68,27 @@ class Study(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="StudyMembership", related_name="studies", blank=True
     )
+    speeding_fraction = models.FloatField(
+        default=DEFAULT_SPEEDING,
+        help_text="A completed response counts as speeding when its duration is under this fraction of "
+        "its sample's median duration (analysis.quality).",
+    )
+    first_released_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the first release (results, aggregate tables, claims report) was recorded in the "
+        "disclosure ledger; the speeding fraction is fixed from then on.",
+    )
 
     class Meta:
         verbose_name_plural = "studies"
         ordering = ["slug"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(speeding_fraction__gt=0) & Q(speeding_fraction__lt=1),
+                name="study_speeding_fraction_between_0_and_1",
+            ),
             models.CheckConstraint(
                 condition=Q(closes_on__isnull=True)
                 | Q(opens_on__isnull=True)
@@ -89,6 +108,11 @@ class Study(models.Model):
         refuse_piping(
             {"title": (self.title, _("The study title")), "titles": (self.titles, _("The study title"))}
         )
+
+    @property
+    def speeding_fixed(self) -> bool:
+        """Whether the speeding fraction can no longer change: something was released at it."""
+        return self.first_released_at is not None
 
     def title_in(self, language: str) -> str:
         """The title a reader of ``language`` gets by RFC 4647 lookup (a ``zh-Hans`` reader reads the

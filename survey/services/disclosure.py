@@ -44,16 +44,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Hashable, Mapping, Sequence
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from analysis.quality import FLAGS
+from analysis.quality import FLAGS, fraction_text
 from analysis.report_text import ReportText
 from analysis.suppression import response_keys
 
@@ -98,6 +98,10 @@ E_HELD = gettext_noop(
     "resume when the next release batch of new responses arrives; the earlier figures are not shown "
     "again, since they hold the withdrawn answers."
 )
+E_SPEEDING_CHANGED = gettext_noop(
+    "The study's speeding fraction was changed while these results were being made; ask for them "
+    "again to have them at the new fraction."
+)
 HELD = "held:"  # the revision of a hold: this prefix and the released responses when it began
 E_BUSY = "the disclosure ledger kept changing while this release was decided; try again"
 
@@ -120,7 +124,7 @@ def _words(key: str) -> str:
 
     def named(flag: str) -> str:
         if flag == "speeding" and fraction:
-            share = Fraction(float(fraction)).limit_denominator(20)
+            share = fraction_text(float(fraction))
             return _("speeding (under %(fraction)s of the median duration)") % {"fraction": share}
         return text.flag(flag)
 
@@ -245,6 +249,7 @@ def disclosure_release[T](
     exclusion: str,
     decide: Callable[[dict[str, pd.DataFrame]], tuple[T, Mapping[str, pd.DataFrame]]],
     options: dict[str, Any] | None = None,
+    speeding: float | None = None,
 ) -> T:
     """Decide a release beside every release recorded for ``revision`` and record it.
 
@@ -252,6 +257,12 @@ def disclosure_release[T](
     and the tables to record (exact ``count``/``n``, ``cell``/``base``, ``suppressed`` as decided,
     ``implied`` and ``sum_of`` where present). ``exclusion`` is :func:`released_exclusion` of the
     responses left out. Raises ``ValueError`` for a second, different exclusion set.
+
+    ``speeding`` is the speeding fraction the release's flags were computed with. The first
+    release recorded fixes the study's fraction (``Study.first_released_at``); recording takes the
+    study's row lock, as ``services.studies.study_update`` does to change the fraction, and a
+    release computed at a fraction no longer the study's is refused (:data:`E_SPEEDING_CHANGED`,
+    a message id each reader translates), so every release of a study is at one fraction.
     """
     options = json.loads(json.dumps(options or {}, default=list))
     for _attempt in range(RETRIES):
@@ -266,6 +277,13 @@ def disclosure_release[T](
         fixed = {f"{pk}:{name}": frame for pk, tables in seen for name, frame in tables_read(tables).items()}
         result, tables = decide(fixed)
         with transaction.atomic():
+            current = (
+                Study.objects.select_for_update()
+                .filter(pk=study.pk)
+                .values_list("speeding_fraction", flat=True)
+            ).get()
+            if speeding is not None and speeding != current:
+                raise Refused(E_SPEEDING_CHANGED)
             if release_held(study):  # a withdrawal meanwhile
                 raise ReleaseHeld(E_HELD)
             ledger = _locked(study, revision)
@@ -278,6 +296,9 @@ def disclosure_release[T](
                 options=options,
                 exclusion=exclusion,
                 tables=tables_written(tables),
+            )
+            Study.objects.filter(pk=study.pk, first_released_at__isnull=True).update(
+                first_released_at=timezone.now()
             )
         return result
     raise RuntimeError(E_BUSY)

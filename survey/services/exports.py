@@ -23,7 +23,7 @@ from django.utils.translation import gettext
 
 from analysis.codebook import Codebook
 from analysis.exports import EXTENSIONS, FORMATS, export, write_codebook
-from analysis.quality import with_flag_columns
+from analysis.quality import QualityRules, with_flag_columns
 
 from .. import bridge_copy
 from ..bridge import (
@@ -190,7 +190,12 @@ def export_write(
                 list(iter_response_frames(study, include_synthetic=include_synthetic, codebook=codebook))
             )
         ]
-        frame, codebook = with_flag_columns(whole[0], codebook, parameters=study_parameters(study))
+        frame, codebook = with_flag_columns(
+            whole[0],
+            codebook,
+            parameters=study_parameters(study),
+            rules=QualityRules(speeding=study.speeding_fraction),
+        )
         if progress:
             progress(len(frame))
         return export([frame], codebook, path, fmt, language=language, translate=gettext, **options)

@@ -96,9 +96,13 @@ def margins_fit(study: Study) -> bool:
 
 
 def report_revision(study: Study) -> str:
-    """What the study's report is computed from: the data's revision and the registry version."""
+    """What the study's report is computed from: the data's revision, the registry version and
+    the study's speeding fraction (named only when not the default third, so that reports kept
+    before the setting existed stay current)."""
     registry = claims_registry_current(study)
     text = f"{study_revision(study)}|registry:{registry.pk if registry else 0}|format:{REPORT_FORMAT}"
+    if study.speeding_fraction != QualityRules.speeding:
+        text += f"|speeding:{study.speeding_fraction!r}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -196,6 +200,7 @@ def _built(
             codebook,
             exclude=[f for f in FLAGS if f in exclude],
             parameters=study_parameters(study),
+            rules=QualityRules(speeding=study.speeding_fraction),
             study=study,
         )
     except ValueError:
@@ -309,6 +314,7 @@ def report_disclosure(
             exclusion=exclusion,
             decide=decide,
             options=recorded,
+            speeding=quality.get("speeding"),
         )
 
     return disclosure

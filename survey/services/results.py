@@ -140,7 +140,9 @@ class ResultsOptions:
 
     ``weighting`` is ``"none"``, ``"shipped:<name>"`` (a file of :data:`SHIPPED_TARGETS`) or
     ``"upload:<digest>"`` (a :class:`WeightingTargets` of the study); ``exclude`` names quality
-    flags whose responses are left out; ``speeding`` is the fraction of the median duration;
+    flags whose responses are left out; ``speeding`` is the fraction of the median duration,
+    the study's (``Study.speeding_fraction``), never the request's — a third by default, so that
+    results kept before the setting existed keep their key;
     ``rake_on`` names the variables of raking margins to rake to (empty: all of them; R's
     ``rake(sample.margins=...)`` given a chosen list), ignored by post-stratification.
     """
@@ -433,6 +435,7 @@ def compute_results(
             exclusion=released_exclusion(chosen, options.speeding) if leaving_out else "",
             decide=decide,
             options=recorded,
+            speeding=options.speeding,
         )
     except WeightedReleaseTooLarge as error:
         raise Refused(_(E_WEIGHTING_TOO_FINE) % fineness(design)) from error

@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from analysis.claims import RegistryError
 
@@ -170,6 +170,7 @@ class StudyData:
     data_freeze_on: date | None = None
     target_size: int | None = None
     completed_marker: bool = False
+    speeding_fraction: float | None = None  # None: as it is (a new study: a third)
 
 
 E_SLUG_TAKEN = gettext_lazy("a study with the link name {slug!r} already exists")
@@ -180,6 +181,11 @@ E_SAMPLE_LANGUAGE_USED = gettext_lazy(
     "sample {sample!r} opens in {language}; give it another default language first"
 )
 E_NO_TITLE = gettext_lazy("give the study a title in {language}")
+E_SPEEDING_FIXED = gettext_noop(
+    "The speeding fraction is fixed: results from this study have been released with it, and a "
+    "release at another fraction would differ from them by the few respondents between the two "
+    "fractions, showing those respondents' answers by difference."
+)
 
 
 def _apply_study(study: Study, data: StudyData) -> None:
@@ -192,6 +198,8 @@ def _apply_study(study: Study, data: StudyData) -> None:
     study.opens_on, study.closes_on = data.opens_on, data.closes_on
     study.data_freeze_on, study.target_size = data.data_freeze_on, data.target_size
     study.completed_marker = data.completed_marker
+    if data.speeding_fraction is not None:
+        study.speeding_fraction = data.speeding_fraction
     if data.languages and not study.title:
         raise ValidationError({"titles": E_NO_TITLE.format(language=data.languages[0])}, code="no_title")
     study.full_clean()
@@ -248,8 +256,17 @@ def study_create(
 
 @transaction.atomic
 def study_update(*, user: AbstractBaseUser, study: Study, data: StudyData) -> Study:
-    """Change a study's titles, link name, languages, dates and target; audited with what changed."""
+    """Change a study's titles, link name, languages, dates, target and speeding fraction; audited
+    with what changed. The speeding fraction is refused (:data:`E_SPEEDING_FIXED`) once something
+    was released at it: the row is locked, and ``services.disclosure`` locks it too to record a
+    release, so a release and a change never cross."""
     study = Study.objects.select_for_update().get(pk=study.pk)
+    if (
+        data.speeding_fraction is not None
+        and data.speeding_fraction != study.speeding_fraction
+        and study.speeding_fixed
+    ):
+        raise ValidationError({"speeding_fraction": gettext(E_SPEEDING_FIXED)}, code="speeding_fixed")
     if data.slug != study.slug and Study.objects.filter(slug=data.slug).exists():
         raise ValidationError({"slug": E_SLUG_TAKEN.format(slug=data.slug)}, code="slug_taken")
     if data.slug != study.slug and study.versions.filter(status="published").exists():
@@ -283,6 +300,7 @@ def _study_values(study: Study) -> dict[str, Any]:
         "data_freeze_on": study.data_freeze_on.isoformat() if study.data_freeze_on else None,
         "target_size": study.target_size,
         "completed_marker": study.completed_marker,
+        "speeding_fraction": study.speeding_fraction,
     }
 
 

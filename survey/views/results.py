@@ -6,8 +6,10 @@ figure from the snapshot that went through the disclosure step. Options travel i
 
 Two releases that differ in one setting differ by exactly the respondents the setting moves, so the
 settings that would move a few at a time are not the requester's: k may be raised above the
-operator's ``CANDID_RESULTS_K`` but never lowered below it, and speeding is always "faster than a
-third of the median duration" (``analysis.quality.QualityRules``), not a fraction chosen per request.
+operator's ``CANDID_RESULTS_K`` but never lowered below it, and speeding is "faster than the study's
+speeding fraction of the median duration" (``Study.speeding_fraction``, a third by default), set by
+its researchers in the studio, never chosen per request, and fixed from the study's first release
+(``services.studies.study_update`` refuses a change after it; ``services.disclosure`` records it).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from django.views.decorators.http import require_POST
 
 from analysis import schema
 from analysis.aggregates import write_csv, write_xlsx
-from analysis.quality import FLAGS
+from analysis.quality import FLAGS, fraction_text
 from analysis.suppression import MIN_K
 
 from ..languages import study_language
@@ -113,6 +115,7 @@ def _options(study: Study, query: QueryDict) -> tuple[ResultsOptions, list[str]]
         k=k,
         language=language,
         exclude=exclude,
+        speeding=study.speeding_fraction,
         rake_on=_rake_on(study, weighting, language, query),
     )
     return options, problems
@@ -151,6 +154,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         "rake_choices": raking,
         "raked_on": options.rake_on or [name for name, _label in raking],
         "flags": FLAGS,
+        "speeding": fraction_text(study.speeding_fraction),
         "k_floor": _k_floor(),
         "query": request.GET.urlencode(),
     }

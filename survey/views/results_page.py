@@ -17,6 +17,8 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from analysis.quality import QualityRules, fraction_text
+
 from ..services.results import notes_in_words
 
 PERCENT_STATISTICS = {
@@ -238,6 +240,7 @@ def page_context(payload: dict[str, Any]) -> dict[str, Any]:
         "sections": sections,
         "synthetic": payload["data"] == "synthetic",
         "quality": payload["quality"],
+        "speeding_used": fraction_text(payload.get("speeding", QualityRules.speeding)),
         "nonresponse": payload["nonresponse"],
         "dropoff": payload["dropoff"],
     }

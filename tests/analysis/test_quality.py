@@ -11,6 +11,8 @@ from analysis.quality import (
     FLAGS,
     QualityRules,
     exclude_flagged,
+    fraction_parsed,
+    fraction_text,
     item_nonresponse,
     quality_flags,
     with_flag_columns,
@@ -89,6 +91,46 @@ def test_flag_columns_for_exports_match_the_flags_and_are_described():
         assert variable.kind == "flag" and set(variable.value_labels) == {"0", "1"}
     assert exported.loc[0, "quality_speeding"] == 1 and exported["quality_speeding"].sum() == 1
     assert described.names == [*book.names, *(schema.quality_column(f) for f in (*FLAGS, "flagged"))]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("1/3", 1 / 3), (" 1 / 4 ", 0.25), ("0.25", 0.25), (".5", 0.5), ("2/3", 2 / 3)]
+)
+def test_a_speeding_fraction_is_read_as_a_fraction_or_a_decimal(text, value):
+    assert fraction_parsed(text) == value
+
+
+@pytest.mark.parametrize("text", ["0", "1", "1.5", "4/3", "-0.2", "abc", "1/0", "nan", "inf", ""])
+def test_a_speeding_fraction_outside_0_and_1_or_not_a_number_is_refused(text):
+    with pytest.raises(ValueError):
+        fraction_parsed(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (1 / 3, "1/3"),
+        (0.333333, "1/3"),  # as an exclusion key keeps it (six digits)
+        (0.5, "1/2"),
+        (0.25, "1/4"),
+        (1 / 6, "1/6"),
+        (0.33, "0.33"),
+        (0.3, "0.3"),
+        (0.35, "0.35"),
+        (0.123456789, "0.123457"),
+    ],
+)
+def test_a_speeding_fraction_reads_as_a_fraction_where_it_is_one(value, text):
+    assert fraction_text(value) == text
+
+
+def test_the_codebook_of_the_flag_columns_says_the_speeding_fraction():
+    data = frame(60).assign(**{schema.DURATION: 600.0})
+    _exported, described = with_flag_columns(data, codebook(), rules=QualityRules(speeding=0.5))
+    label = described.variable("quality_speeding").label_in("en")
+    assert "duration under 1/2 of the sample's median" in label
+    _exported, default = with_flag_columns(data, codebook())
+    assert "duration under 1/3 of the sample's median" in default.variable("quality_speeding").label_in("en")
 
 
 def test_exclude_flagged_leaves_out_the_chosen_flags_and_says_how_many():

@@ -93,6 +93,7 @@ class Command(CandidCommand):
             k=k,
             language=language or target.languages[0],
             exclude=tuple(exclude),
+            speeding=target.speeding_fraction,
             rake_on=tuple(dict.fromkeys(rake_on)),
         )
         if rake_on and not weights:

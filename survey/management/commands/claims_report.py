@@ -5,7 +5,7 @@ from django.core.management.base import CommandError
 from django.utils import translation
 
 from analysis.claims import MAX_BYTES, RegistryError, parse_registry
-from analysis.quality import FLAGS, QualityRules
+from analysis.quality import FLAGS, QualityRules, fraction_parsed, fraction_text
 from analysis.report import claims_report
 from analysis.report_html import withheld_beside_exclusion
 from analysis.report_text import ReportText
@@ -16,6 +16,7 @@ from survey.models import Study
 from survey.selectors import claims_registry_current, study_revision
 from survey.services.claims import claims_registry_check
 from survey.services.reports import report_disclosure, report_exclusion, report_text
+from survey.services.studies import E_SPEEDING_FIXED
 from survey.uploads import read_at_most
 
 from ._base import CandidCommand
@@ -54,9 +55,10 @@ class Command(CandidCommand):
         )
         parser.add_argument(
             "--speeding",
-            type=float,
-            default=1 / 3,
-            help="speeding: a duration under this fraction of the sample's median (default 1/3)",
+            metavar="FRACTION",
+            help="speeding: a duration under this fraction of the sample's median (1/3 or 0.33); "
+            "default and only value: the study's own setting (studio settings), which every release "
+            "of the study uses",
         )
 
     def handle(
@@ -86,6 +88,7 @@ class Command(CandidCommand):
             raise CommandError(f"The registry cannot be used:\n{problems}") from error
         except OSError as error:
             raise CommandError(f"Cannot read {registry}: {error.strerror}.") from error
+        speeding = self._speeding(target, options["speeding"])
         # Each step can take a while on a large study: say which one is running.
         self.stderr.write("Reading the responses...")
         revision = study_revision(target)  # read first: a release meanwhile makes a new state
@@ -98,14 +101,20 @@ class Command(CandidCommand):
                 codebook,
                 exclude=options["exclude"],
                 parameters=study_parameters(target),
-                rules=QualityRules(speeding=options["speeding"]),
+                rules=QualityRules(speeding=speeding),
                 study=target,
             )
         except ValueError as error:
             raise CommandError(f"{str(error)[:1].upper()}{str(error)[1:]}.") from error
         if quality["flags"]:
             self.stderr.write(
-                f"Left out {quality['excluded']} responses flagged for {', '.join(quality['flags'])}."
+                f"Left out {quality['excluded']} responses flagged for {', '.join(quality['flags'])}"
+                + (
+                    f" (speeding: under {fraction_text(speeding)} of the median)"
+                    if "speeding" in quality["flags"]
+                    else ""
+                )
+                + "."
             )
         self.stderr.write(f"Judging the claims on {len(frame)} responses and writing the report...")
         try:
@@ -151,3 +160,25 @@ class Command(CandidCommand):
         label = " [SYNTHETIC DATA]" if report["data"] == "synthetic" else ""
         files = "claims.html, claims.json" + (" and claims.pdf" if options["pdf"] else "")
         self.stdout.write(self.style.SUCCESS(f"Wrote {files} to {output}{label} — {verdicts}"))
+
+    def _speeding(self, study: Study, asked: str | None) -> float:
+        """The study's speeding fraction; ``--speeding`` may only repeat it. Releases at two
+        fractions would differ by the few respondents between them: once the study released
+        anything the ledger holds releases of one state of the data only, so nothing else would
+        compare a report at another fraction with what was released before."""
+        fraction = study.speeding_fraction
+        if asked is None:
+            return fraction
+        try:
+            value = fraction_parsed(asked)
+        except ValueError as error:
+            raise CommandError(f"--speeding: {error}.") from error
+        if value == fraction:
+            return fraction
+        if study.speeding_fixed:
+            raise CommandError(f"--speeding {asked}: {E_SPEEDING_FIXED} (It is {fraction_text(fraction)}.)")
+        raise CommandError(
+            f"--speeding {asked} is not the study's speeding fraction ({fraction_text(fraction)}): every "
+            "release of a study is at its own fraction, fixed by its first release. Change it in the "
+            "study's settings in the studio first."
+        )

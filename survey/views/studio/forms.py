@@ -13,12 +13,14 @@ from django.core.validators import URLValidator
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 
+from analysis.quality import fraction_parsed, fraction_text
+
 from ...computed import unknown_filter_columns
 from ...instrument import CHOICE_TYPES
 from ...languages import language_choices, language_name, text_for
 from ...models import StudyRole
 from ...selectors import staff_accounts
-from ...services.studies import SAMPLE_OUTCOMES, SampleData, StudyData
+from ...services.studies import E_SPEEDING_FIXED, SAMPLE_OUTCOMES, SampleData, StudyData
 from ...xlsform.limits import size_problem
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -34,6 +36,10 @@ E_NO_USER = _("No staff account has the username %(username)s. Check the spellin
 E_MEMBER_OWNER = _("The owner is already on the study.")
 E_MEMBER_TWICE = _("%(username)s is listed twice.")
 E_REDIRECT_CODE = _("Give the code the panel expects with this URL, or leave both empty.")
+E_SPEEDING = _(
+    "Write the speeding fraction as a fraction such as 1/3 or a decimal such as 0.33, strictly "
+    "between 0 and 1."
+)
 
 
 def text_field_name(name: str, language: str) -> str:
@@ -118,9 +124,29 @@ class StudyForm(forms.Form):
         help_text=_("The study closes itself when this many participants have completed it."),
     )
 
-    def __init__(self, *args: Any, in_use: list[str] = (), **kwargs: Any) -> None:
+    speeding_fraction = forms.CharField(
+        label=_("Speeding fraction"),
+        required=False,
+        max_length=40,
+        help_text=_(
+            "A completed response counts as speeding when its duration is under this fraction of its "
+            "sample's median duration: a fraction such as 1/3 or a decimal such as 0.33, strictly "
+            "between 0 and 1. It is fixed once the study's first results are released."
+        ),
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
+
+    def __init__(
+        self, *args: Any, in_use: list[str] = (), speeding_fixed: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["languages"].choices = language_choices(list(in_use))
+        self.speeding_fixed = speeding_fixed
+        if speeding_fixed:
+            # Shown as it is; a changed value posted anyway is refused by ``study_update``.
+            field = self.fields["speeding_fraction"]
+            field.widget.attrs["readonly"] = True
+            field.help_text = _(E_SPEEDING_FIXED)
         titles = self.initial.get("titles", {})
         for code, _name in self.fields["languages"].choices:
             self.fields[text_field_name("title", code)] = forms.CharField(
@@ -145,6 +171,15 @@ class StudyForm(forms.Form):
             (self[text_field_name("title", code)], code in chosen)
             for code, _name in self.fields["languages"].choices
         ]
+
+    def clean_speeding_fraction(self) -> float | None:
+        text = self.cleaned_data.get("speeding_fraction", "")
+        if not text:
+            return None
+        try:
+            return fraction_parsed(text)
+        except ValueError as error:
+            raise forms.ValidationError(E_SPEEDING, code="speeding_fraction") from error
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -182,7 +217,16 @@ class StudyForm(forms.Form):
             data_freeze_on=cleaned.get("data_freeze_on"),
             target_size=cleaned.get("target_size"),
             completed_marker=bool(cleaned.get("completed_marker")),
+            speeding_fraction=cleaned.get("speeding_fraction"),
         )
+
+
+def speeding_shown(value: float) -> str:
+    """A study's speeding fraction as the settings form shows it: as a reader knows it (``1/3``,
+    ``analysis.quality.fraction_text``) when that reads back as the same number, else in full, so
+    that saving the form unchanged never changes it."""
+    text = fraction_text(value)
+    return text if fraction_parsed(text) == value else repr(value)
 
 
 class SampleForm(forms.Form):

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from ...models import Sample
+from ...models.studies import DEFAULT_SPEEDING
 from ...selectors import studio_studies, study_overview
 from ...services.studies import (
     sample_delete,
@@ -20,7 +21,7 @@ from ...services.studies import (
     study_update,
 )
 from .access import render_studio, studio_page, study_for
-from .forms import MemberForm, MemberFormSet, SampleForm, SampleFormSet, StudyForm, grown
+from .forms import MemberForm, MemberFormSet, SampleForm, SampleFormSet, StudyForm, grown, speeding_shown
 
 
 @studio_page
@@ -53,7 +54,9 @@ def create(request: HttpRequest) -> HttpResponse:
         data = grown(data, "samples")
     if data is not None and "add_member" in data:
         data = grown(data, "members")
-    form = StudyForm(data, initial={"languages": ["en", "zh-Hans"]})
+    form = StudyForm(
+        data, initial={"languages": ["en", "zh-Hans"], "speeding_fraction": speeding_shown(DEFAULT_SPEEDING)}
+    )
     languages = form.chosen_languages()
     samples = SampleFormSet(
         data,
@@ -109,7 +112,9 @@ def settings(request: HttpRequest, slug: str) -> HttpResponse:
     """The study's titles, link name, languages and dates; its samples and members are below."""
     study = study_for(request, slug, edit=True)
     data = request.POST if request.method == "POST" else None
-    form = StudyForm(data, initial=_initial(study), in_use=study.languages)
+    form = StudyForm(
+        data, initial=_initial(study), in_use=study.languages, speeding_fixed=study.speeding_fixed
+    )
     if data is not None and "refresh" not in data and form.is_valid():
         try:
             study = study_update(user=request.user, study=study, data=form.study_data())
@@ -128,7 +133,8 @@ def _settings_page(request: HttpRequest, study, *, form=None, sample_form=None, 
         title=_("Settings"),
         study=study,
         section="settings",
-        form=form or StudyForm(initial=_initial(study), in_use=study.languages),
+        form=form
+        or StudyForm(initial=_initial(study), in_use=study.languages, speeding_fixed=study.speeding_fixed),
         study_samples=study.samples.all(),
         sample_form=sample_form or SampleForm(languages=study.languages, prefix="new-sample"),
         memberships=study.memberships.select_related("user").order_by("user__username"),
@@ -147,6 +153,7 @@ def _initial(study) -> dict:
         "data_freeze_on": study.data_freeze_on,
         "target_size": study.target_size,
         "completed_marker": study.completed_marker,
+        "speeding_fraction": speeding_shown(study.speeding_fraction),
     }
 
 
