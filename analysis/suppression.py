@@ -466,6 +466,7 @@ def _add_table(system: _System, name: str, frame: pd.DataFrame, *, before: bool 
     breakdowns = sorted({*frame["group_variable"]} - {OVERALL})
     implied = _flags(frame, "implied", False)
     threshold = _flags(frame, "threshold", True)
+    levels = frame["level"].tolist()  # one conversion, not an element lookup per row
     for i, (variable, gv, group, cell, base) in enumerate(
         zip(
             frame["variable"],
@@ -483,7 +484,7 @@ def _add_table(system: _System, name: str, frame: pd.DataFrame, *, before: bool 
         if not before:
             (system.implied if implied[i] else system.shown).update((cell, base))
             system.checked.update((cell, base) if threshold[i] else (base,))
-        level = STATISTIC if statistic[i] else frame["level"].iat[i]
+        level = STATISTIC if statistic[i] else levels[i]
         sign = -1.0 if gv == OVERALL else 1.0
         if not statistic[i]:
             row = rows.setdefault((variable, gv, group), {("n",): (base, -1.0)})
@@ -519,8 +520,9 @@ def _add_weighted(system: _System, name: str, frame: pd.DataFrame, *, before: bo
     for key, count in terms.atoms.items():
         system.cell(name, key, count, base=False)
         (system.implied_before if before else system.implied).add(key)
+    cells = frame["cell"].tolist()
     for i, total, parts in terms.carried:
-        cell = frame["cell"].iat[i]
+        cell = cells[i]
         system.cell(name, total, 0, base=False)
         system.twins.setdefault(total, set()).add(cell)
         system.twins.setdefault(cell, set()).add(total)

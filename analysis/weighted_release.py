@@ -173,17 +173,22 @@ def weighted_equations(frame: pd.DataFrame, overall: str = "") -> WeightedTerms:
     rows: dict[tuple, dict[Hashable, float]] = {}
     columns: dict[tuple, dict[Hashable, float]] = {}
     base_done: set[tuple] = set()
-    for i in np.flatnonzero(carries):
-        variable, gv, group = frame["variable"].iat[i], frame["group_variable"].iat[i], frame["group"].iat[i]
-        cell, base = frame["cell"].iat[i], frame["base"].iat[i]
-        parts = _parts(frame["atoms"].iat[i])
-        base_parts = _parts(frame["base_atoms"].iat[i]) if "base_atoms" in frame.columns else []
-        total = total_identity(str(frame["weighting"].iat[i]), cell)
+    column = {name: frame[name].tolist() for name in ("variable", "group_variable", "group", "cell", "base")}
+    column["atoms"] = frame["atoms"].tolist()
+    column["weighting"] = frame["weighting"].tolist()
+    column["level"] = frame["level"].tolist()
+    base_atoms = frame["base_atoms"].tolist() if "base_atoms" in frame.columns else None
+    for i in np.flatnonzero(carries):  # columns read once as lists: a per-row .iat is slow
+        variable, gv, group = column["variable"][i], column["group_variable"][i], column["group"][i]
+        cell, base = column["cell"][i], column["base"][i]
+        parts = _parts(column["atoms"][i])
+        base_parts = _parts(base_atoms[i]) if base_atoms is not None else []
+        total = total_identity(str(column["weighting"][i]), cell)
         terms.carried.append((int(i), total, {key for key, _c, _w in parts}))
         for key, count, _weight in (*parts, *base_parts):
             terms.atoms.setdefault(key, int(count))
         terms.equations.append(_net([(cell, -1.0), *((key, 1.0) for key, _c, _w in parts)]))
-        level = "∑" if statistic[i] else str(frame["level"].iat[i])
+        level = "∑" if statistic[i] else str(column["level"][i])
         sign = -1.0 if gv == overall else 1.0
         targets = [gv] if gv != overall else breakdowns
         for key, _count, weight in parts:
@@ -223,14 +228,15 @@ def row_totals(frame: pd.DataFrame) -> list[Hashable | None]:
 
 def row_atoms(frame: pd.DataFrame) -> Iterator[set[Hashable]]:
     """Each row's atom identities (cell's and base's), empty for an unweighted row."""
-    has_base = "base_atoms" in frame.columns
-    for i, carries in enumerate(weighted_rows(frame)):
+    atoms = frame["atoms"].tolist() if "atoms" in frame.columns else []
+    base_atoms = frame["base_atoms"].tolist() if "base_atoms" in frame.columns else None
+    for i, carries in enumerate(weighted_rows(frame)):  # no atoms column: no row carries
         if not carries:
             yield set()
             continue
-        keys = {key for key, _c, _w in _parts(frame["atoms"].iat[i])}
-        if has_base:
-            keys |= {key for key, _c, _w in _parts(frame["base_atoms"].iat[i])}
+        keys = {key for key, _c, _w in _parts(atoms[i])}
+        if base_atoms is not None:
+            keys |= {key for key, _c, _w in _parts(base_atoms[i])}
         yield keys
 
 
