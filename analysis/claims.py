@@ -17,12 +17,13 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from . import schema
 from .codebook import Codebook
+from .sensitive import declared_direct, declared_forced_response
 from .translation import Text, Translate, gettext_noop, identity
 
 SHIPPED = Path(__file__).parent / "claims"
@@ -74,6 +75,19 @@ E_NO_LEVEL = gettext_noop("{value!r} is not a choice of {variable!r} (choices: {
 E_NO_SAMPLE = gettext_noop("{value!r} is not a sample of this study (samples: {choices})")
 E_NOT_COUNT = gettext_noop("{value!r} is a {kind} variable, not the count of a list experiment")
 E_NOT_ARM = gettext_noop("{value!r} is not the arm column of a list experiment")
+E_NO_DESIGN = gettext_noop(
+    "is missing, and the questionnaire declares no randomised-response design for {variable!r} to take it from"
+)
+E_DESIGN_DIFFERS = gettext_noop(
+    "is {value} here but {declared} in the questionnaire (the parameters of {question!r}); "
+    "give the questionnaire's or leave it out to use it"
+)
+E_DIRECT_DIFFERS = gettext_noop(
+    "is {value} here but the questionnaire sets {question!r} beside {declared} (its parameters "
+    "direct and direct_levels)"
+)
+# The design fields of randomised response a registry may leave to the questionnaire.
+DESIGN_FIELDS = ("yes", "p_truth", "p_forced_yes")
 
 
 @dataclass(frozen=True)
@@ -438,12 +452,10 @@ def _indirect(reader: _Reader, data: dict, statistic: Statistic | None) -> Indir
         reader.problem(f"{path}.kind", E_INDIRECT_NEEDS_SHARE)
     variable = reader.value(data, "variable", str, f"{path}.variable", required=True) or ""
     rr = kind == "randomized_response"
+    # A design left out is the questionnaire's (check_registry, with_questionnaire_designs).
     p_truth = reader.share(data, "p_truth", f"{path}.p_truth", 0.0, 1.0)
     p_forced = reader.share(data, "p_forced_yes", f"{path}.p_forced_yes", 0.0, 1.0)
     if rr:
-        for name in ("p_truth", "p_forced_yes"):
-            if name not in data:
-                reader.problem(f"{path}.{name}", E_MISSING)
         if p_truth is not None and p_truth <= 0:
             reader.problem(f"{path}.p_truth", E_SHARE, low="0 (exclusive)", high=1)
         if p_truth is not None and p_forced is not None and p_truth + p_forced > 1:
@@ -460,7 +472,7 @@ def _indirect(reader: _Reader, data: dict, statistic: Statistic | None) -> Indir
         if kind == "list_experiment"
         else "",
         treatment=reader.value(data, "treatment", str, f"{path}.treatment") or "treatment",
-        yes=(reader.value(data, "yes", str, f"{path}.yes", required=rr) or "") if rr else "",
+        yes=(reader.value(data, "yes", str, f"{path}.yes") or "") if rr else "",
         p_truth=p_truth if rr else None,
         p_forced_yes=p_forced if rr else None,
     )
@@ -593,14 +605,21 @@ def load_registry(path: Path | str = REGISTRY) -> Registry:
 # --- checking against a questionnaire ---------------------------------------------------------
 
 
-def check_registry(registry: Registry, codebook: Codebook, samples: Collection[str]) -> list[Problem]:
+def check_registry(
+    registry: Registry,
+    codebook: Codebook,
+    samples: Collection[str],
+    parameters: Mapping[str, Mapping[str, str]] | None = None,
+) -> list[Problem]:
     """Problems of ``registry`` on a study: every variable, choice code, sample and population it
-    names must exist in the study's questionnaire (``codebook``) and samples. Empty when it fits.
+    names must exist in the study's questionnaire (``codebook``) and samples, and each indirect
+    measure's design must be the one the questionnaire declares in its questions' XLSForm
+    ``parameters`` (:func:`with_questionnaire_designs`). Empty when it fits.
 
     ``registry`` may be one :func:`read_registry` read with problems: a field left empty by its
     own problem is not checked again."""
     variables = {v.name: v for v in codebook.variables}
-    problems: list[Problem] = []
+    registry, problems = with_questionnaire_designs(registry, codebook, parameters or {})
     for index, breakdown in enumerate(registry.breakdowns, start=1):
         _check_coded(problems, FILE, f"breakdowns[{index}]", breakdown.variable, variables)
     for claim in registry.claims:
@@ -738,6 +757,103 @@ def _check_indirect(
                     "value": indirect.treatment,
                     "variable": indirect.arm,
                     "choices": ", ".join(arm.value_labels),
+                },
+            )
+        )
+
+
+# --- the design of indirect measures: the questionnaire's ---------------------------------------
+
+
+def with_questionnaire_designs(
+    registry: Registry, codebook: Codebook, parameters: Mapping[str, Mapping[str, str]]
+) -> tuple[Registry, list[Problem]]:
+    """``registry`` with each randomised-response design field it leaves out (``yes``,
+    ``p_truth``, ``p_forced_yes``) taken from the questionnaire, and the problems where the two
+    disagree.
+
+    ``parameters`` are the questions' XLSForm parameters (``analysis.results.parameters_by_question``):
+    the results page estimates a randomised-response item with the design its question declares
+    (``sensitive.declared_forced_response``) and sets an indirect item beside the direct question
+    it declares (``sensitive.declared_direct``). A registry judging the same item another way would
+    give another figure for it, so each field it states must equal the questionnaire's: a design
+    field (as a number, ``0.75`` and ``0.750`` agree), and the claim's direct statistic (its
+    variable, and its levels as a set) where the questionnaire declares a direct question. A design
+    field neither gives is a problem.
+    """
+    problems: list[Problem] = []
+    claims = []
+    for claim in registry.claims:
+        indirect = claim.indirect
+        if indirect is None or not indirect.variable:
+            claims.append(claim)
+            continue
+        variable = codebook.variable(indirect.variable) if indirect.variable in codebook.names else None
+        question = variable.question if variable is not None else indirect.variable
+        declared = parameters.get(question, {})
+        _check_direct(problems, claim, question, declared)
+        if indirect.kind == "randomized_response":
+            indirect = _designed(problems, claim.id, indirect, question, declared)
+            claim = replace(claim, indirect=indirect)
+        claims.append(claim)
+    return replace(registry, claims=tuple(claims)), problems
+
+
+def _designed(
+    problems: list[Problem], claim: str, indirect: Indirect, question: str, declared: Mapping[str, str]
+) -> Indirect:
+    """A randomised-response measure with the design fields it leaves out taken from the
+    questionnaire's (``declared``); a field stated otherwise, or given by neither, is a problem."""
+    design = declared_forced_response(declared)
+    stated = {name: getattr(indirect, name) for name in DESIGN_FIELDS}
+    filled = dict(stated)
+    for name, value in stated.items():
+        where = f"indirect.{name}"
+        own = getattr(design, name) if design is not None else None
+        if value in (None, ""):
+            if own is None:
+                problems.append(Problem(claim, where, E_NO_DESIGN, {"variable": indirect.variable}))
+            filled[name] = own if own is not None else value
+        elif own is not None and value != own:
+            shown = (
+                {"value": repr(value), "declared": repr(own)}
+                if name == "yes"
+                else {
+                    "value": f"{value:g}",
+                    "declared": f"{own:g}",
+                }
+            )
+            problems.append(Problem(claim, where, E_DESIGN_DIFFERS, {**shown, "question": question}))
+    return replace(indirect, **filled)
+
+
+def _check_direct(problems: list[Problem], claim: Claim, question: str, declared: Mapping[str, str]) -> None:
+    """The claim's direct statistic must be the direct question (and answers) the questionnaire
+    sets the indirect item beside, where it declares one."""
+    direct = declared_direct(declared)
+    statistic = claim.statistic
+    if direct is None or statistic is None or statistic.kind != "share" or not statistic.variable:
+        return
+    name, levels = direct
+    if statistic.variable != name:
+        problems.append(
+            Problem(
+                claim.id,
+                "statistic.variable",
+                E_DIRECT_DIFFERS,
+                {"value": repr(statistic.variable), "declared": repr(name), "question": question},
+            )
+        )
+    elif statistic.levels and set(statistic.levels) != set(levels):
+        problems.append(
+            Problem(
+                claim.id,
+                "statistic.levels",
+                E_DIRECT_DIFFERS,
+                {
+                    "value": ", ".join(statistic.levels),
+                    "declared": f"{name} = {', '.join(levels)}",
+                    "question": question,
                 },
             )
         )

@@ -31,7 +31,13 @@ from .crosstab import Crosstab, crosstab
 from .design import SurveyDesign, with_data
 from .estimates import mean, proportion
 from .quantiles import quantile
-from .sensitive import compare_list_with_direct, list_experiment, randomized_response
+from .sensitive import (
+    compare_list_with_direct,
+    declared_direct,
+    declared_forced_response,
+    list_experiment,
+    randomized_response,
+)
 from .suppression import (
     DEFAULT_K,
     Release,
@@ -748,11 +754,10 @@ def _with_value_bins(context: _Context, variable: str, frame: pd.DataFrame) -> p
 
 
 def _direct_levels(context: _Context, params: dict[str, str]) -> tuple[str, list[str]] | None:
-    direct = params.get("direct", "")
-    levels = [level for level in params.get("direct_levels", "").replace(";", ",").split(",") if level]
-    if direct not in context.design.data.columns or direct not in context.codebook.names or not levels:
+    found = declared_direct(params)
+    if found is None or found[0] not in context.design.data.columns or found[0] not in context.codebook.names:
         return None
-    return direct, levels
+    return found
 
 
 def _direct(context: _Context, params: dict[str, str]) -> Iterator[tuple[str, pd.DataFrame]]:
@@ -828,13 +833,10 @@ def _randomized(context: _Context, item: Item, params: dict[str, str]) -> Iterat
     """Forced-response prevalence (``analysis.sensitive.randomized_response``) beside the raw answers."""
     variable = item.variables[0]
     yield SHARE, _share_rows(context, variable, variable, _levels(context, variable))
-    try:
-        p_truth, p_yes = float(params.get("p_truth", "nan")), float(params.get("p_forced_yes", "nan"))
-    except ValueError:
+    design = declared_forced_response(params)
+    if design is None:
         return
-    if not (0 < p_truth <= 1 and 0 <= p_yes < 1 and p_truth + p_yes <= 1):
-        return
-    yes = params.get("yes", "yes")
+    yes, p_truth, p_yes = design.yes, design.p_truth, design.p_forced_yes
     valid = context.design.data[variable].notna().to_numpy()
 
     def estimate(design: SurveyDesign) -> dict[str, float]:

@@ -9,9 +9,15 @@ full design with the covariance of the two arm means. The design-effect test is 
 Randomised response (forced-response design, Boruch 1971; Fox & Tracy 1986): a respondent answers
 truthfully with probability ``p_truth`` and is told to say "yes" with probability ``p_forced_yes``,
 so ``P(yes) = p_truth * pi + p_forced_yes``.
+
+A questionnaire declares both in a question's XLSForm ``parameters`` (:func:`declared_direct`,
+:func:`declared_forced_response`): the results page and a claims registry read them from there.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -19,6 +25,44 @@ from scipy import stats
 
 from .design import SurveyDesign
 from .estimates import _domains, _numeric, _proportion_fit, _ratio_fit, joint_covariance
+
+
+@dataclass(frozen=True)
+class ForcedResponse:
+    """A forced-response design: the code of the sensitive answer and its two probabilities."""
+
+    yes: str
+    p_truth: float
+    p_forced_yes: float
+
+
+def possible_design(p_truth: float, p_forced_yes: float) -> bool:
+    """Whether a forced-response design can be estimated: ``0 < p_truth``, ``0 <= p_forced_yes``
+    and ``p_truth + p_forced_yes <= 1``."""
+    return 0 < p_truth <= 1 and 0 <= p_forced_yes < 1 and p_truth + p_forced_yes <= 1
+
+
+def declared_forced_response(parameters: Mapping[str, str]) -> ForcedResponse | None:
+    """The forced-response design a question's XLSForm ``parameters`` declare
+    (``randomized_response=forced p_truth=0.75 p_forced_yes=0.125 yes=code``, ``yes`` by default
+    ``yes``), or None where they declare none or one that cannot be estimated."""
+    if not parameters.get("randomized_response"):
+        return None
+    try:
+        p_truth, p_forced_yes = float(parameters["p_truth"]), float(parameters["p_forced_yes"])
+    except (KeyError, ValueError):
+        return None
+    if not possible_design(p_truth, p_forced_yes):
+        return None
+    return ForcedResponse(parameters.get("yes", "yes"), p_truth, p_forced_yes)
+
+
+def declared_direct(parameters: Mapping[str, str]) -> tuple[str, list[str]] | None:
+    """The direct question an indirect item's XLSForm ``parameters`` set it beside
+    (``direct=code direct_levels=a,b``, or ``a;b``) and the answers counted, or None."""
+    direct = parameters.get("direct", "")
+    levels = [level for level in parameters.get("direct_levels", "").replace(";", ",").split(",") if level]
+    return (direct, levels) if direct and levels else None
 
 
 def _arm_codes(design: SurveyDesign, arm: str, treatment: object, domain: np.ndarray) -> np.ndarray:
@@ -187,7 +231,7 @@ def randomized_response(
     level: float = 0.95,
 ) -> dict:
     """Forced-response prevalence ``pi = (lambda - p_forced_yes) / p_truth`` with ``se(lambda) / p_truth``."""
-    if not 0 < p_truth <= 1 or not 0 <= p_forced_yes < 1 or p_truth + p_forced_yes > 1:
+    if not possible_design(p_truth, p_forced_yes):
         raise ValueError("need 0 < p_truth <= 1, 0 <= p_forced_yes and p_truth + p_forced_yes <= 1")
     answered = design.data[answer].notna().to_numpy()
     hit = (design.data[answer] == yes).to_numpy().astype(int)
@@ -225,7 +269,7 @@ def compare_randomized_with_direct(
     (randomised response minus direct) its SE, whether the two items were put to the same
     respondents or to random halves.
     """
-    if not 0 < p_truth <= 1 or not 0 <= p_forced_yes < 1 or p_truth + p_forced_yes > 1:
+    if not possible_design(p_truth, p_forced_yes):
         raise ValueError("need 0 < p_truth <= 1, 0 <= p_forced_yes and p_truth + p_forced_yes <= 1")
     answered = design.data[answer].notna().to_numpy()
     hit = (design.data[answer] == yes).to_numpy().astype(int)

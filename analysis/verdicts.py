@@ -247,14 +247,19 @@ def measure_indirect(
         answered = masked["_indirect"].notna().to_numpy()
         if not answered.any():
             return _unmeasured(base), None
+        if indirect.p_truth is None or indirect.p_forced_yes is None:
+            raise ValueError(
+                "a randomised-response design left to the questionnaire is filled in first "
+                "(claims.with_questionnaire_designs)"
+            )
         found = compare_randomized_with_direct(
             with_data(design, masked),
             "_indirect",
             "_direct",
             list(statistic.levels),
             yes=indirect.yes,
-            p_truth=float(indirect.p_truth or 1.0),
-            p_forced_yes=float(indirect.p_forced_yes or 0.0),
+            p_truth=float(indirect.p_truth),
+            p_forced_yes=float(indirect.p_forced_yes),
             level=LEVEL,
         )
         estimate = found["randomized"]

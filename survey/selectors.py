@@ -11,6 +11,7 @@ from django.db.models import Count, Model, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from analysis.codebook import Codebook, codebook_from_specs
+from analysis.results import parameters_by_question
 
 from .instrument import FORMAT, iter_questions, normalize
 from .languages import lookup, text_in
@@ -1115,12 +1116,24 @@ def claims_registry_versions(study: Study) -> QuerySet[ClaimsRegistry]:
     )
 
 
-def questionnaire_codebook(study: Study) -> Codebook:
-    """The variables a claims registry may name: those of every published version and of the draft
-    being edited (a registry can be prepared before the draft is published)."""
+def _questionnaire_specs(study: Study) -> list[tuple[int, dict[str, Any]]]:
+    """Every published version's spec and the draft's being edited, in version order."""
     versions = list(QuestionnaireVersion.objects.filter(study=study).order_by("number"))
     specs = [(v.number, spec_for(v)) for v in versions if v.status == "published"]
     drafts = [v for v in versions if v.status != "published"]
     if drafts:
         specs.append((drafts[-1].number, version_to_spec(drafts[-1])))
+    return specs
+
+
+def questionnaire_codebook(study: Study) -> Codebook:
+    """The variables a claims registry may name: those of every published version and of the draft
+    being edited (a registry can be prepared before the draft is published)."""
+    specs = _questionnaire_specs(study)
     return codebook_from_specs(study=study.slug, title=study.title, languages=study.languages, specs=specs)
+
+
+def questionnaire_parameters(study: Study) -> dict[str, dict[str, str]]:
+    """Each question's XLSForm ``parameters`` as a claims registry is checked against them: the
+    latest version's of those :func:`questionnaire_codebook` reads (the draft's, if any)."""
+    return parameters_by_question(_questionnaire_specs(study))

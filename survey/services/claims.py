@@ -1,4 +1,5 @@
-"""Writing claims registries: checking one against a study's questionnaire and attaching it as a version."""
+"""Claims registries: checking one against a study's questionnaire, attaching it as a version, and
+reading the attached one as the report judges it."""
 
 from __future__ import annotations
 
@@ -8,11 +9,22 @@ from pathlib import Path
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from analysis.claims import MAX_BYTES, SHIPPED, Registry, RegistryError, check_registry, read_registry
+from analysis.claims import (
+    MAX_BYTES,
+    SHIPPED,
+    Registry,
+    RegistryError,
+    check_registry,
+    parse_registry,
+    read_registry,
+    with_questionnaire_designs,
+)
+from analysis.codebook import Codebook
 from analysis.translation import text_in
 
+from ..bridge import study_parameters
 from ..models import ClaimsRegistry, Study
-from ..selectors import claims_registry_current, questionnaire_codebook
+from ..selectors import claims_registry_current, questionnaire_codebook, questionnaire_parameters
 from ..uploads import read_at_most
 from .exports import audit_record
 
@@ -27,10 +39,32 @@ def claims_registry_check(*, study: Study, content: bytes | str) -> Registry:
     registry, problems = read_registry(content)
     if registry is not None:
         samples = set(study.samples.values_list("slug", flat=True))
-        problems = problems + check_registry(registry, questionnaire_codebook(study), samples)
+        codebook, parameters = questionnaire_codebook(study), questionnaire_parameters(study)
+        found = {(p.claim, p.field) for p in problems}  # a field with a problem of form: once
+        problems += [
+            p
+            for p in check_registry(registry, codebook, samples, parameters)
+            if (p.claim, p.field) not in found
+        ]
+        registry, _ = with_questionnaire_designs(registry, codebook, parameters)
     if problems:
         raise RegistryError(problems)
     assert registry is not None
+    return registry
+
+
+def claims_registry_read(*, study: Study, text: str, codebook: Codebook) -> Registry:
+    """An attached registry's ``text`` as its claims are judged: read, with each design it leaves
+    to the questionnaire taken from the study's published questionnaire (``study_parameters``,
+    which the results page reads too; ``codebook``: the responses' variables).
+
+    Raises ``RegistryError`` when the registry no longer reads, or when a design it states is no
+    longer the questionnaire's (a version published since it was attached changed it, or it was
+    attached before designs were checked): the report and the results page would disagree.
+    """
+    registry, problems = with_questionnaire_designs(parse_registry(text), codebook, study_parameters(study))
+    if problems:
+        raise RegistryError(problems)
     return registry
 
 

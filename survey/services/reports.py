@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 
 from analysis import schema
-from analysis.claims import Registry, RegistryError, parse_registry
+from analysis.claims import Registry, RegistryError
 from analysis.codebook import Codebook
 from analysis.quality import FLAGS, QualityRules, exclude_flagged
 from analysis.release import LEFT_OUT, left_out
@@ -42,6 +42,7 @@ from ..selectors import (
     released_responses,
     study_revision,
 )
+from .claims import claims_registry_read
 from .disclosure import (
     ExclusionRefused,
     ReleaseHeld,
@@ -189,8 +190,8 @@ def _built(
 ) -> dict:
     """The report's data, or the problem that kept it from being built, in words."""
     try:
-        claims = parse_registry(registry.text)
-    except RegistryError as error:  # attached under older rules than this version of Candid's
+        claims = claims_registry_read(study=study, text=registry.text, codebook=codebook)
+    except RegistryError as error:  # attached under older rules, or a questionnaire changed since
         return {
             "problem": kept_message(E_REGISTRY, brace=True, version=str(registry.version), error=str(error))
         }

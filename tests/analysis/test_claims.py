@@ -16,6 +16,7 @@ from analysis.claims import (
     load_registry,
     parse_registry,
     read_registry,
+    with_questionnaire_designs,
 )
 from analysis.codebook import Codebook, Variable
 from analysis.translation import text_in
@@ -151,16 +152,8 @@ def test_a_claim_without_statistic_is_listed_unmeasured_and_texts_may_be_plain_s
     ("indirect", "field"),
     [
         (
-            'kind = "randomized_response"\nvariable = "rr"\nyes = "yes"\np_truth = 0.7\ncombine = "all"',
-            "indirect.p_forced_yes",
-        ),
-        (
             'kind = "randomized_response"\nvariable = "rr"\nyes = "yes"\np_truth = 0.8\np_forced_yes = 0.3\ncombine = "all"',
             "indirect.p_forced_yes",
-        ),
-        (
-            'kind = "randomized_response"\nvariable = "rr"\np_truth = 0.7\np_forced_yes = 0.1\ncombine = "all"',
-            "indirect.yes",
         ),
         ('kind = "list_experiment"\nvariable = "le"', "indirect.combine"),
         ('kind = "mind_reading"\nvariable = "le"\ncombine = "all"', "indirect.kind"),
@@ -238,6 +231,65 @@ def test_a_registry_that_fits_the_questionnaire_has_no_problems():
 def test_names_the_questionnaire_lacks_are_refused_with_claim_and_field(text, field):
     found = problems_of(text)
     assert ("c1", field) in found or ("(file)", field) in found, found
+
+
+FORCED = '[claims.indirect]\nkind = "randomized_response"\nvariable = "rr"\nlabel = "l"\nrule = "r"\ncombine = "all"\n'
+DECLARED = {"rr": {"randomized_response": "forced", "p_truth": "0.75", "p_forced_yes": "0.125", "yes": "yes"}}
+
+
+def designed(text: str, parameters: dict) -> tuple[list[Problem], object]:
+    registry = parse_registry(text)
+    problems = check_registry(registry, codebook(), SAMPLES, parameters)
+    return problems, with_questionnaire_designs(registry, codebook(), parameters)[0].claims[0].indirect
+
+
+def test_a_randomised_response_design_the_registry_leaves_out_is_the_questionnaires():
+    problems, indirect = designed(minimal() + FORCED, DECLARED)
+    assert problems == []
+    assert (indirect.yes, indirect.p_truth, indirect.p_forced_yes) == ("yes", 0.75, 0.125)
+    stated = minimal() + FORCED + 'p_truth = 0.750\np_forced_yes = 0.125\nyes = "yes"\n'
+    assert designed(stated, DECLARED)[0] == []  # stated as the questionnaire states it
+
+
+@pytest.mark.parametrize(
+    ("field", "stated", "words"),
+    [
+        ("p_truth", "p_truth = 0.5", "is 0.5 here but 0.75 in the questionnaire (the parameters of 'rr')"),
+        ("p_forced_yes", "p_forced_yes = 0.1", "is 0.1 here but 0.125 in the questionnaire"),
+        ("yes", 'yes = "no"', "is 'no' here but 'yes' in the questionnaire"),
+    ],
+)
+def test_a_randomised_response_design_other_than_the_questionnaires_is_refused(field, stated, words):
+    """Issue 16 review: a registry's p_truth = 0.5 for an item the XLSForm declares with 0.75 was
+    attached, and its report gave 79.3% (contradicted) where the results page gave 52.9%."""
+    problems, _indirect = designed(minimal() + FORCED + stated + "\n", DECLARED)
+    assert [(p.claim, p.field) for p in problems] == [("c1", f"indirect.{field}")]
+    assert words in str(problems[0]) and str(problems[0]).startswith(f"claim 'c1', field 'indirect.{field}'")
+
+
+def test_a_design_neither_gives_is_missing():
+    problems, _indirect = designed(minimal() + FORCED + "p_truth = 0.7\n", {})
+    assert {(p.claim, p.field) for p in problems} == {("c1", "indirect.p_forced_yes"), ("c1", "indirect.yes")}
+    assert "the questionnaire declares no randomised-response design for 'rr'" in str(problems[0])
+    stated = minimal() + FORCED + 'p_truth = 0.7\np_forced_yes = 0.1\nyes = "yes"\n'
+    assert designed(stated, {})[0] == []  # an item the questionnaire does not declare: the registry's
+
+
+@pytest.mark.parametrize("kind", ["list_experiment", "randomized_response"])
+def test_the_direct_statistic_must_be_the_direct_question_the_questionnaire_declares(kind):
+    question = "rr" if kind == "randomized_response" else "le"
+    indirect = FORCED.replace("randomized_response", kind).replace('"rr"', f'"{question}"')
+    own = DECLARED["rr"] if kind == "randomized_response" else {}
+    declared = {question: {**own, "direct": "q1", "direct_levels": "yes"}}
+    assert designed(minimal() + indirect, declared)[0] == []
+    other = minimal().replace('variable = "q1"', 'variable = "age"').replace('["yes"]', '["old"]')
+    problems = designed(other + indirect, declared)[0]
+    assert [(p.claim, p.field) for p in problems] == [("c1", "statistic.variable")]
+    assert f"is 'age' here but the questionnaire sets {question!r} beside 'q1'" in str(problems[0])
+    levels = minimal().replace('["yes"]', '["yes", "no"]')
+    problems = designed(levels + indirect, declared)[0]
+    assert [(p.claim, p.field) for p in problems] == [("c1", "statistic.levels")]
+    assert "is yes, no here but the questionnaire sets" in str(problems[0]) and "q1 = yes" in str(problems[0])
 
 
 def test_difference_samples_must_be_samples_of_the_study():

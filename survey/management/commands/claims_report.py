@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from django.utils import translation
 
-from analysis.claims import MAX_BYTES, RegistryError, parse_registry
+from analysis.claims import MAX_BYTES, RegistryError
 from analysis.quality import FLAGS, QualityRules, fraction_parsed, fraction_text
 from analysis.report import claims_report
 from analysis.report_html import withheld_beside_exclusion
@@ -13,8 +13,8 @@ from analysis.weighting import read_margins
 from survey.bridge import responses_frame, study_parameters
 from survey.languages import site_language
 from survey.models import Study
-from survey.selectors import claims_registry_current, study_revision
-from survey.services.claims import claims_registry_check
+from survey.selectors import claims_registry_current, questionnaire_codebook, study_revision
+from survey.services.claims import claims_registry_check, claims_registry_read
 from survey.services.reports import report_disclosure, report_exclusion, report_text
 from survey.services.studies import E_SPEEDING_FIXED
 from survey.uploads import read_at_most
@@ -82,7 +82,9 @@ class Command(CandidCommand):
                         f"Study {study!r} has no claims registry: attach one (manage.py attach_claims) "
                         "or pass --registry FILE."
                     )
-                found, version = parse_registry(attached.text), attached.version
+                codebook = questionnaire_codebook(target)
+                found = claims_registry_read(study=target, text=attached.text, codebook=codebook)
+                version = attached.version
         except RegistryError as error:
             problems = "\n".join(f"  - {problem}" for problem in error.problems)
             raise CommandError(f"The registry cannot be used:\n{problems}") from error
