@@ -51,6 +51,10 @@ NOTES = {
     "too_few_answers": "not estimable: too few answers",
     "not_estimable": "not estimable from these answers",
 }
+INDIRECT = frozenset({"list_experiment", "randomized_response"})
+BEYOND_LIMITS = (
+    "outside 0 to 1 as computed (an indirect estimate is a difference, not a count of people); not cut off"
+)
 TEST = "rao_scott_p"  # the statistic of a test row: the p-value of the Rao–Scott test by a breakdown
 TEST_NOTES = {
     "withheld": "not shown: cells of this cross-table are hidden by disclosure control",
@@ -59,19 +63,50 @@ TEST_NOTES = {
 }
 
 
+def figure_label(row: dict[str, Any], item: dict[str, Any] | None) -> str | None:
+    """What an indirect-estimate row is, for its ``level_label`` (the counting question's label alone
+    would not say): the list experiment's sensitive statement (``item["sensitive"]``) or the
+    randomised-response question, the direct question's answers, or their difference. Other rows
+    keep their level's label."""
+    statistic, level_label = row.get("statistic"), row.get("level_label")
+    if statistic == "list_experiment":
+        statement = (item or {}).get("sensitive") or row.get("label") or ""
+        return f"“{statement}” — indirect estimate (list experiment)"
+    if statistic == "randomized_response":
+        return "indirect estimate (randomised response)"
+    if statistic == "direct":  # "in": the answers that hold the view; "out": not (those answers)
+        return f"{level_label} — direct question"
+    if statistic == "difference":
+        return "difference, indirect − direct (below 0: the direct question overstates)"
+    return level_label
+
+
 def tidy_rows(payload: dict[str, Any], *, guard: bool = True) -> list[dict[str, Any]]:
     """The payload's table as rows of :data:`COLUMNS`, then a row per Rao–Scott test (statistic
     :data:`TEST`, its p-value as the estimate, NA when there is none, and why in ``note``); counts
-    as whole numbers; with ``guard``, labels neutralised for a CSV opened in a spreadsheet."""
+    as whole numbers; indirect estimates' rows say what they are (:func:`figure_label`); with
+    ``guard``, labels neutralised for a CSV opened in a spreadsheet."""
     weighting, data = weighting_text(payload), payload.get("data", "real")
+    items = {item["question"]: item for item in payload.get("items", [])}
     rows = []
     for row in [*payload["table"], *_test_rows(payload)]:
         out = {column: row.get(column) for column in COLUMNS}
+        out["level_label"] = figure_label(row, items.get(row.get("question")))
         out["n"] = _whole(out["n"])
         out["note"] = NOTES.get(out["note"] or "", out["note"] or "")
+        if out["statistic"] in INDIRECT and not out["note"] and beyond_limits(out):
+            out["note"] = BEYOND_LIMITS
         out["weighting"], out["data"] = weighting, data
         rows.append({k: neutralise(v) if guard and isinstance(v, str) else v for k, v in out.items()})
     return rows
+
+
+def beyond_limits(row: dict[str, Any]) -> bool:
+    """Whether a shown share's estimate or 95% CI falls below 0 or above 1."""
+    if row.get("suppressed"):
+        return False
+    values = [row.get(c) for c in ("estimate", "ci_low", "ci_high")]
+    return any(v is not None and v == v and not 0 <= v <= 1 for v in values)
 
 
 def _whole(count: Any) -> int | None:

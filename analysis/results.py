@@ -256,7 +256,9 @@ def released_results(context: _Context, items: list[Item], names: list[str], rel
     flag counts ... released with them): labelled, with the items' Rao–Scott tests. Rows the
     disclosure step withheld (a breakdown it could not protect) are left out."""
     released = [
-        _noted(_labelled(context, shown(release.tables[name]))) for name in names if name in release.tables
+        _noted(_labelled(context, shown(release.tables[name]), _question_of(name)))
+        for name in names
+        if name in release.tables
     ]
     table = pd.concat(released, ignore_index=True) if released else pd.DataFrame(columns=COLUMNS)
     return Results(
@@ -972,12 +974,20 @@ def shown(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~frame["withheld"].to_numpy(dtype=bool)]
 
 
-def _labelled(context: _Context, frame: pd.DataFrame) -> pd.DataFrame:
-    """Question, variable, level and group labels in the chosen language."""
+def _question_of(table: str) -> str:
+    """The question a results table belongs to: the item it was built for (``question:statistic``,
+    :func:`results_tables`). A direct question's share beside a list experiment is the list
+    experiment's, shown with it, though its variable is the direct question's."""
+    return table.partition(":")[0]
+
+
+def _labelled(context: _Context, frame: pd.DataFrame, question: str) -> pd.DataFrame:
+    """Question, variable, level and group labels in the chosen language; every row of the table
+    is ``question``'s."""
     codebook, language = context.codebook, context.language
     names = set(codebook.names)
     out = frame.copy()
-    out["question"] = [codebook.variable(v).question if v in names else v for v in out["variable"]]
+    out["question"] = question
     out["label"] = [
         codebook.variable(v).label_in(language) if v in names else context.labels.get(v, v)
         for v in out["variable"]

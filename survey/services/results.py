@@ -448,6 +448,7 @@ def compute_results(
     synthetic = bool(codebook.synthetic)
     version = latest_published_version(study)
     spec = spec_for(version) if version is not None else None
+    statements = _sensitive_statements(spec, language)
     return {
         "n": _count(counts.at[USED, "count"]),
         "language": language,
@@ -466,6 +467,7 @@ def compute_results(
                 "label": i.label,
                 "variables": list(i.variables),
                 "tests": list(i.tests),
+                **({"sensitive": statements[i.question]} if i.question in statements else {}),
             }
             for i in results.items
         ],
@@ -683,6 +685,24 @@ def both(*conditions: str) -> str:
     """One condition holding when every one of ``conditions`` holds (the empty ones hold always)."""
     present = [c for c in conditions if c]
     return present[0] if len(present) == 1 else " and ".join(f"({c})" for c in present)
+
+
+def _sensitive_statements(spec: dict[str, Any] | None, language: str) -> dict[str, str]:
+    """Each list experiment's sensitive statement (its item of ``role`` ``sensitive``) in
+    ``language``, by the list experiment's code: what its indirect estimate is the share of."""
+    if spec is None:
+        return {}
+    found = {}
+    for section in spec["sections"]:
+        for question in section["questions"]:
+            for node in question.get("items", []):
+                if (
+                    question["type"] == "list_experiment"
+                    and (node.get("parameters") or {}).get("role") == "sensitive"
+                ):
+                    text = text_in(node.get("label") or {}, language, spec["default_language"])
+                    found[question["code"]] = text or node["code"]
+    return found
 
 
 def _page_labels(spec: dict[str, Any] | None, language: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
+from analysis.aggregates import beyond_limits
 from analysis.quality import QualityRules, fraction_text
 
 from ..services.results import notes_in_words
@@ -37,6 +38,19 @@ NOTE_WORDS = {
     "value": gettext_lazy("no rounding of this value is shared by the answers of k respondents"),
     "too_few_answers": gettext_lazy("not estimable: too few answers"),
     "not_estimable": gettext_lazy("not estimable from these answers (for example, all of them alike)"),
+}
+# Said under an indirect estimate whose value or interval is outside 0-100%: it is not cut off.
+BEYOND_LIMITS = {
+    "list_experiment": gettext_lazy(
+        "A list experiment's estimate is a difference of two means (the mean count of the list with "
+        "the sensitive statement minus that of the list without it), so it and its 95% CI can fall "
+        "below 0% or above 100%, as here; they are shown as computed, not cut off."
+    ),
+    "randomized_response": gettext_lazy(
+        "A randomised-response estimate takes the forced answers out of the share answering yes, so "
+        "it and its 95% CI can fall below 0% or above 100%, as here; they are shown as computed, not "
+        "cut off."
+    ),
 }
 KIND_NAMES = {
     "distribution": gettext_lazy("Single choice"),
@@ -59,6 +73,7 @@ class Panel:
     rows: list[dict[str, Any]] = field(default_factory=list)
     chart: SafeString | str = ""
     note: str = ""
+    footnote: str = ""  # said under the table
 
 
 @dataclass
@@ -305,38 +320,7 @@ def _section(item: dict[str, Any], rows: list[dict[str, Any]]) -> Section:
         for name, title in (("mean", _("Mean")), ("median", _("Median"))):
             panels.append(_panel(title, statistic(name), row_key="statistic", percent=False, chart=False))
     if kind in {"list_experiment", "randomized_response"}:
-        indirect = "list_experiment" if kind == "list_experiment" else "randomized_response"
-        panels.append(
-            _panel(
-                _("Indirect estimate of the sensitive attitude"),
-                statistic(indirect),
-                row_key="statistic",
-                percent=True,
-                chart=False,
-            )
-        )
-        direct = [r for r in statistic("direct") if r["level"] == "in"]
-        if direct:
-            panels.append(
-                _panel(
-                    _("Direct question: %(label)s") % {"label": direct[0]["label"]},
-                    direct,
-                    row_key="level",
-                    percent=True,
-                    chart=False,
-                )
-            )
-        gap = statistic("difference")
-        if gap:
-            panels.append(
-                _panel(
-                    _("Indirect minus direct (negative: the direct question overstates)"),
-                    gap,
-                    row_key="statistic",
-                    percent=True,
-                    chart=False,
-                )
-            )
+        panels.append(_indirect_panel(item, rows))
     if kind == "text":
         answers = statistic("answers")
         note = _("Free-text answers are not aggregated; %(n)s responses answered.") % {
@@ -346,3 +330,43 @@ def _section(item: dict[str, Any], rows: list[dict[str, Any]]) -> Section:
     for panel in panels:
         panel.title = panel.title or item["label"]
     return Section(item["question"], item["label"], kind_name, panels, item.get("tests", []))
+
+
+def _indirect_panel(item: dict[str, Any], rows: list[dict[str, Any]]) -> Panel:
+    """A list experiment's or randomised-response item's indirect estimate, the share of its direct
+    question giving the answers that hold the same view, and their difference: a row each, labelled
+    as what it is (the list experiment's row by its sensitive statement, not by the counting
+    question), with a note where an indirect figure falls outside 0-100%."""
+    kind = item["kind"]
+    if kind == "list_experiment":
+        indirect_label = _("“%(statement)s” — indirect estimate (list experiment)") % {
+            "statement": item.get("sensitive") or item["label"]
+        }
+    else:
+        indirect_label = _("%(question)s — indirect estimate (randomised response)") % {
+            "question": item["label"]
+        }
+    indirect = [{**r, "level_label": indirect_label} for r in rows if r["statistic"] == kind]
+    direct = [
+        {
+            **r,
+            "level_label": _("“%(question)s”: %(answers)s — direct question")
+            % {"question": r["label"], "answers": r["level_label"]},
+        }
+        for r in rows
+        if r["statistic"] == "direct" and r["level"] == "in"
+    ]
+    gap = [
+        {**r, "level_label": _("Difference, indirect − direct (below 0: the direct question overstates)")}
+        for r in rows
+        if r["statistic"] == "difference"
+    ]
+    title = (
+        _("Indirect estimate of the sensitive attitude beside the direct question")
+        if direct or gap
+        else _("Indirect estimate of the sensitive attitude")
+    )
+    panel = _panel(title, [*indirect, *direct, *gap], row_key="statistic", percent=True, chart=False)
+    if any(beyond_limits(r) for r in indirect):
+        panel.footnote = str(BEYOND_LIMITS[kind])
+    return panel

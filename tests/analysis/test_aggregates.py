@@ -64,3 +64,30 @@ def test_the_csv_reads_plainly_with_whole_counts_notes_and_tests():
     assert (
         sheet["A1"].value == "Rao–Scott tests of independence" and sheet.max_row == 5
     )  # title, gap, header, 2
+
+
+def test_an_indirect_estimate_says_what_it_is_and_that_it_is_not_cut_off():
+    """A list experiment's rows are labelled by the sensitive statement, the direct question's by its
+    answers and the difference as one, not by the counting question alone; an estimate or CI outside
+    0 to 1 (a difference of two means) is noted as not cut off, one inside it is not."""
+    count = "How many of these do you agree with?"
+    common = {"question": "le", "variable": "le", "label": count, "level": None, "suppressed": False}
+    indirect = common | {"statistic": "list_experiment", "estimate": -0.02, "ci_low": -0.3, "ci_high": 0.26}
+    inside = indirect | {"group": "west", "estimate": 0.2, "ci_low": 0.05, "ci_high": 0.35}
+    direct = common | {"variable": "approve", "label": "Do you approve?", "statistic": "direct"}
+    direct |= {"level": "in", "level_label": "Yes", "estimate": 0.7, "ci_low": 0.6, "ci_high": 0.8}
+    gap = common | {"statistic": "difference", "estimate": -0.72, "ci_low": -1.1, "ci_high": -0.34}
+    item = {"question": "le", "kind": "list_experiment", "label": count, "variables": ["le"]}
+    item |= {"sensitive": "I approve of the scheme."}
+    payload = {**PAYLOAD, "table": [indirect, inside, direct, gap], "items": [item]}
+    rows = list(csv.DictReader(io.StringIO(write_csv(payload, NOTES))))
+    labels = [row["level_label"] for row in rows]
+    assert labels == [
+        "“I approve of the scheme.” — indirect estimate (list experiment)",
+        "“I approve of the scheme.” — indirect estimate (list experiment)",
+        "Yes — direct question",
+        "difference, indirect − direct (below 0: the direct question overstates)",
+    ]
+    assert [row["label"] for row in rows] == [count, count, "Do you approve?", count]
+    notes = [row["note"] for row in rows]
+    assert notes[0].startswith("outside 0 to 1 as computed") and notes[1:] == ["", "", ""]

@@ -190,6 +190,8 @@ def test_figures_match_a_direct_computation():
     assert le == pytest.approx(round(means["treatment"] - means["control"], 3))
     direct = overall[(overall["statistic"] == "direct") & (overall["level"] == "in")]["estimate"].iat[0]
     assert direct == pytest.approx(round((data["approve"] == "yes").mean(), 3))
+    # The direct question's share is the list experiment's (shown with it), not the direct question's.
+    assert set(results.rows("le", "direct")["variable"]) == {"approve"}
     gap = overall[overall["statistic"] == "difference"]["estimate"].iat[0]
     assert gap == pytest.approx(
         round(means["treatment"] - means["control"] - (data["approve"] == "yes").mean(), 3), abs=1e-3

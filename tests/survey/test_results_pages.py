@@ -272,6 +272,57 @@ def test_aggregate_tables_command(answered_study, tmp_path, call_command_capture
             call_command("aggregate_tables", answered_study.slug, "-o", str(tmp_path), *bad)
 
 
+def test_the_list_experiment_sits_beside_its_direct_question(signed_in, answered_study, settings):
+    """The shipped questionnaire pairs ``le_scs`` with ``approve_scs`` (approving strongly or
+    somewhat, as the Hawkins registry reads it): its section shows the indirect estimate, the direct
+    question's share and their difference, each row named as what it is in the reader's language;
+    where an indirect figure falls outside 0-100% (a difference of two means, 30 respondents) a note
+    says it is not cut off. The download's rows say the same."""
+    settings.CANDID_RESULTS_K = 5  # 15 respondents per sample
+    body = html.unescape(page(signed_in, answered_study, "?lang=en&k=5"))
+    table = ResultsSnapshot.objects.get().payload["table"]
+    rows = [row for row in table if row["question"] == "le_scs"]
+    direct = [r for r in rows if r["statistic"] == "direct" and r["level"] == "in" and not r["group"]]
+    assert direct and direct[0]["variable"] == "approve_scs" and not direct[0]["suppressed"]
+    assert direct[0]["level_label"] == "Strongly approve, Somewhat approve"
+    assert [r["statistic"] for r in rows if r["statistic"] == "difference"] == ["difference"]
+    section = body.split('id="q-le_scs"')[1].split('class="results-question"')[0]
+    statement = "“I approve of the government giving every citizen a social credit score.”"
+    assert f"{statement} — indirect estimate (list experiment)" in section
+    assert (
+        "“How much do you approve or disapprove of the government's social credit system?”: "
+        "Strongly approve, Somewhat approve — direct question"
+    ) in section
+    assert "Difference, indirect − direct" in section
+    indirect = [r for r in rows if r["statistic"] == "list_experiment" and not r["suppressed"]]
+    beyond = any(min(r["ci_low"], r["estimate"]) < 0 or max(r["ci_high"], r["estimate"]) > 1 for r in indirect)
+    assert beyond  # 30 respondents: the interval is wide
+    assert "can fall below 0% or above 100%, as here; they are shown as computed, not cut off" in section
+    assert "can fall below 0%" not in body.replace(section, "")  # said where it happens only
+
+    signed_in.cookies["django_language"] = "zh-hans"
+    chinese = html.unescape(page(signed_in, answered_study, "?lang=zh&k=5"))
+    section = chinese.split('id="q-le_scs"')[1].split('class="results-question"')[0]
+    assert "“我赞成政府给每个公民打社会信用分。”——间接估计（列表实验）" in section
+    assert "“您在多大程度上赞成或反对政府的社会信用体系？”：非常赞成, 比较赞成——直接提问" in section
+    assert "差值，间接 − 直接" in section and "不作截断" in section
+
+    url = reverse("survey:study_results_download", args=[answered_study.slug, "csv"])
+    text = signed_in.get(url + "?lang=en&k=5").content.decode("utf-8-sig")
+    found = {
+        (row["statistic"], row["level"], row["variable"]): row
+        for row in csv.DictReader(io.StringIO(text))
+        if row["question"] == "le_scs" and not row["group"]
+    }
+    assert found[("list_experiment", "", "le_scs")]["level_label"] == (
+        f"{statement} — indirect estimate (list experiment)"
+    )
+    assert found[("direct", "in", "approve_scs")]["level_label"] == (
+        "Strongly approve, Somewhat approve — direct question"
+    )
+    assert found[("difference", "", "le_scs")]["level_label"].startswith("difference, indirect − direct")
+
+
 def test_item_nonresponse_reads_in_words_not_codes(signed_in, answered_study):
     """Item non-response names each question by its label and says when it is shown in words (it
     showed the variable code and the raw XPath condition, a new-user tester found)."""
