@@ -262,13 +262,43 @@ def released_results(context: _Context, items: list[Item], names: list[str], rel
     ]
     table = pd.concat(released, ignore_index=True) if released else pd.DataFrame(columns=COLUMNS)
     return Results(
-        table=table.reindex(columns=COLUMNS),
+        table=_derived_hidden(table.reindex(columns=COLUMNS)),
         items=[_with_tests(context, item, release) for item in items],
         n=round_count(context.design.n),
         by=tuple(context.by),
         language=context.language,
         release=release,
     )
+
+
+def _derived_hidden(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with each indirect figure computed from shares released beside it hidden where one
+    of those is hidden (or left out): a list experiment's difference (its estimate minus the
+    direct question's share, overall) and a randomised-response estimate (``(share answering yes -
+    p_forced_yes) / p_truth`` in its group). Shown, either gives the hidden share back, outside the
+    linear system that hid it, as a Rao–Scott test over hidden cells would
+    (``suppression.shows_every_cell``); hidden, what is shown of it is what the shares show."""
+    if table.empty:
+        return table
+    question, statistic = table["question"].to_numpy(), table["statistic"].to_numpy()
+    by = table["group_variable"].fillna("").to_numpy()
+    group = table["group"].fillna("").to_numpy()
+    hide = np.zeros(len(table), dtype=bool)
+    for i in np.flatnonzero(np.isin(statistic, [DIFFERENCE, RANDOMIZED_RESPONSE])):
+        if table["suppressed"].iat[i]:
+            continue
+        if statistic[i] == DIFFERENCE:
+            sources = np.isin(statistic, [LIST_EXPERIMENT, DIRECT]) & (by == "")
+        else:
+            sources = (statistic == SHARE) & (by == by[i]) & (group == group[i])
+        hide[i] = not shows_every_cell(table[(question == question[i]) & sources])
+    if not hide.any():
+        return table
+    out = table.copy()
+    out.loc[hide, [*ESTIMATE_COLUMNS, "n"]] = np.nan
+    out.loc[hide, "suppressed"] = True
+    out.loc[hide, "note"] = NOTE_COMPLEMENTARY
+    return out
 
 
 def results_tables(

@@ -312,3 +312,29 @@ def test_a_figure_without_a_value_says_why():
     alpha = results.rows("trust", "alpha").iloc[0]
     assert not alpha["suppressed"] and pd.isna(alpha["estimate"]) and alpha["note"] == "not_estimable"
     assert results.rows("age", "mean").iloc[0]["note"] == ""
+
+
+def test_an_indirect_figure_does_not_give_back_a_hidden_share():
+    """A list experiment's difference is its estimate minus the direct question's share, and a
+    randomised-response estimate is (share answering yes − p_forced_yes) / p_truth: beside what is
+    shown, each gives a hidden share back (4 of 300 approve, under k). Each is shown only where the
+    figures it is computed from are (as a test over hidden cells is withheld)."""
+    data = frame(300)
+    data["approve"] = np.where(np.arange(300) < 4, "yes", "no")
+    results = build_results(SurveyDesign(data), codebook(), by=("place",), parameters=parameters())
+    direct = results.rows("le", "direct")
+    overall = direct[direct["group_variable"] == ""]
+    assert overall["suppressed"].all()  # 4 approve: under k
+    listed = results.rows("le", "list_experiment")
+    assert not listed[listed["group_variable"] == ""]["suppressed"].any()
+    gap = results.rows("le", "difference")
+    # Shown, list − difference would be 4 / 300.
+    assert gap["suppressed"].all() and gap["estimate"].isna().all() and set(gap["note"]) == {"complementary"}
+    shares = results.rows("approve", "share")
+    forced = results.rows("approve", "randomized_response")
+    assert not forced.empty
+    for (b, g), rows in forced.groupby(["group_variable", "group"]):
+        cells = shares[(shares["group_variable"] == b) & (shares["group"] == g)]
+        hidden = cells["suppressed"].any()
+        assert rows["suppressed"].all() == hidden and rows["estimate"].isna().all() == hidden
+    assert forced["suppressed"].any() and not forced["suppressed"].all()  # the village's 0 "yes" is shown
