@@ -295,7 +295,9 @@ def test_the_list_experiment_sits_beside_its_direct_question(signed_in, answered
     ) in section
     assert "Difference, indirect − direct" in section
     indirect = [r for r in rows if r["statistic"] == "list_experiment" and not r["suppressed"]]
-    beyond = any(min(r["ci_low"], r["estimate"]) < 0 or max(r["ci_high"], r["estimate"]) > 1 for r in indirect)
+    beyond = any(
+        min(r["ci_low"], r["estimate"]) < 0 or max(r["ci_high"], r["estimate"]) > 1 for r in indirect
+    )
     assert beyond  # 30 respondents: the interval is wide
     assert "can fall below 0% or above 100%, as here; they are shown as computed, not cut off" in section
     assert "can fall below 0%" not in body.replace(section, "")  # said where it happens only
