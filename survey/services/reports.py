@@ -33,6 +33,7 @@ from analysis.suppression import DEFAULT_K, disclose
 from analysis.weighting import GROUP_SEPARATOR, MarginsUnmet, read_margins
 
 from ..bridge import responses_frame, study_parameters
+from ..margins import SHIPPED
 from ..middleware import InlineDeadlineExceeded, inline_deadline
 from ..models import ClaimsRegistry, ReportSnapshot, ReportStatus, Study
 from ..selectors import (
@@ -55,7 +56,7 @@ from .disclosure import (
 from .refusals import COMPUTATION_ERRORS, E_FAILED, problem_of
 
 logger = logging.getLogger("candid.errors")
-SHIPPED_MARGINS = settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv"
+SHIPPED_MARGINS = SHIPPED["census-china-2020"].path
 STALLED_AFTER = timedelta(minutes=30)  # a background build not finished by then is started again
 REPORT_FORMAT = 3  # the shape of a kept report's data: raise it when build_report's output changes
 E_NO_REGISTRY = gettext_noop("This study has no claims registry.")

@@ -23,7 +23,7 @@ import pandas as pd
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
@@ -52,7 +52,8 @@ from analysis.weighted_release import CLASSES, MAX_CLASSES, classes_table, weigh
 from analysis.weighting import GROUP_SEPARATOR, poststratify, rake_samples
 
 from ..bridge import responses_frame, study_codebook, study_parameters
-from ..languages import text_in
+from ..languages import django_locale, text_in
+from ..margins import SHIPPED, margins_title
 from ..middleware import InlineDeadlineExceeded, inline_deadline
 from ..models import ReportStatus, ResultsSnapshot, Study, WeightingTargets
 from ..selectors import (
@@ -78,9 +79,7 @@ from .refusals import COMPUTATION_ERRORS, E_FAILED, Refused, problem_of
 logger = logging.getLogger("candid.errors")
 STALLED_AFTER = timedelta(minutes=30)
 WITHOUT = "without exclusions:"  # names of the page without exclusions' tables, recorded beside
-SHIPPED_TARGETS = {
-    "census-china-2020": settings.BASE_DIR / "analysis" / "claims" / "margins_china_2020.csv",
-}
+SHIPPED_TARGETS = {name: shipped.path for name, shipped in SHIPPED.items()}
 MAX_TARGETS_BYTES = 200_000
 E_TARGETS_TOO_BIG = gettext_noop("The file is larger than 200 KB; population figures fit in far less.")
 E_TARGETS_FORMAT = gettext_noop(
@@ -369,12 +368,14 @@ def compute_results(
         raise Refused(_("Every response is excluded by the chosen data-quality flags."))
     keys = study_keys(study, frame[schema.RESPONSE_ID].tolist())
     by = tuple(b for b in options.by if b in used.columns)
+    with translation.override(django_locale(language)):  # the labels' language, not the builder's
+        sample = _("Sample")
     labels = {
         "by": by,
         "language": language,
         "parameters": parameters,
         "group_labels": {schema.SAMPLE: {sample.slug: sample.name for sample in study.samples.all()}},
-        "variable_labels": {schema.SAMPLE: _("Sample")},
+        "variable_labels": {schema.SAMPLE: sample},
     }
     dropoff = dropoff_table(study_dropoff(study))
     shared = {FLAG_COUNTS: flags_table(flags, keys, frame=frame, parameters=parameters)}
@@ -487,6 +488,15 @@ def notes_in_words(payload: dict[str, Any]) -> list[str]:
     language, not in the language of the request or worker that built it; a note kept as text
     (snapshots made before) is shown as it is."""
     return [note if isinstance(note, str) else said(note) for note in payload.get("notes", [])]
+
+
+def payload_in_words(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as a download writes it, in the active language: its notes in words
+    (:func:`notes_in_words`) and its weighting's source by its title (``margins.margins_title``)."""
+    weighting = dict(payload.get("weighting") or {})
+    if weighting.get("source"):
+        weighting["source"] = margins_title(weighting["source"])
+    return {**payload, "notes": notes_in_words(payload), "weighting": weighting}
 
 
 def page_figures(release: Release, names: list[str]) -> dict[str, int]:

@@ -22,6 +22,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -31,9 +32,10 @@ from analysis.aggregates import write_csv, write_xlsx
 from analysis.quality import FLAGS, fraction_text
 from analysis.suppression import MIN_K
 
-from ..languages import study_language
+from ..languages import django_locale, own_name, study_language
+from ..margins import margins_title
 from ..models import ReportStatus, Study, WeightingTargets
-from ..selectors import may_see_results, study_title
+from ..selectors import may_see_results, study_language_names, study_title
 from ..services.disclosure import in_words
 from ..services.exports import audit_record
 from ..services.refusals import COMPUTATION_ERRORS, problem_of
@@ -41,7 +43,7 @@ from ..services.results import (
     ResultsOptions,
     TargetsRefused,
     breakdown_choices,
-    notes_in_words,
+    payload_in_words,
     rake_choices,
     results_prepared,
     shipped_targets,
@@ -141,6 +143,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
     options, problems = _options(study, request.GET)
     snapshot = results_prepared(study, options)
     raking = rake_choices(study, options.weighting, options.language)
+    names = study_language_names(study)  # a language known by its name alone (x-tetun) is so called
     context = {
         **admin.site.each_context(request),
         "title": _("Results: %(study)s") % {"study": study_title(study)},
@@ -150,6 +153,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
         "snapshot": snapshot,
         "problem": in_words(snapshot.problem),  # a kept problem in the reader's language
         "breakdowns": breakdown_choices(study, options.language),
+        "label_languages": [(code, own_name(code, names)) for code in study.languages],
         "weightings": _weightings(study),
         "rake_choices": raking,
         "raked_on": options.rake_on or [name for name, _label in raking],
@@ -160,6 +164,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
     }
     if snapshot.status == ReportStatus.DONE and snapshot.payload:
         context.update(page_context(snapshot.payload))
+        context["weighting_source"] = margins_title(snapshot.payload["weighting"].get("source", ""))
         audit_record(user=request.user, action="results_viewed", study=study, options=snapshot.options)
     template = (
         "survey/results/building.html"
@@ -174,7 +179,7 @@ def results_page(request: HttpRequest, slug: str) -> HttpResponse:
 def _weightings(study: Study) -> list[tuple[str, str]]:
     choices = [("none", _("Unweighted"))]
     choices += [
-        (f"shipped:{name}", _("Shipped margins: %(name)s") % {"name": name})
+        (f"shipped:{name}", _("Shipped margins: %(name)s") % {"name": margins_title(name)})
         for name in shipped_targets(study)
     ]
     kinds = {
@@ -208,15 +213,15 @@ def results_download(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
         return HttpResponseRedirect(
             f"{reverse('survey:study_results', args=[study.slug])}?{request.GET.urlencode()}"
         )
-    notes = _notes(study, snapshot.payload)
-    payload = {**snapshot.payload, "notes": notes_in_words(snapshot.payload)}
-    if fmt == "csv":
-        body, content_type = write_csv(payload, notes).encode("utf-8-sig"), "text/csv; charset=utf-8"
-    else:
-        body, content_type = (
-            write_xlsx(payload, notes),
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
+    with translation.override(django_locale(options.language)):  # one language: the labels'
+        notes = _notes(study, snapshot.payload)
+        payload = payload_in_words(snapshot.payload)
+        if fmt == "csv":
+            body = write_csv(payload, notes, translate=_).encode("utf-8-sig")
+            content_type = "text/csv; charset=utf-8"
+        else:
+            body = write_xlsx(payload, notes, translate=_)
+            content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     audit_record(
         user=request.user, action="aggregates_downloaded", study=study, format=fmt, options=snapshot.options
     )
@@ -234,7 +239,11 @@ def _refused(message: str, *, status: int) -> HttpResponse:
 
 
 def _notes(study: Study, payload: dict[str, Any]) -> dict[str, str]:
-    return {"study": study.slug, "title": study.title, "source": f"Candid, study {study.slug}"}
+    return {
+        "study": study.slug,
+        "title": study_title(study),
+        "source": _("Candid, study %(slug)s") % {"slug": study.slug},
+    }
 
 
 @staff_member_required

@@ -120,7 +120,10 @@ def _groups(rows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
     for row in rows:
         key = (row["group_variable"] or "", row["group"] or "")
         if key not in seen:
-            seen[key] = f"{row['group_variable_label']}: {row['group_label']}"
+            seen[key] = _("%(variable)s: %(group)s") % {
+                "variable": row["group_variable_label"],
+                "group": row["group_label"],
+            }
     return [(gv, g, header) for (gv, g), header in seen.items()]
 
 

@@ -163,7 +163,10 @@ def test_aggregate_tables_rakes_to_the_variables_asked_for(answered_study, tmp_p
     assert "Wrote" in out.getvalue()
     text = (tmp_path / f"{answered_study.slug}-results.csv").read_text(encoding="utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(re.sub(r"\A(#.*\n)*", "", text))))
-    assert rows and all(r["weighting"] == "raked to margins_china_2020.csv on gender (china)" for r in rows)
+    assert rows and all(
+        r["weighting"] == "raked to China's 2020 census (mainland sample) on What is your gender? (china)"
+        for r in rows
+    )
     with pytest.raises(CommandError, match="“shoe_size” is not a variable of the chosen raking margins"):
         call_command(
             "aggregate_tables", answered_study.slug, "-o", str(tmp_path / "x"), "--weights", margins,

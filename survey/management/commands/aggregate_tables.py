@@ -5,21 +5,23 @@ import io
 from pathlib import Path
 
 from django.core.management.base import CommandError
+from django.utils import translation
+from django.utils.translation import gettext
 
 from analysis import schema
 from analysis.aggregates import write_csv, write_xlsx
 from analysis.quality import FLAGS
 from survey.bridge import responses_frame
-from survey.languages import study_language
+from survey.languages import django_locale, study_language
 from survey.models import Study
-from survey.selectors import study_revision
+from survey.selectors import study_revision, study_title
 from survey.services.results import (
     MAX_TARGETS_BYTES,
     ResultsOptions,
     TargetsRefused,
     breakdown_choices,
     compute_results,
-    notes_in_words,
+    payload_in_words,
     weighting_targets_checked,
 )
 from survey.uploads import read_at_most
@@ -110,13 +112,16 @@ class Command(CandidCommand):
             )
         except ValueError as error:
             raise CommandError(str(error)) from error
-        payload["notes"] = notes_in_words(payload)
         folder = Path(output)
         folder.mkdir(parents=True, exist_ok=True)
-        notes = {"study": target.slug, "title": target.title, "source": f"Candid, study {target.slug}"}
-        text = write_csv(payload, notes)
+        with translation.override(django_locale(chosen.language)):  # notes in the labels' language
+            source = gettext("Candid, study %(slug)s") % {"slug": target.slug}
+            notes = {"study": target.slug, "title": study_title(target), "source": source}
+            payload = payload_in_words(payload)
+            text = write_csv(payload, notes, translate=gettext)
+            workbook = write_xlsx(payload, notes, translate=gettext)
         (folder / f"{target.slug}-results.csv").write_text(text, encoding="utf-8-sig")
-        (folder / f"{target.slug}-results.xlsx").write_bytes(write_xlsx(payload, notes))
+        (folder / f"{target.slug}-results.xlsx").write_bytes(workbook)
         label = " [SYNTHETIC DATA]" if payload["data"] == "synthetic" else ""
         # What the file holds (the release's cell counts include figures never written as rows).
         rows = list(csv.DictReader(io.StringIO(text)))
