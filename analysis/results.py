@@ -33,6 +33,7 @@ from .estimates import mean, proportion
 from .quantiles import quantile
 from .sensitive import (
     compare_list_with_direct,
+    compare_randomized_with_direct,
     declared_direct,
     declared_forced_response,
     list_experiment,
@@ -273,11 +274,13 @@ def released_results(context: _Context, items: list[Item], names: list[str], rel
 
 def _derived_hidden(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` with each indirect figure computed from shares released beside it hidden where one
-    of those is hidden (or left out): a list experiment's difference (its estimate minus the
-    direct question's share, overall) and a randomised-response estimate (``(share answering yes -
-    p_forced_yes) / p_truth`` in its group). Shown, either gives the hidden share back, outside the
-    linear system that hid it, as a Rao–Scott test over hidden cells would
-    (``suppression.shows_every_cell``); hidden, what is shown of it is what the shares show."""
+    of those is hidden (or left out): a list experiment's or randomised-response item's difference
+    (its indirect estimate minus the direct question's share, overall; the randomised-response
+    estimate is computed from the share answering yes, so that share is one of them) and a
+    randomised-response estimate (``(share answering yes - p_forced_yes) / p_truth`` in its
+    group). Shown, each gives the hidden share back, outside the linear system that hid it, as a
+    Rao–Scott test over hidden cells would (``suppression.shows_every_cell``); hidden, what is
+    shown of it is what the shares show."""
     if table.empty:
         return table
     question, statistic = table["question"].to_numpy(), table["statistic"].to_numpy()
@@ -288,7 +291,7 @@ def _derived_hidden(table: pd.DataFrame) -> pd.DataFrame:
         if table["suppressed"].iat[i]:
             continue
         if statistic[i] == DIFFERENCE:
-            sources = np.isin(statistic, [LIST_EXPERIMENT, DIRECT]) & (by == "")
+            sources = np.isin(statistic, [LIST_EXPERIMENT, RANDOMIZED_RESPONSE, SHARE, DIRECT]) & (by == "")
         else:
             sources = (statistic == SHARE) & (by == by[i]) & (group == group[i])
         hide[i] = not shows_every_cell(table[(question == question[i]) & sources])
@@ -862,7 +865,14 @@ def _list_experiment(
 
 
 def _randomized(context: _Context, item: Item, params: dict[str, str]) -> Iterator[tuple[str, pd.DataFrame]]:
-    """Forced-response prevalence (``analysis.sensitive.randomized_response``) beside the raw answers."""
+    """Forced-response prevalence (``analysis.sensitive.randomized_response``) beside the raw answers,
+    and, where the item declares its direct question, the direct share and the difference
+    (prevalence minus direct share, overall). Both are estimated on the same respondents, so the
+    difference's variance is that of one linearised contrast, ``Var(lambda) / p_truth**2 +
+    Var(direct) - 2 Cov(lambda, direct) / p_truth`` with the joint design covariance of the yes
+    share ``lambda`` and the direct share (Taylor linearisation, Wolter 2007, *Introduction to
+    Variance Estimation*, §6; ``sensitive.compare_randomized_with_direct``, as the list
+    experiment's difference, ``compare_list_with_direct``)."""
     variable = item.variables[0]
     yield SHARE, _share_rows(context, variable, variable, _levels(context, variable))
     design = declared_forced_response(params)
@@ -880,7 +890,28 @@ def _randomized(context: _Context, item: Item, params: dict[str, str]) -> Iterat
         context, variable, RANDOMIZED_RESPONSE, valid, _per_group(estimate, [variable]), columns=(variable,)
     )
     yield RANDOMIZED_RESPONSE, rows
+    found = _direct_levels(context, params)
+    if found is None:
+        return
     yield from _direct(context, params)
+    direct, levels = found
+    data = context.design.data
+
+    def gap(design: SurveyDesign, by: str | None) -> pd.DataFrame:
+        if min(design.data[variable].notna().sum(), design.data[direct].notna().sum()) < 2:
+            return pd.DataFrame([{"estimate": np.nan}])
+        result = compare_randomized_with_direct(
+            design, variable, direct, levels, yes=yes, p_truth=p_truth, p_forced_yes=p_yes
+        )
+        return pd.DataFrame([result["difference"]])
+
+    both = valid & data[direct].notna().to_numpy()
+    yield (
+        DIFFERENCE,
+        _statistic_rows(
+            context, variable, DIFFERENCE, both, gap, overall_only=True, columns=(variable, direct)
+        ),
+    )
 
 
 def _answered(context: _Context, item: Item) -> pd.DataFrame:

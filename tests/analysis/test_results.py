@@ -338,3 +338,69 @@ def test_an_indirect_figure_does_not_give_back_a_hidden_share():
         hidden = cells["suppressed"].any()
         assert rows["suppressed"].all() == hidden and rows["estimate"].isna().all() == hidden
     assert forced["suppressed"].any() and not forced["suppressed"].all()  # the village's 0 "yes" is shown
+
+
+def forced_spec() -> dict[str, Any]:
+    """SPEC with a randomised-response item ``rr`` that declares its direct question ``paid``."""
+    declared = {"randomized_response": "forced", "p_truth": "0.75", "p_forced_yes": "0.125"}
+    declared |= {"direct": "paid", "direct_levels": "yes"}
+    extra = [
+        question("paid", "single_choice", "Have you paid extra", "你多付过钱吗", choice_list="yn"),
+        question("rr", "single_choice", "Toss a coin: paid extra?", "掷硬币：多付过钱吗", choice_list="yn")
+        | {"parameters": declared},
+    ]
+    section = {**SPEC["sections"][0], "questions": [*SPEC["sections"][0]["questions"], *extra]}
+    return {**SPEC, "sections": [section]}
+
+
+def forced_results(data: pd.DataFrame, **options: Any):
+    spec = forced_spec()
+    book = codebook_from_specs(study="s", title="S", languages=["en", "zh"], specs=[(1, spec)])
+    return build_results(SurveyDesign(data), book, parameters=parameters_by_question([(1, spec)]), **options)
+
+
+def test_a_randomised_response_item_sits_beside_its_direct_question_with_their_difference():
+    """Issue 16 review: ``rr_extra`` declared ``direct=paid_extra direct_levels=yes`` but had no
+    difference row, and its direct share was listed under the direct question. Its rows now hold
+    the direct share and the difference (overall), whose estimate and SE are those of one joint
+    linearisation of the two estimates on the same respondents."""
+    from analysis.sensitive import compare_randomized_with_direct
+
+    data = frame(400)
+    rng = np.random.default_rng(11)
+    data["paid"] = rng.choice(["yes", "no"], 400, p=[0.3, 0.7])
+    data["rr"] = np.where(rng.random(400) < 0.5, data["paid"], rng.choice(["yes", "no"], 400))
+    results = forced_results(data, by=("place",))
+    direct = results.rows("rr", "direct")
+    assert set(direct["variable"]) == {"paid"} and not direct["suppressed"].any()
+    gap = results.rows("rr", "difference")
+    assert list(gap["group_variable"]) == [""] and not gap["suppressed"].any()
+    expected = compare_randomized_with_direct(
+        SurveyDesign(data), "rr", "paid", ["yes"], yes="yes", p_truth=0.75, p_forced_yes=0.125
+    )
+    row = gap.iloc[0]
+    assert row["estimate"] == pytest.approx(expected["difference"]["estimate"], abs=1e-3)
+    assert row["se"] == pytest.approx(expected["difference"]["se"], abs=1e-3)
+    assert row["ci_low"] < row["estimate"] < row["ci_high"]
+    # Not the independent-samples SE: the two estimates share respondents.
+    apart = np.hypot(expected["randomized"]["se"], expected["direct"]["se"])
+    assert expected["difference"]["se"] != pytest.approx(apart, rel=1e-3)
+    assert row["n"] == 5 * round(len(data) / 5)
+
+
+@pytest.mark.parametrize("hidden", ["paid", "rr"])
+def test_a_randomised_response_difference_does_not_give_back_a_hidden_share(hidden):
+    """The difference is the randomised-response estimate (from the share answering yes) minus the
+    direct share: beside them, it would give either back where one is hidden (4 of 300, under k)."""
+    data = frame(300)
+    rng = np.random.default_rng(5)
+    data["paid"] = rng.choice(["yes", "no"], 300)
+    data["rr"] = rng.choice(["yes", "no"], 300)
+    data[hidden] = np.where(np.arange(300) < 4, "yes", "no")
+    results = forced_results(data, by=())
+    own = results.rows("rr", "direct" if hidden == "paid" else "share")
+    assert own["suppressed"].any()
+    gap = results.rows("rr", "difference")
+    assert gap["suppressed"].all() and gap["estimate"].isna().all() and set(gap["note"]) == {"complementary"}
+    data[hidden] = rng.choice(["yes", "no"], 300)  # nothing under k: shown
+    assert not forced_results(data, by=()).rows("rr", "difference")["suppressed"].any()

@@ -5,8 +5,13 @@ page sets each beside its direct question."""
 
 from __future__ import annotations
 
+import csv
+import html
+import io
+
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -23,12 +28,14 @@ FORCED = (
 )
 SURVEY = [
     ["type", "name", "label", "required", "appearance", "parameters", "bind::candid:role"],
+    ["begin_group", "counting", "Counting", "", "", "", ""],
     ["begin_group", "le_bribe", "How many of these have you done? Only say how many.", "yes",
      "list_experiment", "direct=paid_extra direct_levels=yes", ""],
     ["note", "le_c1", "Visited a library", "", "", "", "control"],
     ["note", "le_c2", "Attended a meeting", "", "", "", "control"],
     ["note", "le_c3", "Reported a street light", "", "", "", "control"],
     ["note", "le_s", "Paid an official extra", "", "", "", "sensitive"],
+    ["end_group", "", "", "", "", "", ""],
     ["end_group", "", "", "", "", "", ""],
     ["select_one yn", "paid_extra", "Have you paid an official extra?", "yes", "", "", ""],
     ["select_one yn", "rr_extra", "Toss a coin and follow the instructions: have you paid extra?", "yes", "",
@@ -130,3 +137,35 @@ def results_rows(study, **options) -> list[dict]:
     snapshot = results_build(study_id=study.pk, options={"by": [], **options})
     assert snapshot.problem == "", snapshot.problem
     return snapshot.payload["table"]
+
+
+def test_the_randomised_response_item_sits_beside_its_direct_question(client, bribery_study, settings):
+    """Issue 16 review: ``rr_extra`` declares ``direct=paid_extra direct_levels=yes`` but its section
+    had no direct share and no difference, and the CSV listed the direct share twice under
+    ``paid_extra`` with nothing saying which indirect item each belonged to. Each indirect item's
+    section and rows now hold its own direct share and difference, named as what they are."""
+    study, owner = bribery_study
+    settings.CANDID_RESULTS_K = 5  # 40 respondents
+    client.force_login(owner)
+    response = client.get(reverse("survey:study_results", args=[study.slug]) + "?k=5")
+    body = html.unescape(response.content.decode())
+    section = body.split('id="q-rr_extra"')[1].split('class="results-question"')[0]
+    question = "Toss a coin and follow the instructions: have you paid extra?"
+    assert f"{question} — indirect estimate (randomised response)" in section
+    assert "“Have you paid an official extra?”: Yes — direct question" in section
+    assert "Difference, indirect − direct" in section
+
+    url = reverse("survey:study_results_download", args=[study.slug, "csv"])
+    rows = list(csv.DictReader(io.StringIO(client.get(url + "?k=5").content.decode("utf-8-sig"))))
+    found = {(r["question"], r["statistic"], r["level"], r["variable"]): r for r in rows if not r["group"]}
+    for item in ("rr_extra", "le_bribe"):
+        assert found[(item, "direct", "in", "paid_extra")]["level_label"] == "Yes — direct question"
+        gap = found[(item, "difference", "", item)]
+        assert gap["level_label"].startswith("difference, indirect − direct")
+        assert gap["suppressed"] == "False" and float(gap["ci_low"]) < float(gap["estimate"]) < float(
+            gap["ci_high"]
+        )
+    assert not [r for r in rows if r["question"] == "paid_extra" and r["statistic"] == "direct"]
+    assert found[("rr_extra", "randomized_response", "", "rr_extra")]["level_label"] == (
+        "indirect estimate (randomised response)"
+    )
