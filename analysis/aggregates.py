@@ -19,7 +19,7 @@ import xlsxwriter
 from .exports import neutralise
 from .quality import fraction_text
 from .results import COLUMNS as TABLE_COLUMNS
-from .results import ONE_COLUMN, ONE_ROW
+from .results import DETERMINED, NO_VARIANCE, ONE_COLUMN, ONE_ROW
 from .translation import Translate, gettext_noop, identity
 
 # One row per variable x level x group: the results' table columns, then how and from what.
@@ -62,6 +62,15 @@ NOTES = {
     "too_few_answers": gettext_noop("not estimable: too few answers"),
     "not_estimable": gettext_noop("not estimable from these answers"),
 }
+ROUNDED = gettext_noop(
+    "rounded to the nearest %(width)s (the finest width whose bin holds the answers of %(k)s "
+    "respondents); interval widened to the same width and cut to the answers the question allows"
+)
+MEDIANS = gettext_noop(
+    "exact when %(k)s respondents gave that answer, else rounded to the nearest 1, 2, 5, 10, 20, "
+    "50 ... (column rounded_to), intervals widened to the same width and cut to the answers the "
+    "question allows"
+)
 INDIRECT = frozenset({"list_experiment", "randomized_response"})
 BEYOND_LIMITS = gettext_noop(
     "outside 0 to 1 as computed (an indirect estimate is a difference, not a count of people); not cut off"
@@ -73,6 +82,14 @@ TEST_NOTES = {
     ONE_ROW: gettext_noop(
         "not applicable: every answer was the same (a test needs two different answers or more)"
     ),
+    DETERMINED: gettext_noop(
+        "not applicable: each group gave one answer only (the breakdown determines the answer), "
+        "and the test is not defined for such a table"
+    ),
+    NO_VARIANCE: gettext_noop(
+        "not applicable: the design leaves this cross-table's shares no sampling variance "
+        "(each sample answered one way), so the test statistic is not defined"
+    ),
 }
 FLAG_NAMES = {
     "speeding": gettext_noop("Speeding"),
@@ -80,6 +97,8 @@ FLAG_NAMES = {
     "attention_failed": gettext_noop("Failed attention check"),
     "duplicate": gettext_noop("Near-duplicate answers"),
 }
+# A p-value below this is given as "p < 0.0001" on the page and in the XLSX (the CSV keeps the float).
+P_FLOOR, P_FLOOR_TEXT = 1e-4, "0.0001"
 
 
 def figure_label(
@@ -124,6 +143,8 @@ def tidy_rows(
         out["note"] = translate(NOTES[note]) if note in NOTES else note
         if out["statistic"] in INDIRECT and not out["note"] and beyond_limits(out):
             out["note"] = translate(BEYOND_LIMITS)
+        if out.get("rounded_to") and not out["note"]:
+            out["note"] = translate(ROUNDED) % {"width": f"{out['rounded_to']:g}", "k": payload.get("k", 10)}
         out["weighting"], out["data"] = weighting, data
         rows.append({k: neutralise(v) if guard and isinstance(v, str) else v for k, v in out.items()})
     return rows
@@ -204,6 +225,8 @@ def write_xlsx(payload: dict[str, Any], notes: dict[str, str], *, translate: Tra
     bold = book.add_format({"bold": True})
     percent = book.add_format({"num_format": "0.0%"})
     number = book.add_format({"num_format": "0.00"})
+    # the p-value of a test: four decimals, or "< 0.0001" below that (still a number in the cell)
+    p_value = book.add_format({"num_format": f'[<{P_FLOOR_TEXT}]"< {P_FLOOR_TEXT}";0.0000'})
     _notes_sheet(book, payload, notes, bold, translate)
     rows = tidy_rows(payload, guard=False, translate=translate)  # typed string cells: never formulas
     tables: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -229,9 +252,9 @@ def write_xlsx(payload: dict[str, Any], notes: dict[str, str], *, translate: Tra
                     sheet.write_boolean(i, j, value)
                 elif isinstance(value, int | float):
                     share = column in {"estimate", "se", "ci_low", "ci_high"} and statistic in PERCENT
-                    sheet.write_number(
-                        i, j, value, percent if share else number if column == "deff" else None
-                    )
+                    test = column == "estimate" and row["statistic"] == TEST
+                    style = percent if share else number if column == "deff" else p_value if test else None
+                    sheet.write_number(i, j, value, style)
                 elif value is not None:
                     sheet.write_string(i, j, str(value))
         sheet.freeze_panes(3, 0)
@@ -308,6 +331,7 @@ def _notes_sheet(
             )
             % {"largest": payload.get("k", 10) - 1},
         ),
+        (t(gettext_noop("Medians")), t(MEDIANS) % {"k": payload.get("k", 10)}),
         (t(gettext_noop("Source")), notes.get("source", "")),
     ]
     for i, (name, value) in enumerate(lines):

@@ -23,6 +23,7 @@ class Crosstab:
     ddf: float
     p_value: float
     pearson: float  # uncorrected Pearson X^2 on the table scaled to n
+    design_effect: float = float("nan")  # mean generalised design effect, tr(Delta) / its order
 
 
 def crosstab(design: SurveyDesign, row: str, column: str) -> Crosstab:
@@ -99,4 +100,5 @@ def rao_scott(
         ddf=float(ddf),
         p_value=float(stats.f.sf(statistic, d0, ddf)),
         pearson=pearson,
+        design_effect=float(np.trace(delta) / max(len(delta), 1)),
     )

@@ -17,6 +17,7 @@ hidden in one table cannot be worked out from another.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -58,6 +59,7 @@ SELECTED, MEAN_RANK, FIRST_RANK, ALPHA = "selected", "mean_rank", "ranked_first"
 LIST_EXPERIMENT, RANDOMIZED_RESPONSE, DIRECT = "list_experiment", "randomized_response", "direct"
 DIFFERENCE = "difference"  # indirect minus direct estimate
 SHARE_STATISTICS = frozenset({LIST_EXPERIMENT, RANDOMIZED_RESPONSE, DIFFERENCE})
+ROUNDED_TO = "rounded_to"  # a median's released width (analysis.suppression's value_width): 0 exact
 ESTIMATE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "deff")
 ANSWERS = "answers"
 MIN_ANSWERS = 2  # below this a statistic with a spread (alpha, an interval) is not estimable
@@ -78,6 +80,7 @@ COLUMNS = (
     "ci_low",
     "ci_high",
     "deff",
+    "rounded_to",
     "n",
     "suppressed",
     "attribute_disclosure",
@@ -99,7 +102,8 @@ class Item:
     "ndf", "ddf", "p_value"}``, or ``{"variable", "by", "withheld": True}`` when a cell of its
     cross-tab is hidden by disclosure control (the statistic is a function of every cell), or
     ``{"variable", "by", "not_applicable": reason}`` when the cross-tab has one non-empty row or
-    column (:func:`untestable`).
+    column (:func:`untestable`), or ``not_applicable`` :data:`NO_VARIANCE` when the design gives
+    its shares no variance (:func:`_has_variance`) or every group gave one answer.
     """
 
     question: str
@@ -141,6 +145,7 @@ class _Context:
     group_labels: dict[str, dict[str, str]]
     labels: dict[str, str] = field(default_factory=dict)  # variable or question -> label
     cache: dict[tuple, Any] = field(default_factory=dict)  # codes, level maps and tallies of columns
+    bounds: dict[str, tuple[float, float]] = field(default_factory=dict)  # variable -> answers allowed
 
 
 def parameters_by_question(specs: list[tuple[int, dict[str, Any]]]) -> dict[str, dict[str, str]]:
@@ -151,7 +156,46 @@ def parameters_by_question(specs: list[tuple[int, dict[str, Any]]]) -> dict[str,
             for question in section["questions"]:
                 for node in (question, *question.get("items", [])):
                     found[node["code"]] = dict(node.get("parameters") or {})
+                    low, high = answer_bounds(node)
+                    found[node["code"]] |= {
+                        k: repr(v) for k, v in ((LOWEST, low), (HIGHEST, high)) if v is not None
+                    }
     return found
+
+
+LOWEST, HIGHEST = "_lowest", "_highest"  # the answers a question allows, as parameters_by_question adds them
+_COMPARISON = re.compile(r"^\s*(\.|-?\d+(?:\.\d+)?)\s*(<=|>=|<|>)\s*(\.|-?\d+(?:\.\d+)?)\s*$")
+
+
+def answer_bounds(node: dict[str, Any]) -> tuple[float | None, float | None]:
+    """The lowest and highest answer a number question allows (None where it states none): a
+    range's ``start`` and ``end``, and what its ``constraint`` certainly implies — each term of a
+    constraint that is only terms joined by ``and`` comparing ``.`` with a number (``. >= 0 and
+    . <= 80``). A constraint with ``or``, a function or parentheses states no bound here."""
+    bounds: list[tuple[float | None, float | None]] = []
+    parameters = node.get("parameters") or {}
+    if node.get("type") == "range":
+        try:
+            ends = sorted(float(parameters[end]) for end in ("start", "end"))
+            bounds.append((ends[0], ends[1]))
+        except (KeyError, TypeError, ValueError):
+            pass
+    constraint = str(node.get("constraint") or "")
+    if constraint and not re.search(r"\bor\b|[()]", constraint):
+        for term in re.split(r"\band\b", constraint):
+            match = _COMPARISON.match(term)
+            if not match or (match[1] == ".") == (match[3] == "."):
+                continue
+            number, sign = (
+                (float(match[3]), match[2]) if match[1] == "." else (float(match[1]), _FLIP[match[2]])
+            )
+            bounds.append((number, None) if sign.startswith(">") else (None, number))
+    lows = [low for low, _high in bounds if low is not None]
+    highs = [high for _low, high in bounds if high is not None]
+    return (max(lows) if lows else None), (min(highs) if highs else None)
+
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 def plan(codebook: Codebook, parameters: dict[str, dict[str, str]] | None = None) -> list[Item]:
@@ -262,6 +306,9 @@ def released_results(context: _Context, items: list[Item], names: list[str], rel
         if name in release.tables
     ]
     table = pd.concat(released, ignore_index=True) if released else pd.DataFrame(columns=COLUMNS)
+    table = _within_bounds(context, table.rename(columns={"value_width": ROUNDED_TO}))
+    if ROUNDED_TO in table.columns:  # a hidden median says nothing, its width neither
+        table[ROUNDED_TO] = table[ROUNDED_TO].astype(float).mask(table["suppressed"].astype(bool))
     return Results(
         table=_derived_hidden(table.reindex(columns=COLUMNS)),
         items=[_with_tests(context, item, release) for item in items],
@@ -304,6 +351,23 @@ def _derived_hidden(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _within_bounds(context: _Context, table: pd.DataFrame) -> pd.DataFrame:
+    """Means and medians with their intervals cut to the answers the question allows (its range's
+    start and end, its constraint: :func:`answer_bounds`). A median rounded to a width, its
+    interval widened to the width (``analysis.suppression``), and a mean's t interval can reach
+    past them ("50 (0 – 100)" for a question of 0 to 80 years); no answer lies there."""
+    if table.empty or not context.bounds:
+        return table
+    table = table.copy()
+    numbers = table["statistic"].isin([MEAN, MEDIAN]).to_numpy()
+    for variable, (low, high) in context.bounds.items():
+        rows = numbers & (table["variable"] == variable).to_numpy()
+        if rows.any():
+            for column in ("estimate", "ci_low", "ci_high"):
+                table.loc[rows, column] = table.loc[rows, column].astype(float).clip(low, high)
+    return table
+
+
 def results_tables(
     design: SurveyDesign,
     codebook: Codebook,
@@ -329,6 +393,13 @@ def results_tables(
     labels = {item.question: item.label for item in items} | (variable_labels or {})
     keys = row_keys(design.n) if keys is None else keys
     context = _Context(design, codebook, tuple(by), language, keys, group_labels or {}, labels)
+    context.bounds.update(
+        {
+            code: (float(p.get(LOWEST, "-inf")), float(p.get(HIGHEST, "inf")))
+            for code, p in parameters.items()
+            if LOWEST in p or HIGHEST in p
+        }
+    )
     tables: dict[str, pd.DataFrame] = {}
     for item in items:
         builder = BUILDERS.get(item.kind)
@@ -456,7 +527,7 @@ def _share_rows(
                         "group_variable": b or "",
                         "group": group,
                         "estimate": found.get("estimate", 0.0 if estimate else np.nan),
-                        **{c: found.get(c, np.nan) for c in ESTIMATE_COLUMNS[1:]},
+                        **_defined({c: found.get(c, np.nan) for c in ESTIMATE_COLUMNS[1:]}),
                         "count": cell_keys[g * size + j][2],
                         "n": base[2],
                         "cell": _identity(
@@ -467,6 +538,18 @@ def _share_rows(
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def _defined(values: dict[str, float]) -> dict[str, float]:
+    """``values`` with the design effect not defined (NaN) for an estimate without variance.
+
+    The design effect is the design's variance over that of simple random sampling. A share the
+    design fixes (each sample's share of everyone, the samples being strata: 66.0 % (66.0 – 66.0))
+    has none, and 0 over a positive variance is no statement about the design's efficiency: it
+    read "deff 0.00"."""
+    if values.get("se", np.nan) == 0.0:
+        return {**values, "deff": np.nan}
+    return values
 
 
 def _classes(context: _Context) -> Classes | None:
@@ -597,7 +680,9 @@ def _statistic_rows(
             if ns[g] == 0 or g not in fit.index:
                 continue
             row = fit.loc[g]
-            values = {c: float(row[c]) if c in row and pd.notna(row[c]) else np.nan for c in ESTIMATE_COLUMNS}
+            values = _defined(
+                {c: float(row[c]) if c in row and pd.notna(row[c]) else np.nan for c in ESTIMATE_COLUMNS}
+            )
             unknown = np.isnan(values["estimate"])
             rows.append(
                 {
@@ -973,7 +1058,9 @@ def _with_tests(context: _Context, item: Item, release: Release) -> Item:
                 table = _crosstab(context, variable, b)
             except (ValueError, np.linalg.LinAlgError, ZeroDivisionError):
                 continue
-            if np.isfinite(table.p_value):
+            if not _has_variance(table):
+                tests.append({"variable": variable, "by": b, "not_applicable": NO_VARIANCE})
+            else:
                 tests.append(
                     {
                         "variable": variable,
@@ -987,7 +1074,22 @@ def _with_tests(context: _Context, item: Item, release: Release) -> Item:
     return Item(item.question, item.kind, item.label, item.variables, tuple(tests))
 
 
-ONE_ROW, ONE_COLUMN = "one_row", "one_column"
+ONE_ROW, ONE_COLUMN, DETERMINED, NO_VARIANCE = "one_row", "one_column", "determined", "no_variance"
+ZERO_DESIGN_EFFECT = 1e-9  # a mean generalised design effect below this is a variance of nought
+
+
+def _has_variance(table: Crosstab) -> bool:
+    """Whether a Rao–Scott test of ``table`` is defined: its cells' shares vary from one sample of
+    the design to another, and the statistic, its degrees of freedom and p are finite numbers.
+
+    The test divides Pearson's X^2 by the mean generalised design effect (Rao & Scott 1984). When
+    the design fixes every cell's share (the breakdown is the sample, a stratum, and each sample
+    answered one way: every mainland resident lives on the mainland), that effect is nought, and
+    floating point leaves it at 1e-17 rather than 0: "F = 7e19". R's ``svychisq`` gives NaN or an
+    infinite statistic there; such a test is not applicable (:data:`NO_VARIANCE`), not significant.
+    """
+    numbers = (table.statistic, table.ndf, table.ddf, table.p_value)
+    return bool(np.all(np.isfinite(numbers)) and table.design_effect > ZERO_DESIGN_EFFECT)
 
 
 def untestable(cells: pd.DataFrame) -> str:
@@ -997,13 +1099,20 @@ def untestable(cells: pd.DataFrame) -> str:
     A table with one non-empty column (one group answered) or one non-empty row (every answer the
     same) has no alternative to independence: R's ``svychisq`` gives no test for it (its statistic
     is 0 on degrees of freedom the empty rows or columns do not have), so none is reported:
-    :data:`ONE_COLUMN` or :data:`ONE_ROW`.
+    :data:`ONE_COLUMN` or :data:`ONE_ROW`. Nor has one whose every group gave one answer only
+    (:data:`DETERMINED`: the breakdown determines the answer, as living on the mainland does by
+    sample): every cell is 0 or its group's whole n, and the Rao–Scott design effect of such a table
+    is nought (samples as strata fix every share) or an artefact of the empty cells, so that the
+    statistic read "F = 71406133547608650000.00".
     """
     counts = pd.to_numeric(cells["count"], errors="coerce").fillna(0)
-    if int((counts.groupby(cells["group"].to_numpy()).sum() > 0).sum()) < 2:
+    groups = cells["group"].to_numpy()
+    if int((counts.groupby(groups).sum() > 0).sum()) < 2:
         return ONE_COLUMN
     if int((counts.groupby(cells["level"].to_numpy()).sum() > 0).sum()) < 2:
         return ONE_ROW
+    if int((counts > 0).groupby(groups).sum().max()) < 2:
+        return DETERMINED
     return ""
 
 

@@ -17,7 +17,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop
 
-from analysis.aggregates import beyond_limits
+from analysis.aggregates import P_FLOOR, P_FLOOR_TEXT, beyond_limits
 from analysis.quality import QualityRules, fraction_text
 
 from ..services.results import notes_in_words
@@ -91,22 +91,41 @@ def _number(value: float | None, *, percent: bool) -> str:
     return f"{100 * value:.1f}%" if percent else f"{value:.2f}"
 
 
+def _rounded(value: float | None, *, percent: bool = False) -> str:
+    """A figure released rounded to a width of 1 or more (a median): as the whole number it is,
+    not "45.00", which reads as exact to two decimals."""
+    return "—" if value is None else f"{value:.0f}"
+
+
+def _deff(row: dict[str, Any]) -> str:
+    """A cell's design effect to two decimals; "not defined" for an estimate without variance
+    (``analysis.results._defined``: a share the strata fix, 66.0 % (66.0 – 66.0) read "deff 0.00")."""
+    if row.get("deff") is not None:
+        return f"{row['deff']:.2f}"
+    return _("not defined") if row.get("se") == 0 else ""
+
+
 def _cell(row: dict[str, Any] | None, *, percent: bool) -> dict[str, Any]:
     if row is None:
         return {"text": "—", "interval": "", "n": "", "suppressed": False}
     reason = str(NOTE_WORDS.get(row.get("note") or "", ""))
     if row["suppressed"]:
         return {"text": _("suppressed"), "interval": "", "n": "", "suppressed": True, "reason": reason}
+    width = row.get("rounded_to") or 0
+    number = _rounded if width and not percent else _number
     interval = (
-        f"{_number(row['ci_low'], percent=percent)} – {_number(row['ci_high'], percent=percent)}"
+        f"{number(row['ci_low'], percent=percent)} – {number(row['ci_high'], percent=percent)}"
         if row.get("ci_low") is not None and row.get("ci_high") is not None
         else ""
     )
+    text = number(row.get("estimate"), percent=percent)
+    if width and not percent and row.get("estimate") is not None:
+        text = _("≈%(value)s (rounded to %(width)s)") % {"value": text, "width": f"{width:g}"}
     return {
-        "text": _number(row.get("estimate"), percent=percent),
+        "text": text,
         "interval": interval,
         "n": "" if row.get("n") is None else f"{row['n']:.0f}",
-        "deff": "" if row.get("deff") is None else f"{row['deff']:.2f}",
+        "deff": _deff(row),
         "suppressed": False,
         "flag": bool(row.get("attribute_disclosure")),
         "reason": reason if row.get("estimate") is None else "",
@@ -257,6 +276,7 @@ def page_context(payload: dict[str, Any]) -> dict[str, Any]:
         "payload": {**payload, "notes": notes_in_words(payload)},
         "sections": sections,
         "synthetic": payload["data"] == "synthetic",
+        "rounded_medians": any(row.get("rounded_to") and not row["suppressed"] for row in payload["table"]),
         "quality": payload["quality"],
         "speeding_used": fraction_text(payload.get("speeding", QualityRules.speeding)),
         "nonresponse": payload["nonresponse"],
@@ -273,12 +293,24 @@ def option_label(label: str, question: str) -> str:
     return label
 
 
+def _tests(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The item's Rao–Scott tests, a p-value below :data:`analysis.aggregates.P_FLOOR` given as
+    ``p_below`` (read "p < 0.0001", as the XLSX shows it; four decimals would read 0.0000, and
+    Django's floatformat wrote 1.688151035741533e-186)."""
+    return [
+        {**test, "p_below": P_FLOOR_TEXT}
+        if test.get("p_value") is not None and test["p_value"] < P_FLOOR
+        else test
+        for test in item.get("tests", [])
+    ]
+
+
 def _section(item: dict[str, Any], rows: list[dict[str, Any]]) -> Section:
     kind = item["kind"]
     kind_name = str(KIND_NAMES.get(kind, kind))
     if not rows and kind != "text":  # asked of no one released here (another sample's question, say)
         empty = Panel(title=item["label"], columns=[], note=_(E_NO_ANSWERS))
-        return Section(item["question"], item["label"], kind_name, [empty], item.get("tests", []))
+        return Section(item["question"], item["label"], kind_name, [empty], _tests(item))
     panels: list[Panel] = []
     statistic = lambda name: [r for r in rows if r["statistic"] == name]  # noqa: E731
     if kind in {"distribution", "randomized_response"}:
@@ -332,7 +364,7 @@ def _section(item: dict[str, Any], rows: list[dict[str, Any]]) -> Section:
         panels.append(Panel(title=_("Free text"), columns=[], note=note))
     for panel in panels:
         panel.title = panel.title or item["label"]
-    return Section(item["question"], item["label"], kind_name, panels, item.get("tests", []))
+    return Section(item["question"], item["label"], kind_name, panels, _tests(item))
 
 
 def _indirect_panel(item: dict[str, Any], rows: list[dict[str, Any]]) -> Panel:

@@ -91,3 +91,27 @@ def test_an_indirect_estimate_says_what_it_is_and_that_it_is_not_cut_off():
     assert [row["label"] for row in rows] == [count, count, "Do you approve?", count]
     notes = [row["note"] for row in rows]
     assert notes[0].startswith("outside 0 to 1 as computed") and notes[1:] == ["", "", ""]
+
+
+def test_a_p_value_below_the_floor_and_a_determined_table_in_the_files():
+    """The XLSX shows a p-value under 0.0001 as "< 0.0001" (a number still, four decimals else: the
+    page's rule) and the CSV keeps the float; a table the breakdown determines has no test, with
+    why in the note (its statistic read F = 7e19)."""
+    tests = [
+        {"variable": "q", "by": "sample", "f": 3.2, "ndf": 1.0, "ddf": 998.0, "p_value": 1.7e-186},
+        {"variable": "q", "by": "region", "f": 2.1, "ndf": 1.9, "ddf": 990.0, "p_value": 0.0321},
+        {"variable": "q", "by": "live", "not_applicable": "determined"},
+    ]
+    item = {"question": "q", "kind": "distribution", "label": "Q", "variables": ["q"], "tests": tests}
+    payload = {**PAYLOAD, "items": [item]}
+    frame = pd.read_csv(io.StringIO(write_csv(payload, NOTES)), keep_default_na=False, na_values=[""])
+    p = frame[frame["statistic"] == "rao_scott_p"].set_index("group_variable")
+    assert p.at["sample", "estimate"] == 1.7e-186 and pd.isna(p.at["live", "estimate"])
+    assert p.at["live", "note"].startswith("not applicable: each group gave one answer only")
+    sheet = openpyxl.load_workbook(io.BytesIO(write_xlsx(payload, NOTES)))["tests"]
+    header = [c.value for c in sheet[3]]
+    cells = {
+        row[header.index("group_variable")].value: row[header.index("estimate")] for row in sheet.iter_rows(4)
+    }
+    assert cells["sample"].value == 1.7e-186 and cells["sample"].number_format == '[<0.0001]"< 0.0001";0.0000'
+    assert cells["region"].number_format == cells["sample"].number_format and cells["live"].value is None

@@ -3,6 +3,7 @@ chosen language, and the whole release attacked for recoverable hidden cells."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,8 @@ import pytest
 
 from analysis import SurveyDesign, cronbach_alpha, schema
 from analysis.codebook import codebook_from_specs
-from analysis.results import build_results, parameters_by_question, plan, results_tables
+from analysis.crosstab import crosstab
+from analysis.results import _has_variance, build_results, parameters_by_question, plan, results_tables
 from analysis.suppression import disclose
 
 from .attack import attack
@@ -404,3 +406,61 @@ def test_a_randomised_response_difference_does_not_give_back_a_hidden_share(hidd
     assert gap["suppressed"].all() and gap["estimate"].isna().all() and set(gap["note"]) == {"complementary"}
     data[hidden] = rng.choice(["yes", "no"], 300)  # nothing under k: shown
     assert not forced_results(data, by=()).rows("rr", "difference")["suppressed"].any()
+
+
+def test_a_cross_tab_the_breakdown_determines_has_no_test_and_no_design_effect():
+    """Each sample (a stratum) answering one way: the design fixes every cell's share, so the
+    Rao–Scott design effect is nought (floating point left 1e-17 on the shipped study: "F = 7e19
+    ... p = 1e-186"; here, without strata, empty cells made it 2.5e-5: F = 1.6e7). The test is not
+    applicable (the breakdown determines the answer), and the overall share, which has no variance
+    under the strata (66.0 % (66.0 – 66.0)), has no design effect rather than "deff 0.00"."""
+    data = frame()
+    data["approve"] = np.where(data[schema.SAMPLE] == "east", "yes", "no")
+    design = SurveyDesign(data, strata=schema.SAMPLE)
+    for built in (SurveyDesign(data), design):
+        results = build_results(built, codebook(), by=(schema.SAMPLE,), parameters=parameters())
+        tests = {test["variable"]: test for item in results.items for test in item.tests}
+        assert tests["approve"] == {
+            "variable": "approve",
+            "by": schema.SAMPLE,
+            "not_applicable": "determined",
+        }
+        assert np.isfinite(tests["t_a"]["p_value"]) and "not_applicable" not in tests["t_a"]
+    assert not _has_variance(crosstab(design, "approve", schema.SAMPLE))
+    assert _has_variance(crosstab(design, "t_a", schema.SAMPLE))
+    table = results.table
+    share = table[(table["variable"] == "approve") & (table["level"] == "yes")]
+    overall = share[share["group_variable"] == ""]
+    assert len(overall) == 1 and overall["se"].iat[0] == 0 and np.isnan(overall["deff"].iat[0])
+    spread = table[(table["statistic"] == "share") & (table["se"] > 0.01)]
+    assert len(spread) and spread["deff"].notna().all()  # an estimate with variance keeps its deff
+
+
+def test_a_rounded_median_says_its_width_and_stays_inside_the_questions_range():
+    """A median of ages 18 to 79 at k = 150: no bin narrower than 50 holds 150 answers, so it is
+    released as 50, its interval widened to (0 – 100), past the constraint's 18 to 80. The
+    interval is cut to what the question allows, the width is released (``rounded_to``), and the
+    tidy CSV's note says how the median was rounded."""
+    from analysis.aggregates import tidy_rows
+    from analysis.results import answer_bounds
+
+    spec = copy.deepcopy(SPEC)
+    age = next(q for q in spec["sections"][0]["questions"] if q["code"] == "age")
+    age["constraint"] = ". >= 18 and . <= 80"
+    book = codebook_from_specs(study="s", title="S", languages=["en", "zh"], specs=[(1, spec)])
+    built = build_results(
+        SurveyDesign(frame()), book, by=(), k=150, parameters=parameters_by_question([(1, spec)])
+    )
+    median = built.table[built.table["statistic"] == "median"].iloc[0]
+    assert not median["suppressed"] and median["rounded_to"] == 50.0 and median["estimate"] == 50.0
+    assert (median["ci_low"], median["ci_high"]) == (18.0, 80.0)
+    mean = built.table[built.table["statistic"] == "mean"].iloc[0]
+    assert np.isnan(mean["rounded_to"])
+    payload = {"table": [median.to_dict()], "items": [], "k": 150}
+    (row,) = tidy_rows(payload)
+    assert row["rounded_to"] == 50.0 and "rounded to the nearest 50" in row["note"]
+    assert "the answers of 150 respondents" in row["note"]
+    # what a questionnaire states: a range's ends, the terms of a constraint joined by "and"
+    assert answer_bounds({"type": "range", "parameters": {"start": "10", "end": "0"}}) == (0.0, 10.0)
+    assert answer_bounds({"type": "integer", "constraint": "80 >= . and . > 3"}) == (3.0, 80.0)
+    assert answer_bounds({"type": "integer", "constraint": ". < 0 or . > 10"}) == (None, None)

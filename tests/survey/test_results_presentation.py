@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import uuid
 from datetime import date
+from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -98,3 +99,40 @@ def test_the_page_says_what_it_shows_in_the_readers_words(signed_in, answered_st
     release = payload["release"]
     assert release["primary"] + release["complementary"] >= hidden > 0
     assert f"{release['primary']} 个数字" in body
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_degenerate_tests_rounded_medians_and_undefined_design_effects_in_words(language):
+    """Round 2 of the review (items 3 and 8): a p-value below 0.0001 reads "p < 0.0001" (it read
+    "p = 1.688151035741533e-186" beside "p = 0.0000"); a test the breakdown determines is not
+    applicable, with why (it read "F = 71406133547608650000.00"); a share without variance has no
+    design effect (it read "deff 0.00"); a rounded median says its width (it read "45.00")."""
+    import re
+
+    from django.template import Context, Template
+    from django.utils import translation
+
+    from survey.views.results_page import _cell, _tests
+
+    page = (Path(__file__).parents[2] / "survey/templates/survey/results/page.html").read_text()
+    line = re.search(r"\{% if section.tests %\}.*?\{% endif %\}</li>\{% endfor %\}</ul>\{% endif %\}", page)
+    item = {
+        "tests": [
+            {"variable": "q", "by": "sample", "f": 3.2, "ndf": 1.0, "ddf": 998.0, "p_value": 1.7e-186},
+            {"variable": "q", "by": "region", "f": 2.1, "ndf": 1.9, "ddf": 990.0, "p_value": 0.0321},
+            {"variable": "q", "by": "live", "not_applicable": "determined"},
+        ]
+    }
+    section = {"tests": _tests(item)}
+    with translation.override(language):
+        text = Template("{% load i18n %}" + line[0]).render(Context({"section": section}))
+        share = {"estimate": 0.66, "ci_low": 0.66, "ci_high": 0.66, "se": 0.0, "deff": None, "n": 1000}
+        median = {"estimate": 40.0, "ci_low": 30.0, "ci_high": 50.0, "rounded_to": 10.0, "n": 80}
+        cells = [
+            _cell({**row, "suppressed": False}, percent=p) for row, p in ((share, True), (median, False))
+        ]
+    assert "p < 0.0001" in text and "p = 0.0321" in text and "e-186" not in text
+    assert ("determines the answer" if language == "en" else "分组决定了回答") in text
+    assert cells[0]["deff"] == ("not defined" if language == "en" else "无定义")
+    assert cells[1]["text"] == ("≈40 (rounded to 10)" if language == "en" else "≈40（取整到 10）")
+    assert cells[1]["interval"] == "30 – 50"
