@@ -10,34 +10,49 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .design import Calibration, SurveyDesign, joint_cells, with_weights
+from .translation import gettext_noop
 
 SHARE_TOLERANCE = 1e-6
 GROUP_SEPARATOR = "|"
 
-E_MARGIN_COLUMNS = "margins need columns variable, category and share or count; found {columns}"
-E_NOT_IN_SAMPLE = "margin {variable}={category} has no respondent in the sample; collapse it with a neighbour"
-E_NOT_IN_MARGINS = "{variable}={category} occurs in the sample but has no population figure"
-E_BAD_FIGURE = (
+E_MARGIN_COLUMNS = gettext_noop("margins need columns variable, category and share or count; found {columns}")
+E_NOT_IN_SAMPLE = gettext_noop(
+    "margin {variable}={category} has no respondent in the sample; collapse it with a neighbour"
+)
+E_NOT_IN_MARGINS = gettext_noop("{variable}={category} occurs in the sample but has no population figure")
+E_BAD_FIGURE = gettext_noop(
     "{variable}={category} has the population figure {value!r}; figures must be positive numbers "
     "(shares up to 1, counts up to {largest:g})"
 )
+E_SAMPLE_WITHOUT_RESPONDENTS = gettext_noop("the margins are for sample {name!r}, which has no respondents")
 # Above this a count no longer adds up exactly in floating point (2**53 is about 9.0e15).
 LARGEST_COUNT = 1e15
-E_SHARES_SUM = "the shares of {variable} sum to {total:.6f}, not 1"
-E_COUNTS_SUM = "the counts of {variable} sum to {total:g}, but {other} sums to {expected:g}; all margins must describe one population"
-E_NO_CONVERGENCE = "raking did not converge in {iterations} iterations: {variable}={category} is still off by {deviation:.3g}"
-E_UNKNOWN_VARIABLE = "margin variable {variable!r} is not a column of the data"
-E_MISSING_VALUES = "{variable} has {count} missing values; impute or drop them before weighting"
+E_SHARES_SUM = gettext_noop("the shares of {variable} sum to {total:.6f}, not 1")
+E_COUNTS_SUM = gettext_noop(
+    "the counts of {variable} sum to {total:g}, but {other} sums to {expected:g}; all margins must describe one population"
+)
+E_NO_CONVERGENCE = gettext_noop(
+    "raking did not converge in {iterations} iterations: {variable}={category} is still off by {deviation:.3g}"
+)
+E_UNKNOWN_VARIABLE = gettext_noop("margin variable {variable!r} is not a column of the data")
+E_MISSING_VALUES = gettext_noop("{variable} has {count} missing values; impute or drop them before weighting")
 
 
 class MarginsUnmet(ValueError):
     """Margins the responses cannot be weighted to (or that cannot be read as margins), in Candid's
-    words: one of the ``E_`` messages above, naming the variable and category at fault."""
+    words: one of the ``E_`` messages above (``message``, a ``gettext_noop`` id taking its
+    ``params`` by ``str.format``), naming the variable and category at fault; ``str()`` reads it in
+    English, a caller with a catalogue translates ``message`` first."""
+
+    def __init__(self, message: str, **params: Any) -> None:
+        self.message, self.params = message, params
+        super().__init__(message.format(**params))
 
 
 @dataclass(frozen=True)
@@ -65,40 +80,38 @@ def _targets(margins: pd.DataFrame, data: pd.DataFrame, total: float) -> dict[st
     """{variable: Series(category -> population total)}, checked against the sample."""
     value_column = "share" if "share" in margins.columns else "count" if "count" in margins.columns else None
     if value_column is None or not {"variable", "category"} <= set(margins.columns):
-        raise MarginsUnmet(E_MARGIN_COLUMNS.format(columns=", ".join(margins.columns)))
+        raise MarginsUnmet(E_MARGIN_COLUMNS, columns=", ".join(margins.columns))
     targets: dict[str, pd.Series] = {}
     reference: tuple[str, float] | None = None
     for variable, rows in margins.groupby("variable", sort=False):
         if variable not in data.columns:
-            raise MarginsUnmet(E_UNKNOWN_VARIABLE.format(variable=variable))
+            raise MarginsUnmet(E_UNKNOWN_VARIABLE, variable=variable)
         sample = data[variable]
         if sample.isna().any():
-            raise MarginsUnmet(E_MISSING_VALUES.format(variable=variable, count=int(sample.isna().sum())))
+            raise MarginsUnmet(E_MISSING_VALUES, variable=variable, count=int(sample.isna().sum()))
         values = pd.Series(rows[value_column].to_numpy(dtype=float), index=rows["category"].astype(str))
         largest = 1.0 if value_column == "share" else LARGEST_COUNT
         for category, value in values.items():
             if not (np.isfinite(value) and 0 < value <= largest):
                 raise MarginsUnmet(
-                    E_BAD_FIGURE.format(variable=variable, category=category, value=value, largest=largest)
+                    E_BAD_FIGURE, variable=variable, category=category, value=value, largest=largest
                 )
         present = {str(value) for value in sample.unique()}
         covered = {part for category in values.index for part in category.split(GROUP_SEPARATOR)}
         for category in values.index:
             if not set(category.split(GROUP_SEPARATOR)) & present:
-                raise MarginsUnmet(E_NOT_IN_SAMPLE.format(variable=variable, category=category))
+                raise MarginsUnmet(E_NOT_IN_SAMPLE, variable=variable, category=category)
         for category in sorted(present - covered):
-            raise MarginsUnmet(E_NOT_IN_MARGINS.format(variable=variable, category=category))
+            raise MarginsUnmet(E_NOT_IN_MARGINS, variable=variable, category=category)
         if value_column == "share":
             if abs(values.sum() - 1) > SHARE_TOLERANCE:
-                raise MarginsUnmet(E_SHARES_SUM.format(variable=variable, total=values.sum()))
+                raise MarginsUnmet(E_SHARES_SUM, variable=variable, total=values.sum())
             values = values * total
         elif reference is None:
             reference = (str(variable), float(values.sum()))
         elif abs(values.sum() - reference[1]) > SHARE_TOLERANCE * reference[1]:
             raise MarginsUnmet(
-                E_COUNTS_SUM.format(
-                    variable=variable, total=values.sum(), other=reference[0], expected=reference[1]
-                )
+                E_COUNTS_SUM, variable=variable, total=values.sum(), other=reference[0], expected=reference[1]
             )
         targets[str(variable)] = values
     return targets
@@ -158,7 +171,7 @@ def rake(
     if deviation >= tol and trim is None:
         variable, category, off = _worst(codes, goals, weights)
         raise MarginsUnmet(
-            E_NO_CONVERGENCE.format(iterations=max_iter, variable=variable, category=category, deviation=off)
+            E_NO_CONVERGENCE, iterations=max_iter, variable=variable, category=category, deviation=off
         )
     report = _report(weights, iterations, deviation, tol, trimmed)
     if design.is_replicate:
@@ -246,12 +259,12 @@ def poststratify(design: SurveyDesign, table: pd.DataFrame) -> SurveyDesign:
     missing = keys.difference(population.index)
     if len(missing):
         raise MarginsUnmet(
-            E_NOT_IN_MARGINS.format(variable="/".join(variables), category="/".join(map(str, missing[0])))
+            E_NOT_IN_MARGINS, variable="/".join(variables), category="/".join(map(str, missing[0]))
         )
     absent = population.index.difference(keys.unique())
     if len(absent):
         raise MarginsUnmet(
-            E_NOT_IN_SAMPLE.format(variable="/".join(variables), category="/".join(map(str, absent[0])))
+            E_NOT_IN_SAMPLE, variable="/".join(variables), category="/".join(map(str, absent[0]))
         )
     codes = population.index.get_indexer(keys)
     base = design.w
@@ -284,7 +297,7 @@ def rake_samples(
     for name, rows in parts:
         inside = (data[sample] == name).to_numpy() if name is not None else np.ones(len(data), dtype=bool)
         if not inside.any():
-            raise MarginsUnmet(f"the margins are for sample {name!r}, which has no respondents")
+            raise MarginsUnmet(E_SAMPLE_WITHOUT_RESPONDENTS, name=name)
         part = SurveyDesign(data.loc[inside].reset_index(drop=True), weight_values=weights[inside])
         raked, report = rake(
             part, rows.drop(columns=[c for c in ("sample",) if c in rows.columns]), max_iter=max_iter, tol=tol

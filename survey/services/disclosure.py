@@ -135,7 +135,7 @@ KEPT = "candid-message:"  # a kept problem written by :func:`kept_message`: its 
 
 
 def kept_message(
-    message: str, *, brace: bool = False, exclusions: tuple[str, ...] = (), **params: str
+    message: str, *, brace: bool = False, exclusions: tuple[str, ...] = (), **params: Any
 ) -> str:
     """A problem to keep in a snapshot, in no language yet: ``message`` (a ``gettext_noop`` id)
     and its values, put into each reader's words by :func:`in_words`. ``brace``: the message takes
@@ -161,9 +161,13 @@ def in_words(problem: str) -> str:
 
 def said(note: Mapping[str, Any]) -> str:
     """A message kept as ``{"message", "params"}`` (and, from :func:`kept_message`, ``brace`` and
-    ``exclusions``) in the active language."""
+    ``exclusions``) in the active language; a value kept as such a message itself (a library's
+    message in Candid's words, ``analysis.weighting.MarginsUnmet``) is said in it too."""
     exclusions = note.get("exclusions", ())
-    params = {str(k): _words(str(v)) if k in exclusions else v for k, v in note["params"].items()}
+    params = {
+        str(k): _words(str(v)) if k in exclusions else said(v) if isinstance(v, Mapping) else v
+        for k, v in note["params"].items()
+    }
     return _(note["message"]).format(**params) if note.get("brace") else _(note["message"]) % params
 
 

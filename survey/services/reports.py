@@ -236,7 +236,8 @@ def _built(
     except ExclusionRefused as error:  # kept in no language: each reader reads it in theirs
         return {"problem": error.kept}
     except MarginsUnmet as error:  # margins the sample cannot meet: say why, in Candid's words
-        return {"problem": kept_message(E_MARGINS, brace=True, error=str(error))}
+        error_kept = {"message": error.message, "params": error.params, "brace": True}
+        return {"problem": kept_message(E_MARGINS, brace=True, error=error_kept)}
     except COMPUTATION_ERRORS as error:  # a library's words are logged, never shown
         return {"problem": problem_of(error, doing="claims report build")}
     return {"data": _plain(report)}

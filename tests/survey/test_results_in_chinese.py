@@ -140,8 +140,15 @@ def test_aggregate_tables_writes_its_notes_in_the_language_asked_for(answered_st
     assert "Breakdowns" in english and "Sample, What is your gender?" in english
 
 
-def test_the_claims_report_reads_in_chinese(reader, answered_study):
-    body = reader.get(reverse("survey:report", args=[answered_study.slug]) + "?language=zh", **ZH)
-    text = main_text(body.content.decode())
+def test_the_claims_report_reads_in_chinese(client, make_user, answered_study):
+    """Including why the census weighting cannot be made (a margin without respondents among 30):
+    analysis.weighting's reason was English inside the Chinese sentence."""
+    user = make_user("zh_raw_reader", superuser=True)  # the census-weighted report needs the raw-data right
+    client.force_login(user)
+    url = reverse("survey:report", args=[answered_study.slug])
+    text = main_text(client.get(url + "?language=zh", **ZH).content.decode())
     assert "摘要" in text
     assert [p for p in ("Summary", "Unweighted", "withheld", "supported", "contradicted") if p in text] == []
+    weighted = main_text(client.get(url + "?language=zh&weights=census", **ZH).content.decode())
+    assert "这些回答无法按人口普查边际分布加权" in weighted and "在样本中没有受访者" in weighted
+    assert [p for p in ("has no respondent", "collapse", "margin ") if p in weighted] == []
