@@ -127,9 +127,9 @@ E_TOO_FEW_EXCLUDED = gettext_noop(
 )
 
 E_EXCLUSION_WITHHOLDS = gettext_noop(
-    "%(hidden)s of %(rows)s figures are withheld: beside the results that keep every response, "
-    "leaving out so few responses would show their own answers by difference. Leave no responses "
-    "out to see them."
+    "Figures hidden on this page by disclosure control: %(hidden)s of %(rows)s. Beside the results "
+    "that keep every response, leaving out so few responses would show their own answers by "
+    "difference. Leave no responses out to see them."
 )
 
 
@@ -441,10 +441,19 @@ def compute_results(
     except WeightedReleaseTooLarge as error:
         raise Refused(_(E_WEIGHTING_TOO_FINE) % fineness(design)) from error
     results = released_results(context, items, list(tables), release)
+    on_page = [*tables, *(name for name in extra if name in release.tables)]
+    figures = page_figures(release, on_page)
     if leaving_out:
-        hidden, rows = _withheld(release, list(tables))
-        if rows and 2 * hidden >= rows:  # most figures gone: say why, not only figure by figure
-            notes.append({"message": E_EXCLUSION_WITHHOLDS, "params": {"hidden": hidden, "rows": rows}})
+        # Counted as the page's disclosure sentence counts (``page_figures``), so that they agree.
+        hidden = figures["primary"] + figures["complementary"] + figures["withheld"]
+        # Most figures gone: say why, not only figure by figure.
+        if figures["figures"] and 2 * hidden >= figures["figures"]:
+            notes.append(
+                {"message": E_EXCLUSION_WITHHOLDS, "params": {"hidden": hidden, "rows": figures["figures"]}}
+            )
+    # A question with figures that disclosure control withheld every one of (not one nobody answered).
+    answered = {name.split(":", 1)[0] for name in tables}
+    shown_questions = set(results.table["question"])
     counts = release[RESPONSES].set_index("level")
     synthetic = bool(codebook.synthetic)
     version = latest_published_version(study)
@@ -469,6 +478,7 @@ def compute_results(
                 "variables": list(i.variables),
                 "tests": list(i.tests),
                 **({"sensitive": statements[i.question]} if i.question in statements else {}),
+                "withheld": i.question in answered and i.question not in shown_questions,
             }
             for i in results.items
         ],
@@ -478,7 +488,8 @@ def compute_results(
             spec, codebook, language, _records(_released_nonresponse(release.tables.get(NONRESPONSE)))
         ),
         "dropoff": _records(_released_dropoff(release.tables.get(DROPOFF), _page_labels(spec, language))),
-        "release": page_figures(release, [*tables, *(name for name in extra if name in release.tables)]),
+        "release": figures,
+        "withheld_why": "exclusion" if leaving_out else "protection",
     }
 
 
@@ -505,27 +516,17 @@ def page_figures(release: Release, names: list[str]) -> dict[str, int]:
     ``complementary`` (so that those cannot be worked out) and ``withheld`` (left out whole). Only
     this release's own rows: ``Release.primary`` and ``complementary`` also count cells of the
     tables held beside it (earlier releases, weighting classes), which the page does not show."""
-    counts = {"primary": 0, "complementary": 0, "withheld": 0}
+    counts = {"primary": 0, "complementary": 0, "withheld": 0, "figures": 0}
     for name in names:
         table = release[name]
         own = ~table["implied"].fillna(False).to_numpy(dtype=bool) if "implied" in table else None
         rules = table["suppression"] if own is None else table["suppression"][own]
+        counts["figures"] += len(rules)
         for rule, count in rules.value_counts().items():
             key = "primary" if rule == VALUE else rule
             if key in counts:
                 counts[key] += int(count)
     return counts
-
-
-def _withheld(release: Release, names: list[str]) -> tuple[int, int]:
-    """How many rows of the results tables ``names`` the release hides or leaves out, of all."""
-    hidden = rows = 0
-    for name in names:
-        table = release[name]
-        gone = table["suppressed"].to_numpy(dtype=bool) | table["withheld"].to_numpy(dtype=bool)
-        hidden += int(gone.sum())
-        rows += len(table)
-    return hidden, rows
 
 
 def known_classes(design: SurveyDesign, keys: np.ndarray, *, k: int = DEFAULT_K) -> dict[str, pd.DataFrame]:

@@ -15,7 +15,7 @@ from typing import Any
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext
 
 from analysis.aggregates import P_FLOOR, P_FLOOR_TEXT, beyond_limits
 from analysis.quality import QualityRules, fraction_text
@@ -32,6 +32,18 @@ PERCENT_STATISTICS = {
     "difference",
 }
 E_NO_ANSWERS = gettext_noop("No answers: nobody in the responses used here answered this question.")
+# A question every figure of which disclosure control withheld, said with why (``withheld_why``).
+E_WITHHELD = {
+    "exclusion": gettext_noop(
+        "Withheld: every figure of this question is withheld by disclosure control, because beside "
+        "the results that keep every response it would show the answers of the few responses left "
+        "out by difference. Leave no responses out to see them."
+    ),
+    "protection": gettext_noop(
+        "Withheld: every figure of this question is withheld by disclosure control, because it "
+        "could not be protected from being worked out from figures released before."
+    ),
+}
 # Why a figure has no value (``note`` of a row, ``analysis.results``), said in the cell; a cell hidden
 # by the threshold or to protect others is "suppressed", explained at the top of the page.
 NOTE_WORDS = {
@@ -271,9 +283,11 @@ def page_context(payload: dict[str, Any]) -> dict[str, Any]:
     by_question: dict[str, list[dict[str, Any]]] = {}
     for row in payload["table"]:
         by_question.setdefault(row["question"], []).append(row)
-    sections = [_section(item, by_question.get(item["question"], [])) for item in payload["items"]]
+    why = payload.get("withheld_why", "protection")
+    sections = [_section(item, by_question.get(item["question"], []), why) for item in payload["items"]]
     return {
         "payload": {**payload, "notes": notes_in_words(payload)},
+        "disclosure": disclosure_sentence(payload["release"], payload["k"]),
         "sections": sections,
         "synthetic": payload["data"] == "synthetic",
         "rounded_medians": any(row.get("rounded_to") and not row["suppressed"] for row in payload["table"]),
@@ -305,11 +319,62 @@ def _tests(item: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _section(item: dict[str, Any], rows: list[dict[str, Any]]) -> Section:
+def disclosure_sentence(release: dict[str, int | None], k: int) -> str:
+    """What disclosure control hid on the page, each count in its own plural form."""
+    if release.get("withheld") is None:  # a snapshot kept before figures were counted by why
+        primary, complementary = release["primary"] or 0, release["complementary"] or 0
+        return " ".join(
+            [
+                ngettext(
+                    "Cells with fewer than %(k)s respondents are suppressed (%(n)s cell),",
+                    "Cells with fewer than %(k)s respondents are suppressed (%(n)s cells),",
+                    primary,
+                )
+                % {"k": k, "n": primary},
+                ngettext(
+                    "and %(n)s more so that none can be worked out from totals or other tables.",
+                    "and %(n)s more so that none can be worked out from totals or other tables.",
+                    complementary,
+                )
+                % {"n": complementary},
+                _("Shares are rounded to 0.1 point. Intervals are 95%."),
+            ]
+        )
+    primary, complementary, withheld = release["primary"], release["complementary"], release["withheld"]
+    parts = {
+        "primary": ngettext(
+            "%(n)s figure is suppressed because fewer than %(k)s respondents give it",
+            "%(n)s figures are suppressed because fewer than %(k)s respondents give them",
+            primary,
+        )
+        % {"n": primary, "k": k},
+        "complementary": ngettext(
+            "%(n)s more is suppressed so that those cannot be worked out from totals or other tables",
+            "%(n)s more are suppressed so that those cannot be worked out from totals or other tables",
+            complementary,
+        )
+        % {"n": complementary},
+        "withheld": ngettext(
+            "%(n)s is withheld (left out) because it could not be protected",
+            "%(n)s are withheld (left out) because they could not be protected",
+            withheld,
+        )
+        % {"n": withheld},
+    }
+    return " ".join(
+        [
+            _("Disclosure control on this page: %(primary)s, %(complementary)s, and %(withheld)s.") % parts,
+            _("Shares are rounded to 0.1 point. Intervals are 95%."),
+        ]
+    )
+
+
+def _section(item: dict[str, Any], rows: list[dict[str, Any]], why: str = "protection") -> Section:
     kind = item["kind"]
     kind_name = str(KIND_NAMES.get(kind, kind))
     if not rows and kind != "text":  # asked of no one released here (another sample's question, say)
-        empty = Panel(title=item["label"], columns=[], note=_(E_NO_ANSWERS))
+        note = _(E_WITHHELD.get(why, E_WITHHELD["protection"])) if item.get("withheld") else _(E_NO_ANSWERS)
+        empty = Panel(title=item["label"], columns=[], note=note)
         return Section(item["question"], item["label"], kind_name, [empty], _tests(item))
     panels: list[Panel] = []
     statistic = lambda name: [r for r in rows if r["statistic"] == name]  # noqa: E731
@@ -358,9 +423,15 @@ def _section(item: dict[str, Any], rows: list[dict[str, Any]]) -> Section:
         panels.append(_indirect_panel(item, rows))
     if kind == "text":
         answers = statistic("answers")
-        note = _("Free-text answers are not aggregated; %(n)s responses answered.") % {
-            "n": "—" if not answers or answers[0]["suppressed"] else f"{answers[0]['n']:.0f}"
-        }
+        if not answers or answers[0]["suppressed"]:
+            note = _("Free-text answers are not aggregated; how many responses answered is suppressed.")
+        else:
+            count = round(answers[0]["n"])
+            note = ngettext(
+                "Free-text answers are not aggregated; %(n)s response answered.",
+                "Free-text answers are not aggregated; %(n)s responses answered.",
+                count,
+            ) % {"n": count}
         panels.append(Panel(title=_("Free text"), columns=[], note=note))
     for panel in panels:
         panel.title = panel.title or item["label"]

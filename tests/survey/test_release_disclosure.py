@@ -261,11 +261,11 @@ def test_the_shipped_study_with_flagged_responses_left_out(answered_study):
     # Most figures are withheld beside the release that keeps the straight-liners: the page says
     # so and why, once, with the numbers (the release without exclusions has no such note).
     table = payloads["kept"]["table"]
-    notes = [n for n in notes_in_words(payloads["kept"]) if "figures are withheld" in n]
+    notes = [n for n in notes_in_words(payloads["kept"]) if n.startswith("Figures hidden on this page")]
     assert len(notes) == 1 and not payloads["all"]["notes"]
     with translation.override("zh-hans"):  # kept untranslated: each reader gets their language
-        assert "个数字中有" in notes_in_words(payloads["kept"])[0]
-    hidden, rows = (int(x) for x in re.match(r"(\d+) of (\d+) figures", notes[0]).groups())
+        assert "本页因披露控制而隐藏的数字" in notes_in_words(payloads["kept"])[0]
+    hidden, rows = (int(x) for x in re.search(r"(\d+) of (\d+)\.", notes[0]).groups())
     assert 2 * hidden >= rows >= len(table) and hidden >= sum(bool(r["suppressed"]) for r in table)
 
 

@@ -128,10 +128,12 @@ class Command(CandidCommand):
         hidden = sum(row.get("suppressed") == "True" for row in rows)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Wrote {folder}/{target.slug}-results.csv and .xlsx{label}: {len(rows)} rows, "
-                f"{hidden} of them suppressed (k = {k}), {payload['n']} responses"
+                f"Wrote {folder}/{target.slug}-results.csv and .xlsx{label}: {_counted(len(rows), 'row')}, "
+                f"{hidden} of them suppressed (k = {k}), {_responses(payload)}"
             )
         )
+        for note in payload["notes"]:
+            self.stdout.write(f"  {note}")
 
     def _targets(self, study: Study, path: Path) -> str:
         """The population figures of ``path`` once they pass the checks the page's upload runs;
@@ -150,3 +152,26 @@ class Command(CandidCommand):
         except ValueError as error:
             raise CommandError(f"{path.name}: {error}") from error
         return text
+
+
+def _counted(n: int, noun: str) -> str:
+    """``1 row``, ``2 rows``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _responses(payload: dict) -> str:
+    """How many responses the tables use and leave out, or that disclosure control withholds it."""
+    used = (
+        "the number of responses used withheld by disclosure control"
+        if payload["n"] is None
+        else f"{_counted(payload['n'], 'response')} used (rounded to 5)"
+    )
+    if not payload["exclude"]:
+        return used
+    excluded = payload.get("excluded")
+    left_out = (
+        "how many were left out for the chosen flags withheld too"
+        if excluded is None
+        else f"{_counted(excluded, 'response')} left out for the chosen flags"
+    )
+    return f"{used}; {left_out}"
