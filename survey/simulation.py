@@ -320,7 +320,11 @@ class Respondent:
             else shown
         )
 
-    def multiple(self, code: str, options: list[str]) -> list[str]:
+    def multiple(
+        self, code: str, options: list[str], exclusive: list[str] | tuple[str, ...] = ()
+    ) -> list[str]:
+        """The options chosen, as the page allows them: an ``exclusive`` option ("None of these")
+        alone, chosen when nothing else is (else the first option)."""
         if code == "aware_scores":
             if self.sample == "west" and self.rng.random() < 0.6:
                 return ["none"]
@@ -329,7 +333,12 @@ class Respondent:
         if code == "turn_to":
             picked = [o for o in options if o != "nobody" and self.rng.random() < 0.35]
             return picked or ["nobody"]
-        return [o for o in options if self.rng.random() < 0.4] or options[:1]
+        others = [o for o in options if o not in exclusive]
+        picked = [o for o in others if self.rng.random() < 0.4]
+        if picked:
+            return picked
+        alone = [o for o in options if o in exclusive]
+        return alone[:1] or options[:1]
 
     def count(self, code: str, items: int, treatment: bool) -> int:
         """Items agreed with in a list experiment: control items at 0.5, 0.3, 0.6, plus the sensitive one."""
@@ -382,6 +391,8 @@ class Field:
     kind: str  # radio, checkbox, text, number, date, select, textarea, hidden
     options: list[str] = field(default_factory=list)
     attrs: dict[str, str] = field(default_factory=dict)
+    # Options of a multiple choice the page marks ``data-exclusive``: chosen only alone (``forms``).
+    exclusive: list[str] = field(default_factory=list)
 
 
 class FormReader(HTMLParser):
@@ -434,6 +445,8 @@ class FormReader(HTMLParser):
             entry = self.fields.setdefault(attrs["name"], Field(attrs["name"], kind, attrs=attrs))
             if kind in {"radio", "checkbox"}:
                 entry.options.append(attrs.get("value", ""))
+            if kind == "checkbox" and "data-exclusive" in attrs:
+                entry.exclusive.append(attrs.get("value", ""))
         elif tag == "select" and attrs.get("name"):
             self._select = self.fields.setdefault(attrs["name"], Field(attrs["name"], "select", attrs=attrs))
         elif tag == "option" and self._select is not None:
@@ -521,7 +534,7 @@ def _answer(reader: FormReader, name: str, entry: Field, respondent: Respondent)
             return respondent._natural(entry.options, "strongly_approve")[1]
         return value
     if entry.kind == "checkbox":
-        return respondent.multiple(name, entry.options)
+        return respondent.multiple(name, entry.options, entry.exclusive)
     if entry.kind == "number" and name in reader.list_items:
         shown = reader.list_items[name]
         return respondent.count(name, shown, treatment=shown > 3)

@@ -150,3 +150,54 @@ def test_a_range_with_the_default_step_takes_whole_steps_only(admin_user_):
     assert page.status_code == 200 and 'aria-invalid="true"' in page.content.decode()
     assert client.post("/s/unit/p/0/", {"comfort": "3"}).status_code in {302, 303}
     assert stored_answers() == {"comfort": 3}
+
+
+def test_an_exclusive_option_is_chosen_alone():
+    """Simulated respondents chose "None of these" with other options, which the page refuses (7 of
+    300 walks failed after three tries): an option the page marks exclusive is chosen alone."""
+    from survey import simulation
+
+    page = (
+        '<form><input type="checkbox" name="used" value="clinic"><input type="checkbox" name="used" '
+        'value="park"><input type="checkbox" name="used" value="library"><input type="checkbox" '
+        'name="used" value="none" data-exclusive></form>'
+    )
+    entry = simulation.read_form(page).fields["used"]
+    assert entry.options == ["clinic", "park", "library", "none"] and entry.exclusive == ["none"]
+    chosen = [
+        simulation._answer(simulation.read_form(page), "used", entry, simulation.Respondent(seed, "west"))
+        for seed in range(300)
+    ]
+    assert all("none" not in c or c == ["none"] for c in chosen)
+    assert ["none"] in chosen and any(len(c) > 1 for c in chosen)  # still chosen, alone; others together
+
+
+def test_walks_that_fail_beside_others_that_finish_are_counted_not_an_error(admin_user_, monkeypatch):
+    """A few walks that cannot finish ended the command with a CommandError although the others
+    finished: they are counted and explained, and only a run in which none finishes is an error."""
+    from survey import simulation
+
+    survey = [
+        ["type", "name", "label", "required"],
+        ["select_multiple services", "used", "Which services have you used?", "yes"],
+    ]
+    choices = [
+        ["list_name", "name", "label", "exclusive"],
+        *[["services", code, code.title(), ""] for code in ("clinic", "library", "park")],
+        ["services", "none", "None of these", "yes"],
+    ]
+    publish_xlsform(admin_user_, "alone", survey, choices=choices)
+    real = simulation.Respondent.multiple
+    failing = {"seed": None}
+
+    def once(self, code, options, *rest):
+        if failing["seed"] in (None, self.seed):
+            failing["seed"] = self.seed
+            return list(options)  # every option, "None of these" too: refused each time
+        return real(self, code, options, *rest)
+
+    monkeypatch.setattr(simulation.Respondent, "multiple", once)
+    printed = simulate("alone", 3, "--seed", "99")
+    assert "CommandError" not in printed, printed
+    assert "2 synthetic respondents completed" in printed and "1 did not finish" in printed
+    assert "cannot be chosen together with other answers" in printed

@@ -168,7 +168,7 @@ class Command(CandidCommand):
         seconds = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
-                f"{completed} synthetic respondents completed {target.slug} ({', '.join(s.slug for s in samples)}) in {seconds:.1f} s"
+                f"{completed} synthetic {_respondents(completed)} completed {target.slug} ({', '.join(s.slug for s in samples)}) in {seconds:.1f} s"
                 + (f"; {failed} did not finish" if failed else "")
             )
         )
@@ -177,4 +177,11 @@ class Command(CandidCommand):
             self.stdout.write(gettext("Why they did not finish:"))
             for reason, times in Counter(r for result in results for r in result[2]).most_common():
                 self.stdout.write(f"  {times} × {reason}")
-            raise CommandError(f"{failed} synthetic respondents did not finish the questionnaire.")
+            if not completed:  # nothing to show for it: an error; else the count and why, as above
+                raise CommandError(
+                    f"{failed} synthetic {_respondents(failed)} did not finish the questionnaire."
+                )
+
+
+def _respondents(n: int) -> str:
+    return "respondent" if n == 1 else "respondents"
