@@ -87,7 +87,8 @@ def weight(frame: pd.DataFrame, margins: pd.DataFrame | None) -> tuple[SurveyDes
 def _panel(
     design: SurveyDesign, statistic: Statistic, by: str, labels: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
-    """The share in each group of ``by`` (codes with their labels), before disclosure control.
+    """The share in each group of ``by`` (codes with their labels), before disclosure control, in
+    the order of ``labels`` (the questionnaire's order of its choices), codes it lacks after them.
 
     A group in which nobody answered (a sample the question is not relevant to) has no share and
     no row, rather than a row of NaN.
@@ -110,7 +111,8 @@ def _panel(
                 SUPPRESSED: False,
             }
         )
-    return rows
+    order = {str(code): place for place, code in enumerate(labels)}
+    return sorted(rows, key=lambda row: (order.get(row["group"], len(order)), row["group"]))
 
 
 def _breakdowns(

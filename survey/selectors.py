@@ -1077,20 +1077,20 @@ def fieldwork_monitor(study: Study) -> dict[str, Any]:
     }
 
 
-def study_dropoff(study: Study) -> list[dict[str, Any]]:
+def study_dropoff(study: Study, *, include_synthetic: bool = False) -> list[dict[str, Any]]:
     """Responses started and left unfinished, by the last page they reached (its code, in the order
-    that participant was shown), most-reached pages first: ``[{"page", "count"}]``.
+    that participant was shown), most-reached pages first: ``[{"page", "count"}]``. Synthetic ones
+    too with ``include_synthetic`` (results whose complete responses include synthetic ones, and
+    say so), so that drop-off counts the responses the rest of the page counts.
 
     Two queries whatever the number of responses: the grouped (page order, furthest) pairs are
     counted by the database, and most studies have few distinct page orders.
     """
     from django.db.models import Count
 
-    from .models import PendingResponse, ResponseStatus
-
     counts: dict[str, int] = {}
     for display, furthest, times in (
-        PendingResponse.objects.filter(study=study, status=ResponseStatus.IN_PROGRESS, is_synthetic=False)
+        in_progress_responses(study, include_synthetic=include_synthetic)
         .values("display__sections", "furthest")
         .annotate(times=Count("pk"))
         .values_list("display__sections", "furthest", "times")

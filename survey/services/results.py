@@ -45,7 +45,7 @@ from analysis.release import (
     nonresponse_table,
     responses_table,
 )
-from analysis.results import categorised, released_results, results_tables
+from analysis.results import RANDOMIZED_RESPONSE, categorised, released_results, results_tables
 from analysis.results import shown as visible
 from analysis.suppression import DEFAULT_K, VALUE, Release, WeightedReleaseTooLarge, check_k, disclose
 from analysis.weighted_release import CLASSES, MAX_CLASSES, classes_table, weighting_classes
@@ -177,10 +177,17 @@ class ResultsOptions:
 
 def breakdown_choices(study: Study, language: str) -> list[tuple[str, str]]:
     """What results may be broken down by: the sample and every single-choice question (not an item
-    of a battery), as ``[(variable, label in language)]``; the page and ``aggregate_tables`` offer these."""
+    of a battery), as ``[(variable, label in language)]``; the page and ``aggregate_tables`` offer these.
+    Not a question declared an attention check (``correct=``) or a randomised-response item (its
+    answers are not the respondent's attitude but a coin's); a list experiment's count and arm are
+    no single choice."""
     codebook = study_codebook(study)
+    parameters = study_parameters(study)
     choices = [(schema.SAMPLE, _("Sample"))]
     for variable in codebook.variables:
+        declared = parameters.get(variable.question, {})
+        if "correct" in declared or RANDOMIZED_RESPONSE in declared:
+            continue
         if variable.kind in {"categorical", "ordinal"} and variable.question == variable.name:
             choices.append((variable.name, variable.label_in(language)))
     return choices
@@ -377,7 +384,8 @@ def compute_results(
         "group_labels": {schema.SAMPLE: {sample.slug: sample.name for sample in study.samples.all()}},
         "variable_labels": {schema.SAMPLE: sample},
     }
-    dropoff = dropoff_table(study_dropoff(study))
+    # Unfinished responses of the kind this page counts: synthetic too when its data are (labelled so).
+    dropoff = dropoff_table(study_dropoff(study, include_synthetic=bool(codebook.synthetic)))
     shared = {FLAG_COUNTS: flags_table(flags, keys, frame=frame, parameters=parameters)}
     if not dropoff.empty:
         shared[DROPOFF] = dropoff

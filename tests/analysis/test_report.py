@@ -422,3 +422,19 @@ def test_a_breakdown_named_without_a_label_is_headed_by_its_question(language, c
     assert "By What is your gender?" not in body and "按您的性别是？" not in body
     if language == "en":
         assert "<caption>By age</caption>" in body  # a label the registry gives is used as it is
+
+
+def test_breakdown_groups_follow_the_questionnaires_order_not_their_codes(report):
+    """A breakdown named as a plain variable listed its groups by code ("35–54, 55 or older, 18–34"
+    for codes mid, old, young): they follow the order of the question's choices."""
+    english = localise_report(report, language="en")
+    for claim in english["claims"]:
+        rows = claim.get("subgroups", {}).get("urban", {}).get("rows", [])
+        if rows:
+            assert [r["group"] for r in rows] == [
+                "urban",
+                "rural",
+            ]  # choices' order; codes sort "rural" first
+            break
+    else:
+        raise AssertionError("no claim is broken down by urban")

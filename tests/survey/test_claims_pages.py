@@ -397,3 +397,19 @@ def test_every_command_and_page_takes_the_same_language_codes(answered_study, tm
         "aggregate_tables", answered_study.slug, "-o", str(tmp_path / "a"), "--language", "zh-Hans", "-k", "5"
     )
     assert "Wrote" in out, out
+
+
+def test_the_summarys_figure_list_has_no_bullet_under_the_admins_list_style():
+    """The admin's stylesheet gives every ``ul > li`` a square bullet (``list-style-type`` on the
+    item, which a ``list-style`` on the list does not override): the summary's published figures
+    showed one in their table cell."""
+    import re
+
+    import django.contrib.admin
+
+    admin = Path(django.contrib.admin.__file__).parent / "static/admin/css/base.css"
+    assert re.search(r"ul > li \{\s*list-style-type: square", admin.read_text(encoding="utf-8"))
+    from analysis.report_html import STYLESHEET
+
+    css = STYLESHEET.read_text(encoding="utf-8")
+    assert re.search(r"\.claims-report \.figures > li \{[^}]*list-style: none", css)
