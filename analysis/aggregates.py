@@ -61,6 +61,10 @@ NOTES = {
     "value": gettext_noop("suppressed: no rounding of the value is shared by the answers of k respondents"),
     "too_few_answers": gettext_noop("not estimable: too few answers"),
     "not_estimable": gettext_noop("not estimable from these answers"),
+    "shown_before": gettext_noop(
+        "fewer than k respondents, shown because a release made before (at a lower k, or as a "
+        "difference of figures it showed) already gave it"
+    ),
 }
 ROUNDED = gettext_noop(
     "rounded to the nearest %(width)s (the finest width whose bin holds the answers of %(k)s "

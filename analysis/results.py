@@ -90,6 +90,7 @@ COLUMNS = (
 # estimable from the answers there are. Codes, so each reader reads them in their language.
 NOTE_PRIMARY, NOTE_COMPLEMENTARY, NOTE_VALUE = "primary", "complementary", "value"
 NOTE_TOO_FEW, NOTE_NOT_ESTIMABLE = "too_few_answers", "not_estimable"
+NOTE_SHOWN_BEFORE = "shown_before"
 
 
 @dataclass(frozen=True)
@@ -301,7 +302,7 @@ def released_results(context: _Context, items: list[Item], names: list[str], rel
     flag counts ... released with them): labelled, with the items' Rao–Scott tests. Rows the
     disclosure step withheld (a breakdown it could not protect) are left out."""
     released = [
-        _noted(_labelled(context, shown(release.tables[name]), _question_of(name)))
+        _noted(_labelled(context, shown(release.tables[name]), _question_of(name)), release.k)
         for name in names
         if name in release.tables
     ]
@@ -1178,20 +1179,30 @@ def _labelled(context: _Context, frame: pd.DataFrame, question: str) -> pd.DataF
     return out
 
 
-def _noted(frame: pd.DataFrame) -> pd.DataFrame:
+def _noted(frame: pd.DataFrame, k: int) -> pd.DataFrame:
     """``note``: why a released row has no value: the suppression that hid it (``primary``,
     ``complementary``, ``value``), else the reason it could not be estimated (kept from its build,
-    :func:`_statistic_rows`); "" for a row with a value."""
+    :func:`_statistic_rows`); ``shown_before`` for a row shown though it counts 1 to ``k`` - 1
+    respondents, which the threshold rule leaves shown only when releases made before (at a lower
+    k, or by a difference of figures they showed) already gave it (``suppression._primary``);
+    "" for any other row with a value."""
     if frame.empty:
         return frame.assign(note=pd.Series(dtype=object))
     hidden = frame["suppression"] if "suppression" in frame.columns else pd.Series("", index=frame.index)
     built = frame["note"] if "note" in frame.columns else pd.Series("", index=frame.index)
     suppressed = frame["suppressed"].to_numpy(dtype=bool)
+    small = np.zeros(len(frame), dtype=bool)
+    for column in ("count", "n"):
+        if column in frame.columns:
+            counts = pd.to_numeric(frame[column], errors="coerce").fillna(0).to_numpy(dtype=float)
+            small |= (counts > 0) & (counts < k)
+    if "threshold" in frame.columns:  # item non-response: no threshold on the cell itself
+        small &= frame["threshold"].fillna(True).to_numpy(dtype=bool)
     notes = [
         str(rule)
         if hide and rule in {NOTE_PRIMARY, NOTE_COMPLEMENTARY, NOTE_VALUE}
-        else (str(why) if isinstance(why, str) else "")
-        for hide, rule, why in zip(suppressed, hidden, built, strict=True)
+        else (str(why) if isinstance(why, str) and why else NOTE_SHOWN_BEFORE if below else "")
+        for hide, rule, why, below in zip(suppressed, hidden, built, small, strict=True)
     ]
     return frame.assign(note=notes)
 

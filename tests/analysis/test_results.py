@@ -464,3 +464,23 @@ def test_a_rounded_median_says_its_width_and_stays_inside_the_questions_range():
     assert answer_bounds({"type": "range", "parameters": {"start": "10", "end": "0"}}) == (0.0, 10.0)
     assert answer_bounds({"type": "integer", "constraint": "80 >= . and . > 3"}) == (3.0, 80.0)
     assert answer_bounds({"type": "integer", "constraint": ". < 0 or . > 10"}) == (None, None)
+
+
+def test_a_small_figure_shown_before_says_so():
+    """A figure of 1 to k - 1 respondents is shown only when a release made before gave it (the
+    village's 12 people at k 10, then k 15); its note says so, so that a page or download that
+    states "fewer than 15 are suppressed" is not contradicted by a figure without a word. Released
+    fresh at k 15, the same figures are hidden (note "primary")."""
+    from analysis.results import released_results
+
+    data = frame(villagers=12)
+    context, items, tables = results_tables(
+        SurveyDesign(data), codebook(), by=("place",), parameters=parameters()
+    )
+    first = disclose(tables, k=10)
+    again = released_results(context, items, list(tables), disclose(tables, k=15, fixed=first.tables))
+    fresh = released_results(context, items, list(tables), disclose(tables, k=15))
+    village = again.table["group"] == "village"
+    shown = again.table[village & ~again.table["suppressed"].astype(bool)]
+    assert len(shown) > 0 and set(shown["note"]) == {"shown_before"}
+    assert set(fresh.table.loc[fresh.table["group"] == "village", "note"]) <= {"primary", "complementary"}
