@@ -66,6 +66,11 @@ NOTES = {
         "difference of figures it showed) already gave it"
     ),
 }
+SHOWN_BEFORE_LINE = gettext_noop(
+    "Except %(count)s figures that releases made before already gave (at a lower k, or as a "
+    "difference of figures they showed): hiding them now would not protect them, so they are "
+    "shown, each with a note."
+)
 ROUNDED = gettext_noop(
     "rounded to the nearest %(width)s (the finest width whose bin holds the answers of %(k)s "
     "respondents); interval widened to the same width and cut to the answers the question allows"
@@ -333,7 +338,12 @@ def _notes_sheet(
                     "counts rounded to 5, shares to 0.1 point"
                 )
             )
-            % {"largest": payload.get("k", 10) - 1},
+            % {"largest": payload.get("k", 10) - 1}
+            + (
+                " " + t(SHOWN_BEFORE_LINE) % {"count": payload["shown_before"]}
+                if payload.get("shown_before")
+                else ""
+            ),
         ),
         (t(gettext_noop("Medians")), t(MEDIANS) % {"k": payload.get("k", 10)}),
         (t(gettext_noop("Source")), notes.get("source", "")),

@@ -45,7 +45,13 @@ from analysis.release import (
     nonresponse_table,
     responses_table,
 )
-from analysis.results import RANDOMIZED_RESPONSE, categorised, released_results, results_tables
+from analysis.results import (
+    NOTE_SHOWN_BEFORE,
+    RANDOMIZED_RESPONSE,
+    categorised,
+    released_results,
+    results_tables,
+)
 from analysis.results import shown as visible
 from analysis.suppression import DEFAULT_K, VALUE, Release, WeightedReleaseTooLarge, check_k, disclose
 from analysis.weighted_release import CLASSES, MAX_CLASSES, classes_table, weighting_classes
@@ -497,6 +503,8 @@ def compute_results(
         ),
         "dropoff": _records(_released_dropoff(release.tables.get(DROPOFF), _page_labels(spec, language))),
         "release": figures,
+        # Figures of fewer than k respondents a release made before gave: shown, and said so.
+        "shown_before": int((results.table["note"] == NOTE_SHOWN_BEFORE).sum()),
         "withheld_why": "exclusion" if leaving_out else "protection",
     }
 

@@ -436,3 +436,31 @@ def test_aggregate_tables_refuses_weights_with_every_problem_and_writes_nothing(
             "aggregate_tables", answered_study.slug, "-o", str(tmp_path / "out"), "--weights", str(cells)
         )
     assert not (tmp_path / "out").exists() and not DisclosureRecord.objects.exists()
+
+
+def test_figures_a_lower_k_showed_are_said_to_be_shown_at_a_higher_k(signed_in, answered_study, settings):
+    """A page at k 10 after one at k 5: cells of 5 to 9 respondents the first showed stay shown
+    (hiding them would not protect them), and the page, the CSV's note column and the XLSX notes
+    say so instead of claiming that every figure under 10 is suppressed."""
+    settings.CANDID_RESULTS_K = 5
+    first = page(signed_in, answered_study, "?by=sample&lang=en&k=5")
+    assert "releases made before" not in first
+    again = html.unescape(page(signed_in, answered_study, "?by=sample&lang=en&k=10"))
+    snapshot = next(s for s in ResultsSnapshot.objects.all() if s.payload["k"] == 10)
+    count = snapshot.payload["shown_before"]
+    assert count > 0
+    assert f"{count} figures of fewer than 10 respondents are shown because releases made before" in again
+    url = reverse("survey:study_results_download", args=[answered_study.slug, "csv"])
+    rows = list(
+        csv.DictReader(
+            io.StringIO(signed_in.get(url + "?by=sample&lang=en&k=10").content.decode("utf-8-sig"))
+        )
+    )
+    noted = [row for row in rows if row["note"].startswith("fewer than k respondents, shown because")]
+    assert len(noted) == count and all(row["estimate"] for row in noted)
+    book = openpyxl.load_workbook(
+        io.BytesIO(signed_in.get(url.replace(".csv", ".xlsx") + "?by=sample&lang=en&k=10").content),
+        read_only=True,
+    )
+    notes = " ".join(str(cell) for row in book["notes"].iter_rows(values_only=True) for cell in row if cell)
+    assert f"Except {count} figures that releases made before already gave" in notes
